@@ -1,0 +1,70 @@
+#include "common/utf8.h"
+#include "common/strbuf.h"
+
+/* Length of the well-formed sequence starting at s (at most n bytes long),
+ * or 0 if it is ill-formed. */
+static size_t seq_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t len;
+    unsigned int cp;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000))
+        return 0; /* overlong */
+    if (cp >= 0xd800 && cp <= 0xdfff)
+        return 0; /* surrogate */
+    if (cp > 0x10ffff)
+        return 0;
+    return len;
+}
+
+bool utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        size_t l = seq_len(p + i, n - i);
+        if (!l)
+            return false;
+        i += l;
+    }
+    return true;
+}
+
+char *utf8_sanitize(const char *s, size_t n)
+{
+    struct strbuf sb = STRBUF_INIT;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        size_t l = seq_len(p + i, n - i);
+        if (l) {
+            strbuf_append(&sb, s + i, l);
+            i += l;
+        } else {
+            strbuf_puts(&sb, "\xef\xbf\xbd");
+            i++;
+        }
+    }
+    return strbuf_detach(&sb);
+}

@@ -1,0 +1,15 @@
+#ifndef ISTHMUS_UTF8_H
+#define ISTHMUS_UTF8_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* True if s[0..n) is well-formed UTF-8 (no overlongs, no surrogates,
+ * nothing above U+10FFFF). */
+bool utf8_valid(const char *s, size_t n);
+
+/* Returns a copy of s[0..n) with every ill-formed sequence replaced by
+ * U+FFFD, so that nothing invalid is ever forwarded raw. Caller frees. */
+char *utf8_sanitize(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,230 @@
+/* Set-up, tear-down and the one-thread event loop (DESIGN.md §2).
+ *
+ * libcurl's multi handle is the poller. Besides curl's own sockets it
+ * watches the XMPP socket and libmicrohttpd's epoll fd. Each turn serves
+ * whatever is ready on all three, then, before sleeping, commits the turn's
+ * store transaction, answers the transactions that waited for that commit,
+ * and sends the stanzas it released. */
+#include "gateway/gateway.h"
+
+#include "common/log.h"
+#include "common/mem.h"
+#include "gateway/queues.h"
+#include "gateway/registration.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* libstrophe hides its own timers, so never sleep longer than this. */
+#define MAX_POLL_MS 100
+
+int64_t gateway_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void gateway_send_now(struct gateway *gw, xmpp_stanza_t *st)
+{
+    if (component_send(gw->component, st) < 0)
+        log_debug("xmpp: not connected; dropped a %s reply",
+                  xmpp_stanza_get_name(st));
+}
+
+/* ------------------------------------------------- component callbacks -- */
+
+static void on_stanza(xmpp_stanza_t *st, void *ud)
+{
+    xmpp_inbound_stanza(ud, st);
+}
+
+static void on_connected(void *ud)
+{
+    struct gateway *gw = ud;
+    /* Whatever waited while we were away goes out now. */
+    gw->stanza_outbox_dirty = true;
+}
+
+static void on_disconnected(void *ud)
+{
+    (void)ud;
+}
+
+/* ----------------------------------------------------- libstrophe logs -- */
+
+static void strophe_log(void *ud, xmpp_log_level_t level, const char *area,
+                        const char *msg)
+{
+    (void)ud;
+    /* libstrophe logs whole stanzas at debug level: bodies included, so
+     * they stay at debug. */
+    if (level >= XMPP_LEVEL_ERROR)
+        log_error("libstrophe %s: %s", area, msg);
+    else if (level == XMPP_LEVEL_WARN)
+        log_warn("libstrophe %s: %s", area, msg);
+    else if (log_get_level() >= LOG_DEBUG)
+        log_debug("libstrophe %s: %s", area, msg);
+}
+
+static xmpp_log_t strophe_logger = { strophe_log, NULL };
+
+/* --------------------------------------------------------- start-up ping -- */
+
+static void on_ping(const struct mx_response *r, void *ud)
+{
+    (void)ud;
+    if (r->status == 200)
+        log_info("matrix: the homeserver reached the appservice (ping ok)");
+    else if (r->status == 403 || r->status == 401)
+        log_error("matrix: the homeserver refused our as_token (%ld %s): is "
+                  "the registration file the one the homeserver loads?",
+                  r->status, r->errcode ? r->errcode : "");
+    else
+        log_warn("matrix: appservice ping failed (%ld %s: %s): check [appservice] "
+                 "url and that the homeserver can reach it",
+                 r->status, r->errcode ? r->errcode : "", r->error);
+}
+
+static void ping_homeserver(struct gateway *gw)
+{
+    char *id = mx_escape(gw->cfg.as_id);
+    char *path = xasprintf("/_matrix/client/v1/appservice/%s/ping", id);
+    char *txn = xasprintf("isthmus-start-%lld", (long long)gateway_now_ms());
+    mx_client_call(gw->mx, "POST", path,
+                   json_pack("{s:s}", "transaction_id", txn), 30, on_ping,
+                   NULL);
+    free(txn);
+    free(path);
+    free(id);
+}
+
+/* ----------------------------------------------------------- lifecycle -- */
+
+int gateway_init(struct gateway *gw, struct config *cfg, char **err)
+{
+    memset(gw, 0, sizeof *gw);
+    gw->cfg = *cfg;
+    memset(cfg, 0, sizeof *cfg);
+    if (sodium_init() < 0) {
+        *err = xstrdup("libsodium failed to initialise");
+        return -1;
+    }
+    if (registration_read_tokens(gw->cfg.registration_file, &gw->cfg.as_token,
+                                 &gw->cfg.hs_token, err) < 0)
+        return -1;
+    gw->ids = (struct ids){ gw->cfg.user_prefix, gw->cfg.alias_prefix,
+                            gw->cfg.server_name, gw->cfg.component_jid };
+    gw->bot_mxid = xasprintf("@%s:%s", gw->cfg.bot_localpart,
+                             gw->cfg.server_name);
+
+    char *serr = NULL;
+    if (store_open(gw->cfg.store_path, &gw->store, &serr) < 0) {
+        *err = xasprintf("store %s: %s", gw->cfg.store_path, serr);
+        free(serr);
+        return -1;
+    }
+
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    gw->multi = curl_multi_init();
+    /* Keep-alive: a few reused connections to the homeserver. */
+    curl_multi_setopt(gw->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 16L);
+    gw->mx = mx_client_new(gw->multi, gw->cfg.homeserver_url, gw->cfg.as_token);
+
+    gw->as = as_server_new(gw->cfg.bind_address, gw->cfg.bind_port,
+                           gw->cfg.hs_token, (size_t)gw->cfg.max_request_bytes,
+                           &matrix_inbound_handlers, gw, err);
+    if (!gw->as)
+        return -1;
+
+    xmpp_initialize();
+    gw->xmpp = xmpp_ctx_new(NULL, &strophe_logger);
+    static const struct component_callbacks cb = { on_stanza, on_connected,
+                                                   on_disconnected };
+    gw->component = component_new(gw->xmpp, gw->cfg.component_jid,
+                                  gw->cfg.component_secret, gw->cfg.xmpp_host,
+                                  (unsigned short)gw->cfg.xmpp_port, &cb, gw);
+    gw->queues = queues_new();
+
+    log_info("isthmus %s: appservice on %s:%d, homeserver %s, component %s "
+             "via %s:%d, store %s", PACKAGE_VERSION, gw->cfg.bind_address,
+             gw->cfg.bind_port, gw->cfg.homeserver_url, gw->cfg.component_jid,
+             gw->cfg.xmpp_host, gw->cfg.xmpp_port, gw->cfg.store_path);
+    int pending = store_outbox_count(gw->store);
+    if (pending > 0)
+        log_info("store: replaying %d outbox items from before the restart",
+                 pending);
+    gw->stanza_outbox_dirty = pending > 0;
+    queues_replay(gw);
+    ping_homeserver(gw);
+    return 0;
+}
+
+static void before_sleep(struct gateway *gw)
+{
+    bool waiting = as_server_awaiting_commit(gw->as) > 0;
+    int rc = store_flush(gw->store);
+    if (waiting)
+        as_server_committed(gw->as, rc == 0);
+    to_xmpp_flush(gw);
+    /* xmpp_send only queues; push the bytes out before sleeping. */
+    xmpp_run_once(gw->xmpp, 0);
+}
+
+void gateway_run(struct gateway *gw)
+{
+    while (!gw->stop) {
+        as_server_run(gw->as);
+        mx_client_run(gw->mx);
+        component_run(gw->component, gateway_now_ms());
+        before_sleep(gw);
+
+        struct curl_waitfd fds[2];
+        unsigned nfds = 0;
+        int xfd = component_fd(gw->component);
+        if (xfd >= 0)
+            fds[nfds++] = (struct curl_waitfd){ xfd, CURL_WAIT_POLLIN, 0 };
+        int afd = as_server_fd(gw->as);
+        if (afd >= 0)
+            fds[nfds++] = (struct curl_waitfd){ afd, CURL_WAIT_POLLIN, 0 };
+        long timeout = MAX_POLL_MS;
+        long t = mx_client_next_timeout(gw->mx);
+        if (t >= 0 && t < timeout)
+            timeout = t;
+        t = as_server_timeout(gw->as);
+        if (t >= 0 && t < timeout)
+            timeout = t;
+        curl_multi_poll(gw->multi, fds, nfds, (int)timeout, NULL);
+    }
+    log_info("shutting down");
+}
+
+void gateway_free(struct gateway *gw)
+{
+    if (gw->component) {
+        component_disconnect(gw->component);
+        component_free(gw->component);
+    }
+    if (gw->as)
+        as_server_free(gw->as);
+    if (gw->store)
+        store_flush(gw->store);
+    mx_client_free(gw->mx);
+    queues_free(gw->queues);
+    if (gw->multi)
+        curl_multi_cleanup(gw->multi);
+    if (gw->xmpp) {
+        xmpp_ctx_free(gw->xmpp);
+        xmpp_shutdown();
+    }
+    store_close(gw->store);
+    curl_global_cleanup();
+    if (gw->cfg.as_token)
+        sodium_memzero(gw->cfg.as_token, strlen(gw->cfg.as_token));
+    if (gw->cfg.hs_token)
+        sodium_memzero(gw->cfg.hs_token, strlen(gw->cfg.hs_token));
+    config_free(&gw->cfg);
+    free(gw->bot_mxid);
+}

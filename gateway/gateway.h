@@ -1,0 +1,62 @@
+/* The gateway: the only place that knows both sides (DESIGN.md §1). It owns
+ * every part and the one-thread event loop that drives them. */
+#ifndef ISTHMUS_GATEWAY_H
+#define ISTHMUS_GATEWAY_H
+
+#include "gateway/config.h"
+#include "gateway/ids.h"
+#include "matrix/appservice.h"
+#include "matrix/client.h"
+#include "store/store.h"
+#include "xep/component.h"
+
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <strophe.h>
+
+struct queues;
+
+struct gateway {
+    struct config cfg;
+    struct ids ids;
+    struct store *store;
+    xmpp_ctx_t *xmpp;
+    struct component *component;
+    CURLM *multi;
+    struct mx_client *mx;
+    struct as_server *as;
+    struct queues *queues;
+    bool stanza_outbox_dirty; /* OUTBOX_STANZA rows wait to be sent */
+    char *bot_mxid;
+    volatile sig_atomic_t stop;
+};
+
+/* Builds every part from a loaded config (which the gateway takes over).
+ * On failure returns -1 with *err set (caller frees). */
+int gateway_init(struct gateway *gw, struct config *cfg, char **err);
+/* Runs the event loop until gw->stop is set. */
+void gateway_run(struct gateway *gw);
+void gateway_free(struct gateway *gw);
+
+/* Wall-clock milliseconds, for timestamps that are stored or sent. */
+int64_t gateway_now_ms(void);
+
+/* Sends a stanza now if the component is connected (best effort: error
+ * replies, presence answers). The caller still releases st. */
+void gateway_send_now(struct gateway *gw, xmpp_stanza_t *st);
+
+/* ---- gateway/xmpp_inbound.c: every stanza from the XMPP server */
+void xmpp_inbound_stanza(struct gateway *gw, xmpp_stanza_t *st);
+/* ---- gateway/to_matrix.c: bridging a stored XMPP message to Matrix */
+void to_matrix_process(struct gateway *gw, const struct store_outbox_item *it);
+/* ---- gateway/matrix_inbound.c: appservice requests */
+extern const struct as_handlers matrix_inbound_handlers;
+void matrix_join_process(struct gateway *gw,
+                         const struct store_outbox_item *it);
+/* ---- gateway/to_xmpp.c: sends committed stanzas from the outbox */
+void to_xmpp_flush(struct gateway *gw);
+/* Stores a stanza for sending after the turn's commit. */
+int to_xmpp_enqueue(struct gateway *gw, const char *queue, xmpp_stanza_t *st);
+
+#endif

@@ -1,0 +1,21 @@
+/* Ghosts: the Matrix users that stand for XMPP users. */
+#ifndef ISTHMUS_GHOSTS_H
+#define ISTHMUS_GHOSTS_H
+
+#include <stdbool.h>
+
+struct gateway;
+
+/* ok is false if the homeserver refused the ghost; error says why. */
+typedef void (*ghost_ready_cb)(struct gateway *gw, bool ok, const char *error,
+                               void *ud);
+
+/* Makes sure the ghost mxid (standing for the bare jid) exists on the
+ * homeserver with a display name: the XMPP user's vCard FN or NICKNAME,
+ * else nick_hint (XEP-0172, may be NULL), else the JID's localpart.
+ * Calls cb exactly once, synchronously if the store already knows the
+ * ghost. */
+void ghosts_ensure(struct gateway *gw, const char *mxid, const char *jid,
+                   const char *nick_hint, ghost_ready_cb cb, void *ud);
+
+#endif

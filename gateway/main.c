@@ -1,0 +1,135 @@
+/* isthmus: an XMPP component and a Matrix application service in one
+ * daemon. This file only reads the command line. */
+#include "common/log.h"
+#include "common/mem.h"
+#include "gateway/config.h"
+#include "gateway/gateway.h"
+#include "gateway/registration.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Exit statuses: 0 ok, 1 runtime failure, 2 bad usage or configuration. */
+enum { EXIT_RUNTIME = 1, EXIT_CONFIG = 2 };
+
+static struct gateway *running;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (running)
+        running->stop = 1;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: isthmus --config FILE [options]\n"
+            "\n"
+            "An XMPP <-> Matrix gateway: an XMPP component (XEP-0114) and a\n"
+            "Matrix application service in one daemon.\n"
+            "\n"
+            "  -c, --config FILE                 the configuration file\n"
+            "      --generate-registration FILE  write the appservice "
+            "registration\n"
+            "                                    for the homeserver, then "
+            "exit\n"
+            "      --check-config                validate the configuration "
+            "and exit\n"
+            "  -v, --version                     print the version and exit\n"
+            "  -h, --help                        print this help and exit\n"
+            "\n"
+            "See isthmus.example.conf for every setting.\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "generate-registration", required_argument, NULL, 'g' },
+        { "check-config", no_argument, NULL, 'k' },
+        { "version", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *config_path = NULL, *registration_out = NULL;
+    int check_only = 0, c;
+    while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config_path = optarg; break;
+        case 'g': registration_out = optarg; break;
+        case 'k': check_only = 1; break;
+        case 'v': printf("isthmus %s\n", PACKAGE_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return EXIT_CONFIG;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "isthmus: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return EXIT_CONFIG;
+    }
+    if (!config_path) {
+        fprintf(stderr, "isthmus: --config FILE is required\n");
+        usage(stderr);
+        return EXIT_CONFIG;
+    }
+
+    struct config cfg;
+    char *err = NULL;
+    if (config_load(config_path, &cfg, &err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        free(err);
+        return EXIT_CONFIG;
+    }
+    log_set_level((enum log_level)cfg.log_level);
+
+    if (registration_out) {
+        int rc = registration_write(&cfg, registration_out, &err);
+        config_free(&cfg);
+        if (rc < 0) {
+            fprintf(stderr, "isthmus: %s\n", err);
+            free(err);
+            return EXIT_RUNTIME;
+        }
+        printf("wrote %s; point the homeserver at it (Synapse: "
+               "app_service_config_files) and restart the homeserver\n",
+               registration_out);
+        return 0;
+    }
+    if (check_only) {
+        char *as = NULL, *hs = NULL;
+        int rc = registration_read_tokens(cfg.registration_file, &as, &hs, &err);
+        free(as);
+        free(hs);
+        config_free(&cfg);
+        if (rc < 0) {
+            fprintf(stderr, "%s\n", err);
+            free(err);
+            return EXIT_CONFIG;
+        }
+        printf("%s: configuration ok\n", config_path);
+        return 0;
+    }
+
+    static struct gateway gw;
+    if (gateway_init(&gw, &cfg, &err) < 0) {
+        log_error("%s", err);
+        free(err);
+        gateway_free(&gw);
+        return EXIT_RUNTIME;
+    }
+    running = &gw;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    gateway_run(&gw);
+    gateway_free(&gw);
+    return 0;
+}

@@ -1,0 +1,328 @@
+/* What the homeserver pushes to the appservice: transactions of events, and
+ * queries about users and aliases in the gateway's namespaces.
+ *
+ * A transaction's effects (room mappings, stanzas to send, joins to make)
+ * are written to the store, and the 200 goes out only once the loop turn
+ * has committed them (DESIGN.md §4). */
+#include "gateway/gateway.h"
+
+#include "common/log.h"
+#include "common/mem.h"
+#include "gateway/ghosts.h"
+#include "gateway/queues.h"
+#include "gateway/translate.h"
+#include "matrix/event.h"
+#include "xep/message.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static bool is_ours(struct gateway *gw, const char *mxid)
+{
+    return ids_is_ghost(&gw->ids, mxid) || strcmp(mxid, gw->bot_mxid) == 0;
+}
+
+/* Sends a notice into the room as the ghost, telling the Matrix sender
+ * their message did not cross. Best effort. */
+static void on_notice_sent(const struct mx_response *r, void *ud)
+{
+    (void)ud;
+    if (r->status != 200)
+        log_warn("to_xmpp: could not post a delivery notice: %s", r->error);
+}
+
+static void notify_undelivered(struct gateway *gw, const char *room_id,
+                               const char *ghost, const char *event_id,
+                               const char *why)
+{
+    char *text = xasprintf("Your message was not delivered to XMPP: %s", why);
+    char *room = mx_escape(room_id);
+    char *uid = mx_escape(ghost);
+    char *txn = mx_escape(event_id);
+    char *path = xasprintf("/_matrix/client/v3/rooms/%s/send/m.room.message/"
+                           "undelivered.%s?user_id=%s", room, txn, uid);
+    mx_client_call(gw->mx, "PUT", path, mx_message_content("m.notice", text), 3,
+                   on_notice_sent, NULL);
+    free(path);
+    free(txn);
+    free(uid);
+    free(room);
+    free(text);
+}
+
+static void on_member(struct gateway *gw, const struct mx_event *ev)
+{
+    struct mx_member m;
+    const char *why;
+    if (mx_member_parse(ev, &m, &why) < 0) {
+        log_warn("to_xmpp: skipping member event %s: %s", ev->event_id, why);
+        return;
+    }
+    if (strcmp(m.membership, "invite") == 0 &&
+        ids_is_ghost(&gw->ids, ev->state_key) && !is_ours(gw, ev->sender)) {
+        char *jid = NULL;
+        if (ids_ghost_to_jid(&gw->ids, ev->state_key, &jid, &why) < 0) {
+            log_warn("to_xmpp: invite for %s which maps to no JID: %s",
+                     ev->state_key, why);
+            return;
+        }
+        const char *action = "join";
+        if (m.is_direct) {
+            struct store_room room = { (char *)ev->room_id, ROOM_DM, jid,
+                                       (char *)ev->sender };
+            store_room_put(gw->store, &room, gateway_now_ms());
+            log_info("to_xmpp: %s opened DM %s with %s", ev->sender,
+                     ev->room_id, jid);
+        } else {
+            /* Group rooms are bridged as MUCs, not through invites to a
+             * person; decline rather than sit in the room unheard. */
+            action = "decline";
+        }
+        json_t *job = json_pack("{s:s, s:s, s:s, s:s}", "room_id", ev->room_id,
+                                "user_id", ev->state_key, "jid", jid, "action",
+                                action);
+        char *payload = json_dumps(job, JSON_COMPACT);
+        char *queue = xasprintf("join %s", ev->room_id);
+        store_outbox_add(gw->store, queue, OUTBOX_MATRIX_JOIN, payload,
+                         gateway_now_ms());
+        queues_kick(gw, queue);
+        free(queue);
+        free(payload);
+        json_decref(job);
+        free(jid);
+        return;
+    }
+    if (strcmp(m.membership, "leave") == 0 || strcmp(m.membership, "ban") == 0) {
+        struct store_room room;
+        if (store_room_get(gw->store, ev->room_id, &room) == 1) {
+            /* Either side leaving ends the DM; the next message opens a new
+             * one instead of talking into an empty room. */
+            if (room.mode == ROOM_DM &&
+                (strcmp(ev->state_key, room.matrix_user) == 0 ||
+                 ids_is_ghost(&gw->ids, ev->state_key))) {
+                log_info("to_xmpp: DM %s ended (%s left)", ev->room_id,
+                         ev->state_key);
+                store_room_delete(gw->store, ev->room_id);
+            }
+            store_room_free(&room);
+        }
+    }
+}
+
+static void on_message(struct gateway *gw, const struct mx_event *ev)
+{
+    if (is_ours(gw, ev->sender))
+        return; /* our own ghosts' messages echoing back */
+    struct store_room room;
+    if (store_room_get(gw->store, ev->room_id, &room) != 1)
+        return; /* not a bridged room */
+    struct mx_message msg;
+    const char *why;
+    char *from = NULL, *body = NULL, *ghost = NULL;
+    const char *type;
+    if (mx_message_parse(ev, &msg, &why) < 0) {
+        log_debug("to_xmpp: skipping %s: %s", ev->event_id, why);
+        goto out;
+    }
+    if (ids_jid_to_ghost(&gw->ids, room.xmpp_jid, &ghost, &why) < 0 ||
+        ids_matrix_to_jid(&gw->ids, ev->sender, &from, &why) < 0) {
+        log_warn("to_xmpp: cannot address %s from %s: %s", ev->event_id,
+                 ev->sender, why);
+        goto out;
+    }
+    if (translate_to_xmpp(&msg, (size_t)gw->cfg.max_stanza_body, &body, &type,
+                          &why) < 0) {
+        notify_undelivered(gw, ev->room_id, ghost, ev->event_id, why);
+        goto out;
+    }
+    /* The event id doubles as stanza id and origin-id, so a stanza resent
+     * after a crash carries the same ids and clients can deduplicate. */
+    struct xmsg out = { .from = from, .to = room.xmpp_jid,
+                        .id = (char *)ev->event_id, .type = (char *)type,
+                        .body = body, .origin_id = (char *)ev->event_id };
+    xmpp_stanza_t *st = xmsg_build(gw->xmpp, &out);
+    char *queue = xasprintf("m2x %s", ev->room_id);
+    if (to_xmpp_enqueue(gw, queue, st) == 0) {
+        struct store_message m = {
+            .event_id = (char *)ev->event_id, .room_id = (char *)ev->room_id,
+            .xmpp_jid = room.xmpp_jid, .stanza_id = (char *)ev->event_id,
+            .origin_id = (char *)ev->event_id,
+            .direction = DIR_MATRIX_TO_XMPP, .ts = ev->origin_server_ts,
+        };
+        store_message_put(gw->store, &m);
+    }
+    free(queue);
+    xmpp_stanza_release(st);
+out:
+    free(body);
+    free(from);
+    free(ghost);
+    store_room_free(&room);
+}
+
+static void on_transaction(struct as_request *req, const char *txn_id,
+                           json_t *body, void *ud)
+{
+    struct gateway *gw = ud;
+    int seen = store_txn_seen(gw->store, txn_id);
+    if (seen < 0) {
+        as_request_reply_error(req, 500, "M_UNKNOWN", "store failure");
+        return;
+    }
+    if (seen) {
+        log_debug("to_xmpp: transaction %s already applied", txn_id);
+        as_request_reply(req, 200, NULL);
+        return;
+    }
+    json_t *events = json_object_get(body, "events");
+    size_t i;
+    json_t *raw;
+    json_array_foreach(events, i, raw) {
+        struct mx_event ev;
+        const char *why;
+        if (mx_event_parse(raw, &ev, &why) < 0) {
+            /* One bad event must not make the homeserver retry the whole
+             * transaction forever. */
+            log_warn("to_xmpp: skipping event %zu of transaction %s: %s", i,
+                     txn_id, why);
+            continue;
+        }
+        if (strcmp(ev.type, "m.room.member") == 0)
+            on_member(gw, &ev);
+        else if (strcmp(ev.type, "m.room.message") == 0)
+            on_message(gw, &ev);
+    }
+    if (store_txn_mark(gw->store, txn_id, gateway_now_ms()) < 0) {
+        as_request_reply_error(req, 500, "M_UNKNOWN", "store failure");
+        return;
+    }
+    as_request_reply_after_commit(req);
+}
+
+/* ------------------------------------------------------------ queries -- */
+
+static void on_user_ready(struct gateway *gw, bool ok, const char *error,
+                          void *ud)
+{
+    (void)gw;
+    struct as_request *req = ud;
+    if (ok)
+        as_request_reply(req, 200, NULL);
+    else
+        as_request_reply_error(req, 500, "M_UNKNOWN", error);
+}
+
+static void on_user_query(struct as_request *req, const char *user_id,
+                          void *ud)
+{
+    struct gateway *gw = ud;
+    char *jid = NULL;
+    const char *why;
+    if (ids_ghost_to_jid(&gw->ids, user_id, &jid, &why) < 0) {
+        as_request_reply_error(req, 404, "M_NOT_FOUND", why);
+        return;
+    }
+    ghosts_ensure(gw, user_id, jid, NULL, on_user_ready, req);
+    free(jid);
+}
+
+static void on_alias_query(struct as_request *req, const char *alias, void *ud)
+{
+    (void)ud;
+    (void)alias;
+    /* Portal rooms for XMPP MUCs come with group-chat support. */
+    as_request_reply_error(req, 404, "M_NOT_FOUND",
+                           "this gateway does not bridge MUCs through "
+                           "aliases yet");
+}
+
+const struct as_handlers matrix_inbound_handlers = {
+    .transaction = on_transaction,
+    .user_query = on_user_query,
+    .alias_query = on_alias_query,
+};
+
+/* ---------------------------------------------------------- join jobs -- */
+
+struct join_job {
+    struct gateway *gw;
+    int64_t item_id;
+    char *queue;
+    char *room_id;
+    char *user_id;
+    char *jid;
+    bool decline;
+};
+
+static void join_job_free(struct join_job *j)
+{
+    queues_done(j->gw, j->queue, j->item_id);
+    free(j->queue);
+    free(j->room_id);
+    free(j->user_id);
+    free(j->jid);
+    free(j);
+}
+
+static void on_joined(const struct mx_response *r, void *ud)
+{
+    struct join_job *j = ud;
+    if (r->status == 200)
+        log_info("to_xmpp: %s %s %s", j->user_id,
+                 j->decline ? "declined" : "joined", j->room_id);
+    else
+        log_warn("to_xmpp: %s could not %s %s: %s", j->user_id,
+                 j->decline ? "decline" : "join", j->room_id, r->error);
+    join_job_free(j);
+}
+
+static void on_join_ghost_ready(struct gateway *gw, bool ok, const char *error,
+                                void *ud)
+{
+    struct join_job *j = ud;
+    if (!ok) {
+        log_warn("to_xmpp: ghost %s unavailable: %s", j->user_id, error);
+        join_job_free(j);
+        return;
+    }
+    char *room = mx_escape(j->room_id);
+    char *uid = mx_escape(j->user_id);
+    char *path = j->decline
+                     ? xasprintf("/_matrix/client/v3/rooms/%s/leave?user_id=%s",
+                                 room, uid)
+                     : xasprintf("/_matrix/client/v3/join/%s?user_id=%s", room,
+                                 uid);
+    json_t *body = j->decline
+                       ? json_pack("{s:s}", "reason",
+                                   "group rooms are joined from XMPP as MUCs")
+                       : json_object();
+    mx_client_call(gw->mx, "POST", path, body, 0, on_joined, j);
+    free(path);
+    free(uid);
+    free(room);
+}
+
+void matrix_join_process(struct gateway *gw, const struct store_outbox_item *it)
+{
+    json_t *p = json_loads(it->payload, 0, NULL);
+    const char *room = json_string_value(json_object_get(p, "room_id"));
+    const char *user = json_string_value(json_object_get(p, "user_id"));
+    const char *jid = json_string_value(json_object_get(p, "jid"));
+    const char *action = json_string_value(json_object_get(p, "action"));
+    if (!room || !user || !jid) {
+        log_error("to_xmpp: malformed join item %lld", (long long)it->id);
+        json_decref(p);
+        queues_done(gw, it->queue, it->id);
+        return;
+    }
+    struct join_job *j = xcalloc(1, sizeof *j);
+    j->gw = gw;
+    j->item_id = it->id;
+    j->queue = xstrdup(it->queue);
+    j->room_id = xstrdup(room);
+    j->user_id = xstrdup(user);
+    j->jid = xstrdup(jid);
+    j->decline = action && strcmp(action, "decline") == 0;
+    json_decref(p);
+    ghosts_ensure(gw, j->user_id, j->jid, NULL, on_join_ghost_ready, j);
+}

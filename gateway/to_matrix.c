@@ -1,0 +1,213 @@
+/* Bridges one stored XMPP message to Matrix: make sure the sender's ghost
+ * exists, find or create the DM room, then send the event idempotently.
+ * Runs as an outbox queue item, so a crash at any step replays it. */
+#include "gateway/gateway.h"
+
+#include "common/log.h"
+#include "common/mem.h"
+#include "gateway/ghosts.h"
+#include "gateway/queues.h"
+#include "gateway/translate.h"
+#include "xep/message.h"
+#include "xep/stanza_error.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct job {
+    struct gateway *gw;
+    int64_t item_id;
+    int64_t arrived_ms;
+    char *queue;
+    xmpp_stanza_t *stanza; /* the original, for error replies */
+    struct xmsg msg;
+    char *sender_jid;      /* bare */
+    char *ghost;
+    char *target;          /* the Matrix user */
+    char *room_id;
+    bool recreated_room;   /* the DM was replaced once already */
+};
+
+static void job_done(struct job *j)
+{
+    queues_done(j->gw, j->queue, j->item_id);
+    if (j->stanza)
+        xmpp_stanza_release(j->stanza);
+    xmsg_free(&j->msg);
+    free(j->queue);
+    free(j->sender_jid);
+    free(j->ghost);
+    free(j->target);
+    free(j->room_id);
+    free(j);
+}
+
+/* Tells the XMPP sender the message could not be delivered, and ends. */
+static void job_fail(struct job *j, const char *condition, const char *text)
+{
+    log_info("to_matrix: message %s from %s not delivered: %s",
+             j->msg.id ? j->msg.id : "(no id)", j->sender_jid, text);
+    xmpp_stanza_t *r = stanza_error_reply(j->gw->xmpp, j->stanza, "cancel",
+                                          condition, text);
+    gateway_send_now(j->gw, r);
+    xmpp_stanza_release(r);
+    job_done(j);
+}
+
+/* The txnId is derived from the outbox item and the stanza, so a retry
+ * after a crash reuses it and the homeserver returns the first event. */
+static char *txn_id_for(const struct job *j)
+{
+    char *seed = xasprintf("%lld|%s|%s|%lld", (long long)j->item_id,
+                           j->sender_jid, j->msg.id ? j->msg.id : "",
+                           (long long)j->arrived_ms);
+    unsigned char h[16];
+    crypto_generichash(h, sizeof h, (const unsigned char *)seed, strlen(seed),
+                       NULL, 0);
+    free(seed);
+    char hex[sizeof h * 2 + 1];
+    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+    return xasprintf("isthmus.%s", hex);
+}
+
+static void find_or_create_room(struct job *j);
+
+static void on_sent(const struct mx_response *r, void *ud)
+{
+    struct job *j = ud;
+    if (r->status == 200) {
+        const char *event_id = json_string_value(
+            json_object_get(r->body, "event_id"));
+        if (event_id) {
+            struct store_message m = {
+                .event_id = (char *)event_id,
+                .room_id = j->room_id,
+                .xmpp_jid = j->sender_jid,
+                .stanza_id = j->msg.id,
+                .origin_id = j->msg.origin_id,
+                .direction = DIR_XMPP_TO_MATRIX,
+                .ts = j->arrived_ms,
+            };
+            store_message_put(j->gw->store, &m);
+        }
+        job_done(j);
+        return;
+    }
+    if (r->status == 403 && !j->recreated_room) {
+        /* The ghost is no longer in the room (left, kicked, room gone):
+         * open a fresh DM rather than lose the message. */
+        store_room_delete(j->gw->store, j->room_id);
+        free(j->room_id);
+        j->room_id = NULL;
+        j->recreated_room = true;
+        find_or_create_room(j);
+        return;
+    }
+    job_fail(j, "undefined-condition", r->error);
+}
+
+static void send_event(struct job *j)
+{
+    struct translated_text t;
+    const char *why;
+    if (translate_to_matrix(&j->msg, (size_t)j->gw->cfg.max_event_body, &t,
+                            &why) < 0) {
+        job_fail(j, "not-acceptable", why);
+        return;
+    }
+    char *room = mx_escape(j->room_id);
+    char *uid = mx_escape(j->ghost);
+    char *txn = txn_id_for(j);
+    /* ts keeps the time the stanza reached us, even after an outage. */
+    char *path = xasprintf("/_matrix/client/v3/rooms/%s/send/m.room.message/"
+                           "%s?user_id=%s&ts=%lld",
+                           room, txn, uid, (long long)j->arrived_ms);
+    mx_client_call(j->gw->mx, "PUT", path, mx_message_content(t.msgtype, t.body),
+                   0, on_sent, j);
+    free(path);
+    free(txn);
+    free(uid);
+    free(room);
+    free(t.body);
+}
+
+static void on_room_created(const struct mx_response *r, void *ud)
+{
+    struct job *j = ud;
+    const char *room_id = r->status == 200
+                              ? json_string_value(json_object_get(r->body,
+                                                                  "room_id"))
+                              : NULL;
+    if (!room_id) {
+        const char *cond = r->status == 404 || (r->errcode &&
+                                                strcmp(r->errcode,
+                                                       "M_NOT_FOUND") == 0)
+                               ? "item-not-found"
+                               : "recipient-unavailable";
+        char *text = xasprintf("could not open a Matrix conversation with "
+                               "%s: %s", j->target, r->error);
+        job_fail(j, cond, text);
+        free(text);
+        return;
+    }
+    j->room_id = xstrdup(room_id);
+    struct store_room room = { j->room_id, ROOM_DM, j->sender_jid, j->target };
+    store_room_put(j->gw->store, &room, gateway_now_ms());
+    log_info("to_matrix: opened DM %s between %s and %s", room_id,
+             j->sender_jid, j->target);
+    send_event(j);
+}
+
+static void find_or_create_room(struct job *j)
+{
+    struct store_room room;
+    if (store_room_find_dm(j->gw->store, j->sender_jid, j->target, &room) == 1) {
+        j->room_id = xstrdup(room.room_id);
+        store_room_free(&room);
+        send_event(j);
+        return;
+    }
+    json_t *body = json_pack("{s:s, s:b, s:[s]}", "preset",
+                             "trusted_private_chat", "is_direct", 1, "invite",
+                             j->target);
+    char *uid = mx_escape(j->ghost);
+    char *path = xasprintf("/_matrix/client/v3/createRoom?user_id=%s", uid);
+    mx_client_call(j->gw->mx, "POST", path, body, 0, on_room_created, j);
+    free(path);
+    free(uid);
+}
+
+static void on_ghost_ready(struct gateway *gw, bool ok, const char *error,
+                           void *ud)
+{
+    (void)gw;
+    struct job *j = ud;
+    if (!ok) {
+        job_fail(j, "not-allowed", error);
+        return;
+    }
+    find_or_create_room(j);
+}
+
+void to_matrix_process(struct gateway *gw, const struct store_outbox_item *it)
+{
+    struct job *j = xcalloc(1, sizeof *j);
+    j->gw = gw;
+    j->item_id = it->id;
+    j->arrived_ms = it->created_ts;
+    j->queue = xstrdup(it->queue);
+    j->stanza = xmpp_stanza_new_from_string(gw->xmpp, it->payload);
+    const char *why = "the stored stanza cannot be parsed";
+    enum ids_matrix_kind kind;
+    if (!j->stanza || xmsg_parse(j->stanza, &j->msg, &why) < 0 ||
+        ids_jid_to_ghost(&gw->ids, j->msg.from, &j->ghost, &why) < 0 ||
+        ids_jid_to_matrix(&gw->ids, j->msg.to, &j->target, &kind, &why) < 0) {
+        log_error("to_matrix: dropping outbox item %lld: %s",
+                  (long long)it->id, why);
+        job_done(j);
+        return;
+    }
+    j->sender_jid = ids_jid_bare(j->msg.from);
+    ghosts_ensure(gw, j->ghost, j->sender_jid, j->msg.nick, on_ghost_ready, j);
+}

@@ -1,0 +1,60 @@
+/* Stanzas for XMPP wait in the outbox until the turn that produced them has
+ * committed; then they are sent in order over the one component connection
+ * and removed. A crash between sending and removing resends them with the
+ * same ids, which clients deduplicate. */
+#include "gateway/gateway.h"
+
+#include "common/log.h"
+#include "common/mem.h"
+#include "xep/message.h"
+
+#include <stdlib.h>
+
+#define FLUSH_BATCH 256
+
+int to_xmpp_enqueue(struct gateway *gw, const char *queue, xmpp_stanza_t *st)
+{
+    char *xml = xmsg_stanza_to_xml(st);
+    if (!xml)
+        return -1;
+    int64_t id = store_outbox_add(gw->store, queue, OUTBOX_STANZA, xml,
+                                  gateway_now_ms());
+    free(xml);
+    if (id < 0)
+        return -1;
+    gw->stanza_outbox_dirty = true;
+    return 0;
+}
+
+struct flush {
+    struct gateway *gw;
+    int64_t last_id;
+};
+
+static void send_item(const struct store_outbox_item *it, void *ud)
+{
+    struct flush *f = ud;
+    f->last_id = it->id;
+    xmpp_stanza_t *st = xmpp_stanza_new_from_string(f->gw->xmpp, it->payload);
+    if (!st) {
+        log_error("to_xmpp: outbox item %lld is not a stanza; dropping it",
+                  (long long)it->id);
+    } else {
+        component_send(f->gw->component, st);
+        xmpp_stanza_release(st);
+    }
+    store_outbox_delete(f->gw->store, it->id);
+}
+
+void to_xmpp_flush(struct gateway *gw)
+{
+    if (!gw->stanza_outbox_dirty || !component_is_connected(gw->component))
+        return;
+    struct flush f = { gw, 0 };
+    int n;
+    do {
+        n = store_outbox_scan(gw->store, OUTBOX_STANZA, f.last_id, FLUSH_BATCH,
+                              send_item, &f);
+    } while (n == FLUSH_BATCH);
+    gw->stanza_outbox_dirty = false;
+}

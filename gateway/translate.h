@@ -1,0 +1,29 @@
+/* Pure translation between a parsed XMPP message and a Matrix message
+ * (no I/O; unit-tested both ways and fuzzed).
+ *
+ *   body "/me waves" (XEP-0245)  <-> m.emote "waves"
+ *   type="headline"               -> m.notice
+ *   m.notice                      -> type="chat" with the plain body
+ *   anything else with a body    <-> m.text */
+#ifndef ISTHMUS_TRANSLATE_H
+#define ISTHMUS_TRANSLATE_H
+
+#include "matrix/event.h"
+#include "xep/message.h"
+
+#include <stddef.h>
+
+struct translated_text {
+    const char *msgtype; /* static string */
+    char *body;          /* caller frees */
+};
+
+/* XMPP -> Matrix. max_bytes bounds the resulting body. */
+int translate_to_matrix(const struct xmsg *in, size_t max_bytes,
+                        struct translated_text *out, const char **why);
+
+/* Matrix -> XMPP: sets out->body (caller frees) and out->type (static). */
+int translate_to_xmpp(const struct mx_message *in, size_t max_bytes,
+                      char **body, const char **type, const char **why);
+
+#endif

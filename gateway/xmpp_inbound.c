@@ -1,0 +1,272 @@
+/* Every stanza the XMPP server hands the component lands here first.
+ * Messages are checked, then written to the outbox before any further
+ * work (DESIGN.md §4); presence and iq are answered on the spot. */
+#include "gateway/gateway.h"
+
+#include "common/log.h"
+#include "common/mem.h"
+#include "gateway/queues.h"
+#include "xep/disco.h"
+#include "xep/message.h"
+#include "xep/stanza_error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
+
+static void reply_error(struct gateway *gw, xmpp_stanza_t *st,
+                        const char *type, const char *condition,
+                        const char *text)
+{
+    const char *stype = xmpp_stanza_get_type(st);
+    if (stype && strcmp(stype, "error") == 0)
+        return; /* never answer an error with an error */
+    xmpp_stanza_t *r = stanza_error_reply(gw->xmpp, st, type, condition, text);
+    gateway_send_now(gw, r);
+    xmpp_stanza_release(r);
+}
+
+/* The server stamps `from`, but a stanza claiming to come from our own
+ * domain can only be a spoof or a loop. */
+static bool from_is_acceptable(struct gateway *gw, const char *from)
+{
+    if (!from || !*from)
+        return false;
+    char *bare = ids_jid_bare(from);
+    const char *domain = strchr(bare, '@');
+    domain = domain ? domain + 1 : bare;
+    bool ok = strcmp(domain, gw->ids.component) != 0;
+    free(bare);
+    return ok;
+}
+
+/* ------------------------------------------------------------ messages -- */
+
+static void on_message(struct gateway *gw, xmpp_stanza_t *st)
+{
+    struct xmsg m;
+    const char *why;
+    if (xmsg_parse(st, &m, &why) < 0) {
+        reply_error(gw, st, "modify", "bad-request", why);
+        return;
+    }
+    if (strcmp(m.type, "error") == 0) {
+        log_info("xmpp: error bounce from %s for stanza %s", m.from,
+                 m.id ? m.id : "(no id)");
+        goto out;
+    }
+    if (!from_is_acceptable(gw, m.from)) {
+        log_warn("xmpp: ignoring a message with a spoofed from (%s)", m.from);
+        goto out;
+    }
+    if (!m.body)
+        goto out; /* chat states, receipts: nothing to bridge yet */
+
+    char *mxid = NULL, *target = NULL;
+    enum ids_matrix_kind kind;
+    if (ids_jid_to_matrix(&gw->ids, m.to, &target, &kind, &why) < 0) {
+        reply_error(gw, st, "cancel", "item-not-found", why);
+        goto out;
+    }
+    if (kind != IDS_MATRIX_USER || strcmp(m.type, "groupchat") == 0) {
+        reply_error(gw, st, "cancel", "feature-not-implemented",
+                    "Matrix rooms are reached by joining them as a MUC; "
+                    "direct messages to a room are not supported");
+        goto out_target;
+    }
+    if (ids_jid_to_ghost(&gw->ids, m.from, &mxid, &why) < 0) {
+        reply_error(gw, st, "cancel", "not-allowed", why);
+        goto out_target;
+    }
+    if (strlen(m.body) > (size_t)gw->cfg.max_event_body) {
+        char *text = xasprintf("The message is %zu bytes long; Matrix accepts "
+                               "at most %d bytes in one message. It was not "
+                               "delivered.", strlen(m.body),
+                               gw->cfg.max_event_body);
+        reply_error(gw, st, "modify", "not-acceptable", text);
+        free(text);
+        goto out_mxid;
+    }
+
+    char *xml = xmsg_stanza_to_xml(st);
+    if (!xml) {
+        reply_error(gw, st, "wait", "internal-server-error", NULL);
+        goto out_mxid;
+    }
+    char *bare = ids_jid_bare(m.from);
+    char *queue = xasprintf("x2m %s %s", bare, target);
+    if (store_outbox_add(gw->store, queue, OUTBOX_XMPP_INBOUND, xml,
+                         gateway_now_ms()) < 0)
+        reply_error(gw, st, "wait", "internal-server-error",
+                    "the gateway could not store the message; send it again");
+    else
+        queues_kick(gw, queue);
+    free(queue);
+    free(bare);
+    free(xml);
+out_mxid:
+    free(mxid);
+out_target:
+    free(target);
+out:
+    xmsg_free(&m);
+}
+
+/* ------------------------------------------------------------ presence -- */
+
+static void send_presence(struct gateway *gw, const char *from, const char *to,
+                          const char *type)
+{
+    xmpp_stanza_t *p = presence_new(gw->xmpp, from, to, type);
+    gateway_send_now(gw, p);
+    xmpp_stanza_release(p);
+}
+
+static void on_presence(struct gateway *gw, xmpp_stanza_t *st)
+{
+    const char *type = xmpp_stanza_get_type(st);
+    const char *from = xmpp_stanza_get_from(st);
+    const char *to = xmpp_stanza_get_to(st);
+    if (!type || !to || !from_is_acceptable(gw, from))
+        return; /* available/unavailable presence: issue for later */
+    char *bare_to = ids_jid_bare(to);
+    char *bare_from = ids_jid_bare(from);
+    char *target = NULL;
+    const char *why;
+    bool known = ids_jid_to_matrix(&gw->ids, bare_to, &target, NULL, &why) == 0;
+    if (strcmp(type, "subscribe") == 0) {
+        /* Ghosts accept everyone, so they can sit in any roster. */
+        send_presence(gw, bare_to, bare_from, known ? "subscribed"
+                                                    : "unsubscribed");
+        if (known)
+            send_presence(gw, bare_to, from, NULL);
+    } else if (strcmp(type, "probe") == 0) {
+        send_presence(gw, bare_to, from, known ? NULL : "unsubscribed");
+    } else if (strcmp(type, "unsubscribe") == 0) {
+        send_presence(gw, bare_to, bare_from, "unsubscribed");
+    }
+    free(target);
+    free(bare_to);
+    free(bare_from);
+}
+
+/* ------------------------------------------------------------------ iq -- */
+
+static const char *const domain_features[] = {
+    NS_DISCO_INFO, NS_DISCO_ITEMS, NS_VERSION, NS_PING, NS_VCARD, NULL
+};
+static const char *const user_features[] = {
+    NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VCARD, NULL
+};
+
+struct vcard_job {
+    struct gateway *gw;
+    xmpp_stanza_t *iq;
+    char *mxid;
+};
+
+static void on_profile(const struct mx_response *r, void *ud)
+{
+    struct vcard_job *j = ud;
+    if (r->status == 200) {
+        const char *name = json_string_value(
+            json_object_get(r->body, "displayname"));
+        xmpp_stanza_t *res = vcard_result(j->gw->xmpp, j->iq,
+                                          name ? name : j->mxid, name);
+        gateway_send_now(j->gw, res);
+        xmpp_stanza_release(res);
+    } else if (r->status == 404) {
+        reply_error(j->gw, j->iq, "cancel", "item-not-found",
+                    "no such Matrix user");
+    } else {
+        reply_error(j->gw, j->iq, "wait", "remote-server-timeout", r->error);
+    }
+    xmpp_stanza_release(j->iq);
+    free(j->mxid);
+    free(j);
+}
+
+static void on_iq(struct gateway *gw, xmpp_stanza_t *st)
+{
+    const char *type = xmpp_stanza_get_type(st);
+    const char *to = xmpp_stanza_get_to(st);
+    if (!type || (strcmp(type, "get") != 0 && strcmp(type, "set") != 0))
+        return; /* untracked results and errors */
+    if (!to || !xmpp_stanza_get_id(st)) {
+        reply_error(gw, st, "modify", "bad-request", "an iq needs to and id");
+        return;
+    }
+    xmpp_stanza_t *payload = xmpp_stanza_get_children(st);
+    while (payload && !xmpp_stanza_is_tag(payload))
+        payload = xmpp_stanza_get_next(payload);
+    const char *ns = payload ? xmpp_stanza_get_ns(payload) : NULL;
+    if (!ns) {
+        reply_error(gw, st, "modify", "bad-request", "the iq has no payload");
+        return;
+    }
+    bool get = strcmp(type, "get") == 0;
+    char *bare_to = ids_jid_bare(to);
+    bool to_domain = strcmp(bare_to, gw->ids.component) == 0;
+    char *mxid = NULL;
+    const char *why = NULL;
+    if (!to_domain && ids_jid_to_matrix(&gw->ids, bare_to, &mxid, NULL, &why) < 0) {
+        reply_error(gw, st, "cancel", "item-not-found", why);
+        free(bare_to);
+        return;
+    }
+    xmpp_stanza_t *res = NULL;
+    if (get && strcmp(ns, NS_DISCO_INFO) == 0) {
+        struct disco_identity gw_id = { "gateway", "matrix", "isthmus" };
+        struct disco_identity user_id = { "account", "registered", NULL };
+        res = disco_info_result(gw->xmpp, st, to_domain ? &gw_id : &user_id,
+                                to_domain ? domain_features : user_features);
+    } else if (get && strcmp(ns, NS_DISCO_ITEMS) == 0) {
+        res = disco_items_result(gw->xmpp, st);
+    } else if (get && strcmp(ns, NS_PING) == 0) {
+        res = empty_result(gw->xmpp, st);
+    } else if (get && to_domain && strcmp(ns, NS_VERSION) == 0) {
+        res = version_result(gw->xmpp, st, "isthmus", PACKAGE_VERSION);
+    } else if (get && strcmp(ns, NS_VCARD) == 0) {
+        if (to_domain) {
+            res = vcard_result(gw->xmpp, st, "isthmus XMPP-Matrix gateway",
+                               NULL);
+        } else if (mxid[0] == '@') {
+            struct vcard_job *j = xcalloc(1, sizeof *j);
+            j->gw = gw;
+            j->iq = xmpp_stanza_copy(st);
+            j->mxid = xstrdup(mxid);
+            char *uid = mx_escape(mxid);
+            char *path = xasprintf("/_matrix/client/v3/profile/%s", uid);
+            mx_client_call(gw->mx, "GET", path, NULL, 2, on_profile, j);
+            free(path);
+            free(uid);
+        } else {
+            res = vcard_result(gw->xmpp, st, mxid, NULL);
+        }
+    } else {
+        reply_error(gw, st, "cancel", "service-unavailable",
+                    "this entity does not support that request");
+    }
+    if (res) {
+        gateway_send_now(gw, res);
+        xmpp_stanza_release(res);
+    }
+    free(mxid);
+    free(bare_to);
+}
+
+void xmpp_inbound_stanza(struct gateway *gw, xmpp_stanza_t *st)
+{
+    const char *name = xmpp_stanza_get_name(st);
+    if (!name)
+        return;
+    if (strcmp(name, "message") == 0)
+        on_message(gw, st);
+    else if (strcmp(name, "presence") == 0)
+        on_presence(gw, st);
+    else if (strcmp(name, "iq") == 0)
+        on_iq(gw, st);
+}

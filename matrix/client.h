@@ -1,0 +1,48 @@
+/* The client-server API client: asynchronous calls over libcurl multi,
+ * authenticated with the as_token, with retries.
+ *
+ * Transient failures (no connection, 5xx, 429) are retried with exponential
+ * backoff that honours retry_after_ms. Callers keep per-room order by not
+ * issuing a room's next call before the previous one's callback ran (see
+ * gateway/queues.c); this client keeps no order of its own. */
+#ifndef ISTHMUS_MATRIX_CLIENT_H
+#define ISTHMUS_MATRIX_CLIENT_H
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdint.h>
+
+struct mx_client;
+
+struct mx_response {
+    long status;         /* HTTP status; 0 when no answer came */
+    json_t *body;        /* parsed JSON body or NULL; valid during callback */
+    const char *errcode; /* Matrix errcode or NULL */
+    const char *error;   /* human-readable reason, never NULL */
+};
+
+typedef void (*mx_done_cb)(const struct mx_response *r, void *ud);
+
+/* The multi handle stays the caller's. Strings are copied. */
+struct mx_client *mx_client_new(CURLM *multi, const char *base_url,
+                                const char *as_token);
+/* Cancels everything in flight without calling callbacks. */
+void mx_client_free(struct mx_client *c);
+
+/* Starts a call. path includes the query string. body (may be NULL) is
+ * consumed. max_attempts 0 retries transient failures without end; cb runs
+ * exactly once (unless the client is freed first). */
+void mx_client_call(struct mx_client *c, const char *method, const char *path,
+                    json_t *body, int max_attempts, mx_done_cb cb, void *ud);
+
+/* Drives transfers and retries; call every loop turn. */
+void mx_client_run(struct mx_client *c);
+/* Milliseconds until the next retry is due, or -1 if none is waiting. */
+long mx_client_next_timeout(struct mx_client *c);
+/* Calls in flight or waiting to retry. */
+int mx_client_pending(const struct mx_client *c);
+
+/* Percent-encodes s for a path segment or query value; caller frees. */
+char *mx_escape(const char *s);
+
+#endif

@@ -1,0 +1,65 @@
+#include "matrix/event.h"
+
+#include <string.h>
+
+static const char *str_field(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+int mx_event_parse(json_t *ev, struct mx_event *out, const char **why)
+{
+    memset(out, 0, sizeof *out);
+    if (!json_is_object(ev)) {
+        *why = "the event is not a JSON object";
+        return -1;
+    }
+    out->event_id = str_field(ev, "event_id");
+    out->room_id = str_field(ev, "room_id");
+    out->sender = str_field(ev, "sender");
+    out->type = str_field(ev, "type");
+    out->state_key = str_field(ev, "state_key");
+    json_t *ts = json_object_get(ev, "origin_server_ts");
+    out->origin_server_ts = json_is_integer(ts) ? json_integer_value(ts) : 0;
+    out->content = json_object_get(ev, "content");
+    if (!out->event_id || !out->room_id || !out->sender || !out->type) {
+        *why = "the event lacks event_id, room_id, sender or type";
+        return -1;
+    }
+    if (!json_is_object(out->content)) {
+        *why = "the event's content is not an object";
+        return -1;
+    }
+    return 0;
+}
+
+int mx_message_parse(const struct mx_event *ev, struct mx_message *out,
+                     const char **why)
+{
+    out->msgtype = str_field(ev->content, "msgtype");
+    out->body = str_field(ev->content, "body");
+    if (!out->msgtype || !out->body) {
+        *why = "the message has no msgtype or body";
+        return -1;
+    }
+    return 0;
+}
+
+int mx_member_parse(const struct mx_event *ev, struct mx_member *out,
+                    const char **why)
+{
+    out->membership = str_field(ev->content, "membership");
+    out->displayname = str_field(ev->content, "displayname");
+    out->is_direct = json_is_true(json_object_get(ev->content, "is_direct"));
+    if (!out->membership || !ev->state_key) {
+        *why = "the member event has no membership or state_key";
+        return -1;
+    }
+    return 0;
+}
+
+json_t *mx_message_content(const char *msgtype, const char *body)
+{
+    return json_pack("{s:s, s:s}", "msgtype", msgtype, "body", body);
+}

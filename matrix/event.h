@@ -1,0 +1,40 @@
+/* Matrix events from appservice transactions, as plain C views.
+ * Strings point into the jansson tree and live as long as it does. */
+#ifndef ISTHMUS_MATRIX_EVENT_H
+#define ISTHMUS_MATRIX_EVENT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct mx_event {
+    const char *event_id;
+    const char *room_id;
+    const char *sender;
+    const char *type;
+    const char *state_key; /* NULL for non-state events */
+    int64_t origin_server_ts;
+    json_t *content;       /* borrowed; always an object */
+};
+
+struct mx_message {
+    const char *msgtype;
+    const char *body;
+};
+
+struct mx_member {
+    const char *membership;
+    const char *displayname; /* may be NULL */
+    bool is_direct;
+};
+
+/* Returns -1 with *why set if ev lacks what every room event has. */
+int mx_event_parse(json_t *ev, struct mx_event *out, const char **why);
+int mx_message_parse(const struct mx_event *ev, struct mx_message *out,
+                     const char **why);
+int mx_member_parse(const struct mx_event *ev, struct mx_member *out,
+                    const char **why);
+/* New reference: {"msgtype": …, "body": …}. */
+json_t *mx_message_content(const char *msgtype, const char *body);
+
+#endif

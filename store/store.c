@@ -1,0 +1,588 @@
+#include "store/store.h"
+
+#include "common/log.h"
+#include "common/mem.h"
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Each entry migrates from version i to i+1. Only ever append: a database
+ * written by an older isthmus is brought forward step by step. */
+static const char *const migrations[] = {
+    /* 1: the foundation */
+    "CREATE TABLE txns ("
+    "  txn_id TEXT PRIMARY KEY,"
+    "  received_ts INTEGER NOT NULL);"
+    "CREATE TABLE ghosts ("
+    "  mxid TEXT PRIMARY KEY,"
+    "  jid TEXT NOT NULL UNIQUE,"
+    "  displayname TEXT,"
+    "  registered INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE rooms ("
+    "  room_id TEXT PRIMARY KEY,"
+    "  mode INTEGER NOT NULL,"
+    "  xmpp_jid TEXT,"
+    "  matrix_user TEXT,"
+    "  created_ts INTEGER NOT NULL);"
+    "CREATE INDEX rooms_dm ON rooms(xmpp_jid, matrix_user, created_ts);"
+    "CREATE TABLE messages ("
+    "  event_id TEXT PRIMARY KEY,"
+    "  room_id TEXT NOT NULL,"
+    "  xmpp_jid TEXT NOT NULL,"
+    "  stanza_id TEXT,"
+    "  origin_id TEXT,"
+    "  direction INTEGER NOT NULL,"
+    "  ts INTEGER NOT NULL);"
+    "CREATE INDEX messages_stanza ON messages(xmpp_jid, stanza_id);"
+    "CREATE INDEX messages_origin ON messages(xmpp_jid, origin_id);"
+    "CREATE TABLE outbox ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  queue TEXT NOT NULL,"
+    "  kind INTEGER NOT NULL,"
+    "  payload TEXT NOT NULL,"
+    "  created_ts INTEGER NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX outbox_queue ON outbox(queue, id);"
+    "CREATE INDEX outbox_kind ON outbox(kind, id);",
+};
+#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+enum stmt_id {
+    S_BEGIN, S_COMMIT, S_ROLLBACK,
+    S_TXN_SEEN, S_TXN_MARK,
+    S_GHOST_GET, S_GHOST_PUT,
+    S_ROOM_GET, S_ROOM_FIND_DM, S_ROOM_PUT, S_ROOM_DELETE,
+    S_MSG_PUT, S_MSG_BY_EVENT, S_MSG_BY_STANZA,
+    S_OUTBOX_ADD, S_OUTBOX_HEAD, S_OUTBOX_SCAN, S_OUTBOX_DELETE,
+    S_OUTBOX_COUNT,
+    S_COUNT
+};
+
+static const char *const stmt_sql[S_COUNT] = {
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_TXN_SEEN] = "SELECT 1 FROM txns WHERE txn_id = ?1",
+    [S_TXN_MARK] = "INSERT OR IGNORE INTO txns(txn_id, received_ts) "
+                   "VALUES (?1, ?2)",
+    [S_GHOST_GET] = "SELECT mxid, jid, displayname, registered FROM ghosts "
+                    "WHERE mxid = ?1",
+    [S_GHOST_PUT] = "INSERT INTO ghosts(mxid, jid, displayname, registered) "
+                    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(mxid) DO UPDATE SET "
+                    "jid = excluded.jid, displayname = excluded.displayname, "
+                    "registered = excluded.registered",
+    [S_ROOM_GET] = "SELECT room_id, mode, xmpp_jid, matrix_user FROM rooms "
+                   "WHERE room_id = ?1",
+    [S_ROOM_FIND_DM] = "SELECT room_id, mode, xmpp_jid, matrix_user FROM rooms "
+                       "WHERE mode = 1 AND xmpp_jid = ?1 AND matrix_user = ?2 "
+                       "ORDER BY created_ts DESC, rowid DESC LIMIT 1",
+    [S_ROOM_PUT] = "INSERT INTO rooms(room_id, mode, xmpp_jid, matrix_user, "
+                   "created_ts) VALUES (?1, ?2, ?3, ?4, ?5) "
+                   "ON CONFLICT(room_id) DO UPDATE SET mode = excluded.mode, "
+                   "xmpp_jid = excluded.xmpp_jid, "
+                   "matrix_user = excluded.matrix_user",
+    [S_ROOM_DELETE] = "DELETE FROM rooms WHERE room_id = ?1",
+    [S_MSG_PUT] = "INSERT OR IGNORE INTO messages(event_id, room_id, xmpp_jid, "
+                  "stanza_id, origin_id, direction, ts) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [S_MSG_BY_EVENT] = "SELECT event_id, room_id, xmpp_jid, stanza_id, "
+                       "origin_id, direction, ts FROM messages "
+                       "WHERE event_id = ?1",
+    [S_MSG_BY_STANZA] = "SELECT event_id, room_id, xmpp_jid, stanza_id, "
+                        "origin_id, direction, ts FROM messages "
+                        "WHERE xmpp_jid = ?1 AND (origin_id = ?2 OR "
+                        "stanza_id = ?2) ORDER BY ts DESC LIMIT 1",
+    [S_OUTBOX_ADD] = "INSERT INTO outbox(queue, kind, payload, created_ts) "
+                     "VALUES (?1, ?2, ?3, ?4)",
+    [S_OUTBOX_HEAD] = "SELECT id, queue, kind, payload, created_ts, attempts "
+                      "FROM outbox WHERE queue = ?1 ORDER BY id LIMIT 1",
+    [S_OUTBOX_SCAN] = "SELECT id, queue, kind, payload, created_ts, attempts "
+                      "FROM outbox WHERE kind = ?1 AND id > ?2 ORDER BY id "
+                      "LIMIT ?3",
+    [S_OUTBOX_DELETE] = "DELETE FROM outbox WHERE id = ?1",
+    [S_OUTBOX_COUNT] = "SELECT COUNT(*) FROM outbox",
+};
+
+struct store {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[S_COUNT];
+    bool in_txn;
+};
+
+static char *dup_col(sqlite3_stmt *s, int col)
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+    return t ? xstrdup((const char *)t) : NULL;
+}
+
+static void bind_text(sqlite3_stmt *s, int idx, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(s, idx, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, idx);
+}
+
+/* Resets and clears a cached statement before use. */
+static sqlite3_stmt *stmt(struct store *st, enum stmt_id id)
+{
+    sqlite3_stmt *s = st->stmt[id];
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return s;
+}
+
+static int report(struct store *st, const char *what)
+{
+    log_error("store: %s: %s", what, sqlite3_errmsg(st->db));
+    return -1;
+}
+
+/* Every write goes through here so it lands in the turn's transaction. */
+static int ensure_txn(struct store *st)
+{
+    if (st->in_txn)
+        return 0;
+    sqlite3_stmt *s = stmt(st, S_BEGIN);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        return report(st, "begin");
+    sqlite3_reset(s);
+    st->in_txn = true;
+    return 0;
+}
+
+/* Steps a write statement that returns no rows. */
+static int step_write(struct store *st, sqlite3_stmt *s, const char *what)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return report(st, what);
+    return 0;
+}
+
+int store_flush(struct store *st)
+{
+    if (!st->in_txn)
+        return 0;
+    sqlite3_stmt *s = stmt(st, S_COMMIT);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        report(st, "commit");
+        sqlite3_step(stmt(st, S_ROLLBACK));
+        sqlite3_reset(st->stmt[S_ROLLBACK]);
+        st->in_txn = false;
+        return -1;
+    }
+    st->in_txn = false;
+    return 0;
+}
+
+int store_schema_latest(void) { return NMIGRATIONS; }
+
+int store_schema_version(struct store *st)
+{
+    sqlite3_stmt *s;
+    int v = -1;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) ==
+        SQLITE_OK) {
+        if (sqlite3_step(s) == SQLITE_ROW)
+            v = sqlite3_column_int(s, 0);
+        sqlite3_finalize(s);
+    }
+    return v;
+}
+
+static int migrate(struct store *st, int target, char **err)
+{
+    int current = store_schema_version(st);
+    if (current < 0) {
+        *err = xasprintf("cannot read schema version: %s",
+                         sqlite3_errmsg(st->db));
+        return -1;
+    }
+    if (current > NMIGRATIONS) {
+        *err = xasprintf("the database has schema version %d, newer than "
+                         "this isthmus knows (%d); upgrade isthmus",
+                         current, NMIGRATIONS);
+        return -1;
+    }
+    for (int v = current; v < target; v++) {
+        /* Each step is atomic: a crash mid-migration leaves version v. */
+        char *sql = xasprintf("BEGIN; %s PRAGMA user_version = %d; COMMIT;",
+                              migrations[v], v + 1);
+        char *msg = NULL;
+        int rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
+        free(sql);
+        if (rc != SQLITE_OK) {
+            *err = xasprintf("migration to schema version %d failed: %s",
+                             v + 1, msg ? msg : "unknown error");
+            sqlite3_free(msg);
+            sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+        if (v + 1 > current)
+            log_info("store: migrated to schema version %d", v + 1);
+    }
+    return 0;
+}
+
+int store_open_at_version(const char *path, int version, struct store **out,
+                          char **err)
+{
+    struct store *st = xcalloc(1, sizeof *st);
+    if (sqlite3_open_v2(path, &st->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                            SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        *err = xasprintf("cannot open %s: %s", path,
+                         st->db ? sqlite3_errmsg(st->db) : "out of memory");
+        sqlite3_close(st->db);
+        free(st);
+        return -1;
+    }
+    /* WAL lets readers (an operator's sqlite3 shell, backups) run beside
+     * the gateway; synchronous=NORMAL is durable across process crashes in
+     * WAL mode, which is what the delivery guarantees need. */
+    char *msg = NULL;
+    if (sqlite3_exec(st->db,
+                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                     "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                     NULL, NULL, &msg) != SQLITE_OK) {
+        *err = xasprintf("cannot set up %s: %s", path, msg ? msg : "?");
+        sqlite3_free(msg);
+        sqlite3_close(st->db);
+        free(st);
+        return -1;
+    }
+    if (migrate(st, version, err) < 0) {
+        sqlite3_close(st->db);
+        free(st);
+        return -1;
+    }
+    if (version == NMIGRATIONS) {
+        for (int i = 0; i < S_COUNT; i++) {
+            if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1,
+                                   SQLITE_PREPARE_PERSISTENT, &st->stmt[i],
+                                   NULL) != SQLITE_OK) {
+                *err = xasprintf("cannot prepare statement %d: %s", i,
+                                 sqlite3_errmsg(st->db));
+                store_close(st);
+                return -1;
+            }
+        }
+    }
+    *out = st;
+    return 0;
+}
+
+int store_open(const char *path, struct store **out, char **err)
+{
+    return store_open_at_version(path, NMIGRATIONS, out, err);
+}
+
+void store_close(struct store *st)
+{
+    if (!st)
+        return;
+    if (st->stmt[S_COMMIT])
+        store_flush(st);
+    for (int i = 0; i < S_COUNT; i++)
+        sqlite3_finalize(st->stmt[i]);
+    sqlite3_close(st->db);
+    free(st);
+}
+
+/* ------------------------------------------------------------- txns -- */
+
+int store_txn_seen(struct store *st, const char *txn_id)
+{
+    sqlite3_stmt *s = stmt(st, S_TXN_SEEN);
+    bind_text(s, 1, txn_id);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    return report(st, "txn lookup");
+}
+
+int store_txn_mark(struct store *st, const char *txn_id, int64_t now_ms)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_TXN_MARK);
+    bind_text(s, 1, txn_id);
+    sqlite3_bind_int64(s, 2, now_ms);
+    return step_write(st, s, "txn mark");
+}
+
+/* ----------------------------------------------------------- ghosts -- */
+
+int store_ghost_get(struct store *st, const char *mxid, struct store_ghost *out)
+{
+    sqlite3_stmt *s = stmt(st, S_GHOST_GET);
+    bind_text(s, 1, mxid);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        out->mxid = dup_col(s, 0);
+        out->jid = dup_col(s, 1);
+        out->displayname = dup_col(s, 2);
+        out->registered = sqlite3_column_int(s, 3);
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : report(st, "ghost lookup");
+}
+
+int store_ghost_put(struct store *st, const struct store_ghost *g)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_GHOST_PUT);
+    bind_text(s, 1, g->mxid);
+    bind_text(s, 2, g->jid);
+    bind_text(s, 3, g->displayname);
+    sqlite3_bind_int(s, 4, g->registered);
+    return step_write(st, s, "ghost put");
+}
+
+void store_ghost_free(struct store_ghost *g)
+{
+    free(g->mxid);
+    free(g->jid);
+    free(g->displayname);
+    memset(g, 0, sizeof *g);
+}
+
+/* ------------------------------------------------------------ rooms -- */
+
+static int read_room(struct store *st, sqlite3_stmt *s, struct store_room *out,
+                     const char *what)
+{
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        out->room_id = dup_col(s, 0);
+        out->mode = sqlite3_column_int(s, 1);
+        out->xmpp_jid = dup_col(s, 2);
+        out->matrix_user = dup_col(s, 3);
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : report(st, what);
+}
+
+int store_room_get(struct store *st, const char *room_id,
+                   struct store_room *out)
+{
+    sqlite3_stmt *s = stmt(st, S_ROOM_GET);
+    bind_text(s, 1, room_id);
+    return read_room(st, s, out, "room lookup");
+}
+
+int store_room_find_dm(struct store *st, const char *xmpp_jid,
+                       const char *matrix_user, struct store_room *out)
+{
+    sqlite3_stmt *s = stmt(st, S_ROOM_FIND_DM);
+    bind_text(s, 1, xmpp_jid);
+    bind_text(s, 2, matrix_user);
+    return read_room(st, s, out, "DM lookup");
+}
+
+int store_room_put(struct store *st, const struct store_room *r,
+                   int64_t now_ms)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_ROOM_PUT);
+    bind_text(s, 1, r->room_id);
+    sqlite3_bind_int(s, 2, r->mode);
+    bind_text(s, 3, r->xmpp_jid);
+    bind_text(s, 4, r->matrix_user);
+    sqlite3_bind_int64(s, 5, now_ms);
+    return step_write(st, s, "room put");
+}
+
+int store_room_delete(struct store *st, const char *room_id)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_ROOM_DELETE);
+    bind_text(s, 1, room_id);
+    return step_write(st, s, "room delete");
+}
+
+void store_room_free(struct store_room *r)
+{
+    free(r->room_id);
+    free(r->xmpp_jid);
+    free(r->matrix_user);
+    memset(r, 0, sizeof *r);
+}
+
+/* --------------------------------------------------------- messages -- */
+
+int store_message_put(struct store *st, const struct store_message *m)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_MSG_PUT);
+    bind_text(s, 1, m->event_id);
+    bind_text(s, 2, m->room_id);
+    bind_text(s, 3, m->xmpp_jid);
+    bind_text(s, 4, m->stanza_id);
+    bind_text(s, 5, m->origin_id);
+    sqlite3_bind_int(s, 6, m->direction);
+    sqlite3_bind_int64(s, 7, m->ts);
+    return step_write(st, s, "message put");
+}
+
+static int read_message(struct store *st, sqlite3_stmt *s,
+                        struct store_message *out)
+{
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        out->event_id = dup_col(s, 0);
+        out->room_id = dup_col(s, 1);
+        out->xmpp_jid = dup_col(s, 2);
+        out->stanza_id = dup_col(s, 3);
+        out->origin_id = dup_col(s, 4);
+        out->direction = sqlite3_column_int(s, 5);
+        out->ts = sqlite3_column_int64(s, 6);
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : report(st, "message lookup");
+}
+
+int store_message_by_event(struct store *st, const char *event_id,
+                           struct store_message *out)
+{
+    sqlite3_stmt *s = stmt(st, S_MSG_BY_EVENT);
+    bind_text(s, 1, event_id);
+    return read_message(st, s, out);
+}
+
+int store_message_by_stanza(struct store *st, const char *xmpp_jid,
+                            const char *id, struct store_message *out)
+{
+    sqlite3_stmt *s = stmt(st, S_MSG_BY_STANZA);
+    bind_text(s, 1, xmpp_jid);
+    bind_text(s, 2, id);
+    return read_message(st, s, out);
+}
+
+void store_message_free(struct store_message *m)
+{
+    free(m->event_id);
+    free(m->room_id);
+    free(m->xmpp_jid);
+    free(m->stanza_id);
+    free(m->origin_id);
+    memset(m, 0, sizeof *m);
+}
+
+/* ----------------------------------------------------------- outbox -- */
+
+int64_t store_outbox_add(struct store *st, const char *queue, int kind,
+                         const char *payload, int64_t now_ms)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_OUTBOX_ADD);
+    bind_text(s, 1, queue);
+    sqlite3_bind_int(s, 2, kind);
+    bind_text(s, 3, payload);
+    sqlite3_bind_int64(s, 4, now_ms);
+    if (step_write(st, s, "outbox add") < 0)
+        return -1;
+    return sqlite3_last_insert_rowid(st->db);
+}
+
+static void read_item(sqlite3_stmt *s, struct store_outbox_item *out)
+{
+    out->id = sqlite3_column_int64(s, 0);
+    out->queue = dup_col(s, 1);
+    out->kind = sqlite3_column_int(s, 2);
+    out->payload = dup_col(s, 3);
+    out->created_ts = sqlite3_column_int64(s, 4);
+    out->attempts = sqlite3_column_int(s, 5);
+}
+
+int store_outbox_head(struct store *st, const char *queue,
+                      struct store_outbox_item *out)
+{
+    sqlite3_stmt *s = stmt(st, S_OUTBOX_HEAD);
+    bind_text(s, 1, queue);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        read_item(s, out);
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : report(st, "outbox head");
+}
+
+int store_outbox_scan(struct store *st, int kind, int64_t after_id, int limit,
+                      void (*fn)(const struct store_outbox_item *, void *),
+                      void *ud)
+{
+    /* Collect first: fn may write to the store, which would disturb a
+     * statement that is still stepping. */
+    sqlite3_stmt *s = stmt(st, S_OUTBOX_SCAN);
+    sqlite3_bind_int(s, 1, kind);
+    sqlite3_bind_int64(s, 2, after_id);
+    sqlite3_bind_int(s, 3, limit);
+    struct store_outbox_item *items = NULL;
+    int n = 0, rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        items = xrealloc(items, (size_t)(n + 1) * sizeof *items);
+        read_item(s, &items[n++]);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        for (int i = 0; i < n; i++)
+            store_outbox_item_free(&items[i]);
+        free(items);
+        return report(st, "outbox scan");
+    }
+    for (int i = 0; i < n; i++) {
+        fn(&items[i], ud);
+        store_outbox_item_free(&items[i]);
+    }
+    free(items);
+    return n;
+}
+
+int store_outbox_delete(struct store *st, int64_t id)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_OUTBOX_DELETE);
+    sqlite3_bind_int64(s, 1, id);
+    return step_write(st, s, "outbox delete");
+}
+
+int store_outbox_count(struct store *st)
+{
+    sqlite3_stmt *s = stmt(st, S_OUTBOX_COUNT);
+    int n = -1;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        n = sqlite3_column_int(s, 0);
+    sqlite3_reset(s);
+    return n;
+}
+
+void store_outbox_item_free(struct store_outbox_item *it)
+{
+    free(it->queue);
+    free(it->payload);
+    memset(it, 0, sizeof *it);
+}

@@ -1,0 +1,112 @@
+/* The store: everything a conversation needs to survive a restart
+ * (DESIGN.md §5). SQLite in WAL mode, one write transaction per loop turn.
+ *
+ * Writes open a transaction lazily; store_flush() commits it. Reads on the
+ * same connection see uncommitted writes. Callers never see SQL: each
+ * function answers one question, so a PostgreSQL backend can replace this
+ * file without touching them.
+ *
+ * Return values: 0 ok, -1 error (logged), and for lookups 1 = found,
+ * 0 = not found. Strings filled into out-structs are owned by the caller and
+ * released with the matching *_free function. */
+#ifndef ISTHMUS_STORE_H
+#define ISTHMUS_STORE_H
+
+#include <stdint.h>
+
+struct store;
+
+/* Opens (creating if needed) and migrates the database. *err: caller frees. */
+int store_open(const char *path, struct store **out, char **err);
+/* Commits anything pending and closes. */
+void store_close(struct store *st);
+/* Commits the open write transaction, if any. */
+int store_flush(struct store *st);
+/* The schema version the code knows, and the one the file has. */
+int store_schema_latest(void);
+int store_schema_version(struct store *st);
+/* For migration tests only: create a database at an older version. */
+int store_open_at_version(const char *path, int version, struct store **out,
+                          char **err);
+
+/* ---- appservice transactions */
+int store_txn_seen(struct store *st, const char *txn_id);  /* 1/0/-1 */
+int store_txn_mark(struct store *st, const char *txn_id, int64_t now_ms);
+
+/* ---- ghosts: Matrix users the gateway puppets for XMPP users */
+struct store_ghost {
+    char *mxid;
+    char *jid;
+    char *displayname; /* may be NULL */
+    int registered;
+};
+int store_ghost_get(struct store *st, const char *mxid, struct store_ghost *out);
+int store_ghost_put(struct store *st, const struct store_ghost *g);
+void store_ghost_free(struct store_ghost *g);
+
+/* ---- rooms: a Matrix room and what it is on the XMPP side */
+enum store_room_mode { ROOM_DM = 1 };
+struct store_room {
+    char *room_id;
+    int mode;
+    char *xmpp_jid;    /* DM: the XMPP user's bare JID */
+    char *matrix_user; /* DM: the Matrix user */
+};
+int store_room_get(struct store *st, const char *room_id,
+                   struct store_room *out);
+/* The newest DM room between these two, if any. */
+int store_room_find_dm(struct store *st, const char *xmpp_jid,
+                       const char *matrix_user, struct store_room *out);
+int store_room_put(struct store *st, const struct store_room *r,
+                   int64_t now_ms);
+int store_room_delete(struct store *st, const char *room_id);
+void store_room_free(struct store_room *r);
+
+/* ---- messages: event id <-> stanza ids, both ways */
+enum store_direction { DIR_XMPP_TO_MATRIX = 1, DIR_MATRIX_TO_XMPP = 2 };
+struct store_message {
+    char *event_id;
+    char *room_id;
+    char *xmpp_jid;  /* the XMPP party of the conversation (bare) */
+    char *stanza_id; /* id attribute, may be NULL */
+    char *origin_id; /* XEP-0359 origin-id, may be NULL */
+    int direction;
+    int64_t ts;
+};
+int store_message_put(struct store *st, const struct store_message *m);
+int store_message_by_event(struct store *st, const char *event_id,
+                           struct store_message *out);
+/* Looks up by stanza id or origin-id, within one XMPP party's messages. */
+int store_message_by_stanza(struct store *st, const char *xmpp_jid,
+                            const char *id, struct store_message *out);
+void store_message_free(struct store_message *m);
+
+/* ---- outbox: work that must survive a crash until it is done */
+enum store_outbox_kind {
+    OUTBOX_STANZA = 1,      /* payload: stanza XML to send to XMPP */
+    OUTBOX_XMPP_INBOUND = 2,/* payload: stanza XML received, to bridge */
+    OUTBOX_MATRIX_JOIN = 3, /* payload: JSON {room_id, user_id} */
+};
+struct store_outbox_item {
+    int64_t id;
+    char *queue;
+    int kind;
+    char *payload;
+    int64_t created_ts;
+    int attempts;
+};
+int64_t store_outbox_add(struct store *st, const char *queue, int kind,
+                         const char *payload, int64_t now_ms);
+/* The oldest item of a queue. */
+int store_outbox_head(struct store *st, const char *queue,
+                      struct store_outbox_item *out);
+/* Items of one kind with id > after_id, oldest first, at most limit; calls
+ * fn for each. Returns the number visited or -1. */
+int store_outbox_scan(struct store *st, int kind, int64_t after_id, int limit,
+                      void (*fn)(const struct store_outbox_item *, void *),
+                      void *ud);
+int store_outbox_delete(struct store *st, int64_t id);
+int store_outbox_count(struct store *st);
+void store_outbox_item_free(struct store_outbox_item *it);
+
+#endif

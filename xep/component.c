@@ -1,0 +1,337 @@
+#include "xep/component.h"
+
+#include "common/log.h"
+#include "common/mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BACKOFF_MIN_MS 500
+#define BACKOFF_MAX_MS 30000
+
+struct pending_iq {
+    char *id;
+    int64_t deadline_ms;
+    component_iq_cb cb;
+    void *ud;
+    struct pending_iq *next;
+};
+
+struct component {
+    xmpp_ctx_t *ctx;
+    xmpp_conn_t *conn;       /* NULL between attempts */
+    char *jid, *secret, *host;
+    unsigned short port;
+    struct component_callbacks cb;
+    void *ud;
+    int fd;                  /* captured through the sockopt callback */
+    bool connected;
+    bool connecting;
+    bool stopping;
+    int64_t next_attempt_ms; /* when to try again while disconnected */
+    int backoff_ms;
+    uint64_t id_counter;
+    struct pending_iq *pending;
+};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---------------------------------------------------------------------
+ * libstrophe bug workaround.
+ *
+ * Every libstrophe from 0.12 up to at least upstream HEAD of October 2025
+ * leaves conn->sm_state NULL in xmpp_connect_component(); the first stanza
+ * after the handshake then dereferences it in _handle_stream_stanza() and
+ * the process segfaults. Only xmpp_connect_client() allocates the state.
+ * We obtain one through the public API: a throwaway client connection to a
+ * closed loopback port is refused at once (no traffic leaves loopback), and
+ * afterwards its stream-management state can be taken and handed to the
+ * component connection. Remove this once libstrophe allocates sm_state for
+ * components.
+ * ------------------------------------------------------------------- */
+
+static void throwaway_handler(xmpp_conn_t *conn, xmpp_conn_event_t event,
+                              int error, xmpp_stream_error_t *se, void *ud)
+{
+    (void)conn;
+    (void)error;
+    (void)se;
+    if (event == XMPP_CONN_DISCONNECT || event == XMPP_CONN_FAIL)
+        *(bool *)ud = true;
+}
+
+static int give_sm_state(xmpp_ctx_t *ctx, xmpp_conn_t *component_conn)
+{
+    xmpp_conn_t *tmp = xmpp_conn_new(ctx);
+    xmpp_conn_set_jid(tmp, "sm-workaround@localhost");
+    xmpp_conn_set_flags(tmp, XMPP_CONN_FLAG_DISABLE_TLS);
+    bool done = false;
+    /* Port 1 (tcpmux) on loopback is closed on any sane host. */
+    if (xmpp_connect_client(tmp, "127.0.0.1", 1, throwaway_handler, &done) ==
+        XMPP_EOK) {
+        for (int i = 0; i < 200 && !done; i++)
+            xmpp_run_once(ctx, 10);
+    }
+    xmpp_sm_state_t *sm = done ? xmpp_conn_get_sm_state(tmp) : NULL;
+    xmpp_conn_release(tmp);
+    if (!sm) {
+        log_error("component: could not obtain a stream-management state "
+                  "for the libstrophe component workaround");
+        return -1;
+    }
+    if (xmpp_conn_set_sm_state(component_conn, sm) != XMPP_EOK) {
+        xmpp_free_sm_state(sm);
+        log_error("component: libstrophe refused the stream-management "
+                  "state");
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------- */
+
+/* libstrophe has no getter for its socket, but it hands a pointer to each
+ * socket it creates to this callback, synchronously inside
+ * xmpp_connect_component(). The callback has no userdata, so the fd is
+ * parked here and collected right after that call returns. */
+static int captured_fd = -1;
+
+static int sockopt_cb(xmpp_conn_t *conn, void *sock)
+{
+    captured_fd = *(int *)sock;
+    return xmpp_sockopt_cb_keepalive(conn, sock);
+}
+
+static void fail_pending(struct component *c)
+{
+    struct pending_iq *p = c->pending;
+    c->pending = NULL;
+    while (p) {
+        struct pending_iq *next = p->next;
+        p->cb(NULL, p->ud);
+        free(p->id);
+        free(p);
+        p = next;
+    }
+}
+
+/* Returns true if the stanza answered a tracked iq. */
+static bool match_pending(struct component *c, xmpp_stanza_t *st)
+{
+    const char *name = xmpp_stanza_get_name(st);
+    const char *type = xmpp_stanza_get_type(st);
+    const char *id = xmpp_stanza_get_id(st);
+    if (!name || strcmp(name, "iq") != 0 || !type || !id ||
+        (strcmp(type, "result") != 0 && strcmp(type, "error") != 0))
+        return false;
+    for (struct pending_iq **pp = &c->pending; *pp; pp = &(*pp)->next) {
+        if (strcmp((*pp)->id, id) == 0) {
+            struct pending_iq *p = *pp;
+            *pp = p->next;
+            p->cb(st, p->ud);
+            free(p->id);
+            free(p);
+            return true;
+        }
+    }
+    return false;
+}
+
+static int stanza_handler(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
+{
+    (void)conn;
+    struct component *c = ud;
+    if (!match_pending(c, st))
+        c->cb.on_stanza(st, c->ud);
+    return 1; /* keep the handler */
+}
+
+static void schedule_retry(struct component *c)
+{
+    c->next_attempt_ms = mono_ms() + c->backoff_ms;
+    log_info("component: reconnecting in %d ms", c->backoff_ms);
+    c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
+                                                       : c->backoff_ms * 2;
+}
+
+static void conn_handler(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
+                         xmpp_stream_error_t *se, void *ud)
+{
+    (void)conn;
+    struct component *c = ud;
+    if (event == XMPP_CONN_CONNECT) {
+        c->connected = true;
+        c->connecting = false;
+        c->backoff_ms = BACKOFF_MIN_MS;
+        log_info("component: connected to %s:%u as %s", c->host, c->port,
+                 c->jid);
+        c->cb.on_connected(c->ud);
+        return;
+    }
+    bool was_connected = c->connected;
+    c->connected = false;
+    c->connecting = false;
+    c->fd = -1;
+    if (se && se->type == XMPP_SE_NOT_AUTHORIZED)
+        log_error("component: the XMPP server refused the handshake: check "
+                  "that [xmpp] secret matches the server's component_secret "
+                  "and that component_jid is declared there");
+    else if (se && se->type == XMPP_SE_HOST_UNKNOWN)
+        log_error("component: the XMPP server does not know %s: declare it "
+                  "as a component there", c->jid);
+    else if (!was_connected)
+        log_warn("component: could not connect to %s:%u (error %d): is the "
+                 "XMPP server's component port right?", c->host, c->port,
+                 error);
+    else
+        log_warn("component: disconnected (error %d)", error);
+    fail_pending(c);
+    if (was_connected)
+        c->cb.on_disconnected(c->ud);
+    if (!c->stopping)
+        schedule_retry(c);
+}
+
+static void start_attempt(struct component *c)
+{
+    if (c->conn) {
+        xmpp_conn_release(c->conn);
+        c->conn = NULL;
+    }
+    c->conn = xmpp_conn_new(c->ctx);
+    xmpp_conn_set_jid(c->conn, c->jid);
+    xmpp_conn_set_pass(c->conn, c->secret);
+    xmpp_conn_set_sockopt_callback(c->conn, sockopt_cb);
+    xmpp_handler_add(c->conn, stanza_handler, NULL, NULL, NULL, c);
+    if (give_sm_state(c->ctx, c->conn) < 0) {
+        schedule_retry(c);
+        return;
+    }
+    captured_fd = -1;
+    if (xmpp_connect_component(c->conn, c->host, c->port, conn_handler, c) !=
+        XMPP_EOK) {
+        log_warn("component: cannot start a connection to %s:%u", c->host,
+                 c->port);
+        schedule_retry(c);
+        return;
+    }
+    c->fd = captured_fd;
+    c->connecting = true;
+}
+
+struct component *component_new(xmpp_ctx_t *ctx, const char *jid,
+                                const char *secret, const char *host,
+                                unsigned short port,
+                                const struct component_callbacks *cb, void *ud)
+{
+    struct component *c = xcalloc(1, sizeof *c);
+    c->ctx = ctx;
+    c->jid = xstrdup(jid);
+    c->secret = xstrdup(secret);
+    c->host = xstrdup(host);
+    c->port = port;
+    c->cb = *cb;
+    c->ud = ud;
+    c->fd = -1;
+    c->backoff_ms = BACKOFF_MIN_MS;
+    c->next_attempt_ms = 0;
+    return c;
+}
+
+void component_free(struct component *c)
+{
+    if (!c)
+        return;
+    c->stopping = true;
+    fail_pending(c);
+    if (c->conn)
+        xmpp_conn_release(c->conn);
+    free(c->jid);
+    free(c->secret);
+    free(c->host);
+    free(c);
+}
+
+void component_disconnect(struct component *c)
+{
+    c->stopping = true;
+    if (c->conn && (c->connected || c->connecting)) {
+        xmpp_disconnect(c->conn);
+        for (int i = 0; i < 50 && (c->connected || c->connecting); i++)
+            xmpp_run_once(c->ctx, 10);
+    }
+}
+
+void component_run(struct component *c, int64_t now_ms)
+{
+    (void)now_ms;
+    int64_t now = mono_ms();
+    if (!c->connected && !c->connecting && !c->stopping &&
+        now >= c->next_attempt_ms)
+        start_attempt(c);
+    xmpp_run_once(c->ctx, 0);
+    /* Time out tracked iqs. */
+    for (struct pending_iq **pp = &c->pending; *pp;) {
+        if ((*pp)->deadline_ms <= now) {
+            struct pending_iq *p = *pp;
+            *pp = p->next;
+            p->cb(NULL, p->ud);
+            free(p->id);
+            free(p);
+        } else {
+            pp = &(*pp)->next;
+        }
+    }
+}
+
+int component_fd(const struct component *c)
+{
+    return c->fd;
+}
+
+bool component_is_connected(const struct component *c)
+{
+    return c->connected;
+}
+
+int component_send(struct component *c, xmpp_stanza_t *st)
+{
+    if (!c->connected)
+        return -1;
+    xmpp_send(c->conn, st);
+    return 0;
+}
+
+int component_send_iq(struct component *c, xmpp_stanza_t *iq, int timeout_ms,
+                      component_iq_cb cb, void *ud)
+{
+    const char *id = xmpp_stanza_get_id(iq);
+    if (!c->connected || !id)
+        return -1;
+    struct pending_iq *p = xcalloc(1, sizeof *p);
+    p->id = xstrdup(id);
+    p->deadline_ms = mono_ms() + timeout_ms;
+    p->cb = cb;
+    p->ud = ud;
+    p->next = c->pending;
+    c->pending = p;
+    xmpp_send(c->conn, iq);
+    return 0;
+}
+
+char *component_new_id(struct component *c)
+{
+    return xasprintf("isthmus-%llx-%llx", (unsigned long long)time(NULL),
+                     (unsigned long long)++c->id_counter);
+}
+
+const char *component_jid(const struct component *c)
+{
+    return c->jid;
+}

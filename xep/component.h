@@ -1,0 +1,50 @@
+/* The XEP-0114 component connection to the XMPP server, with reconnection
+ * and tracked iq requests. Driven by the gateway's one-thread loop: the loop
+ * polls component_fd() and calls component_run() every turn. */
+#ifndef ISTHMUS_XEP_COMPONENT_H
+#define ISTHMUS_XEP_COMPONENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <strophe.h>
+
+struct component;
+
+struct component_callbacks {
+    /* Every stanza that is not the answer to a tracked iq. */
+    void (*on_stanza)(xmpp_stanza_t *st, void *ud);
+    void (*on_connected)(void *ud);
+    void (*on_disconnected)(void *ud);
+};
+
+/* The result is NULL on timeout or disconnection. */
+typedef void (*component_iq_cb)(xmpp_stanza_t *result, void *ud);
+
+/* Creates the component and starts connecting. Strings are copied. The
+ * returned object is freed with component_free(). */
+struct component *component_new(xmpp_ctx_t *ctx, const char *jid,
+                                const char *secret, const char *host,
+                                unsigned short port,
+                                const struct component_callbacks *cb,
+                                void *ud);
+void component_free(struct component *c);
+
+/* One non-blocking round of libstrophe I/O plus reconnection timing. */
+void component_run(struct component *c, int64_t now_ms);
+/* The socket to poll, or -1 while there is none. */
+int component_fd(const struct component *c);
+bool component_is_connected(const struct component *c);
+/* Queues a stanza (it is not consumed: the caller still releases it).
+ * Returns -1, sending nothing, while disconnected. */
+int component_send(struct component *c, xmpp_stanza_t *st);
+/* Sends an iq get/set and calls cb once with its answer, or with NULL after
+ * timeout_ms or a disconnection. The iq must carry an id. */
+int component_send_iq(struct component *c, xmpp_stanza_t *iq, int timeout_ms,
+                      component_iq_cb cb, void *ud);
+/* Returns a fresh stanza id; caller frees. */
+char *component_new_id(struct component *c);
+const char *component_jid(const struct component *c);
+/* Drops the connection on purpose (used on shutdown). */
+void component_disconnect(struct component *c);
+
+#endif

@@ -1,0 +1,115 @@
+#include "xep/message.h"
+
+#include "common/mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char *attr_copy(xmpp_stanza_t *st, const char *name)
+{
+    const char *v = xmpp_stanza_get_attribute(st, name);
+    return v ? xstrdup(v) : NULL;
+}
+
+/* Text of the first child element called name (in ns, if given). */
+static char *child_text(xmpp_stanza_t *st, const char *name, const char *ns)
+{
+    xmpp_stanza_t *c = ns ? xmpp_stanza_get_child_by_name_and_ns(st, name, ns)
+                          : xmpp_stanza_get_child_by_name(st, name);
+    if (!c)
+        return NULL;
+    char *t = xmpp_stanza_get_text(c);
+    if (!t)
+        return xstrdup("");
+    char *copy = xstrdup(t);
+    xmpp_free(xmpp_stanza_get_context(st), t);
+    return copy;
+}
+
+int xmsg_parse(xmpp_stanza_t *st, struct xmsg *out, const char **why)
+{
+    memset(out, 0, sizeof *out);
+    const char *name = xmpp_stanza_get_name(st);
+    if (!name || strcmp(name, "message") != 0) {
+        *why = "not a message stanza";
+        return -1;
+    }
+    out->from = attr_copy(st, "from");
+    out->to = attr_copy(st, "to");
+    if (!out->from || !out->to) {
+        xmsg_free(out);
+        *why = "the message has no from or to";
+        return -1;
+    }
+    out->id = attr_copy(st, "id");
+    out->type = attr_copy(st, "type");
+    if (!out->type)
+        out->type = xstrdup("normal"); /* RFC 6121 §5.2.2 default */
+    /* Bodies in other languages (xml:lang) are rare; the first one wins. */
+    out->body = child_text(st, "body", NULL);
+    xmpp_stanza_t *oid = xmpp_stanza_get_child_by_name_and_ns(st, "origin-id",
+                                                              NS_SID);
+    if (oid)
+        out->origin_id = attr_copy(oid, "id");
+    out->nick = child_text(st, "nick", NS_NICK);
+    return 0;
+}
+
+static void add_text_child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent,
+                           const char *name, const char *ns, const char *text)
+{
+    xmpp_stanza_t *el = xmpp_stanza_new(ctx);
+    xmpp_stanza_set_name(el, name);
+    if (ns)
+        xmpp_stanza_set_ns(el, ns);
+    xmpp_stanza_t *t = xmpp_stanza_new(ctx);
+    xmpp_stanza_set_text(t, text);
+    xmpp_stanza_add_child(el, t);
+    xmpp_stanza_release(t);
+    xmpp_stanza_add_child(parent, el);
+    xmpp_stanza_release(el);
+}
+
+xmpp_stanza_t *xmsg_build(xmpp_ctx_t *ctx, const struct xmsg *m)
+{
+    xmpp_stanza_t *st = xmpp_message_new(ctx, m->type ? m->type : "chat",
+                                         m->to, m->id);
+    if (m->from)
+        xmpp_stanza_set_from(st, m->from);
+    if (m->body)
+        add_text_child(ctx, st, "body", NULL, m->body);
+    if (m->nick)
+        add_text_child(ctx, st, "nick", NS_NICK, m->nick);
+    if (m->origin_id) {
+        xmpp_stanza_t *oid = xmpp_stanza_new(ctx);
+        xmpp_stanza_set_name(oid, "origin-id");
+        xmpp_stanza_set_ns(oid, NS_SID);
+        xmpp_stanza_set_attribute(oid, "id", m->origin_id);
+        xmpp_stanza_add_child(st, oid);
+        xmpp_stanza_release(oid);
+    }
+    return st;
+}
+
+char *xmsg_stanza_to_xml(xmpp_stanza_t *st)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    if (xmpp_stanza_to_text(st, &buf, &len) != XMPP_EOK)
+        return NULL;
+    char *copy = xstrndup(buf, len);
+    xmpp_free(xmpp_stanza_get_context(st), buf);
+    return copy;
+}
+
+void xmsg_free(struct xmsg *m)
+{
+    free(m->from);
+    free(m->to);
+    free(m->id);
+    free(m->type);
+    free(m->body);
+    free(m->origin_id);
+    free(m->nick);
+    memset(m, 0, sizeof *m);
+}
