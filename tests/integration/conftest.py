@@ -1,0 +1,33 @@
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from harness import Cluster  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory):
+    """One Prosody, one Synapse and one isthmus for the whole run."""
+    root = tmp_path_factory.mktemp("cluster")
+    c = Cluster(root)
+    try:
+        c.start()
+        yield c
+    finally:
+        c.stop()
+        if c.isthmus is not None:
+            log = c.isthmus.log_text()
+            # Sanitizer reports land in isthmus's stderr, i.e. this log.
+            assert "ERROR: AddressSanitizer" not in log, log[-5000:]
+            assert "runtime error:" not in log, log[-5000:]
+
+
+@pytest.fixture
+def gateway(cluster):
+    """The running isthmus; restarted if an earlier test left it stopped."""
+    if not cluster.isthmus.running():
+        cluster.isthmus.start()
+    return cluster.isthmus

@@ -1,0 +1,337 @@
+"""Real servers on loopback for the integration tests and the demo.
+
+Prosody (the Debian package, run as the prosody user), Synapse (pip, in the
+venv, SQLite) and isthmus (from the build tree) each get free ports and a
+directory under one temporary root. Nothing here fakes a server.
+"""
+
+import os
+import pathlib
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+ISTHMUS = pathlib.Path(os.environ.get("ISTHMUS_BIN", ROOT / "isthmus"))
+
+DOMAIN = "localhost"          # Prosody virtual host and Synapse server_name
+COMPONENT = "gw.localhost"    # the gateway's component domain
+MUC = "conference.localhost"
+COMPONENT_SECRET = "isthmus-test-secret"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout, what):
+    """Polls predicate until it is true; fails saying what was expected."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def http_ok(url):
+    try:
+        with urllib.request.urlopen(url, timeout=1) as r:
+            return r.status == 200
+    except Exception:
+        return False
+
+
+class Prosody:
+    def __init__(self, root):
+        self.dir = root / "prosody"
+        self.dir.mkdir()
+        (self.dir / "data").mkdir()
+        self.c2s_port = free_port()
+        self.component_port = free_port()
+        self.http_port = free_port()
+        self.config = self.dir / "prosody.cfg.lua"
+        self.proc = None
+        self.config.write_text(f"""
+daemonize = false
+pidfile = "{self.dir}/prosody.pid"
+data_path = "{self.dir}/data"
+log = {{ info = "{self.dir}/prosody.log" }}
+modules_enabled = {{
+  "roster"; "saslauth"; "disco"; "carbons"; "pep"; "vcard_legacy";
+  "private"; "blocklist"; "version"; "uptime"; "time"; "ping"; "mam";
+  "websocket"; "http_file_share";
+}}
+modules_disabled = {{ "s2s"; "tls" }}
+c2s_ports = {{ {self.c2s_port} }}
+c2s_interfaces = {{ "127.0.0.1" }}
+s2s_ports = {{ }}
+component_ports = {{ {self.component_port} }}
+component_interfaces = {{ "127.0.0.1" }}
+http_ports = {{ {self.http_port} }}
+http_interfaces = {{ "127.0.0.1" }}
+https_ports = {{ }}
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+authentication = "internal_plain"
+storage = "internal"
+archive_expires_after = "1w"
+
+VirtualHost "{DOMAIN}"
+
+Component "{COMPONENT}"
+    component_secret = "{COMPONENT_SECRET}"
+
+Component "{MUC}" "muc"
+    modules_enabled = {{ "muc_mam" }}
+""")
+        self._chown()
+
+    def _chown(self):
+        pw = pwd.getpwnam("prosody")
+        for dirpath, dirnames, filenames in os.walk(self.dir):
+            os.chown(dirpath, pw.pw_uid, pw.pw_gid)
+            for f in filenames:
+                os.chown(os.path.join(dirpath, f), pw.pw_uid, pw.pw_gid)
+        # Prosody must traverse the parents of its directory.
+        p = self.dir.parent
+        while p != p.parent:
+            mode = p.stat().st_mode
+            if not mode & 0o001:
+                os.chmod(p, mode | 0o011)
+            p = p.parent
+
+    def _as_prosody(self, *argv):
+        return ["runuser", "-u", "prosody", "--", *argv]
+
+    def register(self, user, password):
+        subprocess.run(self._as_prosody("prosodyctl", "--config",
+                                        str(self.config), "register", user,
+                                        DOMAIN, password),
+                       check=True, capture_output=True, timeout=60)
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            self._as_prosody("prosody", "-F", "--config", str(self.config)),
+            stdout=open(self.dir / "stdout.log", "ab"),
+            stderr=subprocess.STDOUT)
+        wait_until(lambda: port_open(self.c2s_port) and
+                   port_open(self.component_port), 30,
+                   "Prosody to listen on its c2s and component ports "
+                   f"(see {self.dir}/prosody.log)")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
+class Synapse:
+    def __init__(self, root, registration):
+        self.dir = root / "synapse"
+        self.dir.mkdir()
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.config = self.dir / "homeserver.yaml"
+        self.proc = None
+        subprocess.run([sys.executable, "-m", "synapse.app.homeserver",
+                        "--server-name", DOMAIN, "--config-path",
+                        str(self.config), "--data-directory", str(self.dir),
+                        "--generate-config", "--report-stats=no"],
+                       check=True, capture_output=True, cwd=self.dir,
+                       timeout=120)
+        text = self.config.read_text()
+        # The generated listener binds ::1 and 127.0.0.1 on 8008; replace it.
+        text = text.replace("port: 8008", f"port: {self.port}")
+        text = text.replace("bind_addresses: ['::1', '127.0.0.1']",
+                            "bind_addresses: ['127.0.0.1']")
+        if not text.endswith("\n"):
+            text += "\n"   # the generated file has no final newline
+        limits = "{per_second: 9999, burst_count: 9999}"
+        text += f"""
+app_service_config_files: ["{registration}"]
+enable_registration: true
+enable_registration_without_verification: true
+bcrypt_rounds: 4
+trusted_key_servers: []
+suppress_key_server_warning: true
+presence:
+  enabled: true
+experimental_features:
+  msc2409_to_device_messages_enabled: true
+  msc3202_transaction_extensions: true
+rc_message: {limits}
+rc_registration: {limits}
+rc_login:
+  address: {limits}
+  account: {limits}
+  failed_attempts: {limits}
+rc_joins:
+  local: {limits}
+  remote: {limits}
+rc_joins_per_room: {limits}
+rc_invites:
+  per_room: {limits}
+  per_user: {limits}
+  per_issuer: {limits}
+rc_room_creation: {limits}
+rc_key_requests: {limits}
+rc_presence:
+  per_user: {limits}
+"""
+        self.config.write_text(text)
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "synapse.app.homeserver", "--config-path",
+             str(self.config)],
+            cwd=self.dir, stdout=open(self.dir / "stdout.log", "ab"),
+            stderr=subprocess.STDOUT)
+        wait_until(lambda: http_ok(self.url + "/_matrix/client/versions"), 120,
+                   f"Synapse to answer on {self.url} "
+                   f"(see {self.dir}/homeserver.log)")
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
+class Isthmus:
+    def __init__(self, root, prosody_component_port, synapse_url):
+        self.dir = root / "isthmus"
+        self.dir.mkdir()
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.config = self.dir / "isthmus.conf"
+        self.registration = self.dir / "registration.yaml"
+        self.log = self.dir / "isthmus.log"
+        self.proc = None
+        self.starts = 0
+        self.config.write_text(f"""
+[xmpp]
+component_jid = {COMPONENT}
+host = 127.0.0.1
+port = {prosody_component_port}
+secret = {COMPONENT_SECRET}
+
+[matrix]
+homeserver_url = {synapse_url}
+server_name = {DOMAIN}
+registration_file = {self.registration}
+
+[appservice]
+bind_address = 127.0.0.1
+port = {self.port}
+
+[store]
+path = {self.dir}/isthmus.db
+
+[log]
+level = {os.environ.get("ISTHMUS_LOG_LEVEL", "debug")}
+""")
+        subprocess.run([str(ISTHMUS), "--config", str(self.config),
+                        "--generate-registration", str(self.registration)],
+                       check=True, capture_output=True)
+        self.hs_token = self._token("hs_token")
+        self.as_token = self._token("as_token")
+
+    def _token(self, name):
+        for line in self.registration.read_text().splitlines():
+            if line.startswith(name + ":"):
+                return line.split(":", 1)[1].strip().strip("'\"")
+        raise KeyError(name)
+
+    def log_text(self):
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def start(self, wait_connected=True):
+        self.starts += 1
+        with open(self.log, "a") as f:
+            f.write(f"==== start {self.starts}\n")
+        self.mark = len(self.log_text())
+        wrapper = os.environ.get("ISTHMUS_WRAPPER", "").split()
+        self.proc = subprocess.Popen(
+            [*wrapper, str(ISTHMUS), "--config", str(self.config)],
+            stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"))
+        if wait_connected:
+            wait_until(lambda: "component: connected" in
+                       self.log_text()[self.mark:] and port_open(self.port),
+                       30, "isthmus to connect to Prosody and listen "
+                       f"(see {self.log})")
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, kill=False):
+        if self.proc and self.proc.poll() is None:
+            if kill:
+                self.proc.kill()
+            else:
+                self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        rc = self.proc.returncode if self.proc else None
+        self.proc = None
+        return rc
+
+
+class Cluster:
+    """Prosody + Synapse + isthmus under one temporary directory."""
+
+    def __init__(self, root=None):
+        self.root = pathlib.Path(root or tempfile.mkdtemp(prefix="isthmus-"))
+        self.root.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root, 0o755)
+        self.prosody = Prosody(self.root)
+        self.synapse = None
+        self.isthmus = None
+
+    def start(self):
+        self.prosody.start()
+        # isthmus writes the registration before Synapse loads it.
+        self.synapse_port_hint = None
+        self.synapse = Synapse(self.root, self.root / "isthmus" /
+                               "registration.yaml")
+        self.isthmus = Isthmus(self.root, self.prosody.component_port,
+                               self.synapse.url)
+        self.synapse.start()
+        self.isthmus.start()
+        return self
+
+    def stop(self):
+        for part in (self.isthmus, self.synapse, self.prosody):
+            if part is not None:
+                part.stop()
+
+    def cleanup(self):
+        shutil.rmtree(self.root, ignore_errors=True)

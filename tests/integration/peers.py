@@ -1,0 +1,171 @@
+"""Real client libraries as test users: slixmpp on XMPP, matrix-nio on
+Matrix. Every wait is bounded and says what it expected."""
+
+import asyncio
+import itertools
+
+import slixmpp
+from nio import (AsyncClient, InviteMemberEvent, RoomMessageEmote,
+                 RoomMessageNotice, RoomMessageText, RoomMemberEvent)
+from nio.responses import (JoinResponse, RegisterResponse,
+                           RoomCreateResponse, RoomSendResponse)
+
+from harness import DOMAIN
+
+_counter = itertools.count()
+
+
+def unique(prefix):
+    return f"{prefix}{next(_counter)}x{id(_counter) % 9973}"
+
+
+async def wait_for(queue, predicate, timeout, what):
+    """Takes items from queue until one matches; fails saying what."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    seen = []
+    while True:
+        left = deadline - asyncio.get_running_loop().time()
+        if left <= 0:
+            raise AssertionError(f"timed out after {timeout}s waiting for "
+                                 f"{what}; saw instead: {seen[-10:]!r}")
+        try:
+            item = await asyncio.wait_for(queue.get(), left)
+        except asyncio.TimeoutError:
+            continue
+        if predicate(item):
+            return item
+        seen.append(item)
+
+
+class XmppUser:
+    def __init__(self, prosody, name=None, password="secret",
+                 resource="tests"):
+        self.name = name or unique("alice")
+        self.password = password
+        self.jid = f"{self.name}@{DOMAIN}"
+        prosody.register(self.name, password)
+        self.port = prosody.c2s_port
+        self.client = slixmpp.ClientXMPP(f"{self.jid}/{resource}", password)
+        self.client.enable_starttls = False
+        self.client.enable_direct_tls = False
+        self.client.enable_plaintext = True
+        # Plain SASL on loopback only: the test Prosody has no TLS.
+        mechanisms = self.client.plugin["feature_mechanisms"]
+        mechanisms.unencrypted_plain = True
+        mechanisms.unencrypted_scram = True
+        for plugin in ("xep_0030", "xep_0054", "xep_0092", "xep_0199",
+                       "xep_0359", "xep_0172"):
+            self.client.register_plugin(plugin)
+        self.messages = asyncio.Queue()
+        self.presences = asyncio.Queue()
+        self.client.add_event_handler("message", self.messages.put_nowait)
+        self.client.add_event_handler("message_error",
+                                      self.messages.put_nowait)
+        self.client.add_event_handler("presence", self.presences.put_nowait)
+        self._started = asyncio.Event()
+        self.client.add_event_handler("session_start", self._on_start)
+
+    async def _on_start(self, _event):
+        self.client.send_presence()
+        await self.client.get_roster()
+        self._started.set()
+
+    async def connect(self):
+        self.client.connect("127.0.0.1", self.port)
+        await asyncio.wait_for(self._started.wait(), 20)
+        return self
+
+    async def disconnect(self):
+        self.client.disconnect()
+        await asyncio.sleep(0)
+
+    def send(self, to, body, mtype="chat", **extra):
+        msg = self.client.make_message(mto=to, mbody=body, mtype=mtype)
+        for key, value in extra.items():
+            msg[key] = value
+        msg.send()
+        return msg
+
+    async def wait_message(self, predicate, timeout=20, what="a message"):
+        return await wait_for(self.messages, predicate, timeout, what)
+
+    async def iq_get(self, to, xml, timeout=10):
+        iq = self.client.make_iq_get(ito=to)
+        iq.append(slixmpp.ET.fromstring(xml))
+        return await iq.send(timeout=timeout)
+
+
+class MatrixUser:
+    def __init__(self, synapse_url, name=None, password="secret-pass"):
+        self.name = name or unique("bob")
+        self.password = password
+        self.user_id = f"@{self.name}:{DOMAIN}"
+        self.client = AsyncClient(synapse_url, self.user_id)
+        self.events = asyncio.Queue()
+        self.invites = asyncio.Queue()
+        self._sync_task = None
+        self.client.add_event_callback(
+            self._on_event, (RoomMessageText, RoomMessageEmote,
+                             RoomMessageNotice, RoomMemberEvent))
+        self.client.add_event_callback(self._on_invite, InviteMemberEvent)
+
+    async def _on_event(self, room, event):
+        await self.events.put((room.room_id, event))
+
+    async def _on_invite(self, room, event):
+        if event.state_key == self.user_id and event.membership == "invite":
+            await self.invites.put((room.room_id, event))
+
+    async def register(self):
+        resp = await self.client.register(self.name, self.password)
+        assert isinstance(resp, RegisterResponse), resp
+        # Skip the past: only events from now on matter to a test.
+        await self.client.sync(timeout=0, full_state=True)
+        self._sync_task = asyncio.create_task(
+            self.client.sync_forever(timeout=500))
+        return self
+
+    async def close(self):
+        if self._sync_task:
+            self._sync_task.cancel()
+            try:
+                await self._sync_task
+            except (asyncio.CancelledError, Exception):
+                pass
+        await self.client.close()
+
+    async def wait_invite(self, timeout=30):
+        return await wait_for(self.invites, lambda _: True, timeout,
+                              f"an invite for {self.user_id}")
+
+    async def join(self, room_id):
+        resp = await self.client.join(room_id)
+        assert isinstance(resp, JoinResponse), resp
+
+    async def create_dm(self, invitee):
+        resp = await self.client.room_create(is_direct=True,
+                                             invite=[invitee],
+                                             preset=None)
+        assert isinstance(resp, RoomCreateResponse), resp
+        return resp.room_id
+
+    async def send(self, room_id, body, msgtype="m.text"):
+        resp = await self.client.room_send(
+            room_id, "m.room.message", {"msgtype": msgtype, "body": body})
+        assert isinstance(resp, RoomSendResponse), resp
+        return resp.event_id
+
+    async def wait_message(self, predicate, timeout=30, what="a message"):
+        def match(item):
+            room_id, event = item
+            return (isinstance(event, (RoomMessageText, RoomMessageEmote,
+                                       RoomMessageNotice))
+                    and predicate(room_id, event))
+        return await wait_for(self.events, match, timeout, what)
+
+    async def wait_member(self, predicate, timeout=30, what="a member event"):
+        def match(item):
+            room_id, event = item
+            return (isinstance(event, RoomMemberEvent)
+                    and predicate(room_id, event))
+        return await wait_for(self.events, match, timeout, what)
