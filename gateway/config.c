@@ -134,7 +134,7 @@ static int parse_lines(const char *name, char *text, struct config *cfg,
     int line_no = 0;
     char *save = NULL;
     /* strtok_r would merge empty lines and skew the numbering. */
-    for (char *line = text; line; line = save) {
+    for (char *line = text; line && *line; line = save) {
         char *nl = strchr(line, '\n');
         save = nl ? nl + 1 : NULL;
         if (nl)

@@ -159,6 +159,32 @@ static void on_room_created(const struct mx_response *r, void *ud)
     send_event(j);
 }
 
+static void create_room(struct job *j)
+{
+    json_t *body = json_pack("{s:s, s:b, s:[s]}", "preset",
+                             "trusted_private_chat", "is_direct", 1, "invite",
+                             j->target);
+    char *uid = mx_escape(j->ghost);
+    char *path = xasprintf("/_matrix/client/v3/createRoom?user_id=%s", uid);
+    mx_client_call(j->gw->mx, "POST", path, body, 0, on_room_created, j);
+    free(path);
+    free(uid);
+}
+
+/* Synapse happily invites users that do not exist, which would swallow the
+ * message; a profile lookup tells them apart first. */
+static void on_target_profile(const struct mx_response *r, void *ud)
+{
+    struct job *j = ud;
+    if (r->status == 404) {
+        char *text = xasprintf("there is no Matrix user %s", j->target);
+        job_fail(j, "item-not-found", text);
+        free(text);
+        return;
+    }
+    create_room(j);
+}
+
 static void find_or_create_room(struct job *j)
 {
     struct store_room room;
@@ -168,12 +194,9 @@ static void find_or_create_room(struct job *j)
         send_event(j);
         return;
     }
-    json_t *body = json_pack("{s:s, s:b, s:[s]}", "preset",
-                             "trusted_private_chat", "is_direct", 1, "invite",
-                             j->target);
-    char *uid = mx_escape(j->ghost);
-    char *path = xasprintf("/_matrix/client/v3/createRoom?user_id=%s", uid);
-    mx_client_call(j->gw->mx, "POST", path, body, 0, on_room_created, j);
+    char *uid = mx_escape(j->target);
+    char *path = xasprintf("/_matrix/client/v3/profile/%s", uid);
+    mx_client_call(j->gw->mx, "GET", path, NULL, 3, on_target_profile, j);
     free(path);
     free(uid);
 }

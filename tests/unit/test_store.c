@@ -1,6 +1,271 @@
+/* The store: each question answered, data surviving reopen, migrations from
+ * every older schema version, transactions committed by store_flush. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
 #include <cmocka.h>
-int main(void){return 0;}
+
+#include "store/store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct fixture {
+    char dir[64];
+    char path[128];
+    struct store *st;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    strcpy(f->dir, "/tmp/isthmus-store-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
+    char *err = NULL;
+    if (store_open(f->path, &f->st, &err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    store_close(f->st);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(f);
+    return 0;
+}
+
+static void reopen(struct fixture *f)
+{
+    store_close(f->st);
+    char *err = NULL;
+    assert_int_equal(store_open(f->path, &f->st, &err), 0);
+}
+
+static void txns_are_remembered(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(store_txn_seen(f->st, "1"), 0);
+    assert_int_equal(store_txn_mark(f->st, "1", 100), 0);
+    assert_int_equal(store_txn_seen(f->st, "1"), 1);
+    assert_int_equal(store_txn_mark(f->st, "1", 200), 0); /* idempotent */
+    assert_int_equal(store_flush(f->st), 0);
+    reopen(f);
+    assert_int_equal(store_txn_seen(f->st, "1"), 1);
+    assert_int_equal(store_txn_seen(f->st, "2"), 0);
+}
+
+static void unflushed_writes_are_lost_on_crash(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(store_txn_mark(f->st, "committed", 1), 0);
+    assert_int_equal(store_flush(f->st), 0);
+    assert_int_equal(store_txn_mark(f->st, "pending", 1), 0);
+    /* A second connection sees only what was committed: the appservice's
+     * 200 must therefore wait for store_flush. */
+    sqlite3 *other;
+    assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(other, "SELECT txn_id FROM txns "
+                                        "ORDER BY txn_id", -1, &s, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(s, 0), "committed");
+    assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_finalize(s);
+    sqlite3_close(other);
+}
+
+static void ghosts(void **state)
+{
+    struct fixture *f = *state;
+    struct store_ghost g;
+    assert_int_equal(store_ghost_get(f->st, "@_xmpp_a:hs", &g), 0);
+    struct store_ghost in = { "@_xmpp_a:hs", "a@x", "Alice", 1 };
+    assert_int_equal(store_ghost_put(f->st, &in), 0);
+    assert_int_equal(store_ghost_get(f->st, "@_xmpp_a:hs", &g), 1);
+    assert_string_equal(g.jid, "a@x");
+    assert_string_equal(g.displayname, "Alice");
+    assert_int_equal(g.registered, 1);
+    store_ghost_free(&g);
+    struct store_ghost renamed = { "@_xmpp_a:hs", "a@x", NULL, 1 };
+    assert_int_equal(store_ghost_put(f->st, &renamed), 0);
+    assert_int_equal(store_ghost_get(f->st, "@_xmpp_a:hs", &g), 1);
+    assert_null(g.displayname);
+    store_ghost_free(&g);
+}
+
+static void dm_rooms(void **state)
+{
+    struct fixture *f = *state;
+    struct store_room r;
+    assert_int_equal(store_room_find_dm(f->st, "a@x", "@b:hs", &r), 0);
+    struct store_room old = { "!old:hs", ROOM_DM, "a@x", "@b:hs" };
+    struct store_room newer = { "!new:hs", ROOM_DM, "a@x", "@b:hs" };
+    struct store_room other = { "!other:hs", ROOM_DM, "a@x", "@c:hs" };
+    assert_int_equal(store_room_put(f->st, &old, 100), 0);
+    assert_int_equal(store_room_put(f->st, &newer, 200), 0);
+    assert_int_equal(store_room_put(f->st, &other, 300), 0);
+    assert_int_equal(store_flush(f->st), 0);
+    reopen(f);
+    /* The newest DM between two people wins. */
+    assert_int_equal(store_room_find_dm(f->st, "a@x", "@b:hs", &r), 1);
+    assert_string_equal(r.room_id, "!new:hs");
+    store_room_free(&r);
+    assert_int_equal(store_room_get(f->st, "!other:hs", &r), 1);
+    assert_string_equal(r.matrix_user, "@c:hs");
+    assert_int_equal(r.mode, ROOM_DM);
+    store_room_free(&r);
+    assert_int_equal(store_room_delete(f->st, "!new:hs"), 0);
+    assert_int_equal(store_room_find_dm(f->st, "a@x", "@b:hs", &r), 1);
+    assert_string_equal(r.room_id, "!old:hs");
+    store_room_free(&r);
+}
+
+static void messages_both_ways(void **state)
+{
+    struct fixture *f = *state;
+    struct store_message m = { "$ev1", "!r:hs", "a@x", "stanza-1", "origin-1",
+                               DIR_XMPP_TO_MATRIX, 1234 };
+    assert_int_equal(store_message_put(f->st, &m), 0);
+    assert_int_equal(store_message_put(f->st, &m), 0); /* replays are fine */
+    struct store_message out;
+    assert_int_equal(store_message_by_event(f->st, "$ev1", &out), 1);
+    assert_string_equal(out.stanza_id, "stanza-1");
+    assert_int_equal(out.direction, DIR_XMPP_TO_MATRIX);
+    assert_int_equal(out.ts, 1234);
+    store_message_free(&out);
+    assert_int_equal(store_message_by_stanza(f->st, "a@x", "origin-1", &out), 1);
+    assert_string_equal(out.event_id, "$ev1");
+    store_message_free(&out);
+    assert_int_equal(store_message_by_stanza(f->st, "a@x", "stanza-1", &out), 1);
+    store_message_free(&out);
+    /* Ids are only unique per sender. */
+    assert_int_equal(store_message_by_stanza(f->st, "z@x", "stanza-1", &out), 0);
+    assert_int_equal(store_message_by_event(f->st, "$nope", &out), 0);
+}
+
+struct seen {
+    int n;
+    int64_t ids[8];
+};
+
+static void collect(const struct store_outbox_item *it, void *ud)
+{
+    struct seen *s = ud;
+    s->ids[s->n++] = it->id;
+}
+
+static void outbox_keeps_order_per_queue(void **state)
+{
+    struct fixture *f = *state;
+    int64_t a1 = store_outbox_add(f->st, "qa", OUTBOX_STANZA, "<a1/>", 1);
+    int64_t b1 = store_outbox_add(f->st, "qb", OUTBOX_XMPP_INBOUND, "<b1/>", 2);
+    int64_t a2 = store_outbox_add(f->st, "qa", OUTBOX_STANZA, "<a2/>", 3);
+    assert_true(a1 > 0 && b1 > a1 && a2 > b1);
+    assert_int_equal(store_flush(f->st), 0);
+    reopen(f); /* survives a restart */
+    assert_int_equal(store_outbox_count(f->st), 3);
+    struct store_outbox_item it;
+    assert_int_equal(store_outbox_head(f->st, "qa", &it), 1);
+    assert_int_equal(it.id, a1);
+    assert_string_equal(it.payload, "<a1/>");
+    assert_int_equal(it.created_ts, 1);
+    store_outbox_item_free(&it);
+    struct seen s = { 0 };
+    assert_int_equal(store_outbox_scan(f->st, OUTBOX_STANZA, 0, 10, collect,
+                                       &s), 2);
+    assert_int_equal(s.ids[0], a1);
+    assert_int_equal(s.ids[1], a2);
+    s.n = 0;
+    assert_int_equal(store_outbox_scan(f->st, OUTBOX_STANZA, a1, 10, collect,
+                                       &s), 1);
+    assert_int_equal(store_outbox_delete(f->st, a1), 0);
+    assert_int_equal(store_outbox_head(f->st, "qa", &it), 1);
+    assert_int_equal(it.id, a2);
+    store_outbox_item_free(&it);
+    assert_int_equal(store_outbox_head(f->st, "qc", &it), 0);
+    /* Ids are never reused, so derived txnIds never collide. */
+    assert_int_equal(store_outbox_delete(f->st, a2), 0);
+    assert_int_equal(store_outbox_delete(f->st, b1), 0);
+    int64_t again = store_outbox_add(f->st, "qa", OUTBOX_STANZA, "<x/>", 4);
+    assert_true(again > a2);
+}
+
+static void migrations_from_every_older_version(void **state)
+{
+    (void)state;
+    for (int v = 0; v < store_schema_latest(); v++) {
+        char dir[] = "/tmp/isthmus-mig-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        char path[128];
+        snprintf(path, sizeof path, "%s/m.db", dir);
+        struct store *st;
+        char *err = NULL;
+        assert_int_equal(store_open_at_version(path, v, &st, &err), 0);
+        assert_int_equal(store_schema_version(st), v);
+        store_close(st);
+        assert_int_equal(store_open(path, &st, &err), 0);
+        assert_int_equal(store_schema_version(st), store_schema_latest());
+        assert_int_equal(store_txn_mark(st, "x", 1), 0);
+        assert_int_equal(store_flush(st), 0);
+        store_close(st);
+        unlink(path);
+        char wal[160];
+        snprintf(wal, sizeof wal, "%s-wal", path);
+        unlink(wal);
+        snprintf(wal, sizeof wal, "%s-shm", path);
+        unlink(wal);
+        rmdir(dir);
+    }
+}
+
+static void newer_schema_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    store_close(f->st);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL,
+                                  NULL), SQLITE_OK);
+    sqlite3_close(db);
+    char *err = NULL;
+    assert_int_equal(store_open(f->path, &f->st, &err), -1);
+    assert_non_null(strstr(err, "newer than this isthmus knows"));
+    free(err);
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL);
+    sqlite3_close(db);
+    assert_int_equal(store_open(f->path, &f->st, &err), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(txns_are_remembered, setup, teardown),
+        cmocka_unit_test_setup_teardown(unflushed_writes_are_lost_on_crash,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(ghosts, setup, teardown),
+        cmocka_unit_test_setup_teardown(dm_rooms, setup, teardown),
+        cmocka_unit_test_setup_teardown(messages_both_ways, setup, teardown),
+        cmocka_unit_test_setup_teardown(outbox_keeps_order_per_queue, setup,
+                                        teardown),
+        cmocka_unit_test(migrations_from_every_older_version),
+        cmocka_unit_test_setup_teardown(newer_schema_is_refused, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

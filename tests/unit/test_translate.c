@@ -1,6 +1,232 @@
+/* Translation between parsed stanzas and Matrix messages, both ways, plus
+ * parsing and building of the message stanza itself. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
 #include <cmocka.h>
-int main(void){return 0;}
+
+#include "gateway/translate.h"
+#include "matrix/event.h"
+#include "xep/message.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static xmpp_ctx_t *ctx;
+
+static int setup(void **state)
+{
+    (void)state;
+    xmpp_initialize();
+    ctx = xmpp_ctx_new(NULL, NULL);
+    return ctx ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    xmpp_ctx_free(ctx);
+    xmpp_shutdown();
+    return 0;
+}
+
+static void to_matrix(const char *type, const char *body, const char *msgtype,
+                      const char *expect_body)
+{
+    struct xmsg m = { .type = (char *)type, .body = (char *)body };
+    struct translated_text t;
+    const char *why = NULL;
+    assert_int_equal(translate_to_matrix(&m, 60000, &t, &why), 0);
+    assert_string_equal(t.msgtype, msgtype);
+    assert_string_equal(t.body, expect_body);
+    free(t.body);
+}
+
+static void xmpp_to_matrix_kinds(void **state)
+{
+    (void)state;
+    to_matrix("chat", "hello", "m.text", "hello");
+    to_matrix("normal", "hello", "m.text", "hello");
+    to_matrix("chat", "/me waves", "m.emote", "waves");
+    to_matrix("chat", "/me", "m.text", "/me");     /* nothing to emote */
+    to_matrix("chat", "/me ", "m.text", "/me ");
+    to_matrix("chat", "/meh", "m.text", "/meh");
+    to_matrix("headline", "news", "m.notice", "news");
+    to_matrix("chat", "Grüße 👋 你好", "m.text", "Grüße 👋 你好");
+    to_matrix("chat", "line1\nline2", "m.text", "line1\nline2");
+}
+
+static void xmpp_to_matrix_refusals(void **state)
+{
+    (void)state;
+    struct translated_text t;
+    const char *why = NULL;
+    struct xmsg none = { .type = "chat", .body = NULL };
+    assert_int_equal(translate_to_matrix(&none, 100, &t, &why), -1);
+    struct xmsg empty = { .type = "chat", .body = "" };
+    assert_int_equal(translate_to_matrix(&empty, 100, &t, &why), -1);
+    struct xmsg big = { .type = "chat", .body = "0123456789A" };
+    assert_int_equal(translate_to_matrix(&big, 10, &t, &why), -1);
+    assert_non_null(strstr(why, "larger"));
+    struct xmsg fits = { .type = "chat", .body = "0123456789" };
+    assert_int_equal(translate_to_matrix(&fits, 10, &t, &why), 0);
+    free(t.body);
+    /* Invalid UTF-8 is never forwarded raw. */
+    struct xmsg bad = { .type = "chat", .body = "a\xff" "b" };
+    assert_int_equal(translate_to_matrix(&bad, 100, &t, &why), 0);
+    assert_string_equal(t.body, "a\xef\xbf\xbd" "b");
+    free(t.body);
+}
+
+static void to_xmpp(const char *msgtype, const char *body,
+                    const char *expect_body)
+{
+    struct mx_message m = { msgtype, body };
+    char *out = NULL;
+    const char *type = NULL, *why = NULL;
+    assert_int_equal(translate_to_xmpp(&m, 1000, &out, &type, &why), 0);
+    assert_string_equal(type, "chat");
+    assert_string_equal(out, expect_body);
+    free(out);
+}
+
+static void matrix_to_xmpp_kinds(void **state)
+{
+    (void)state;
+    to_xmpp("m.text", "hello", "hello");
+    to_xmpp("m.emote", "dances", "/me dances");
+    to_xmpp("m.notice", "bot says", "bot says");
+    to_xmpp("m.text", "tab\there\nnew line", "tab\there\nnew line");
+    /* XML cannot carry these control characters. */
+    to_xmpp("m.text", "bell\x07" "form\x0c" "feed", "bellformfeed");
+    to_xmpp("m.text", "bad \xc3 utf8", "bad \xef\xbf\xbd utf8");
+}
+
+static void matrix_to_xmpp_refusals(void **state)
+{
+    (void)state;
+    struct mx_message big = { "m.text", "0123456789A" };
+    char *out = NULL;
+    const char *type, *why = NULL;
+    assert_int_equal(translate_to_xmpp(&big, 10, &out, &type, &why), -1);
+    assert_null(out);
+    struct mx_message emote = { "m.emote", "123456" }; /* "/me " makes 10 */
+    assert_int_equal(translate_to_xmpp(&emote, 10, &out, &type, &why), 0);
+    free(out);
+    struct mx_message none = { "m.text", NULL };
+    assert_int_equal(translate_to_xmpp(&none, 10, &out, &type, &why), -1);
+}
+
+static void round_trip_both_ways(void **state)
+{
+    (void)state;
+    const char *bodies[] = { "plain", "/me emotes", "ünïcödé 😀", "<&>\"'" };
+    for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
+        struct xmsg x = { .type = "chat", .body = (char *)bodies[i] };
+        struct translated_text t;
+        const char *why;
+        assert_int_equal(translate_to_matrix(&x, 1000, &t, &why), 0);
+        struct mx_message m = { t.msgtype, t.body };
+        char *back;
+        const char *type;
+        assert_int_equal(translate_to_xmpp(&m, 1000, &back, &type, &why), 0);
+        assert_string_equal(back, bodies[i]);
+        free(back);
+        free(t.body);
+    }
+}
+
+static void stanza_parse_and_build(void **state)
+{
+    (void)state;
+    xmpp_stanza_t *st = xmpp_stanza_new_from_string(ctx,
+        "<message from='a@x/r' to='b%hs@gw' id='m1' type='chat'>"
+        "<body>hi &amp; bye</body>"
+        "<origin-id xmlns='urn:xmpp:sid:0' id='o1'/>"
+        "<nick xmlns='http://jabber.org/protocol/nick'>Al</nick>"
+        "</message>");
+    assert_non_null(st);
+    struct xmsg m;
+    const char *why;
+    assert_int_equal(xmsg_parse(st, &m, &why), 0);
+    assert_string_equal(m.from, "a@x/r");
+    assert_string_equal(m.body, "hi & bye");
+    assert_string_equal(m.origin_id, "o1");
+    assert_string_equal(m.nick, "Al");
+    xmpp_stanza_release(st);
+
+    xmpp_stanza_t *built = xmsg_build(ctx, &m);
+    char *xml = xmsg_stanza_to_xml(built);
+    xmpp_stanza_release(built);
+    xmpp_stanza_t *again = xmpp_stanza_new_from_string(ctx, xml);
+    struct xmsg m2;
+    assert_int_equal(xmsg_parse(again, &m2, &why), 0);
+    assert_string_equal(m2.body, m.body);
+    assert_string_equal(m2.id, "m1");
+    assert_string_equal(m2.origin_id, "o1");
+    xmpp_stanza_release(again);
+    free(xml);
+    xmsg_free(&m);
+    xmsg_free(&m2);
+
+    st = xmpp_stanza_new_from_string(ctx, "<message to='x'/>");
+    assert_int_equal(xmsg_parse(st, &m, &why), -1);
+    xmpp_stanza_release(st);
+    st = xmpp_stanza_new_from_string(ctx, "<presence from='a' to='b'/>");
+    assert_int_equal(xmsg_parse(st, &m, &why), -1);
+    xmpp_stanza_release(st);
+    st = xmpp_stanza_new_from_string(ctx, "<message from='a' to='b'/>");
+    assert_int_equal(xmsg_parse(st, &m, &why), 0);
+    assert_string_equal(m.type, "normal"); /* RFC 6121 default */
+    assert_null(m.body);
+    xmsg_free(&m);
+    xmpp_stanza_release(st);
+}
+
+static void event_parsing(void **state)
+{
+    (void)state;
+    json_t *ev = json_loads("{\"event_id\":\"$e\",\"room_id\":\"!r:hs\","
+                            "\"sender\":\"@b:hs\",\"type\":\"m.room.member\","
+                            "\"state_key\":\"@g:hs\",\"origin_server_ts\":5,"
+                            "\"content\":{\"membership\":\"invite\","
+                            "\"is_direct\":true}}", 0, NULL);
+    struct mx_event e;
+    struct mx_member mem;
+    const char *why;
+    assert_int_equal(mx_event_parse(ev, &e, &why), 0);
+    assert_int_equal(e.origin_server_ts, 5);
+    assert_int_equal(mx_member_parse(&e, &mem, &why), 0);
+    assert_true(mem.is_direct);
+    assert_string_equal(mem.membership, "invite");
+    struct mx_message msg;
+    assert_int_equal(mx_message_parse(&e, &msg, &why), -1);
+    json_decref(ev);
+
+    const char *bad[] = {
+        "[]", "{}", "{\"event_id\":1,\"room_id\":\"!r\",\"sender\":\"@s\","
+                    "\"type\":\"t\",\"content\":{}}",
+        "{\"event_id\":\"$e\",\"room_id\":\"!r\",\"sender\":\"@s\","
+        "\"type\":\"t\",\"content\":[]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        json_t *j = json_loads(bad[i], 0, NULL);
+        assert_int_equal(mx_event_parse(j, &e, &why), -1);
+        json_decref(j);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(xmpp_to_matrix_kinds),
+        cmocka_unit_test(xmpp_to_matrix_refusals),
+        cmocka_unit_test(matrix_to_xmpp_kinds),
+        cmocka_unit_test(matrix_to_xmpp_refusals),
+        cmocka_unit_test(round_trip_both_ways),
+        cmocka_unit_test(stanza_parse_and_build),
+        cmocka_unit_test(event_parsing),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,295 @@
+"""Restarts, duplicate transactions, bad tokens and malformed input."""
+
+import json
+import sqlite3
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from harness import COMPONENT, DOMAIN
+from peers import MatrixUser, XmppUser
+from test_dm import ghost_id, open_dm_from_xmpp, puppet_jid
+
+
+def appservice(gateway, method, path, body=None, token="hs", raw=None):
+    """Calls isthmus the way the homeserver does; returns (status, json)."""
+    headers = {"Content-Type": "application/json"}
+    if token == "hs":
+        headers["Authorization"] = f"Bearer {gateway.hs_token}"
+    elif token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    data = raw if raw is not None else (
+        json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(gateway.url + path, data=data,
+                                 method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
+
+
+def txn_path(txn_id):
+    return f"/_matrix/app/v1/transactions/{txn_id}"
+
+
+def message_event(room_id, sender, body, event_id):
+    return {"type": "m.room.message", "room_id": room_id, "sender": sender,
+            "event_id": event_id, "origin_server_ts": 1,
+            "content": {"msgtype": "m.text", "body": body}}
+
+
+async def test_restart_between_messages_keeps_the_dm(cluster, gateway):
+    alice = await XmppUser(cluster.prosody).connect()
+    bob = await MatrixUser(cluster.synapse.url).register()
+    try:
+        room_id = await open_dm_from_xmpp(alice, bob, "before the crash")
+
+        gateway.stop(kill=True)   # SIGKILL: no chance to tidy up
+        gateway.start()
+
+        alice.send(puppet_jid(bob), "after the crash")
+        got_room, event = await bob.wait_message(
+            lambda r, e: e.body == "after the crash",
+            what="the message sent after the restart")
+        assert got_room == room_id, "the DM mapping did not survive"
+        assert bob.invites.empty(), "a second DM was opened after restart"
+
+        await bob.send(room_id, "reply after the crash")
+        msg = await alice.wait_message(
+            lambda m: m["body"] == "reply after the crash",
+            what="the reply after the restart")
+        assert msg["from"].bare == puppet_jid(bob)
+
+        # The message id map survived too.
+        db = sqlite3.connect(gateway.dir / "isthmus.db")
+        try:
+            rows = db.execute(
+                "SELECT direction FROM messages WHERE room_id = ? "
+                "AND event_id = ?", (room_id, event.event_id)).fetchall()
+        finally:
+            db.close()
+        assert rows == [(1,)]
+    finally:
+        await bob.close()
+        await alice.disconnect()
+
+
+async def test_stanzas_wait_in_the_outbox_while_stopped(cluster, gateway):
+    """A message sent while isthmus is down is bridged once it is back."""
+    alice = await XmppUser(cluster.prosody).connect()
+    bob = await MatrixUser(cluster.synapse.url).register()
+    try:
+        room_id = await open_dm_from_xmpp(alice, bob, "hello")
+        gateway.stop()
+        # Synapse queues the transaction and retries it.
+        await bob.send(room_id, "sent while the gateway was down")
+        gateway.start()
+        await alice.wait_message(
+            lambda m: m["body"] == "sent while the gateway was down",
+            timeout=60, what="the message Synapse retried after the restart")
+    finally:
+        await bob.close()
+        await alice.disconnect()
+
+
+async def test_duplicate_transaction_is_applied_once(cluster, gateway):
+    alice = await XmppUser(cluster.prosody).connect()
+    bob = await MatrixUser(cluster.synapse.url).register()
+    try:
+        room_id = await open_dm_from_xmpp(alice, bob, "hello")
+        txn = {"events": [message_event(room_id, bob.user_id, "only once",
+                                        "$dup-test-event")]}
+        for _ in range(3):
+            status, body = appservice(gateway, "PUT", txn_path("dup-1"), txn)
+            assert (status, body) == (200, {})
+        sentinel = {"events": [message_event(room_id, bob.user_id,
+                                             "sentinel", "$dup-sentinel")]}
+        assert appservice(gateway, "PUT", txn_path("dup-2"),
+                          sentinel)[0] == 200
+        bodies = []
+        while "sentinel" not in bodies:
+            msg = await alice.wait_message(
+                lambda m: m["body"] in ("only once", "sentinel"),
+                what="the deduplicated message and the sentinel")
+            bodies.append(msg["body"])
+        assert bodies == ["only once", "sentinel"]
+    finally:
+        await bob.close()
+        await alice.disconnect()
+
+
+def test_wrong_or_missing_hs_token_is_refused(cluster, gateway):
+    wrong = "not-the-token-0123456789abcdef"
+    status, body = appservice(gateway, "PUT", txn_path("t-wrong"),
+                              {"events": []}, token=wrong)
+    assert status == 403 and body["errcode"] == "M_FORBIDDEN"
+    status, body = appservice(gateway, "PUT", txn_path("t-missing"),
+                              {"events": []}, token=None)
+    assert status == 401 and body["errcode"] == "M_UNAUTHORIZED"
+    # The as_token is not the hs_token either.
+    status, _ = appservice(gateway, "PUT", txn_path("t-as"), {"events": []},
+                           token=gateway.as_token)
+    assert status == 403
+    # A refused transaction id is not remembered as applied.
+    assert appservice(gateway, "PUT", txn_path("t-wrong"),
+                      {"events": []})[0] == 200
+    log = gateway.log_text()
+    assert "refused" in log
+    for secret in (wrong, gateway.hs_token, gateway.as_token):
+        assert secret not in log, "a token was written to the log"
+
+
+def test_malformed_transactions_get_matrix_errors(cluster, gateway):
+    status, body = appservice(gateway, "PUT", txn_path("bad-1"),
+                              raw=b"{not json")
+    assert status == 400 and body["errcode"] == "M_NOT_JSON"
+    status, body = appservice(gateway, "PUT", txn_path("bad-2"),
+                              {"events": "nope"})
+    assert status == 400 and body["errcode"] == "M_BAD_JSON"
+    status, body = appservice(gateway, "PUT", txn_path("bad-3"), raw=b"[1,2]")
+    assert status == 400 and body["errcode"] == "M_BAD_JSON"
+    # Broken events inside a good transaction are skipped, not fatal.
+    status, body = appservice(gateway, "PUT", txn_path("bad-4"), {
+        "events": [42, {"type": "m.room.message"}, {"content": []},
+                   message_event("!nowhere:localhost", "@x:localhost", "x",
+                                 "$x")]})
+    assert (status, body) == (200, {})
+    status, body = appservice(gateway, "GET", "/_matrix/app/v1/nothing")
+    assert status == 404 and body["errcode"] == "M_UNRECOGNIZED"
+    status, body = appservice(gateway, "GET", txn_path("bad-5"))
+    assert status == 405
+    status, body = appservice(gateway, "POST", "/_matrix/app/v1/ping",
+                              {"transaction_id": "p"})
+    assert (status, body) == (200, {})
+    # Still alive and serving.
+    assert gateway.running()
+
+
+def test_user_and_alias_queries(cluster, gateway):
+    ghost = urllib.parse.quote(f"@_xmpp_carol=40{DOMAIN}:{DOMAIN}")
+    status, body = appservice(gateway, "GET", f"/_matrix/app/v1/users/{ghost}")
+    assert (status, body) == (200, {})
+    # It now exists on the homeserver.
+    url = (f"{cluster.synapse.url}/_matrix/client/v3/profile/"
+           f"{ghost}/displayname")
+    with urllib.request.urlopen(url, timeout=10) as r:
+        assert json.loads(r.read())["displayname"] == "carol"
+
+    for bad in (f"@someone:{DOMAIN}", f"@_xmpp_UPPER:{DOMAIN}",
+                f"@_xmpp_no=zz:{DOMAIN}", f"@_xmpp_x=40y:elsewhere"):
+        status, body = appservice(
+            gateway, "GET",
+            "/_matrix/app/v1/users/" + urllib.parse.quote(bad))
+        assert status == 404 and body["errcode"] == "M_NOT_FOUND", bad
+    status, body = appservice(
+        gateway, "GET", "/_matrix/app/v1/rooms/" +
+        urllib.parse.quote(f"#_xmpp_room=40conference.{DOMAIN}:{DOMAIN}"))
+    assert status == 404 and body["errcode"] == "M_NOT_FOUND"
+
+
+async def test_unroutable_and_malformed_stanzas_get_errors(cluster, gateway):
+    alice = await XmppUser(cluster.prosody).connect()
+    try:
+        cases = {
+            f"nobody@{COMPONENT}": "item-not-found",           # no '%'
+            f"bad\\zz%{DOMAIN}@{COMPONENT}": "item-not-found",  # bad escape
+            f"x%not_a_host!@{COMPONENT}": "item-not-found",    # bad server
+            f"#room%{DOMAIN}@{COMPONENT}": "feature-not-implemented",
+        }
+        for to, condition in cases.items():
+            sent = alice.send(to, "hello?")
+            err = await alice.wait_message(
+                lambda m, i=sent["id"]: m["type"] == "error" and m["id"] == i,
+                what=f"an error reply from {to}")
+            assert err["error"]["condition"] == condition, to
+
+        # A Matrix user that does not exist: the DM cannot be opened.
+        sent = alice.send(f"ghost-of-nobody%{DOMAIN}@{COMPONENT}", "anyone?")
+        err = await alice.wait_message(
+            lambda m: m["type"] == "error" and m["id"] == sent["id"],
+            what="an error for a Matrix user that does not exist")
+        assert err["error"]["condition"] in ("item-not-found",
+                                             "recipient-unavailable")
+
+        # Unknown iq payloads get service-unavailable, not silence.
+        try:
+            await alice.iq_get(COMPONENT, "<query xmlns='urn:example:none'/>")
+            raise AssertionError("an unknown iq was answered with a result")
+        except Exception as e:  # slixmpp raises IqError
+            assert "service-unavailable" in str(e.iq["error"]["condition"])
+        assert gateway.running()
+    finally:
+        await alice.disconnect()
+
+
+async def test_discovery_version_ping_and_vcard(cluster, gateway):
+    alice = await XmppUser(cluster.prosody).connect()
+    bob = await MatrixUser(cluster.synapse.url).register()
+    try:
+        await bob.client.set_displayname("Bob Builder")
+        disco = alice.client["xep_0030"]
+        info = await disco.get_info(jid=COMPONENT)
+        identities = info["disco_info"]["identities"]
+        assert ("gateway", "matrix", None, "isthmus") in identities
+        features = info["disco_info"]["features"]
+        for f in ("jabber:iq:version", "urn:xmpp:ping", "vcard-temp"):
+            assert f in features
+
+        info = await disco.get_info(jid=puppet_jid(bob))
+        assert any(i[0] == "account" for i in info["disco_info"]["identities"])
+        items = await disco.get_items(jid=COMPONENT)
+        assert items["disco_items"]["items"] == set()
+
+        version = await alice.client["xep_0092"].get_version(COMPONENT)
+        assert version["software_version"]["name"] == "isthmus"
+
+        await alice.client["xep_0199"].ping(COMPONENT, timeout=10)
+        await alice.client["xep_0199"].ping(puppet_jid(bob), timeout=10)
+
+        vcard = await alice.client["xep_0054"].get_vcard(puppet_jid(bob))
+        assert vcard["vcard_temp"]["FN"] == "Bob Builder"
+    finally:
+        await bob.close()
+        await alice.disconnect()
+
+
+async def test_ghosts_accept_presence_subscriptions(cluster, gateway):
+    alice = await XmppUser(cluster.prosody).connect()
+    try:
+        target = f"someone%{DOMAIN}@{COMPONENT}"
+        alice.client.send_presence(pto=target, ptype="subscribe")
+        reply = await wait_presence(alice, target, "subscribed")
+        assert reply["from"].bare == target
+        # The server added the ghost to alice's roster with a subscription.
+        await alice.client.get_roster()
+        assert target in alice.client.client_roster
+        assert alice.client.client_roster[target]["subscription"] in (
+            "to", "both")
+    finally:
+        await alice.disconnect()
+
+
+async def wait_presence(user, from_bare, ptype):
+    from peers import wait_for
+    return await wait_for(
+        user.presences,
+        lambda p: p["from"].bare == from_bare and p["type"] == ptype, 20,
+        f"presence {ptype} from {from_bare}")
+
+
+def test_check_config_and_bad_config(cluster, tmp_path):
+    import subprocess
+    from harness import ISTHMUS
+    ok = subprocess.run([str(ISTHMUS), "--config", str(cluster.isthmus.config),
+                         "--check-config"], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    bad = tmp_path / "bad.conf"
+    bad.write_text("[xmpp]\ncomponent_jid = gw\nport = 99999\n")
+    r = subprocess.run([str(ISTHMUS), "--config", str(bad), "--check-config"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2
+    assert r.stderr.startswith(f"{bad}:3: port: "), r.stderr
+    r = subprocess.run([str(ISTHMUS), "--config", str(tmp_path / "missing")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "cannot open" in r.stderr
