@@ -34,9 +34,9 @@ async def test_xmpp_user_writes_first_and_gets_the_reply(cluster, gateway):
     alice = await XmppUser(cluster.prosody).connect()
     bob = await MatrixUser(cluster.synapse.url).register()
     try:
-        vcard = alice.client["xep_0054"].make_vcard()
+        vcard = alice.client.plugin["xep_0054"].make_vcard()
         vcard["FN"] = "Alice Example"
-        await alice.client["xep_0054"].publish_vcard(vcard)
+        await alice.client.plugin["xep_0054"].publish_vcard(vcard)
 
         room_id = await open_dm_from_xmpp(alice, bob, "hello from XMPP")
 

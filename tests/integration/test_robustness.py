@@ -228,7 +228,7 @@ async def test_discovery_version_ping_and_vcard(cluster, gateway):
     bob = await MatrixUser(cluster.synapse.url).register()
     try:
         await bob.client.set_displayname("Bob Builder")
-        disco = alice.client["xep_0030"]
+        disco = alice.client.plugin["xep_0030"]
         info = await disco.get_info(jid=COMPONENT)
         identities = info["disco_info"]["identities"]
         assert ("gateway", "matrix", None, "isthmus") in identities
@@ -241,13 +241,13 @@ async def test_discovery_version_ping_and_vcard(cluster, gateway):
         items = await disco.get_items(jid=COMPONENT)
         assert items["disco_items"]["items"] == set()
 
-        version = await alice.client["xep_0092"].get_version(COMPONENT)
+        version = await alice.client.plugin["xep_0092"].get_version(COMPONENT)
         assert version["software_version"]["name"] == "isthmus"
 
-        await alice.client["xep_0199"].ping(COMPONENT, timeout=10)
-        await alice.client["xep_0199"].ping(puppet_jid(bob), timeout=10)
+        await alice.client.plugin["xep_0199"].ping(COMPONENT, timeout=10)
+        await alice.client.plugin["xep_0199"].ping(puppet_jid(bob), timeout=10)
 
-        vcard = await alice.client["xep_0054"].get_vcard(puppet_jid(bob))
+        vcard = await alice.client.plugin["xep_0054"].get_vcard(puppet_jid(bob))
         assert vcard["vcard_temp"]["FN"] == "Bob Builder"
     finally:
         await bob.close()

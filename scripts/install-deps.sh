@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs everything isthmus needs to build, run its demo and pass its tests:
+# Debian packages (apt-get) and a Python venv in .venv with the test peers.
+# Safe to run again: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  build-essential autoconf automake libtool pkg-config
+  libstrophe-dev libexpat1-dev libmicrohttpd-dev libcurl4-openssl-dev
+  libjansson-dev libsqlite3-dev libsodium-dev libolm-dev libcmocka-dev
+  prosody valgrind sqlite3 python3-venv
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
+    || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: apt-get install ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  # Debian starts a system Prosody on install where it can; the tests run
+  # their own on free ports, so that one is neither needed nor in the way.
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+    --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PYTHON=${PYTHON:-python3}
+stamp=.venv/.requirements.sha256
+want=$(sha256sum tests/requirements.txt | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "install-deps: creating .venv with the test peers (Synapse, slixmpp, matrix-nio)"
+  "$PYTHON" -m venv .venv
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -r tests/requirements.txt
+  echo "$want" > "$stamp"
+fi
+echo "install-deps: all dependencies are installed"
