@@ -1,0 +1,49 @@
+/* The configuration file: INI-style sections of `key = value` lines.
+ * See isthmus.example.conf for every key and its meaning. */
+#ifndef ISTHMUS_CONFIG_H
+#define ISTHMUS_CONFIG_H
+
+#include <stdbool.h>
+
+struct config {
+    /* [xmpp] */
+    char *component_jid;     /* the component's domain, e.g. gw.example.org */
+    char *xmpp_host;         /* where the XMPP server listens for components */
+    int xmpp_port;
+    char *component_secret;
+    int max_stanza_body;     /* bytes of body the XMPP side accepts */
+    /* [matrix] */
+    char *homeserver_url;    /* client-server API base, no trailing slash */
+    char *server_name;       /* the homeserver's server_name */
+    char *registration_file; /* tokens are read from here */
+    int max_event_body;      /* bytes of body we put in one Matrix event */
+    /* [appservice] */
+    char *as_id;
+    char *bind_address;
+    int bind_port;
+    char *as_url;            /* how the homeserver reaches us */
+    char *bot_localpart;
+    char *user_prefix;
+    char *alias_prefix;
+    int max_request_bytes;   /* largest appservice request body accepted */
+    /* [store] */
+    char *store_path;
+    /* [log] */
+    int log_level;           /* enum log_level */
+
+    /* Not from the file: filled from the registration file at start-up. */
+    char *as_token;
+    char *hs_token;
+};
+
+/* Parses text (named `name` in messages) into cfg, which the call
+ * initialises with defaults first. On error returns -1 and sets *err to
+ * "name:line: what is wrong" (caller frees); cfg is then left freed. */
+int config_parse(const char *name, const char *text, struct config *cfg,
+                 char **err);
+/* Reads and parses the file at path; same contract as config_parse. */
+int config_load(const char *path, struct config *cfg, char **err);
+/* Frees every string the config owns. Safe on a zeroed struct. */
+void config_free(struct config *cfg);
+
+#endif
