@@ -23,6 +23,7 @@ def cluster(tmp_path_factory):
             # Sanitizer reports land in isthmus's stderr, i.e. this log.
             assert "ERROR: AddressSanitizer" not in log, log[-5000:]
             assert "runtime error:" not in log, log[-5000:]
+            assert "ERROR: LeakSanitizer" not in log, log[-5000:]
 
 
 @pytest.fixture

@@ -39,11 +39,12 @@ async def wait_for(queue, predicate, timeout, what):
 
 class XmppUser:
     def __init__(self, prosody, name=None, password="secret",
-                 resource="tests"):
+                 resource="tests", register=True):
         self.name = name or unique("alice")
         self.password = password
         self.jid = f"{self.name}@{DOMAIN}"
-        prosody.register(self.name, password)
+        if register:
+            prosody.register(self.name, password)
         self.port = prosody.c2s_port
         self.client = slixmpp.ClientXMPP(f"{self.jid}/{resource}", password)
         self.client.enable_starttls = False

@@ -293,3 +293,38 @@ def test_check_config_and_bad_config(cluster, tmp_path):
     r = subprocess.run([str(ISTHMUS), "--config", str(tmp_path / "missing")],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "cannot open" in r.stderr
+
+
+async def test_component_reconnects_after_prosody_restarts(cluster, gateway):
+    """Prosody goes away and comes back: isthmus reconnects by itself and
+    Matrix messages sent meanwhile are delivered afterwards."""
+    alice = await XmppUser(cluster.prosody).connect()
+    bob = await MatrixUser(cluster.synapse.url).register()
+    try:
+        room_id = await open_dm_from_xmpp(alice, bob, "before the outage")
+        await alice.disconnect()
+        mark = len(gateway.log_text())
+        cluster.prosody.stop()
+        from harness import wait_until
+        wait_until(lambda: "component: disconnected" in
+                   gateway.log_text()[mark:], 20,
+                   "isthmus to notice that Prosody went away")
+        await bob.send(room_id, "sent during the outage")
+        cluster.prosody.start()
+        wait_until(lambda: "component: connected" in
+                   gateway.log_text()[mark:], 60,
+                   "isthmus to reconnect to Prosody")
+        # Prosody stored the message for the offline user; log in again.
+        alice2 = await XmppUser(cluster.prosody, name=alice.name,
+                                register=False).connect()
+        try:
+            await alice2.wait_message(
+                lambda m: m["body"] == "sent during the outage", timeout=60,
+                what="the message sent while Prosody was down")
+            alice2.send(puppet_jid(bob), "after the outage")
+            await bob.wait_message(lambda r, e: e.body == "after the outage",
+                                   what="a message after the reconnection")
+        finally:
+            await alice2.disconnect()
+    finally:
+        await bob.close()
