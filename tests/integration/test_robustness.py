@@ -328,3 +328,34 @@ async def test_component_reconnects_after_prosody_restarts(cluster, gateway):
             await alice2.disconnect()
     finally:
         await bob.close()
+
+
+async def test_too_large_for_xmpp_gets_a_notice_back(cluster, gateway):
+    """With a small [xmpp] max_body_bytes, a long Matrix message is refused
+    with a notice in the room instead of vanishing."""
+    alice = await XmppUser(cluster.prosody).connect()
+    bob = await MatrixUser(cluster.synapse.url).register()
+    original = gateway.config.read_text()
+    try:
+        room_id = await open_dm_from_xmpp(alice, bob, "hello")
+        gateway.stop()
+        gateway.config.write_text(original.replace(
+            "[xmpp]\n", "[xmpp]\nmax_body_bytes = 1024\n", 1))
+        gateway.start()
+        await bob.send(room_id, "y" * 2000)
+        _, notice = await bob.wait_message(
+            lambda r, e: r == room_id and e.sender == ghost_id(alice)
+            and "not delivered" in e.body,
+            what="a notice that the long message did not cross")
+        assert notice.source["content"]["msgtype"] == "m.notice"
+        await bob.send(room_id, "short again")
+        msg = await alice.wait_message(
+            lambda m: m["body"] in ("short again", "y" * 2000),
+            what="the next message after the refused one")
+        assert msg["body"] == "short again"
+    finally:
+        gateway.stop()
+        gateway.config.write_text(original)
+        gateway.start()
+        await bob.close()
+        await alice.disconnect()
