@@ -6,6 +6,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 from harness import Cluster  # noqa: E402
+from peers import MatrixUser, XmppUser  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -32,3 +33,19 @@ def gateway(cluster):
     if not cluster.isthmus.running():
         cluster.isthmus.start()
     return cluster.isthmus
+
+
+@pytest.fixture
+async def alice(cluster, gateway):
+    """A fresh XMPP user, logged in with slixmpp."""
+    user = await XmppUser(cluster.prosody).connect()
+    yield user
+    await user.disconnect()
+
+
+@pytest.fixture
+async def bob(cluster, gateway):
+    """A fresh Matrix user, registered and syncing with matrix-nio."""
+    user = await MatrixUser(cluster.synapse.url).register()
+    yield user
+    await user.close()

@@ -50,6 +50,20 @@ def port_open(port):
         return False
 
 
+def stop_process(proc, sig=signal.SIGTERM, timeout=15):
+    """Stops proc with sig, then SIGKILL if it lingers; returns its status."""
+    if proc is None:
+        return None
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
 def http_ok(url):
     try:
         with urllib.request.urlopen(url, timeout=1) as r:
@@ -137,13 +151,7 @@ Component "{MUC}" "muc"
                    f"(see {self.dir}/prosody.log)")
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
 
@@ -213,13 +221,7 @@ rc_presence:
                    f"(see {self.dir}/homeserver.log)")
 
     def stop(self, sig=signal.SIGTERM):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, sig, timeout=20)
         self.proc = None
 
 
@@ -290,17 +292,7 @@ level = {os.environ.get("ISTHMUS_LOG_LEVEL", "debug")}
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self, kill=False):
-        if self.proc and self.proc.poll() is None:
-            if kill:
-                self.proc.kill()
-            else:
-                self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        rc = self.proc.returncode if self.proc else None
+        rc = stop_process(self.proc, signal.SIGKILL if kill else signal.SIGTERM)
         self.proc = None
         return rc
 
@@ -319,7 +311,6 @@ class Cluster:
     def start(self):
         self.prosody.start()
         # isthmus writes the registration before Synapse loads it.
-        self.synapse_port_hint = None
         self.synapse = Synapse(self.root, self.root / "isthmus" /
                                "registration.yaml")
         self.isthmus = Isthmus(self.root, self.prosody.component_port,

@@ -1,11 +1,8 @@
 """1:1 chats between a slixmpp user and a matrix-nio user through isthmus."""
 
-import asyncio
-
 from nio.responses import ProfileGetDisplayNameResponse
 
 from harness import COMPONENT, DOMAIN
-from peers import MatrixUser, XmppUser
 
 
 def puppet_jid(matrix_user):
@@ -30,143 +27,113 @@ async def open_dm_from_xmpp(alice, bob, body):
     return room_id
 
 
-async def test_xmpp_user_writes_first_and_gets_the_reply(cluster, gateway):
-    alice = await XmppUser(cluster.prosody).connect()
-    bob = await MatrixUser(cluster.synapse.url).register()
-    try:
-        vcard = alice.client.plugin["xep_0054"].make_vcard()
-        vcard["FN"] = "Alice Example"
-        await alice.client.plugin["xep_0054"].publish_vcard(vcard)
+async def test_xmpp_user_writes_first_and_gets_the_reply(alice, bob):
+    vcard = alice.client.plugin["xep_0054"].make_vcard()
+    vcard["FN"] = "Alice Example"
+    await alice.client.plugin["xep_0054"].publish_vcard(vcard)
 
-        room_id = await open_dm_from_xmpp(alice, bob, "hello from XMPP")
+    room_id = await open_dm_from_xmpp(alice, bob, "hello from XMPP")
 
-        name = await bob.client.get_displayname(ghost_id(alice))
-        assert isinstance(name, ProfileGetDisplayNameResponse), name
-        assert name.displayname == "Alice Example"
+    name = await bob.client.get_displayname(ghost_id(alice))
+    assert isinstance(name, ProfileGetDisplayNameResponse), name
+    assert name.displayname == "Alice Example"
 
-        room = bob.client.rooms.get(room_id)
-        await bob.send(room_id, "hello from Matrix")
-        msg = await alice.wait_message(
-            lambda m: m["body"] == "hello from Matrix",
-            what="bob's reply on XMPP")
-        assert msg["from"].bare == puppet_jid(bob)
-        assert msg["type"] == "chat"
-        # The stanza id is the Matrix event id: stable across resends.
-        assert msg["id"].startswith("$")
-        assert room is not None
-    finally:
-        await bob.close()
-        await alice.disconnect()
+    room = bob.client.rooms.get(room_id)
+    await bob.send(room_id, "hello from Matrix")
+    msg = await alice.wait_message(
+        lambda m: m["body"] == "hello from Matrix",
+        what="bob's reply on XMPP")
+    assert msg["from"].bare == puppet_jid(bob)
+    assert msg["type"] == "chat"
+    # The stanza id is the Matrix event id: stable across resends.
+    assert msg["id"].startswith("$")
+    assert room is not None
 
 
-async def test_matrix_user_invites_the_ghost(cluster, gateway):
-    alice = await XmppUser(cluster.prosody).connect()
-    bob = await MatrixUser(cluster.synapse.url).register()
-    try:
-        room_id = await bob.create_dm(ghost_id(alice))
-        await bob.wait_member(
-            lambda r, e: r == room_id and e.state_key == ghost_id(alice)
-            and e.membership == "join", what="the ghost joining the DM")
+async def test_matrix_user_invites_the_ghost(alice, bob):
+    room_id = await bob.create_dm(ghost_id(alice))
+    await bob.wait_member(
+        lambda r, e: r == room_id and e.state_key == ghost_id(alice)
+        and e.membership == "join", what="the ghost joining the DM")
 
-        await bob.send(room_id, "hi alice, from Matrix")
-        msg = await alice.wait_message(
-            lambda m: m["body"] == "hi alice, from Matrix",
-            what="bob's message on XMPP")
-        assert msg["from"].bare == puppet_jid(bob)
+    await bob.send(room_id, "hi alice, from Matrix")
+    msg = await alice.wait_message(
+        lambda m: m["body"] == "hi alice, from Matrix",
+        what="bob's message on XMPP")
+    assert msg["from"].bare == puppet_jid(bob)
 
-        alice.send(puppet_jid(bob), "hi bob, from XMPP")
+    alice.send(puppet_jid(bob), "hi bob, from XMPP")
+    _, event = await bob.wait_message(
+        lambda r, e: e.body == "hi bob, from XMPP",
+        what="alice's answer on Matrix")
+    # The answer lands in the DM bob opened, not in a new room.
+    assert _ == room_id
+    assert event.sender == ghost_id(alice)
+
+
+async def test_unicode_emote_and_notice_cross_both_ways(alice, bob):
+    room_id = await open_dm_from_xmpp(alice, bob, "start")
+    text = "Grüße 👋🏽 — 你好, Ελληνικά, עברית, 𝕏 & <tags> \"quotes\""
+    alice.send(puppet_jid(bob), text)
+    _, event = await bob.wait_message(lambda r, e: e.body == text,
+                                      what="unicode text on Matrix")
+    assert event.source["content"]["msgtype"] == "m.text"
+
+    alice.send(puppet_jid(bob), "/me waves 👋")
+    _, event = await bob.wait_message(lambda r, e: e.body == "waves 👋",
+                                      what="the emote on Matrix")
+    assert event.source["content"]["msgtype"] == "m.emote"
+
+    alice.send(puppet_jid(bob), "system notice", mtype="headline")
+    _, event = await bob.wait_message(lambda r, e: e.body == "system notice",
+                                      what="the notice on Matrix")
+    assert event.source["content"]["msgtype"] == "m.notice"
+
+    await bob.send(room_id, text)
+    msg = await alice.wait_message(lambda m: m["body"] == text,
+                                   what="unicode text on XMPP")
+    await bob.send(room_id, "dances", msgtype="m.emote")
+    msg = await alice.wait_message(lambda m: m["body"] == "/me dances",
+                                   what="the emote on XMPP")
+    await bob.send(room_id, "bot says hi", msgtype="m.notice")
+    msg = await alice.wait_message(lambda m: m["body"] == "bot says hi",
+                                   what="the notice on XMPP")
+    assert msg["type"] == "chat"
+
+
+async def test_too_large_message_gets_an_error_back(alice, bob):
+    await open_dm_from_xmpp(alice, bob, "before the big one")
+    big = "x" * 70000
+    sent = alice.send(puppet_jid(bob), big)
+    err = await alice.wait_message(
+        lambda m: m["type"] == "error" and m["id"] == sent["id"],
+        what="an error reply for the oversized message")
+    assert err["error"]["condition"] == "not-acceptable"
+    assert "at most" in err["error"]["text"]
+    # Nothing was lost or stuck: the next message still crosses.
+    alice.send(puppet_jid(bob), "after the big one")
+    await bob.wait_message(lambda r, e: e.body == "after the big one",
+                           what="the message after the rejected one")
+
+
+async def test_messages_keep_their_order(alice, bob):
+    room_id = await open_dm_from_xmpp(alice, bob, "order 0")
+    for i in range(1, 21):
+        alice.send(puppet_jid(bob), f"order {i}")
+    got = []
+    while len(got) < 20:
         _, event = await bob.wait_message(
-            lambda r, e: e.body == "hi bob, from XMPP",
-            what="alice's answer on Matrix")
-        # The answer lands in the DM bob opened, not in a new room.
-        assert _ == room_id
-        assert event.sender == ghost_id(alice)
-    finally:
-        await bob.close()
-        await alice.disconnect()
+            lambda r, e: r == room_id and e.body.startswith("order "),
+            what=f"message {len(got) + 1} of 20")
+        got.append(event.body)
+    assert got == [f"order {i}" for i in range(1, 21)]
 
-
-async def test_unicode_emote_and_notice_cross_both_ways(cluster, gateway):
-    alice = await XmppUser(cluster.prosody).connect()
-    bob = await MatrixUser(cluster.synapse.url).register()
-    try:
-        room_id = await open_dm_from_xmpp(alice, bob, "start")
-        text = "Grüße 👋🏽 — 你好, Ελληνικά, עברית, 𝕏 & <tags> \"quotes\""
-        alice.send(puppet_jid(bob), text)
-        _, event = await bob.wait_message(lambda r, e: e.body == text,
-                                          what="unicode text on Matrix")
-        assert event.source["content"]["msgtype"] == "m.text"
-
-        alice.send(puppet_jid(bob), "/me waves 👋")
-        _, event = await bob.wait_message(lambda r, e: e.body == "waves 👋",
-                                          what="the emote on Matrix")
-        assert event.source["content"]["msgtype"] == "m.emote"
-
-        alice.send(puppet_jid(bob), "system notice", mtype="headline")
-        _, event = await bob.wait_message(lambda r, e: e.body == "system notice",
-                                          what="the notice on Matrix")
-        assert event.source["content"]["msgtype"] == "m.notice"
-
-        await bob.send(room_id, text)
-        msg = await alice.wait_message(lambda m: m["body"] == text,
-                                       what="unicode text on XMPP")
-        await bob.send(room_id, "dances", msgtype="m.emote")
-        msg = await alice.wait_message(lambda m: m["body"] == "/me dances",
-                                       what="the emote on XMPP")
-        await bob.send(room_id, "bot says hi", msgtype="m.notice")
-        msg = await alice.wait_message(lambda m: m["body"] == "bot says hi",
-                                       what="the notice on XMPP")
-        assert msg["type"] == "chat"
-    finally:
-        await bob.close()
-        await alice.disconnect()
-
-
-async def test_too_large_message_gets_an_error_back(cluster, gateway):
-    alice = await XmppUser(cluster.prosody).connect()
-    bob = await MatrixUser(cluster.synapse.url).register()
-    try:
-        await open_dm_from_xmpp(alice, bob, "before the big one")
-        big = "x" * 70000
-        sent = alice.send(puppet_jid(bob), big)
-        err = await alice.wait_message(
-            lambda m: m["type"] == "error" and m["id"] == sent["id"],
-            what="an error reply for the oversized message")
-        assert err["error"]["condition"] == "not-acceptable"
-        assert "at most" in err["error"]["text"]
-        # Nothing was lost or stuck: the next message still crosses.
-        alice.send(puppet_jid(bob), "after the big one")
-        await bob.wait_message(lambda r, e: e.body == "after the big one",
-                               what="the message after the rejected one")
-    finally:
-        await bob.close()
-        await alice.disconnect()
-
-
-async def test_messages_keep_their_order(cluster, gateway):
-    alice = await XmppUser(cluster.prosody).connect()
-    bob = await MatrixUser(cluster.synapse.url).register()
-    try:
-        room_id = await open_dm_from_xmpp(alice, bob, "order 0")
-        for i in range(1, 21):
-            alice.send(puppet_jid(bob), f"order {i}")
-        got = []
-        while len(got) < 20:
-            _, event = await bob.wait_message(
-                lambda r, e: r == room_id and e.body.startswith("order "),
-                what=f"message {len(got) + 1} of 20")
-            got.append(event.body)
-        assert got == [f"order {i}" for i in range(1, 21)]
-
-        for i in range(20):
-            await bob.send(room_id, f"back {i}")
-        back = []
-        while len(back) < 20:
-            msg = await alice.wait_message(
-                lambda m: m["body"].startswith("back "),
-                what=f"reply {len(back) + 1} of 20")
-            back.append(msg["body"])
-        assert back == [f"back {i}" for i in range(20)]
-    finally:
-        await bob.close()
-        await alice.disconnect()
+    for i in range(20):
+        await bob.send(room_id, f"back {i}")
+    back = []
+    while len(back) < 20:
+        msg = await alice.wait_message(
+            lambda m: m["body"].startswith("back "),
+            what=f"reply {len(back) + 1} of 20")
+        back.append(msg["body"])
+    assert back == [f"back {i}" for i in range(20)]

@@ -7,7 +7,7 @@ import urllib.parse
 import urllib.request
 
 from harness import COMPONENT, DOMAIN
-from peers import MatrixUser, XmppUser
+from peers import XmppUser
 from test_dm import ghost_id, open_dm_from_xmpp, puppet_jid
 
 
@@ -39,84 +39,66 @@ def message_event(room_id, sender, body, event_id):
             "content": {"msgtype": "m.text", "body": body}}
 
 
-async def test_restart_between_messages_keeps_the_dm(cluster, gateway):
-    alice = await XmppUser(cluster.prosody).connect()
-    bob = await MatrixUser(cluster.synapse.url).register()
+async def test_restart_between_messages_keeps_the_dm(gateway, alice, bob):
+    room_id = await open_dm_from_xmpp(alice, bob, "before the crash")
+
+    gateway.stop(kill=True)   # SIGKILL: no chance to tidy up
+    gateway.start()
+
+    alice.send(puppet_jid(bob), "after the crash")
+    got_room, event = await bob.wait_message(
+        lambda r, e: e.body == "after the crash",
+        what="the message sent after the restart")
+    assert got_room == room_id, "the DM mapping did not survive"
+    assert bob.invites.empty(), "a second DM was opened after restart"
+
+    await bob.send(room_id, "reply after the crash")
+    msg = await alice.wait_message(
+        lambda m: m["body"] == "reply after the crash",
+        what="the reply after the restart")
+    assert msg["from"].bare == puppet_jid(bob)
+
+    # The message id map survived too.
+    db = sqlite3.connect(gateway.dir / "isthmus.db")
     try:
-        room_id = await open_dm_from_xmpp(alice, bob, "before the crash")
-
-        gateway.stop(kill=True)   # SIGKILL: no chance to tidy up
-        gateway.start()
-
-        alice.send(puppet_jid(bob), "after the crash")
-        got_room, event = await bob.wait_message(
-            lambda r, e: e.body == "after the crash",
-            what="the message sent after the restart")
-        assert got_room == room_id, "the DM mapping did not survive"
-        assert bob.invites.empty(), "a second DM was opened after restart"
-
-        await bob.send(room_id, "reply after the crash")
-        msg = await alice.wait_message(
-            lambda m: m["body"] == "reply after the crash",
-            what="the reply after the restart")
-        assert msg["from"].bare == puppet_jid(bob)
-
-        # The message id map survived too.
-        db = sqlite3.connect(gateway.dir / "isthmus.db")
-        try:
-            rows = db.execute(
-                "SELECT direction FROM messages WHERE room_id = ? "
-                "AND event_id = ?", (room_id, event.event_id)).fetchall()
-        finally:
-            db.close()
-        assert rows == [(1,)]
+        rows = db.execute(
+            "SELECT direction FROM messages WHERE room_id = ? "
+            "AND event_id = ?", (room_id, event.event_id)).fetchall()
     finally:
-        await bob.close()
-        await alice.disconnect()
+        db.close()
+    assert rows == [(1,)]
 
 
-async def test_stanzas_wait_in_the_outbox_while_stopped(cluster, gateway):
+async def test_stanzas_wait_in_the_outbox_while_stopped(gateway, alice, bob):
     """A message sent while isthmus is down is bridged once it is back."""
-    alice = await XmppUser(cluster.prosody).connect()
-    bob = await MatrixUser(cluster.synapse.url).register()
-    try:
-        room_id = await open_dm_from_xmpp(alice, bob, "hello")
-        gateway.stop()
-        # Synapse queues the transaction and retries it.
-        await bob.send(room_id, "sent while the gateway was down")
-        gateway.start()
-        await alice.wait_message(
-            lambda m: m["body"] == "sent while the gateway was down",
-            timeout=60, what="the message Synapse retried after the restart")
-    finally:
-        await bob.close()
-        await alice.disconnect()
+    room_id = await open_dm_from_xmpp(alice, bob, "hello")
+    gateway.stop()
+    # Synapse queues the transaction and retries it.
+    await bob.send(room_id, "sent while the gateway was down")
+    gateway.start()
+    await alice.wait_message(
+        lambda m: m["body"] == "sent while the gateway was down",
+        timeout=60, what="the message Synapse retried after the restart")
 
 
-async def test_duplicate_transaction_is_applied_once(cluster, gateway):
-    alice = await XmppUser(cluster.prosody).connect()
-    bob = await MatrixUser(cluster.synapse.url).register()
-    try:
-        room_id = await open_dm_from_xmpp(alice, bob, "hello")
-        txn = {"events": [message_event(room_id, bob.user_id, "only once",
-                                        "$dup-test-event")]}
-        for _ in range(3):
-            status, body = appservice(gateway, "PUT", txn_path("dup-1"), txn)
-            assert (status, body) == (200, {})
-        sentinel = {"events": [message_event(room_id, bob.user_id,
-                                             "sentinel", "$dup-sentinel")]}
-        assert appservice(gateway, "PUT", txn_path("dup-2"),
-                          sentinel)[0] == 200
-        bodies = []
-        while "sentinel" not in bodies:
-            msg = await alice.wait_message(
-                lambda m: m["body"] in ("only once", "sentinel"),
-                what="the deduplicated message and the sentinel")
-            bodies.append(msg["body"])
-        assert bodies == ["only once", "sentinel"]
-    finally:
-        await bob.close()
-        await alice.disconnect()
+async def test_duplicate_transaction_is_applied_once(gateway, alice, bob):
+    room_id = await open_dm_from_xmpp(alice, bob, "hello")
+    txn = {"events": [message_event(room_id, bob.user_id, "only once",
+                                    "$dup-test-event")]}
+    for _ in range(3):
+        status, body = appservice(gateway, "PUT", txn_path("dup-1"), txn)
+        assert (status, body) == (200, {})
+    sentinel = {"events": [message_event(room_id, bob.user_id,
+                                         "sentinel", "$dup-sentinel")]}
+    assert appservice(gateway, "PUT", txn_path("dup-2"),
+                      sentinel)[0] == 200
+    bodies = []
+    while "sentinel" not in bodies:
+        msg = await alice.wait_message(
+            lambda m: m["body"] in ("only once", "sentinel"),
+            what="the deduplicated message and the sentinel")
+        bodies.append(msg["body"])
+    assert bodies == ["only once", "sentinel"]
 
 
 def test_wrong_or_missing_hs_token_is_refused(cluster, gateway):
@@ -177,7 +159,7 @@ def test_user_and_alias_queries(cluster, gateway):
         assert json.loads(r.read())["displayname"] == "carol"
 
     for bad in (f"@someone:{DOMAIN}", f"@_xmpp_UPPER:{DOMAIN}",
-                f"@_xmpp_no=zz:{DOMAIN}", f"@_xmpp_x=40y:elsewhere"):
+                f"@_xmpp_no=zz:{DOMAIN}", "@_xmpp_x=40y:elsewhere"):
         status, body = appservice(
             gateway, "GET",
             "/_matrix/app/v1/users/" + urllib.parse.quote(bad))
@@ -188,86 +170,72 @@ def test_user_and_alias_queries(cluster, gateway):
     assert status == 404 and body["errcode"] == "M_NOT_FOUND"
 
 
-async def test_unroutable_and_malformed_stanzas_get_errors(cluster, gateway):
-    alice = await XmppUser(cluster.prosody).connect()
-    try:
-        cases = {
-            f"nobody@{COMPONENT}": "item-not-found",           # no '%'
-            f"bad\\zz%{DOMAIN}@{COMPONENT}": "item-not-found",  # bad escape
-            f"x%not_a_host!@{COMPONENT}": "item-not-found",    # bad server
-            f"#room%{DOMAIN}@{COMPONENT}": "feature-not-implemented",
-        }
-        for to, condition in cases.items():
-            sent = alice.send(to, "hello?")
-            err = await alice.wait_message(
-                lambda m, i=sent["id"]: m["type"] == "error" and m["id"] == i,
-                what=f"an error reply from {to}")
-            assert err["error"]["condition"] == condition, to
-
-        # A Matrix user that does not exist: the DM cannot be opened.
-        sent = alice.send(f"ghost-of-nobody%{DOMAIN}@{COMPONENT}", "anyone?")
+async def test_unroutable_and_malformed_stanzas_get_errors(gateway, alice):
+    cases = {
+        f"nobody@{COMPONENT}": "item-not-found",           # no '%'
+        f"bad\\zz%{DOMAIN}@{COMPONENT}": "item-not-found",  # bad escape
+        f"x%not_a_host!@{COMPONENT}": "item-not-found",    # bad server
+        f"#room%{DOMAIN}@{COMPONENT}": "feature-not-implemented",
+    }
+    for to, condition in cases.items():
+        sent = alice.send(to, "hello?")
         err = await alice.wait_message(
-            lambda m: m["type"] == "error" and m["id"] == sent["id"],
-            what="an error for a Matrix user that does not exist")
-        assert err["error"]["condition"] in ("item-not-found",
-                                             "recipient-unavailable")
+            lambda m, i=sent["id"]: m["type"] == "error" and m["id"] == i,
+            what=f"an error reply from {to}")
+        assert err["error"]["condition"] == condition, to
 
-        # Unknown iq payloads get service-unavailable, not silence.
-        try:
-            await alice.iq_get(COMPONENT, "<query xmlns='urn:example:none'/>")
-            raise AssertionError("an unknown iq was answered with a result")
-        except Exception as e:  # slixmpp raises IqError
-            assert "service-unavailable" in str(e.iq["error"]["condition"])
-        assert gateway.running()
-    finally:
-        await alice.disconnect()
+    # A Matrix user that does not exist: the DM cannot be opened.
+    sent = alice.send(f"ghost-of-nobody%{DOMAIN}@{COMPONENT}", "anyone?")
+    err = await alice.wait_message(
+        lambda m: m["type"] == "error" and m["id"] == sent["id"],
+        what="an error for a Matrix user that does not exist")
+    assert err["error"]["condition"] in ("item-not-found",
+                                         "recipient-unavailable")
 
-
-async def test_discovery_version_ping_and_vcard(cluster, gateway):
-    alice = await XmppUser(cluster.prosody).connect()
-    bob = await MatrixUser(cluster.synapse.url).register()
+    # Unknown iq payloads get service-unavailable, not silence.
     try:
-        await bob.client.set_displayname("Bob Builder")
-        disco = alice.client.plugin["xep_0030"]
-        info = await disco.get_info(jid=COMPONENT)
-        identities = info["disco_info"]["identities"]
-        assert ("gateway", "matrix", None, "isthmus") in identities
-        features = info["disco_info"]["features"]
-        for f in ("jabber:iq:version", "urn:xmpp:ping", "vcard-temp"):
-            assert f in features
-
-        info = await disco.get_info(jid=puppet_jid(bob))
-        assert any(i[0] == "account" for i in info["disco_info"]["identities"])
-        items = await disco.get_items(jid=COMPONENT)
-        assert items["disco_items"]["items"] == set()
-
-        version = await alice.client.plugin["xep_0092"].get_version(COMPONENT)
-        assert version["software_version"]["name"] == "isthmus"
-
-        await alice.client.plugin["xep_0199"].ping(COMPONENT, timeout=10)
-        await alice.client.plugin["xep_0199"].ping(puppet_jid(bob), timeout=10)
-
-        vcard = await alice.client.plugin["xep_0054"].get_vcard(puppet_jid(bob))
-        assert vcard["vcard_temp"]["FN"] == "Bob Builder"
-    finally:
-        await bob.close()
-        await alice.disconnect()
+        await alice.iq_get(COMPONENT, "<query xmlns='urn:example:none'/>")
+        raise AssertionError("an unknown iq was answered with a result")
+    except Exception as e:  # slixmpp raises IqError
+        assert "service-unavailable" in str(e.iq["error"]["condition"])
+    assert gateway.running()
 
 
-async def test_ghosts_accept_presence_subscriptions(cluster, gateway):
-    alice = await XmppUser(cluster.prosody).connect()
-    try:
-        target = f"someone%{DOMAIN}@{COMPONENT}"
-        alice.client.send_presence(pto=target, ptype="subscribe")
-        reply = await wait_presence(alice, target, "subscribed")
-        assert reply["from"].bare == target
-        # The server added the ghost to alice's roster with a subscription.
-        await alice.client.get_roster()
-        assert target in alice.client.client_roster
-        assert alice.client.client_roster[target]["subscription"] in (
-            "to", "both")
-    finally:
-        await alice.disconnect()
+async def test_discovery_version_ping_and_vcard(gateway, alice, bob):
+    await bob.client.set_displayname("Bob Builder")
+    disco = alice.client.plugin["xep_0030"]
+    info = await disco.get_info(jid=COMPONENT)
+    identities = info["disco_info"]["identities"]
+    assert ("gateway", "matrix", None, "isthmus") in identities
+    features = info["disco_info"]["features"]
+    for f in ("jabber:iq:version", "urn:xmpp:ping", "vcard-temp"):
+        assert f in features
+
+    info = await disco.get_info(jid=puppet_jid(bob))
+    assert any(i[0] == "account" for i in info["disco_info"]["identities"])
+    items = await disco.get_items(jid=COMPONENT)
+    assert items["disco_items"]["items"] == set()
+
+    version = await alice.client.plugin["xep_0092"].get_version(COMPONENT)
+    assert version["software_version"]["name"] == "isthmus"
+
+    await alice.client.plugin["xep_0199"].ping(COMPONENT, timeout=10)
+    await alice.client.plugin["xep_0199"].ping(puppet_jid(bob), timeout=10)
+
+    vcard = await alice.client.plugin["xep_0054"].get_vcard(puppet_jid(bob))
+    assert vcard["vcard_temp"]["FN"] == "Bob Builder"
+
+
+async def test_ghosts_accept_presence_subscriptions(alice):
+    target = f"someone%{DOMAIN}@{COMPONENT}"
+    alice.client.send_presence(pto=target, ptype="subscribe")
+    reply = await wait_presence(alice, target, "subscribed")
+    assert reply["from"].bare == target
+    # The server added the ghost to alice's roster with a subscription.
+    await alice.client.get_roster()
+    assert target in alice.client.client_roster
+    assert alice.client.client_roster[target]["subscription"] in (
+        "to", "both")
 
 
 async def wait_presence(user, from_bare, ptype):
@@ -295,46 +263,40 @@ def test_check_config_and_bad_config(cluster, tmp_path):
     assert r.returncode == 2 and "cannot open" in r.stderr
 
 
-async def test_component_reconnects_after_prosody_restarts(cluster, gateway):
+async def test_component_reconnects_after_prosody_restarts(cluster, gateway,
+                                                          alice, bob):
     """Prosody goes away and comes back: isthmus reconnects by itself and
     Matrix messages sent meanwhile are delivered afterwards."""
-    alice = await XmppUser(cluster.prosody).connect()
-    bob = await MatrixUser(cluster.synapse.url).register()
+    room_id = await open_dm_from_xmpp(alice, bob, "before the outage")
+    await alice.disconnect()
+    mark = len(gateway.log_text())
+    cluster.prosody.stop()
+    from harness import wait_until
+    wait_until(lambda: "component: disconnected" in
+               gateway.log_text()[mark:], 20,
+               "isthmus to notice that Prosody went away")
+    await bob.send(room_id, "sent during the outage")
+    cluster.prosody.start()
+    wait_until(lambda: "component: connected" in
+               gateway.log_text()[mark:], 60,
+               "isthmus to reconnect to Prosody")
+    # Prosody stored the message for the offline user; log in again.
+    alice2 = await XmppUser(cluster.prosody, name=alice.name,
+                            register=False).connect()
     try:
-        room_id = await open_dm_from_xmpp(alice, bob, "before the outage")
-        await alice.disconnect()
-        mark = len(gateway.log_text())
-        cluster.prosody.stop()
-        from harness import wait_until
-        wait_until(lambda: "component: disconnected" in
-                   gateway.log_text()[mark:], 20,
-                   "isthmus to notice that Prosody went away")
-        await bob.send(room_id, "sent during the outage")
-        cluster.prosody.start()
-        wait_until(lambda: "component: connected" in
-                   gateway.log_text()[mark:], 60,
-                   "isthmus to reconnect to Prosody")
-        # Prosody stored the message for the offline user; log in again.
-        alice2 = await XmppUser(cluster.prosody, name=alice.name,
-                                register=False).connect()
-        try:
-            await alice2.wait_message(
-                lambda m: m["body"] == "sent during the outage", timeout=60,
-                what="the message sent while Prosody was down")
-            alice2.send(puppet_jid(bob), "after the outage")
-            await bob.wait_message(lambda r, e: e.body == "after the outage",
-                                   what="a message after the reconnection")
-        finally:
-            await alice2.disconnect()
+        await alice2.wait_message(
+            lambda m: m["body"] == "sent during the outage", timeout=60,
+            what="the message sent while Prosody was down")
+        alice2.send(puppet_jid(bob), "after the outage")
+        await bob.wait_message(lambda r, e: e.body == "after the outage",
+                               what="a message after the reconnection")
     finally:
-        await bob.close()
+        await alice2.disconnect()
 
 
-async def test_too_large_for_xmpp_gets_a_notice_back(cluster, gateway):
+async def test_too_large_for_xmpp_gets_a_notice_back(gateway, alice, bob):
     """With a small [xmpp] max_body_bytes, a long Matrix message is refused
     with a notice in the room instead of vanishing."""
-    alice = await XmppUser(cluster.prosody).connect()
-    bob = await MatrixUser(cluster.synapse.url).register()
     original = gateway.config.read_text()
     try:
         room_id = await open_dm_from_xmpp(alice, bob, "hello")
@@ -357,5 +319,3 @@ async def test_too_large_for_xmpp_gets_a_notice_back(cluster, gateway):
         gateway.stop()
         gateway.config.write_text(original)
         gateway.start()
-        await bob.close()
-        await alice.disconnect()
