@@ -12,6 +12,8 @@ struct config {
     int xmpp_port;
     char *component_secret;
     int max_stanza_body;     /* bytes of body the XMPP side accepts */
+    int sender_rate;         /* messages per second one XMPP user may send */
+    int sender_burst;        /* ... and how many at once after a pause */
     /* [matrix] */
     char *homeserver_url;    /* client-server API base, no trailing slash */
     char *server_name;       /* the homeserver's server_name */

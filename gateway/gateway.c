@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "gateway/queues.h"
+#include "gateway/ratelimit.h"
 #include "gateway/registration.h"
 
 #include <sodium.h>
@@ -147,6 +148,7 @@ int gateway_init(struct gateway *gw, struct config *cfg, char **err)
                                   gw->cfg.component_secret, gw->cfg.xmpp_host,
                                   (unsigned short)gw->cfg.xmpp_port, &cb, gw);
     gw->queues = queues_new();
+    gw->senders = ratelimit_new(gw->cfg.sender_rate, gw->cfg.sender_burst);
 
     log_info("isthmus %s: appservice on %s:%d, homeserver %s, component %s "
              "via %s:%d, store %s", PACKAGE_VERSION, gw->cfg.bind_address,
@@ -213,6 +215,7 @@ void gateway_free(struct gateway *gw)
         store_flush(gw->store);
     mx_client_free(gw->mx);
     queues_free(gw->queues);
+    ratelimit_free(gw->senders);
     if (gw->multi)
         curl_multi_cleanup(gw->multi);
     if (gw->xmpp) {

@@ -16,6 +16,7 @@
 #include <strophe.h>
 
 struct queues;
+struct ratelimit;
 
 struct gateway {
     struct config cfg;
@@ -27,6 +28,7 @@ struct gateway {
     struct mx_client *mx;
     struct as_server *as;
     struct queues *queues;
+    struct ratelimit *senders; /* flood control per XMPP sender */
     bool stanza_outbox_dirty; /* OUTBOX_STANZA rows wait to be sent */
     char *bot_mxid;
     volatile sig_atomic_t stop;

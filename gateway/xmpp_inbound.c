@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "gateway/queues.h"
+#include "gateway/ratelimit.h"
 #include "xep/disco.h"
 #include "xep/message.h"
 #include "xep/stanza_error.h"
@@ -91,12 +92,20 @@ static void on_message(struct gateway *gw, xmpp_stanza_t *st)
         goto out_mxid;
     }
 
+    char *bare = ids_jid_bare(m.from);
+    if (!ratelimit_allow(gw->senders, bare, gateway_now_ms())) {
+        reply_error(gw, st, "wait", "resource-constraint",
+                    "You are sending messages faster than the gateway "
+                    "accepts; this one was not delivered. Slow down.");
+        free(bare);
+        goto out_mxid;
+    }
     char *xml = xmsg_stanza_to_xml(st);
     if (!xml) {
         reply_error(gw, st, "wait", "internal-server-error", NULL);
+        free(bare);
         goto out_mxid;
     }
-    char *bare = ids_jid_bare(m.from);
     char *queue = xasprintf("x2m %s %s", bare, target);
     if (store_outbox_add(gw->store, queue, OUTBOX_XMPP_INBOUND, xml,
                          gateway_now_ms()) < 0)

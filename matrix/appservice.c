@@ -20,6 +20,7 @@ struct as_request {
     bool dispatched;
     bool suspended;
     bool answered;        /* a response has been queued with MHD */
+    bool too_large;       /* the body passed max_body; being discarded */
     int status;           /* the response once decided; 0 = not yet */
     char *response;
     struct as_request *next_waiting; /* in server->awaiting_commit */
@@ -251,18 +252,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         return MHD_YES;
     }
     if (*upload_size) {
-        if (req->body.len + *upload_size > s->max_body) {
-            *upload_size = 0;
+        /* libmicrohttpd cannot answer in the middle of a body whose size
+         * was not announced (chunked): drop the rest and answer at its end,
+         * holding no more than max_body bytes meanwhile. */
+        if (req->too_large || req->body.len + *upload_size > s->max_body) {
+            req->too_large = true;
             strbuf_free(&req->body);
-            as_request_reply_error(req, 413, "M_TOO_LARGE",
-                                   "the request body is too large");
-            return queue(req);
+        } else {
+            strbuf_append(&req->body, upload, *upload_size);
         }
-        strbuf_append(&req->body, upload, *upload_size);
         *upload_size = 0;
         return MHD_YES;
     }
-    if (!req->dispatched) {
+    if (req->too_large && !req->status)
+        as_request_reply_error(req, 413, "M_TOO_LARGE",
+                               "the request body is too large");
+    if (!req->dispatched && !req->status) {
         req->dispatched = true;
         route(s, req, url, method);
     }

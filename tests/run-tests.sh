@@ -3,21 +3,43 @@
 #   1. Debian packages and the Python test peers (scripts/install-deps.sh)
 #   2. the build, with warnings as errors
 #   3. C unit tests (make check)
-#   4. integration tests against real Prosody and Synapse (pytest)
-# Pass pytest arguments through, e.g. tests/run-tests.sh -k dm
+#   4. the libFuzzer targets, 20 s each (tests/fuzz/run-fuzzers.sh)
+#   5. unit and integration tests again on an AddressSanitizer + UBSan build
+#   6. integration tests against real Prosody and Synapse (pytest)
+# Pass pytest arguments through, e.g. tests/run-tests.sh -k dm.
+# QUICK=1 skips steps 4 and 5.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+PYTEST=(.venv/bin/python -m pytest -c tests/integration/pytest.ini)
 
 scripts/install-deps.sh
 scripts/build.sh CFLAGS="-g -O2 -Werror"
 
+unit_tests() {
+  if ! make -j"$(nproc)" check >/dev/null; then
+    cat tests/unit/*.log
+    exit 1
+  fi
+  grep -h "PASSED\|FAILED" tests/unit/*.log
+}
+
 echo "== unit tests (make check)"
-if ! make -j"$(nproc)" check >/dev/null; then
-  cat tests/unit/*.log
-  exit 1
+unit_tests
+
+if [ "${QUICK:-0}" != 1 ]; then
+  echo "== fuzzing (libFuzzer, ASan + UBSan)"
+  tests/fuzz/run-fuzzers.sh "${FUZZ_SECONDS:-20}"
+
+  echo "== sanitizer build (ASan + UBSan): unit and integration tests"
+  # A separate copy of the tracked sources, so the main build stays as is.
+  asan=.build-asan
+  mkdir -p "$asan"
+  git ls-files -z | xargs -0 cp --parents -t "$asan"
+  (cd "$asan" && scripts/build.sh --enable-sanitizers CFLAGS="-g -O1 -Werror" \
+     && unit_tests)
+  ISTHMUS_BIN="$PWD/$asan/isthmus" ISTHMUS_LOG_LEVEL=info \
+    "${PYTEST[@]}" -q -p no:warnings tests/integration "$@"
 fi
-grep -h "PASSED\|FAILED" tests/unit/*.log
 
 echo "== integration tests (real Prosody and Synapse on loopback)"
-exec .venv/bin/python -m pytest -c tests/integration/pytest.ini \
-  tests/integration "$@"
+exec "${PYTEST[@]}" tests/integration "$@"

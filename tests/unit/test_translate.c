@@ -10,6 +10,7 @@
 #include "matrix/event.h"
 #include "xep/message.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,6 +185,25 @@ static void stanza_parse_and_build(void **state)
     xmpp_stanza_release(st);
 }
 
+static void entity_expansion_bomb_is_refused(void **state)
+{
+    (void)state;
+    /* "Billion laughs": ten levels of ten-fold expansion. expat refuses it
+     * (amplification limit, and libstrophe rejects DTDs anyway), so the
+     * parser returns nothing instead of gigabytes. */
+    char xml[4096] = "<!DOCTYPE m [<!ENTITY e0 \"aaaaaaaaaa\">";
+    for (int i = 1; i < 10; i++) {
+        char line[200];
+        snprintf(line, sizeof line,
+                 "<!ENTITY e%d \"&e%d;&e%d;&e%d;&e%d;&e%d;&e%d;&e%d;&e%d;"
+                 "&e%d;&e%d;\">", i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1,
+                 i - 1, i - 1, i - 1, i - 1);
+        strcat(xml, line);
+    }
+    strcat(xml, "]><message from='a@x' to='b@y'><body>&e9;</body></message>");
+    assert_null(xmpp_stanza_new_from_string(ctx, xml));
+}
+
 static void event_parsing(void **state)
 {
     (void)state;
@@ -226,6 +246,7 @@ int main(void)
         cmocka_unit_test(matrix_to_xmpp_refusals),
         cmocka_unit_test(round_trip_both_ways),
         cmocka_unit_test(stanza_parse_and_build),
+        cmocka_unit_test(entity_expansion_bomb_is_refused),
         cmocka_unit_test(event_parsing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,41 @@
+/* libFuzzer target: XML from the XMPP server, parsed (expat via
+ * libstrophe) into a message struct, translated to Matrix, and built back
+ * into a stanza. */
+#include "gateway/translate.h"
+#include "xep/message.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static xmpp_ctx_t *ctx;
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (!ctx) {
+        xmpp_initialize();
+        ctx = xmpp_ctx_new(NULL, NULL);
+    }
+    char *s = malloc(size + 1);
+    memcpy(s, data, size);
+    s[size] = '\0';
+    xmpp_stanza_t *st = xmpp_stanza_new_from_string(ctx, s);
+    free(s);
+    if (!st)
+        return 0;
+    struct xmsg m;
+    const char *why;
+    if (xmsg_parse(st, &m, &why) == 0) {
+        struct translated_text t;
+        if (translate_to_matrix(&m, 60000, &t, &why) == 0)
+            free(t.body);
+        xmpp_stanza_t *again = xmsg_build(ctx, &m);
+        free(xmsg_stanza_to_xml(again));
+        xmpp_stanza_release(again);
+        xmsg_free(&m);
+    }
+    xmpp_stanza_release(st);
+    return 0;
+}
