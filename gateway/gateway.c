@@ -95,7 +95,7 @@ static void ping_homeserver(struct gateway *gw)
     char *path = xasprintf("/_matrix/client/v1/appservice/%s/ping", id);
     char *txn = xasprintf("isthmus-start-%lld", (long long)gateway_now_ms());
     mx_client_call(gw->mx, "POST", path,
-                   json_pack("{s:s}", "transaction_id", txn), 30, on_ping,
+                   json_pack("{s:s}", "transaction_id", txn), 5, on_ping,
                    NULL);
     free(txn);
     free(path);
@@ -147,6 +147,9 @@ int gateway_init(struct gateway *gw, struct config *cfg, char **err)
     gw->component = component_new(gw->xmpp, gw->cfg.component_jid,
                                   gw->cfg.component_secret, gw->cfg.xmpp_host,
                                   (unsigned short)gw->cfg.xmpp_port, &cb, gw);
+    if (store_txn_highest(gw->store, &gw->highest_txn) != 1)
+        gw->highest_txn = -1;
+    gw->gap_refused_txn = -1;
     gw->queues = queues_new();
     gw->senders = ratelimit_new(gw->cfg.sender_rate, gw->cfg.sender_burst);
 
@@ -164,8 +167,23 @@ int gateway_init(struct gateway *gw, struct config *cfg, char **err)
     return 0;
 }
 
+/* Clients resend within minutes; a week of ids is plenty. */
+#define INBOUND_KEEP_MS (7LL * 24 * 3600 * 1000)
+#define PRUNE_INTERVAL_MS (3600LL * 1000)
+
+static void housekeeping(struct gateway *gw)
+{
+    static int64_t next_prune;
+    int64_t now = gateway_now_ms();
+    if (now < next_prune)
+        return;
+    next_prune = now + PRUNE_INTERVAL_MS;
+    store_inbound_prune(gw->store, now - INBOUND_KEEP_MS);
+}
+
 static void before_sleep(struct gateway *gw)
 {
+    housekeeping(gw);
     bool waiting = as_server_awaiting_commit(gw->as) > 0;
     int rc = store_flush(gw->store);
     if (waiting)

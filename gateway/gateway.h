@@ -31,6 +31,8 @@ struct gateway {
     struct ratelimit *senders; /* flood control per XMPP sender */
     bool stanza_outbox_dirty; /* OUTBOX_STANZA rows wait to be sent */
     char *bot_mxid;
+    int64_t highest_txn;      /* highest numeric txn id applied, or -1 */
+    int64_t gap_refused_txn;  /* txn refused once for a gap, or -1 */
     volatile sig_atomic_t stop;
 };
 

@@ -160,6 +160,40 @@ out:
     store_room_free(&room);
 }
 
+/* The numeric value of an all-digit txn id, or -1. */
+static int64_t txn_number(const char *txn_id)
+{
+    size_t n = strlen(txn_id);
+    if (n == 0 || n > 18 || strspn(txn_id, "0123456789") != n)
+        return -1;
+    return strtoll(txn_id, NULL, 10);
+}
+
+/* Synapse numbers an appservice's transactions 1, 2, 3, ... and sends them
+ * in order. Its recoverer can strand one: a transaction created while the
+ * appservice is still marked down, just after the recoverer's last look,
+ * is never sent until the next failure (seen with Synapse 1.163 after a
+ * gateway restart). A jump in the numbering reveals it. Refusing the
+ * transaction once puts the homeserver back into recovery, which sends the
+ * oldest unsent transaction first; the same id is accepted the second time
+ * so that a real hole in the numbering cannot stall us. */
+static bool refuse_for_gap(struct gateway *gw, struct as_request *req,
+                           const char *txn_id)
+{
+    int64_t n = txn_number(txn_id);
+    if (n < 0 || gw->highest_txn < 0 || n <= gw->highest_txn + 1 ||
+        n == gw->gap_refused_txn)
+        return false;
+    log_warn("to_xmpp: transaction %s arrived but %lld never did; asking the "
+             "homeserver to resend from the oldest unsent one", txn_id,
+             (long long)(gw->highest_txn + 1));
+    gw->gap_refused_txn = n;
+    as_request_reply_error(req, 503, "M_UNKNOWN",
+                           "an earlier transaction has not arrived; send the "
+                           "oldest unsent transaction first");
+    return true;
+}
+
 static void on_transaction(struct as_request *req, const char *txn_id,
                            json_t *body, void *ud)
 {
@@ -174,6 +208,8 @@ static void on_transaction(struct as_request *req, const char *txn_id,
         as_request_reply(req, 200, NULL);
         return;
     }
+    if (refuse_for_gap(gw, req, txn_id))
+        return;
     json_t *events = json_object_get(body, "events");
     size_t i;
     json_t *raw;
@@ -196,6 +232,9 @@ static void on_transaction(struct as_request *req, const char *txn_id,
         as_request_reply_error(req, 500, "M_UNKNOWN", "store failure");
         return;
     }
+    int64_t n = txn_number(txn_id);
+    if (n > gw->highest_txn)
+        gw->highest_txn = n;
     as_request_reply_after_commit(req);
 }
 

@@ -90,6 +90,18 @@ static void on_sent(const struct mx_response *r, void *ud)
                 .ts = j->arrived_ms,
             };
             store_message_put(j->gw->store, &m);
+            const char *dedupe_id = xmsg_dedupe_id(&j->msg);
+            if (dedupe_id)
+                store_inbound_delivered(j->gw->store, j->sender_jid, dedupe_id,
+                                        event_id);
+            /* XEP-0184: the message now exists on Matrix; the sender may
+             * stop resending it. */
+            if (j->msg.receipt_requested && j->msg.id) {
+                xmpp_stanza_t *receipt = xmsg_receipt(
+                    j->gw->xmpp, j->msg.to, j->msg.from, j->msg.id);
+                gateway_send_now(j->gw, receipt);
+                xmpp_stanza_release(receipt);
+            }
         }
         job_done(j);
         return;

@@ -93,6 +93,24 @@ static void on_message(struct gateway *gw, xmpp_stanza_t *st)
     }
 
     char *bare = ids_jid_bare(m.from);
+    const char *dedupe_id = xmsg_dedupe_id(&m);
+    if (dedupe_id) {
+        char *event_id = NULL;
+        if (store_inbound_get(gw->store, bare, dedupe_id, &event_id) == 1) {
+            /* A resend: bridged already (or on its way). Confirm again if
+             * it is done, so the client stops resending. */
+            if (event_id && m.receipt_requested && m.id) {
+                xmpp_stanza_t *r = xmsg_receipt(gw->xmpp, m.to, m.from, m.id);
+                gateway_send_now(gw, r);
+                xmpp_stanza_release(r);
+            }
+            log_debug("xmpp: %s resent %s; not bridged twice", bare,
+                      dedupe_id);
+            free(event_id);
+            free(bare);
+            goto out_mxid;
+        }
+    }
     if (!ratelimit_allow(gw->senders, bare, gateway_now_ms())) {
         reply_error(gw, st, "wait", "resource-constraint",
                     "You are sending messages faster than the gateway "
@@ -108,7 +126,9 @@ static void on_message(struct gateway *gw, xmpp_stanza_t *st)
     }
     char *queue = xasprintf("x2m %s %s", bare, target);
     if (store_outbox_add(gw->store, queue, OUTBOX_XMPP_INBOUND, xml,
-                         gateway_now_ms()) < 0)
+                         gateway_now_ms()) < 0 ||
+        (dedupe_id &&
+         store_inbound_add(gw->store, bare, dedupe_id, gateway_now_ms()) < 0))
         reply_error(gw, st, "wait", "internal-server-error",
                     "the gateway could not store the message; send it again");
     else
@@ -168,7 +188,7 @@ static const char *const domain_features[] = {
     NS_DISCO_INFO, NS_DISCO_ITEMS, NS_VERSION, NS_PING, NS_VCARD, NULL
 };
 static const char *const user_features[] = {
-    NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VCARD, NULL
+    NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VCARD, NS_RECEIPTS, NULL
 };
 
 struct vcard_job {

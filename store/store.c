@@ -46,17 +46,26 @@ static const char *const migrations[] = {
     "  attempts INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX outbox_queue ON outbox(queue, id);"
     "CREATE INDEX outbox_kind ON outbox(kind, id);",
+    /* 2: XMPP stanzas seen, so a resent message is bridged only once */
+    "CREATE TABLE inbound ("
+    "  xmpp_jid TEXT NOT NULL,"
+    "  stanza_id TEXT NOT NULL,"
+    "  received_ts INTEGER NOT NULL,"
+    "  event_id TEXT,"
+    "  PRIMARY KEY (xmpp_jid, stanza_id));"
+    "CREATE INDEX inbound_age ON inbound(received_ts);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 enum stmt_id {
     S_BEGIN, S_COMMIT, S_ROLLBACK,
-    S_TXN_SEEN, S_TXN_MARK,
+    S_TXN_SEEN, S_TXN_MARK, S_TXN_HIGHEST,
     S_GHOST_GET, S_GHOST_PUT,
     S_ROOM_GET, S_ROOM_FIND_DM, S_ROOM_PUT, S_ROOM_DELETE,
     S_MSG_PUT, S_MSG_BY_EVENT, S_MSG_BY_STANZA,
     S_OUTBOX_ADD, S_OUTBOX_HEAD, S_OUTBOX_SCAN, S_OUTBOX_DELETE,
     S_OUTBOX_COUNT,
+    S_INBOUND_GET, S_INBOUND_ADD, S_INBOUND_DONE, S_INBOUND_PRUNE,
     S_COUNT
 };
 
@@ -67,6 +76,9 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_TXN_SEEN] = "SELECT 1 FROM txns WHERE txn_id = ?1",
     [S_TXN_MARK] = "INSERT OR IGNORE INTO txns(txn_id, received_ts) "
                    "VALUES (?1, ?2)",
+    [S_TXN_HIGHEST] = "SELECT MAX(CAST(txn_id AS INTEGER)) FROM txns "
+                      "WHERE txn_id NOT GLOB '*[^0-9]*' AND "
+                      "length(txn_id) BETWEEN 1 AND 18",
     [S_GHOST_GET] = "SELECT mxid, jid, displayname, registered FROM ghosts "
                     "WHERE mxid = ?1",
     [S_GHOST_PUT] = "INSERT INTO ghosts(mxid, jid, displayname, registered) "
@@ -103,6 +115,13 @@ static const char *const stmt_sql[S_COUNT] = {
                       "LIMIT ?3",
     [S_OUTBOX_DELETE] = "DELETE FROM outbox WHERE id = ?1",
     [S_OUTBOX_COUNT] = "SELECT COUNT(*) FROM outbox",
+    [S_INBOUND_GET] = "SELECT event_id FROM inbound WHERE xmpp_jid = ?1 AND "
+                      "stanza_id = ?2",
+    [S_INBOUND_ADD] = "INSERT OR IGNORE INTO inbound(xmpp_jid, stanza_id, "
+                      "received_ts) VALUES (?1, ?2, ?3)",
+    [S_INBOUND_DONE] = "UPDATE inbound SET event_id = ?3 WHERE xmpp_jid = ?1 "
+                       "AND stanza_id = ?2",
+    [S_INBOUND_PRUNE] = "DELETE FROM inbound WHERE received_ts < ?1",
 };
 
 struct store {
@@ -319,6 +338,21 @@ int store_txn_mark(struct store *st, const char *txn_id, int64_t now_ms)
     bind_text(s, 1, txn_id);
     sqlite3_bind_int64(s, 2, now_ms);
     return step_write(st, s, "txn mark");
+}
+
+int store_txn_highest(struct store *st, int64_t *out)
+{
+    sqlite3_stmt *s = stmt(st, S_TXN_HIGHEST);
+    int rc = sqlite3_step(s);
+    int found = 0;
+    if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+        *out = sqlite3_column_int64(s, 0);
+        found = 1;
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return report(st, "highest txn");
+    return found;
 }
 
 /* ----------------------------------------------------------- ghosts -- */
@@ -578,6 +612,57 @@ int store_outbox_count(struct store *st)
         n = sqlite3_column_int(s, 0);
     sqlite3_reset(s);
     return n;
+}
+
+/* ---------------------------------------------------------- inbound -- */
+
+int store_inbound_get(struct store *st, const char *xmpp_jid,
+                      const char *stanza_id, char **event_id)
+{
+    *event_id = NULL;
+    sqlite3_stmt *s = stmt(st, S_INBOUND_GET);
+    bind_text(s, 1, xmpp_jid);
+    bind_text(s, 2, stanza_id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *event_id = dup_col(s, 0);
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : report(st, "inbound lookup");
+}
+
+int store_inbound_add(struct store *st, const char *xmpp_jid,
+                      const char *stanza_id, int64_t now_ms)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_INBOUND_ADD);
+    bind_text(s, 1, xmpp_jid);
+    bind_text(s, 2, stanza_id);
+    sqlite3_bind_int64(s, 3, now_ms);
+    return step_write(st, s, "inbound add");
+}
+
+int store_inbound_delivered(struct store *st, const char *xmpp_jid,
+                            const char *stanza_id, const char *event_id)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_INBOUND_DONE);
+    bind_text(s, 1, xmpp_jid);
+    bind_text(s, 2, stanza_id);
+    bind_text(s, 3, event_id);
+    return step_write(st, s, "inbound delivered");
+}
+
+int store_inbound_prune(struct store *st, int64_t older_than_ms)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_INBOUND_PRUNE);
+    sqlite3_bind_int64(s, 1, older_than_ms);
+    return step_write(st, s, "inbound prune");
 }
 
 void store_outbox_item_free(struct store_outbox_item *it)

@@ -32,6 +32,8 @@ int store_open_at_version(const char *path, int version, struct store **out,
 /* ---- appservice transactions */
 int store_txn_seen(struct store *st, const char *txn_id);  /* 1/0/-1 */
 int store_txn_mark(struct store *st, const char *txn_id, int64_t now_ms);
+/* The highest all-digit txn id applied so far: 1 and *out set, 0 if none. */
+int store_txn_highest(struct store *st, int64_t *out);
 
 /* ---- ghosts: Matrix users the gateway puppets for XMPP users */
 struct store_ghost {
@@ -108,5 +110,17 @@ int store_outbox_scan(struct store *st, int kind, int64_t after_id, int limit,
 int store_outbox_delete(struct store *st, int64_t id);
 int store_outbox_count(struct store *st);
 void store_outbox_item_free(struct store_outbox_item *it);
+
+/* ---- inbound: XMPP message ids already taken in, so that a client that
+ * resends (no receipt came) is not bridged twice */
+/* 1 if seen; *event_id (caller frees) is set once it was delivered. */
+int store_inbound_get(struct store *st, const char *xmpp_jid,
+                      const char *stanza_id, char **event_id);
+int store_inbound_add(struct store *st, const char *xmpp_jid,
+                      const char *stanza_id, int64_t now_ms);
+int store_inbound_delivered(struct store *st, const char *xmpp_jid,
+                            const char *stanza_id, const char *event_id);
+/* Forgets ids older than the cut-off (clients resend within minutes). */
+int store_inbound_prune(struct store *st, int64_t older_than_ms);
 
 #endif

@@ -52,6 +52,8 @@ int xmsg_parse(xmpp_stanza_t *st, struct xmsg *out, const char **why)
     if (oid)
         out->origin_id = attr_copy(oid, "id");
     out->nick = child_text(st, "nick", NS_NICK);
+    out->receipt_requested =
+        xmpp_stanza_get_child_by_name_and_ns(st, "request", NS_RECEIPTS) != NULL;
     return 0;
 }
 
@@ -100,6 +102,25 @@ char *xmsg_stanza_to_xml(xmpp_stanza_t *st)
     char *copy = xstrndup(buf, len);
     xmpp_free(xmpp_stanza_get_context(st), buf);
     return copy;
+}
+
+const char *xmsg_dedupe_id(const struct xmsg *m)
+{
+    return m->origin_id && *m->origin_id ? m->origin_id : m->id;
+}
+
+xmpp_stanza_t *xmsg_receipt(xmpp_ctx_t *ctx, const char *from, const char *to,
+                            const char *id)
+{
+    xmpp_stanza_t *st = xmpp_message_new(ctx, "chat", to, NULL);
+    xmpp_stanza_set_from(st, from);
+    xmpp_stanza_t *r = xmpp_stanza_new(ctx);
+    xmpp_stanza_set_name(r, "received");
+    xmpp_stanza_set_ns(r, NS_RECEIPTS);
+    xmpp_stanza_set_attribute(r, "id", id);
+    xmpp_stanza_add_child(st, r);
+    xmpp_stanza_release(r);
+    return st;
 }
 
 void xmsg_free(struct xmsg *m)

@@ -3,10 +3,12 @@
 #ifndef ISTHMUS_XEP_MESSAGE_H
 #define ISTHMUS_XEP_MESSAGE_H
 
+#include <stdbool.h>
 #include <strophe.h>
 
 #define NS_SID "urn:xmpp:sid:0"
 #define NS_NICK "http://jabber.org/protocol/nick"
+#define NS_RECEIPTS "urn:xmpp:receipts"
 
 struct xmsg {
     char *from;      /* full JID as received */
@@ -16,6 +18,7 @@ struct xmsg {
     char *body;      /* NULL when the stanza has no <body/> */
     char *origin_id; /* XEP-0359, may be NULL */
     char *nick;      /* XEP-0172, may be NULL */
+    bool receipt_requested; /* XEP-0184 <request/> */
 };
 
 /* Fills out from a <message/>; every string is a copy (xmsg_free). Returns
@@ -27,5 +30,11 @@ xmpp_stanza_t *xmsg_build(xmpp_ctx_t *ctx, const struct xmsg *m);
 /* Serialises a stanza; caller frees with free(). */
 char *xmsg_stanza_to_xml(xmpp_stanza_t *st);
 void xmsg_free(struct xmsg *m);
+/* The id a sender would reuse when resending: origin-id, else the stanza
+ * id; NULL if neither. Points into m. */
+const char *xmsg_dedupe_id(const struct xmsg *m);
+/* A XEP-0184 delivery receipt for message `id`. Caller releases. */
+xmpp_stanza_t *xmsg_receipt(xmpp_ctx_t *ctx, const char *from, const char *to,
+                            const char *id);
 
 #endif

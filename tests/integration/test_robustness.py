@@ -319,3 +319,22 @@ async def test_too_large_for_xmpp_gets_a_notice_back(gateway, alice, bob):
         gateway.stop()
         gateway.config.write_text(original)
         gateway.start()
+
+
+def test_a_gap_in_transaction_ids_is_refused_once(cluster, gateway):
+    """Synapse can strand a transaction after an outage; a jump in its
+    numbering is answered 503 once so that it resends the oldest first."""
+    far = "900000000000001"
+    status, body = appservice(gateway, "PUT", txn_path(far), {"events": []})
+    assert status == 503 and body["errcode"] == "M_UNKNOWN"
+    status, body = appservice(gateway, "PUT", txn_path(far), {"events": []})
+    assert (status, body) == (200, {})
+    # Forget the made-up id so Synapse's real numbering is checked again.
+    gateway.stop()
+    db = sqlite3.connect(gateway.dir / "isthmus.db")
+    try:
+        db.execute("DELETE FROM txns WHERE txn_id = ?", (far,))
+        db.commit()
+    finally:
+        db.close()
+    gateway.start()

@@ -68,6 +68,19 @@ static void txns_are_remembered(void **state)
     assert_int_equal(store_txn_seen(f->st, "2"), 0);
 }
 
+static void highest_numeric_txn(void **state)
+{
+    struct fixture *f = *state;
+    int64_t h = -1;
+    assert_int_equal(store_txn_highest(f->st, &h), 0);
+    store_txn_mark(f->st, "9", 1);
+    store_txn_mark(f->st, "10", 1);   /* numerically, not as text */
+    store_txn_mark(f->st, "dup-1", 1);
+    store_txn_mark(f->st, "12abc", 1);
+    assert_int_equal(store_txn_highest(f->st, &h), 1);
+    assert_int_equal(h, 10);
+}
+
 static void unflushed_writes_are_lost_on_crash(void **state)
 {
     struct fixture *f = *state;
@@ -205,6 +218,26 @@ static void outbox_keeps_order_per_queue(void **state)
     assert_true(again > a2);
 }
 
+static void inbound_ids_deduplicate(void **state)
+{
+    struct fixture *f = *state;
+    char *ev = NULL;
+    assert_int_equal(store_inbound_get(f->st, "a@x", "m1", &ev), 0);
+    assert_int_equal(store_inbound_add(f->st, "a@x", "m1", 1000), 0);
+    assert_int_equal(store_inbound_add(f->st, "a@x", "m1", 2000), 0);
+    assert_int_equal(store_inbound_get(f->st, "a@x", "m1", &ev), 1);
+    assert_null(ev); /* taken in, not yet delivered */
+    assert_int_equal(store_inbound_get(f->st, "b@x", "m1", &ev), 0);
+    assert_int_equal(store_inbound_delivered(f->st, "a@x", "m1", "$e1"), 0);
+    assert_int_equal(store_flush(f->st), 0);
+    reopen(f);
+    assert_int_equal(store_inbound_get(f->st, "a@x", "m1", &ev), 1);
+    assert_string_equal(ev, "$e1");
+    free(ev);
+    assert_int_equal(store_inbound_prune(f->st, 1500), 0);
+    assert_int_equal(store_inbound_get(f->st, "a@x", "m1", &ev), 0);
+}
+
 static void migrations_from_every_older_version(void **state)
 {
     (void)state;
@@ -247,7 +280,10 @@ static void newer_schema_is_refused(void **state)
     assert_non_null(strstr(err, "newer than this isthmus knows"));
     free(err);
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL);
+    char *sql = sqlite3_mprintf("PRAGMA user_version = %d",
+                                store_schema_latest());
+    sqlite3_exec(db, sql, NULL, NULL, NULL);
+    sqlite3_free(sql);
     sqlite3_close(db);
     assert_int_equal(store_open(f->path, &f->st, &err), 0);
 }
@@ -256,12 +292,15 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(txns_are_remembered, setup, teardown),
+        cmocka_unit_test_setup_teardown(highest_numeric_txn, setup, teardown),
         cmocka_unit_test_setup_teardown(unflushed_writes_are_lost_on_crash,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(ghosts, setup, teardown),
         cmocka_unit_test_setup_teardown(dm_rooms, setup, teardown),
         cmocka_unit_test_setup_teardown(messages_both_ways, setup, teardown),
         cmocka_unit_test_setup_teardown(outbox_keeps_order_per_queue, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(inbound_ids_deduplicate, setup,
                                         teardown),
         cmocka_unit_test(migrations_from_every_older_version),
         cmocka_unit_test_setup_teardown(newer_schema_is_refused, setup,
