@@ -31,6 +31,14 @@ struct gateway {
     struct ratelimit *senders; /* flood control per XMPP sender */
     bool stanza_outbox_dirty; /* OUTBOX_STANZA rows wait to be sent */
     char *bot_mxid;
+    /* For the latency metrics: when the stanza or transaction now being
+     * handled arrived (monotonic us), or 0 outside such handling. */
+    int64_t stanza_start_us;
+    /* The stanza being handled and its outbox item, so that a worker that
+     * starts at once need not parse the stored copy again. */
+    xmpp_stanza_t *live_stanza;
+    int64_t live_item_id;
+    int64_t txn_start_us;
     int64_t highest_txn;      /* highest numeric txn id applied, or -1 */
     int64_t gap_refused_txn;  /* txn refused once for a gap, or -1 */
     volatile sig_atomic_t stop;

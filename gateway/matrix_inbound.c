@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "gateway/ghosts.h"
+#include "gateway/metrics.h"
 #include "gateway/queues.h"
 #include "gateway/translate.h"
 #include "matrix/event.h"
@@ -204,12 +205,15 @@ static void on_transaction(struct as_request *req, const char *txn_id,
         return;
     }
     if (seen) {
+        metrics_inc(CNT_TXNS_DUPLICATE);
         log_debug("to_xmpp: transaction %s already applied", txn_id);
         as_request_reply(req, 200, NULL);
         return;
     }
     if (refuse_for_gap(gw, req, txn_id))
         return;
+    metrics_inc(CNT_TXNS);
+    gw->txn_start_us = metrics_now_us();
     json_t *events = json_object_get(body, "events");
     size_t i;
     json_t *raw;
@@ -228,6 +232,7 @@ static void on_transaction(struct as_request *req, const char *txn_id,
         else if (strcmp(ev.type, "m.room.message") == 0)
             on_message(gw, &ev);
     }
+    gw->txn_start_us = 0;
     if (store_txn_mark(gw->store, txn_id, gateway_now_ms()) < 0) {
         as_request_reply_error(req, 500, "M_UNKNOWN", "store failure");
         return;
@@ -275,10 +280,17 @@ static void on_alias_query(struct as_request *req, const char *alias, void *ud)
                            "aliases yet");
 }
 
+static char *on_metrics(void *ud)
+{
+    (void)ud;
+    return metrics_render();
+}
+
 const struct as_handlers matrix_inbound_handlers = {
     .transaction = on_transaction,
     .user_query = on_user_query,
     .alias_query = on_alias_query,
+    .metrics = on_metrics,
 };
 
 /* ---------------------------------------------------------- join jobs -- */

@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "gateway/ghosts.h"
+#include "gateway/metrics.h"
 #include "gateway/queues.h"
 #include "gateway/translate.h"
 #include "xep/message.h"
@@ -27,6 +28,9 @@ struct job {
     char *target;          /* the Matrix user */
     char *room_id;
     bool recreated_room;   /* the DM was replaced once already */
+    int64_t start_us;      /* when the gateway could start on it */
+    bool dispatching;      /* inside to_matrix_process's call */
+    bool waited;           /* an earlier step waited on the network */
 };
 
 static void job_done(struct job *j)
@@ -77,6 +81,7 @@ static void on_sent(const struct mx_response *r, void *ud)
 {
     struct job *j = ud;
     if (r->status == 200) {
+        metrics_inc(CNT_TO_MATRIX);
         const char *event_id = json_string_value(
             json_object_get(r->body, "event_id"));
         if (event_id) {
@@ -128,6 +133,8 @@ static void send_event(struct job *j)
         job_fail(j, "not-acceptable", why);
         return;
     }
+    if (!j->dispatching)
+        j->waited = true;
     char *room = mx_escape(j->room_id);
     char *uid = mx_escape(j->ghost);
     char *txn = txn_id_for(j);
@@ -137,6 +144,10 @@ static void send_event(struct job *j)
                            room, txn, uid, (long long)j->arrived_ms);
     mx_client_call(j->gw->mx, "PUT", path, mx_message_content(t.msgtype, t.body),
                    0, on_sent, j);
+    /* Only steady-state messages say anything about the gateway's speed:
+     * first contact waits on registration and room creation. */
+    if (!j->waited)
+        metrics_observe_us(HIST_TO_MATRIX, metrics_now_us() - j->start_us);
     free(path);
     free(txn);
     free(uid);
@@ -232,7 +243,11 @@ void to_matrix_process(struct gateway *gw, const struct store_outbox_item *it)
     j->item_id = it->id;
     j->arrived_ms = it->created_ts;
     j->queue = xstrdup(it->queue);
-    j->stanza = xmpp_stanza_new_from_string(gw->xmpp, it->payload);
+    /* The stored copy is for replay after a crash; when the worker starts
+     * on the stanza that just arrived, use it as parsed. */
+    j->stanza = it->id == gw->live_item_id && gw->live_stanza
+                    ? xmpp_stanza_clone(gw->live_stanza)
+                    : xmpp_stanza_new_from_string(gw->xmpp, it->payload);
     const char *why = "the stored stanza cannot be parsed";
     enum ids_matrix_kind kind;
     if (!j->stanza || xmsg_parse(j->stanza, &j->msg, &why) < 0 ||
@@ -244,5 +259,10 @@ void to_matrix_process(struct gateway *gw, const struct store_outbox_item *it)
         return;
     }
     j->sender_jid = ids_jid_bare(j->msg.from);
+    /* If the queue was idle the stanza is being handled right now; else
+     * the gateway could start on it only now. */
+    j->start_us = gw->stanza_start_us ? gw->stanza_start_us : metrics_now_us();
+    j->dispatching = true;
     ghosts_ensure(gw, j->ghost, j->sender_jid, j->msg.nick, on_ghost_ready, j);
+    j->dispatching = false;
 }

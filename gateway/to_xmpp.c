@@ -6,11 +6,21 @@
 
 #include "common/log.h"
 #include "common/mem.h"
+#include "gateway/metrics.h"
 #include "xep/message.h"
 
 #include <stdlib.h>
 
 #define FLUSH_BATCH 256
+
+/* When each recent stanza's transaction arrived, by outbox id, for the
+ * latency histogram. Ids are sequential, so a small ring is enough; a
+ * stanza that waited through an outage simply finds its slot reused. */
+#define TIMING_SLOTS 4096
+static struct {
+    int64_t id;
+    int64_t start_us;
+} timings[TIMING_SLOTS];
 
 int to_xmpp_enqueue(struct gateway *gw, const char *queue, xmpp_stanza_t *st)
 {
@@ -22,6 +32,10 @@ int to_xmpp_enqueue(struct gateway *gw, const char *queue, xmpp_stanza_t *st)
     free(xml);
     if (id < 0)
         return -1;
+    if (gw->txn_start_us && component_is_connected(gw->component)) {
+        timings[id % TIMING_SLOTS].id = id;
+        timings[id % TIMING_SLOTS].start_us = gw->txn_start_us;
+    }
     gw->stanza_outbox_dirty = true;
     return 0;
 }
@@ -42,6 +56,12 @@ static void send_item(const struct store_outbox_item *it, void *ud)
     } else {
         component_send(f->gw->component, st);
         xmpp_stanza_release(st);
+        metrics_inc(CNT_TO_XMPP);
+        if (timings[it->id % TIMING_SLOTS].id == it->id) {
+            metrics_observe_us(HIST_TO_XMPP, metrics_now_us() -
+                               timings[it->id % TIMING_SLOTS].start_us);
+            timings[it->id % TIMING_SLOTS].id = 0;
+        }
     }
     store_outbox_delete(f->gw->store, it->id);
 }

@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "common/mem.h"
+#include "gateway/metrics.h"
 #include "gateway/queues.h"
 #include "gateway/ratelimit.h"
 #include "xep/disco.h"
@@ -25,6 +26,7 @@ static void reply_error(struct gateway *gw, xmpp_stanza_t *st,
     const char *stype = xmpp_stanza_get_type(st);
     if (stype && strcmp(stype, "error") == 0)
         return; /* never answer an error with an error */
+    metrics_inc(CNT_REFUSED);
     xmpp_stanza_t *r = stanza_error_reply(gw->xmpp, st, type, condition, text);
     gateway_send_now(gw, r);
     xmpp_stanza_release(r);
@@ -125,14 +127,22 @@ static void on_message(struct gateway *gw, xmpp_stanza_t *st)
         goto out_mxid;
     }
     char *queue = xasprintf("x2m %s %s", bare, target);
-    if (store_outbox_add(gw->store, queue, OUTBOX_XMPP_INBOUND, xml,
-                         gateway_now_ms()) < 0 ||
+    int64_t item_id;
+    if ((item_id = store_outbox_add(gw->store, queue, OUTBOX_XMPP_INBOUND, xml,
+                                    gateway_now_ms())) < 0 ||
         (dedupe_id &&
          store_inbound_add(gw->store, bare, dedupe_id, gateway_now_ms()) < 0))
         reply_error(gw, st, "wait", "internal-server-error",
                     "the gateway could not store the message; send it again");
-    else
+    else {
+        gw->stanza_start_us = metrics_now_us();
+        gw->live_stanza = st;
+        gw->live_item_id = item_id;
         queues_kick(gw, queue);
+        gw->live_stanza = NULL;
+        gw->live_item_id = 0;
+        gw->stanza_start_us = 0;
+    }
     free(queue);
     free(bare);
     free(xml);

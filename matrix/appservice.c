@@ -23,6 +23,7 @@ struct as_request {
     bool too_large;       /* the body passed max_body; being discarded */
     int status;           /* the response once decided; 0 = not yet */
     char *response;
+    const char *content_type;
     struct as_request *next_waiting; /* in server->awaiting_commit */
     struct as_request *next_live;    /* in server->live */
 };
@@ -40,18 +41,34 @@ struct as_server {
 
 /* ------------------------------------------------------------ replies -- */
 
+static void resume(struct as_request *req)
+{
+    if (req->suspended) {
+        req->suspended = false;
+        MHD_resume_connection(req->conn);
+    }
+}
+
+void as_request_reply_text(struct as_request *req, int status,
+                           const char *content_type, const char *text)
+{
+    req->status = status;
+    req->content_type = content_type;
+    free(req->response);
+    req->response = xstrdup(text);
+    resume(req);
+}
+
 static void set_response(struct as_request *req, int status, json_t *body)
 {
     req->status = status;
+    req->content_type = "application/json";
     free(req->response);
     req->response = body ? json_dumps(body, JSON_COMPACT) : xstrdup("{}");
     json_decref(body);
     if (!req->response)
         abort(); /* out of memory in jansson */
-    if (req->suspended) {
-        req->suspended = false;
-        MHD_resume_connection(req->conn);
-    }
+    resume(req);
 }
 
 void as_request_reply(struct as_request *req, int status, json_t *body)
@@ -100,7 +117,7 @@ static enum MHD_Result queue(struct as_request *req)
 {
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         strlen(req->response), req->response, MHD_RESPMEM_MUST_COPY);
-    MHD_add_response_header(resp, "Content-Type", "application/json");
+    MHD_add_response_header(resp, "Content-Type", req->content_type);
     enum MHD_Result rc = MHD_queue_response(req->conn, (unsigned)req->status,
                                             resp);
     MHD_destroy_response(resp);
@@ -235,6 +252,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         req->next_live = s->live;
         s->live = req;
         *con_cls = req;
+        if (strcmp(url, "/metrics") == 0 && strcmp(method, "GET") == 0 &&
+            s->h.metrics) {
+            char *text = s->h.metrics(s->ud);
+            as_request_reply_text(req, 200, "text/plain; version=0.0.4",
+                                  text);
+            free(text);
+            return queue(req);
+        }
         /* Refuse early, before reading any body. */
         if (check_auth(s, conn, req) < 0)
             return queue(req);

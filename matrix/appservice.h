@@ -20,6 +20,9 @@ struct as_handlers {
                         json_t *body, void *ud);
     void (*user_query)(struct as_request *req, const char *user_id, void *ud);
     void (*alias_query)(struct as_request *req, const char *alias, void *ud);
+    /* GET /metrics, served without a token (counts only, no secrets).
+     * Returns text the server frees. */
+    char *(*metrics)(void *ud);
 };
 
 /* Binds and listens; NULL (with *err set, caller frees) on failure. */
@@ -46,5 +49,8 @@ void as_request_reply(struct as_request *req, int status, json_t *body);
 void as_request_reply_error(struct as_request *req, int status,
                             const char *errcode, const char *error);
 void as_request_reply_after_commit(struct as_request *req);
+/* A plain-text answer (text is copied). */
+void as_request_reply_text(struct as_request *req, int status,
+                           const char *content_type, const char *text);
 
 #endif

@@ -137,3 +137,28 @@ async def test_messages_keep_their_order(alice, bob):
             what=f"reply {len(back) + 1} of 20")
         back.append(msg["body"])
     assert back == [f"back {i}" for i in range(20)]
+
+
+async def test_metrics_count_what_crossed(cluster, gateway, alice, bob):
+    import urllib.request
+
+    def scrape():
+        with urllib.request.urlopen(gateway.url + "/metrics", timeout=5) as r:
+            assert r.headers["Content-Type"].startswith("text/plain")
+            text = r.read().decode()
+        return {line.split()[0]: float(line.split()[1])
+                for line in text.splitlines()
+                if line and not line.startswith("#")}
+
+    before = scrape()
+    room_id = await open_dm_from_xmpp(alice, bob, "counted")
+    await bob.send(room_id, "counted back")
+    await alice.wait_message(lambda m: m["body"] == "counted back",
+                             what="the reply")
+    after = scrape()
+    assert after["isthmus_messages_to_matrix_total"] >= \
+        before["isthmus_messages_to_matrix_total"] + 1
+    assert after["isthmus_stanzas_to_xmpp_total"] >= \
+        before["isthmus_stanzas_to_xmpp_total"] + 1
+    assert after["isthmus_to_xmpp_gateway_seconds_count"] >= \
+        before["isthmus_to_xmpp_gateway_seconds_count"] + 1

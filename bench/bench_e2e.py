@@ -1,0 +1,392 @@
+"""isthmus benchmarks against real Prosody and Synapse on loopback.
+
+Figures (see issue "Measure and harden"):
+  1. throughput and latency both ways at offered loads over 20 conversations
+  2. CPU per bridged message: isthmus next to Synapse and Prosody
+  3. isthmus resident memory with 0, 10,000 and 100,000 ghosts and rooms
+  4. in-process translations per second (bench/bench_translate)
+  5. joining a 5,000-member Matrix room (needs group chats; reported as such)
+
+Prints a table, writes bench/results/latest.json and latest.png. Nothing
+here asserts on a time.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import pathlib
+import platform
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+os.environ.setdefault("ISTHMUS_LOG_LEVEL", "info")  # nothing per message
+
+from harness import COMPONENT, DOMAIN, Cluster  # noqa: E402
+from peers import MatrixUser, XmppUser  # noqa: E402
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """User+system CPU of pid and its children that were waited for."""
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1]
+    f = fields.split()
+    return (int(f[11]) + int(f[12])) / CLK_TCK
+
+
+def prosody_pid(cluster):
+    # Prosody runs under runuser; the Lua process is its child.
+    out = subprocess.run(["pgrep", "-P", str(cluster.prosody.proc.pid)],
+                         capture_output=True, text=True).stdout.split()
+    return int(out[0]) if out else cluster.prosody.proc.pid
+
+
+def rss_bytes(pid):
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def scrape(isthmus):
+    with urllib.request.urlopen(isthmus.url + "/metrics", timeout=5) as r:
+        text = r.read().decode()
+    hist = {}
+    for line in text.splitlines():
+        if "_bucket{le=" in line:
+            name, rest = line.split("_bucket{le=\"", 1)
+            le, count = rest.split("\"} ")
+            hist.setdefault(name, []).append(
+                (float("inf") if le == "+Inf" else float(le), int(count)))
+    return hist
+
+
+def hist_quantile(before, after, name, q):
+    """Upper bound of the bucket holding quantile q of the delta."""
+    b = dict(before.get(name, []))
+    buckets = [(le, c - b.get(le, 0)) for le, c in after.get(name, [])]
+    total = buckets[-1][1] if buckets else 0
+    if total == 0:
+        return None
+    for le, cumulative in buckets:
+        if cumulative >= q * total:
+            return le
+    return None
+
+
+def pct(values, q):
+    if not values:
+        return None
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+async def setup_conversations(cluster, n):
+    pairs = []
+    for i in range(n):
+        alice = await XmppUser(cluster.prosody, name=f"balice{i}").connect()
+        bob = await MatrixUser(cluster.synapse.url, name=f"bbob{i}").register()
+        bob_jid = f"{bob.name}%{DOMAIN}@{COMPONENT}"
+        alice.send(bob_jid, "open")
+        room_id, _ = await bob.wait_invite(timeout=60)
+        await bob.join(room_id)
+        await bob.wait_message(lambda r, e: e.body == "open", timeout=60)
+        pairs.append((alice, bob, room_id, bob_jid))
+    return pairs
+
+
+async def run_load(cluster, pairs, direction, rate, seconds, tag):
+    """Offers rate msg/s for seconds, round-robin over the conversations;
+    returns what was delivered and how fast."""
+    total = int(rate * seconds)
+    sent_at, got_at = {}, {}
+    done = asyncio.Event()
+    prefix = f"{tag}:"
+
+    def received(body):
+        if body.startswith(prefix):
+            k = int(body[len(prefix):])
+            if k not in got_at:
+                got_at[k] = time.monotonic()
+                if len(got_at) == total:
+                    done.set()
+
+    # Receivers.
+    handlers = []
+    if direction == "to_matrix":
+        for _, bob, _, _ in pairs:
+            async def cb(room, event, bob=bob):
+                received(getattr(event, "body", "") or "")
+            from nio import RoomMessageText
+            bob.client.add_event_callback(cb, RoomMessageText)
+            handlers.append((bob, cb))
+    else:
+        for alice, _, _, _ in pairs:
+            def cb(msg):
+                if msg["type"] == "chat":
+                    received(msg["body"])
+            alice.client.add_event_handler("message", cb)
+            handlers.append((alice, cb))
+
+    iso = cluster.isthmus.proc.pid
+    procs = {"isthmus": iso, "synapse": cluster.synapse.proc.pid,
+             "prosody": prosody_pid(cluster)}
+    cpu0 = {k: cpu_seconds(p) for k, p in procs.items()}
+    m0 = scrape(cluster.isthmus)
+
+    start = time.monotonic()
+    tasks = []
+    for k in range(total):
+        due = start + k / rate
+        delay = due - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        alice, bob, room_id, bob_jid = pairs[k % len(pairs)]
+        body = f"{prefix}{k}"
+        sent_at[k] = time.monotonic()
+        if direction == "to_matrix":
+            alice.send(bob_jid, body)
+        else:
+            tasks.append(asyncio.create_task(bob.send(room_id, body)))
+    offer_end = time.monotonic()
+    try:
+        await asyncio.wait_for(done.wait(), 60)
+    except asyncio.TimeoutError:
+        pass
+    accepted = total
+    if tasks:
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+        # Sends Synapse refused or timed out never reached the gateway.
+        accepted = sum(1 for o in outcomes if not isinstance(o, BaseException))
+
+    cpu1 = {k: cpu_seconds(p) for k, p in procs.items()}
+    m1 = scrape(cluster.isthmus)
+    for owner, cb in handlers:
+        if direction == "to_matrix":
+            owner.client.event_callbacks = [
+                c for c in owner.client.event_callbacks if c.func is not cb]
+        else:
+            owner.client.del_event_handler("message", cb)
+
+    delivered = len(got_at)
+    lat = [(got_at[k] - sent_at[k]) * 1000 for k in got_at]
+    last = max(got_at.values()) if got_at else offer_end
+    metric = ("isthmus_to_matrix_gateway_seconds" if direction == "to_matrix"
+              else "isthmus_to_xmpp_gateway_seconds")
+    per_msg = {k: (cpu1[k] - cpu0[k]) * 1e6 / delivered if delivered else None
+               for k in procs}
+    g50 = hist_quantile(m0, m1, metric, 0.50)
+    g99 = hist_quantile(m0, m1, metric, 0.99)
+    return {
+        "direction": direction, "offered_per_s": rate, "sent": total,
+        "accepted_by_homeserver": accepted,
+        "delivered": delivered,
+        "delivered_per_s": delivered / (last - start) if delivered else 0,
+        "e2e_p50_ms": pct(lat, 0.50), "e2e_p99_ms": pct(lat, 0.99),
+        "gateway_p50_ms_le": g50 * 1000 if g50 is not None else None,
+        "gateway_p99_ms_le": g99 * 1000 if g99 is not None else None,
+        "cpu_us_per_msg": per_msg,
+    }
+
+
+def memory_figure(cluster, sizes):
+    """RSS of an idle isthmus over stores of growing size."""
+    iso = cluster.isthmus
+    db_path = iso.dir / "isthmus.db"
+    results = []
+    for n in sizes:
+        iso.stop()
+        db = sqlite3.connect(db_path)
+        try:
+            have = db.execute("SELECT COUNT(*) FROM ghosts WHERE jid LIKE "
+                              "'memghost%'").fetchone()[0]
+            rows = ((f"@_xmpp_memghost{i}=40{DOMAIN}:{DOMAIN}",
+                     f"memghost{i}@{DOMAIN}", f"Ghost {i}", 1)
+                    for i in range(have, n))
+            db.executemany("INSERT INTO ghosts VALUES (?,?,?,?)", rows)
+            rooms = ((f"!memroom{i}:{DOMAIN}", 1, f"memghost{i}@{DOMAIN}",
+                      f"@memuser{i}:{DOMAIN}", 0) for i in range(have, n))
+            db.executemany("INSERT INTO rooms VALUES (?,?,?,?,?)", rooms)
+            db.commit()
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            db.close()
+        iso.start()
+        time.sleep(2)   # settle: connected, pinged, idle
+        rss = rss_bytes(iso.proc.pid)
+        results.append({"ghosts_and_rooms": n, "rss_bytes": rss,
+                        "store_bytes": db_path.stat().st_size})
+    base = results[0]["rss_bytes"]
+    for r in results:
+        n = r["ghosts_and_rooms"]
+        r["rss_bytes_per_ghost"] = (r["rss_bytes"] - base) / n if n else None
+        r["store_bytes_per_ghost"] = (
+            (r["store_bytes"] - results[0]["store_bytes"]) / n if n else None)
+    return results
+
+
+def translate_figure(seconds):
+    out = subprocess.run([str(ROOT / "bench" / "bench_translate"),
+                          str(seconds)], capture_output=True, text=True,
+                         check=True)
+    return json.loads(out.stdout)
+
+
+def fmt(v, spec=".1f"):
+    return "-" if v is None else format(v, spec)
+
+
+def print_table(res):
+    print(f"\nisthmus benchmarks on {res['machine']['cpus']} CPUs "
+          f"({res['machine']['cpu_model']}), {res['machine']['when']}\n")
+    print("1+2. Throughput, latency and CPU per message (20 conversations;")
+    print("     'deliv' counts arrivals within 60 s after the offer ends)")
+    print(f"{'direction':10} {'offered/s':>9} {'deliv/s':>8} {'deliv':>6} "
+          f"{'e2e p50':>8} {'e2e p99':>8} {'gw p50<=':>9} {'gw p99<=':>9} "
+          f"{'CPU us/msg: isthmus':>20} {'synapse':>8} {'prosody':>8}")
+    for r in res["load"]:
+        c = r["cpu_us_per_msg"]
+        print(f"{r['direction']:10} {r['offered_per_s']:>9} "
+              f"{fmt(r['delivered_per_s']):>8} "
+              f"{r['delivered']:>3}/{r['sent']:<3}"
+              f"{fmt(r['e2e_p50_ms']):>7}ms {fmt(r['e2e_p99_ms']):>6}ms "
+              f"{fmt(r['gateway_p50_ms_le'], '.2f'):>7}ms "
+              f"{fmt(r['gateway_p99_ms_le'], '.2f'):>7}ms "
+              f"{fmt(c['isthmus']):>20} {fmt(c['synapse']):>8} "
+              f"{fmt(c['prosody']):>8}")
+    print("\n3. isthmus resident memory over the store's size")
+    for m in res["memory"]:
+        print(f"   {m['ghosts_and_rooms']:>7} ghosts+rooms: RSS "
+              f"{m['rss_bytes'] / 1048576:.1f} MiB, per ghost "
+              f"{fmt(m['rss_bytes_per_ghost'])} B; store "
+              f"{m['store_bytes'] / 1048576:.1f} MiB")
+    t = res["translate"]
+    print(f"\n4. Translations per second on one core: to Matrix "
+          f"{t['to_matrix_per_s']:.0f}/s ({t['to_matrix_us']} us), to XMPP "
+          f"{t['to_xmpp_per_s']:.0f}/s ({t['to_xmpp_us']} us)")
+    print(f"\n5. Joining a 5,000-member Matrix room: {res['join']['status']}")
+
+
+def plot(res, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    for direction, style in (("to_matrix", "o-"), ("to_xmpp", "s--")):
+        rows = [r for r in res["load"] if r["direction"] == direction]
+        x = [r["offered_per_s"] for r in rows]
+        axes[0].plot(x, [r["delivered_per_s"] for r in rows], style,
+                     label=direction)
+        axes[1].plot(x, [r["e2e_p99_ms"] or 0 for r in rows], style,
+                     label=f"{direction} end-to-end p99")
+        axes[1].plot(x, [r["gateway_p99_ms_le"] or 0 for r in rows], style,
+                     alpha=0.5, label=f"{direction} gateway p99")
+        axes[2].plot(x, [r["cpu_us_per_msg"]["isthmus"] or 0 for r in rows],
+                     style, label=f"isthmus {direction}")
+        axes[2].plot(x, [r["cpu_us_per_msg"]["synapse"] or 0 for r in rows],
+                     style, alpha=0.5, label=f"synapse {direction}")
+    axes[0].plot([0, 500], [0, 500], ":", color="grey", label="offered")
+    axes[0].set(title="Delivered rate", xlabel="offered msg/s",
+                ylabel="delivered msg/s")
+    axes[1].set(title="p99 latency", xlabel="offered msg/s", ylabel="ms",
+                yscale="log")
+    axes[2].set(title="CPU per message", xlabel="offered msg/s",
+                ylabel="us", yscale="log")
+    for a in axes:
+        a.legend(fontsize=7)
+        a.grid(alpha=0.3)
+    fig.suptitle("isthmus on loopback with Prosody and Synapse "
+                 f"({res['machine']['cpus']} CPUs)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+async def load_phase(cluster, rates, seconds):
+    pairs = await setup_conversations(cluster, 20)
+    results = []
+    try:
+        for rate in rates:
+            for direction in ("to_matrix", "to_xmpp"):
+                tag = f"{direction}{rate}"
+                r = await run_load(cluster, pairs, direction, rate, seconds,
+                                   tag)
+                print(f"  {direction} at {rate}/s: {r['delivered']}/"
+                      f"{r['sent']} delivered", flush=True)
+                results.append(r)
+    finally:
+        for alice, bob, _, _ in pairs:
+            await bob.close()
+            await alice.disconnect()
+    return results
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seconds", type=float, default=10,
+                    help="how long each load is offered (default 10)")
+    ap.add_argument("--rates", default="50,200,500")
+    ap.add_argument("--memory-sizes", default="0,10000,100000")
+    ap.add_argument("--out", default=str(HERE / "results"))
+    args = ap.parse_args()
+
+    cpu_model = "unknown"
+    for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu_model = line.split(":", 1)[1].strip()
+            break
+    res = {"machine": {"cpus": os.cpu_count(), "cpu_model": cpu_model,
+                       "kernel": platform.release(),
+                       "when": time.strftime("%Y-%m-%d %H:%M UTC",
+                                             time.gmtime())}}
+    print("4. translations per second ...", flush=True)
+    res["translate"] = translate_figure(2)
+
+    cluster = Cluster()
+    try:
+        print("starting Prosody, Synapse and isthmus ...", flush=True)
+        cluster.prosody.start()
+        from harness import Isthmus, Synapse
+        cluster.synapse = Synapse(cluster.root, cluster.root / "isthmus" /
+                                  "registration.yaml")
+        cluster.isthmus = Isthmus(cluster.root,
+                                  cluster.prosody.component_port,
+                                  cluster.synapse.url)
+        # Flood control would throttle the benchmark's own senders.
+        text = cluster.isthmus.config.read_text()
+        cluster.isthmus.config.write_text(text.replace(
+            "[xmpp]\n", "[xmpp]\nmessages_per_second = 1000000\n"
+            "message_burst = 1000000\n", 1))
+        cluster.synapse.start()
+        cluster.isthmus.start()
+        print("1+2. offered loads ...", flush=True)
+        rates = [int(r) for r in args.rates.split(",")]
+        res["load"] = asyncio.run(load_phase(cluster, rates, args.seconds))
+        print("3. memory ...", flush=True)
+        sizes = [int(s) for s in args.memory_sizes.split(",")]
+        res["memory"] = memory_figure(cluster, sizes)
+        res["join"] = {"status": "not measured: joining Matrix rooms from "
+                                 "XMPP arrives with group chats (issue 3)"}
+    finally:
+        cluster.stop()
+        cluster.cleanup()
+
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(res, indent=2) + "\n")
+    print_table(res)
+    try:
+        plot(res, out / "latest.png")
+        print(f"\nwrote {out / 'latest.json'} and {out / 'latest.png'}")
+    except ImportError:
+        print(f"\nwrote {out / 'latest.json'} (matplotlib missing: no plot)")
+
+
+if __name__ == "__main__":
+    main()
