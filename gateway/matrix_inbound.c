@@ -10,6 +10,7 @@
 #include "common/mem.h"
 #include "gateway/ghosts.h"
 #include "gateway/metrics.h"
+#include "gateway/muc_gateway.h"
 #include "gateway/queues.h"
 #include "gateway/translate.h"
 #include "matrix/event.h"
@@ -93,6 +94,15 @@ static void on_member(struct gateway *gw, const struct mx_event *ev)
         free(jid);
         return;
     }
+    struct store_room groom;
+    if (store_room_get(gw->store, ev->room_id, &groom) == 1) {
+        bool gateway_room = groom.mode == ROOM_GATEWAY;
+        if (gateway_room)
+            muc_gateway_event(gw, ev, &groom);
+        store_room_free(&groom);
+        if (gateway_room)
+            return;
+    }
     if (strcmp(m.membership, "leave") == 0 || strcmp(m.membership, "ban") == 0) {
         struct store_room room;
         if (store_room_get(gw->store, ev->room_id, &room) == 1) {
@@ -112,11 +122,21 @@ static void on_member(struct gateway *gw, const struct mx_event *ev)
 
 static void on_message(struct gateway *gw, const struct mx_event *ev)
 {
-    if (is_ours(gw, ev->sender))
-        return; /* our own ghosts' messages echoing back */
     struct store_room room;
     if (store_room_get(gw->store, ev->room_id, &room) != 1)
         return; /* not a bridged room */
+    if (room.mode == ROOM_GATEWAY) {
+        /* Other XMPP users' ghosts speak here too; the sender's own
+         * resources got their reflection when it was sent. */
+        if (strcmp(ev->sender, gw->bot_mxid) != 0)
+            muc_gateway_event(gw, ev, &room);
+        store_room_free(&room);
+        return;
+    }
+    if (is_ours(gw, ev->sender)) {
+        store_room_free(&room);
+        return; /* our own ghosts' messages echoing back */
+    }
     struct mx_message msg;
     const char *why;
     char *from = NULL, *body = NULL, *ghost = NULL;

@@ -7,6 +7,7 @@
 #include "common/mem.h"
 #include "gateway/ghosts.h"
 #include "gateway/metrics.h"
+#include "gateway/muc_gateway.h"
 #include "gateway/queues.h"
 #include "gateway/translate.h"
 #include "xep/message.h"
@@ -31,6 +32,7 @@ struct job {
     int64_t start_us;      /* when the gateway could start on it */
     bool dispatching;      /* inside to_matrix_process's call */
     bool waited;           /* an earlier step waited on the network */
+    struct store_occupant occupant; /* set for group messages */
 };
 
 static void job_done(struct job *j)
@@ -44,6 +46,7 @@ static void job_done(struct job *j)
     free(j->ghost);
     free(j->target);
     free(j->room_id);
+    store_occupant_free(&j->occupant);
     free(j);
 }
 
@@ -101,6 +104,9 @@ static void on_sent(const struct mx_response *r, void *ud)
                                         event_id);
             /* XEP-0184: the message now exists on Matrix; the sender may
              * stop resending it. */
+            if (j->occupant.room_id)
+                muc_gateway_reflect(j->gw, &j->occupant, j->msg.id,
+                                    j->msg.body, event_id);
             if (j->msg.receipt_requested && j->msg.id) {
                 xmpp_stanza_t *receipt = xmsg_receipt(
                     j->gw->xmpp, j->msg.to, j->msg.from, j->msg.id);
@@ -111,7 +117,7 @@ static void on_sent(const struct mx_response *r, void *ud)
         job_done(j);
         return;
     }
-    if (r->status == 403 && !j->recreated_room) {
+    if (r->status == 403 && !j->recreated_room && !j->occupant.room_id) {
         /* The ghost is no longer in the room (left, kicked, room gone):
          * open a fresh DM rather than lose the message. */
         store_room_delete(j->gw->store, j->room_id);
@@ -252,13 +258,32 @@ void to_matrix_process(struct gateway *gw, const struct store_outbox_item *it)
     enum ids_matrix_kind kind;
     if (!j->stanza || xmsg_parse(j->stanza, &j->msg, &why) < 0 ||
         ids_jid_to_ghost(&gw->ids, j->msg.from, &j->ghost, &why) < 0 ||
-        ids_jid_to_matrix(&gw->ids, j->msg.to, &j->target, &kind, &why) < 0) {
+        ids_jid_to_matrix(&gw->ids, j->msg.to, &j->target, &kind, &why) < 0 ||
+        (kind != IDS_MATRIX_USER && strcmp(j->msg.type, "groupchat") != 0)) {
         log_error("to_matrix: dropping outbox item %lld: %s",
                   (long long)it->id, why);
         job_done(j);
         return;
     }
     j->sender_jid = ids_jid_bare(j->msg.from);
+    if (strcmp(j->msg.type, "groupchat") == 0) {
+        char *muc_jid = ids_jid_bare(j->msg.to);
+        int found = muc_gateway_occupant(gw, j->msg.from, muc_jid,
+                                         &j->occupant);
+        free(muc_jid);
+        if (found != 1) {
+            job_fail(j, "not-acceptable", "you left the room before the "
+                                          "message could be delivered");
+            return;
+        }
+        j->room_id = xstrdup(j->occupant.room_id);
+        j->start_us = gw->stanza_start_us ? gw->stanza_start_us
+                                          : metrics_now_us();
+        j->dispatching = true;
+        send_event(j);
+        j->dispatching = false;
+        return;
+    }
     /* If the queue was idle the stanza is being handled right now; else
      * the gateway could start on it only now. */
     j->start_us = gw->stanza_start_us ? gw->stanza_start_us : metrics_now_us();

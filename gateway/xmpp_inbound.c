@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "gateway/metrics.h"
+#include "gateway/muc_gateway.h"
 #include "gateway/queues.h"
 #include "gateway/ratelimit.h"
 #include "xep/disco.h"
@@ -74,10 +75,24 @@ static void on_message(struct gateway *gw, xmpp_stanza_t *st)
         reply_error(gw, st, "cancel", "item-not-found", why);
         goto out;
     }
-    if (kind != IDS_MATRIX_USER || strcmp(m.type, "groupchat") == 0) {
+    bool groupchat = strcmp(m.type, "groupchat") == 0;
+    struct store_occupant occupant = { 0 };
+    if (groupchat && kind != IDS_MATRIX_USER) {
+        char *muc_jid = ids_jid_bare(m.to);
+        int found = muc_gateway_occupant(gw, m.from, muc_jid, &occupant);
+        free(muc_jid);
+        if (found != 1) {
+            reply_error(gw, st, "modify", "not-acceptable",
+                        "join the room before writing to it");
+            goto out_target;
+        }
+        free(target);
+        target = xstrdup(occupant.room_id);
+        store_occupant_free(&occupant);
+    } else if (kind != IDS_MATRIX_USER || groupchat) {
         reply_error(gw, st, "cancel", "feature-not-implemented",
                     "Matrix rooms are reached by joining them as a MUC; "
-                    "direct messages to a room are not supported");
+                    "private messages to room occupants are not supported");
         goto out_target;
     }
     if (ids_jid_to_ghost(&gw->ids, m.from, &mxid, &why) < 0) {
@@ -169,8 +184,22 @@ static void on_presence(struct gateway *gw, xmpp_stanza_t *st)
     const char *type = xmpp_stanza_get_type(st);
     const char *from = xmpp_stanza_get_from(st);
     const char *to = xmpp_stanza_get_to(st);
-    if (!type || !to || !from_is_acceptable(gw, from))
-        return; /* available/unavailable presence: issue for later */
+    if (!to || !from_is_acceptable(gw, from))
+        return;
+    {
+        char *target = NULL;
+        enum ids_matrix_kind kind;
+        const char *why;
+        if (ids_jid_to_matrix(&gw->ids, to, &target, &kind, &why) == 0 &&
+            kind != IDS_MATRIX_USER) {
+            muc_gateway_presence(gw, st, target);
+            free(target);
+            return;
+        }
+        free(target);
+    }
+    if (!type)
+        return; /* presence to a Matrix user: comes with presence support */
     char *bare_to = ids_jid_bare(to);
     char *bare_from = ids_jid_bare(from);
     char *target = NULL;
@@ -196,6 +225,10 @@ static void on_presence(struct gateway *gw, xmpp_stanza_t *st)
 
 static const char *const domain_features[] = {
     NS_DISCO_INFO, NS_DISCO_ITEMS, NS_VERSION, NS_PING, NS_VCARD, NULL
+};
+static const char *const muc_features[] = {
+    NS_DISCO_INFO, "http://jabber.org/protocol/muc", "muc_nonanonymous",
+    "muc_persistent", "muc_open", "urn:xmpp:sid:0", NULL
 };
 static const char *const user_features[] = {
     NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VCARD, NS_RECEIPTS, NULL
@@ -260,8 +293,13 @@ static void on_iq(struct gateway *gw, xmpp_stanza_t *st)
     if (get && strcmp(ns, NS_DISCO_INFO) == 0) {
         struct disco_identity gw_id = { "gateway", "matrix", "isthmus" };
         struct disco_identity user_id = { "account", "registered", NULL };
-        res = disco_info_result(gw->xmpp, st, to_domain ? &gw_id : &user_id,
-                                to_domain ? domain_features : user_features);
+        struct disco_identity room_id = { "conference", "text", mxid };
+        bool room = !to_domain && mxid[0] != '@';
+        res = disco_info_result(gw->xmpp, st,
+                                to_domain ? &gw_id : room ? &room_id : &user_id,
+                                to_domain ? domain_features
+                                : room    ? muc_features
+                                          : user_features);
     } else if (get && strcmp(ns, NS_DISCO_ITEMS) == 0) {
         res = disco_items_result(gw->xmpp, st);
     } else if (get && strcmp(ns, NS_PING) == 0) {

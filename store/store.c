@@ -54,6 +54,20 @@ static const char *const migrations[] = {
     "  event_id TEXT,"
     "  PRIMARY KEY (xmpp_jid, stanza_id));"
     "CREATE INDEX inbound_age ON inbound(received_ts);",
+    /* 3: gateway mode, XMPP users in Matrix rooms */
+    "CREATE TABLE occupants ("
+    "  occupant_jid TEXT NOT NULL,"
+    "  muc_jid TEXT NOT NULL,"
+    "  room_id TEXT NOT NULL,"
+    "  nick TEXT NOT NULL,"
+    "  ghost TEXT NOT NULL,"
+    "  PRIMARY KEY (occupant_jid, muc_jid));"
+    "CREATE INDEX occupants_room ON occupants(room_id);"
+    "CREATE TABLE members ("
+    "  room_id TEXT NOT NULL,"
+    "  mxid TEXT NOT NULL,"
+    "  nick TEXT NOT NULL,"
+    "  PRIMARY KEY (room_id, mxid));",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -66,6 +80,8 @@ enum stmt_id {
     S_OUTBOX_ADD, S_OUTBOX_HEAD, S_OUTBOX_SCAN, S_OUTBOX_DELETE,
     S_OUTBOX_COUNT,
     S_INBOUND_GET, S_INBOUND_ADD, S_INBOUND_DONE, S_INBOUND_PRUNE,
+    S_OCC_PUT, S_OCC_GET, S_OCC_DELETE, S_OCC_LIST, S_OCC_COUNT_GHOST,
+    S_MEMBER_PUT, S_MEMBER_DELETE, S_MEMBER_LIST, S_MEMBER_CLEAR,
     S_COUNT
 };
 
@@ -122,6 +138,24 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_INBOUND_DONE] = "UPDATE inbound SET event_id = ?3 WHERE xmpp_jid = ?1 "
                        "AND stanza_id = ?2",
     [S_INBOUND_PRUNE] = "DELETE FROM inbound WHERE received_ts < ?1",
+    [S_OCC_PUT] = "INSERT INTO occupants(occupant_jid, muc_jid, room_id, nick, "
+                  "ghost) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO UPDATE "
+                  "SET room_id = excluded.room_id, nick = excluded.nick, "
+                  "ghost = excluded.ghost",
+    [S_OCC_GET] = "SELECT occupant_jid, muc_jid, room_id, nick, ghost FROM "
+                  "occupants WHERE occupant_jid = ?1 AND muc_jid = ?2",
+    [S_OCC_DELETE] = "DELETE FROM occupants WHERE occupant_jid = ?1 AND "
+                     "muc_jid = ?2",
+    [S_OCC_LIST] = "SELECT occupant_jid, muc_jid, room_id, nick, ghost FROM "
+                   "occupants WHERE room_id = ?1",
+    [S_OCC_COUNT_GHOST] = "SELECT COUNT(*) FROM occupants WHERE room_id = ?1 "
+                          "AND ghost = ?2",
+    [S_MEMBER_PUT] = "INSERT INTO members(room_id, mxid, nick) VALUES "
+                     "(?1, ?2, ?3) ON CONFLICT DO UPDATE SET nick = "
+                     "excluded.nick",
+    [S_MEMBER_DELETE] = "DELETE FROM members WHERE room_id = ?1 AND mxid = ?2",
+    [S_MEMBER_LIST] = "SELECT mxid, nick FROM members WHERE room_id = ?1",
+    [S_MEMBER_CLEAR] = "DELETE FROM members WHERE room_id = ?1",
 };
 
 struct store {
@@ -663,6 +697,161 @@ int store_inbound_prune(struct store *st, int64_t older_than_ms)
     sqlite3_stmt *s = stmt(st, S_INBOUND_PRUNE);
     sqlite3_bind_int64(s, 1, older_than_ms);
     return step_write(st, s, "inbound prune");
+}
+
+/* -------------------------------------------------------- occupants -- */
+
+int store_occupant_put(struct store *st, const struct store_occupant *o)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_OCC_PUT);
+    bind_text(s, 1, o->occupant_jid);
+    bind_text(s, 2, o->muc_jid);
+    bind_text(s, 3, o->room_id);
+    bind_text(s, 4, o->nick);
+    bind_text(s, 5, o->ghost);
+    return step_write(st, s, "occupant put");
+}
+
+static void read_occupant(sqlite3_stmt *s, struct store_occupant *o)
+{
+    o->occupant_jid = dup_col(s, 0);
+    o->muc_jid = dup_col(s, 1);
+    o->room_id = dup_col(s, 2);
+    o->nick = dup_col(s, 3);
+    o->ghost = dup_col(s, 4);
+}
+
+int store_occupant_get(struct store *st, const char *occupant_jid,
+                       const char *muc_jid, struct store_occupant *out)
+{
+    sqlite3_stmt *s = stmt(st, S_OCC_GET);
+    bind_text(s, 1, occupant_jid);
+    bind_text(s, 2, muc_jid);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        read_occupant(s, out);
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : report(st, "occupant lookup");
+}
+
+int store_occupant_delete(struct store *st, const char *occupant_jid,
+                          const char *muc_jid)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_OCC_DELETE);
+    bind_text(s, 1, occupant_jid);
+    bind_text(s, 2, muc_jid);
+    return step_write(st, s, "occupant delete");
+}
+
+int store_occupants_in_room(struct store *st, const char *room_id,
+                            struct store_occupant **out)
+{
+    sqlite3_stmt *s = stmt(st, S_OCC_LIST);
+    bind_text(s, 1, room_id);
+    int n = 0, rc;
+    *out = NULL;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
+        read_occupant(s, &(*out)[n++]);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? n : report(st, "occupant list");
+}
+
+int store_occupants_of_ghost(struct store *st, const char *room_id,
+                             const char *ghost)
+{
+    sqlite3_stmt *s = stmt(st, S_OCC_COUNT_GHOST);
+    bind_text(s, 1, room_id);
+    bind_text(s, 2, ghost);
+    int n = -1;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        n = sqlite3_column_int(s, 0);
+    sqlite3_reset(s);
+    return n;
+}
+
+void store_occupant_free(struct store_occupant *o)
+{
+    free(o->occupant_jid);
+    free(o->muc_jid);
+    free(o->room_id);
+    free(o->nick);
+    free(o->ghost);
+    memset(o, 0, sizeof *o);
+}
+
+void store_occupants_free(struct store_occupant *list, int n)
+{
+    for (int i = 0; i < n; i++)
+        store_occupant_free(&list[i]);
+    free(list);
+}
+
+/* ---------------------------------------------------------- members -- */
+
+int store_member_put(struct store *st, const char *room_id, const char *mxid,
+                     const char *nick)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_MEMBER_PUT);
+    bind_text(s, 1, room_id);
+    bind_text(s, 2, mxid);
+    bind_text(s, 3, nick);
+    return step_write(st, s, "member put");
+}
+
+int store_member_delete(struct store *st, const char *room_id,
+                        const char *mxid)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_MEMBER_DELETE);
+    bind_text(s, 1, room_id);
+    bind_text(s, 2, mxid);
+    return step_write(st, s, "member delete");
+}
+
+int store_members_clear(struct store *st, const char *room_id)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_MEMBER_CLEAR);
+    bind_text(s, 1, room_id);
+    return step_write(st, s, "members clear");
+}
+
+int store_members_in_room(struct store *st, const char *room_id,
+                          struct store_member **out)
+{
+    sqlite3_stmt *s = stmt(st, S_MEMBER_LIST);
+    bind_text(s, 1, room_id);
+    int n = 0, rc;
+    *out = NULL;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
+        (*out)[n].mxid = dup_col(s, 0);
+        (*out)[n].nick = dup_col(s, 1);
+        n++;
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? n : report(st, "member list");
+}
+
+void store_members_free(struct store_member *list, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(list[i].mxid);
+        free(list[i].nick);
+    }
+    free(list);
 }
 
 void store_outbox_item_free(struct store_outbox_item *it)

@@ -47,7 +47,7 @@ int store_ghost_put(struct store *st, const struct store_ghost *g);
 void store_ghost_free(struct store_ghost *g);
 
 /* ---- rooms: a Matrix room and what it is on the XMPP side */
-enum store_room_mode { ROOM_DM = 1 };
+enum store_room_mode { ROOM_DM = 1, ROOM_GATEWAY = 2 };
 struct store_room {
     char *room_id;
     int mode;
@@ -122,5 +122,41 @@ int store_inbound_delivered(struct store *st, const char *xmpp_jid,
                             const char *stanza_id, const char *event_id);
 /* Forgets ids older than the cut-off (clients resend within minutes). */
 int store_inbound_prune(struct store *st, int64_t older_than_ms);
+
+/* ---- occupants: XMPP users (one row per full JID) in gateway-mode MUCs */
+struct store_occupant {
+    char *occupant_jid; /* full JID of the XMPP user's resource */
+    char *muc_jid;      /* bare JID of the MUC on the component */
+    char *room_id;
+    char *nick;
+    char *ghost;        /* the user's ghost, a member of the room */
+};
+int store_occupant_put(struct store *st, const struct store_occupant *o);
+int store_occupant_get(struct store *st, const char *occupant_jid,
+                       const char *muc_jid, struct store_occupant *out);
+int store_occupant_delete(struct store *st, const char *occupant_jid,
+                          const char *muc_jid);
+/* All occupants of a room; returns how many (array: store_occupants_free). */
+int store_occupants_in_room(struct store *st, const char *room_id,
+                            struct store_occupant **out);
+/* How many resources sit in the room through this ghost. */
+int store_occupants_of_ghost(struct store *st, const char *room_id,
+                             const char *ghost);
+void store_occupant_free(struct store_occupant *o);
+void store_occupants_free(struct store_occupant *list, int n);
+
+/* ---- members: Matrix members of gateway rooms and their MUC nicks */
+struct store_member {
+    char *mxid;
+    char *nick;
+};
+int store_member_put(struct store *st, const char *room_id, const char *mxid,
+                     const char *nick);
+int store_member_delete(struct store *st, const char *room_id,
+                        const char *mxid);
+int store_members_clear(struct store *st, const char *room_id);
+int store_members_in_room(struct store *st, const char *room_id,
+                          struct store_member **out);
+void store_members_free(struct store_member *list, int n);
 
 #endif

@@ -1,0 +1,531 @@
+/* Gateway mode: an XMPP user joins a Matrix room as if it were a MUC
+ * (#room%server@gw or !id%server@gw). The user's ghost joins the Matrix
+ * room; the gateway plays the MUC service, answering the join with one
+ * presence per Matrix member (from one members query), the user's own
+ * presence (110) and the subject, and relays messages both ways. */
+#include "gateway/muc_gateway.h"
+
+#include "common/log.h"
+#include "common/mem.h"
+#include "gateway/ghosts.h"
+#include "gateway/translate.h"
+#include "xep/muc.h"
+#include "xep/stanza_error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------ helpers -- */
+
+static void send_now(struct gateway *gw, xmpp_stanza_t *st)
+{
+    gateway_send_now(gw, st);
+    xmpp_stanza_release(st);
+}
+
+/* Affiliation and role from a Matrix power level. */
+static struct muc_item item_for_level(long level, const char *jid)
+{
+    if (level >= 100)
+        return (struct muc_item){ "owner", "moderator", jid };
+    if (level >= 50)
+        return (struct muc_item){ "admin", "moderator", jid };
+    return (struct muc_item){ "member", "participant", jid };
+}
+
+/* From room version 12 on, a room's creators outrank every power level
+ * and are not listed in m.room.power_levels (MSC4289). */
+static bool is_creator(json_t *create, const char *mxid)
+{
+    if (!create)
+        return false;
+    json_t *content = json_object_get(create, "content");
+    const char *version = json_string_value(json_object_get(content,
+                                                            "room_version"));
+    if (!version || strspn(version, "0123456789") != strlen(version) ||
+        atoi(version) < 12)
+        return false;
+    const char *sender = json_string_value(json_object_get(create, "sender"));
+    if (sender && strcmp(sender, mxid) == 0)
+        return true;
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(content, "additional_creators"), i, c)
+        if (json_is_string(c) && strcmp(json_string_value(c), mxid) == 0)
+            return true;
+    return false;
+}
+
+static long power_level(json_t *levels, const char *mxid)
+{
+    json_t *v = json_object_get(json_object_get(levels, "users"), mxid);
+    if (json_is_integer(v))
+        return (long)json_integer_value(v);
+    v = json_object_get(levels, "users_default");
+    return json_is_integer(v) ? (long)json_integer_value(v) : 0;
+}
+
+/* The real JID behind a member: an XMPP user's own JID for ghosts, the
+ * Matrix user's JID on the component otherwise. Caller frees. */
+static char *real_jid(struct gateway *gw, const char *mxid)
+{
+    char *jid = NULL;
+    const char *why;
+    if (ids_ghost_to_jid(&gw->ids, mxid, &jid, &why) == 0)
+        return jid;
+    if (ids_matrix_to_jid(&gw->ids, mxid, &jid, &why) == 0)
+        return jid;
+    return NULL;
+}
+
+/* A member's nick: the display name, else the localpart. Caller frees. */
+static char *nick_for(const char *mxid, const char *displayname)
+{
+    if (displayname && *displayname)
+        return xstrdup(displayname);
+    const char *colon = strchr(mxid, ':');
+    return colon ? xstrndup(mxid + 1, (size_t)(colon - mxid - 1))
+                 : xstrdup(mxid + 1);
+}
+
+/* A join error; XEP-0045 §7.2 puts the <x xmlns='…/muc'/> of the join in
+ * it, and clients match on that. */
+static void presence_error(struct gateway *gw, xmpp_stanza_t *orig,
+                           const char *type, const char *condition,
+                           const char *text)
+{
+    xmpp_stanza_t *err = stanza_error_reply(gw->xmpp, orig, type, condition,
+                                            text);
+    xmpp_stanza_t *x = xmpp_stanza_new(gw->xmpp);
+    xmpp_stanza_set_name(x, "x");
+    xmpp_stanza_set_ns(x, NS_MUC);
+    xmpp_stanza_add_child(err, x);
+    xmpp_stanza_release(x);
+    send_now(gw, err);
+}
+
+/* ---------------------------------------------------------------- join -- */
+
+struct join {
+    struct gateway *gw;
+    xmpp_stanza_t *presence; /* the join request, for errors */
+    char *occupant_jid;      /* full */
+    char *bare;
+    char *muc_jid;
+    char *nick;
+    char *target;            /* #alias or !room as addressed */
+    char *room_id;
+    char *ghost;
+    json_t *members;         /* joined_members answer */
+};
+
+static void join_free(struct join *j)
+{
+    xmpp_stanza_release(j->presence);
+    free(j->occupant_jid);
+    free(j->bare);
+    free(j->muc_jid);
+    free(j->nick);
+    free(j->target);
+    free(j->room_id);
+    free(j->ghost);
+    json_decref(j->members);
+    free(j);
+}
+
+static void join_fail(struct join *j, const char *condition, const char *text)
+{
+    log_info("muc: %s could not join %s: %s", j->occupant_jid, j->muc_jid,
+             text);
+    presence_error(j->gw, j->presence, "cancel", condition, text);
+    join_free(j);
+}
+
+static void on_left_after_conflict(const struct mx_response *r, void *ud)
+{
+    (void)r;
+    (void)ud;
+}
+
+static void leave_room(struct gateway *gw, const char *room_id,
+                       const char *ghost)
+{
+    char *room = mx_escape(room_id), *uid = mx_escape(ghost);
+    char *path = xasprintf("/_matrix/client/v3/rooms/%s/leave?user_id=%s",
+                           room, uid);
+    mx_client_call(gw->mx, "POST", path, json_object(), 3,
+                   on_left_after_conflict, NULL);
+    free(path);
+    free(uid);
+    free(room);
+}
+
+/* Sends the join answers: members, self, subject. */
+static void on_state(const struct mx_response *r, void *ud)
+{
+    struct join *j = ud;
+    struct gateway *gw = j->gw;
+    if (r->status != 200 || !json_is_array(r->body)) {
+        join_fail(j, "remote-server-timeout", r->error);
+        return;
+    }
+    json_t *levels = NULL, *create = NULL;
+    const char *topic = NULL, *name = NULL;
+    size_t i;
+    json_t *ev;
+    json_array_foreach(r->body, i, ev) {
+        const char *type = json_string_value(json_object_get(ev, "type"));
+        json_t *content = json_object_get(ev, "content");
+        if (!type)
+            continue;
+        if (strcmp(type, "m.room.power_levels") == 0)
+            levels = content;
+        else if (strcmp(type, "m.room.create") == 0)
+            create = ev;
+        else if (strcmp(type, "m.room.topic") == 0)
+            topic = json_string_value(json_object_get(content, "topic"));
+        else if (strcmp(type, "m.room.name") == 0)
+            name = json_string_value(json_object_get(content, "name"));
+    }
+
+    /* Nicks, made unique: a second member with the same display name gets
+     * its Matrix ID appended. */
+    json_t *joined = json_object_get(j->members, "joined");
+    json_t *nicks = json_object();
+    const char *mxid;
+    json_t *info;
+    json_object_foreach(joined, mxid, info) {
+        if (strcmp(mxid, j->ghost) == 0)
+            continue;
+        char *nick = nick_for(mxid, json_string_value(
+                                        json_object_get(info, "display_name")));
+        if (json_object_get(nicks, nick)) {
+            char *longer = xasprintf("%s (%s)", nick, mxid);
+            free(nick);
+            nick = longer;
+        }
+        json_object_set_new(nicks, nick, json_string(mxid));
+        free(nick);
+    }
+    if (json_object_get(nicks, j->nick)) {
+        json_decref(nicks);
+        presence_error(gw, j->presence, "cancel", "conflict",
+                       "that nickname is taken in this room");
+        if (store_occupants_of_ghost(gw->store, j->room_id, j->ghost) == 0)
+            leave_room(gw, j->room_id, j->ghost);
+        join_free(j);
+        return;
+    }
+
+    struct store_room room = { j->room_id, ROOM_GATEWAY, j->muc_jid, NULL };
+    store_room_put(gw->store, &room, gateway_now_ms());
+    store_members_clear(gw->store, j->room_id);
+    const char *nick;
+    json_t *who;
+    json_object_foreach(nicks, nick, who) {
+        const char *member = json_string_value(who);
+        store_member_put(gw->store, j->room_id, member, nick);
+        char *from = xasprintf("%s/%s", j->muc_jid, nick);
+        char *jid = real_jid(gw, member);
+        struct muc_item item = item_for_level(
+            is_creator(create, member) ? 100 : power_level(levels, member),
+            jid);
+        send_now(gw, muc_presence(gw->xmpp, from, j->occupant_jid, NULL, &item,
+                                  NULL));
+        free(jid);
+        free(from);
+    }
+    json_decref(nicks);
+
+    struct store_occupant o = { j->occupant_jid, j->muc_jid, j->room_id,
+                                j->nick, j->ghost };
+    store_occupant_put(gw->store, &o);
+    /* 100: the room shows real JIDs; 110: this presence is yours. */
+    static const int self_codes[] = { 100, 110, 0 };
+    char *self = xasprintf("%s/%s", j->muc_jid, j->nick);
+    struct muc_item item = item_for_level(
+        is_creator(create, j->ghost) ? 100 : power_level(levels, j->ghost),
+        j->occupant_jid);
+    send_now(gw, muc_presence(gw->xmpp, self, j->occupant_jid, NULL, &item,
+                              self_codes));
+    free(self);
+    send_now(gw, muc_subject(gw->xmpp, j->muc_jid, j->occupant_jid,
+                             topic ? topic : name ? name : ""));
+    log_info("muc: %s joined %s (%s) as %s", j->occupant_jid, j->muc_jid,
+             j->room_id, j->nick);
+    join_free(j);
+}
+
+static void on_members(const struct mx_response *r, void *ud)
+{
+    struct join *j = ud;
+    if (r->status != 200 || !json_is_object(json_object_get(r->body, "joined"))) {
+        join_fail(j, "remote-server-timeout", r->error);
+        return;
+    }
+    j->members = json_incref(r->body);
+    char *room = mx_escape(j->room_id), *uid = mx_escape(j->ghost);
+    char *path = xasprintf("/_matrix/client/v3/rooms/%s/state?user_id=%s",
+                           room, uid);
+    mx_client_call(j->gw->mx, "GET", path, NULL, 3, on_state, j);
+    free(path);
+    free(uid);
+    free(room);
+}
+
+static void on_joined(const struct mx_response *r, void *ud)
+{
+    struct join *j = ud;
+    if (r->status != 200) {
+        join_fail(j, r->status == 403 ? "forbidden" : "item-not-found",
+                  r->error);
+        return;
+    }
+    /* One members query answers the whole join, whatever the room size. */
+    char *room = mx_escape(j->room_id), *uid = mx_escape(j->ghost);
+    char *path = xasprintf("/_matrix/client/v3/rooms/%s/joined_members"
+                           "?user_id=%s", room, uid);
+    mx_client_call(j->gw->mx, "GET", path, NULL, 3, on_members, j);
+    free(path);
+    free(uid);
+    free(room);
+}
+
+static void on_ghost_ready(struct gateway *gw, bool ok, const char *error,
+                           void *ud)
+{
+    struct join *j = ud;
+    if (!ok) {
+        join_fail(j, "not-allowed", error);
+        return;
+    }
+    char *room = mx_escape(j->room_id), *uid = mx_escape(j->ghost);
+    char *path = xasprintf("/_matrix/client/v3/join/%s?user_id=%s", room, uid);
+    mx_client_call(gw->mx, "POST", path, json_object(), 3, on_joined, j);
+    free(path);
+    free(uid);
+    free(room);
+}
+
+static void on_alias(const struct mx_response *r, void *ud)
+{
+    struct join *j = ud;
+    const char *room_id = r->status == 200
+                              ? json_string_value(json_object_get(r->body,
+                                                                  "room_id"))
+                              : NULL;
+    if (!room_id) {
+        join_fail(j, "item-not-found", "no such Matrix room alias");
+        return;
+    }
+    j->room_id = xstrdup(room_id);
+    ghosts_ensure(j->gw, j->ghost, j->bare, NULL, on_ghost_ready, j);
+}
+
+static void join(struct gateway *gw, xmpp_stanza_t *st, const char *target,
+                 const char *muc_jid, const char *nick)
+{
+    struct join *j = xcalloc(1, sizeof *j);
+    j->gw = gw;
+    j->presence = xmpp_stanza_copy(st);
+    j->occupant_jid = xstrdup(xmpp_stanza_get_from(st));
+    j->bare = ids_jid_bare(j->occupant_jid);
+    j->muc_jid = xstrdup(muc_jid);
+    j->nick = xstrdup(nick);
+    j->target = xstrdup(target);
+    const char *why;
+    if (ids_jid_to_ghost(&gw->ids, j->bare, &j->ghost, &why) < 0) {
+        join_fail(j, "not-allowed", why);
+        return;
+    }
+    if (target[0] == '#') {
+        char *alias = mx_escape(target);
+        char *path = xasprintf("/_matrix/client/v3/directory/room/%s", alias);
+        mx_client_call(gw->mx, "GET", path, NULL, 3, on_alias, j);
+        free(path);
+        free(alias);
+    } else {
+        j->room_id = xstrdup(target);
+        ghosts_ensure(gw, j->ghost, j->bare, NULL, on_ghost_ready, j);
+    }
+}
+
+/* -------------------------------------------------------------- leave -- */
+
+static void leave(struct gateway *gw, const char *occupant_jid,
+                  const char *muc_jid)
+{
+    struct store_occupant o;
+    if (store_occupant_get(gw->store, occupant_jid, muc_jid, &o) != 1)
+        return;
+    store_occupant_delete(gw->store, occupant_jid, muc_jid);
+    static const int self_codes[] = { 110, 0 };
+    char *self = xasprintf("%s/%s", muc_jid, o.nick);
+    struct muc_item item = { "member", "none", occupant_jid };
+    send_now(gw, muc_presence(gw->xmpp, self, occupant_jid, "unavailable",
+                              &item, self_codes));
+    free(self);
+    /* The ghost stays while any of the user's resources is still in. */
+    if (store_occupants_of_ghost(gw->store, o.room_id, o.ghost) == 0) {
+        leave_room(gw, o.room_id, o.ghost);
+        log_info("muc: %s left %s; ghost %s leaves the room", occupant_jid,
+                 muc_jid, o.ghost);
+    }
+    store_occupant_free(&o);
+}
+
+void muc_gateway_presence(struct gateway *gw, xmpp_stanza_t *st,
+                          const char *target)
+{
+    const char *to = xmpp_stanza_get_to(st);
+    const char *from = xmpp_stanza_get_from(st);
+    const char *type = xmpp_stanza_get_type(st);
+    char *muc_jid = ids_jid_bare(to);
+    const char *nick = ids_jid_resource(to);
+    if (type && strcmp(type, "unavailable") == 0) {
+        leave(gw, from, muc_jid);
+    } else if (!type) {
+        struct store_occupant o;
+        if (store_occupant_get(gw->store, from, muc_jid, &o) == 1) {
+            /* Already in: a presence update, not a join. */
+            store_occupant_free(&o);
+        } else if (!nick || !*nick) {
+            presence_error(gw, st, "modify", "jid-malformed",
+                           "join with a nickname: room@service/nick");
+        } else {
+            join(gw, st, target, muc_jid, nick);
+        }
+    }
+    free(muc_jid);
+}
+
+/* ------------------------------------------------------------ messages -- */
+
+int muc_gateway_occupant(struct gateway *gw, const char *occupant_jid,
+                         const char *muc_jid, struct store_occupant *out)
+{
+    return store_occupant_get(gw->store, occupant_jid, muc_jid, out);
+}
+
+void muc_gateway_reflect(struct gateway *gw, const struct store_occupant *o,
+                         const char *id, const char *body,
+                         const char *event_id)
+{
+    struct store_occupant *all;
+    int n = store_occupants_in_room(gw->store, o->room_id, &all);
+    char *from = xasprintf("%s/%s", o->muc_jid, o->nick);
+    for (int i = 0; i < n; i++) {
+        /* Every resource of the sender sees its own message come back,
+         * with the room's stanza-id, as MUC clients expect. */
+        if (strcmp(all[i].ghost, o->ghost) != 0)
+            continue;
+        send_now(gw, muc_groupchat(gw->xmpp, from, all[i].occupant_jid,
+                                   id ? id : event_id, body, event_id,
+                                   o->muc_jid));
+    }
+    free(from);
+    store_occupants_free(all, n);
+}
+
+static char *member_nick(struct gateway *gw, const char *room_id,
+                         const char *mxid)
+{
+    struct store_member *members;
+    int n = store_members_in_room(gw->store, room_id, &members);
+    char *nick = NULL;
+    for (int i = 0; i < n && !nick; i++)
+        if (strcmp(members[i].mxid, mxid) == 0)
+            nick = xstrdup(members[i].nick);
+    store_members_free(members, n);
+    return nick;
+}
+
+static void relay_message(struct gateway *gw, const struct mx_event *ev,
+                          const struct store_room *room)
+{
+    struct mx_message msg;
+    const char *why, *type;
+    char *body = NULL;
+    if (mx_message_parse(ev, &msg, &why) < 0 ||
+        translate_to_xmpp(&msg, (size_t)gw->cfg.max_stanza_body, &body, &type,
+                          &why) < 0) {
+        log_debug("muc: not relaying %s: %s", ev->event_id, why);
+        return;
+    }
+    char *nick = member_nick(gw, ev->room_id, ev->sender);
+    if (!nick)
+        nick = nick_for(ev->sender, NULL);
+    char *from = xasprintf("%s/%s", room->xmpp_jid, nick);
+    struct store_occupant *all;
+    int n = store_occupants_in_room(gw->store, ev->room_id, &all);
+    char *queue = xasprintf("m2x %s", ev->room_id);
+    for (int i = 0; i < n; i++) {
+        if (strcmp(all[i].ghost, ev->sender) == 0)
+            continue; /* reflected when it was sent */
+        xmpp_stanza_t *st = muc_groupchat(gw->xmpp, from, all[i].occupant_jid,
+                                          ev->event_id, body, ev->event_id,
+                                          room->xmpp_jid);
+        to_xmpp_enqueue(gw, queue, st);
+        xmpp_stanza_release(st);
+    }
+    free(queue);
+    store_occupants_free(all, n);
+    free(from);
+    free(nick);
+    free(body);
+}
+
+static void relay_member(struct gateway *gw, const struct mx_event *ev,
+                         const struct store_room *room)
+{
+    struct mx_member m;
+    const char *why;
+    if (mx_member_parse(ev, &m, &why) < 0)
+        return;
+    bool joined = strcmp(m.membership, "join") == 0;
+    char *old = member_nick(gw, ev->room_id, ev->state_key);
+    char *nick = joined ? nick_for(ev->state_key, m.displayname) : NULL;
+    if (joined)
+        store_member_put(gw->store, ev->room_id, ev->state_key, nick);
+    else if (old)
+        store_member_delete(gw->store, ev->room_id, ev->state_key);
+    if ((joined && old && strcmp(old, nick) == 0) || (!joined && !old)) {
+        free(old);
+        free(nick);
+        return; /* nothing an occupant would see */
+    }
+    char *jid = real_jid(gw, ev->state_key);
+    struct store_occupant *all;
+    int n = store_occupants_in_room(gw->store, ev->room_id, &all);
+    for (int i = 0; i < n; i++) {
+        if (strcmp(all[i].ghost, ev->state_key) == 0)
+            continue; /* that is the occupant's own ghost */
+        if (old) {
+            char *from = xasprintf("%s/%s", room->xmpp_jid, old);
+            struct muc_item gone = { "member", "none", jid };
+            send_now(gw, muc_presence(gw->xmpp, from, all[i].occupant_jid,
+                                      "unavailable", &gone, NULL));
+            free(from);
+        }
+        if (joined) {
+            char *from = xasprintf("%s/%s", room->xmpp_jid, nick);
+            struct muc_item item = { "member", "participant", jid };
+            send_now(gw, muc_presence(gw->xmpp, from, all[i].occupant_jid,
+                                      NULL, &item, NULL));
+            free(from);
+        }
+    }
+    store_occupants_free(all, n);
+    free(jid);
+    free(old);
+    free(nick);
+}
+
+void muc_gateway_event(struct gateway *gw, const struct mx_event *ev,
+                       const struct store_room *room)
+{
+    if (strcmp(ev->type, "m.room.message") == 0)
+        relay_message(gw, ev, room);
+    else if (strcmp(ev->type, "m.room.member") == 0 && ev->state_key)
+        relay_member(gw, ev, room);
+}

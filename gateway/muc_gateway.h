@@ -1,0 +1,25 @@
+/* Gateway mode: XMPP users in Matrix rooms through MUC JIDs
+ * (#alias%server@gw, !room%server@gw). */
+#ifndef ISTHMUS_MUC_GATEWAY_H
+#define ISTHMUS_MUC_GATEWAY_H
+
+#include "gateway/gateway.h"
+#include "matrix/event.h"
+
+/* A presence to room%server@gw/nick: join, leave or update. target is the
+ * Matrix alias or room id the MUC JID names. */
+void muc_gateway_presence(struct gateway *gw, xmpp_stanza_t *st,
+                          const char *target);
+/* Looks the sender up among the MUC's occupants (1 found, 0 not, -1). */
+int muc_gateway_occupant(struct gateway *gw, const char *occupant_jid,
+                         const char *muc_jid, struct store_occupant *out);
+/* After the occupant's message became event_id: echo it to every resource
+ * of the sender in the room, as a MUC service does. */
+void muc_gateway_reflect(struct gateway *gw, const struct store_occupant *o,
+                         const char *id, const char *body,
+                         const char *event_id);
+/* An event from a transaction in a gateway-mode room. */
+void muc_gateway_event(struct gateway *gw, const struct mx_event *ev,
+                       const struct store_room *room);
+
+#endif

@@ -1,0 +1,197 @@
+"""Gateway mode: XMPP users join Matrix rooms as MUCs (XEP-0045)."""
+
+import asyncio
+
+from nio.api import RoomPreset
+from nio.responses import RoomCreateResponse
+
+from harness import COMPONENT, DOMAIN
+from peers import MatrixUser, XmppUser, unique, wait_for
+from test_dm import ghost_id
+
+
+async def make_room(bob, carol, topic):
+    alias = unique("club")
+    resp = await bob.client.room_create(alias=alias, topic=topic or None,
+                                        name="The Club",
+                                        preset=RoomPreset.public_chat)
+    assert isinstance(resp, RoomCreateResponse), resp
+    await carol.join(resp.room_id)
+    return resp.room_id, f"#{alias}%{DOMAIN}@{COMPONENT}"
+
+
+async def matrix_pair(cluster):
+    bob = await MatrixUser(cluster.synapse.url).register()
+    carol = await MatrixUser(cluster.synapse.url).register()
+    await bob.client.set_displayname("Bob B")
+    await carol.client.set_displayname("Carol C")
+    return bob, carol
+
+
+def room_jid(room_id):
+    """!AbC:server -> !\\41b\\43%server@gw, upper case escaped; room
+    version 12 ids have no server part."""
+    local, _, server = room_id[1:].partition(":")
+    escaped = "".join("\\%02x" % ord(c) if c.isupper() else c for c in local)
+    return f"!{escaped}%{server}@{COMPONENT}" if server else \
+        f"!{escaped}@{COMPONENT}"
+
+
+def muc(user):
+    user.client.register_plugin("xep_0045")
+    return user.client.plugin["xep_0045"]
+
+
+async def test_join_talk_and_leave(cluster, gateway):
+    bob, carol = await matrix_pair(cluster)
+    alice = await XmppUser(cluster.prosody).connect()
+    try:
+        room_id, muc_jid = await make_room(bob, carol, "Club topic")
+        me, subject, occupants, _history = await muc(alice).join_muc_wait(
+            muc_jid, "alice", maxstanzas=0, timeout=30)
+        # Self-presence with 110 (and 100: real JIDs are shown).
+        assert 110 in me["muc"]["status_codes"]
+        assert me["from"].resource == "alice"
+        assert subject["subject"] == "Club topic"
+        nicks = {p["from"].resource: p for p in occupants}
+        assert {"Bob B", "Carol C"} <= set(nicks)
+        # The room's creator has power level 100: owner and moderator.
+        assert nicks["Bob B"]["muc"]["affiliation"] == "owner"
+        assert nicks["Bob B"]["muc"]["role"] == "moderator"
+        assert nicks["Carol C"]["muc"]["role"] == "participant"
+        assert nicks["Bob B"]["muc"]["jid"].bare == \
+            f"{bob.name}%{DOMAIN}@{COMPONENT}"
+        # The ghost is now a member on the Matrix side.
+        await bob.wait_member(
+            lambda r, e: r == room_id and e.state_key == ghost_id(alice)
+            and e.membership == "join", what="alice's ghost joining")
+
+        # XMPP -> Matrix, with the reflection MUC clients expect.
+        sent = alice.client.make_message(mto=muc_jid, mbody="hello room",
+                                         mtype="groupchat")
+        sent.send()
+        _, event = await bob.wait_message(
+            lambda r, e: r == room_id and e.body == "hello room",
+            what="alice's group message on Matrix")
+        assert event.sender == ghost_id(alice)
+        echo = await alice.wait_message(
+            lambda m: m["type"] == "groupchat" and m["body"] == "hello room",
+            what="the reflection of alice's message")
+        assert echo["from"].resource == "alice"
+        assert echo["id"] == sent["id"]
+        assert echo["stanza_id"]["id"] == event.event_id
+        assert echo["stanza_id"]["by"] == muc_jid
+
+        # Matrix -> XMPP, from room/nick.
+        await bob.send(room_id, "hi alice")
+        msg = await alice.wait_message(
+            lambda m: m["type"] == "groupchat" and m["body"] == "hi alice",
+            what="bob's message in the MUC")
+        assert msg["from"] == f"{muc_jid}/Bob B"
+
+        # Membership changes become presence.
+        offline = asyncio.Queue()
+        alice.client.add_event_handler(f"muc::{muc_jid}::got_offline",
+                                       offline.put_nowait)
+        await carol.client.room_leave(room_id)
+        gone = await wait_for(
+            offline, lambda p: p["from"] == f"{muc_jid}/Carol C", 20,
+            "Carol leaving the MUC")
+        assert gone["muc"]["role"] == "none"
+
+        # Leaving the MUC takes the ghost out of the room.
+        muc(alice).leave_muc(muc_jid, "alice")
+        await bob.wait_member(
+            lambda r, e: r == room_id and e.state_key == ghost_id(alice)
+            and e.membership == "leave", what="alice's ghost leaving")
+    finally:
+        await bob.close()
+        await carol.close()
+        await alice.disconnect()
+
+
+async def test_two_resources_one_ghost_and_nick_conflict(cluster, gateway):
+    bob, carol = await matrix_pair(cluster)
+    first = await XmppUser(cluster.prosody, resource="laptop").connect()
+    second = await XmppUser(cluster.prosody, name=first.name, register=False,
+                            resource="phone").connect()
+    dave = await XmppUser(cluster.prosody).connect()
+    try:
+        room_id, muc_jid = await make_room(bob, carol, "")
+        await muc(first).join_muc_wait(muc_jid, "al", maxstanzas=0,
+                                       timeout=30)
+        me, subject, occupants, _ = await muc(second).join_muc_wait(
+            muc_jid, "al", maxstanzas=0, timeout=30)
+        assert 110 in me["muc"]["status_codes"]
+        assert subject["subject"] == "The Club"   # no topic: the name
+
+        # A nick a Matrix member already has is refused with 409.
+        try:
+            await muc(dave).join_muc_wait(muc_jid, "Bob B", maxstanzas=0,
+                                          timeout=30)
+            raise AssertionError("joining with a taken nick succeeded")
+        except Exception as e:   # slixmpp raises PresenceError
+            assert getattr(e, "condition", "") == "conflict", e
+
+        # Both resources see Matrix messages; one ghost speaks for both.
+        await bob.send(room_id, "to both")
+        for user in (first, second):
+            await user.wait_message(
+                lambda m: m["type"] == "groupchat" and m["body"] == "to both",
+                what="the message on each resource")
+        first.client.make_message(mto=muc_jid, mbody="from the laptop",
+                                  mtype="groupchat").send()
+        for user in (first, second):
+            await user.wait_message(
+                lambda m: m["type"] == "groupchat"
+                and m["body"] == "from the laptop",
+                what="the reflection on each resource")
+        _, event = await bob.wait_message(
+            lambda r, e: e.body == "from the laptop",
+            what="the laptop's message on Matrix")
+        assert event.sender == ghost_id(first)
+
+        # The ghost stays until the last resource leaves.
+        muc(first).leave_muc(muc_jid, "al")
+        await bob.send(room_id, "still there?")
+        await second.wait_message(lambda m: m["body"] == "still there?",
+                                  what="the message after one resource left")
+        muc(second).leave_muc(muc_jid, "al")
+        await bob.wait_member(
+            lambda r, e: r == room_id and e.state_key == ghost_id(first)
+            and e.membership == "leave", what="the ghost leaving at last")
+    finally:
+        await bob.close()
+        await carol.close()
+        for user in (first, second, dave):
+            await user.disconnect()
+
+
+async def test_join_by_room_id_and_unknown_alias(cluster, gateway):
+    bob, carol = await matrix_pair(cluster)
+    alice = await XmppUser(cluster.prosody).connect()
+    try:
+        room_id, _ = await make_room(bob, carol, "by id")
+        by_id = room_jid(room_id)
+        _, subject, occupants, _ = await muc(alice).join_muc_wait(
+            by_id, "alice", maxstanzas=0, timeout=30)
+        assert subject["subject"] == "by id"
+        assert len(occupants) >= 2
+        try:
+            await muc(alice).join_muc_wait(
+                f"#no-such-room%{DOMAIN}@{COMPONENT}", "alice",
+                maxstanzas=0, timeout=30)
+            raise AssertionError("joined a room that does not exist")
+        except Exception as e:
+            assert getattr(e, "condition", "") == "item-not-found", e
+        # Writing to a room one has not joined is refused.
+        alice.client.make_message(mto=f"#elsewhere%{DOMAIN}@{COMPONENT}",
+                                  mbody="hi", mtype="groupchat").send()
+        err = await alice.wait_message(lambda m: m["type"] == "error",
+                                       what="an error for a room not joined")
+        assert err["error"]["condition"] == "not-acceptable"
+        await asyncio.sleep(0)
+    finally:
+        await bob.close()
+        await carol.close()
+        await alice.disconnect()

@@ -1,0 +1,33 @@
+/* Multi-user chat (XEP-0045) as the gateway speaks it when it plays the
+ * MUC service for Matrix rooms: occupant presences, the subject, group
+ * messages with XEP-0359 stanza-ids, and presence errors. */
+#ifndef ISTHMUS_XEP_MUC_H
+#define ISTHMUS_XEP_MUC_H
+
+#include <stdbool.h>
+#include <strophe.h>
+
+#define NS_MUC "http://jabber.org/protocol/muc"
+#define NS_MUC_USER "http://jabber.org/protocol/muc#user"
+
+struct muc_item {
+    const char *affiliation; /* owner, admin, member, none */
+    const char *role;        /* moderator, participant, visitor, none */
+    const char *jid;         /* real JID, NULL in anonymous rooms */
+};
+
+/* <presence from=room/nick to=…> with a muc#user item and status codes
+ * (codes ends with 0). type NULL for available. Caller releases. */
+xmpp_stanza_t *muc_presence(xmpp_ctx_t *ctx, const char *from, const char *to,
+                            const char *type, const struct muc_item *item,
+                            const int *codes);
+/* <message type=groupchat from=room to=…><subject>…</subject></message>;
+ * subject may be "" (no subject), which MUC clients still wait for. */
+xmpp_stanza_t *muc_subject(xmpp_ctx_t *ctx, const char *room, const char *to,
+                           const char *subject);
+/* A group message from room/nick with a stanza-id assigned by the room. */
+xmpp_stanza_t *muc_groupchat(xmpp_ctx_t *ctx, const char *from, const char *to,
+                             const char *id, const char *body,
+                             const char *stanza_id, const char *room);
+
+#endif
