@@ -15,6 +15,7 @@
 #include "gateway/translate.h"
 #include "matrix/event.h"
 #include "xep/message.h"
+#include "xep/muc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -68,7 +69,6 @@ static void on_member(struct gateway *gw, const struct mx_event *ev)
                      ev->state_key, why);
             return;
         }
-        const char *action = "join";
         if (m.is_direct) {
             struct store_room room = { (char *)ev->room_id, ROOM_DM, jid,
                                        (char *)ev->sender };
@@ -76,13 +76,29 @@ static void on_member(struct gateway *gw, const struct mx_event *ev)
             log_info("to_xmpp: %s opened DM %s with %s", ev->sender,
                      ev->room_id, jid);
         } else {
-            /* Group rooms are bridged as MUCs, not through invites to a
-             * person; decline rather than sit in the room unheard. */
-            action = "decline";
+            /* A group room: tell the XMPP user (XEP-0249); their ghost
+             * joins when they join the MUC. */
+            char *inviter = NULL, *room_jid = NULL;
+            if (ids_matrix_to_jid(&gw->ids, ev->sender, &inviter, &why) == 0 &&
+                ids_matrix_to_jid(&gw->ids, ev->room_id, &room_jid, &why) ==
+                    0) {
+                char *reason = xasprintf("%s invites you to a Matrix room",
+                                         ev->sender);
+                xmpp_stanza_t *st = muc_direct_invite(gw->xmpp, inviter, jid,
+                                                      room_jid, reason);
+                char *queue = xasprintf("m2x %s", ev->room_id);
+                to_xmpp_enqueue(gw, queue, st);
+                free(queue);
+                xmpp_stanza_release(st);
+                free(reason);
+            }
+            free(inviter);
+            free(room_jid);
+            free(jid);
+            return;
         }
-        json_t *job = json_pack("{s:s, s:s, s:s, s:s}", "room_id", ev->room_id,
-                                "user_id", ev->state_key, "jid", jid, "action",
-                                action);
+        json_t *job = json_pack("{s:s, s:s, s:s}", "room_id", ev->room_id,
+                                "user_id", ev->state_key, "jid", jid);
         char *payload = json_dumps(job, JSON_COMPACT);
         char *queue = xasprintf("join %s", ev->room_id);
         store_outbox_add(gw->store, queue, OUTBOX_MATRIX_JOIN, payload,
@@ -322,7 +338,6 @@ struct join_job {
     char *room_id;
     char *user_id;
     char *jid;
-    bool decline;
 };
 
 static void join_job_free(struct join_job *j)
@@ -339,11 +354,10 @@ static void on_joined(const struct mx_response *r, void *ud)
 {
     struct join_job *j = ud;
     if (r->status == 200)
-        log_info("to_xmpp: %s %s %s", j->user_id,
-                 j->decline ? "declined" : "joined", j->room_id);
+        log_info("to_xmpp: %s joined %s", j->user_id, j->room_id);
     else
-        log_warn("to_xmpp: %s could not %s %s: %s", j->user_id,
-                 j->decline ? "decline" : "join", j->room_id, r->error);
+        log_warn("to_xmpp: %s could not join %s: %s", j->user_id, j->room_id,
+                 r->error);
     join_job_free(j);
 }
 
@@ -358,16 +372,8 @@ static void on_join_ghost_ready(struct gateway *gw, bool ok, const char *error,
     }
     char *room = mx_escape(j->room_id);
     char *uid = mx_escape(j->user_id);
-    char *path = j->decline
-                     ? xasprintf("/_matrix/client/v3/rooms/%s/leave?user_id=%s",
-                                 room, uid)
-                     : xasprintf("/_matrix/client/v3/join/%s?user_id=%s", room,
-                                 uid);
-    json_t *body = j->decline
-                       ? json_pack("{s:s}", "reason",
-                                   "group rooms are joined from XMPP as MUCs")
-                       : json_object();
-    mx_client_call(gw->mx, "POST", path, body, 0, on_joined, j);
+    char *path = xasprintf("/_matrix/client/v3/join/%s?user_id=%s", room, uid);
+    mx_client_call(gw->mx, "POST", path, json_object(), 0, on_joined, j);
     free(path);
     free(uid);
     free(room);
@@ -379,7 +385,6 @@ void matrix_join_process(struct gateway *gw, const struct store_outbox_item *it)
     const char *room = json_string_value(json_object_get(p, "room_id"));
     const char *user = json_string_value(json_object_get(p, "user_id"));
     const char *jid = json_string_value(json_object_get(p, "jid"));
-    const char *action = json_string_value(json_object_get(p, "action"));
     if (!room || !user || !jid) {
         log_error("to_xmpp: malformed join item %lld", (long long)it->id);
         json_decref(p);
@@ -393,7 +398,6 @@ void matrix_join_process(struct gateway *gw, const struct store_outbox_item *it)
     j->room_id = xstrdup(room);
     j->user_id = xstrdup(user);
     j->jid = xstrdup(jid);
-    j->decline = action && strcmp(action, "decline") == 0;
     json_decref(p);
     ghosts_ensure(gw, j->user_id, j->jid, NULL, on_join_ghost_ready, j);
 }

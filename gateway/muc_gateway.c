@@ -27,10 +27,10 @@ static void send_now(struct gateway *gw, xmpp_stanza_t *st)
 static struct muc_item item_for_level(long level, const char *jid)
 {
     if (level >= 100)
-        return (struct muc_item){ "owner", "moderator", jid };
+        return (struct muc_item){ "owner", "moderator", jid, NULL };
     if (level >= 50)
-        return (struct muc_item){ "admin", "moderator", jid };
-    return (struct muc_item){ "member", "participant", jid };
+        return (struct muc_item){ "admin", "moderator", jid, NULL };
+    return (struct muc_item){ "member", "participant", jid, NULL };
 }
 
 /* From room version 12 on, a room's creators outrank every power level
@@ -117,6 +117,9 @@ struct join {
     char *room_id;
     char *ghost;
     json_t *members;         /* joined_members answer */
+    char *subject;           /* sent last, after any history */
+    int history_max;
+    long long history_since_ms;
 };
 
 static void join_free(struct join *j)
@@ -130,6 +133,7 @@ static void join_free(struct join *j)
     free(j->room_id);
     free(j->ghost);
     json_decref(j->members);
+    free(j->subject);
     free(j);
 }
 
@@ -139,6 +143,69 @@ static void join_fail(struct join *j, const char *condition, const char *text)
              text);
     presence_error(j->gw, j->presence, "cancel", condition, text);
     join_free(j);
+}
+
+static char *member_nick(struct gateway *gw, const char *room_id,
+                         const char *mxid);
+
+/* The last join answer: XEP-0045 clients treat the subject as "joined". */
+static void finish_join(struct join *j)
+{
+    send_now(j->gw, muc_subject(j->gw->xmpp, j->muc_jid, j->occupant_jid,
+                                j->subject ? j->subject : ""));
+    log_info("muc: %s joined %s (%s) as %s", j->occupant_jid, j->muc_jid,
+             j->room_id, j->nick);
+    join_free(j);
+}
+
+/* History on join, oldest first, marked with XEP-0203 delays. */
+static void on_history(const struct mx_response *r, void *ud)
+{
+    struct join *j = ud;
+    struct gateway *gw = j->gw;
+    json_t *chunk = r->status == 200 ? json_object_get(r->body, "chunk") : NULL;
+    size_t n = json_array_size(chunk);
+    for (size_t k = n; k-- > 0;) { /* the chunk runs newest first */
+        json_t *raw = json_array_get(chunk, k);
+        struct mx_event ev;
+        struct mx_message msg;
+        const char *why, *type;
+        char *body = NULL;
+        if (mx_event_parse(raw, &ev, &why) < 0 ||
+            strcmp(ev.type, "m.room.message") != 0 ||
+            ev.origin_server_ts < j->history_since_ms ||
+            mx_message_parse(&ev, &msg, &why) < 0 ||
+            translate_to_xmpp(&msg, (size_t)gw->cfg.max_stanza_body, &body,
+                              &type, &why) < 0)
+            continue;
+        char *nick = member_nick(gw, j->room_id, ev.sender);
+        if (!nick)
+            nick = nick_for(ev.sender, NULL);
+        char *from = xasprintf("%s/%s", j->muc_jid, nick);
+        xmpp_stanza_t *st = muc_groupchat(gw->xmpp, from, j->occupant_jid,
+                                          ev.event_id, body, ev.event_id,
+                                          j->muc_jid);
+        muc_add_delay(gw->xmpp, st, j->muc_jid, (long long)ev.origin_server_ts);
+        send_now(gw, st);
+        free(from);
+        free(nick);
+        free(body);
+    }
+    finish_join(j);
+}
+
+static void fetch_history(struct join *j)
+{
+    char *room = mx_escape(j->room_id), *uid = mx_escape(j->ghost);
+    char *filter = mx_escape("{\"types\":[\"m.room.message\"]}");
+    char *path = xasprintf("/_matrix/client/v3/rooms/%s/messages?dir=b&"
+                           "limit=%d&filter=%s&user_id=%s", room,
+                           j->history_max, filter, uid);
+    mx_client_call(j->gw->mx, "GET", path, NULL, 3, on_history, j);
+    free(path);
+    free(filter);
+    free(uid);
+    free(room);
 }
 
 static void on_left_after_conflict(const struct mx_response *r, void *ud)
@@ -249,11 +316,11 @@ static void on_state(const struct mx_response *r, void *ud)
     send_now(gw, muc_presence(gw->xmpp, self, j->occupant_jid, NULL, &item,
                               self_codes));
     free(self);
-    send_now(gw, muc_subject(gw->xmpp, j->muc_jid, j->occupant_jid,
-                             topic ? topic : name ? name : ""));
-    log_info("muc: %s joined %s (%s) as %s", j->occupant_jid, j->muc_jid,
-             j->room_id, j->nick);
-    join_free(j);
+    j->subject = xstrdup(topic ? topic : name ? name : "");
+    if (j->history_max > 0)
+        fetch_history(j);
+    else
+        finish_join(j);
 }
 
 static void on_members(const struct mx_response *r, void *ud)
@@ -333,6 +400,12 @@ static void join(struct gateway *gw, xmpp_stanza_t *st, const char *target,
     j->muc_jid = xstrdup(muc_jid);
     j->nick = xstrdup(nick);
     j->target = xstrdup(target);
+    /* Without a <history/> request a client gets the last 20 messages, as
+     * from most MUC services; never more than 100. */
+    muc_history_request(st, 20, &j->history_max, &j->history_since_ms,
+                        gateway_now_ms());
+    if (j->history_max > 100)
+        j->history_max = 100;
     const char *why;
     if (ids_jid_to_ghost(&gw->ids, j->bare, &j->ghost, &why) < 0) {
         join_fail(j, "not-allowed", why);
@@ -361,7 +434,7 @@ static void leave(struct gateway *gw, const char *occupant_jid,
     store_occupant_delete(gw->store, occupant_jid, muc_jid);
     static const int self_codes[] = { 110, 0 };
     char *self = xasprintf("%s/%s", muc_jid, o.nick);
-    struct muc_item item = { "member", "none", occupant_jid };
+    struct muc_item item = { "member", "none", occupant_jid, NULL };
     send_now(gw, muc_presence(gw->xmpp, self, occupant_jid, "unavailable",
                               &item, self_codes));
     free(self);
@@ -495,21 +568,44 @@ static void relay_member(struct gateway *gw, const struct mx_event *ev,
         return; /* nothing an occupant would see */
     }
     char *jid = real_jid(gw, ev->state_key);
+    /* 303 nick change, 307 kicked, 301 banned, else a plain leave. */
+    bool renamed = joined && old;
+    bool banned = strcmp(m.membership, "ban") == 0;
+    bool kicked = !joined && !banned && strcmp(ev->sender, ev->state_key) != 0;
+    int codes[] = { renamed ? 303 : banned ? 301 : kicked ? 307 : 0, 0 };
     struct store_occupant *all;
     int n = store_occupants_in_room(gw->store, ev->room_id, &all);
     for (int i = 0; i < n; i++) {
-        if (strcmp(all[i].ghost, ev->state_key) == 0)
-            continue; /* that is the occupant's own ghost */
+        if (strcmp(all[i].ghost, ev->state_key) == 0) {
+            if (!joined) {
+                /* An XMPP user's ghost was removed: their MUC session
+                 * ends the same way. */
+                static const int self_extra[] = { 110, 0 };
+                int self_codes[] = { codes[0], self_extra[0], 0 };
+                char *from = xasprintf("%s/%s", room->xmpp_jid, all[i].nick);
+                struct muc_item gone = { banned ? "outcast" : "none", "none",
+                                         all[i].occupant_jid, NULL };
+                send_now(gw, muc_presence(gw->xmpp, from, all[i].occupant_jid,
+                                          "unavailable", &gone,
+                                          codes[0] ? self_codes
+                                                   : self_extra));
+                free(from);
+                store_occupant_delete(gw->store, all[i].occupant_jid,
+                                      all[i].muc_jid);
+            }
+            continue;
+        }
         if (old) {
             char *from = xasprintf("%s/%s", room->xmpp_jid, old);
-            struct muc_item gone = { "member", "none", jid };
+            struct muc_item gone = { banned ? "outcast" : "member", "none",
+                                     jid, renamed ? nick : NULL };
             send_now(gw, muc_presence(gw->xmpp, from, all[i].occupant_jid,
-                                      "unavailable", &gone, NULL));
+                                      "unavailable", &gone, codes));
             free(from);
         }
         if (joined) {
             char *from = xasprintf("%s/%s", room->xmpp_jid, nick);
-            struct muc_item item = { "member", "participant", jid };
+            struct muc_item item = { "member", "participant", jid, NULL };
             send_now(gw, muc_presence(gw->xmpp, from, all[i].occupant_jid,
                                       NULL, &item, NULL));
             free(from);

@@ -3,6 +3,9 @@
 #include "xep/message.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 static xmpp_stanza_t *child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent,
                             const char *name, const char *ns)
@@ -31,6 +34,8 @@ xmpp_stanza_t *muc_presence(xmpp_ctx_t *ctx, const char *from, const char *to,
     xmpp_stanza_set_attribute(it, "role", item->role);
     if (item->jid)
         xmpp_stanza_set_attribute(it, "jid", item->jid);
+    if (item->nick)
+        xmpp_stanza_set_attribute(it, "nick", item->nick);
     for (; codes && *codes; codes++) {
         char code[8];
         snprintf(code, sizeof code, "%d", *codes);
@@ -66,4 +71,66 @@ xmpp_stanza_t *muc_groupchat(xmpp_ctx_t *ctx, const char *from, const char *to,
     xmpp_stanza_set_attribute(sid, "id", stanza_id);
     xmpp_stanza_set_attribute(sid, "by", room);
     return st;
+}
+
+void muc_add_delay(xmpp_ctx_t *ctx, xmpp_stanza_t *msg, const char *room,
+                   long long ts_ms)
+{
+    time_t secs = (time_t)(ts_ms / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char stamp[40];
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(stamp + strlen(stamp), sizeof stamp - strlen(stamp), ".%03dZ",
+             (int)(ts_ms % 1000));
+    xmpp_stanza_t *d = child(ctx, msg, "delay", "urn:xmpp:delay");
+    xmpp_stanza_set_attribute(d, "from", room);
+    xmpp_stanza_set_attribute(d, "stamp", stamp);
+}
+
+xmpp_stanza_t *muc_direct_invite(xmpp_ctx_t *ctx, const char *inviter,
+                                 const char *invitee, const char *room,
+                                 const char *reason)
+{
+    xmpp_stanza_t *m = xmpp_message_new(ctx, "normal", invitee, NULL);
+    xmpp_stanza_set_from(m, inviter);
+    xmpp_stanza_t *x = child(ctx, m, "x", "jabber:x:conference");
+    xmpp_stanza_set_attribute(x, "jid", room);
+    if (reason && *reason)
+        xmpp_stanza_set_attribute(x, "reason", reason);
+    return m;
+}
+
+/* "2026-11-22T10:00:00Z" (XEP-0082) to ms; -1 if malformed. */
+static long long parse_stamp(const char *s)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!rest)
+        return -1;
+    return (long long)timegm(&tm) * 1000;
+}
+
+void muc_history_request(xmpp_stanza_t *join, int default_max, int *max,
+                         long long *since_ms, long long now_ms)
+{
+    *max = default_max;
+    *since_ms = 0;
+    xmpp_stanza_t *x = xmpp_stanza_get_child_by_name_and_ns(join, "x", NS_MUC);
+    xmpp_stanza_t *h = x ? xmpp_stanza_get_child_by_name(x, "history") : NULL;
+    if (!h)
+        return;
+    const char *v;
+    if ((v = xmpp_stanza_get_attribute(h, "maxstanzas")) && atoi(v) < *max)
+        *max = atoi(v) < 0 ? 0 : atoi(v);
+    if ((v = xmpp_stanza_get_attribute(h, "maxchars")) && atoi(v) == 0)
+        *max = 0; /* "no history": the only maxchars that means much */
+    if ((v = xmpp_stanza_get_attribute(h, "seconds")))
+        *since_ms = now_ms - (long long)atol(v) * 1000;
+    if ((v = xmpp_stanza_get_attribute(h, "since"))) {
+        long long t = parse_stamp(v);
+        if (t > *since_ms)
+            *since_ms = t;
+    }
 }

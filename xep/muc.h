@@ -14,6 +14,7 @@ struct muc_item {
     const char *affiliation; /* owner, admin, member, none */
     const char *role;        /* moderator, participant, visitor, none */
     const char *jid;         /* real JID, NULL in anonymous rooms */
+    const char *nick;        /* new nick, with status 303; else NULL */
 };
 
 /* <presence from=room/nick to=…> with a muc#user item and status codes
@@ -29,5 +30,18 @@ xmpp_stanza_t *muc_subject(xmpp_ctx_t *ctx, const char *room, const char *to,
 xmpp_stanza_t *muc_groupchat(xmpp_ctx_t *ctx, const char *from, const char *to,
                              const char *id, const char *body,
                              const char *stanza_id, const char *room);
+
+/* Marks a history message with XEP-0203 <delay from=room stamp=…/>. */
+void muc_add_delay(xmpp_ctx_t *ctx, xmpp_stanza_t *msg, const char *room,
+                   long long ts_ms);
+/* A XEP-0249 direct invitation to room, from inviter to invitee. */
+xmpp_stanza_t *muc_direct_invite(xmpp_ctx_t *ctx, const char *inviter,
+                                 const char *invitee, const char *room,
+                                 const char *reason);
+/* Reads <x xmlns='…/muc'><history …/></x> of a join: how many messages of
+ * history the client wants (default when it says nothing, 0 for none) and
+ * the oldest timestamp it wants (ms, 0 for any). */
+void muc_history_request(xmpp_stanza_t *join, int default_max, int *max,
+                         long long *since_ms, long long now_ms);
 
 #endif

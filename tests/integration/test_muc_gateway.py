@@ -195,3 +195,97 @@ async def test_join_by_room_id_and_unknown_alias(cluster, gateway):
         await bob.close()
         await carol.close()
         await alice.disconnect()
+
+
+async def test_history_on_join(cluster, gateway, alice):
+    bob, carol = await matrix_pair(cluster)
+    try:
+        room_id, muc_jid = await make_room(bob, carol, "history")
+        for k in range(3):
+            await bob.send(room_id, f"old {k}")
+        _, _, _, history = await muc(alice).join_muc_wait(
+            muc_jid, "alice", maxstanzas=2, timeout=30)
+        assert [m["body"] for m in history] == ["old 1", "old 2"]
+        for m in history:
+            assert m["from"] == f"{muc_jid}/Bob B"
+            assert m["delay"]["from"] == muc_jid
+            assert m["stanza_id"]["id"].startswith("$")
+        muc(alice).leave_muc(muc_jid, "alice")
+    finally:
+        await bob.close()
+        await carol.close()
+
+
+async def test_nick_change_kick_and_ban(cluster, gateway, alice):
+    bob, carol = await matrix_pair(cluster)
+    dave = await MatrixUser(cluster.synapse.url).register()
+    try:
+        room_id, muc_jid = await make_room(bob, carol, "moderation")
+        await dave.join(room_id)
+        offline = asyncio.Queue()
+        alice.client.add_event_handler(f"muc::{muc_jid}::got_offline",
+                                       offline.put_nowait)
+        await muc(alice).join_muc_wait(muc_jid, "alice", maxstanzas=0,
+                                       timeout=30)
+
+        await carol.client.set_displayname("Caroline")
+        renamed = await wait_for(
+            offline, lambda p: p["from"] == f"{muc_jid}/Carol C", 20,
+            "Carol's old nick going away")
+        assert 303 in renamed["muc"]["status_codes"]
+        item = renamed.xml.find(
+            "{http://jabber.org/protocol/muc#user}x/"
+            "{http://jabber.org/protocol/muc#user}item")
+        assert item.get("nick") == "Caroline"
+
+        await bob.client.room_kick(room_id, carol.user_id)
+        kicked = await wait_for(
+            offline, lambda p: p["from"] == f"{muc_jid}/Caroline", 20,
+            "Carol being kicked")
+        assert 307 in kicked["muc"]["status_codes"]
+
+        await bob.client.room_ban(room_id, dave.user_id)
+        banned = await wait_for(
+            offline, lambda p: p["from"].resource == dave.name, 20,
+            "Dave being banned")
+        assert 301 in banned["muc"]["status_codes"]
+        assert banned["muc"]["affiliation"] == "outcast"
+
+        # Kicking the XMPP user's ghost ends their MUC session.
+        await bob.client.room_kick(room_id, ghost_id(alice))
+        me = await wait_for(
+            offline, lambda p: p["from"] == f"{muc_jid}/alice", 20,
+            "alice's own session ending")
+        assert {110, 307} <= set(me["muc"]["status_codes"])
+        alice.client.make_message(mto=muc_jid, mbody="am I still here?",
+                                  mtype="groupchat").send()
+        err = await alice.wait_message(lambda m: m["type"] == "error",
+                                       what="an error after being kicked")
+        assert err["error"]["condition"] == "not-acceptable"
+    finally:
+        await bob.close()
+        await carol.close()
+        await dave.close()
+
+
+async def test_matrix_invite_becomes_a_direct_invitation(cluster, gateway,
+                                                         alice, bob):
+    alice.client.register_plugin("xep_0249")
+    invites = asyncio.Queue()
+    alice.client.add_event_handler("groupchat_direct_invite",
+                                   invites.put_nowait)
+    resp = await bob.client.room_create(name="Private",
+                                        invite=[ghost_id(alice)])
+    assert isinstance(resp, RoomCreateResponse), resp
+    invite = await wait_for(invites, lambda m: True, 30,
+                            "a XEP-0249 invitation")
+    assert invite["from"].bare == f"{bob.name}%{DOMAIN}@{COMPONENT}"
+    room = invite.xml.find("{jabber:x:conference}x").get("jid")
+    assert room == room_jid(resp.room_id)
+    # The invitation is good: the private room can be joined from XMPP.
+    me, _, occupants, _ = await muc(alice).join_muc_wait(
+        room, "alice", maxstanzas=0, timeout=30)
+    assert 110 in me["muc"]["status_codes"]
+    others = [p["from"].resource for p in occupants
+              if p["from"].resource != "alice"]   # slixmpp lists self too
+    assert others == [bob.name]
