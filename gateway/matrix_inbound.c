@@ -231,6 +231,17 @@ static bool refuse_for_gap(struct gateway *gw, struct as_request *req,
     return true;
 }
 
+/* Any other event: only gateway-mode rooms care (power levels...). */
+static void on_other(struct gateway *gw, const struct mx_event *ev)
+{
+    struct store_room room;
+    if (store_room_get(gw->store, ev->room_id, &room) != 1)
+        return;
+    if (room.mode == ROOM_GATEWAY)
+        muc_gateway_event(gw, ev, &room);
+    store_room_free(&room);
+}
+
 static void on_transaction(struct as_request *req, const char *txn_id,
                            json_t *body, void *ud)
 {
@@ -267,6 +278,8 @@ static void on_transaction(struct as_request *req, const char *txn_id,
             on_member(gw, &ev);
         else if (strcmp(ev.type, "m.room.message") == 0)
             on_message(gw, &ev);
+        else
+            on_other(gw, &ev);
     }
     gw->txn_start_us = 0;
     if (store_txn_mark(gw->store, txn_id, gateway_now_ms()) < 0) {

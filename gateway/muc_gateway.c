@@ -12,6 +12,7 @@
 #include "xep/muc.h"
 #include "xep/stanza_error.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,9 @@ static struct muc_item item_for_level(long level, const char *jid)
         return (struct muc_item){ "admin", "moderator", jid, NULL };
     return (struct muc_item){ "member", "participant", jid, NULL };
 }
+
+/* Creators of v12+ rooms outrank any power level; stored as this. */
+#define CREATOR_LEVEL 1000000L
 
 /* From room version 12 on, a room's creators outrank every power level
  * and are not listed in m.room.power_levels (MSC4289). */
@@ -291,12 +295,12 @@ static void on_state(const struct mx_response *r, void *ud)
     json_t *who;
     json_object_foreach(nicks, nick, who) {
         const char *member = json_string_value(who);
-        store_member_put(gw->store, j->room_id, member, nick);
+        long level = is_creator(create, member) ? CREATOR_LEVEL
+                                                : power_level(levels, member);
+        store_member_put(gw->store, j->room_id, member, nick, level);
         char *from = xasprintf("%s/%s", j->muc_jid, nick);
         char *jid = real_jid(gw, member);
-        struct muc_item item = item_for_level(
-            is_creator(create, member) ? 100 : power_level(levels, member),
-            jid);
+        struct muc_item item = item_for_level(level, jid);
         send_now(gw, muc_presence(gw->xmpp, from, j->occupant_jid, NULL, &item,
                                   NULL));
         free(jid);
@@ -310,9 +314,10 @@ static void on_state(const struct mx_response *r, void *ud)
     /* 100: the room shows real JIDs; 110: this presence is yours. */
     static const int self_codes[] = { 100, 110, 0 };
     char *self = xasprintf("%s/%s", j->muc_jid, j->nick);
-    struct muc_item item = item_for_level(
-        is_creator(create, j->ghost) ? 100 : power_level(levels, j->ghost),
-        j->occupant_jid);
+    long own_level = is_creator(create, j->ghost) ? CREATOR_LEVEL
+                                                  : power_level(levels, j->ghost);
+    store_member_put(gw->store, j->room_id, j->ghost, j->nick, own_level);
+    struct muc_item item = item_for_level(own_level, j->occupant_jid);
     send_now(gw, muc_presence(gw->xmpp, self, j->occupant_jid, NULL, &item,
                               self_codes));
     free(self);
@@ -447,6 +452,14 @@ static void leave(struct gateway *gw, const char *occupant_jid,
     store_occupant_free(&o);
 }
 
+void muc_gateway_bounced(struct gateway *gw, const char *occupant_jid,
+                         const char *muc_jid)
+{
+    log_info("muc: %s bounced a stanza from %s; removing the occupant",
+             occupant_jid, muc_jid);
+    leave(gw, occupant_jid, muc_jid);
+}
+
 void muc_gateway_presence(struct gateway *gw, xmpp_stanza_t *st,
                           const char *target)
 {
@@ -503,14 +516,11 @@ void muc_gateway_reflect(struct gateway *gw, const struct store_occupant *o,
 static char *member_nick(struct gateway *gw, const char *room_id,
                          const char *mxid)
 {
-    struct store_member *members;
-    int n = store_members_in_room(gw->store, room_id, &members);
-    char *nick = NULL;
-    for (int i = 0; i < n && !nick; i++)
-        if (strcmp(members[i].mxid, mxid) == 0)
-            nick = xstrdup(members[i].nick);
-    store_members_free(members, n);
-    return nick;
+    struct store_member m;
+    if (store_member_get(gw->store, room_id, mxid, &m) != 1)
+        return NULL;
+    free(m.mxid);
+    return m.nick;
 }
 
 static void relay_message(struct gateway *gw, const struct mx_event *ev,
@@ -556,10 +566,24 @@ static void relay_member(struct gateway *gw, const struct mx_event *ev,
     if (mx_member_parse(ev, &m, &why) < 0)
         return;
     bool joined = strcmp(m.membership, "join") == 0;
+    /* An XMPP occupant's ghost goes by its MUC nick, not its display
+     * name; its own join event changes nothing. */
+    if (joined &&
+        store_occupants_of_ghost(gw->store, ev->room_id, ev->state_key) > 0)
+        return;
     char *old = member_nick(gw, ev->room_id, ev->state_key);
     char *nick = joined ? nick_for(ev->state_key, m.displayname) : NULL;
-    if (joined)
-        store_member_put(gw->store, ev->room_id, ev->state_key, nick);
+    if (joined) {
+        struct store_member prev;
+        long level = 0;
+        if (store_member_get(gw->store, ev->room_id, ev->state_key, &prev) ==
+            1) {
+            level = prev.level;
+            free(prev.mxid);
+            free(prev.nick);
+        }
+        store_member_put(gw->store, ev->room_id, ev->state_key, nick, level);
+    }
     else if (old)
         store_member_delete(gw->store, ev->room_id, ev->state_key);
     if ((joined && old && strcmp(old, nick) == 0) || (!joined && !old)) {
@@ -617,11 +641,179 @@ static void relay_member(struct gateway *gw, const struct mx_event *ev,
     free(nick);
 }
 
+/* New power levels: every member whose level changed gets a presence
+ * with the new affiliation and role (the occupant's own with 110). */
+static void relay_power_levels(struct gateway *gw, const struct mx_event *ev,
+                               const struct store_room *room)
+{
+    struct store_member *members;
+    int nm = store_members_in_room(gw->store, ev->room_id, &members);
+    struct store_occupant *all;
+    int no = store_occupants_in_room(gw->store, ev->room_id, &all);
+    for (int k = 0; k < nm; k++) {
+        if (members[k].level == CREATOR_LEVEL)
+            continue; /* creators are above power levels */
+        long level = power_level(ev->content, members[k].mxid);
+        if (level == members[k].level)
+            continue;
+        store_member_put(gw->store, ev->room_id, members[k].mxid,
+                         members[k].nick, level);
+        char *from = xasprintf("%s/%s", room->xmpp_jid, members[k].nick);
+        char *jid = real_jid(gw, members[k].mxid);
+        struct muc_item item = item_for_level(level, jid);
+        static const int self_codes[] = { 110, 0 };
+        for (int i = 0; i < no; i++) {
+            bool own = strcmp(all[i].ghost, members[k].mxid) == 0;
+            send_now(gw, muc_presence(gw->xmpp, from, all[i].occupant_jid,
+                                      NULL, &item, own ? self_codes : NULL));
+        }
+        free(jid);
+        free(from);
+    }
+    store_occupants_free(all, no);
+    store_members_free(members, nm);
+}
+
 void muc_gateway_event(struct gateway *gw, const struct mx_event *ev,
                        const struct store_room *room)
 {
+    if (strcmp(ev->type, "m.room.power_levels") == 0 && ev->state_key &&
+        !*ev->state_key) {
+        relay_power_levels(gw, ev, room);
+        return;
+    }
     if (strcmp(ev->type, "m.room.message") == 0)
         relay_message(gw, ev, room);
     else if (strcmp(ev->type, "m.room.member") == 0 && ev->state_key)
         relay_member(gw, ev, room);
+}
+
+/* ------------------------------------------------- room directory -- */
+
+#define NS_RSM "http://jabber.org/protocol/rsm"
+
+struct directory {
+    struct gateway *gw;
+    xmpp_stanza_t *iq;
+};
+
+static xmpp_stanza_t *text_child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent,
+                                 const char *name, const char *text)
+{
+    xmpp_stanza_t *el = xmpp_stanza_new(ctx);
+    xmpp_stanza_set_name(el, name);
+    xmpp_stanza_t *t = xmpp_stanza_new(ctx);
+    xmpp_stanza_set_text(t, text);
+    xmpp_stanza_add_child(el, t);
+    xmpp_stanza_release(t);
+    xmpp_stanza_add_child(parent, el);
+    xmpp_stanza_release(el);
+    return el;
+}
+
+static void on_public_rooms(const struct mx_response *r, void *ud)
+{
+    struct directory *d = ud;
+    struct gateway *gw = d->gw;
+    if (r->status != 200) {
+        send_now(gw, stanza_error_reply(gw->xmpp, d->iq, "wait",
+                                        "remote-server-timeout", r->error));
+        goto out;
+    }
+    xmpp_stanza_t *res = xmpp_iq_new(gw->xmpp, "result",
+                                     xmpp_stanza_get_id(d->iq));
+    xmpp_stanza_set_to(res, xmpp_stanza_get_from(d->iq));
+    xmpp_stanza_set_from(res, xmpp_stanza_get_to(d->iq));
+    xmpp_stanza_t *q = xmpp_stanza_new(gw->xmpp);
+    xmpp_stanza_set_name(q, "query");
+    xmpp_stanza_set_ns(q, "http://jabber.org/protocol/disco#items");
+    xmpp_stanza_add_child(res, q);
+    xmpp_stanza_release(q);
+    size_t i;
+    json_t *room;
+    char *first = NULL;
+    json_array_foreach(json_object_get(r->body, "chunk"), i, room) {
+        const char *alias = json_string_value(
+            json_object_get(room, "canonical_alias"));
+        const char *room_id = json_string_value(json_object_get(room,
+                                                                "room_id"));
+        const char *name = json_string_value(json_object_get(room, "name"));
+        char *jid = NULL;
+        const char *why;
+        if ((!alias || ids_matrix_to_jid(&gw->ids, alias, &jid, &why) < 0) &&
+            (!room_id || ids_matrix_to_jid(&gw->ids, room_id, &jid, &why) < 0))
+            continue;
+        xmpp_stanza_t *item = xmpp_stanza_new(gw->xmpp);
+        xmpp_stanza_set_name(item, "item");
+        xmpp_stanza_set_attribute(item, "jid", jid);
+        xmpp_stanza_set_attribute(item, "name",
+                                  name ? name : alias ? alias : room_id);
+        xmpp_stanza_add_child(q, item);
+        xmpp_stanza_release(item);
+        if (!first)
+            first = xstrdup(jid);
+        free(jid);
+    }
+    /* RSM: <last/> carries the directory's next_batch token, which a
+     * client sends back as <after/> for the next page. */
+    xmpp_stanza_t *set = xmpp_stanza_new(gw->xmpp);
+    xmpp_stanza_set_name(set, "set");
+    xmpp_stanza_set_ns(set, NS_RSM);
+    xmpp_stanza_add_child(q, set);
+    xmpp_stanza_release(set);
+    const char *next = json_string_value(json_object_get(r->body,
+                                                         "next_batch"));
+    if (first)
+        text_child(gw->xmpp, set, "first", first);
+    if (next)
+        text_child(gw->xmpp, set, "last", next);
+    json_t *total = json_object_get(r->body, "total_room_count_estimate");
+    if (json_is_integer(total)) {
+        char count[32];
+        snprintf(count, sizeof count, "%lld",
+                 (long long)json_integer_value(total));
+        text_child(gw->xmpp, set, "count", count);
+    }
+    free(first);
+    send_now(gw, res);
+out:
+    xmpp_stanza_release(d->iq);
+    free(d);
+}
+
+static char *child_text(xmpp_stanza_t *parent, const char *name)
+{
+    xmpp_stanza_t *c = parent ? xmpp_stanza_get_child_by_name(parent, name)
+                              : NULL;
+    char *t = c ? xmpp_stanza_get_text(c) : NULL;
+    char *copy = t ? xstrdup(t) : NULL;
+    if (t)
+        xmpp_free(xmpp_stanza_get_context(parent), t);
+    return copy;
+}
+
+void muc_gateway_directory(struct gateway *gw, xmpp_stanza_t *iq)
+{
+    xmpp_stanza_t *query = xmpp_stanza_get_child_by_name(iq, "query");
+    xmpp_stanza_t *set = query ? xmpp_stanza_get_child_by_name_and_ns(
+                                     query, "set", NS_RSM)
+                               : NULL;
+    char *max = child_text(set, "max");
+    char *after = child_text(set, "after");
+    int limit = max ? atoi(max) : 50;
+    if (limit <= 0 || limit > 200)
+        limit = 50;
+    struct directory *d = xcalloc(1, sizeof *d);
+    d->gw = gw;
+    d->iq = xmpp_stanza_copy(iq);
+    char *since = after ? mx_escape(after) : NULL;
+    char *path = since ? xasprintf("/_matrix/client/v3/publicRooms?limit=%d"
+                                   "&since=%s", limit, since)
+                       : xasprintf("/_matrix/client/v3/publicRooms?limit=%d",
+                                   limit);
+    mx_client_call(gw->mx, "GET", path, NULL, 3, on_public_rooms, d);
+    free(path);
+    free(since);
+    free(max);
+    free(after);
 }

@@ -22,4 +22,13 @@ void muc_gateway_reflect(struct gateway *gw, const struct store_occupant *o,
 void muc_gateway_event(struct gateway *gw, const struct mx_event *ev,
                        const struct store_room *room);
 
+/* disco#items on the gateway's domain: the homeserver's public room
+ * directory as MUC JIDs, paged with RSM (XEP-0059). */
+void muc_gateway_directory(struct gateway *gw, xmpp_stanza_t *iq);
+
+/* A stanza the gateway sent to an occupant bounced: the client is gone
+ * (it may have vanished while the gateway was down), so it leaves. */
+void muc_gateway_bounced(struct gateway *gw, const char *occupant_jid,
+                         const char *muc_jid);
+
 #endif

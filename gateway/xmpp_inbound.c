@@ -60,6 +60,13 @@ static void on_message(struct gateway *gw, xmpp_stanza_t *st)
     if (strcmp(m.type, "error") == 0) {
         log_info("xmpp: error bounce from %s for stanza %s", m.from,
                  m.id ? m.id : "(no id)");
+        /* XEP-0045 services drop occupants whose clients bounce. */
+        const char *res = ids_jid_resource(m.to);
+        if (res && (m.to[0] == '#' || m.to[0] == '!')) {
+            char *muc_jid = ids_jid_bare(m.to);
+            muc_gateway_bounced(gw, m.from, muc_jid);
+            free(muc_jid);
+        }
         goto out;
     }
     if (!from_is_acceptable(gw, m.from)) {
@@ -300,6 +307,8 @@ static void on_iq(struct gateway *gw, xmpp_stanza_t *st)
                                 to_domain ? domain_features
                                 : room    ? muc_features
                                           : user_features);
+    } else if (get && strcmp(ns, NS_DISCO_ITEMS) == 0 && to_domain) {
+        muc_gateway_directory(gw, st);
     } else if (get && strcmp(ns, NS_DISCO_ITEMS) == 0) {
         res = disco_items_result(gw->xmpp, st);
     } else if (get && strcmp(ns, NS_PING) == 0) {

@@ -67,6 +67,7 @@ static const char *const migrations[] = {
     "  room_id TEXT NOT NULL,"
     "  mxid TEXT NOT NULL,"
     "  nick TEXT NOT NULL,"
+    "  level INTEGER NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (room_id, mxid));",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -82,6 +83,7 @@ enum stmt_id {
     S_INBOUND_GET, S_INBOUND_ADD, S_INBOUND_DONE, S_INBOUND_PRUNE,
     S_OCC_PUT, S_OCC_GET, S_OCC_DELETE, S_OCC_LIST, S_OCC_COUNT_GHOST,
     S_MEMBER_PUT, S_MEMBER_DELETE, S_MEMBER_LIST, S_MEMBER_CLEAR,
+    S_MEMBER_GET,
     S_COUNT
 };
 
@@ -150,12 +152,15 @@ static const char *const stmt_sql[S_COUNT] = {
                    "occupants WHERE room_id = ?1",
     [S_OCC_COUNT_GHOST] = "SELECT COUNT(*) FROM occupants WHERE room_id = ?1 "
                           "AND ghost = ?2",
-    [S_MEMBER_PUT] = "INSERT INTO members(room_id, mxid, nick) VALUES "
-                     "(?1, ?2, ?3) ON CONFLICT DO UPDATE SET nick = "
-                     "excluded.nick",
+    [S_MEMBER_PUT] = "INSERT INTO members(room_id, mxid, nick, level) VALUES "
+                     "(?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE SET nick = "
+                     "excluded.nick, level = excluded.level",
     [S_MEMBER_DELETE] = "DELETE FROM members WHERE room_id = ?1 AND mxid = ?2",
-    [S_MEMBER_LIST] = "SELECT mxid, nick FROM members WHERE room_id = ?1",
+    [S_MEMBER_LIST] = "SELECT mxid, nick, level FROM members WHERE "
+                      "room_id = ?1",
     [S_MEMBER_CLEAR] = "DELETE FROM members WHERE room_id = ?1",
+    [S_MEMBER_GET] = "SELECT mxid, nick, level FROM members WHERE room_id = ?1 "
+                     "AND mxid = ?2",
 };
 
 struct store {
@@ -797,7 +802,7 @@ void store_occupants_free(struct store_occupant *list, int n)
 /* ---------------------------------------------------------- members -- */
 
 int store_member_put(struct store *st, const char *room_id, const char *mxid,
-                     const char *nick)
+                     const char *nick, long level)
 {
     if (ensure_txn(st) < 0)
         return -1;
@@ -805,6 +810,7 @@ int store_member_put(struct store *st, const char *room_id, const char *mxid,
     bind_text(s, 1, room_id);
     bind_text(s, 2, mxid);
     bind_text(s, 3, nick);
+    sqlite3_bind_int64(s, 4, level);
     return step_write(st, s, "member put");
 }
 
@@ -839,10 +845,29 @@ int store_members_in_room(struct store *st, const char *room_id,
         *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
         (*out)[n].mxid = dup_col(s, 0);
         (*out)[n].nick = dup_col(s, 1);
+        (*out)[n].level = sqlite3_column_int64(s, 2);
         n++;
     }
     sqlite3_reset(s);
     return rc == SQLITE_DONE ? n : report(st, "member list");
+}
+
+int store_member_get(struct store *st, const char *room_id, const char *mxid,
+                     struct store_member *out)
+{
+    sqlite3_stmt *s = stmt(st, S_MEMBER_GET);
+    bind_text(s, 1, room_id);
+    bind_text(s, 2, mxid);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        out->mxid = dup_col(s, 0);
+        out->nick = dup_col(s, 1);
+        out->level = sqlite3_column_int64(s, 2);
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : report(st, "member lookup");
 }
 
 void store_members_free(struct store_member *list, int n)

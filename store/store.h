@@ -149,14 +149,19 @@ void store_occupants_free(struct store_occupant *list, int n);
 struct store_member {
     char *mxid;
     char *nick;
+    long level; /* power level; room creators of v12+ rooms count as 100 */
 };
 int store_member_put(struct store *st, const char *room_id, const char *mxid,
-                     const char *nick);
+                     const char *nick, long level);
 int store_member_delete(struct store *st, const char *room_id,
                         const char *mxid);
 int store_members_clear(struct store *st, const char *room_id);
 int store_members_in_room(struct store *st, const char *room_id,
                           struct store_member **out);
+/* One member (1 found, 0 not); free with store_members_free(out, 1)'s
+ * contents: free(out->mxid), free(out->nick). */
+int store_member_get(struct store *st, const char *room_id, const char *mxid,
+                     struct store_member *out);
 void store_members_free(struct store_member *list, int n);
 
 #endif

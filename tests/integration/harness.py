@@ -186,6 +186,9 @@ trusted_key_servers: []
 suppress_key_server_warning: true
 presence:
   enabled: true
+# Synapse lets nobody publish to the room directory by default.
+room_list_publication_rules:
+  - action: allow
 experimental_features:
   msc2409_to_device_messages_enabled: true
   msc3202_transaction_extensions: true

@@ -289,3 +289,80 @@ async def test_matrix_invite_becomes_a_direct_invitation(cluster, gateway,
     others = [p["from"].resource for p in occupants
               if p["from"].resource != "alice"]   # slixmpp lists self too
     assert others == [bob.name]
+
+
+async def test_room_directory_with_rsm(cluster, gateway, alice, bob):
+    from nio.api import RoomVisibility
+    names = []
+    for _ in range(2):
+        alias = unique("public")
+        resp = await bob.client.room_create(
+            alias=alias, name=alias, preset=RoomPreset.public_chat,
+            visibility=RoomVisibility.public)
+        assert isinstance(resp, RoomCreateResponse), resp
+        names.append(alias)
+    rsm = "{http://jabber.org/protocol/rsm}"
+    items_ns = "{http://jabber.org/protocol/disco#items}"
+    seen, after = [], None
+    for _ in range(10):   # pages of one, until the directory ends
+        page = "<max>1</max>" + (f"<after>{after}</after>" if after else "")
+        result = await alice.iq_get(
+            COMPONENT, "<query xmlns='http://jabber.org/protocol/disco#items'>"
+            f"<set xmlns='http://jabber.org/protocol/rsm'>{page}</set>"
+            "</query>")
+        query = result.xml.find(f"{items_ns}query")
+        items = query.findall(f"{items_ns}item")
+        assert len(items) <= 1
+        seen += [i.get("jid") for i in items]
+        last = query.find(f"{rsm}set/{rsm}last")
+        if last is None or not items:
+            break
+        after = last.text
+    for alias in names:
+        assert f"#{alias}%{DOMAIN}@{COMPONENT}" in seen, seen
+
+
+async def test_power_level_change_updates_roles(cluster, gateway, alice):
+    bob, carol = await matrix_pair(cluster)
+    try:
+        room_id, muc_jid = await make_room(bob, carol, "roles")
+        online = asyncio.Queue()
+        alice.client.add_event_handler(f"muc::{muc_jid}::presence",
+                                       online.put_nowait)
+        await muc(alice).join_muc_wait(muc_jid, "alice", maxstanzas=0,
+                                       timeout=30)
+        state = await bob.client.room_get_state_event(room_id,
+                                                      "m.room.power_levels")
+        levels = state.content
+        levels.setdefault("users", {})[carol.user_id] = 50
+        await bob.client.room_put_state(room_id, "m.room.power_levels", levels)
+        promoted = await wait_for(
+            online, lambda p: p["from"] == f"{muc_jid}/Carol C"
+            and p["muc"]["role"] == "moderator", 20,
+            "Carol's presence as a moderator")
+        assert promoted["muc"]["affiliation"] == "admin"
+    finally:
+        await bob.close()
+        await carol.close()
+
+
+async def test_client_gone_while_gateway_was_down(cluster, gateway):
+    bob, carol = await matrix_pair(cluster)
+    alice = await XmppUser(cluster.prosody).connect()
+    try:
+        room_id, muc_jid = await make_room(bob, carol, "stale")
+        await muc(alice).join_muc_wait(muc_jid, "alice", maxstanzas=0,
+                                       timeout=30)
+        gateway.stop(kill=True)
+        await alice.disconnect()   # its unavailable presence bounces
+        gateway.start()
+        # The occupant is stale until its first bounce removes it and the
+        # ghost leaves the room.
+        await bob.send(room_id, "anyone?")
+        await bob.wait_member(
+            lambda r, e: r == room_id and e.state_key == ghost_id(alice)
+            and e.membership == "leave", timeout=30,
+            what="the stale occupant's ghost leaving")
+    finally:
+        await bob.close()
+        await carol.close()
