@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "tests" / "integration"))
 os.environ.setdefault("ISTHMUS_LOG_LEVEL", "info")  # nothing per message
 
 from harness import COMPONENT, DOMAIN, Cluster  # noqa: E402
-from peers import MatrixUser, XmppUser  # noqa: E402
+from peers import MatrixUser, XmppUser, populate  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -196,6 +196,66 @@ async def run_load(cluster, pairs, direction, rate, seconds, tag):
     }
 
 
+async def join_figure(cluster, members):
+    """Time for an XMPP user to join a room of `members` Matrix members, and
+    the delay of another conversation's messages meanwhile."""
+    from nio.api import RoomPreset
+    owner = await MatrixUser(cluster.synapse.url, name="bjoinowner").register()
+    joiner = await XmppUser(cluster.prosody, name="bjoiner").connect()
+    alice = await XmppUser(cluster.prosody, name="bpinger").connect()
+    bob = await MatrixUser(cluster.synapse.url, name="bponger").register()
+    try:
+        resp = await owner.client.room_create(alias="bigroom",
+                                              preset=RoomPreset.public_chat)
+        room_id = resp.room_id
+        print(f"  filling a room with {members} members ...", flush=True)
+        t0 = time.monotonic()
+        await populate(cluster.synapse.url, cluster.isthmus.as_token,
+                       room_id, members - 1, "bigroom")
+        print(f"  ({time.monotonic() - t0:.0f} s)", flush=True)
+        bob_jid = f"{bob.name}%{DOMAIN}@{COMPONENT}"
+        alice.send(bob_jid, "open")
+        dm, _ = await bob.wait_invite(timeout=60)
+        await bob.join(dm)
+        await bob.wait_message(lambda r, e: e.body == "open", timeout=60)
+
+        async def probe(n, tag):
+            """Latencies of n messages in the other conversation."""
+            lat = []
+            for k in range(n):
+                sent = time.monotonic()
+                alice.send(bob_jid, f"{tag} {k}")
+                await bob.wait_message(
+                    lambda r, e, b=f"{tag} {k}": e.body == b, timeout=60)
+                lat.append((time.monotonic() - sent) * 1000)
+                await asyncio.sleep(0.05)
+            return lat
+
+        baseline = await probe(20, "before")
+        muc = joiner.client
+        muc.register_plugin("xep_0045")
+        probing = asyncio.create_task(probe(20, "during"))
+        t0 = time.monotonic()
+        _, _, occupants, _ = await muc.plugin["xep_0045"].join_muc_wait(
+            f"#bigroom%{DOMAIN}@{COMPONENT}", "joiner", maxstanzas=0,
+            timeout=300)
+        join_s = time.monotonic() - t0
+        during = await probing
+        return {"members": members, "join_seconds": join_s,
+                "occupants_received": len(occupants),
+                "other_conversation_ms": {
+                    "before_p50": pct(baseline, 0.5),
+                    "before_max": max(baseline),
+                    "during_p50": pct(during, 0.5),
+                    "during_max": max(during)},
+                "status": "measured"}
+    finally:
+        for u in (owner, bob):
+            await u.close()
+        for u in (joiner, alice):
+            await u.disconnect()
+
+
 def memory_figure(cluster, sizes):
     """RSS of an idle isthmus over stores of growing size."""
     iso = cluster.isthmus
@@ -271,7 +331,13 @@ def print_table(res):
     print(f"\n4. Translations per second on one core: to Matrix "
           f"{t['to_matrix_per_s']:.0f}/s ({t['to_matrix_us']} us), to XMPP "
           f"{t['to_xmpp_per_s']:.0f}/s ({t['to_xmpp_us']} us)")
-    print(f"\n5. Joining a 5,000-member Matrix room: {res['join']['status']}")
+    j = res["join"]
+    o = j["other_conversation_ms"]
+    print(f"\n5. Joining a {j['members']:,}-member Matrix room from XMPP: "
+          f"{j['join_seconds']:.2f} s ({j['occupants_received']} occupant "
+          f"presences). Another conversation meanwhile: p50 "
+          f"{o['during_p50']:.0f} ms, max {o['during_max']:.0f} ms (before: "
+          f"p50 {o['before_p50']:.0f} ms, max {o['before_max']:.0f} ms)")
 
 
 def plot(res, path):
@@ -333,6 +399,7 @@ def main():
                     help="how long each load is offered (default 10)")
     ap.add_argument("--rates", default="50,200,500")
     ap.add_argument("--memory-sizes", default="0,10000,100000")
+    ap.add_argument("--join-members", type=int, default=5000)
     ap.add_argument("--out", default=str(HERE / "results"))
     args = ap.parse_args()
 
@@ -371,8 +438,8 @@ def main():
         print("3. memory ...", flush=True)
         sizes = [int(s) for s in args.memory_sizes.split(",")]
         res["memory"] = memory_figure(cluster, sizes)
-        res["join"] = {"status": "not measured: joining Matrix rooms from "
-                                 "XMPP arrives with group chats (issue 3)"}
+        print("5. joining a large room ...", flush=True)
+        res["join"] = asyncio.run(join_figure(cluster, args.join_members))
     finally:
         cluster.stop()
         cluster.cleanup()

@@ -170,3 +170,31 @@ class MatrixUser:
             return (isinstance(event, RoomMemberEvent)
                     and predicate(room_id, event))
         return await wait_for(self.events, match, timeout, what)
+
+
+async def populate(synapse_url, as_token, room_id, n, prefix):
+    """Fills room_id with n members, fast: the appservice registers users in
+    its own namespace and joins them. Returns their Matrix IDs."""
+    import aiohttp
+    headers = {"Authorization": f"Bearer {as_token}"}
+    sem = asyncio.Semaphore(16)
+    ids = []
+
+    async def one(session, i):
+        local = f"_xmpp_{prefix}{i}=40{DOMAIN}"
+        mxid = f"@{local}:{DOMAIN}"
+        async with sem:
+            async with session.post(
+                    f"{synapse_url}/_matrix/client/v3/register",
+                    json={"type": "m.login.application_service",
+                          "username": local, "inhibit_login": True}) as r:
+                assert r.status in (200, 400), await r.text()
+            async with session.post(
+                    f"{synapse_url}/_matrix/client/v3/join/{room_id}",
+                    params={"user_id": mxid}, json={}) as r:
+                assert r.status == 200, await r.text()
+        ids.append(mxid)
+
+    async with aiohttp.ClientSession(headers=headers) as session:
+        await asyncio.gather(*[one(session, i) for i in range(n)])
+    return ids

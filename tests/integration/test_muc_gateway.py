@@ -6,7 +6,7 @@ from nio.api import RoomPreset
 from nio.responses import RoomCreateResponse
 
 from harness import COMPONENT, DOMAIN
-from peers import MatrixUser, XmppUser, unique, wait_for
+from peers import MatrixUser, XmppUser, populate, unique, wait_for
 from test_dm import ghost_id
 
 
@@ -366,3 +366,31 @@ async def test_client_gone_while_gateway_was_down(cluster, gateway):
     finally:
         await bob.close()
         await carol.close()
+
+
+async def test_join_a_thousand_member_room(cluster, gateway, alice, bob):
+    import time
+    resp = await bob.client.room_create(alias=unique("crowd"),
+                                        preset=RoomPreset.public_chat)
+    assert isinstance(resp, RoomCreateResponse), resp
+    room_id = resp.room_id
+    await populate(cluster.synapse.url, gateway.as_token, room_id, 999,
+                   unique("crowd"))
+    log = cluster.synapse.dir / "homeserver.log"
+    mark = len(log.read_text())
+    started = time.monotonic()
+    me, _, occupants, _ = await muc(alice).join_muc_wait(
+        room_jid(room_id), "alice", maxstanzas=0, timeout=120)
+    took = time.monotonic() - started
+    print(f"joined a 1,000-member room in {took:.2f} s")
+    assert 110 in me["muc"]["status_codes"]
+    others = [p for p in occupants if p["from"].resource != "alice"]
+    assert len(others) == 1000   # bob and the 999
+    # One members query answers the join; no call per member. (Synapse
+    # flushes its log every few seconds.)
+    from harness import wait_until
+    wait_until(lambda: "/joined_members" in log.read_text()[mark:], 20,
+               "Synapse to log the members query")
+    requests = log.read_text()[mark:]
+    assert requests.count("/joined_members") == 1
+    assert "\"GET /_matrix/client/v3/profile" not in requests
