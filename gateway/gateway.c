@@ -179,6 +179,7 @@ static void housekeeping(struct gateway *gw)
         return;
     next_prune = now + PRUNE_INTERVAL_MS;
     store_inbound_prune(gw->store, now - INBOUND_KEEP_MS);
+    store_txn_prune(gw->store, now - INBOUND_KEEP_MS);
 }
 
 static void before_sleep(struct gateway *gw)

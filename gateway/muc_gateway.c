@@ -11,6 +11,7 @@
 #include "gateway/translate.h"
 #include "xep/muc.h"
 #include "xep/stanza_error.h"
+#include "xep/xml.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,11 +101,7 @@ static void presence_error(struct gateway *gw, xmpp_stanza_t *orig,
 {
     xmpp_stanza_t *err = stanza_error_reply(gw->xmpp, orig, type, condition,
                                             text);
-    xmpp_stanza_t *x = xmpp_stanza_new(gw->xmpp);
-    xmpp_stanza_set_name(x, "x");
-    xmpp_stanza_set_ns(x, NS_MUC);
-    xmpp_stanza_add_child(err, x);
-    xmpp_stanza_release(x);
+    xml_add_child(gw->xmpp, err, "x", NS_MUC);
     send_now(gw, err);
 }
 
@@ -697,20 +694,6 @@ struct directory {
     xmpp_stanza_t *iq;
 };
 
-static xmpp_stanza_t *text_child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent,
-                                 const char *name, const char *text)
-{
-    xmpp_stanza_t *el = xmpp_stanza_new(ctx);
-    xmpp_stanza_set_name(el, name);
-    xmpp_stanza_t *t = xmpp_stanza_new(ctx);
-    xmpp_stanza_set_text(t, text);
-    xmpp_stanza_add_child(el, t);
-    xmpp_stanza_release(t);
-    xmpp_stanza_add_child(parent, el);
-    xmpp_stanza_release(el);
-    return el;
-}
-
 static void on_public_rooms(const struct mx_response *r, void *ud)
 {
     struct directory *d = ud;
@@ -724,11 +707,8 @@ static void on_public_rooms(const struct mx_response *r, void *ud)
                                      xmpp_stanza_get_id(d->iq));
     xmpp_stanza_set_to(res, xmpp_stanza_get_from(d->iq));
     xmpp_stanza_set_from(res, xmpp_stanza_get_to(d->iq));
-    xmpp_stanza_t *q = xmpp_stanza_new(gw->xmpp);
-    xmpp_stanza_set_name(q, "query");
-    xmpp_stanza_set_ns(q, "http://jabber.org/protocol/disco#items");
-    xmpp_stanza_add_child(res, q);
-    xmpp_stanza_release(q);
+    xmpp_stanza_t *q = xml_add_child(gw->xmpp, res, "query",
+                                     "http://jabber.org/protocol/disco#items");
     size_t i;
     json_t *room;
     char *first = NULL;
@@ -743,36 +723,29 @@ static void on_public_rooms(const struct mx_response *r, void *ud)
         if ((!alias || ids_matrix_to_jid(&gw->ids, alias, &jid, &why) < 0) &&
             (!room_id || ids_matrix_to_jid(&gw->ids, room_id, &jid, &why) < 0))
             continue;
-        xmpp_stanza_t *item = xmpp_stanza_new(gw->xmpp);
-        xmpp_stanza_set_name(item, "item");
+        xmpp_stanza_t *item = xml_add_child(gw->xmpp, q, "item", NULL);
         xmpp_stanza_set_attribute(item, "jid", jid);
         xmpp_stanza_set_attribute(item, "name",
                                   name ? name : alias ? alias : room_id);
-        xmpp_stanza_add_child(q, item);
-        xmpp_stanza_release(item);
         if (!first)
             first = xstrdup(jid);
         free(jid);
     }
     /* RSM: <last/> carries the directory's next_batch token, which a
      * client sends back as <after/> for the next page. */
-    xmpp_stanza_t *set = xmpp_stanza_new(gw->xmpp);
-    xmpp_stanza_set_name(set, "set");
-    xmpp_stanza_set_ns(set, NS_RSM);
-    xmpp_stanza_add_child(q, set);
-    xmpp_stanza_release(set);
+    xmpp_stanza_t *set = xml_add_child(gw->xmpp, q, "set", NS_RSM);
     const char *next = json_string_value(json_object_get(r->body,
                                                          "next_batch"));
     if (first)
-        text_child(gw->xmpp, set, "first", first);
+        xml_add_text_child(gw->xmpp, set, "first", NULL, first);
     if (next)
-        text_child(gw->xmpp, set, "last", next);
+        xml_add_text_child(gw->xmpp, set, "last", NULL, next);
     json_t *total = json_object_get(r->body, "total_room_count_estimate");
     if (json_is_integer(total)) {
         char count[32];
         snprintf(count, sizeof count, "%lld",
                  (long long)json_integer_value(total));
-        text_child(gw->xmpp, set, "count", count);
+        xml_add_text_child(gw->xmpp, set, "count", NULL, count);
     }
     free(first);
     send_now(gw, res);
@@ -781,25 +754,14 @@ out:
     free(d);
 }
 
-static char *child_text(xmpp_stanza_t *parent, const char *name)
-{
-    xmpp_stanza_t *c = parent ? xmpp_stanza_get_child_by_name(parent, name)
-                              : NULL;
-    char *t = c ? xmpp_stanza_get_text(c) : NULL;
-    char *copy = t ? xstrdup(t) : NULL;
-    if (t)
-        xmpp_free(xmpp_stanza_get_context(parent), t);
-    return copy;
-}
-
 void muc_gateway_directory(struct gateway *gw, xmpp_stanza_t *iq)
 {
     xmpp_stanza_t *query = xmpp_stanza_get_child_by_name(iq, "query");
     xmpp_stanza_t *set = query ? xmpp_stanza_get_child_by_name_and_ns(
                                      query, "set", NS_RSM)
                                : NULL;
-    char *max = child_text(set, "max");
-    char *after = child_text(set, "after");
+    char *max = xml_child_text(set, "max", NULL);
+    char *after = xml_child_text(set, "after", NULL);
     int limit = max ? atoi(max) : 50;
     if (limit <= 0 || limit > 200)
         limit = 50;

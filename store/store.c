@@ -74,7 +74,7 @@ static const char *const migrations[] = {
 
 enum stmt_id {
     S_BEGIN, S_COMMIT, S_ROLLBACK,
-    S_TXN_SEEN, S_TXN_MARK, S_TXN_HIGHEST,
+    S_TXN_SEEN, S_TXN_MARK, S_TXN_HIGHEST, S_TXN_PRUNE,
     S_GHOST_GET, S_GHOST_PUT,
     S_ROOM_GET, S_ROOM_FIND_DM, S_ROOM_PUT, S_ROOM_DELETE,
     S_MSG_PUT, S_MSG_BY_EVENT, S_MSG_BY_STANZA,
@@ -97,6 +97,11 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_TXN_HIGHEST] = "SELECT MAX(CAST(txn_id AS INTEGER)) FROM txns "
                       "WHERE txn_id NOT GLOB '*[^0-9]*' AND "
                       "length(txn_id) BETWEEN 1 AND 18",
+    /* Keeps the highest numeric id: gap detection starts from it. */
+    [S_TXN_PRUNE] = "DELETE FROM txns WHERE received_ts < ?1 AND rowid NOT IN "
+                    "(SELECT rowid FROM txns WHERE txn_id NOT GLOB "
+                    "'*[^0-9]*' AND length(txn_id) BETWEEN 1 AND 18 "
+                    "ORDER BY CAST(txn_id AS INTEGER) DESC LIMIT 1)",
     [S_GHOST_GET] = "SELECT mxid, jid, displayname, registered FROM ghosts "
                     "WHERE mxid = ?1",
     [S_GHOST_PUT] = "INSERT INTO ghosts(mxid, jid, displayname, registered) "
@@ -392,6 +397,15 @@ int store_txn_highest(struct store *st, int64_t *out)
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return report(st, "highest txn");
     return found;
+}
+
+int store_txn_prune(struct store *st, int64_t older_than_ms)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_TXN_PRUNE);
+    sqlite3_bind_int64(s, 1, older_than_ms);
+    return step_write(st, s, "txn prune");
 }
 
 /* ----------------------------------------------------------- ghosts -- */

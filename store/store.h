@@ -34,6 +34,9 @@ int store_txn_seen(struct store *st, const char *txn_id);  /* 1/0/-1 */
 int store_txn_mark(struct store *st, const char *txn_id, int64_t now_ms);
 /* The highest all-digit txn id applied so far: 1 and *out set, 0 if none. */
 int store_txn_highest(struct store *st, int64_t *out);
+/* Forgets transactions older than the cut-off (homeservers retry within
+ * hours), always keeping the highest numeric id. */
+int store_txn_prune(struct store *st, int64_t older_than_ms);
 
 /* ---- ghosts: Matrix users the gateway puppets for XMPP users */
 struct store_ghost {

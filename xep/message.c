@@ -1,6 +1,7 @@
 #include "xep/message.h"
 
 #include "common/mem.h"
+#include "xep/xml.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -9,21 +10,6 @@ static char *attr_copy(xmpp_stanza_t *st, const char *name)
 {
     const char *v = xmpp_stanza_get_attribute(st, name);
     return v ? xstrdup(v) : NULL;
-}
-
-/* Text of the first child element called name (in ns, if given). */
-static char *child_text(xmpp_stanza_t *st, const char *name, const char *ns)
-{
-    xmpp_stanza_t *c = ns ? xmpp_stanza_get_child_by_name_and_ns(st, name, ns)
-                          : xmpp_stanza_get_child_by_name(st, name);
-    if (!c)
-        return NULL;
-    char *t = xmpp_stanza_get_text(c);
-    if (!t)
-        return xstrdup("");
-    char *copy = xstrdup(t);
-    xmpp_free(xmpp_stanza_get_context(st), t);
-    return copy;
 }
 
 int xmsg_parse(xmpp_stanza_t *st, struct xmsg *out, const char **why)
@@ -46,30 +32,15 @@ int xmsg_parse(xmpp_stanza_t *st, struct xmsg *out, const char **why)
     if (!out->type)
         out->type = xstrdup("normal"); /* RFC 6121 §5.2.2 default */
     /* Bodies in other languages (xml:lang) are rare; the first one wins. */
-    out->body = child_text(st, "body", NULL);
+    out->body = xml_child_text(st, "body", NULL);
     xmpp_stanza_t *oid = xmpp_stanza_get_child_by_name_and_ns(st, "origin-id",
                                                               NS_SID);
     if (oid)
         out->origin_id = attr_copy(oid, "id");
-    out->nick = child_text(st, "nick", NS_NICK);
+    out->nick = xml_child_text(st, "nick", NS_NICK);
     out->receipt_requested =
         xmpp_stanza_get_child_by_name_and_ns(st, "request", NS_RECEIPTS) != NULL;
     return 0;
-}
-
-static void add_text_child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent,
-                           const char *name, const char *ns, const char *text)
-{
-    xmpp_stanza_t *el = xmpp_stanza_new(ctx);
-    xmpp_stanza_set_name(el, name);
-    if (ns)
-        xmpp_stanza_set_ns(el, ns);
-    xmpp_stanza_t *t = xmpp_stanza_new(ctx);
-    xmpp_stanza_set_text(t, text);
-    xmpp_stanza_add_child(el, t);
-    xmpp_stanza_release(t);
-    xmpp_stanza_add_child(parent, el);
-    xmpp_stanza_release(el);
 }
 
 xmpp_stanza_t *xmsg_build(xmpp_ctx_t *ctx, const struct xmsg *m)
@@ -79,16 +50,12 @@ xmpp_stanza_t *xmsg_build(xmpp_ctx_t *ctx, const struct xmsg *m)
     if (m->from)
         xmpp_stanza_set_from(st, m->from);
     if (m->body)
-        add_text_child(ctx, st, "body", NULL, m->body);
+        xml_add_text_child(ctx, st, "body", NULL, m->body);
     if (m->nick)
-        add_text_child(ctx, st, "nick", NS_NICK, m->nick);
+        xml_add_text_child(ctx, st, "nick", NS_NICK, m->nick);
     if (m->origin_id) {
-        xmpp_stanza_t *oid = xmpp_stanza_new(ctx);
-        xmpp_stanza_set_name(oid, "origin-id");
-        xmpp_stanza_set_ns(oid, NS_SID);
+        xmpp_stanza_t *oid = xml_add_child(ctx, st, "origin-id", NS_SID);
         xmpp_stanza_set_attribute(oid, "id", m->origin_id);
-        xmpp_stanza_add_child(st, oid);
-        xmpp_stanza_release(oid);
     }
     return st;
 }
@@ -114,12 +81,8 @@ xmpp_stanza_t *xmsg_receipt(xmpp_ctx_t *ctx, const char *from, const char *to,
 {
     xmpp_stanza_t *st = xmpp_message_new(ctx, "chat", to, NULL);
     xmpp_stanza_set_from(st, from);
-    xmpp_stanza_t *r = xmpp_stanza_new(ctx);
-    xmpp_stanza_set_name(r, "received");
-    xmpp_stanza_set_ns(r, NS_RECEIPTS);
+    xmpp_stanza_t *r = xml_add_child(ctx, st, "received", NS_RECEIPTS);
     xmpp_stanza_set_attribute(r, "id", id);
-    xmpp_stanza_add_child(st, r);
-    xmpp_stanza_release(r);
     return st;
 }
 

@@ -1,23 +1,12 @@
 #include "xep/muc.h"
 
 #include "xep/message.h"
+#include "xep/xml.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static xmpp_stanza_t *child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent,
-                            const char *name, const char *ns)
-{
-    xmpp_stanza_t *el = xmpp_stanza_new(ctx);
-    xmpp_stanza_set_name(el, name);
-    if (ns)
-        xmpp_stanza_set_ns(el, ns);
-    xmpp_stanza_add_child(parent, el);
-    xmpp_stanza_release(el); /* the parent holds it */
-    return el;
-}
 
 xmpp_stanza_t *muc_presence(xmpp_ctx_t *ctx, const char *from, const char *to,
                             const char *type, const struct muc_item *item,
@@ -28,8 +17,8 @@ xmpp_stanza_t *muc_presence(xmpp_ctx_t *ctx, const char *from, const char *to,
     xmpp_stanza_set_to(p, to);
     if (type)
         xmpp_stanza_set_type(p, type);
-    xmpp_stanza_t *x = child(ctx, p, "x", NS_MUC_USER);
-    xmpp_stanza_t *it = child(ctx, x, "item", NULL);
+    xmpp_stanza_t *x = xml_add_child(ctx, p, "x", NS_MUC_USER);
+    xmpp_stanza_t *it = xml_add_child(ctx, x, "item", NULL);
     xmpp_stanza_set_attribute(it, "affiliation", item->affiliation);
     xmpp_stanza_set_attribute(it, "role", item->role);
     if (item->jid)
@@ -39,7 +28,7 @@ xmpp_stanza_t *muc_presence(xmpp_ctx_t *ctx, const char *from, const char *to,
     for (; codes && *codes; codes++) {
         char code[8];
         snprintf(code, sizeof code, "%d", *codes);
-        xmpp_stanza_t *status = child(ctx, x, "status", NULL);
+        xmpp_stanza_t *status = xml_add_child(ctx, x, "status", NULL);
         xmpp_stanza_set_attribute(status, "code", code);
     }
     return p;
@@ -50,7 +39,7 @@ xmpp_stanza_t *muc_subject(xmpp_ctx_t *ctx, const char *room, const char *to,
 {
     xmpp_stanza_t *m = xmpp_message_new(ctx, "groupchat", to, NULL);
     xmpp_stanza_set_from(m, room);
-    xmpp_stanza_t *s = child(ctx, m, "subject", NULL);
+    xmpp_stanza_t *s = xml_add_child(ctx, m, "subject", NULL);
     if (*subject) {
         xmpp_stanza_t *t = xmpp_stanza_new(ctx);
         xmpp_stanza_set_text(t, subject);
@@ -67,7 +56,7 @@ xmpp_stanza_t *muc_groupchat(xmpp_ctx_t *ctx, const char *from, const char *to,
     struct xmsg m = { .from = (char *)from, .to = (char *)to, .id = (char *)id,
                       .type = "groupchat", .body = (char *)body };
     xmpp_stanza_t *st = xmsg_build(ctx, &m);
-    xmpp_stanza_t *sid = child(ctx, st, "stanza-id", NS_SID);
+    xmpp_stanza_t *sid = xml_add_child(ctx, st, "stanza-id", NS_SID);
     xmpp_stanza_set_attribute(sid, "id", stanza_id);
     xmpp_stanza_set_attribute(sid, "by", room);
     return st;
@@ -83,7 +72,7 @@ void muc_add_delay(xmpp_ctx_t *ctx, xmpp_stanza_t *msg, const char *room,
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(stamp + strlen(stamp), sizeof stamp - strlen(stamp), ".%03dZ",
              (int)(ts_ms % 1000));
-    xmpp_stanza_t *d = child(ctx, msg, "delay", "urn:xmpp:delay");
+    xmpp_stanza_t *d = xml_add_child(ctx, msg, "delay", "urn:xmpp:delay");
     xmpp_stanza_set_attribute(d, "from", room);
     xmpp_stanza_set_attribute(d, "stamp", stamp);
 }
@@ -94,7 +83,7 @@ xmpp_stanza_t *muc_direct_invite(xmpp_ctx_t *ctx, const char *inviter,
 {
     xmpp_stanza_t *m = xmpp_message_new(ctx, "normal", invitee, NULL);
     xmpp_stanza_set_from(m, inviter);
-    xmpp_stanza_t *x = child(ctx, m, "x", "jabber:x:conference");
+    xmpp_stanza_t *x = xml_add_child(ctx, m, "x", "jabber:x:conference");
     xmpp_stanza_set_attribute(x, "jid", room);
     if (reason && *reason)
         xmpp_stanza_set_attribute(x, "reason", reason);

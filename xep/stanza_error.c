@@ -1,5 +1,7 @@
 #include "xep/stanza_error.h"
 
+#include "xep/xml.h"
+
 #define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
 
 xmpp_stanza_t *stanza_error_reply(xmpp_ctx_t *ctx, xmpp_stanza_t *orig,
@@ -19,26 +21,10 @@ xmpp_stanza_t *stanza_error_reply(xmpp_ctx_t *ctx, xmpp_stanza_t *orig,
     if (to)
         xmpp_stanza_set_from(reply, to);
 
-    xmpp_stanza_t *err = xmpp_stanza_new(ctx);
-    xmpp_stanza_set_name(err, "error");
+    xmpp_stanza_t *err = xml_add_child(ctx, reply, "error", NULL);
     xmpp_stanza_set_type(err, type);
-    xmpp_stanza_t *cond = xmpp_stanza_new(ctx);
-    xmpp_stanza_set_name(cond, condition);
-    xmpp_stanza_set_ns(cond, NS_STANZAS);
-    xmpp_stanza_add_child(err, cond);
-    xmpp_stanza_release(cond);
-    if (text) {
-        xmpp_stanza_t *t = xmpp_stanza_new(ctx);
-        xmpp_stanza_set_name(t, "text");
-        xmpp_stanza_set_ns(t, NS_STANZAS);
-        xmpp_stanza_t *body = xmpp_stanza_new(ctx);
-        xmpp_stanza_set_text(body, text);
-        xmpp_stanza_add_child(t, body);
-        xmpp_stanza_release(body);
-        xmpp_stanza_add_child(err, t);
-        xmpp_stanza_release(t);
-    }
-    xmpp_stanza_add_child(reply, err);
-    xmpp_stanza_release(err);
+    xml_add_child(ctx, err, condition, NS_STANZAS);
+    if (text)
+        xml_add_text_child(ctx, err, "text", NS_STANZAS, text);
     return reply;
 }

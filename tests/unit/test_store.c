@@ -79,6 +79,12 @@ static void highest_numeric_txn(void **state)
     store_txn_mark(f->st, "12abc", 1);
     assert_int_equal(store_txn_highest(f->st, &h), 1);
     assert_int_equal(h, 10);
+    /* Pruning keeps the highest numeric id whatever its age. */
+    assert_int_equal(store_txn_prune(f->st, 2), 0);
+    assert_int_equal(store_txn_highest(f->st, &h), 1);
+    assert_int_equal(h, 10);
+    assert_int_equal(store_txn_seen(f->st, "9"), 0);
+    assert_int_equal(store_txn_seen(f->st, "dup-1"), 0);
 }
 
 static void unflushed_writes_are_lost_on_crash(void **state)

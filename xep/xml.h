@@ -1,0 +1,19 @@
+/* Small helpers over libstrophe's stanza tree, shared by the xep/ files. */
+#ifndef ISTHMUS_XEP_XML_H
+#define ISTHMUS_XEP_XML_H
+
+#include <strophe.h>
+
+/* Appends <name xmlns=ns/> (ns may be NULL) to parent and returns it; the
+ * parent owns it, so the caller does not release it. */
+xmpp_stanza_t *xml_add_child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent,
+                             const char *name, const char *ns);
+/* The same with a text body. */
+xmpp_stanza_t *xml_add_text_child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent,
+                                  const char *name, const char *ns,
+                                  const char *text);
+/* A copy of the text of parent's first child called name (in ns, if not
+ * NULL): "" for an empty element, NULL if there is none. Caller frees. */
+char *xml_child_text(xmpp_stanza_t *parent, const char *name, const char *ns);
+
+#endif
