@@ -199,7 +199,7 @@ void gateway_run(struct gateway *gw)
     while (!gw->stop) {
         as_server_run(gw->as);
         mx_client_run(gw->mx);
-        component_run(gw->component, gateway_now_ms());
+        component_run(gw->component);
         before_sleep(gw);
 
         struct curl_waitfd fds[2];

@@ -110,30 +110,22 @@ static void on_member(struct gateway *gw, const struct mx_event *ev)
         free(jid);
         return;
     }
-    struct store_room groom;
-    if (store_room_get(gw->store, ev->room_id, &groom) == 1) {
-        bool gateway_room = groom.mode == ROOM_GATEWAY;
-        if (gateway_room)
-            muc_gateway_event(gw, ev, &groom);
-        store_room_free(&groom);
-        if (gateway_room)
-            return;
+    struct store_room room;
+    if (store_room_get(gw->store, ev->room_id, &room) != 1)
+        return;
+    if (room.mode == ROOM_GATEWAY) {
+        muc_gateway_event(gw, ev, &room);
+    } else if ((strcmp(m.membership, "leave") == 0 ||
+                strcmp(m.membership, "ban") == 0) &&
+               (strcmp(ev->state_key, room.matrix_user) == 0 ||
+                ids_is_ghost(&gw->ids, ev->state_key))) {
+        /* Either side leaving ends the DM; the next message opens a new one
+         * instead of talking into an empty room. */
+        log_info("to_xmpp: DM %s ended (%s left)", ev->room_id,
+                 ev->state_key);
+        store_room_delete(gw->store, ev->room_id);
     }
-    if (strcmp(m.membership, "leave") == 0 || strcmp(m.membership, "ban") == 0) {
-        struct store_room room;
-        if (store_room_get(gw->store, ev->room_id, &room) == 1) {
-            /* Either side leaving ends the DM; the next message opens a new
-             * one instead of talking into an empty room. */
-            if (room.mode == ROOM_DM &&
-                (strcmp(ev->state_key, room.matrix_user) == 0 ||
-                 ids_is_ghost(&gw->ids, ev->state_key))) {
-                log_info("to_xmpp: DM %s ended (%s left)", ev->room_id,
-                         ev->state_key);
-                store_room_delete(gw->store, ev->room_id);
-            }
-            store_room_free(&room);
-        }
-    }
+    store_room_free(&room);
 }
 
 static void on_message(struct gateway *gw, const struct mx_event *ev)

@@ -209,10 +209,11 @@ static void fetch_history(struct join *j)
     free(room);
 }
 
-static void on_left_after_conflict(const struct mx_response *r, void *ud)
+static void on_left(const struct mx_response *r, void *ud)
 {
-    (void)r;
     (void)ud;
+    if (r->status != 200)
+        log_warn("muc: a ghost could not leave its room: %s", r->error);
 }
 
 static void leave_room(struct gateway *gw, const char *room_id,
@@ -222,7 +223,7 @@ static void leave_room(struct gateway *gw, const char *room_id,
     char *path = xasprintf("/_matrix/client/v3/rooms/%s/leave?user_id=%s",
                            room, uid);
     mx_client_call(gw->mx, "POST", path, json_object(), 3,
-                   on_left_after_conflict, NULL);
+                   on_left, NULL);
     free(path);
     free(uid);
     free(room);

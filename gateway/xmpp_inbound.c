@@ -193,25 +193,21 @@ static void on_presence(struct gateway *gw, xmpp_stanza_t *st)
     const char *to = xmpp_stanza_get_to(st);
     if (!to || !from_is_acceptable(gw, from))
         return;
-    {
-        char *target = NULL;
-        enum ids_matrix_kind kind;
-        const char *why;
-        if (ids_jid_to_matrix(&gw->ids, to, &target, &kind, &why) == 0 &&
-            kind != IDS_MATRIX_USER) {
-            muc_gateway_presence(gw, st, target);
-            free(target);
-            return;
-        }
+    char *target = NULL;
+    enum ids_matrix_kind kind;
+    const char *why;
+    bool known = ids_jid_to_matrix(&gw->ids, to, &target, &kind, &why) == 0;
+    if (known && kind != IDS_MATRIX_USER) {
+        muc_gateway_presence(gw, st, target);
         free(target);
+        return;
     }
-    if (!type)
+    if (!type) {
+        free(target);
         return; /* presence to a Matrix user: comes with presence support */
+    }
     char *bare_to = ids_jid_bare(to);
     char *bare_from = ids_jid_bare(from);
-    char *target = NULL;
-    const char *why;
-    bool known = ids_jid_to_matrix(&gw->ids, bare_to, &target, NULL, &why) == 0;
     if (strcmp(type, "subscribe") == 0) {
         /* Ghosts accept everyone, so they can sit in any roster. */
         send_presence(gw, bare_to, bare_from, known ? "subscribed"

@@ -268,9 +268,8 @@ void component_disconnect(struct component *c)
     }
 }
 
-void component_run(struct component *c, int64_t now_ms)
+void component_run(struct component *c)
 {
-    (void)now_ms;
     int64_t now = mono_ms();
     if (!c->connected && !c->connecting && !c->stopping &&
         now >= c->next_attempt_ms)

@@ -30,7 +30,7 @@ struct component *component_new(xmpp_ctx_t *ctx, const char *jid,
 void component_free(struct component *c);
 
 /* One non-blocking round of libstrophe I/O plus reconnection timing. */
-void component_run(struct component *c, int64_t now_ms);
+void component_run(struct component *c);
 /* The socket to poll, or -1 while there is none. */
 int component_fd(const struct component *c);
 bool component_is_connected(const struct component *c);
