@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything isthmus needs to build, run its demo and pass its tests:
-# Debian packages (apt-get) and a Python venv in .venv with the test peers.
+# Debian packages (apt-get), a Python venv in .venv with the test peers, and
+# the npm packages of the client tests (tests/clients/node_modules: Converse.js
+# and playwright-core, which drives Debian's chromium; no browser download).
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +12,7 @@ APT_PACKAGES=(
   libstrophe-dev libexpat1-dev libmicrohttpd-dev libcurl4-openssl-dev
   libjansson-dev libsqlite3-dev libsodium-dev libolm-dev libcmocka-dev
   prosody valgrind sqlite3 python3-venv clang libclang-rt-14-dev
+  profanity tmux chromium
 )
 
 missing=()
@@ -36,6 +39,19 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   "$PYTHON" -m venv .venv
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q -r tests/requirements.txt
+  echo "$want" > "$stamp"
+fi
+# The client tests' npm packages, pinned by tests/clients/package-lock.json.
+# playwright-core needs Node >= 20 (CI has it; Debian 12's nodejs is 18).
+stamp=tests/clients/node_modules/.package-lock.sha256
+want=$(sha256sum tests/clients/package-lock.json | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  if ! command -v npm >/dev/null; then
+    echo "install-deps: npm is missing: install Node.js 20 or later" >&2
+    exit 1
+  fi
+  echo "install-deps: npm ci in tests/clients (Converse.js, playwright-core)"
+  (cd tests/clients && npm ci --ignore-scripts --no-audit --no-fund >/dev/null)
   echo "$want" > "$stamp"
 fi
 echo "install-deps: all dependencies are installed"

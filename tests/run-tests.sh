@@ -6,8 +6,11 @@
 #   4. the libFuzzer targets, 20 s each (tests/fuzz/run-fuzzers.sh)
 #   5. unit and integration tests again on an AddressSanitizer + UBSan build
 #   6. integration tests against real Prosody and Synapse (pytest)
-# Pass pytest arguments through, e.g. tests/run-tests.sh -k dm.
-# QUICK=1 skips steps 4 and 5.
+#   7. client tests: Profanity under tmux and Converse.js in headless Chromium
+#      in Matrix rooms through isthmus (tests/clients; screens, screenshots
+#      and logs in tests/clients/artifacts/)
+# Pass pytest arguments through to step 6, e.g. tests/run-tests.sh -k dm.
+# QUICK=1 skips steps 4 and 5; CLIENTS=0 skips step 7.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTEST=(.venv/bin/python -m pytest -c tests/integration/pytest.ini)
@@ -42,4 +45,12 @@ if [ "${QUICK:-0}" != 1 ]; then
 fi
 
 echo "== integration tests (real Prosody and Synapse on loopback)"
-exec "${PYTEST[@]}" tests/integration "$@"
+status=0
+"${PYTEST[@]}" tests/integration "$@" || status=$?
+
+if [ "${CLIENTS:-1}" != 0 ]; then
+  echo "== client tests (Profanity under tmux, Converse.js in headless Chromium)"
+  .venv/bin/python -m pytest -c tests/clients/pytest.ini tests/clients \
+    || status=$?
+fi
+exit "$status"
