@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "common/mem.h"
+#include "gateway/portal.h"
 #include "gateway/queues.h"
 #include "gateway/ratelimit.h"
 #include "gateway/registration.h"
@@ -45,7 +46,9 @@ static void on_stanza(xmpp_stanza_t *st, void *ud)
 static void on_connected(void *ud)
 {
     struct gateway *gw = ud;
-    /* Whatever waited while we were away goes out now. */
+    /* Whatever waited while we were away goes out now, after the joins
+     * that let Matrix users speak in their MUCs again. */
+    portal_rejoin_all(gw);
     gw->stanza_outbox_dirty = true;
 }
 
@@ -151,6 +154,7 @@ int gateway_init(struct gateway *gw, struct config *cfg, char **err)
         gw->highest_txn = -1;
     gw->gap_refused_txn = -1;
     gw->queues = queues_new();
+    gw->portal = portal_state_new();
     gw->senders = ratelimit_new(gw->cfg.sender_rate, gw->cfg.sender_burst);
 
     log_info("isthmus %s: appservice on %s:%d, homeserver %s, component %s "
@@ -220,6 +224,10 @@ void gateway_run(struct gateway *gw)
         curl_multi_poll(gw->multi, fds, nfds, (int)timeout, NULL);
     }
     log_info("shutting down");
+    /* Matrix users leave their MUCs as a client would; they rejoin, with
+     * what they missed, when the gateway is back. */
+    if (component_is_connected(gw->component))
+        portal_leave_all(gw);
 }
 
 void gateway_free(struct gateway *gw)
@@ -234,6 +242,7 @@ void gateway_free(struct gateway *gw)
         store_flush(gw->store);
     mx_client_free(gw->mx);
     queues_free(gw->queues);
+    portal_state_free(gw->portal);
     ratelimit_free(gw->senders);
     if (gw->multi)
         curl_multi_cleanup(gw->multi);

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <strophe.h>
 
+struct portal_state;
 struct queues;
 struct ratelimit;
 
@@ -29,6 +30,7 @@ struct gateway {
     struct as_server *as;
     struct queues *queues;
     struct ratelimit *senders; /* flood control per XMPP sender */
+    struct portal_state *portal; /* portal mode's in-memory state */
     bool stanza_outbox_dirty; /* OUTBOX_STANZA rows wait to be sent */
     char *bot_mxid;
     /* For the latency metrics: when the stanza or transaction now being

@@ -125,3 +125,25 @@ void ghosts_ensure(struct gateway *gw, const char *mxid, const char *jid,
     if (rc < 0)
         do_register(e);
 }
+
+void ghosts_ensure_named(struct gateway *gw, const char *mxid, const char *jid,
+                         const char *displayname, ghost_ready_cb cb, void *ud)
+{
+    struct store_ghost g;
+    int found = store_ghost_get(gw->store, mxid, &g);
+    if (found == 1 && g.registered) {
+        store_ghost_free(&g);
+        cb(gw, true, NULL, ud);
+        return;
+    }
+    if (found == 1)
+        store_ghost_free(&g);
+    struct ensure *e = xcalloc(1, sizeof *e);
+    e->gw = gw;
+    e->mxid = xstrdup(mxid);
+    e->jid = xstrdup(jid);
+    e->displayname = xstrdup(displayname);
+    e->cb = cb;
+    e->ud = ud;
+    do_register(e);
+}

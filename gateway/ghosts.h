@@ -18,4 +18,9 @@ typedef void (*ghost_ready_cb)(struct gateway *gw, bool ok, const char *error,
 void ghosts_ensure(struct gateway *gw, const char *mxid, const char *jid,
                    const char *nick_hint, ghost_ready_cb cb, void *ud);
 
+/* The same for a ghost whose name is known and who has no vCard to ask
+ * (an occupant of an anonymous MUC, named by its nick). */
+void ghosts_ensure_named(struct gateway *gw, const char *mxid, const char *jid,
+                         const char *displayname, ghost_ready_cb cb, void *ud);
+
 #endif

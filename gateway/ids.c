@@ -358,6 +358,37 @@ int ids_jid_to_ghost(const struct ids *ids, const char *jid, char **mxid,
     return jid_to_namespaced(ids, '@', ids->user_prefix, jid, mxid, why);
 }
 
+/* Occupants of anonymous rooms have no real JID to stand for, so their
+ * ghost names the occupant JID itself (room@service/nick); the '/' comes
+ * out as =2f, so it can never equal a bare JID's ghost. */
+int ids_occupant_to_ghost(const struct ids *ids, const char *muc_jid,
+                          const char *nick, char **mxid, const char **why)
+{
+    if (!nick || !*nick)
+        return fail(why, "an occupant needs a nick");
+    char *bare = NULL;
+    if (jid_to_namespaced(ids, '@', ids->user_prefix, muc_jid, &bare, why) < 0)
+        return -1;
+    free(bare);
+    char *full = ids_jid_bare(muc_jid);
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_putc(&sb, '@');
+    strbuf_puts(&sb, ids->user_prefix);
+    matrix_escape(&sb, full);
+    strbuf_puts(&sb, "=2f");
+    matrix_escape(&sb, nick);
+    strbuf_putc(&sb, ':');
+    strbuf_puts(&sb, ids->hs_domain);
+    free(full);
+    if (sb.len > MXID_MAX) {
+        strbuf_free(&sb);
+        return fail(why, "the occupant's nick is too long for a Matrix "
+                         "identifier");
+    }
+    *mxid = strbuf_detach(&sb);
+    return 0;
+}
+
 int ids_ghost_to_jid(const struct ids *ids, const char *mxid, char **jid,
                      const char **why)
 {

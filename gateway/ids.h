@@ -41,6 +41,10 @@ const char *ids_jid_resource(const char *jid);
 /* alice@xmpp.example -> @_xmpp_alice=40xmpp.example:hs. *mxid: caller frees. */
 int ids_jid_to_ghost(const struct ids *ids, const char *jid, char **mxid,
                      const char **why);
+/* room@service + nick -> the ghost of an occupant whose real JID the room
+ * hides (@_xmpp_room=40service=2fnick:hs). *mxid: caller frees. */
+int ids_occupant_to_ghost(const struct ids *ids, const char *muc_jid,
+                          const char *nick, char **mxid, const char **why);
 /* The inverse; *jid is the bare JID. Caller frees. */
 int ids_ghost_to_jid(const struct ids *ids, const char *mxid, char **jid,
                      const char **why);

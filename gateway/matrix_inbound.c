@@ -11,6 +11,7 @@
 #include "gateway/ghosts.h"
 #include "gateway/metrics.h"
 #include "gateway/muc_gateway.h"
+#include "gateway/portal.h"
 #include "gateway/queues.h"
 #include "gateway/translate.h"
 #include "matrix/event.h"
@@ -115,6 +116,8 @@ static void on_member(struct gateway *gw, const struct mx_event *ev)
         return;
     if (room.mode == ROOM_GATEWAY) {
         muc_gateway_event(gw, ev, &room);
+    } else if (room.mode == ROOM_PORTAL) {
+        portal_matrix_event(gw, ev, &room);
     } else if ((strcmp(m.membership, "leave") == 0 ||
                 strcmp(m.membership, "ban") == 0) &&
                (strcmp(ev->state_key, room.matrix_user) == 0 ||
@@ -138,6 +141,11 @@ static void on_message(struct gateway *gw, const struct mx_event *ev)
          * resources got their reflection when it was sent. */
         if (strcmp(ev->sender, gw->bot_mxid) != 0)
             muc_gateway_event(gw, ev, &room);
+        store_room_free(&room);
+        return;
+    }
+    if (room.mode == ROOM_PORTAL) {
+        portal_matrix_event(gw, ev, &room);
         store_room_free(&room);
         return;
     }
@@ -231,6 +239,8 @@ static void on_other(struct gateway *gw, const struct mx_event *ev)
         return;
     if (room.mode == ROOM_GATEWAY)
         muc_gateway_event(gw, ev, &room);
+    else if (room.mode == ROOM_PORTAL)
+        portal_matrix_event(gw, ev, &room);
     store_room_free(&room);
 }
 
@@ -313,12 +323,10 @@ static void on_user_query(struct as_request *req, const char *user_id,
 
 static void on_alias_query(struct as_request *req, const char *alias, void *ud)
 {
-    (void)ud;
-    (void)alias;
-    /* Portal rooms for XMPP MUCs come with group-chat support. */
-    as_request_reply_error(req, 404, "M_NOT_FOUND",
-                           "this gateway does not bridge MUCs through "
-                           "aliases yet");
+    struct gateway *gw = ud;
+    /* Gateway-mode aliases (#room%server@gw) live on the XMPP side; only
+     * portal aliases are ever asked about here. */
+    portal_alias_query(gw, req, alias);
 }
 
 static char *on_metrics(void *ud)

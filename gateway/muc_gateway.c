@@ -184,8 +184,8 @@ static void on_history(const struct mx_response *r, void *ud)
             nick = nick_for(ev.sender, NULL);
         char *from = xasprintf("%s/%s", j->muc_jid, nick);
         xmpp_stanza_t *st = muc_groupchat(gw->xmpp, from, j->occupant_jid,
-                                          ev.event_id, body, ev.event_id,
-                                          j->muc_jid);
+                                          ev.event_id, NULL, body,
+                                          ev.event_id, j->muc_jid);
         muc_add_delay(gw->xmpp, st, j->muc_jid, (long long)ev.origin_server_ts);
         send_now(gw, st);
         free(from);
@@ -306,6 +306,25 @@ static void on_state(const struct mx_response *r, void *ud)
     }
     json_decref(nicks);
 
+    /* The other XMPP occupants see the newcomer at once, as a MUC service
+     * shows them; the ghost's member event may come before or after and
+     * then repeats the same presence. */
+    struct store_occupant *others;
+    int nothers = store_occupants_in_room(gw->store, j->room_id, &others);
+    char *newcomer = xasprintf("%s/%s", j->muc_jid, j->nick);
+    char *own_jid = real_jid(gw, j->ghost);
+    for (int k = 0; k < nothers; k++) {
+        if (strcmp(others[k].ghost, j->ghost) == 0)
+            continue;
+        struct muc_item it = { "member", "participant", own_jid, NULL };
+        send_now(gw, muc_presence(gw->xmpp, newcomer, others[k].occupant_jid,
+                                  NULL, &it, NULL));
+    }
+    free(own_jid);
+    free(newcomer);
+    if (nothers > 0)
+        store_occupants_free(others, nothers);
+
     struct store_occupant o = { j->occupant_jid, j->muc_jid, j->room_id,
                                 j->nick, j->ghost };
     store_occupant_put(gw->store, &o);
@@ -370,8 +389,22 @@ static void on_ghost_ready(struct gateway *gw, bool ok, const char *error,
         return;
     }
     char *room = mx_escape(j->room_id), *uid = mx_escape(j->ghost);
-    char *path = xasprintf("/_matrix/client/v3/join/%s?user_id=%s", room, uid);
-    mx_client_call(gw->mx, "POST", path, json_object(), 3, on_joined, j);
+    char *path;
+    if (store_occupants_of_ghost(gw->store, j->room_id, j->ghost) > 0) {
+        /* Another resource of the user is in already, under its nick. */
+        path = xasprintf("/_matrix/client/v3/join/%s?user_id=%s", room, uid);
+        mx_client_call(gw->mx, "POST", path, json_object(), 3, on_joined, j);
+    } else {
+        /* Joining through the member event sets the MUC nick as the
+         * ghost's name in this room, so that Matrix users and the other
+         * XMPP occupants see the same name. */
+        path = xasprintf("/_matrix/client/v3/rooms/%s/state/m.room.member/"
+                         "%s?user_id=%s", room, uid, uid);
+        mx_client_call(gw->mx, "PUT", path,
+                       json_pack("{s:s, s:s}", "membership", "join",
+                                 "displayname", j->nick),
+                       3, on_joined, j);
+    }
     free(path);
     free(uid);
     free(room);
@@ -492,8 +525,8 @@ int muc_gateway_occupant(struct gateway *gw, const char *occupant_jid,
 }
 
 void muc_gateway_reflect(struct gateway *gw, const struct store_occupant *o,
-                         const char *id, const char *body,
-                         const char *event_id)
+                         const char *id, const char *origin_id,
+                         const char *body, const char *event_id)
 {
     struct store_occupant *all;
     int n = store_occupants_in_room(gw->store, o->room_id, &all);
@@ -504,8 +537,8 @@ void muc_gateway_reflect(struct gateway *gw, const struct store_occupant *o,
         if (strcmp(all[i].ghost, o->ghost) != 0)
             continue;
         send_now(gw, muc_groupchat(gw->xmpp, from, all[i].occupant_jid,
-                                   id ? id : event_id, body, event_id,
-                                   o->muc_jid));
+                                   id ? id : event_id, origin_id, body,
+                                   event_id, o->muc_jid));
     }
     free(from);
     store_occupants_free(all, n);
@@ -544,8 +577,8 @@ static void relay_message(struct gateway *gw, const struct mx_event *ev,
         if (strcmp(all[i].ghost, ev->sender) == 0)
             continue; /* reflected when it was sent */
         xmpp_stanza_t *st = muc_groupchat(gw->xmpp, from, all[i].occupant_jid,
-                                          ev->event_id, body, ev->event_id,
-                                          room->xmpp_jid);
+                                          ev->event_id, NULL, body,
+                                          ev->event_id, room->xmpp_jid);
         to_xmpp_enqueue(gw, queue, st);
         xmpp_stanza_release(st);
     }

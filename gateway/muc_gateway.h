@@ -16,8 +16,8 @@ int muc_gateway_occupant(struct gateway *gw, const char *occupant_jid,
 /* After the occupant's message became event_id: echo it to every resource
  * of the sender in the room, as a MUC service does. */
 void muc_gateway_reflect(struct gateway *gw, const struct store_occupant *o,
-                         const char *id, const char *body,
-                         const char *event_id);
+                         const char *id, const char *origin_id,
+                         const char *body, const char *event_id);
 /* An event from a transaction in a gateway-mode room. */
 void muc_gateway_event(struct gateway *gw, const struct mx_event *ev,
                        const struct store_room *room);

@@ -7,6 +7,7 @@
 #include "common/mem.h"
 #include "gateway/metrics.h"
 #include "gateway/muc_gateway.h"
+#include "gateway/portal.h"
 #include "gateway/queues.h"
 #include "gateway/ratelimit.h"
 #include "xep/disco.h"
@@ -51,6 +52,9 @@ static bool from_is_acceptable(struct gateway *gw, const char *from)
 
 static void on_message(struct gateway *gw, xmpp_stanza_t *st)
 {
+    if (from_is_acceptable(gw, xmpp_stanza_get_from(st)) &&
+        portal_xmpp_stanza(gw, st))
+        return;
     struct xmsg m;
     const char *why;
     if (xmsg_parse(st, &m, &why) < 0) {
@@ -191,7 +195,7 @@ static void on_presence(struct gateway *gw, xmpp_stanza_t *st)
     const char *type = xmpp_stanza_get_type(st);
     const char *from = xmpp_stanza_get_from(st);
     const char *to = xmpp_stanza_get_to(st);
-    if (!to || !from_is_acceptable(gw, from))
+    if (!to || !from_is_acceptable(gw, from) || portal_xmpp_stanza(gw, st))
         return;
     char *target = NULL;
     enum ids_matrix_kind kind;

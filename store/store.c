@@ -69,6 +69,19 @@ static const char *const migrations[] = {
     "  nick TEXT NOT NULL,"
     "  level INTEGER NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (room_id, mxid));",
+    /* 4: portal mode, Matrix users in XMPP MUCs */
+    "ALTER TABLE rooms ADD COLUMN subject TEXT;"
+    "CREATE TABLE portal_users ("
+    "  room_id TEXT NOT NULL,"
+    "  mxid TEXT NOT NULL,"
+    "  muc_jid TEXT NOT NULL,"
+    "  nick TEXT NOT NULL,"
+    "  base_nick TEXT NOT NULL,"
+    "  attempt INTEGER NOT NULL DEFAULT 0,"
+    "  joined INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (room_id, mxid));"
+    "CREATE INDEX portal_users_muc ON portal_users(muc_jid, mxid);"
+    "CREATE INDEX messages_room ON messages(room_id, ts);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -84,6 +97,9 @@ enum stmt_id {
     S_OCC_PUT, S_OCC_GET, S_OCC_DELETE, S_OCC_LIST, S_OCC_COUNT_GHOST,
     S_MEMBER_PUT, S_MEMBER_DELETE, S_MEMBER_LIST, S_MEMBER_CLEAR,
     S_MEMBER_GET,
+    S_ROOM_FIND_PORTAL, S_ROOM_SUBJECT_GET, S_ROOM_SUBJECT_SET,
+    S_ROOM_LAST_TS,
+    S_PU_PUT, S_PU_GET, S_PU_BY_NICK, S_PU_DELETE, S_PU_ALL,
     S_COUNT
 };
 
@@ -166,6 +182,27 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_MEMBER_CLEAR] = "DELETE FROM members WHERE room_id = ?1",
     [S_MEMBER_GET] = "SELECT mxid, nick, level FROM members WHERE room_id = ?1 "
                      "AND mxid = ?2",
+    [S_ROOM_FIND_PORTAL] = "SELECT room_id, mode, xmpp_jid, matrix_user FROM "
+                           "rooms WHERE mode = 3 AND xmpp_jid = ?1 ORDER BY "
+                           "created_ts DESC, rowid DESC LIMIT 1",
+    [S_ROOM_SUBJECT_GET] = "SELECT subject FROM rooms WHERE room_id = ?1",
+    [S_ROOM_SUBJECT_SET] = "UPDATE rooms SET subject = ?2 WHERE room_id = ?1",
+    [S_ROOM_LAST_TS] = "SELECT MAX(ts) FROM messages WHERE room_id = ?1",
+    [S_PU_PUT] = "INSERT INTO portal_users(room_id, mxid, muc_jid, nick, "
+                 "base_nick, attempt, joined) VALUES (?1, ?2, ?3, ?4, ?7, "
+                 "?5, ?6) ON CONFLICT DO UPDATE SET muc_jid = "
+                 "excluded.muc_jid, nick = excluded.nick, base_nick = "
+                 "excluded.base_nick, attempt = excluded.attempt, joined = "
+                 "excluded.joined",
+    [S_PU_GET] = "SELECT room_id, mxid, muc_jid, nick, attempt, joined, "
+                 "base_nick FROM portal_users WHERE muc_jid = ?1 AND "
+                 "mxid = ?2",
+    [S_PU_BY_NICK] = "SELECT room_id, mxid, muc_jid, nick, attempt, "
+                     "joined, base_nick FROM portal_users WHERE "
+                     "muc_jid = ?1 AND nick = ?2",
+    [S_PU_DELETE] = "DELETE FROM portal_users WHERE room_id = ?1 AND mxid = ?2",
+    [S_PU_ALL] = "SELECT room_id, mxid, muc_jid, nick, attempt, joined, "
+                 "base_nick FROM portal_users ORDER BY muc_jid",
 };
 
 struct store {
@@ -672,12 +709,13 @@ int store_outbox_count(struct store *st)
 int store_inbound_get(struct store *st, const char *xmpp_jid,
                       const char *stanza_id, char **event_id)
 {
-    *event_id = NULL;
+    if (event_id)
+        *event_id = NULL;
     sqlite3_stmt *s = stmt(st, S_INBOUND_GET);
     bind_text(s, 1, xmpp_jid);
     bind_text(s, 2, stanza_id);
     int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
+    if (rc == SQLITE_ROW && event_id)
         *event_id = dup_col(s, 0);
     sqlite3_reset(s);
     if (rc == SQLITE_ROW)
@@ -898,4 +936,149 @@ void store_outbox_item_free(struct store_outbox_item *it)
     free(it->queue);
     free(it->payload);
     memset(it, 0, sizeof *it);
+}
+
+/* ------------------------------------------------------------ portals -- */
+
+int store_room_find_portal(struct store *st, const char *muc_jid,
+                           struct store_room *out)
+{
+    sqlite3_stmt *s = stmt(st, S_ROOM_FIND_PORTAL);
+    bind_text(s, 1, muc_jid);
+    return read_room(st, s, out, "portal lookup");
+}
+
+int store_room_subject_get(struct store *st, const char *room_id,
+                           char **subject)
+{
+    sqlite3_stmt *s = stmt(st, S_ROOM_SUBJECT_GET);
+    bind_text(s, 1, room_id);
+    int rc = sqlite3_step(s);
+    *subject = rc == SQLITE_ROW ? dup_col(s, 0) : NULL;
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : report(st, "subject lookup");
+}
+
+int store_room_subject_set(struct store *st, const char *room_id,
+                           const char *subject)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_ROOM_SUBJECT_SET);
+    bind_text(s, 1, room_id);
+    bind_text(s, 2, subject);
+    return step_write(st, s, "subject update");
+}
+
+int store_room_last_ts(struct store *st, const char *room_id, int64_t *ts)
+{
+    sqlite3_stmt *s = stmt(st, S_ROOM_LAST_TS);
+    bind_text(s, 1, room_id);
+    int rc = sqlite3_step(s), found = 0;
+    if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+        *ts = sqlite3_column_int64(s, 0);
+        found = 1;
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? found
+                                                 : report(st, "last message");
+}
+
+int store_portal_user_put(struct store *st, const struct store_portal_user *u)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_PU_PUT);
+    bind_text(s, 1, u->room_id);
+    bind_text(s, 2, u->mxid);
+    bind_text(s, 3, u->muc_jid);
+    bind_text(s, 4, u->nick);
+    sqlite3_bind_int(s, 5, u->attempt);
+    sqlite3_bind_int(s, 6, u->joined);
+    bind_text(s, 7, u->base_nick);
+    return step_write(st, s, "portal user put");
+}
+
+static void read_portal_user(sqlite3_stmt *s, struct store_portal_user *u)
+{
+    u->room_id = dup_col(s, 0);
+    u->mxid = dup_col(s, 1);
+    u->muc_jid = dup_col(s, 2);
+    u->nick = dup_col(s, 3);
+    u->attempt = sqlite3_column_int(s, 4);
+    u->joined = sqlite3_column_int(s, 5);
+    u->base_nick = dup_col(s, 6);
+}
+
+static int read_one_portal_user(struct store *st, sqlite3_stmt *s,
+                                struct store_portal_user *out)
+{
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        read_portal_user(s, out);
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : report(st, "portal user lookup");
+}
+
+int store_portal_user_get(struct store *st, const char *muc_jid,
+                          const char *mxid, struct store_portal_user *out)
+{
+    sqlite3_stmt *s = stmt(st, S_PU_GET);
+    bind_text(s, 1, muc_jid);
+    bind_text(s, 2, mxid);
+    return read_one_portal_user(st, s, out);
+}
+
+int store_portal_user_by_nick(struct store *st, const char *muc_jid,
+                              const char *nick, struct store_portal_user *out)
+{
+    sqlite3_stmt *s = stmt(st, S_PU_BY_NICK);
+    bind_text(s, 1, muc_jid);
+    bind_text(s, 2, nick);
+    return read_one_portal_user(st, s, out);
+}
+
+int store_portal_user_delete(struct store *st, const char *room_id,
+                             const char *mxid)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_PU_DELETE);
+    bind_text(s, 1, room_id);
+    bind_text(s, 2, mxid);
+    return step_write(st, s, "portal user delete");
+}
+
+int store_portal_users_all(struct store *st, struct store_portal_user **out)
+{
+    sqlite3_stmt *s = stmt(st, S_PU_ALL);
+    int n = 0, rc;
+    *out = NULL;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
+        read_portal_user(s, &(*out)[n++]);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? n : report(st, "portal user list");
+}
+
+void store_portal_user_free(struct store_portal_user *u)
+{
+    free(u->room_id);
+    free(u->mxid);
+    free(u->muc_jid);
+    free(u->nick);
+    free(u->base_nick);
+    memset(u, 0, sizeof *u);
+}
+
+void store_portal_users_free(struct store_portal_user *list, int n)
+{
+    for (int i = 0; i < n; i++)
+        store_portal_user_free(&list[i]);
+    free(list);
 }

@@ -50,11 +50,11 @@ int store_ghost_put(struct store *st, const struct store_ghost *g);
 void store_ghost_free(struct store_ghost *g);
 
 /* ---- rooms: a Matrix room and what it is on the XMPP side */
-enum store_room_mode { ROOM_DM = 1, ROOM_GATEWAY = 2 };
+enum store_room_mode { ROOM_DM = 1, ROOM_GATEWAY = 2, ROOM_PORTAL = 3 };
 struct store_room {
     char *room_id;
     int mode;
-    char *xmpp_jid;    /* DM: the XMPP user's bare JID */
+    char *xmpp_jid;    /* DM: the XMPP user's bare JID; portal: the MUC */
     char *matrix_user; /* DM: the Matrix user */
 };
 int store_room_get(struct store *st, const char *room_id,
@@ -66,6 +66,17 @@ int store_room_put(struct store *st, const struct store_room *r,
                    int64_t now_ms);
 int store_room_delete(struct store *st, const char *room_id);
 void store_room_free(struct store_room *r);
+
+/* The newest portal room of a MUC. */
+int store_room_find_portal(struct store *st, const char *muc_jid,
+                           struct store_room *out);
+/* A portal's last known MUC subject; *subject (caller frees) may be NULL. */
+int store_room_subject_get(struct store *st, const char *room_id,
+                           char **subject);
+int store_room_subject_set(struct store *st, const char *room_id,
+                           const char *subject);
+/* The timestamp of the room's newest bridged message (1 found, 0 none). */
+int store_room_last_ts(struct store *st, const char *room_id, int64_t *ts);
 
 /* ---- messages: event id <-> stanza ids, both ways */
 enum store_direction { DIR_XMPP_TO_MATRIX = 1, DIR_MATRIX_TO_XMPP = 2 };
@@ -91,6 +102,7 @@ enum store_outbox_kind {
     OUTBOX_STANZA = 1,      /* payload: stanza XML to send to XMPP */
     OUTBOX_XMPP_INBOUND = 2,/* payload: stanza XML received, to bridge */
     OUTBOX_MATRIX_JOIN = 3, /* payload: JSON {room_id, user_id} */
+    OUTBOX_PORTAL_OP = 4,   /* payload: JSON {op, room_id, ...} */
 };
 struct store_outbox_item {
     int64_t id;
@@ -116,7 +128,8 @@ void store_outbox_item_free(struct store_outbox_item *it);
 
 /* ---- inbound: XMPP message ids already taken in, so that a client that
  * resends (no receipt came) is not bridged twice */
-/* 1 if seen; *event_id (caller frees) is set once it was delivered. */
+/* 1 if seen; *event_id (caller frees; event_id may be NULL) is set once it
+ * was delivered. */
 int store_inbound_get(struct store *st, const char *xmpp_jid,
                       const char *stanza_id, char **event_id);
 int store_inbound_add(struct store *st, const char *xmpp_jid,
@@ -166,5 +179,29 @@ int store_members_in_room(struct store *st, const char *room_id,
 int store_member_get(struct store *st, const char *room_id, const char *mxid,
                      struct store_member *out);
 void store_members_free(struct store_member *list, int n);
+
+/* ---- portal users: Matrix users sitting in XMPP MUCs through portals.
+ * (Portal mode keeps the MUC's XMPP occupants in the occupants table, with
+ * occupant_jid = room@service/nick and muc_jid = room@service.) */
+struct store_portal_user {
+    char *room_id;
+    char *mxid;
+    char *muc_jid;
+    char *nick;      /* the nick asked for or held in the MUC */
+    char *base_nick; /* the display name it came from, before conflicts */
+    int attempt;  /* nick conflicts met so far */
+    int joined;   /* the MUC confirmed the join (status 110) */
+};
+int store_portal_user_put(struct store *st, const struct store_portal_user *u);
+int store_portal_user_get(struct store *st, const char *muc_jid,
+                          const char *mxid, struct store_portal_user *out);
+int store_portal_user_by_nick(struct store *st, const char *muc_jid,
+                              const char *nick, struct store_portal_user *out);
+int store_portal_user_delete(struct store *st, const char *room_id,
+                             const char *mxid);
+/* Every portal user (for rejoining after a restart); returns how many. */
+int store_portal_users_all(struct store *st, struct store_portal_user **out);
+void store_portal_user_free(struct store_portal_user *u);
+void store_portal_users_free(struct store_portal_user *list, int n);
 
 #endif

@@ -50,11 +50,13 @@ xmpp_stanza_t *muc_subject(xmpp_ctx_t *ctx, const char *room, const char *to,
 }
 
 xmpp_stanza_t *muc_groupchat(xmpp_ctx_t *ctx, const char *from, const char *to,
-                             const char *id, const char *body,
-                             const char *stanza_id, const char *room)
+                             const char *id, const char *origin_id,
+                             const char *body, const char *stanza_id,
+                             const char *room)
 {
     struct xmsg m = { .from = (char *)from, .to = (char *)to, .id = (char *)id,
-                      .type = "groupchat", .body = (char *)body };
+                      .type = "groupchat", .body = (char *)body,
+                      .origin_id = (char *)origin_id };
     xmpp_stanza_t *st = xmsg_build(ctx, &m);
     xmpp_stanza_t *sid = xml_add_child(ctx, st, "stanza-id", NS_SID);
     xmpp_stanza_set_attribute(sid, "id", stanza_id);
@@ -122,4 +124,114 @@ void muc_history_request(xmpp_stanza_t *join, int default_max, int *max,
         if (t > *since_ms)
             *since_ms = t;
     }
+}
+
+/* --------------------------------------------------- the client side -- */
+
+static void format_stamp(long long ts_ms, char *out, size_t n)
+{
+    time_t secs = (time_t)(ts_ms / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+xmpp_stanza_t *muc_join(xmpp_ctx_t *ctx, const char *from,
+                        const char *room_nick, long long history_since_ms)
+{
+    xmpp_stanza_t *p = xmpp_presence_new(ctx);
+    xmpp_stanza_set_from(p, from);
+    xmpp_stanza_set_to(p, room_nick);
+    xmpp_stanza_t *x = xml_add_child(ctx, p, "x", NS_MUC);
+    xmpp_stanza_t *h = xml_add_child(ctx, x, "history", NULL);
+    if (history_since_ms < 0) {
+        xmpp_stanza_set_attribute(h, "maxstanzas", "0");
+    } else {
+        char stamp[40];
+        format_stamp(history_since_ms, stamp, sizeof stamp);
+        xmpp_stanza_set_attribute(h, "since", stamp);
+    }
+    return p;
+}
+
+bool muc_user_info_parse(xmpp_stanza_t *presence, struct muc_user_info *out)
+{
+    memset(out, 0, sizeof *out);
+    xmpp_stanza_t *x = xmpp_stanza_get_child_by_name_and_ns(presence, "x",
+                                                            NS_MUC_USER);
+    if (!x)
+        return false;
+    size_t n = 0;
+    for (xmpp_stanza_t *c = xmpp_stanza_get_children(x); c;
+         c = xmpp_stanza_get_next(c)) {
+        const char *name = xmpp_stanza_get_name(c);
+        if (!name)
+            continue;
+        if (strcmp(name, "item") == 0) {
+            out->item.affiliation = xmpp_stanza_get_attribute(c, "affiliation");
+            out->item.role = xmpp_stanza_get_attribute(c, "role");
+            out->item.jid = xmpp_stanza_get_attribute(c, "jid");
+            out->item.nick = xmpp_stanza_get_attribute(c, "nick");
+            xmpp_stanza_t *r = xmpp_stanza_get_child_by_name(c, "reason");
+            if (r) {
+                xmpp_stanza_t *t = xmpp_stanza_get_children(r);
+                out->reason = t ? xmpp_stanza_get_text_ptr(t) : NULL;
+            }
+        } else if (strcmp(name, "status") == 0 &&
+                   n + 1 < sizeof out->codes / sizeof out->codes[0]) {
+            const char *code = xmpp_stanza_get_attribute(c, "code");
+            if (code && atoi(code) > 0)
+                out->codes[n++] = atoi(code);
+        }
+    }
+    return true;
+}
+
+bool muc_has_code(const struct muc_user_info *info, int code)
+{
+    for (const int *c = info->codes; *c; c++)
+        if (*c == code)
+            return true;
+    return false;
+}
+
+const char *muc_stanza_id(xmpp_stanza_t *msg, const char *room)
+{
+    for (xmpp_stanza_t *c = xmpp_stanza_get_children(msg); c;
+         c = xmpp_stanza_get_next(c)) {
+        const char *name = xmpp_stanza_get_name(c);
+        const char *ns = xmpp_stanza_get_ns(c);
+        const char *by = xmpp_stanza_get_attribute(c, "by");
+        /* Only the room's own stamp counts: anyone can put a stanza-id in
+         * what they send. */
+        if (name && ns && by && strcmp(name, "stanza-id") == 0 &&
+            strcmp(ns, NS_SID) == 0 && strcmp(by, room) == 0)
+            return xmpp_stanza_get_attribute(c, "id");
+    }
+    return NULL;
+}
+
+long long muc_delay_ms(xmpp_stanza_t *msg)
+{
+    xmpp_stanza_t *d = xmpp_stanza_get_child_by_name_and_ns(msg, "delay",
+                                                            "urn:xmpp:delay");
+    const char *stamp = d ? xmpp_stanza_get_attribute(d, "stamp") : NULL;
+    return stamp ? parse_stamp(stamp) : -1;
+}
+
+const char *muc_invite_room(xmpp_stanza_t *msg, const char **inviter)
+{
+    *inviter = NULL;
+    xmpp_stanza_t *x = xmpp_stanza_get_child_by_name_and_ns(
+        msg, "x", "jabber:x:conference");
+    if (x) {
+        *inviter = xmpp_stanza_get_from(msg);
+        return xmpp_stanza_get_attribute(x, "jid");
+    }
+    x = xmpp_stanza_get_child_by_name_and_ns(msg, "x", NS_MUC_USER);
+    xmpp_stanza_t *inv = x ? xmpp_stanza_get_child_by_name(x, "invite") : NULL;
+    if (!inv)
+        return NULL;
+    *inviter = xmpp_stanza_get_attribute(inv, "from");
+    return xmpp_stanza_get_from(msg); /* mediated: the room itself sends */
 }

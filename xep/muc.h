@@ -26,10 +26,13 @@ xmpp_stanza_t *muc_presence(xmpp_ctx_t *ctx, const char *from, const char *to,
  * subject may be "" (no subject), which MUC clients still wait for. */
 xmpp_stanza_t *muc_subject(xmpp_ctx_t *ctx, const char *room, const char *to,
                            const char *subject);
-/* A group message from room/nick with a stanza-id assigned by the room. */
+/* A group message from room/nick with a stanza-id assigned by the room, and
+ * the sender's origin-id (may be NULL), which clients match their own
+ * reflected messages by. */
 xmpp_stanza_t *muc_groupchat(xmpp_ctx_t *ctx, const char *from, const char *to,
-                             const char *id, const char *body,
-                             const char *stanza_id, const char *room);
+                             const char *id, const char *origin_id,
+                             const char *body, const char *stanza_id,
+                             const char *room);
 
 /* Marks a history message with XEP-0203 <delay from=room stamp=…/>. */
 void muc_add_delay(xmpp_ctx_t *ctx, xmpp_stanza_t *msg, const char *room,
@@ -43,5 +46,32 @@ xmpp_stanza_t *muc_direct_invite(xmpp_ctx_t *ctx, const char *inviter,
  * the oldest timestamp it wants (ms, 0 for any). */
 void muc_history_request(xmpp_stanza_t *join, int default_max, int *max,
                          long long *since_ms, long long now_ms);
+
+/* ---- the client side of a MUC, for portal mode */
+
+/* A join (or rejoin) presence from the occupant's full JID to room/nick.
+ * history_since_ms < 0 asks for no history at all; otherwise for what was
+ * said since then. Caller releases. */
+xmpp_stanza_t *muc_join(xmpp_ctx_t *ctx, const char *from,
+                        const char *room_nick, long long history_since_ms);
+/* What a MUC says about an occupant in a presence: the muc#user item (its
+ * strings point into the stanza) and the status codes. Returns false if the
+ * presence carries no muc#user payload. */
+struct muc_user_info {
+    struct muc_item item;
+    const char *reason;   /* <item><reason/>, for kicks and bans; or NULL */
+    int codes[8];         /* 0-terminated */
+};
+bool muc_user_info_parse(xmpp_stanza_t *presence, struct muc_user_info *out);
+bool muc_has_code(const struct muc_user_info *info, int code);
+/* The XEP-0359 stanza-id the room assigned (by=room), or NULL. Points into
+ * the stanza. */
+const char *muc_stanza_id(xmpp_stanza_t *msg, const char *room);
+/* The XEP-0203 delay stamp in ms, or -1 when the message is not delayed. */
+long long muc_delay_ms(xmpp_stanza_t *msg);
+/* The inviting room of a XEP-0249 direct invite or a XEP-0045 mediated
+ * invite, and who invited (may be NULL); NULL when msg is no invite.
+ * Strings point into the stanza. */
+const char *muc_invite_room(xmpp_stanza_t *msg, const char **inviter);
 
 #endif
