@@ -1,6 +1,5 @@
 """Profanity (under tmux) in a Matrix room reached through isthmus."""
 
-import pytest
 
 from harness import DOMAIN
 from peers import unique
@@ -42,10 +41,6 @@ async def test_profanity_talks_with_matrix(cluster, gateway, profanity):
         await bob.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "gateway bug: isthmus reflects a groupchat message without the sender's "
-    "<origin-id xmlns='urn:xmpp:sid:0'/>, so Profanity shows it twice; "
-    "remove this mark when the reflection keeps it"))
 async def test_profanity_shows_its_own_message_once(cluster, gateway,
                                                     profanity):
     """Profanity prints what it sends at once and drops the MUC's reflection

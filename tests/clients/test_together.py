@@ -4,7 +4,6 @@ sees the right nicks, the subject and each other's messages."""
 
 import re
 
-import pytest
 
 from harness import DOMAIN
 from peers import unique
@@ -89,11 +88,6 @@ async def test_profanity_converse_and_matrix_together(cluster, gateway, web,
         await dora.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "gateway bug: another XMPP occupant is announced as room/<JID localpart> "
-    "(the ghost's Matrix display name) instead of the nick they joined "
-    "with, while their messages and unavailable presence use the nick; "
-    "remove this mark when XMPP occupants keep their nick"))
 async def test_xmpp_users_see_each_others_nick(cluster, gateway, web,
                                                profanity, converse):
     s = await scene(cluster, web, profanity, converse)
