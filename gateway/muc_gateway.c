@@ -491,6 +491,84 @@ void muc_gateway_bounced(struct gateway *gw, const char *occupant_jid,
     leave(gw, occupant_jid, muc_jid);
 }
 
+static void on_renamed(const struct mx_response *r, void *ud)
+{
+    (void)ud;
+    if (r->status != 200)
+        log_warn("muc: a ghost's name in its room did not change: %s",
+                 r->error);
+}
+
+static bool nick_taken(struct gateway *gw, const struct store_occupant *o,
+                       const char *nick)
+{
+    struct store_member *members;
+    int n = store_members_in_room(gw->store, o->room_id, &members);
+    bool taken = false;
+    for (int i = 0; i < n && !taken; i++)
+        taken = strcmp(members[i].nick, nick) == 0 &&
+                strcmp(members[i].mxid, o->ghost) != 0;
+    store_members_free(members, n > 0 ? n : 0);
+    return taken;
+}
+
+/* A presence to room/newnick from an occupant: a nick change (XEP-0045
+ * §7.6). Every occupant sees 303 from the old nick, then the new one; the
+ * ghost takes the nick as its name in the Matrix room. */
+static void change_nick(struct gateway *gw, xmpp_stanza_t *st,
+                        struct store_occupant *o, const char *nick)
+{
+    if (nick_taken(gw, o, nick)) {
+        presence_error(gw, st, "cancel", "conflict",
+                       "that nickname is taken in this room");
+        return;
+    }
+    struct store_member me;
+    long level = 0;
+    if (store_member_get(gw->store, o->room_id, o->ghost, &me) == 1) {
+        level = me.level;
+        free(me.mxid);
+        free(me.nick);
+    }
+    char *jid = real_jid(gw, o->ghost);
+    char *old_from = xasprintf("%s/%s", o->muc_jid, o->nick);
+    char *new_from = xasprintf("%s/%s", o->muc_jid, nick);
+    struct store_occupant *all;
+    int n = store_occupants_in_room(gw->store, o->room_id, &all);
+    for (int i = 0; i < n; i++) {
+        bool self = strcmp(all[i].occupant_jid, o->occupant_jid) == 0;
+        int gone_codes[] = { 303, self ? 110 : 0, 0 };
+        int here_codes[] = { self ? 110 : 0, 0 };
+        struct muc_item item = item_for_level(level, self ? o->occupant_jid
+                                                          : jid);
+        item.nick = nick;
+        send_now(gw, muc_presence(gw->xmpp, old_from, all[i].occupant_jid,
+                                  "unavailable", &item, gone_codes));
+        item.nick = NULL;
+        send_now(gw, muc_presence(gw->xmpp, new_from, all[i].occupant_jid,
+                                  NULL, &item, here_codes));
+    }
+    store_occupants_free(all, n > 0 ? n : 0);
+    free(o->nick);
+    o->nick = xstrdup(nick);
+    store_occupant_put(gw->store, o);
+    store_member_put(gw->store, o->room_id, o->ghost, nick, level);
+    char *room = mx_escape(o->room_id), *uid = mx_escape(o->ghost);
+    char *path = xasprintf("/_matrix/client/v3/rooms/%s/state/m.room.member/"
+                           "%s?user_id=%s", room, uid, uid);
+    mx_client_call(gw->mx, "PUT", path,
+                   json_pack("{s:s, s:s}", "membership", "join",
+                             "displayname", nick),
+                   3, on_renamed, NULL);
+    log_info("muc: %s is now %s in %s", o->occupant_jid, nick, o->muc_jid);
+    free(path);
+    free(uid);
+    free(room);
+    free(new_from);
+    free(old_from);
+    free(jid);
+}
+
 void muc_gateway_presence(struct gateway *gw, xmpp_stanza_t *st,
                           const char *target)
 {
@@ -504,7 +582,9 @@ void muc_gateway_presence(struct gateway *gw, xmpp_stanza_t *st,
     } else if (!type) {
         struct store_occupant o;
         if (store_occupant_get(gw->store, from, muc_jid, &o) == 1) {
-            /* Already in: a presence update, not a join. */
+            /* Already in: a presence update, or a nick change. */
+            if (nick && *nick && strcmp(nick, o.nick) != 0)
+                change_nick(gw, st, &o, nick);
             store_occupant_free(&o);
         } else if (!nick || !*nick) {
             presence_error(gw, st, "modify", "jid-malformed",

@@ -2,6 +2,9 @@
 
 import asyncio
 
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
+
 from nio.api import RoomPreset
 from nio.responses import RoomCreateResponse
 
@@ -394,3 +397,53 @@ async def test_join_a_thousand_member_room(cluster, gateway, alice, bob):
     requests = log.read_text()[mark:]
     assert requests.count("/joined_members") == 1
     assert "\"GET /_matrix/client/v3/profile" not in requests
+
+
+async def test_xmpp_nick_change(cluster, gateway, alice):
+    bob, carol = await matrix_pair(cluster)
+    try:
+        room_id, muc_jid = await make_room(bob, carol, "renames")
+        offline = asyncio.Queue()
+        online = asyncio.Queue()
+        alice.client.add_event_handler(f"muc::{muc_jid}::got_offline",
+                                       offline.put_nowait)
+        alice.client.add_event_handler(f"muc::{muc_jid}::got_online",
+                                       online.put_nowait)
+        errors = asyncio.Queue()
+        alice.client.register_handler(Callback(
+            "nick errors", MatchXPath("{jabber:client}presence[@type='error']"),
+            errors.put_nowait))
+        await muc(alice).join_muc_wait(muc_jid, "alice", maxstanzas=0,
+                                       timeout=30)
+        await bob.wait_member(
+            lambda r, e: r == room_id and e.state_key == ghost_id(alice)
+            and e.membership == "join", what="alice's ghost joining")
+
+        alice.client.send_presence(pto=f"{muc_jid}/Alicia")
+        gone = await wait_for(offline, lambda p: p["from"] ==
+                              f"{muc_jid}/alice", 20, "the old nick leaving")
+        assert {303, 110} <= set(gone["muc"]["status_codes"])
+        item = gone.xml.find("{http://jabber.org/protocol/muc#user}x/"
+                             "{http://jabber.org/protocol/muc#user}item")
+        assert item.get("nick") == "Alicia"
+        await wait_for(online, lambda p: p["from"] == f"{muc_jid}/Alicia",
+                       20, "the new nick arriving")
+        # Matrix users see the ghost under the new nick.
+        await bob.wait_member(
+            lambda r, e: r == room_id and e.state_key == ghost_id(alice)
+            and e.content.get("displayname") == "Alicia",
+            what="the ghost's name in the room becoming Alicia")
+        # Her messages now come from the new nick.
+        alice.send(muc_jid, "renamed", mtype="groupchat")
+        echo = await alice.wait_message(
+            lambda m: m["type"] == "groupchat" and m["body"] == "renamed",
+            what="the reflection under the new nick")
+        assert echo["from"].resource == "Alicia", echo
+
+        # A nick a Matrix member holds is refused; the old one stays.
+        alice.client.send_presence(pto=f"{muc_jid}/Bob B")
+        err = await wait_for(errors, lambda p: True, 20, "a conflict error")
+        assert err["error"]["condition"] == "conflict"
+    finally:
+        await bob.close()
+        await carol.close()
