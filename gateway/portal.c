@@ -485,6 +485,7 @@ static void on_matrix_member(struct gateway *gw, const struct mx_event *ev,
         xmpp_stanza_set_to(p, to);
         send_to_muc(gw, ev->room_id, p);
         store_portal_user_delete(gw->store, ev->room_id, ev->state_key);
+        store_member_delete(gw->store, ev->room_id, ev->state_key);
         log_info("portal: %s leaves %s", ev->state_key, room->xmpp_jid);
         free(to);
     }
@@ -601,6 +602,42 @@ static json_t *moderation_op(const struct muc_user_info *info,
     return op;
 }
 
+/* The power level that stands for a MUC affiliation and role. */
+static long level_for(const struct muc_item *item)
+{
+    const char *aff = item->affiliation ? item->affiliation : "";
+    const char *role = item->role ? item->role : "";
+    if (strcmp(aff, "owner") == 0)
+        return 100;
+    if (strcmp(aff, "admin") == 0 || strcmp(role, "moderator") == 0)
+        return 50;
+    return 0;
+}
+
+/* Queues a power-level change when the member's MUC standing changed
+ * (the levels are kept in the members table, as in gateway mode). */
+static void sync_level(struct gateway *gw, const struct store_room *room,
+                       const char *mxid, const char *nick,
+                       const struct muc_item *item)
+{
+    long level = level_for(item);
+    struct store_member m;
+    int found = store_member_get(gw->store, room->room_id, mxid, &m);
+    long known = found == 1 ? m.level : 0;
+    if (found == 1) {
+        free(m.mxid);
+        free(m.nick);
+    }
+    if (found == 1 && known == level)
+        return;
+    store_member_put(gw->store, room->room_id, mxid, nick, level);
+    if (found == 1 || level != 0) {
+        json_t *op = op_new("power", mxid);
+        json_object_set_new(op, "level", json_integer(level));
+        enqueue_op(gw, room->room_id, op);
+    }
+}
+
 static void on_own_presence(struct gateway *gw, xmpp_stanza_t *st,
                             const struct store_room *room, const char *mxid,
                             const char *nick,
@@ -618,6 +655,7 @@ static void on_own_presence(struct gateway *gw, xmpp_stanza_t *st,
             store_portal_user_put(gw->store, &u);
             log_info("portal: %s is in %s as %s", mxid, room->xmpp_jid, nick);
         }
+        sync_level(gw, room, mxid, nick, &info->item);
     } else if (strcmp(type, "unavailable") == 0) {
         if (muc_has_code(info, 303) && info->item.nick) {
             free(u.nick);
@@ -737,9 +775,15 @@ static void on_occupant_presence(struct gateway *gw, xmpp_stanza_t *st,
             enqueue_op(gw, room->room_id,
                        join_op(ghost, real ? real : occ_jid, nick, real));
         }
+        /* Affiliation and role become the ghost's power level, now and
+         * whenever the room changes them. */
+        if (found == 1 || ghost)
+            sync_level(gw, room, found == 1 ? o.ghost : ghost, nick,
+                       &info->item);
         free(ghost);
     } else if (strcmp(type, "unavailable") == 0 && found == 1) {
         store_occupant_delete(gw->store, occ_jid, muc);
+        store_member_delete(gw->store, room->room_id, o.ghost);
         /* A nick change (303) is a leave here; the presence under the new
          * nick that follows is a join. */
         json_t *op = muc_has_code(info, 307) || muc_has_code(info, 301)
@@ -1057,9 +1101,10 @@ static void on_op_done(const struct mx_response *r, void *ud)
 
 /* Calls /_matrix/client/v3/rooms/{room}{tail}, with ?user_id=… when the op
  * acts as a ghost and without when the bot (the appservice's own user)
- * acts. */
-static void op_call(struct op_job *j, const char *method, const char *tail,
-                    const char *as_user, json_t *body)
+ * acts; cb ends the op. */
+static void op_call_then(struct op_job *j, const char *method,
+                         const char *tail, const char *as_user, json_t *body,
+                         mx_done_cb cb)
 {
     char *room = mx_escape(op_str(j, "room_id"));
     char *base = xasprintf("/_matrix/client/v3/rooms/%s%s", room, tail);
@@ -1072,10 +1117,39 @@ static void op_call(struct op_job *j, const char *method, const char *tail,
     } else {
         path = xstrdup(base);
     }
-    mx_client_call(j->gw->mx, method, path, body, 0, on_op_done, j);
+    mx_client_call(j->gw->mx, method, path, body, 0, cb, j);
     free(path);
     free(base);
     free(room);
+}
+
+static void op_call(struct op_job *j, const char *method, const char *tail,
+                    const char *as_user, json_t *body)
+{
+    op_call_then(j, method, tail, as_user, body, on_op_done);
+}
+
+/* The power levels as they are now, with one user's level changed. */
+static void on_levels(const struct mx_response *r, void *ud)
+{
+    struct op_job *j = ud;
+    if (r->status != 200 || !json_is_object(r->body)) {
+        on_op_done(r, ud);
+        return;
+    }
+    json_t *levels = json_deep_copy(r->body);
+    json_t *users = json_object_get(levels, "users");
+    if (!json_is_object(users)) {
+        users = json_object();
+        json_object_set_new(levels, "users", users);
+    }
+    json_int_t level = json_integer_value(json_object_get(j->op, "level"));
+    const char *user = op_str(j, "user_id");
+    if (level == 0)
+        json_object_del(users, user);
+    else
+        json_object_set_new(users, user, json_integer(level));
+    op_call(j, "PUT", "/state/m.room.power_levels", NULL, levels);
 }
 
 static void on_op_ghost_ready(struct gateway *gw, bool ok, const char *error,
@@ -1127,6 +1201,9 @@ void portal_op_process(struct gateway *gw, const struct store_outbox_item *it)
         op_call(j, "POST", op[0] == 'k' ? "/kick" : "/ban", NULL,
                 json_pack("{s:s, s:s}", "user_id", user, "reason",
                           op_str(j, "reason") ? op_str(j, "reason") : ""));
+    } else if (strcmp(op, "power") == 0) {
+        op_call_then(j, "GET", "/state/m.room.power_levels", NULL, NULL,
+                     on_levels);
     } else if (strcmp(op, "topic") == 0) {
         op_call(j, "PUT", "/state/m.room.topic",
                 NULL, json_pack("{s:s}", "topic", op_str(j, "topic")));

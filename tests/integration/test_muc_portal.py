@@ -4,7 +4,7 @@ aliases, against Prosody's real MUC service."""
 import asyncio
 
 import slixmpp
-from nio import RoomTopicEvent
+from nio import PowerLevelsEvent, RoomTopicEvent
 from nio.responses import JoinError, JoinResponse
 
 from harness import COMPONENT, DOMAIN, MUC
@@ -66,13 +66,17 @@ async def join_portal(user, room):
     return resp.room_id
 
 
-def topics(user):
+def state_events(user, kind):
     queue = asyncio.Queue()
 
-    async def on_topic(room, event):
+    async def on_event(room, event):
         await queue.put((room.room_id, event))
-    user.client.add_event_callback(on_topic, RoomTopicEvent)
+    user.client.add_event_callback(on_event, kind)
     return queue
+
+
+def topics(user):
+    return state_events(user, RoomTopicEvent)
 
 
 def muc_presences(user):
@@ -311,6 +315,36 @@ async def test_portal_survives_a_gateway_restart(cluster, gateway, alice):
             lambda m: bob_msgs.append(m["body"]) or
             m["body"] == "matrix after restart",
             what="bob's message after the restart")
+    finally:
+        await bob.close()
+        await dave.disconnect()
+
+
+async def test_portal_roles_become_power_levels(cluster, gateway, alice):
+    room, _ = await create_muc(alice, nick="alice")
+    room_jid = f"{room}@{MUC}"
+    dave = await XmppUser(cluster.prosody).connect()
+    bob = await matrix_user(cluster, "Bob P")
+    levels = state_events(bob, PowerLevelsEvent)
+    try:
+        await muc(dave).join_muc_wait(room_jid, "dave", maxstanzas=0,
+                                      timeout=20)
+        room_id = await join_portal(bob, room)
+        alice_ghost = occupant_ghost(room, "alice")
+        dave_ghost = occupant_ghost(room, "dave")
+        # The room's owner is an owner on Matrix too.
+        await wait_for(levels, lambda e: e[0] == room_id and
+                       e[1].power_levels.users.get(alice_ghost) == 100, 20,
+                       "alice's ghost at power level 100")
+        # Making dave a moderator raises his ghost to 50; revoking lowers it.
+        await muc(alice).set_role(room_jid, "dave", "moderator")
+        await wait_for(levels, lambda e: e[0] == room_id and
+                       e[1].power_levels.users.get(dave_ghost) == 50, 20,
+                       "dave's ghost at power level 50")
+        await muc(alice).set_role(room_jid, "dave", "participant")
+        await wait_for(levels, lambda e: e[0] == room_id and
+                       dave_ghost not in e[1].power_levels.users, 20,
+                       "dave's ghost back at the default level")
     finally:
         await bob.close()
         await dave.disconnect()
