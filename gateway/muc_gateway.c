@@ -9,6 +9,7 @@
 #include "common/mem.h"
 #include "gateway/ghosts.h"
 #include "gateway/translate.h"
+#include "xep/disco.h"
 #include "xep/muc.h"
 #include "xep/stanza_error.h"
 #include "xep/xml.h"
@@ -118,6 +119,9 @@ struct join {
     char *room_id;
     char *ghost;
     json_t *members;         /* joined_members answer */
+    json_t *burst;           /* [[nick, mxid, level], ...] still to send */
+    size_t burst_sent;
+    long own_level;
     char *subject;           /* sent last, after any history */
     int history_max;
     long long history_since_ms;
@@ -134,6 +138,7 @@ static void join_free(struct join *j)
     free(j->room_id);
     free(j->ghost);
     json_decref(j->members);
+    json_decref(j->burst);
     free(j->subject);
     free(j);
 }
@@ -229,6 +234,100 @@ static void leave_room(struct gateway *gw, const char *room_id,
     free(room);
 }
 
+/* The occupants' presences go out in slices. After each slice the gateway
+ * pings the user's server and sends the next slice when the answer comes:
+ * the server handles stanzas in order, so the answer means the slice has
+ * been delivered, and messages of other conversations, which are sent at
+ * once, never queue behind more than one slice of a large room's join. */
+#define BURST_SLICE 100
+#define BURST_PING_TIMEOUT_MS 10000
+
+static void finish_members(struct join *j);
+static void send_burst(struct join *j);
+
+static void on_burst_ping(xmpp_stanza_t *result, void *ud)
+{
+    (void)result; /* any answer, or none in time: carry on */
+    send_burst(ud);
+}
+
+static void send_burst(struct join *j)
+{
+    struct gateway *gw = j->gw;
+    size_t n = json_array_size(j->burst);
+    size_t end = j->burst_sent + BURST_SLICE < n ? j->burst_sent + BURST_SLICE
+                                                 : n;
+    for (; j->burst_sent < end; j->burst_sent++) {
+        json_t *e = json_array_get(j->burst, j->burst_sent);
+        const char *nick = json_string_value(json_array_get(e, 0));
+        const char *member = json_string_value(json_array_get(e, 1));
+        long level = (long)json_integer_value(json_array_get(e, 2));
+        char *from = xasprintf("%s/%s", j->muc_jid, nick);
+        char *jid = real_jid(gw, member);
+        struct muc_item item = item_for_level(level, jid);
+        send_now(gw, muc_presence(gw->xmpp, from, j->occupant_jid, NULL, &item,
+                                  NULL));
+        free(jid);
+        free(from);
+    }
+    if (j->burst_sent >= n) {
+        finish_members(j);
+        return;
+    }
+    const char *at = strchr(j->bare, '@');
+    char *id = component_new_id(gw->component);
+    xmpp_stanza_t *iq = xmpp_iq_new(gw->xmpp, "get", id);
+    xmpp_stanza_set_from(iq, component_jid(gw->component));
+    xmpp_stanza_set_to(iq, at ? at + 1 : j->bare);
+    xml_add_child(gw->xmpp, iq, "ping", NS_PING);
+    int rc = component_send_iq(gw->component, iq, BURST_PING_TIMEOUT_MS,
+                               on_burst_ping, j);
+    xmpp_stanza_release(iq);
+    free(id);
+    if (rc < 0)
+        join_fail(j, "remote-server-timeout", "the XMPP server went away");
+}
+
+/* After the members: the newcomer to the others, self-presence, history,
+ * subject. */
+static void finish_members(struct join *j)
+{
+    struct gateway *gw = j->gw;
+    /* The other XMPP occupants see the newcomer at once, as a MUC service
+     * shows them; the ghost's member event may come before or after and
+     * then repeats the same presence. */
+    struct store_occupant *others;
+    int nothers = store_occupants_in_room(gw->store, j->room_id, &others);
+    char *newcomer = xasprintf("%s/%s", j->muc_jid, j->nick);
+    char *own_jid = real_jid(gw, j->ghost);
+    for (int k = 0; k < nothers; k++) {
+        if (strcmp(others[k].ghost, j->ghost) == 0)
+            continue;
+        struct muc_item it = item_for_level(j->own_level, own_jid);
+        send_now(gw, muc_presence(gw->xmpp, newcomer, others[k].occupant_jid,
+                                  NULL, &it, NULL));
+    }
+    free(own_jid);
+    free(newcomer);
+    store_occupants_free(others, nothers > 0 ? nothers : 0);
+
+    struct store_occupant o = { j->occupant_jid, j->muc_jid, j->room_id,
+                                j->nick, j->ghost };
+    store_occupant_put(gw->store, &o);
+    /* 100: the room shows real JIDs; 110: this presence is yours. */
+    static const int self_codes[] = { 100, 110, 0 };
+    char *self = xasprintf("%s/%s", j->muc_jid, j->nick);
+    store_member_put(gw->store, j->room_id, j->ghost, j->nick, j->own_level);
+    struct muc_item item = item_for_level(j->own_level, j->occupant_jid);
+    send_now(gw, muc_presence(gw->xmpp, self, j->occupant_jid, NULL, &item,
+                              self_codes));
+    free(self);
+    if (j->history_max > 0)
+        fetch_history(j);
+    else
+        finish_join(j);
+}
+
 /* Sends the join answers: members, self, subject. */
 static void on_state(const struct mx_response *r, void *ud)
 {
@@ -289,6 +388,7 @@ static void on_state(const struct mx_response *r, void *ud)
     struct store_room room = { j->room_id, ROOM_GATEWAY, j->muc_jid, NULL };
     store_room_put(gw->store, &room, gateway_now_ms());
     store_members_clear(gw->store, j->room_id);
+    j->burst = json_array();
     const char *nick;
     json_t *who;
     json_object_foreach(nicks, nick, who) {
@@ -296,53 +396,14 @@ static void on_state(const struct mx_response *r, void *ud)
         long level = is_creator(create, member) ? CREATOR_LEVEL
                                                 : power_level(levels, member);
         store_member_put(gw->store, j->room_id, member, nick, level);
-        char *from = xasprintf("%s/%s", j->muc_jid, nick);
-        char *jid = real_jid(gw, member);
-        struct muc_item item = item_for_level(level, jid);
-        send_now(gw, muc_presence(gw->xmpp, from, j->occupant_jid, NULL, &item,
-                                  NULL));
-        free(jid);
-        free(from);
+        json_array_append_new(j->burst, json_pack("[s, s, I]", nick, member,
+                                                  (json_int_t)level));
     }
     json_decref(nicks);
-
-    /* The other XMPP occupants see the newcomer at once, as a MUC service
-     * shows them; the ghost's member event may come before or after and
-     * then repeats the same presence. */
-    struct store_occupant *others;
-    int nothers = store_occupants_in_room(gw->store, j->room_id, &others);
-    char *newcomer = xasprintf("%s/%s", j->muc_jid, j->nick);
-    char *own_jid = real_jid(gw, j->ghost);
-    for (int k = 0; k < nothers; k++) {
-        if (strcmp(others[k].ghost, j->ghost) == 0)
-            continue;
-        struct muc_item it = { "member", "participant", own_jid, NULL };
-        send_now(gw, muc_presence(gw->xmpp, newcomer, others[k].occupant_jid,
-                                  NULL, &it, NULL));
-    }
-    free(own_jid);
-    free(newcomer);
-    if (nothers > 0)
-        store_occupants_free(others, nothers);
-
-    struct store_occupant o = { j->occupant_jid, j->muc_jid, j->room_id,
-                                j->nick, j->ghost };
-    store_occupant_put(gw->store, &o);
-    /* 100: the room shows real JIDs; 110: this presence is yours. */
-    static const int self_codes[] = { 100, 110, 0 };
-    char *self = xasprintf("%s/%s", j->muc_jid, j->nick);
-    long own_level = is_creator(create, j->ghost) ? CREATOR_LEVEL
-                                                  : power_level(levels, j->ghost);
-    store_member_put(gw->store, j->room_id, j->ghost, j->nick, own_level);
-    struct muc_item item = item_for_level(own_level, j->occupant_jid);
-    send_now(gw, muc_presence(gw->xmpp, self, j->occupant_jid, NULL, &item,
-                              self_codes));
-    free(self);
+    j->own_level = is_creator(create, j->ghost) ? CREATOR_LEVEL
+                                                : power_level(levels, j->ghost);
     j->subject = xstrdup(topic ? topic : name ? name : "");
-    if (j->history_max > 0)
-        fetch_history(j);
-    else
-        finish_join(j);
+    send_burst(j);
 }
 
 static void on_members(const struct mx_response *r, void *ud)
