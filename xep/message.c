@@ -62,13 +62,7 @@ xmpp_stanza_t *xmsg_build(xmpp_ctx_t *ctx, const struct xmsg *m)
 
 char *xmsg_stanza_to_xml(xmpp_stanza_t *st)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    if (xmpp_stanza_to_text(st, &buf, &len) != XMPP_EOK)
-        return NULL;
-    char *copy = xstrndup(buf, len);
-    xmpp_free(xmpp_stanza_get_context(st), buf);
-    return copy;
+    return xml_serialize(st);
 }
 
 const char *xmsg_dedupe_id(const struct xmsg *m)

@@ -1,6 +1,9 @@
 #include "xep/xml.h"
 
 #include "common/mem.h"
+#include "common/strbuf.h"
+
+#include <stdlib.h>
 
 xmpp_stanza_t *xml_add_child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent,
                              const char *name, const char *ns)
@@ -41,4 +44,76 @@ char *xml_child_text(xmpp_stanza_t *parent, const char *name, const char *ns)
     char *copy = xstrdup(t);
     xmpp_free(xmpp_stanza_get_context(parent), t);
     return copy;
+}
+
+/* Escapes the five XML specials (quotes only matter in attributes, but
+ * escaping them in text is valid too and keeps one function). */
+static void put_escaped(struct strbuf *sb, const char *s)
+{
+    const char *run = s;
+    for (; *s; s++) {
+        const char *rep;
+        switch (*s) {
+        case '&': rep = "&amp;"; break;
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '"': rep = "&quot;"; break;
+        case '\'': rep = "&apos;"; break;
+        default: continue;
+        }
+        strbuf_append(sb, run, (size_t)(s - run));
+        strbuf_puts(sb, rep);
+        run = s + 1;
+    }
+    strbuf_append(sb, run, (size_t)(s - run));
+}
+
+#define INLINE_ATTRS 16
+
+static void serialize(struct strbuf *sb, xmpp_stanza_t *st)
+{
+    if (xmpp_stanza_is_text(st)) {
+        const char *text = xmpp_stanza_get_text_ptr(st);
+        if (text)
+            put_escaped(sb, text);
+        return;
+    }
+    const char *name = xmpp_stanza_get_name(st);
+    if (!name)
+        return;
+    strbuf_putc(sb, '<');
+    strbuf_puts(sb, name);
+    int count = xmpp_stanza_get_attribute_count(st);
+    const char *inline_attrs[2 * INLINE_ATTRS];
+    const char **attrs = count <= INLINE_ATTRS
+                             ? inline_attrs
+                             : xmalloc(2 * (size_t)count * sizeof *attrs);
+    int n = xmpp_stanza_get_attributes(st, attrs, 2 * (count > 0 ? count : 1));
+    for (int i = 0; i + 1 < n; i += 2) {
+        strbuf_putc(sb, ' ');
+        strbuf_puts(sb, attrs[i]);
+        strbuf_append(sb, "=\"", 2);
+        put_escaped(sb, attrs[i + 1]);
+        strbuf_putc(sb, '"');
+    }
+    if (attrs != inline_attrs)
+        free(attrs);
+    xmpp_stanza_t *child = xmpp_stanza_get_children(st);
+    if (!child) {
+        strbuf_append(sb, "/>", 2);
+        return;
+    }
+    strbuf_putc(sb, '>');
+    for (; child; child = xmpp_stanza_get_next(child))
+        serialize(sb, child);
+    strbuf_append(sb, "</", 2);
+    strbuf_puts(sb, name);
+    strbuf_putc(sb, '>');
+}
+
+char *xml_serialize(xmpp_stanza_t *st)
+{
+    struct strbuf sb = STRBUF_INIT;
+    serialize(&sb, st);
+    return strbuf_detach(&sb);
 }

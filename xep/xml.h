@@ -16,4 +16,10 @@ xmpp_stanza_t *xml_add_text_child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent,
  * NULL): "" for an empty element, NULL if there is none. Caller frees. */
 char *xml_child_text(xmpp_stanza_t *parent, const char *name, const char *ns);
 
+/* The stanza as XML text; caller frees. Every message crosses this twice
+ * (the outbox copy on the way in, the stanza outbox on the way out), so it
+ * writes into one growing buffer instead of libstrophe's
+ * xmpp_stanza_to_text, which formats each piece with snprintf. */
+char *xml_serialize(xmpp_stanza_t *st);
+
 #endif

@@ -359,6 +359,37 @@ static void muc_aliases(void **state)
                      -1);
 }
 
+/* Occupants of anonymous rooms: the ghost names room@service/nick, can
+ * never equal a bare JID's ghost, and maps back to no JID (nobody can
+ * open a DM with an anonymous occupant). */
+static void occupant_ghosts(void **state)
+{
+    (void)state;
+    char *ghost = NULL, *bare = NULL, *jid = NULL;
+    const char *why;
+    assert_int_equal(ids_occupant_to_ghost(&IDS, "room@conference.x.org",
+                                           "Ann B", &ghost, &why), 0);
+    assert_string_equal(ghost,
+                        "@_xmpp_room=40conference.x.org=2f=41nn=20=42:"
+                        "hs.example");
+    assert_int_equal(ids_jid_to_ghost(&IDS, "room@conference.x.org", &bare,
+                                      &why), 0);
+    assert_string_not_equal(ghost, bare);
+    assert_true(ids_is_ghost(&IDS, ghost));
+    assert_int_equal(ids_ghost_to_jid(&IDS, ghost, &jid, &why), -1);
+    free(ghost);
+    free(bare);
+    assert_int_equal(ids_occupant_to_ghost(&IDS, "room@conference.x.org", "",
+                                           &ghost, &why), -1);
+    assert_int_equal(ids_occupant_to_ghost(&IDS, "room@gw.xmpp.example",
+                                           "n", &ghost, &why), -1);
+    char nick[300];
+    memset(nick, 'n', sizeof nick - 1);
+    nick[sizeof nick - 1] = '\0';
+    assert_int_equal(ids_occupant_to_ghost(&IDS, "room@conference.x.org",
+                                           nick, &ghost, &why), -1);
+}
+
 /* ---------------------------------------------------- bijection sweep -- */
 
 /* Every single byte in every position: the mapping never merges two inputs
@@ -411,6 +442,7 @@ int main(void)
         cmocka_unit_test(puppet_jid_refuses_non_canonical),
         cmocka_unit_test(puppet_jid_case_folding),
         cmocka_unit_test(muc_aliases),
+        cmocka_unit_test(occupant_ghosts),
         cmocka_unit_test(sweep_single_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

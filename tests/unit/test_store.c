@@ -154,6 +154,57 @@ static void dm_rooms(void **state)
     store_room_free(&r);
 }
 
+static void portals(void **state)
+{
+    struct fixture *f = *state;
+    struct store_room r;
+    assert_int_equal(store_room_find_portal(f->st, "room@muc.x", &r), 0);
+    struct store_room portal = { "!p:hs", ROOM_PORTAL, "room@muc.x", NULL };
+    assert_int_equal(store_room_put(f->st, &portal, 100), 0);
+    assert_int_equal(store_room_subject_set(f->st, "!p:hs", "Hello"), 0);
+    struct store_portal_user u = { "!p:hs", "@b:hs", "room@muc.x",
+                                   "Bob (Matrix)", "Bob", 1, 0 };
+    assert_int_equal(store_portal_user_put(f->st, &u), 0);
+    struct store_message m = { "$e", "!p:hs", "room@muc.x", "sid", NULL,
+                               DIR_XMPP_TO_MATRIX, 4242 };
+    assert_int_equal(store_message_put(f->st, &m), 0);
+    assert_int_equal(store_flush(f->st), 0);
+    reopen(f);
+    assert_int_equal(store_room_find_portal(f->st, "room@muc.x", &r), 1);
+    assert_string_equal(r.room_id, "!p:hs");
+    assert_int_equal(r.mode, ROOM_PORTAL);
+    store_room_free(&r);
+    char *subject = NULL;
+    assert_int_equal(store_room_subject_get(f->st, "!p:hs", &subject), 1);
+    assert_string_equal(subject, "Hello");
+    free(subject);
+    int64_t ts = 0;
+    assert_int_equal(store_room_last_ts(f->st, "!p:hs", &ts), 1);
+    assert_int_equal(ts, 4242);
+    assert_int_equal(store_room_last_ts(f->st, "!none:hs", &ts), 0);
+
+    struct store_portal_user got;
+    assert_int_equal(store_portal_user_get(f->st, "room@muc.x", "@b:hs",
+                                           &got), 1);
+    assert_string_equal(got.nick, "Bob (Matrix)");
+    assert_string_equal(got.base_nick, "Bob");
+    assert_int_equal(got.attempt, 1);
+    assert_int_equal(got.joined, 0);
+    store_portal_user_free(&got);
+    assert_int_equal(store_portal_user_by_nick(f->st, "room@muc.x",
+                                               "Bob (Matrix)", &got), 1);
+    assert_string_equal(got.mxid, "@b:hs");
+    store_portal_user_free(&got);
+    assert_int_equal(store_portal_user_by_nick(f->st, "room@muc.x", "Bob",
+                                               &got), 0);
+    struct store_portal_user *all;
+    assert_int_equal(store_portal_users_all(f->st, &all), 1);
+    store_portal_users_free(all, 1);
+    assert_int_equal(store_portal_user_delete(f->st, "!p:hs", "@b:hs"), 0);
+    assert_int_equal(store_portal_user_get(f->st, "room@muc.x", "@b:hs",
+                                           &got), 0);
+}
+
 static void messages_both_ways(void **state)
 {
     struct fixture *f = *state;
@@ -304,6 +355,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(ghosts, setup, teardown),
         cmocka_unit_test_setup_teardown(dm_rooms, setup, teardown),
         cmocka_unit_test_setup_teardown(messages_both_ways, setup, teardown),
+        cmocka_unit_test_setup_teardown(portals, setup, teardown),
         cmocka_unit_test_setup_teardown(outbox_keeps_order_per_queue, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(inbound_ids_deduplicate, setup,

@@ -9,6 +9,8 @@
 #include "gateway/translate.h"
 #include "matrix/event.h"
 #include "xep/message.h"
+#include "xep/muc.h"
+#include "xep/xml.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,6 +206,97 @@ static void entity_expansion_bomb_is_refused(void **state)
     assert_null(xmpp_stanza_new_from_string(ctx, xml));
 }
 
+/* The serialiser escapes what XML needs and reads back identical. */
+static void serialised_stanzas_read_back(void **state)
+{
+    (void)state;
+    const char *src = "<message to='a&amp;b@x' id='q&quot;&apos;&lt;'>"
+                      "<body>1 &lt; 2 &amp;&amp; 3 &gt; 2 \xc3\xa9</body>"
+                      "<origin-id xmlns='urn:xmpp:sid:0' id='o'/></message>";
+    xmpp_stanza_t *st = xmpp_stanza_new_from_string(ctx, src);
+    assert_non_null(st);
+    char *xml = xml_serialize(st);
+    xmpp_stanza_t *again = xmpp_stanza_new_from_string(ctx, xml);
+    assert_non_null(again);
+    assert_string_equal(xmpp_stanza_get_to(again), "a&b@x");
+    assert_string_equal(xmpp_stanza_get_id(again), "q\"'<");
+    char *body = xml_child_text(again, "body", NULL);
+    assert_string_equal(body, "1 < 2 && 3 > 2 \xc3\xa9");
+    free(body);
+    xmpp_stanza_t *oid = xmpp_stanza_get_child_by_name_and_ns(
+        again, "origin-id", "urn:xmpp:sid:0");
+    assert_non_null(oid);
+    char *twice = xml_serialize(again);
+    assert_string_equal(xml, twice);
+    free(twice);
+    free(xml);
+    xmpp_stanza_release(again);
+    xmpp_stanza_release(st);
+}
+
+/* What portal mode reads from a MUC: status codes, items, reasons,
+ * stanza-ids stamped by the room only, delays and both invite forms. */
+static void muc_client_side_parsing(void **state)
+{
+    (void)state;
+    xmpp_stanza_t *p = xmpp_stanza_new_from_string(ctx,
+        "<presence from='r@m/Bob' type='unavailable'>"
+        "<x xmlns='http://jabber.org/protocol/muc#user'><status code='307'/>"
+        "<item affiliation='none' role='none' jid='b@x/r'><reason>spam"
+        "</reason></item><status code='110'/></x></presence>");
+    struct muc_user_info info;
+    assert_true(muc_user_info_parse(p, &info));
+    assert_true(muc_has_code(&info, 110));
+    assert_true(muc_has_code(&info, 307));
+    assert_false(muc_has_code(&info, 301));
+    assert_string_equal(info.item.jid, "b@x/r");
+    assert_string_equal(info.reason, "spam");
+    xmpp_stanza_release(p);
+    p = xmpp_stanza_new_from_string(ctx, "<presence from='r@m/Bob'/>");
+    assert_false(muc_user_info_parse(p, &info));
+    xmpp_stanza_release(p);
+
+    xmpp_stanza_t *m = xmpp_stanza_new_from_string(ctx,
+        "<message from='r@m/a' type='groupchat'><body>x</body>"
+        "<stanza-id xmlns='urn:xmpp:sid:0' by='a@evil' id='forged'/>"
+        "<stanza-id xmlns='urn:xmpp:sid:0' by='r@m' id='real'/>"
+        "<delay xmlns='urn:xmpp:delay' stamp='2026-11-22T10:00:00Z'/>"
+        "</message>");
+    assert_string_equal(muc_stanza_id(m, "r@m"), "real");
+    assert_null(muc_stanza_id(m, "other@m"));
+    assert_int_equal(muc_delay_ms(m), 1795341600000LL);
+    xmpp_stanza_release(m);
+
+    const char *inviter;
+    m = xmpp_stanza_new_from_string(ctx,
+        "<message from='a@x/r' to='b%hs@gw'><x xmlns='jabber:x:conference' "
+        "jid='r@m'/></message>");
+    assert_string_equal(muc_invite_room(m, &inviter), "r@m");
+    assert_string_equal(inviter, "a@x/r");
+    xmpp_stanza_release(m);
+    m = xmpp_stanza_new_from_string(ctx,
+        "<message from='r@m' to='b%hs@gw'><x xmlns='http://jabber.org/"
+        "protocol/muc#user'><invite from='a@x/r'/></x></message>");
+    assert_string_equal(muc_invite_room(m, &inviter), "r@m");
+    assert_string_equal(inviter, "a@x/r");
+    xmpp_stanza_release(m);
+    m = xmpp_stanza_new_from_string(ctx, "<message from='a@x'><body>hi"
+                                         "</body></message>");
+    assert_null(muc_invite_room(m, &inviter));
+    xmpp_stanza_release(m);
+
+    xmpp_stanza_t *join = muc_join(ctx, "b%hs@gw/matrix", "r@m/Bob", -1);
+    char *xml = xml_serialize(join);
+    assert_non_null(strstr(xml, "maxstanzas=\"0\""));
+    free(xml);
+    xmpp_stanza_release(join);
+    join = muc_join(ctx, "b%hs@gw/matrix", "r@m/Bob", 1795341600000LL);
+    xml = xml_serialize(join);
+    assert_non_null(strstr(xml, "since=\"2026-11-22T10:00:00Z\""));
+    free(xml);
+    xmpp_stanza_release(join);
+}
+
 static void event_parsing(void **state)
 {
     (void)state;
@@ -248,6 +341,8 @@ int main(void)
         cmocka_unit_test(stanza_parse_and_build),
         cmocka_unit_test(entity_expansion_bomb_is_refused),
         cmocka_unit_test(event_parsing),
+        cmocka_unit_test(serialised_stanzas_read_back),
+        cmocka_unit_test(muc_client_side_parsing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
