@@ -1,8 +1,11 @@
 /* libFuzzer target: XML from the XMPP server, parsed (expat via
  * libstrophe) into a message struct, translated to Matrix, and built back
- * into a stanza. */
+ * into a stanza; and what portal mode reads from a MUC's stanzas
+ * (occupant items and status codes, stanza-ids, delays, invitations). */
 #include "gateway/translate.h"
 #include "xep/message.h"
+#include "xep/muc.h"
+#include "xep/xml.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,6 +39,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         xmpp_stanza_release(again);
         xmsg_free(&m);
     }
+    struct muc_user_info info;
+    if (muc_user_info_parse(st, &info))
+        (void)muc_has_code(&info, 110);
+    const char *from = xmpp_stanza_get_from(st);
+    (void)muc_stanza_id(st, from ? from : "");
+    (void)muc_delay_ms(st);
+    const char *inviter;
+    (void)muc_invite_room(st, &inviter);
+    free(xml_serialize(st));
     xmpp_stanza_release(st);
     return 0;
 }
