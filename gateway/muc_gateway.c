@@ -262,6 +262,9 @@ static void send_burst(struct join *j)
         const char *nick = json_string_value(json_array_get(e, 0));
         const char *member = json_string_value(json_array_get(e, 1));
         long level = (long)json_integer_value(json_array_get(e, 2));
+        /* Stored slice by slice too: one loop turn never writes a whole
+         * large room. */
+        store_member_put(gw->store, j->room_id, member, nick, level);
         char *from = xasprintf("%s/%s", j->muc_jid, nick);
         char *jid = real_jid(gw, member);
         struct muc_item item = item_for_level(level, jid);
@@ -395,7 +398,6 @@ static void on_state(const struct mx_response *r, void *ud)
         const char *member = json_string_value(who);
         long level = is_creator(create, member) ? CREATOR_LEVEL
                                                 : power_level(levels, member);
-        store_member_put(gw->store, j->room_id, member, nick, level);
         json_array_append_new(j->burst, json_pack("[s, s, I]", nick, member,
                                                   (json_int_t)level));
     }
