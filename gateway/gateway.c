@@ -195,22 +195,29 @@ static void before_sleep(struct gateway *gw)
         as_server_committed(gw->as, rc == 0);
     to_xmpp_flush(gw);
     /* xmpp_send only queues; push the bytes out before sleeping. */
-    xmpp_run_once(gw->xmpp, 0);
+    component_flush(gw->component);
 }
 
 void gateway_run(struct gateway *gw)
 {
+    /* Whether the last poll found the XMPP socket ready: turns woken by
+     * HTTP traffic skip libstrophe's select(). (libmicrohttpd runs every
+     * turn: in epoll mode it may hold work that no fd or timeout shows.) */
+    bool xmpp_ready = true;
     while (!gw->stop) {
         as_server_run(gw->as);
         mx_client_run(gw->mx);
-        component_run(gw->component);
+        component_run(gw->component, xmpp_ready);
         before_sleep(gw);
 
         struct curl_waitfd fds[2];
         unsigned nfds = 0;
+        int xi = -1;
         int xfd = component_fd(gw->component);
-        if (xfd >= 0)
+        if (xfd >= 0) {
+            xi = (int)nfds;
             fds[nfds++] = (struct curl_waitfd){ xfd, CURL_WAIT_POLLIN, 0 };
+        }
         int afd = as_server_fd(gw->as);
         if (afd >= 0)
             fds[nfds++] = (struct curl_waitfd){ afd, CURL_WAIT_POLLIN, 0 };
@@ -221,7 +228,10 @@ void gateway_run(struct gateway *gw)
         t = as_server_timeout(gw->as);
         if (t >= 0 && t < timeout)
             timeout = t;
+        if (component_has_output(gw->component))
+            timeout = 0;
         curl_multi_poll(gw->multi, fds, nfds, (int)timeout, NULL);
+        xmpp_ready = xi >= 0 && fds[xi].revents != 0;
     }
     log_info("shutting down");
     /* Matrix users leave their MUCs as a client would; they rejoin, with
