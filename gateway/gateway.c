@@ -15,6 +15,7 @@
 #include "gateway/registration.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -153,6 +154,7 @@ int gateway_init(struct gateway *gw, struct config *cfg, char **err)
     if (store_txn_highest(gw->store, &gw->highest_txn) != 1)
         gw->highest_txn = -1;
     gw->gap_refused_txn = -1;
+    gw->unsaved_txn = -1;
     gw->queues = queues_new();
     gw->portal = portal_state_new();
     gw->senders = ratelimit_new(gw->cfg.sender_rate, gw->cfg.sender_burst);
@@ -186,38 +188,46 @@ static void housekeeping(struct gateway *gw)
     store_txn_prune(gw->store, now - INBOUND_KEEP_MS);
 }
 
+/* Stores the number of the last transaction that changed nothing, so that
+ * gap detection starts from it after a restart. Only done when a commit
+ * happens anyway (or at shutdown): it is never worth a commit of its own. */
+static void save_txn_number(struct gateway *gw, bool force)
+{
+    if (gw->unsaved_txn < 0 || (!force && !store_in_txn(gw->store)))
+        return;
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)gw->unsaved_txn);
+    /* A digest no transaction has: the row serves gap detection only. */
+    store_txn_mark(gw->store, id, "no-effects", gateway_now_ms());
+    gw->unsaved_txn = -1;
+}
+
 static void before_sleep(struct gateway *gw)
 {
     housekeeping(gw);
+    save_txn_number(gw, false);
     bool waiting = as_server_awaiting_commit(gw->as) > 0;
     int rc = store_flush(gw->store);
     if (waiting)
         as_server_committed(gw->as, rc == 0);
     to_xmpp_flush(gw);
     /* xmpp_send only queues; push the bytes out before sleeping. */
-    component_flush(gw->component);
+    xmpp_run_once(gw->xmpp, 0);
 }
 
 void gateway_run(struct gateway *gw)
 {
-    /* Whether the last poll found the XMPP socket ready: turns woken by
-     * HTTP traffic skip libstrophe's select(). (libmicrohttpd runs every
-     * turn: in epoll mode it may hold work that no fd or timeout shows.) */
-    bool xmpp_ready = true;
     while (!gw->stop) {
         as_server_run(gw->as);
         mx_client_run(gw->mx);
-        component_run(gw->component, xmpp_ready);
+        component_run(gw->component);
         before_sleep(gw);
 
         struct curl_waitfd fds[2];
         unsigned nfds = 0;
-        int xi = -1;
         int xfd = component_fd(gw->component);
-        if (xfd >= 0) {
-            xi = (int)nfds;
+        if (xfd >= 0)
             fds[nfds++] = (struct curl_waitfd){ xfd, CURL_WAIT_POLLIN, 0 };
-        }
         int afd = as_server_fd(gw->as);
         if (afd >= 0)
             fds[nfds++] = (struct curl_waitfd){ afd, CURL_WAIT_POLLIN, 0 };
@@ -228,10 +238,7 @@ void gateway_run(struct gateway *gw)
         t = as_server_timeout(gw->as);
         if (t >= 0 && t < timeout)
             timeout = t;
-        if (component_has_output(gw->component))
-            timeout = 0;
         curl_multi_poll(gw->multi, fds, nfds, (int)timeout, NULL);
-        xmpp_ready = xi >= 0 && fds[xi].revents != 0;
     }
     log_info("shutting down");
     /* Matrix users leave their MUCs as a client would; they rejoin, with
@@ -248,8 +255,10 @@ void gateway_free(struct gateway *gw)
     }
     if (gw->as)
         as_server_free(gw->as);
-    if (gw->store)
+    if (gw->store) {
+        save_txn_number(gw, true);
         store_flush(gw->store);
+    }
     mx_client_free(gw->mx);
     queues_free(gw->queues);
     portal_state_free(gw->portal);

@@ -41,7 +41,8 @@ struct gateway {
     xmpp_stanza_t *live_stanza;
     int64_t live_item_id;
     int64_t txn_start_us;
-    int64_t highest_txn;      /* highest numeric txn id applied, or -1 */
+    int64_t highest_txn;      /* the numeric txn id applied last, or -1 */
+    int64_t unsaved_txn;      /* a numeric txn id applied but not stored */
     int64_t gap_refused_txn;  /* txn refused once for a gap, or -1 */
     volatile sig_atomic_t stop;
 };

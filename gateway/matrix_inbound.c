@@ -18,6 +18,7 @@
 #include "xep/message.h"
 #include "xep/muc.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -244,11 +245,33 @@ static void on_other(struct gateway *gw, const struct mx_event *ev)
     store_room_free(&room);
 }
 
+/* What a transaction carried, as a short hash of its event ids: a retry
+ * carries the same events, a new transaction under a reused id does not.
+ * Writes 33 characters into out. */
+static void txn_digest(json_t *events, char out[33])
+{
+    crypto_generichash_state h;
+    crypto_generichash_init(&h, NULL, 0, 16);
+    size_t i;
+    json_t *ev;
+    json_array_foreach(events, i, ev) {
+        const char *id = json_string_value(json_object_get(ev, "event_id"));
+        if (id)
+            crypto_generichash_update(&h, (const unsigned char *)id,
+                                      strlen(id) + 1);
+    }
+    unsigned char bin[16];
+    crypto_generichash_final(&h, bin, sizeof bin);
+    sodium_bin2hex(out, 33, bin, sizeof bin);
+}
+
 static void on_transaction(struct as_request *req, const char *txn_id,
                            json_t *body, void *ud)
 {
     struct gateway *gw = ud;
-    int seen = store_txn_seen(gw->store, txn_id);
+    char digest[33];
+    txn_digest(json_object_get(body, "events"), digest);
+    int seen = store_txn_seen(gw->store, txn_id, digest);
     if (seen < 0) {
         as_request_reply_error(req, 500, "M_UNKNOWN", "store failure");
         return;
@@ -263,6 +286,7 @@ static void on_transaction(struct as_request *req, const char *txn_id,
         return;
     metrics_inc(CNT_TXNS);
     gw->txn_start_us = metrics_now_us();
+    uint64_t writes_before = store_write_count(gw->store);
     json_t *events = json_object_get(body, "events");
     size_t i;
     json_t *raw;
@@ -284,13 +308,29 @@ static void on_transaction(struct as_request *req, const char *txn_id,
             on_other(gw, &ev);
     }
     gw->txn_start_us = 0;
-    if (store_txn_mark(gw->store, txn_id, gateway_now_ms()) < 0) {
+    int64_t n = txn_number(txn_id);
+    if (store_write_count(gw->store) == writes_before) {
+        /* Nothing changed (typically the echo of a ghost's own message):
+         * applying it again would change nothing either, so it needs no
+         * stored id and no commit before its 200. Its number still counts
+         * for gap detection, and is stored with the next commit. */
+        if (n >= 0) {
+            gw->highest_txn = n;
+            gw->unsaved_txn = n;
+        }
+        as_request_reply(req, 200, NULL);
+        return;
+    }
+    if (store_txn_mark(gw->store, txn_id, digest, gateway_now_ms()) < 0) {
         as_request_reply_error(req, 500, "M_UNKNOWN", "store failure");
         return;
     }
-    int64_t n = txn_number(txn_id);
-    if (n > gw->highest_txn)
+    /* The last one applied, not the highest: Synapse sends in order, and
+     * starts again from 1 after a restart. */
+    if (n >= 0) {
         gw->highest_txn = n;
+        gw->unsaved_txn = -1; /* this one is stored */
+    }
     as_request_reply_after_commit(req);
 }
 

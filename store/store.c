@@ -82,6 +82,10 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (room_id, mxid));"
     "CREATE INDEX portal_users_muc ON portal_users(muc_jid, mxid);"
     "CREATE INDEX messages_room ON messages(room_id, ts);",
+    /* 5: what a transaction carried, since Synapse reuses transaction ids
+     * after it restarts */
+    "ALTER TABLE txns ADD COLUMN digest TEXT;"
+    "UPDATE txns SET digest = 'unknown';",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -107,17 +111,22 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
-    [S_TXN_SEEN] = "SELECT 1 FROM txns WHERE txn_id = ?1",
-    [S_TXN_MARK] = "INSERT OR IGNORE INTO txns(txn_id, received_ts) "
-                   "VALUES (?1, ?2)",
-    [S_TXN_HIGHEST] = "SELECT MAX(CAST(txn_id AS INTEGER)) FROM txns "
+    [S_TXN_SEEN] = "SELECT 1 FROM txns WHERE txn_id = ?1 AND digest = ?2",
+    [S_TXN_MARK] = "INSERT INTO txns(txn_id, received_ts, digest) "
+                   "VALUES (?1, ?2, ?3) ON CONFLICT(txn_id) DO UPDATE SET "
+                   "received_ts = excluded.received_ts, "
+                   "digest = excluded.digest",
+    [S_TXN_HIGHEST] = "SELECT CAST(txn_id AS INTEGER) FROM txns "
                       "WHERE txn_id NOT GLOB '*[^0-9]*' AND "
-                      "length(txn_id) BETWEEN 1 AND 18",
-    /* Keeps the highest numeric id: gap detection starts from it. */
+                      "length(txn_id) BETWEEN 1 AND 18 ORDER BY "
+                      "received_ts DESC, CAST(txn_id AS INTEGER) DESC "
+                      "LIMIT 1",
+    /* Keeps the latest numeric id: gap detection starts from it. */
     [S_TXN_PRUNE] = "DELETE FROM txns WHERE received_ts < ?1 AND rowid NOT IN "
                     "(SELECT rowid FROM txns WHERE txn_id NOT GLOB "
                     "'*[^0-9]*' AND length(txn_id) BETWEEN 1 AND 18 "
-                    "ORDER BY CAST(txn_id AS INTEGER) DESC LIMIT 1)",
+                    "ORDER BY received_ts DESC, CAST(txn_id AS INTEGER) "
+                    "DESC LIMIT 1)",
     [S_GHOST_GET] = "SELECT mxid, jid, displayname, registered FROM ghosts "
                     "WHERE mxid = ?1",
     [S_GHOST_PUT] = "INSERT INTO ghosts(mxid, jid, displayname, registered) "
@@ -209,6 +218,7 @@ struct store {
     sqlite3 *db;
     sqlite3_stmt *stmt[S_COUNT];
     bool in_txn;
+    uint64_t writes;
 };
 
 static char *dup_col(sqlite3_stmt *s, int col)
@@ -256,6 +266,7 @@ static int ensure_txn(struct store *st)
 /* Steps a write statement that returns no rows. */
 static int step_write(struct store *st, sqlite3_stmt *s, const char *what)
 {
+    st->writes++;
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
@@ -280,6 +291,10 @@ int store_flush(struct store *st)
     st->in_txn = false;
     return 0;
 }
+
+uint64_t store_write_count(const struct store *st) { return st->writes; }
+
+bool store_in_txn(const struct store *st) { return st->in_txn; }
 
 int store_schema_latest(void) { return NMIGRATIONS; }
 
@@ -398,10 +413,11 @@ void store_close(struct store *st)
 
 /* ------------------------------------------------------------- txns -- */
 
-int store_txn_seen(struct store *st, const char *txn_id)
+int store_txn_seen(struct store *st, const char *txn_id, const char *digest)
 {
     sqlite3_stmt *s = stmt(st, S_TXN_SEEN);
     bind_text(s, 1, txn_id);
+    bind_text(s, 2, digest);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc == SQLITE_ROW)
@@ -411,13 +427,15 @@ int store_txn_seen(struct store *st, const char *txn_id)
     return report(st, "txn lookup");
 }
 
-int store_txn_mark(struct store *st, const char *txn_id, int64_t now_ms)
+int store_txn_mark(struct store *st, const char *txn_id, const char *digest,
+                   int64_t now_ms)
 {
     if (ensure_txn(st) < 0)
         return -1;
     sqlite3_stmt *s = stmt(st, S_TXN_MARK);
     bind_text(s, 1, txn_id);
     sqlite3_bind_int64(s, 2, now_ms);
+    bind_text(s, 3, digest);
     return step_write(st, s, "txn mark");
 }
 

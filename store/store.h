@@ -12,6 +12,7 @@
 #ifndef ISTHMUS_STORE_H
 #define ISTHMUS_STORE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct store;
@@ -22,6 +23,11 @@ int store_open(const char *path, struct store **out, char **err);
 void store_close(struct store *st);
 /* Commits the open write transaction, if any. */
 int store_flush(struct store *st);
+/* How many writes were made since the store was opened: a caller compares
+ * two readings to learn whether some work changed anything. */
+uint64_t store_write_count(const struct store *st);
+/* True while writes wait for store_flush() to commit them. */
+bool store_in_txn(const struct store *st);
 /* The schema version the code knows, and the one the file has. */
 int store_schema_latest(void);
 int store_schema_version(struct store *st);
@@ -29,13 +35,20 @@ int store_schema_version(struct store *st);
 int store_open_at_version(const char *path, int version, struct store **out,
                           char **err);
 
-/* ---- appservice transactions */
-int store_txn_seen(struct store *st, const char *txn_id);  /* 1/0/-1 */
-int store_txn_mark(struct store *st, const char *txn_id, int64_t now_ms);
-/* The highest all-digit txn id applied so far: 1 and *out set, 0 if none. */
+/* ---- appservice transactions
+ * A transaction is known by its id and a digest of what it carried: Synapse
+ * numbers transactions 1, 2, 3... again after a restart, so an id alone
+ * would make a new transaction look like a retry of an old one. */
+int store_txn_seen(struct store *st, const char *txn_id,
+                   const char *digest);  /* 1/0/-1 */
+/* Records a transaction (replacing an older one with the same id). Rows
+ * from before schema 5 have the digest "unknown", which matches none. */
+int store_txn_mark(struct store *st, const char *txn_id, const char *digest,
+                   int64_t now_ms);
+/* The all-digit txn id applied last: 1 and *out set, 0 if none. */
 int store_txn_highest(struct store *st, int64_t *out);
 /* Forgets transactions older than the cut-off (homeservers retry within
- * hours), always keeping the highest numeric id. */
+ * hours), always keeping the latest numeric id. */
 int store_txn_prune(struct store *st, int64_t older_than_ms);
 
 /* ---- ghosts: Matrix users the gateway puppets for XMPP users */

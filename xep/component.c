@@ -268,28 +268,13 @@ void component_disconnect(struct component *c)
     }
 }
 
-bool component_has_output(const struct component *c)
-{
-    return c->conn && (c->connected || c->connecting) &&
-           xmpp_conn_send_queue_len(c->conn) > 0;
-}
-
-void component_flush(struct component *c)
-{
-    if (component_has_output(c))
-        xmpp_run_once(c->ctx, 0);
-}
-
-void component_run(struct component *c, bool readable)
+void component_run(struct component *c)
 {
     int64_t now = mono_ms();
     if (!c->connected && !c->connecting && !c->stopping &&
         now >= c->next_attempt_ms)
         start_attempt(c);
-    /* libstrophe's run_once is a select() and more; most loop turns are
-     * about the other sockets and need none of it. */
-    if (readable || c->connecting || component_has_output(c))
-        xmpp_run_once(c->ctx, 0);
+    xmpp_run_once(c->ctx, 0);
     /* Time out tracked iqs. */
     for (struct pending_iq **pp = &c->pending; *pp;) {
         if ((*pp)->deadline_ms <= now) {

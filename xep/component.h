@@ -29,13 +29,10 @@ struct component *component_new(xmpp_ctx_t *ctx, const char *jid,
                                 void *ud);
 void component_free(struct component *c);
 
-/* Reconnection timing, tracked iq timeouts, and a non-blocking round of
- * libstrophe I/O when the socket is readable (as the caller's poll said),
- * the connection is being set up, or output waits. */
-void component_run(struct component *c, bool readable);
-/* Pushes queued output to the socket, if there is any. */
-void component_flush(struct component *c);
-bool component_has_output(const struct component *c);
+/* One non-blocking round of libstrophe I/O plus reconnection timing.
+ * (It runs every turn: libstrophe's send queue does not count a stanza it
+ * has started to write, so "is there output?" cannot be asked safely.) */
+void component_run(struct component *c);
 /* The socket to poll, or -1 while there is none. */
 int component_fd(const struct component *c);
 bool component_is_connected(const struct component *c);

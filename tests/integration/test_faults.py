@@ -14,8 +14,9 @@ import random
 import time
 
 from harness import wait_until
-from peers import MatrixUser, XmppUser
+from peers import MatrixUser, XmppUser, unique
 from test_dm import open_dm_from_xmpp, puppet_jid
+from test_robustness import appservice, message_event, txn_path
 
 RESEND_AFTER = 4.0
 
@@ -220,6 +221,38 @@ async def test_prosody_restart_mid_stream(cluster, gateway):
         alice.send(puppet_jid(bob), "back again")
         await bob.wait_message(lambda r, e: e.body == "back again",
                                what="XMPP to Matrix after the restart")
+    finally:
+        await bob.close()
+        await alice.disconnect()
+
+
+
+async def test_a_reused_transaction_id_with_new_events_is_applied(cluster,
+                                                                  gateway):
+    """Synapse numbers appservice transactions from 1 again after some
+    restarts. A transaction under an id seen before is a retry only if it
+    carries the same events; with other events it must be applied."""
+    alice = await XmppUser(cluster.prosody).connect()
+    bob = await MatrixUser(cluster.synapse.url).register()
+    try:
+        room_id = await open_dm_from_xmpp(alice, bob, "hello")
+        first = {"events": [message_event(room_id, bob.user_id, "reused 1",
+                                          "$reused-one")]}
+        second = {"events": [message_event(room_id, bob.user_id, "reused 2",
+                                           "$reused-two")]}
+        path = txn_path(unique("reused"))
+        assert appservice(gateway, "PUT", path, first)[0] == 200
+        assert appservice(gateway, "PUT", path, first)[0] == 200  # a retry
+        assert appservice(gateway, "PUT", path, second)[0] == 200  # new
+        got, _ = await collect_xmpp(alice, "reused ", 2, 30)
+        assert got == ["reused 1", "reused 2"]
+        # And the retry was not delivered twice.
+        alice.send(puppet_jid(bob), "sentinel")
+        await bob.wait_message(lambda r, e: e.body == "sentinel",
+                               what="the sentinel")
+        extra = [m["body"] for m in list(alice.messages._queue)
+                 if m["body"].startswith("reused ")]
+        assert extra == [], extra
     finally:
         await bob.close()
         await alice.disconnect()

@@ -58,14 +58,20 @@ static void reopen(struct fixture *f)
 static void txns_are_remembered(void **state)
 {
     struct fixture *f = *state;
-    assert_int_equal(store_txn_seen(f->st, "1"), 0);
-    assert_int_equal(store_txn_mark(f->st, "1", 100), 0);
-    assert_int_equal(store_txn_seen(f->st, "1"), 1);
-    assert_int_equal(store_txn_mark(f->st, "1", 200), 0); /* idempotent */
+    assert_int_equal(store_txn_seen(f->st, "1", "d1"), 0);
+    assert_int_equal(store_txn_mark(f->st, "1", "d1", 100), 0);
+    assert_int_equal(store_txn_seen(f->st, "1", "d1"), 1);
+    assert_int_equal(store_txn_mark(f->st, "1", "d1", 200), 0);
     assert_int_equal(store_flush(f->st), 0);
     reopen(f);
-    assert_int_equal(store_txn_seen(f->st, "1"), 1);
-    assert_int_equal(store_txn_seen(f->st, "2"), 0);
+    assert_int_equal(store_txn_seen(f->st, "1", "d1"), 1);
+    assert_int_equal(store_txn_seen(f->st, "2", "d1"), 0);
+    /* The same id with other contents is a new transaction (the homeserver
+     * restarted its numbering); once applied, it replaces the old one. */
+    assert_int_equal(store_txn_seen(f->st, "1", "d2"), 0);
+    assert_int_equal(store_txn_mark(f->st, "1", "d2", 300), 0);
+    assert_int_equal(store_txn_seen(f->st, "1", "d2"), 1);
+    assert_int_equal(store_txn_seen(f->st, "1", "d1"), 0);
 }
 
 static void highest_numeric_txn(void **state)
@@ -73,26 +79,30 @@ static void highest_numeric_txn(void **state)
     struct fixture *f = *state;
     int64_t h = -1;
     assert_int_equal(store_txn_highest(f->st, &h), 0);
-    store_txn_mark(f->st, "9", 1);
-    store_txn_mark(f->st, "10", 1);   /* numerically, not as text */
-    store_txn_mark(f->st, "dup-1", 1);
-    store_txn_mark(f->st, "12abc", 1);
+    store_txn_mark(f->st, "9", "a", 1);
+    store_txn_mark(f->st, "10", "b", 1);   /* numerically, not as text */
+    store_txn_mark(f->st, "dup-1", "c", 1);
+    store_txn_mark(f->st, "12abc", "d", 1);
     assert_int_equal(store_txn_highest(f->st, &h), 1);
     assert_int_equal(h, 10);
-    /* Pruning keeps the highest numeric id whatever its age. */
+    /* Pruning keeps the latest numeric id whatever its age. */
     assert_int_equal(store_txn_prune(f->st, 2), 0);
     assert_int_equal(store_txn_highest(f->st, &h), 1);
     assert_int_equal(h, 10);
-    assert_int_equal(store_txn_seen(f->st, "9"), 0);
-    assert_int_equal(store_txn_seen(f->st, "dup-1"), 0);
+    assert_int_equal(store_txn_seen(f->st, "9", "a"), 0);
+    assert_int_equal(store_txn_seen(f->st, "dup-1", "c"), 0);
+    /* After the homeserver restarts its numbering, the latest counts. */
+    store_txn_mark(f->st, "2", "e", 5);
+    assert_int_equal(store_txn_highest(f->st, &h), 1);
+    assert_int_equal(h, 2);
 }
 
 static void unflushed_writes_are_lost_on_crash(void **state)
 {
     struct fixture *f = *state;
-    assert_int_equal(store_txn_mark(f->st, "committed", 1), 0);
+    assert_int_equal(store_txn_mark(f->st, "committed", NULL, 1), 0);
     assert_int_equal(store_flush(f->st), 0);
-    assert_int_equal(store_txn_mark(f->st, "pending", 1), 0);
+    assert_int_equal(store_txn_mark(f->st, "pending", NULL, 1), 0);
     /* A second connection sees only what was committed: the appservice's
      * 200 must therefore wait for store_flush. */
     sqlite3 *other;
@@ -310,7 +320,7 @@ static void migrations_from_every_older_version(void **state)
         store_close(st);
         assert_int_equal(store_open(path, &st, &err), 0);
         assert_int_equal(store_schema_version(st), store_schema_latest());
-        assert_int_equal(store_txn_mark(st, "x", 1), 0);
+        assert_int_equal(store_txn_mark(st, "x", "d", 1), 0);
         assert_int_equal(store_flush(st), 0);
         store_close(st);
         unlink(path);
