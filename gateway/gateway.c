@@ -173,6 +173,19 @@ int gateway_init(struct gateway *gw, struct config *cfg, char **err)
     return 0;
 }
 
+char *translate_replace_id(struct gateway *gw, const char *original)
+{
+    struct store_message m;
+    if (!original || store_message_by_event(gw->store, original, &m) != 1)
+        return NULL;
+    /* What the XMPP side knows the original by: the id we gave it, or the
+     * one its XMPP sender gave it. */
+    char *id = xstrdup(m.origin_id ? m.origin_id
+                       : m.stanza_id ? m.stanza_id : m.event_id);
+    store_message_free(&m);
+    return id;
+}
+
 /* Clients resend within minutes; a week of ids is plenty. */
 #define INBOUND_KEEP_MS (7LL * 24 * 3600 * 1000)
 #define PRUNE_INTERVAL_MS (3600LL * 1000)

@@ -61,6 +61,11 @@ int64_t gateway_now_ms(void);
  * replies, presence answers). The caller still releases st. */
 void gateway_send_now(struct gateway *gw, xmpp_stanza_t *st);
 
+/* The stanza id an edit of Matrix event `original` corrects on the XMPP
+ * side (XEP-0308), or NULL if the original never crossed (or original is
+ * NULL). Caller frees. */
+char *translate_replace_id(struct gateway *gw, const char *original);
+
 /* ---- gateway/xmpp_inbound.c: every stanza from the XMPP server */
 void xmpp_inbound_stanza(struct gateway *gw, xmpp_stanza_t *st);
 /* ---- gateway/to_matrix.c: bridging a stored XMPP message to Matrix */

@@ -174,10 +174,13 @@ static void on_message(struct gateway *gw, const struct mx_event *ev)
         goto out;
     }
     /* The event id doubles as stanza id and origin-id, so a stanza resent
-     * after a crash carries the same ids and clients can deduplicate. */
+     * after a crash carries the same ids and clients can deduplicate. An
+     * edit becomes a XEP-0308 correction of the stanza the original was. */
+    char *replace_id = translate_replace_id(gw, msg.replaces);
     struct xmsg out = { .from = from, .to = room.xmpp_jid,
                         .id = (char *)ev->event_id, .type = (char *)type,
-                        .body = body, .origin_id = (char *)ev->event_id };
+                        .body = body, .origin_id = (char *)ev->event_id,
+                        .replace_id = replace_id };
     xmpp_stanza_t *st = xmsg_build(gw->xmpp, &out);
     char *queue = xasprintf("m2x %s", ev->room_id);
     if (to_xmpp_enqueue(gw, queue, st) == 0) {
@@ -186,10 +189,12 @@ static void on_message(struct gateway *gw, const struct mx_event *ev)
             .xmpp_jid = room.xmpp_jid, .stanza_id = (char *)ev->event_id,
             .origin_id = (char *)ev->event_id,
             .direction = DIR_MATRIX_TO_XMPP, .ts = ev->origin_server_ts,
+            .replaces = (char *)msg.replaces,
         };
         store_message_put(gw->store, &m);
     }
     free(queue);
+    free(replace_id);
     xmpp_stanza_release(st);
 out:
     free(body);

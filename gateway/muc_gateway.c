@@ -10,6 +10,7 @@
 #include "gateway/ghosts.h"
 #include "gateway/translate.h"
 #include "xep/disco.h"
+#include "xep/message.h"
 #include "xep/muc.h"
 #include "xep/stanza_error.h"
 #include "xep/xml.h"
@@ -722,6 +723,10 @@ static void relay_message(struct gateway *gw, const struct mx_event *ev,
         xmpp_stanza_t *st = muc_groupchat(gw->xmpp, from, all[i].occupant_jid,
                                           ev->event_id, NULL, body,
                                           ev->event_id, room->xmpp_jid);
+        /* The room relays every event under its event id, so an edit
+         * corrects the stanza whose id is the original event's. */
+        if (msg.replaces)
+            xmsg_add_replace(gw->xmpp, st, msg.replaces);
         to_xmpp_enqueue(gw, queue, st);
         xmpp_stanza_release(st);
     }

@@ -522,18 +522,22 @@ static void on_matrix_message(struct gateway *gw, const struct mx_event *ev,
         goto out;
     }
     /* The event id is the stanza id and origin-id: the MUC's reflection
-     * carries it back and is recognised as ours. */
+     * carries it back and is recognised as ours. An edit is a XEP-0308
+     * correction. */
+    char *replace_id = translate_replace_id(gw, msg.replaces);
     struct xmsg out = { .from = occupant, .to = room->xmpp_jid,
                         .id = (char *)ev->event_id, .type = "groupchat",
-                        .body = body, .origin_id = (char *)ev->event_id };
+                        .body = body, .origin_id = (char *)ev->event_id,
+                        .replace_id = replace_id };
     struct store_message sm = {
         .event_id = (char *)ev->event_id, .room_id = (char *)ev->room_id,
         .xmpp_jid = room->xmpp_jid, .stanza_id = (char *)ev->event_id,
         .origin_id = (char *)ev->event_id, .direction = DIR_MATRIX_TO_XMPP,
-        .ts = ev->origin_server_ts,
+        .ts = ev->origin_server_ts, .replaces = (char *)msg.replaces,
     };
     store_message_put(gw->store, &sm);
     send_to_muc(gw, ev->room_id, xmsg_build(gw->xmpp, &out));
+    free(replace_id);
 out:
     free(body);
     free(occupant);
@@ -934,14 +938,31 @@ static void on_muc_message(struct gateway *gw, xmpp_stanza_t *st,
         long long delayed = muc_delay_ms(st);
         int64_t now = gateway_now_ms();
         json_t *op = op_new("say", ghost);
-        json_object_set_new(op, "content",
-                            mx_message_content(t.msgtype, t.body));
+        /* XEP-0308: a correction edits the original event (the first one,
+         * even when a correction is corrected). */
+        struct store_message orig;
+        if (m.replace_id &&
+            store_message_by_stanza(gw->store, muc, m.replace_id, &orig) ==
+                1) {
+            const char *target = orig.replaces ? orig.replaces
+                                               : orig.event_id;
+            json_object_set_new(op, "content",
+                                mx_edit_content(t.msgtype, t.body, target));
+            json_object_set_new(op, "replaces", json_string(target));
+            store_message_free(&orig);
+        } else {
+            json_object_set_new(op, "content",
+                                mx_message_content(t.msgtype, t.body));
+        }
         json_object_set_new(op, "ts", json_integer(delayed > 0 ? delayed
                                                                 : now));
         if (dedupe)
             json_object_set_new(op, "stanza_id", json_string(dedupe));
-        if (m.origin_id)
-            json_object_set_new(op, "origin_id", json_string(m.origin_id));
+        /* The sender's own id for the message (origin-id, else the id the
+         * room passed on), which corrections name it by. */
+        const char *own_id = m.origin_id ? m.origin_id : m.id;
+        if (own_id)
+            json_object_set_new(op, "origin_id", json_string(own_id));
         json_object_set_new(op, "muc", json_string(muc));
         enqueue_op(gw, room->room_id, op);
         if (dedupe)
@@ -1088,6 +1109,7 @@ static void on_op_done(const struct mx_response *r, void *ud)
                 .room_id = (char *)op_str(j, "room_id"),
                 .xmpp_jid = (char *)muc, .stanza_id = (char *)sid,
                 .origin_id = (char *)op_str(j, "origin_id"),
+                .replaces = (char *)op_str(j, "replaces"),
                 .direction = DIR_XMPP_TO_MATRIX,
                 .ts = json_integer_value(json_object_get(j->op, "ts")),
             };

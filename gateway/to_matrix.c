@@ -33,6 +33,7 @@ struct job {
     bool dispatching;      /* inside to_matrix_process's call */
     bool waited;           /* an earlier step waited on the network */
     struct store_occupant occupant; /* set for group messages */
+    char *replaces;        /* a correction: the original's event id */
 };
 
 static void job_done(struct job *j)
@@ -46,6 +47,7 @@ static void job_done(struct job *j)
     free(j->ghost);
     free(j->target);
     free(j->room_id);
+    free(j->replaces);
     store_occupant_free(&j->occupant);
     free(j);
 }
@@ -96,6 +98,7 @@ static void on_sent(const struct mx_response *r, void *ud)
                 .origin_id = j->msg.origin_id,
                 .direction = DIR_XMPP_TO_MATRIX,
                 .ts = j->arrived_ms,
+                .replaces = j->replaces,
             };
             store_message_put(j->gw->store, &m);
             const char *dedupe_id = xmsg_dedupe_id(&j->msg);
@@ -141,6 +144,21 @@ static void send_event(struct job *j)
     }
     if (!j->dispatching)
         j->waited = true;
+    /* XEP-0308: a correction becomes an edit of the original event (the
+     * first one, even when a client corrects its correction). A correction
+     * of something never bridged goes as a plain message. */
+    json_t *content = NULL;
+    struct store_message orig;
+    if (j->msg.replace_id &&
+        store_message_by_stanza(j->gw->store, j->sender_jid, j->msg.replace_id,
+                                &orig) == 1) {
+        free(j->replaces);
+        j->replaces = xstrdup(orig.replaces ? orig.replaces : orig.event_id);
+        content = mx_edit_content(t.msgtype, t.body, j->replaces);
+        store_message_free(&orig);
+    } else {
+        content = mx_message_content(t.msgtype, t.body);
+    }
     char *room = mx_escape(j->room_id);
     char *uid = mx_escape(j->ghost);
     char *txn = txn_id_for(j);
@@ -148,8 +166,7 @@ static void send_event(struct job *j)
     char *path = xasprintf("/_matrix/client/v3/rooms/%s/send/m.room.message/"
                            "%s?user_id=%s&ts=%lld",
                            room, txn, uid, (long long)j->arrived_ms);
-    mx_client_call(j->gw->mx, "PUT", path, mx_message_content(t.msgtype, t.body),
-                   0, on_sent, j);
+    mx_client_call(j->gw->mx, "PUT", path, content, 0, on_sent, j);
     /* Only steady-state messages say anything about the gateway's speed:
      * first contact waits on registration and room creation. */
     if (!j->waited)

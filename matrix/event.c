@@ -1,5 +1,8 @@
 #include "matrix/event.h"
 
+#include "common/mem.h"
+
+#include <stdlib.h>
 #include <string.h>
 
 static const char *str_field(json_t *obj, const char *key)
@@ -39,6 +42,17 @@ int mx_message_parse(const struct mx_event *ev, struct mx_message *out,
 {
     out->msgtype = str_field(ev->content, "msgtype");
     out->body = str_field(ev->content, "body");
+    out->replaces = NULL;
+    json_t *rel = json_object_get(ev->content, "m.relates_to");
+    const char *rel_type = str_field(rel, "rel_type");
+    json_t *new_content = json_object_get(ev->content, "m.new_content");
+    if (rel_type && strcmp(rel_type, "m.replace") == 0 &&
+        str_field(rel, "event_id") && str_field(new_content, "body") &&
+        str_field(new_content, "msgtype")) {
+        out->replaces = str_field(rel, "event_id");
+        out->msgtype = str_field(new_content, "msgtype");
+        out->body = str_field(new_content, "body");
+    }
     if (!out->msgtype || !out->body) {
         *why = "the message has no msgtype or body";
         return -1;
@@ -62,4 +76,18 @@ int mx_member_parse(const struct mx_event *ev, struct mx_member *out,
 json_t *mx_message_content(const char *msgtype, const char *body)
 {
     return json_pack("{s:s, s:s}", "msgtype", msgtype, "body", body);
+}
+
+json_t *mx_edit_content(const char *msgtype, const char *body,
+                        const char *original)
+{
+    char *fallback = xasprintf("* %s", body);
+    json_t *c = mx_message_content(msgtype, fallback);
+    free(fallback);
+    json_object_set_new(c, "m.new_content",
+                        mx_message_content(msgtype, body));
+    json_object_set_new(c, "m.relates_to",
+                        json_pack("{s:s, s:s}", "rel_type", "m.replace",
+                                  "event_id", original));
+    return c;
 }

@@ -19,7 +19,8 @@ struct mx_event {
 
 struct mx_message {
     const char *msgtype;
-    const char *body;
+    const char *body;     /* for an edit: the new text, without fallback */
+    const char *replaces; /* an edit (m.replace): the original event id */
 };
 
 struct mx_member {
@@ -36,5 +37,9 @@ int mx_member_parse(const struct mx_event *ev, struct mx_member *out,
                     const char **why);
 /* New reference: {"msgtype": …, "body": …}. */
 json_t *mx_message_content(const char *msgtype, const char *body);
+/* New reference: the content of an edit of original (m.replace), with the
+ * "* " fallback body that clients without edits show. */
+json_t *mx_edit_content(const char *msgtype, const char *body,
+                        const char *original);
 
 #endif

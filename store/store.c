@@ -86,6 +86,9 @@ static const char *const migrations[] = {
      * after it restarts */
     "ALTER TABLE txns ADD COLUMN digest TEXT;"
     "UPDATE txns SET digest = 'unknown';",
+    /* 6: corrections, so that a correction of a correction still targets
+     * the original message */
+    "ALTER TABLE messages ADD COLUMN replaces TEXT;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -145,13 +148,13 @@ static const char *const stmt_sql[S_COUNT] = {
                    "matrix_user = excluded.matrix_user",
     [S_ROOM_DELETE] = "DELETE FROM rooms WHERE room_id = ?1",
     [S_MSG_PUT] = "INSERT OR IGNORE INTO messages(event_id, room_id, xmpp_jid, "
-                  "stanza_id, origin_id, direction, ts) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                  "stanza_id, origin_id, direction, ts, replaces) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [S_MSG_BY_EVENT] = "SELECT event_id, room_id, xmpp_jid, stanza_id, "
-                       "origin_id, direction, ts FROM messages "
+                       "origin_id, direction, ts, replaces FROM messages "
                        "WHERE event_id = ?1",
     [S_MSG_BY_STANZA] = "SELECT event_id, room_id, xmpp_jid, stanza_id, "
-                        "origin_id, direction, ts FROM messages "
+                        "origin_id, direction, ts, replaces FROM messages "
                         "WHERE xmpp_jid = ?1 AND (origin_id = ?2 OR "
                         "stanza_id = ?2) ORDER BY ts DESC LIMIT 1",
     [S_OUTBOX_ADD] = "INSERT INTO outbox(queue, kind, payload, created_ts) "
@@ -582,6 +585,7 @@ int store_message_put(struct store *st, const struct store_message *m)
     bind_text(s, 5, m->origin_id);
     sqlite3_bind_int(s, 6, m->direction);
     sqlite3_bind_int64(s, 7, m->ts);
+    bind_text(s, 8, m->replaces);
     return step_write(st, s, "message put");
 }
 
@@ -597,6 +601,7 @@ static int read_message(struct store *st, sqlite3_stmt *s,
         out->origin_id = dup_col(s, 4);
         out->direction = sqlite3_column_int(s, 5);
         out->ts = sqlite3_column_int64(s, 6);
+        out->replaces = dup_col(s, 7);
     }
     sqlite3_reset(s);
     if (rc == SQLITE_ROW)
@@ -628,6 +633,7 @@ void store_message_free(struct store_message *m)
     free(m->xmpp_jid);
     free(m->stanza_id);
     free(m->origin_id);
+    free(m->replaces);
     memset(m, 0, sizeof *m);
 }
 

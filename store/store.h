@@ -101,6 +101,7 @@ struct store_message {
     char *origin_id; /* XEP-0359 origin-id, may be NULL */
     int direction;
     int64_t ts;
+    char *replaces;  /* a correction: the event id of the original, or NULL */
 };
 int store_message_put(struct store *st, const struct store_message *m);
 int store_message_by_event(struct store *st, const char *event_id,

@@ -38,6 +38,10 @@ int xmsg_parse(xmpp_stanza_t *st, struct xmsg *out, const char **why)
     if (oid)
         out->origin_id = attr_copy(oid, "id");
     out->nick = xml_child_text(st, "nick", NS_NICK);
+    xmpp_stanza_t *rep = xmpp_stanza_get_child_by_name_and_ns(st, "replace",
+                                                              NS_CORRECT);
+    if (rep)
+        out->replace_id = attr_copy(rep, "id");
     out->receipt_requested =
         xmpp_stanza_get_child_by_name_and_ns(st, "request", NS_RECEIPTS) != NULL;
     return 0;
@@ -57,7 +61,15 @@ xmpp_stanza_t *xmsg_build(xmpp_ctx_t *ctx, const struct xmsg *m)
         xmpp_stanza_t *oid = xml_add_child(ctx, st, "origin-id", NS_SID);
         xmpp_stanza_set_attribute(oid, "id", m->origin_id);
     }
+    if (m->replace_id)
+        xmsg_add_replace(ctx, st, m->replace_id);
     return st;
+}
+
+void xmsg_add_replace(xmpp_ctx_t *ctx, xmpp_stanza_t *st, const char *id)
+{
+    xmpp_stanza_t *rep = xml_add_child(ctx, st, "replace", NS_CORRECT);
+    xmpp_stanza_set_attribute(rep, "id", id);
 }
 
 char *xmsg_stanza_to_xml(xmpp_stanza_t *st)
@@ -89,5 +101,6 @@ void xmsg_free(struct xmsg *m)
     free(m->body);
     free(m->origin_id);
     free(m->nick);
+    free(m->replace_id);
     memset(m, 0, sizeof *m);
 }

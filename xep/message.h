@@ -9,6 +9,7 @@
 #define NS_SID "urn:xmpp:sid:0"
 #define NS_NICK "http://jabber.org/protocol/nick"
 #define NS_RECEIPTS "urn:xmpp:receipts"
+#define NS_CORRECT "urn:xmpp:message-correct:0"
 
 struct xmsg {
     char *from;      /* full JID as received */
@@ -18,6 +19,7 @@ struct xmsg {
     char *body;      /* NULL when the stanza has no <body/> */
     char *origin_id; /* XEP-0359, may be NULL */
     char *nick;      /* XEP-0172, may be NULL */
+    char *replace_id;/* XEP-0308: the id of the message this corrects */
     bool receipt_requested; /* XEP-0184 <request/> */
 };
 
@@ -30,6 +32,8 @@ xmpp_stanza_t *xmsg_build(xmpp_ctx_t *ctx, const struct xmsg *m);
 /* Serialises a stanza; caller frees with free(). */
 char *xmsg_stanza_to_xml(xmpp_stanza_t *st);
 void xmsg_free(struct xmsg *m);
+/* Marks a built message as a XEP-0308 correction of message `id`. */
+void xmsg_add_replace(xmpp_ctx_t *ctx, xmpp_stanza_t *st, const char *id);
 /* The id a sender would reuse when resending: origin-id, else the stanza
  * id; NULL if neither. Points into m. */
 const char *xmsg_dedupe_id(const struct xmsg *m);
