@@ -68,3 +68,23 @@ char *utf8_sanitize(const char *s, size_t n)
     }
     return strbuf_detach(&sb);
 }
+
+size_t utf8_offset(const char *s, size_t cp)
+{
+    size_t i = 0;
+    for (; s[i] && cp > 0; cp--) {
+        i++;
+        while (((unsigned char)s[i] & 0xC0) == 0x80)
+            i++;
+    }
+    return i;
+}
+
+size_t utf8_count(const char *s, size_t n)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < n && s[i]; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80)
+            count++;
+    return count;
+}

@@ -12,4 +12,10 @@ bool utf8_valid(const char *s, size_t n);
  * U+FFFD, so that nothing invalid is ever forwarded raw. Caller frees. */
 char *utf8_sanitize(const char *s, size_t n);
 
+/* The byte offset of code point number cp in the valid UTF-8 string s, or
+ * strlen(s) if s has fewer code points. */
+size_t utf8_offset(const char *s, size_t cp);
+/* How many code points the first n bytes of valid UTF-8 hold. */
+size_t utf8_count(const char *s, size_t n);
+
 #endif

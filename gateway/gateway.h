@@ -66,6 +66,16 @@ void gateway_send_now(struct gateway *gw, xmpp_stanza_t *st);
  * NULL). Caller frees. */
 char *translate_replace_id(struct gateway *gw, const char *original);
 
+/* The event an XMPP reply (XEP-0461) in conversation `jid` answers: the
+ * bridged message with that id, or the id itself when it is an event id
+ * (the stanza-ids of gateway-mode rooms are). NULL if unknown. Caller
+ * frees. */
+char *translate_reply_target(struct gateway *gw, const char *jid,
+                             const char *id);
+/* The id XMPP knows Matrix event `event_id` by, for a reply to it; NULL if
+ * it never crossed. Caller frees. */
+char *translate_reply_id(struct gateway *gw, const char *event_id);
+
 /* ---- gateway/xmpp_inbound.c: every stanza from the XMPP server */
 void xmpp_inbound_stanza(struct gateway *gw, xmpp_stanza_t *st);
 /* ---- gateway/to_matrix.c: bridging a stored XMPP message to Matrix */

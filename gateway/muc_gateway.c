@@ -710,6 +710,14 @@ static void relay_message(struct gateway *gw, const struct mx_event *ev,
         log_debug("muc: not relaying %s: %s", ev->event_id, why);
         return;
     }
+    /* A reply names the stanza-id of what it answers, which in these rooms
+     * is the event id. */
+    int fallback_len = 0;
+    if (msg.reply_to && !msg.replaces) {
+        char *with_quote = translate_reply_to_xmpp(body, &fallback_len);
+        free(body);
+        body = with_quote;
+    }
     char *nick = member_nick(gw, ev->room_id, ev->sender);
     if (!nick)
         nick = nick_for(ev->sender, NULL);
@@ -727,6 +735,8 @@ static void relay_message(struct gateway *gw, const struct mx_event *ev,
          * corrects the stanza whose id is the original event's. */
         if (msg.replaces)
             xmsg_add_replace(gw->xmpp, st, msg.replaces);
+        else if (msg.reply_to)
+            xmsg_add_reply(gw->xmpp, st, msg.reply_to, NULL, fallback_len);
         to_xmpp_enqueue(gw, queue, st);
         xmpp_stanza_release(st);
     }

@@ -525,10 +525,19 @@ static void on_matrix_message(struct gateway *gw, const struct mx_event *ev,
      * carries it back and is recognised as ours. An edit is a XEP-0308
      * correction. */
     char *replace_id = translate_replace_id(gw, msg.replaces);
+    char *reply_id = msg.replaces ? NULL
+                                  : translate_reply_id(gw, msg.reply_to);
+    int fallback_len = 0;
+    if (reply_id) {
+        char *with_quote = translate_reply_to_xmpp(body, &fallback_len);
+        free(body);
+        body = with_quote;
+    }
     struct xmsg out = { .from = occupant, .to = room->xmpp_jid,
                         .id = (char *)ev->event_id, .type = "groupchat",
                         .body = body, .origin_id = (char *)ev->event_id,
-                        .replace_id = replace_id };
+                        .replace_id = replace_id, .reply_id = reply_id,
+                        .fallback_end = fallback_len };
     struct store_message sm = {
         .event_id = (char *)ev->event_id, .room_id = (char *)ev->room_id,
         .xmpp_jid = room->xmpp_jid, .stanza_id = (char *)ev->event_id,
@@ -538,6 +547,7 @@ static void on_matrix_message(struct gateway *gw, const struct mx_event *ev,
     store_message_put(gw->store, &sm);
     send_to_muc(gw, ev->room_id, xmsg_build(gw->xmpp, &out));
     free(replace_id);
+    free(reply_id);
 out:
     free(body);
     free(occupant);
@@ -901,12 +911,20 @@ static void on_muc_message(struct gateway *gw, xmpp_stanza_t *st,
     }
     if (!m.body || !nick)
         goto out;
+    const char *sid = muc_stanza_id(st, muc);
     struct store_portal_user u;
     if (store_portal_user_by_nick(gw->store, muc, nick, &u) == 1) {
+        /* A Matrix user's message reflected by the room, stamped with the
+         * stanza-id that XMPP replies will name it by. */
+        struct store_message mine;
+        if (sid && m.origin_id &&
+            store_message_by_event(gw->store, m.origin_id, &mine) == 1) {
+            store_message_set_stanza_id(gw->store, mine.event_id, sid);
+            store_message_free(&mine);
+        }
         store_portal_user_free(&u);
-        goto out; /* a Matrix user's message reflected by the room */
+        goto out;
     }
-    const char *sid = muc_stanza_id(st, muc);
     const char *dedupe = sid ? sid : xmsg_dedupe_id(&m);
     struct store_message known;
     if ((m.origin_id &&
@@ -941,7 +959,19 @@ static void on_muc_message(struct gateway *gw, xmpp_stanza_t *st,
         /* XEP-0308: a correction edits the original event (the first one,
          * even when a correction is corrected). */
         struct store_message orig;
-        if (m.replace_id &&
+        char *reply_target = m.replace_id
+            ? NULL : translate_reply_target(gw, muc, m.reply_id);
+        if (reply_target) {
+            char *text = m.fallback_end > 0
+                ? translate_strip_fallback(t.body, m.fallback_start,
+                                           m.fallback_end)
+                : xstrdup(t.body);
+            json_t *content = mx_message_content(t.msgtype, text);
+            mx_content_set_reply(content, reply_target);
+            json_object_set_new(op, "content", content);
+            free(text);
+            free(reply_target);
+        } else if (m.replace_id &&
             store_message_by_stanza(gw->store, muc, m.replace_id, &orig) ==
                 1) {
             const char *target = orig.replaces ? orig.replaces

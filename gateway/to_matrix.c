@@ -149,7 +149,22 @@ static void send_event(struct job *j)
      * of something never bridged goes as a plain message. */
     json_t *content = NULL;
     struct store_message orig;
-    if (j->msg.replace_id &&
+    char *reply_target = NULL;
+    if (!j->msg.replace_id && j->msg.reply_id &&
+        (reply_target = translate_reply_target(j->gw, j->sender_jid,
+                                               j->msg.reply_id))) {
+        /* XEP-0461: Matrix clients show the quoted message themselves, so
+         * the XMPP fallback quote goes. */
+        char *body = j->msg.fallback_end > 0
+                         ? translate_strip_fallback(t.body,
+                                                    j->msg.fallback_start,
+                                                    j->msg.fallback_end)
+                         : xstrdup(t.body);
+        content = mx_message_content(t.msgtype, body);
+        mx_content_set_reply(content, reply_target);
+        free(body);
+        free(reply_target);
+    } else if (j->msg.replace_id &&
         store_message_by_stanza(j->gw->store, j->sender_jid, j->msg.replace_id,
                                 &orig) == 1) {
         free(j->replaces);

@@ -1,6 +1,7 @@
 #include "gateway/translate.h"
 
 #include "common/mem.h"
+#include "common/strbuf.h"
 #include "common/utf8.h"
 
 #include <stdlib.h>
@@ -67,4 +68,57 @@ int translate_to_xmpp(const struct mx_message *in, size_t max_bytes,
     *body = utf8_sanitize(raw, w);
     free(raw);
     return 0;
+}
+
+char *translate_strip_fallback(const char *body, int start, int end)
+{
+    size_t a = utf8_offset(body, (size_t)start);
+    size_t b = utf8_offset(body, (size_t)end);
+    size_t n = strlen(body);
+    if (start < 0 || end <= start || b <= a)
+        return xstrdup(body);
+    char *out = xmalloc(n - (b - a) + 1);
+    memcpy(out, body, a);
+    memcpy(out + a, body + b, n - b + 1);
+    return out;
+}
+
+char *translate_reply_to_xmpp(const char *body, int *fallback_len)
+{
+    *fallback_len = 0;
+    if (strncmp(body, "> ", 2) != 0)
+        return xstrdup(body);
+    /* The quote runs until the first empty line. */
+    const char *end = strstr(body, "\n\n");
+    if (!end)
+        return xstrdup(body);
+    for (const char *p = body; p < end;) {
+        if (strncmp(p, "> ", 2) != 0)
+            return xstrdup(body); /* not a fallback quote after all */
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        p = nl ? nl + 1 : end;
+    }
+    struct strbuf sb = STRBUF_INIT;
+    const char *line = body;
+    while (line < end) {
+        const char *nl = memchr(line, '\n', (size_t)(end - line));
+        const char *stop = nl ? nl : end;
+        const char *text = line + 2; /* after "> " */
+        if (text > stop)
+            text = stop;
+        /* The first line names the sender: "> <@bob:hs> text". */
+        if (line == body && *text == '<') {
+            const char *close = memchr(text, '>', (size_t)(stop - text));
+            if (close)
+                text = close + 1 < stop && close[1] == ' ' ? close + 2
+                                                            : close + 1;
+        }
+        strbuf_puts(&sb, "> ");
+        strbuf_append(&sb, text, (size_t)(stop - text));
+        strbuf_putc(&sb, '\n');
+        line = nl ? nl + 1 : end;
+    }
+    *fallback_len = (int)utf8_count(sb.data, sb.len);
+    strbuf_puts(&sb, end + 2);
+    return strbuf_detach(&sb);
 }

@@ -26,4 +26,14 @@ int translate_to_matrix(const struct xmsg *in, size_t max_bytes,
 int translate_to_xmpp(const struct mx_message *in, size_t max_bytes,
                       char **body, const char **type, const char **why);
 
+/* XMPP -> Matrix, a reply: the body without its XEP-0428 fallback quote
+ * (code points [start, end)), which Matrix clients do not want. Caller
+ * frees. */
+char *translate_strip_fallback(const char *body, int start, int end);
+/* Matrix -> XMPP, a reply: the Matrix reply fallback ("> <@who> quote"
+ * lines, then a blank line) becomes the XMPP one ("> quote" lines), which
+ * XEP-0461 marks; *fallback_len gets its length in code points (0 when the
+ * Matrix body quoted nothing). Caller frees. */
+char *translate_reply_to_xmpp(const char *body, int *fallback_len);
+
 #endif

@@ -44,6 +44,8 @@ int mx_message_parse(const struct mx_event *ev, struct mx_message *out,
     out->body = str_field(ev->content, "body");
     out->replaces = NULL;
     json_t *rel = json_object_get(ev->content, "m.relates_to");
+    out->reply_to = str_field(json_object_get(rel, "m.in_reply_to"),
+                              "event_id");
     const char *rel_type = str_field(rel, "rel_type");
     json_t *new_content = json_object_get(ev->content, "m.new_content");
     if (rel_type && strcmp(rel_type, "m.replace") == 0 &&
@@ -90,4 +92,11 @@ json_t *mx_edit_content(const char *msgtype, const char *body,
                         json_pack("{s:s, s:s}", "rel_type", "m.replace",
                                   "event_id", original));
     return c;
+}
+
+void mx_content_set_reply(json_t *content, const char *event_id)
+{
+    json_object_set_new(content, "m.relates_to",
+                        json_pack("{s:{s:s}}", "m.in_reply_to", "event_id",
+                                  event_id));
 }

@@ -21,6 +21,7 @@ struct mx_message {
     const char *msgtype;
     const char *body;     /* for an edit: the new text, without fallback */
     const char *replaces; /* an edit (m.replace): the original event id */
+    const char *reply_to; /* a reply (m.in_reply_to): the event answered */
 };
 
 struct mx_member {
@@ -41,5 +42,7 @@ json_t *mx_message_content(const char *msgtype, const char *body);
  * "* " fallback body that clients without edits show. */
 json_t *mx_edit_content(const char *msgtype, const char *body,
                         const char *original);
+/* Makes content (a message content object) a reply to event_id. */
+void mx_content_set_reply(json_t *content, const char *event_id);
 
 #endif

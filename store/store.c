@@ -107,6 +107,7 @@ enum stmt_id {
     S_ROOM_FIND_PORTAL, S_ROOM_SUBJECT_GET, S_ROOM_SUBJECT_SET,
     S_ROOM_LAST_TS,
     S_PU_PUT, S_PU_GET, S_PU_BY_NICK, S_PU_DELETE, S_PU_ALL,
+    S_MSG_SET_STANZA,
     S_COUNT
 };
 
@@ -213,6 +214,8 @@ static const char *const stmt_sql[S_COUNT] = {
                      "joined, base_nick FROM portal_users WHERE "
                      "muc_jid = ?1 AND nick = ?2",
     [S_PU_DELETE] = "DELETE FROM portal_users WHERE room_id = ?1 AND mxid = ?2",
+    [S_MSG_SET_STANZA] = "UPDATE messages SET stanza_id = ?2 WHERE "
+                         "event_id = ?1",
     [S_PU_ALL] = "SELECT room_id, mxid, muc_jid, nick, attempt, joined, "
                  "base_nick FROM portal_users ORDER BY muc_jid",
 };
@@ -587,6 +590,17 @@ int store_message_put(struct store *st, const struct store_message *m)
     sqlite3_bind_int64(s, 7, m->ts);
     bind_text(s, 8, m->replaces);
     return step_write(st, s, "message put");
+}
+
+int store_message_set_stanza_id(struct store *st, const char *event_id,
+                                const char *stanza_id)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_MSG_SET_STANZA);
+    bind_text(s, 1, event_id);
+    bind_text(s, 2, stanza_id);
+    return step_write(st, s, "message stanza id");
 }
 
 static int read_message(struct store *st, sqlite3_stmt *s,

@@ -109,6 +109,10 @@ int store_message_by_event(struct store *st, const char *event_id,
 /* Looks up by stanza id or origin-id, within one XMPP party's messages. */
 int store_message_by_stanza(struct store *st, const char *xmpp_jid,
                             const char *id, struct store_message *out);
+/* The id the XMPP side knows a message by changed (a MUC stamped its own
+ * stanza-id on it, which replies name). */
+int store_message_set_stanza_id(struct store *st, const char *event_id,
+                                const char *stanza_id);
 void store_message_free(struct store_message *m);
 
 /* ---- outbox: work that must survive a crash until it is done */

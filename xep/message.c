@@ -3,6 +3,7 @@
 #include "common/mem.h"
 #include "xep/xml.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,27 @@ int xmsg_parse(xmpp_stanza_t *st, struct xmsg *out, const char **why)
                                                               NS_CORRECT);
     if (rep)
         out->replace_id = attr_copy(rep, "id");
+    xmpp_stanza_t *reply = xmpp_stanza_get_child_by_name_and_ns(st, "reply",
+                                                                NS_REPLY);
+    if (reply) {
+        out->reply_id = attr_copy(reply, "id");
+        out->reply_to = attr_copy(reply, "to");
+    }
+    for (xmpp_stanza_t *c = xmpp_stanza_get_children(st); c;
+         c = xmpp_stanza_get_next(c)) {
+        const char *cn = xmpp_stanza_get_name(c), *ns = xmpp_stanza_get_ns(c);
+        const char *for_ = xmpp_stanza_get_attribute(c, "for");
+        if (!cn || !ns || !for_ || strcmp(cn, "fallback") != 0 ||
+            strcmp(ns, NS_FALLBACK) != 0 || strcmp(for_, NS_REPLY) != 0)
+            continue;
+        xmpp_stanza_t *b = xmpp_stanza_get_child_by_name(c, "body");
+        const char *start = b ? xmpp_stanza_get_attribute(b, "start") : NULL;
+        const char *end = b ? xmpp_stanza_get_attribute(b, "end") : NULL;
+        if (start && end && atoi(start) >= 0 && atoi(end) > atoi(start)) {
+            out->fallback_start = atoi(start);
+            out->fallback_end = atoi(end);
+        }
+    }
     out->receipt_requested =
         xmpp_stanza_get_child_by_name_and_ns(st, "request", NS_RECEIPTS) != NULL;
     return 0;
@@ -63,7 +85,28 @@ xmpp_stanza_t *xmsg_build(xmpp_ctx_t *ctx, const struct xmsg *m)
     }
     if (m->replace_id)
         xmsg_add_replace(ctx, st, m->replace_id);
+    if (m->reply_id)
+        xmsg_add_reply(ctx, st, m->reply_id, m->reply_to,
+                       m->fallback_end - m->fallback_start);
     return st;
+}
+
+void xmsg_add_reply(xmpp_ctx_t *ctx, xmpp_stanza_t *st, const char *id,
+                    const char *to, int fallback_len)
+{
+    xmpp_stanza_t *r = xml_add_child(ctx, st, "reply", NS_REPLY);
+    xmpp_stanza_set_attribute(r, "id", id);
+    if (to)
+        xmpp_stanza_set_attribute(r, "to", to);
+    if (fallback_len <= 0)
+        return;
+    xmpp_stanza_t *f = xml_add_child(ctx, st, "fallback", NS_FALLBACK);
+    xmpp_stanza_set_attribute(f, "for", NS_REPLY);
+    xmpp_stanza_t *b = xml_add_child(ctx, f, "body", NULL);
+    char end[16];
+    snprintf(end, sizeof end, "%d", fallback_len);
+    xmpp_stanza_set_attribute(b, "start", "0");
+    xmpp_stanza_set_attribute(b, "end", end);
 }
 
 void xmsg_add_replace(xmpp_ctx_t *ctx, xmpp_stanza_t *st, const char *id)
@@ -102,5 +145,7 @@ void xmsg_free(struct xmsg *m)
     free(m->origin_id);
     free(m->nick);
     free(m->replace_id);
+    free(m->reply_id);
+    free(m->reply_to);
     memset(m, 0, sizeof *m);
 }

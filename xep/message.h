@@ -10,6 +10,8 @@
 #define NS_NICK "http://jabber.org/protocol/nick"
 #define NS_RECEIPTS "urn:xmpp:receipts"
 #define NS_CORRECT "urn:xmpp:message-correct:0"
+#define NS_REPLY "urn:xmpp:reply:0"
+#define NS_FALLBACK "urn:xmpp:fallback:0"
 
 struct xmsg {
     char *from;      /* full JID as received */
@@ -20,6 +22,11 @@ struct xmsg {
     char *origin_id; /* XEP-0359, may be NULL */
     char *nick;      /* XEP-0172, may be NULL */
     char *replace_id;/* XEP-0308: the id of the message this corrects */
+    char *reply_id;  /* XEP-0461: the id of the message this answers */
+    char *reply_to;  /* XEP-0461: its author, may be NULL */
+    /* XEP-0428: the part of the body that quotes for clients without
+     * replies, in code points; end 0 when there is none. */
+    int fallback_start, fallback_end;
     bool receipt_requested; /* XEP-0184 <request/> */
 };
 
@@ -34,6 +41,11 @@ char *xmsg_stanza_to_xml(xmpp_stanza_t *st);
 void xmsg_free(struct xmsg *m);
 /* Marks a built message as a XEP-0308 correction of message `id`. */
 void xmsg_add_replace(xmpp_ctx_t *ctx, xmpp_stanza_t *st, const char *id);
+/* Marks a built message as a XEP-0461 reply to message `id` (by `to`, may
+ * be NULL) whose body starts with a fallback quote of fallback_len code
+ * points (0 for none). */
+void xmsg_add_reply(xmpp_ctx_t *ctx, xmpp_stanza_t *st, const char *id,
+                    const char *to, int fallback_len);
 /* The id a sender would reuse when resending: origin-id, else the stanza
  * id; NULL if neither. Points into m. */
 const char *xmsg_dedupe_id(const struct xmsg *m);

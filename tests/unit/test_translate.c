@@ -85,7 +85,7 @@ static void xmpp_to_matrix_refusals(void **state)
 static void to_xmpp(const char *msgtype, const char *body,
                     const char *expect_body)
 {
-    struct mx_message m = { msgtype, body };
+    struct mx_message m = { msgtype, body, NULL, NULL };
     char *out = NULL;
     const char *type = NULL, *why = NULL;
     assert_int_equal(translate_to_xmpp(&m, 1000, &out, &type, &why), 0);
@@ -109,15 +109,15 @@ static void matrix_to_xmpp_kinds(void **state)
 static void matrix_to_xmpp_refusals(void **state)
 {
     (void)state;
-    struct mx_message big = { "m.text", "0123456789A" };
+    struct mx_message big = { "m.text", "0123456789A", NULL, NULL };
     char *out = NULL;
     const char *type, *why = NULL;
     assert_int_equal(translate_to_xmpp(&big, 10, &out, &type, &why), -1);
     assert_null(out);
-    struct mx_message emote = { "m.emote", "123456" }; /* "/me " makes 10 */
+    struct mx_message emote = { "m.emote", "123456", NULL, NULL }; /* "/me " makes 10 */
     assert_int_equal(translate_to_xmpp(&emote, 10, &out, &type, &why), 0);
     free(out);
-    struct mx_message none = { "m.text", NULL };
+    struct mx_message none = { "m.text", NULL, NULL, NULL };
     assert_int_equal(translate_to_xmpp(&none, 10, &out, &type, &why), -1);
 }
 
@@ -130,7 +130,7 @@ static void round_trip_both_ways(void **state)
         struct translated_text t;
         const char *why;
         assert_int_equal(translate_to_matrix(&x, 1000, &t, &why), 0);
-        struct mx_message m = { t.msgtype, t.body };
+        struct mx_message m = { t.msgtype, t.body, NULL, NULL };
         char *back;
         const char *type;
         assert_int_equal(translate_to_xmpp(&m, 1000, &back, &type, &why), 0);
@@ -297,6 +297,39 @@ static void muc_client_side_parsing(void **state)
     xmpp_stanza_release(join);
 }
 
+/* Reply fallbacks: XMPP's quote is cut by code points, Matrix's "> <@who>"
+ * quote becomes XMPP's "> " quote with its length in code points. */
+static void reply_fallbacks(void **state)
+{
+    (void)state;
+    char *s = translate_strip_fallback("> caf\xc3\xa9?\nyes", 0, 8);
+    assert_string_equal(s, "yes");
+    free(s);
+    s = translate_strip_fallback("plain", 0, 0);
+    assert_string_equal(s, "plain");
+    free(s);
+    s = translate_strip_fallback("short", 2, 99);
+    assert_string_equal(s, "sh");
+    free(s);
+    int n = -1;
+    s = translate_reply_to_xmpp("> <@bob:hs> caf\xc3\xa9 after?\n> more\n\nsure",
+                                &n);
+    assert_string_equal(s, "> caf\xc3\xa9 after?\n> more\nsure");
+    assert_int_equal(n, 21);
+    free(s);
+    s = translate_reply_to_xmpp("no quote\n\nhere", &n);
+    assert_string_equal(s, "no quote\n\nhere");
+    assert_int_equal(n, 0);
+    free(s);
+    s = translate_reply_to_xmpp("> quote\nnot quote\n\nx", &n);
+    assert_string_equal(s, "> quote\nnot quote\n\nx");
+    assert_int_equal(n, 0);
+    free(s);
+    s = translate_reply_to_xmpp("> only a quote", &n);
+    assert_string_equal(s, "> only a quote");
+    free(s);
+}
+
 static void event_parsing(void **state)
 {
     (void)state;
@@ -342,6 +375,7 @@ int main(void)
         cmocka_unit_test(entity_expansion_bomb_is_refused),
         cmocka_unit_test(event_parsing),
         cmocka_unit_test(serialised_stanzas_read_back),
+        cmocka_unit_test(reply_fallbacks),
         cmocka_unit_test(muc_client_side_parsing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
