@@ -4,7 +4,7 @@ aliases, against Prosody's real MUC service."""
 import asyncio
 
 import slixmpp
-from nio import PowerLevelsEvent, RoomTopicEvent
+from nio import PowerLevelsEvent, RoomMemberEvent, RoomTopicEvent
 from nio.responses import JoinError, JoinResponse
 
 from harness import COMPONENT, DOMAIN, MUC
@@ -293,15 +293,21 @@ async def test_portal_survives_a_gateway_restart(cluster, gateway, alice):
 
         await wait_occupant(alice, room, "Bob R",
                             what="bob's occupant rejoining")
-        seen = []
-        _, event = await bob.wait_message(
-            lambda r, e: seen.append(e.body) or
-            e.body == "while you were away",
-            what="the message sent while the gateway was away")
-        await bob.wait_member(lambda r, e: r == room_id and
-                              e.state_key == dave_ghost and
-                              e.membership == "leave",
-                              what="dave's ghost leaving: he left meanwhile")
+        # Both, in whichever order they come: the message said while the
+        # gateway was away, and dave's ghost leaving (he left meanwhile).
+        seen, left = [], []
+
+        def caught_up(item):
+            r, e = item
+            if getattr(e, "body", None) is not None:
+                seen.append(e.body)
+            if isinstance(e, RoomMemberEvent) and r == room_id and \
+                    e.state_key == dave_ghost and e.membership == "leave":
+                left.append(e)
+            return "while you were away" in seen and bool(left)
+        await wait_for(bob.events, caught_up, 30,
+                       "the message sent while the gateway was away and "
+                       "dave's ghost leaving")
         alice.send(room_jid, "after the restart", mtype="groupchat")
         await bob.wait_message(
             lambda r, e: seen.append(e.body) or e.body == "after the restart",
