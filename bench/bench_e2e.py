@@ -270,10 +270,13 @@ def memory_figure(cluster, sizes):
             rows = ((f"@_xmpp_memghost{i}=40{DOMAIN}:{DOMAIN}",
                      f"memghost{i}@{DOMAIN}", f"Ghost {i}", 1)
                     for i in range(have, n))
-            db.executemany("INSERT INTO ghosts VALUES (?,?,?,?)", rows)
+            db.executemany("INSERT INTO ghosts(mxid, jid, displayname, "
+                           "registered) VALUES (?,?,?,?)", rows)
             rooms = ((f"!memroom{i}:{DOMAIN}", 1, f"memghost{i}@{DOMAIN}",
                       f"@memuser{i}:{DOMAIN}", 0) for i in range(have, n))
-            db.executemany("INSERT INTO rooms VALUES (?,?,?,?,?)", rooms)
+            db.executemany("INSERT INTO rooms(room_id, mode, xmpp_jid, "
+                           "matrix_user, created_ts) VALUES (?,?,?,?,?)",
+                           rooms)
             db.commit()
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
