@@ -173,41 +173,6 @@ int gateway_init(struct gateway *gw, struct config *cfg, char **err)
     return 0;
 }
 
-char *translate_replace_id(struct gateway *gw, const char *original)
-{
-    struct store_message m;
-    if (!original || store_message_by_event(gw->store, original, &m) != 1)
-        return NULL;
-    /* What the XMPP side knows the original by: the id we gave it, or the
-     * one its XMPP sender gave it. */
-    char *id = xstrdup(m.origin_id ? m.origin_id
-                       : m.stanza_id ? m.stanza_id : m.event_id);
-    store_message_free(&m);
-    return id;
-}
-
-char *translate_reply_target(struct gateway *gw, const char *jid,
-                             const char *id)
-{
-    struct store_message m;
-    if (id && store_message_by_stanza(gw->store, jid, id, &m) == 1) {
-        char *event_id = xstrdup(m.event_id);
-        store_message_free(&m);
-        return event_id;
-    }
-    return id && id[0] == '$' ? xstrdup(id) : NULL;
-}
-
-char *translate_reply_id(struct gateway *gw, const char *event_id)
-{
-    struct store_message m;
-    if (!event_id || store_message_by_event(gw->store, event_id, &m) != 1)
-        return NULL;
-    char *id = xstrdup(m.stanza_id ? m.stanza_id : m.event_id);
-    store_message_free(&m);
-    return id;
-}
-
 /* Clients resend within minutes; a week of ids is plenty. */
 #define INBOUND_KEEP_MS (7LL * 24 * 3600 * 1000)
 #define PRUNE_INTERVAL_MS (3600LL * 1000)

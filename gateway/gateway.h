@@ -7,8 +7,11 @@
 #include "gateway/ids.h"
 #include "matrix/appservice.h"
 #include "matrix/client.h"
+#include "matrix/event.h"
 #include "store/store.h"
 #include "xep/component.h"
+#include "xep/message.h"
+#include "gateway/translate.h"
 
 #include <curl/curl.h>
 #include <signal.h>
@@ -61,20 +64,28 @@ int64_t gateway_now_ms(void);
  * replies, presence answers). The caller still releases st. */
 void gateway_send_now(struct gateway *gw, xmpp_stanza_t *st);
 
-/* The stanza id an edit of Matrix event `original` corrects on the XMPP
- * side (XEP-0308), or NULL if the original never crossed (or original is
- * NULL). Caller frees. */
-char *translate_replace_id(struct gateway *gw, const char *original);
-
-/* The event an XMPP reply (XEP-0461) in conversation `jid` answers: the
- * bridged message with that id, or the id itself when it is an event id
- * (the stanza-ids of gateway-mode rooms are). NULL if unknown. Caller
- * frees. */
-char *translate_reply_target(struct gateway *gw, const char *jid,
-                             const char *id);
-/* The id XMPP knows Matrix event `event_id` by, for a reply to it; NULL if
- * it never crossed. Caller frees. */
-char *translate_reply_id(struct gateway *gw, const char *event_id);
+/* Edits and replies, Matrix -> XMPP (gateway/relations.c). For an edit
+ * (XEP-0308) or a reply (XEP-0461) to a message that crossed, fills r with
+ * the ids the XMPP side knows the original by, and for a reply rewrites
+ * *body (caller's, freed and replaced) with the XMPP fallback quote.
+ * Release with relations_free. */
+struct xmpp_relations {
+    char *replace_id;
+    char *reply_id;
+    int fallback_len;
+};
+void relations_to_xmpp(struct gateway *gw, const struct mx_message *msg,
+                       char **body, struct xmpp_relations *r);
+void relations_free(struct xmpp_relations *r);
+/* Edits and replies, XMPP -> Matrix: the event content for message m (its
+ * text already translated into t) in conversation `jid`: an edit of the
+ * original when m corrects a bridged message, a reply without the
+ * fallback quote when it answers one, else plain. *replaces (caller frees)
+ * gets the edited original's event id, or NULL. New reference. */
+json_t *relations_to_matrix(struct gateway *gw, const char *jid,
+                            const struct xmsg *m,
+                            const struct translated_text *t,
+                            char **replaces);
 
 /* ---- gateway/xmpp_inbound.c: every stanza from the XMPP server */
 void xmpp_inbound_stanza(struct gateway *gw, xmpp_stanza_t *st);

@@ -89,25 +89,36 @@ static void on_vcard(xmpp_stanza_t *result, void *ud)
     do_register(e);
 }
 
-void ghosts_ensure(struct gateway *gw, const char *mxid, const char *jid,
-                   const char *nick_hint, ghost_ready_cb cb, void *ud)
+/* Starts making sure of a ghost: NULL (cb already called) when the store
+ * knows it registered, else the job, with no display name yet. */
+static struct ensure *ensure_start(struct gateway *gw, const char *mxid,
+                                   const char *jid, ghost_ready_cb cb,
+                                   void *ud)
 {
     struct store_ghost g;
     int found = store_ghost_get(gw->store, mxid, &g);
-    if (found == 1 && g.registered) {
-        store_ghost_free(&g);
-        cb(gw, true, NULL, ud);
-        return;
-    }
+    bool registered = found == 1 && g.registered;
     if (found == 1)
         store_ghost_free(&g);
-
+    if (registered) {
+        cb(gw, true, NULL, ud);
+        return NULL;
+    }
     struct ensure *e = xcalloc(1, sizeof *e);
     e->gw = gw;
     e->mxid = xstrdup(mxid);
     e->jid = xstrdup(jid);
     e->cb = cb;
     e->ud = ud;
+    return e;
+}
+
+void ghosts_ensure(struct gateway *gw, const char *mxid, const char *jid,
+                   const char *nick_hint, ghost_ready_cb cb, void *ud)
+{
+    struct ensure *e = ensure_start(gw, mxid, jid, cb, ud);
+    if (!e)
+        return;
     if (nick_hint && *nick_hint) {
         e->displayname = xstrdup(nick_hint);
     } else {
@@ -129,21 +140,9 @@ void ghosts_ensure(struct gateway *gw, const char *mxid, const char *jid,
 void ghosts_ensure_named(struct gateway *gw, const char *mxid, const char *jid,
                          const char *displayname, ghost_ready_cb cb, void *ud)
 {
-    struct store_ghost g;
-    int found = store_ghost_get(gw->store, mxid, &g);
-    if (found == 1 && g.registered) {
-        store_ghost_free(&g);
-        cb(gw, true, NULL, ud);
+    struct ensure *e = ensure_start(gw, mxid, jid, cb, ud);
+    if (!e)
         return;
-    }
-    if (found == 1)
-        store_ghost_free(&g);
-    struct ensure *e = xcalloc(1, sizeof *e);
-    e->gw = gw;
-    e->mxid = xstrdup(mxid);
-    e->jid = xstrdup(jid);
     e->displayname = xstrdup(displayname);
-    e->cb = cb;
-    e->ud = ud;
     do_register(e);
 }

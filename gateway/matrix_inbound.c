@@ -176,20 +176,13 @@ static void on_message(struct gateway *gw, const struct mx_event *ev)
     /* The event id doubles as stanza id and origin-id, so a stanza resent
      * after a crash carries the same ids and clients can deduplicate. An
      * edit becomes a XEP-0308 correction of the stanza the original was. */
-    char *replace_id = translate_replace_id(gw, msg.replaces);
-    char *reply_id = msg.replaces ? NULL
-                                  : translate_reply_id(gw, msg.reply_to);
-    int fallback_len = 0;
-    if (reply_id) {
-        char *with_quote = translate_reply_to_xmpp(body, &fallback_len);
-        free(body);
-        body = with_quote;
-    }
+    struct xmpp_relations rel;
+    relations_to_xmpp(gw, &msg, &body, &rel);
     struct xmsg out = { .from = from, .to = room.xmpp_jid,
                         .id = (char *)ev->event_id, .type = (char *)type,
                         .body = body, .origin_id = (char *)ev->event_id,
-                        .replace_id = replace_id, .reply_id = reply_id,
-                        .fallback_end = fallback_len };
+                        .replace_id = rel.replace_id, .reply_id = rel.reply_id,
+                        .fallback_end = rel.fallback_len };
     xmpp_stanza_t *st = xmsg_build(gw->xmpp, &out);
     char *queue = xasprintf("m2x %s", ev->room_id);
     if (to_xmpp_enqueue(gw, queue, st) == 0) {
@@ -203,8 +196,7 @@ static void on_message(struct gateway *gw, const struct mx_event *ev)
         store_message_put(gw->store, &m);
     }
     free(queue);
-    free(replace_id);
-    free(reply_id);
+    relations_free(&rel);
     xmpp_stanza_release(st);
 out:
     free(body);

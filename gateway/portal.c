@@ -524,20 +524,13 @@ static void on_matrix_message(struct gateway *gw, const struct mx_event *ev,
     /* The event id is the stanza id and origin-id: the MUC's reflection
      * carries it back and is recognised as ours. An edit is a XEP-0308
      * correction. */
-    char *replace_id = translate_replace_id(gw, msg.replaces);
-    char *reply_id = msg.replaces ? NULL
-                                  : translate_reply_id(gw, msg.reply_to);
-    int fallback_len = 0;
-    if (reply_id) {
-        char *with_quote = translate_reply_to_xmpp(body, &fallback_len);
-        free(body);
-        body = with_quote;
-    }
+    struct xmpp_relations rel;
+    relations_to_xmpp(gw, &msg, &body, &rel);
     struct xmsg out = { .from = occupant, .to = room->xmpp_jid,
                         .id = (char *)ev->event_id, .type = "groupchat",
                         .body = body, .origin_id = (char *)ev->event_id,
-                        .replace_id = replace_id, .reply_id = reply_id,
-                        .fallback_end = fallback_len };
+                        .replace_id = rel.replace_id, .reply_id = rel.reply_id,
+                        .fallback_end = rel.fallback_len };
     struct store_message sm = {
         .event_id = (char *)ev->event_id, .room_id = (char *)ev->room_id,
         .xmpp_jid = room->xmpp_jid, .stanza_id = (char *)ev->event_id,
@@ -546,8 +539,7 @@ static void on_matrix_message(struct gateway *gw, const struct mx_event *ev,
     };
     store_message_put(gw->store, &sm);
     send_to_muc(gw, ev->room_id, xmsg_build(gw->xmpp, &out));
-    free(replace_id);
-    free(reply_id);
+    relations_free(&rel);
 out:
     free(body);
     free(occupant);
@@ -956,34 +948,12 @@ static void on_muc_message(struct gateway *gw, xmpp_stanza_t *st,
         long long delayed = muc_delay_ms(st);
         int64_t now = gateway_now_ms();
         json_t *op = op_new("say", ghost);
-        /* XEP-0308: a correction edits the original event (the first one,
-         * even when a correction is corrected). */
-        struct store_message orig;
-        char *reply_target = m.replace_id
-            ? NULL : translate_reply_target(gw, muc, m.reply_id);
-        if (reply_target) {
-            char *text = m.fallback_end > 0
-                ? translate_strip_fallback(t.body, m.fallback_start,
-                                           m.fallback_end)
-                : xstrdup(t.body);
-            json_t *content = mx_message_content(t.msgtype, text);
-            mx_content_set_reply(content, reply_target);
-            json_object_set_new(op, "content", content);
-            free(text);
-            free(reply_target);
-        } else if (m.replace_id &&
-            store_message_by_stanza(gw->store, muc, m.replace_id, &orig) ==
-                1) {
-            const char *target = orig.replaces ? orig.replaces
-                                               : orig.event_id;
-            json_object_set_new(op, "content",
-                                mx_edit_content(t.msgtype, t.body, target));
-            json_object_set_new(op, "replaces", json_string(target));
-            store_message_free(&orig);
-        } else {
-            json_object_set_new(op, "content",
-                                mx_message_content(t.msgtype, t.body));
-        }
+        char *replaces = NULL;
+        json_object_set_new(op, "content",
+                            relations_to_matrix(gw, muc, &m, &t, &replaces));
+        if (replaces)
+            json_object_set_new(op, "replaces", json_string(replaces));
+        free(replaces);
         json_object_set_new(op, "ts", json_integer(delayed > 0 ? delayed
                                                                 : now));
         if (dedupe)

@@ -144,36 +144,9 @@ static void send_event(struct job *j)
     }
     if (!j->dispatching)
         j->waited = true;
-    /* XEP-0308: a correction becomes an edit of the original event (the
-     * first one, even when a client corrects its correction). A correction
-     * of something never bridged goes as a plain message. */
-    json_t *content = NULL;
-    struct store_message orig;
-    char *reply_target = NULL;
-    if (!j->msg.replace_id && j->msg.reply_id &&
-        (reply_target = translate_reply_target(j->gw, j->sender_jid,
-                                               j->msg.reply_id))) {
-        /* XEP-0461: Matrix clients show the quoted message themselves, so
-         * the XMPP fallback quote goes. */
-        char *body = j->msg.fallback_end > 0
-                         ? translate_strip_fallback(t.body,
-                                                    j->msg.fallback_start,
-                                                    j->msg.fallback_end)
-                         : xstrdup(t.body);
-        content = mx_message_content(t.msgtype, body);
-        mx_content_set_reply(content, reply_target);
-        free(body);
-        free(reply_target);
-    } else if (j->msg.replace_id &&
-        store_message_by_stanza(j->gw->store, j->sender_jid, j->msg.replace_id,
-                                &orig) == 1) {
-        free(j->replaces);
-        j->replaces = xstrdup(orig.replaces ? orig.replaces : orig.event_id);
-        content = mx_edit_content(t.msgtype, t.body, j->replaces);
-        store_message_free(&orig);
-    } else {
-        content = mx_message_content(t.msgtype, t.body);
-    }
+    free(j->replaces);
+    json_t *content = relations_to_matrix(j->gw, j->sender_jid, &j->msg, &t,
+                                          &j->replaces);
     char *room = mx_escape(j->room_id);
     char *uid = mx_escape(j->ghost);
     char *txn = txn_id_for(j);
