@@ -12,7 +12,10 @@
 #include "gateway/metrics.h"
 #include "gateway/muc_gateway.h"
 #include "gateway/portal.h"
+#include "gateway/presence.h"
 #include "gateway/queues.h"
+#include "gateway/receipts.h"
+#include "gateway/typing.h"
 #include "gateway/translate.h"
 #include "matrix/event.h"
 #include "xep/message.h"
@@ -252,20 +255,39 @@ static void on_other(struct gateway *gw, const struct mx_event *ev)
     store_room_free(&room);
 }
 
-/* What a transaction carried, as a short hash of its event ids: a retry
- * carries the same events, a new transaction under a reused id does not.
- * Writes 33 characters into out. */
-static void txn_digest(json_t *events, char out[33])
+/* The ephemeral events of a transaction (typing, receipts, presence):
+ * under the stable name, else the MSC2409 one, never both (Synapse sends
+ * the same events under each). Borrowed; may be NULL. */
+static json_t *txn_ephemeral(json_t *body)
+{
+    json_t *eph = json_object_get(body, "ephemeral");
+    if (!json_is_array(eph))
+        eph = json_object_get(body, "de.sorunome.msc2409.ephemeral");
+    return json_is_array(eph) ? eph : NULL;
+}
+
+/* What a transaction carried, as a short hash of its event ids and its
+ * ephemeral events (which have no ids): a retry carries the same events, a
+ * new transaction under a reused id does not. Writes 33 characters into
+ * out. */
+static void txn_digest(json_t *body, char out[33])
 {
     crypto_generichash_state h;
     crypto_generichash_init(&h, NULL, 0, 16);
     size_t i;
     json_t *ev;
-    json_array_foreach(events, i, ev) {
+    json_array_foreach(json_object_get(body, "events"), i, ev) {
         const char *id = json_string_value(json_object_get(ev, "event_id"));
         if (id)
             crypto_generichash_update(&h, (const unsigned char *)id,
                                       strlen(id) + 1);
+    }
+    json_array_foreach(txn_ephemeral(body), i, ev) {
+        char *text = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
+        if (text)
+            crypto_generichash_update(&h, (const unsigned char *)text,
+                                      strlen(text) + 1);
+        free(text);
     }
     unsigned char bin[16];
     crypto_generichash_final(&h, bin, sizeof bin);
@@ -277,7 +299,7 @@ static void on_transaction(struct as_request *req, const char *txn_id,
 {
     struct gateway *gw = ud;
     char digest[33];
-    txn_digest(json_object_get(body, "events"), digest);
+    txn_digest(body, digest);
     int seen = store_txn_seen(gw->store, txn_id, digest);
     if (seen < 0) {
         as_request_reply_error(req, 500, "M_UNKNOWN", "store failure");
@@ -313,6 +335,17 @@ static void on_transaction(struct as_request *req, const char *txn_id,
             on_message(gw, &ev);
         else
             on_other(gw, &ev);
+    }
+    json_array_foreach(txn_ephemeral(body), i, raw) {
+        const char *type = json_string_value(json_object_get(raw, "type"));
+        if (!type || !json_is_object(json_object_get(raw, "content")))
+            continue;
+        if (strcmp(type, "m.typing") == 0)
+            typing_matrix_ephemeral(gw, raw);
+        else if (strcmp(type, "m.receipt") == 0)
+            receipts_matrix_ephemeral(gw, raw);
+        else if (strcmp(type, "m.presence") == 0)
+            presence_matrix_ephemeral(gw, raw);
     }
     gw->txn_start_us = 0;
     int64_t n = txn_number(txn_id);

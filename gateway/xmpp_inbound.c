@@ -8,8 +8,11 @@
 #include "gateway/metrics.h"
 #include "gateway/muc_gateway.h"
 #include "gateway/portal.h"
+#include "gateway/presence.h"
 #include "gateway/queues.h"
 #include "gateway/ratelimit.h"
+#include "gateway/receipts.h"
+#include "gateway/typing.h"
 #include "xep/disco.h"
 #include "xep/message.h"
 #include "xep/stanza_error.h"
@@ -77,8 +80,10 @@ static void on_message(struct gateway *gw, xmpp_stanza_t *st)
         log_warn("xmpp: ignoring a message with a spoofed from (%s)", m.from);
         goto out;
     }
+    typing_xmpp_message(gw, st, &m);
+    receipts_xmpp_message(gw, st, &m);
     if (!m.body)
-        goto out; /* chat states, receipts: nothing to bridge yet */
+        goto out; /* nothing else to bridge */
 
     char *mxid = NULL, *target = NULL;
     enum ids_matrix_kind kind;
@@ -206,9 +211,11 @@ static void on_presence(struct gateway *gw, xmpp_stanza_t *st)
         free(target);
         return;
     }
-    if (!type) {
+    if (!type || strcmp(type, "unavailable") == 0) {
+        if (known)
+            presence_xmpp_presence(gw, st);
         free(target);
-        return; /* presence to a Matrix user: comes with presence support */
+        return;
     }
     char *bare_to = ids_jid_bare(to);
     char *bare_from = ids_jid_bare(from);

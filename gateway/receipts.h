@@ -1,0 +1,20 @@
+/* Read positions: Matrix m.receipt <-> XEP-0184 receipts and XEP-0333 chat markers. */
+#ifndef ISTHMUS_GATEWAY_RECEIPTS_H
+#define ISTHMUS_GATEWAY_RECEIPTS_H
+
+#include <jansson.h>
+#include <strophe.h>
+
+struct gateway;
+struct xmsg;
+
+/* One m.receipt ephemeral event from an appservice transaction
+ * (borrowed; its content is an object). */
+void receipts_matrix_ephemeral(struct gateway *gw, json_t *ev);
+
+/* Every message from an XMPP user to the gateway (not an error, not a
+ * spoof): its XEP-0184 receipt or XEP-0333 marker, if any. */
+void receipts_xmpp_message(struct gateway *gw, xmpp_stanza_t *st,
+                           const struct xmsg *m);
+
+#endif

@@ -1,0 +1,21 @@
+/* Typing notifications: Matrix m.typing <-> XEP-0085 chat states. */
+#ifndef ISTHMUS_GATEWAY_TYPING_H
+#define ISTHMUS_GATEWAY_TYPING_H
+
+#include <jansson.h>
+#include <strophe.h>
+
+struct gateway;
+struct xmsg;
+
+/* One m.typing ephemeral event from an appservice transaction
+ * (borrowed; its content is an object). */
+void typing_matrix_ephemeral(struct gateway *gw, json_t *ev);
+
+/* Every message from an XMPP user to the gateway (not an error, not a
+ * spoof), before anything else looks at it: its chat state, if any.
+ * Bodiless messages end here when nothing else wants them. */
+void typing_xmpp_message(struct gateway *gw, xmpp_stanza_t *st,
+                         const struct xmsg *m);
+
+#endif
