@@ -86,6 +86,15 @@ json_t *relations_to_matrix(struct gateway *gw, const char *jid,
                             const struct xmsg *m,
                             const struct translated_text *t,
                             char **replaces);
+/* The event an XMPP id names in conversation `jid` (the XMPP party the
+ * messages table files it under), or NULL. Caller frees. */
+char *relations_event_for(struct gateway *gw, const char *jid,
+                          const char *xmpp_id);
+/* The id the XMPP side of `room` knows event_id by (what XEP-0444 and
+ * XEP-0424 name: the room's stanza-id in MUCs, the message id in chats),
+ * or NULL if it never crossed. Caller frees. */
+char *relations_xmpp_id(struct gateway *gw, const struct store_room *room,
+                        const char *event_id);
 
 /* ---- gateway/xmpp_inbound.c: every stanza from the XMPP server */
 void xmpp_inbound_stanza(struct gateway *gw, xmpp_stanza_t *st);

@@ -14,7 +14,9 @@
 #include "gateway/portal.h"
 #include "gateway/presence.h"
 #include "gateway/queues.h"
+#include "gateway/reactions.h"
 #include "gateway/receipts.h"
+#include "gateway/retractions.h"
 #include "gateway/typing.h"
 #include "gateway/translate.h"
 #include "matrix/event.h"
@@ -195,6 +197,7 @@ static void on_message(struct gateway *gw, const struct mx_event *ev)
             .origin_id = (char *)ev->event_id,
             .direction = DIR_MATRIX_TO_XMPP, .ts = ev->origin_server_ts,
             .replaces = (char *)msg.replaces,
+            .sender = (char *)ev->sender,
         };
         store_message_put(gw->store, &m);
     }
@@ -240,6 +243,20 @@ static bool refuse_for_gap(struct gateway *gw, struct as_request *req,
                            "an earlier transaction has not arrived; send the "
                            "oldest unsent transaction first");
     return true;
+}
+
+/* Reactions and redactions, in any kind of bridged room. */
+static void on_reaction_or_redaction(struct gateway *gw,
+                                     const struct mx_event *ev, json_t *raw)
+{
+    struct store_room room;
+    if (store_room_get(gw->store, ev->room_id, &room) != 1)
+        return;
+    if (strcmp(ev->type, "m.reaction") == 0)
+        reactions_matrix_event(gw, ev, &room);
+    else
+        retractions_matrix_event(gw, ev, raw, &room);
+    store_room_free(&room);
 }
 
 /* Any other event: only gateway-mode rooms care (power levels...). */
@@ -333,6 +350,9 @@ static void on_transaction(struct as_request *req, const char *txn_id,
             on_member(gw, &ev);
         else if (strcmp(ev.type, "m.room.message") == 0)
             on_message(gw, &ev);
+        else if (strcmp(ev.type, "m.reaction") == 0 ||
+                 strcmp(ev.type, "m.room.redaction") == 0)
+            on_reaction_or_redaction(gw, &ev, raw);
         else
             on_other(gw, &ev);
     }

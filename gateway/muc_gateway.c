@@ -742,6 +742,17 @@ static void relay_message(struct gateway *gw, const struct mx_event *ev,
     }
     free(queue);
     store_occupants_free(all, n);
+    /* Remembered so that reactions and deletions can find it, and tell a
+     * moderator's deletion from the sender's. An XMPP user's message is
+     * stored when it is sent, with the ids its sender knows it by. */
+    struct store_message m = {
+        .event_id = (char *)ev->event_id, .room_id = (char *)ev->room_id,
+        .xmpp_jid = room->xmpp_jid, .stanza_id = (char *)ev->event_id,
+        .direction = DIR_MATRIX_TO_XMPP, .ts = ev->origin_server_ts,
+        .replaces = (char *)msg.replaces, .sender = (char *)ev->sender,
+    };
+    if (!ids_is_ghost(&gw->ids, ev->sender))
+        store_message_put(gw->store, &m);
     free(from);
     free(nick);
     free(body);
@@ -970,4 +981,11 @@ void muc_gateway_directory(struct gateway *gw, xmpp_stanza_t *iq)
     free(since);
     free(max);
     free(after);
+}
+
+char *muc_gateway_nick(struct gateway *gw, const char *room_id,
+                       const char *mxid)
+{
+    char *nick = member_nick(gw, room_id, mxid);
+    return nick ? nick : nick_for(mxid, NULL);
 }

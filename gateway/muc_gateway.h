@@ -30,5 +30,9 @@ void muc_gateway_directory(struct gateway *gw, xmpp_stanza_t *iq);
  * (it may have vanished while the gateway was down), so it leaves. */
 void muc_gateway_bounced(struct gateway *gw, const char *occupant_jid,
                          const char *muc_jid);
+/* The nick a room member has in the MUC (their room display name, else
+ * their localpart). Caller frees. */
+char *muc_gateway_nick(struct gateway *gw, const char *room_id,
+                       const char *mxid);
 
 #endif

@@ -12,10 +12,14 @@
 #include "common/mem.h"
 #include "gateway/ghosts.h"
 #include "gateway/queues.h"
+#include "gateway/reactions.h"
+#include "gateway/retractions.h"
 #include "gateway/translate.h"
 #include "xep/disco.h"
 #include "xep/message.h"
 #include "xep/muc.h"
+#include "xep/reactions.h"
+#include "xep/retract.h"
 #include "xep/xml.h"
 
 #include <stdlib.h>
@@ -536,6 +540,7 @@ static void on_matrix_message(struct gateway *gw, const struct mx_event *ev,
         .xmpp_jid = room->xmpp_jid, .stanza_id = (char *)ev->event_id,
         .origin_id = (char *)ev->event_id, .direction = DIR_MATRIX_TO_XMPP,
         .ts = ev->origin_server_ts, .replaces = (char *)msg.replaces,
+        .sender = (char *)ev->sender,
     };
     store_message_put(gw->store, &sm);
     send_to_muc(gw, ev->room_id, xmsg_build(gw->xmpp, &out));
@@ -880,6 +885,42 @@ static void on_message_error(struct gateway *gw, xmpp_stanza_t *st,
     store_message_free(&m);
 }
 
+/* An XMPP occupant's reactions or retraction, relayed by the MUC: their
+ * ghost does the same to the message in the Matrix room. */
+static void on_muc_action(struct gateway *gw, xmpp_stanza_t *st,
+                          const struct store_room *room, const char *nick,
+                          const struct xreactions *reactions,
+                          const char *retract_id)
+{
+    const char *muc = room->xmpp_jid;
+    char *occ_jid = xasprintf("%s/%s", muc, nick);
+    struct store_occupant o;
+    int found = store_occupant_get(gw->store, occ_jid, muc, &o);
+    free(occ_jid);
+    if (found != 1)
+        return; /* only occupants present have a ghost in the room */
+    const char *xmpp_id = retract_id ? retract_id : reactions->id;
+    char *event_id = relations_event_for(gw, muc, xmpp_id);
+    if (!event_id) {
+        log_debug("portal: %s in %s acted on %s, which never crossed", nick,
+                  muc, xmpp_id);
+        store_occupant_free(&o);
+        return;
+    }
+    json_t *op = op_new(retract_id ? "redact" : "react", o.ghost);
+    json_object_set_new(op, "event_id", json_string(event_id));
+    if (!retract_id) {
+        json_t *keys = json_array();
+        for (int i = 0; i < reactions->n; i++)
+            json_array_append_new(keys, json_string(reactions->keys[i]));
+        json_object_set_new(op, "keys", keys);
+    }
+    enqueue_op(gw, room->room_id, op);
+    (void)st;
+    free(event_id);
+    store_occupant_free(&o);
+}
+
 static void on_muc_message(struct gateway *gw, xmpp_stanza_t *st,
                            const struct store_room *room)
 {
@@ -896,12 +937,18 @@ static void on_muc_message(struct gateway *gw, xmpp_stanza_t *st,
     if (xmsg_parse(st, &m, &why) < 0)
         return;
     const char *nick = ids_jid_resource(m.from);
+    struct xreactions reactions = { 0 };
+    char *retract_id = NULL;
     char *subject = xml_child_text(st, "subject", NULL);
     if (subject && !m.body) {
         on_subject(gw, room, subject);
         goto out;
     }
-    if (!m.body || !nick)
+    retract_id = xretract_target(st);
+    if (!retract_id && xreactions_parse(st, &reactions, &why) < 0)
+        goto out;
+    bool action = retract_id || reactions.id;
+    if ((!m.body && !action) || !nick)
         goto out;
     const char *sid = muc_stanza_id(st, muc);
     struct store_portal_user u;
@@ -928,6 +975,12 @@ static void on_muc_message(struct gateway *gw, xmpp_stanza_t *st,
     }
     if (dedupe && store_inbound_get(gw->store, muc, dedupe, NULL) == 1)
         goto out; /* another Matrix user's copy of the same message */
+    if (action) {
+        on_muc_action(gw, st, room, nick, &reactions, retract_id);
+        if (dedupe)
+            store_inbound_add(gw->store, muc, dedupe, gateway_now_ms());
+        goto out;
+    }
     struct translated_text t;
     if (translate_to_matrix(&m, (size_t)gw->cfg.max_event_body, &t, &why) < 0) {
         log_info("portal: a message in %s was not bridged: %s", muc, why);
@@ -972,6 +1025,8 @@ static void on_muc_message(struct gateway *gw, xmpp_stanza_t *st,
     free(occ_jid);
     free(t.body);
 out:
+    xreactions_free(&reactions);
+    free(retract_id);
     free(subject);
     xmsg_free(&m);
 }
@@ -1110,6 +1165,7 @@ static void on_op_done(const struct mx_response *r, void *ud)
                 .xmpp_jid = (char *)muc, .stanza_id = (char *)sid,
                 .origin_id = (char *)op_str(j, "origin_id"),
                 .replaces = (char *)op_str(j, "replaces"),
+                .sender = (char *)op_str(j, "user_id"),
                 .direction = DIR_XMPP_TO_MATRIX,
                 .ts = json_integer_value(json_object_get(j->op, "ts")),
             };
@@ -1196,6 +1252,45 @@ static void on_op_ghost_ready(struct gateway *gw, bool ok, const char *error,
     free(g);
 }
 
+static void on_op_acted(struct gateway *gw, const char *error, void *ud)
+{
+    (void)gw;
+    struct op_job *j = ud;
+    if (error)
+        log_warn("portal: %s by %s in %s failed: %s", op_str(j, "op"),
+                 op_str(j, "user_id"), op_str(j, "room_id"), error);
+    op_done(j);
+}
+
+/* A reaction set or a retraction, as the occupant's ghost. */
+static void run_action(struct op_job *j, const char *op, int64_t item_id)
+{
+    const char *event_id = op_str(j, "event_id");
+    if (!event_id) {
+        op_done(j);
+        return;
+    }
+    /* The outbox id names the change for good, so a replay after a crash
+     * repeats the same requests. */
+    char *seed = xasprintf("portal.%lld", (long long)item_id);
+    if (strcmp(op, "redact") == 0) {
+        retractions_from_xmpp(j->gw, op_str(j, "room_id"), op_str(j, "user_id"),
+                              event_id, seed, on_op_acted, j);
+    } else {
+        json_t *arr = json_object_get(j->op, "keys");
+        size_t n = json_array_size(arr);
+        const char **keys = xcalloc(n + 1, sizeof *keys);
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (json_string_value(json_array_get(arr, i)))
+                keys[k++] = json_string_value(json_array_get(arr, i));
+        reactions_from_xmpp(j->gw, op_str(j, "room_id"), op_str(j, "user_id"),
+                            event_id, keys, (int)k, seed, on_op_acted, j);
+        free(keys);
+    }
+    free(seed);
+}
+
 void portal_op_process(struct gateway *gw, const struct store_outbox_item *it)
 {
     struct op_job *j = xcalloc(1, sizeof *j);
@@ -1239,9 +1334,16 @@ void portal_op_process(struct gateway *gw, const struct store_outbox_item *it)
         json_t *content = json_object_get(j->op, "content");
         op_call(j, "PUT", tail, user, json_incref(content));
         free(tail);
+    } else if (strcmp(op, "react") == 0 || strcmp(op, "redact") == 0) {
+        run_action(j, op, it->id);
     } else {
         log_error("portal: unknown operation %s in item %lld", op,
                   (long long)it->id);
         op_done(j);
     }
+}
+
+char *portal_occupant_of(struct gateway *gw, const char *mxid)
+{
+    return occupant_of(gw, mxid);
 }

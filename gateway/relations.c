@@ -52,6 +52,28 @@ void relations_free(struct xmpp_relations *r)
 
 /* ---------------------------------------------------- XMPP -> Matrix -- */
 
+char *relations_event_for(struct gateway *gw, const char *jid,
+                          const char *xmpp_id)
+{
+    /* A bridged message, or, in gateway-mode rooms, a stanza-id, which
+     * there is the event id itself. */
+    struct store_message orig;
+    if (store_message_by_stanza(gw->store, jid, xmpp_id, &orig) == 1) {
+        char *event_id = xstrdup(orig.event_id);
+        store_message_free(&orig);
+        return event_id;
+    }
+    return xmpp_id[0] == '$' ? xstrdup(xmpp_id) : NULL;
+}
+
+char *relations_xmpp_id(struct gateway *gw, const struct store_room *room,
+                        const char *event_id)
+{
+    if (room->mode == ROOM_GATEWAY)
+        return xstrdup(event_id); /* the room's stanza-id */
+    return xmpp_id_of(gw, event_id, false);
+}
+
 json_t *relations_to_matrix(struct gateway *gw, const char *jid,
                             const struct xmsg *m,
                             const struct translated_text *t,
@@ -72,17 +94,9 @@ json_t *relations_to_matrix(struct gateway *gw, const char *jid,
     }
     if (!m->reply_id)
         return mx_message_content(t->msgtype, t->body);
-    /* A reply names a bridged message, or, in gateway-mode rooms, a
-     * stanza-id, which there is the event id itself. */
-    char *target = NULL;
-    if (store_message_by_stanza(gw->store, jid, m->reply_id, &orig) == 1) {
-        target = xstrdup(orig.event_id);
-        store_message_free(&orig);
-    } else if (m->reply_id[0] == '$') {
-        target = xstrdup(m->reply_id);
-    } else {
+    char *target = relations_event_for(gw, jid, m->reply_id);
+    if (!target)
         return mx_message_content(t->msgtype, t->body);
-    }
     /* Matrix clients show the quoted message themselves, so the XMPP
      * fallback quote goes. */
     char *text = m->fallback_end > 0

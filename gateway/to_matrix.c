@@ -9,8 +9,11 @@
 #include "gateway/metrics.h"
 #include "gateway/muc_gateway.h"
 #include "gateway/queues.h"
+#include "gateway/retractions.h"
 #include "gateway/translate.h"
 #include "xep/message.h"
+#include "xep/reactions.h"
+#include "xep/retract.h"
 #include "xep/stanza_error.h"
 
 #include <sodium.h>
@@ -34,6 +37,10 @@ struct job {
     bool waited;           /* an earlier step waited on the network */
     struct store_occupant occupant; /* set for group messages */
     char *replaces;        /* a correction: the original's event id */
+    /* Not a message but an action on one: a new set of reactions
+     * (reactions.id set), or a retraction (retract_id set). */
+    struct xreactions reactions;
+    char *retract_id;
 };
 
 static void job_done(struct job *j)
@@ -48,6 +55,8 @@ static void job_done(struct job *j)
     free(j->target);
     free(j->room_id);
     free(j->replaces);
+    xreactions_free(&j->reactions);
+    free(j->retract_id);
     store_occupant_free(&j->occupant);
     free(j);
 }
@@ -82,6 +91,43 @@ static char *txn_id_for(const struct job *j)
 
 static void find_or_create_room(struct job *j);
 
+static bool is_action(const struct job *j)
+{
+    return j->reactions.id || j->retract_id;
+}
+
+static void on_acted(struct gateway *gw, const char *error, void *ud)
+{
+    (void)gw;
+    struct job *j = ud;
+    if (error)
+        job_fail(j, "not-allowed", error);
+    else
+        job_done(j);
+}
+
+/* Reactions and retractions: they name a message that crossed, and
+ * change it on Matrix as the sender's ghost. */
+static void act(struct job *j)
+{
+    const char *xmpp_id = j->retract_id ? j->retract_id : j->reactions.id;
+    char *event_id = relations_event_for(j->gw, j->sender_jid, xmpp_id);
+    if (!event_id) {
+        job_fail(j, "item-not-found", "that message never reached Matrix");
+        return;
+    }
+    char *seed = txn_id_for(j);
+    if (j->retract_id)
+        retractions_from_xmpp(j->gw, j->room_id, j->ghost, event_id, seed,
+                              on_acted, j);
+    else
+        reactions_from_xmpp(j->gw, j->room_id, j->ghost, event_id,
+                            (const char *const *)j->reactions.keys,
+                            j->reactions.n, seed, on_acted, j);
+    free(seed);
+    free(event_id);
+}
+
 static void on_sent(const struct mx_response *r, void *ud)
 {
     struct job *j = ud;
@@ -99,6 +145,7 @@ static void on_sent(const struct mx_response *r, void *ud)
                 .direction = DIR_XMPP_TO_MATRIX,
                 .ts = j->arrived_ms,
                 .replaces = j->replaces,
+                .sender = j->ghost,
             };
             store_message_put(j->gw->store, &m);
             const char *dedupe_id = xmsg_dedupe_id(&j->msg);
@@ -244,6 +291,20 @@ static void on_ghost_ready(struct gateway *gw, bool ok, const char *error,
         job_fail(j, "not-allowed", error);
         return;
     }
+    if (is_action(j)) {
+        /* Only about a message in an existing conversation. */
+        struct store_room room;
+        if (store_room_find_dm(gw->store, j->sender_jid, j->target, &room) !=
+            1) {
+            job_fail(j, "item-not-found", "there is no conversation with "
+                                          "that Matrix user to act on");
+            return;
+        }
+        j->room_id = xstrdup(room.room_id);
+        store_room_free(&room);
+        act(j);
+        return;
+    }
     find_or_create_room(j);
 }
 
@@ -271,6 +332,11 @@ void to_matrix_process(struct gateway *gw, const struct store_outbox_item *it)
         return;
     }
     j->sender_jid = ids_jid_bare(j->msg.from);
+    j->retract_id = xretract_target(j->stanza);
+    if (!j->retract_id && xreactions_parse(j->stanza, &j->reactions, &why) < 0) {
+        job_fail(j, "bad-request", why);
+        return;
+    }
     if (strcmp(j->msg.type, "groupchat") == 0) {
         char *muc_jid = ids_jid_bare(j->msg.to);
         int found = muc_gateway_occupant(gw, j->msg.from, muc_jid,
@@ -282,6 +348,10 @@ void to_matrix_process(struct gateway *gw, const struct store_outbox_item *it)
             return;
         }
         j->room_id = xstrdup(j->occupant.room_id);
+        if (is_action(j)) {
+            act(j);
+            return;
+        }
         j->start_us = gw->stanza_start_us ? gw->stanza_start_us
                                           : metrics_now_us();
         j->dispatching = true;

@@ -12,9 +12,12 @@
 #include "gateway/queues.h"
 #include "gateway/ratelimit.h"
 #include "gateway/receipts.h"
+#include "gateway/retractions.h"
 #include "gateway/typing.h"
 #include "xep/disco.h"
 #include "xep/message.h"
+#include "xep/reactions.h"
+#include "xep/retract.h"
 #include "xep/stanza_error.h"
 
 #include <stdlib.h>
@@ -82,7 +85,17 @@ static void on_message(struct gateway *gw, xmpp_stanza_t *st)
     }
     typing_xmpp_message(gw, st, &m);
     receipts_xmpp_message(gw, st, &m);
-    if (!m.body)
+    /* Reactions and retractions need no body (a retraction's body is only
+     * a fallback); they travel the messages' path, in order with them. */
+    struct xreactions reactions;
+    int has_reactions = xreactions_parse(st, &reactions, &why);
+    xreactions_free(&reactions);
+    if (has_reactions < 0) {
+        reply_error(gw, st, "modify", "bad-request", why);
+        goto out;
+    }
+    bool fastened = has_reactions || xretract_present(st);
+    if (!m.body && !fastened)
         goto out; /* nothing else to bridge */
 
     char *mxid = NULL, *target = NULL;
@@ -115,7 +128,7 @@ static void on_message(struct gateway *gw, xmpp_stanza_t *st)
         reply_error(gw, st, "cancel", "not-allowed", why);
         goto out_target;
     }
-    if (strlen(m.body) > (size_t)gw->cfg.max_event_body) {
+    if (m.body && strlen(m.body) > (size_t)gw->cfg.max_event_body) {
         char *text = xasprintf("The message is %zu bytes long; Matrix accepts "
                                "at most %d bytes in one message. It was not "
                                "delivered.", strlen(m.body),
@@ -242,10 +255,12 @@ static const char *const domain_features[] = {
 };
 static const char *const muc_features[] = {
     NS_DISCO_INFO, "http://jabber.org/protocol/muc", "muc_nonanonymous",
-    "muc_persistent", "muc_open", "urn:xmpp:sid:0", NULL
+    "muc_persistent", "muc_open", "urn:xmpp:sid:0", NS_REACTIONS,
+    NS_RETRACT, NS_MODERATE, NULL
 };
 static const char *const user_features[] = {
-    NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VCARD, NS_RECEIPTS, NULL
+    NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VCARD, NS_RECEIPTS,
+    NS_REACTIONS, NS_RETRACT, NULL
 };
 
 struct vcard_job {
@@ -318,6 +333,9 @@ static void on_iq(struct gateway *gw, xmpp_stanza_t *st)
         muc_gateway_directory(gw, st);
     } else if (get && strcmp(ns, NS_DISCO_ITEMS) == 0) {
         res = disco_items_result(gw->xmpp, st);
+    } else if (!get && strcmp(ns, NS_MODERATE) == 0 && !to_domain &&
+               mxid[0] != '@') {
+        retractions_moderate_iq(gw, st);
     } else if (get && strcmp(ns, NS_PING) == 0) {
         res = empty_result(gw->xmpp, st);
     } else if (get && to_domain && strcmp(ns, NS_VERSION) == 0) {

@@ -89,6 +89,19 @@ static const char *const migrations[] = {
     /* 6: corrections, so that a correction of a correction still targets
      * the original message */
     "ALTER TABLE messages ADD COLUMN replaces TEXT;",
+    /* 7: reactions, one row per person, message and key: XMPP sends a
+     * person's whole set each time, Matrix one event per reaction */
+    "CREATE TABLE reactions ("
+    "  target_event_id TEXT NOT NULL,"
+    "  sender TEXT NOT NULL,"
+    "  reaction_key TEXT NOT NULL,"
+    "  event_id TEXT NOT NULL,"
+    "  room_id TEXT NOT NULL,"
+    "  PRIMARY KEY (target_event_id, sender, reaction_key)) WITHOUT ROWID;"
+    "CREATE INDEX reactions_event ON reactions(event_id);"
+    /* and who sent each message, so that a deletion by someone else is
+     * told apart as a moderator's */
+    "ALTER TABLE messages ADD COLUMN sender TEXT;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -108,6 +121,7 @@ enum stmt_id {
     S_ROOM_LAST_TS,
     S_PU_PUT, S_PU_GET, S_PU_BY_NICK, S_PU_DELETE, S_PU_ALL,
     S_MSG_SET_STANZA,
+    S_REACT_PUT, S_REACT_LIST, S_REACT_BY_EVENT, S_REACT_DELETE,
     S_COUNT
 };
 
@@ -149,14 +163,14 @@ static const char *const stmt_sql[S_COUNT] = {
                    "matrix_user = excluded.matrix_user",
     [S_ROOM_DELETE] = "DELETE FROM rooms WHERE room_id = ?1",
     [S_MSG_PUT] = "INSERT OR IGNORE INTO messages(event_id, room_id, xmpp_jid, "
-                  "stanza_id, origin_id, direction, ts, replaces) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                  "stanza_id, origin_id, direction, ts, replaces, sender) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [S_MSG_BY_EVENT] = "SELECT event_id, room_id, xmpp_jid, stanza_id, "
-                       "origin_id, direction, ts, replaces FROM messages "
-                       "WHERE event_id = ?1",
+                       "origin_id, direction, ts, replaces, sender FROM "
+                       "messages WHERE event_id = ?1",
     [S_MSG_BY_STANZA] = "SELECT event_id, room_id, xmpp_jid, stanza_id, "
-                        "origin_id, direction, ts, replaces FROM messages "
-                        "WHERE xmpp_jid = ?1 AND (origin_id = ?2 OR "
+                        "origin_id, direction, ts, replaces, sender FROM "
+                        "messages WHERE xmpp_jid = ?1 AND (origin_id = ?2 OR "
                         "stanza_id = ?2) ORDER BY ts DESC LIMIT 1",
     [S_OUTBOX_ADD] = "INSERT INTO outbox(queue, kind, payload, created_ts) "
                      "VALUES (?1, ?2, ?3, ?4)",
@@ -214,6 +228,16 @@ static const char *const stmt_sql[S_COUNT] = {
                      "joined, base_nick FROM portal_users WHERE "
                      "muc_jid = ?1 AND nick = ?2",
     [S_PU_DELETE] = "DELETE FROM portal_users WHERE room_id = ?1 AND mxid = ?2",
+    [S_REACT_PUT] = "INSERT OR REPLACE INTO reactions(target_event_id, "
+                    "sender, reaction_key, event_id, room_id) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_REACT_LIST] = "SELECT reaction_key, event_id FROM reactions WHERE "
+                     "target_event_id = ?1 AND sender = ?2 "
+                     "ORDER BY reaction_key",
+    [S_REACT_BY_EVENT] = "SELECT target_event_id, sender, reaction_key, "
+                         "event_id, room_id FROM reactions WHERE "
+                         "event_id = ?1",
+    [S_REACT_DELETE] = "DELETE FROM reactions WHERE event_id = ?1",
     [S_MSG_SET_STANZA] = "UPDATE messages SET stanza_id = ?2 WHERE "
                          "event_id = ?1",
     [S_PU_ALL] = "SELECT room_id, mxid, muc_jid, nick, attempt, joined, "
@@ -589,6 +613,7 @@ int store_message_put(struct store *st, const struct store_message *m)
     sqlite3_bind_int(s, 6, m->direction);
     sqlite3_bind_int64(s, 7, m->ts);
     bind_text(s, 8, m->replaces);
+    bind_text(s, 9, m->sender);
     return step_write(st, s, "message put");
 }
 
@@ -616,6 +641,7 @@ static int read_message(struct store *st, sqlite3_stmt *s,
         out->direction = sqlite3_column_int(s, 5);
         out->ts = sqlite3_column_int64(s, 6);
         out->replaces = dup_col(s, 7);
+        out->sender = dup_col(s, 8);
     }
     sqlite3_reset(s);
     if (rc == SQLITE_ROW)
@@ -648,6 +674,7 @@ void store_message_free(struct store_message *m)
     free(m->stanza_id);
     free(m->origin_id);
     free(m->replaces);
+    free(m->sender);
     memset(m, 0, sizeof *m);
 }
 
@@ -1118,5 +1145,89 @@ void store_portal_users_free(struct store_portal_user *list, int n)
 {
     for (int i = 0; i < n; i++)
         store_portal_user_free(&list[i]);
+    free(list);
+}
+
+/* ---------------------------------------------------------- reactions -- */
+
+int store_reaction_put(struct store *st, const struct store_reaction *r)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_REACT_PUT);
+    bind_text(s, 1, r->target_event_id);
+    bind_text(s, 2, r->sender);
+    bind_text(s, 3, r->key);
+    bind_text(s, 4, r->event_id);
+    bind_text(s, 5, r->room_id);
+    return step_write(st, s, "reaction put");
+}
+
+int store_reactions_of(struct store *st, const char *target_event_id,
+                       const char *sender, struct store_reaction **out)
+{
+    sqlite3_stmt *s = stmt(st, S_REACT_LIST);
+    bind_text(s, 1, target_event_id);
+    bind_text(s, 2, sender);
+    int n = 0, rc;
+    *out = NULL;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
+        struct store_reaction *r = &(*out)[n++];
+        memset(r, 0, sizeof *r);
+        r->key = dup_col(s, 0);
+        r->event_id = dup_col(s, 1);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        store_reactions_free(*out, n);
+        *out = NULL;
+        return report(st, "reaction list");
+    }
+    return n;
+}
+
+int store_reaction_by_event(struct store *st, const char *event_id,
+                            struct store_reaction *out)
+{
+    sqlite3_stmt *s = stmt(st, S_REACT_BY_EVENT);
+    bind_text(s, 1, event_id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        out->target_event_id = dup_col(s, 0);
+        out->sender = dup_col(s, 1);
+        out->key = dup_col(s, 2);
+        out->event_id = dup_col(s, 3);
+        out->room_id = dup_col(s, 4);
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : report(st, "reaction lookup");
+}
+
+int store_reaction_delete(struct store *st, const char *event_id)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_REACT_DELETE);
+    bind_text(s, 1, event_id);
+    return step_write(st, s, "reaction delete");
+}
+
+void store_reaction_free(struct store_reaction *r)
+{
+    free(r->target_event_id);
+    free(r->sender);
+    free(r->key);
+    free(r->event_id);
+    free(r->room_id);
+    memset(r, 0, sizeof *r);
+}
+
+void store_reactions_free(struct store_reaction *list, int n)
+{
+    for (int i = 0; i < n; i++)
+        store_reaction_free(&list[i]);
     free(list);
 }

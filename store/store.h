@@ -102,6 +102,8 @@ struct store_message {
     int direction;
     int64_t ts;
     char *replaces;  /* a correction: the event id of the original, or NULL */
+    char *sender;    /* the Matrix id that sent it (a ghost for XMPP users);
+                      * NULL in rows from before schema 7 */
 };
 int store_message_put(struct store *st, const struct store_message *m);
 int store_message_by_event(struct store *st, const char *event_id,
@@ -114,6 +116,29 @@ int store_message_by_stanza(struct store *st, const char *xmpp_jid,
 int store_message_set_stanza_id(struct store *st, const char *event_id,
                                 const char *stanza_id);
 void store_message_free(struct store_message *m);
+
+/* ---- reactions: who reacted to which bridged message with what. The
+ * sender is a Matrix id (an XMPP user's is their ghost), so both sides'
+ * reactions live in one shape. */
+struct store_reaction {
+    char *target_event_id;
+    char *sender;
+    char *key;      /* the emoji */
+    char *event_id; /* the m.reaction event */
+    char *room_id;
+};
+int store_reaction_put(struct store *st, const struct store_reaction *r);
+/* One person's reactions to one message, sorted by key: returns how many
+ * (*out: caller frees with store_reactions_free; only key and event_id are
+ * filled), or -1. */
+int store_reactions_of(struct store *st, const char *target_event_id,
+                       const char *sender, struct store_reaction **out);
+/* The reaction that m.reaction event `event_id` made (1/0/-1). */
+int store_reaction_by_event(struct store *st, const char *event_id,
+                            struct store_reaction *out);
+int store_reaction_delete(struct store *st, const char *event_id);
+void store_reaction_free(struct store_reaction *r);
+void store_reactions_free(struct store_reaction *list, int n);
 
 /* ---- outbox: work that must survive a crash until it is done */
 enum store_outbox_kind {

@@ -1,10 +1,13 @@
 /* libFuzzer target: XML from the XMPP server, parsed (expat via
  * libstrophe) into a message struct, translated to Matrix, and built back
  * into a stanza; and what portal mode reads from a MUC's stanzas
- * (occupant items and status codes, stanza-ids, delays, invitations). */
+ * (occupant items and status codes, stanza-ids, delays, invitations);
+ * reactions, retractions and moderation requests, rebuilt too. */
 #include "gateway/translate.h"
 #include "xep/message.h"
 #include "xep/muc.h"
+#include "xep/reactions.h"
+#include "xep/retract.h"
 #include "xep/xml.h"
 
 #include <stdint.h>
@@ -47,6 +50,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)muc_delay_ms(st);
     const char *inviter;
     (void)muc_invite_room(st, &inviter);
+    struct xreactions rx;
+    if (xreactions_parse(st, &rx, &why) == 1) {
+        xmpp_stanza_t *again = xmpp_message_new(ctx, "chat", "a@b", "x");
+        xreactions_add(ctx, again, rx.id, (const char *const *)rx.keys, rx.n);
+        free(xml_serialize(again));
+        xmpp_stanza_release(again);
+        xreactions_free(&rx);
+    }
+    char *retracted = xretract_target(st);
+    if (retracted) {
+        xmpp_stanza_t *again = xmpp_message_new(ctx, "chat", "a@b", "x");
+        xretract_add(ctx, again, retracted, "room@muc/mod", "why");
+        free(xml_serialize(again));
+        xmpp_stanza_release(again);
+        free(retracted);
+    }
+    char *mod_id, *mod_reason;
+    if (xmoderate_parse(st, &mod_id, &mod_reason, &why) >= 0) {
+        free(mod_id);
+        free(mod_reason);
+    }
     free(xml_serialize(st));
     xmpp_stanza_release(st);
     return 0;

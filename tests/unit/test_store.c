@@ -333,6 +333,60 @@ static void migrations_from_every_older_version(void **state)
     }
 }
 
+/* One row per person, message and key; found again by the reaction's own
+ * event (what a redaction names); senders kept apart. */
+static void reactions_per_person(void **state)
+{
+    struct store *st = ((struct fixture *)*state)->st;
+    struct store_reaction rows[] = {
+        { "$msg", "@bob:hs", "🎉", "$r2", "!room" },
+        { "$msg", "@bob:hs", "👍", "$r1", "!room" },
+        { "$msg", "@carol:hs", "👍", "$r3", "!room" },
+    };
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(store_reaction_put(st, &rows[i]), 0);
+    struct store_reaction *list;
+    int n = store_reactions_of(st, "$msg", "@bob:hs", &list);
+    assert_int_equal(n, 2);
+    /* Sorted by key, so XMPP gets a stable order. */
+    assert_true(strcmp(list[0].key, list[1].key) < 0);
+    assert_string_equal(list[0].event_id, strcmp(list[0].key, "👍") == 0
+                                              ? "$r1" : "$r2");
+    store_reactions_free(list, n);
+
+    struct store_reaction r;
+    assert_int_equal(store_reaction_by_event(st, "$r3", &r), 1);
+    assert_string_equal(r.sender, "@carol:hs");
+    assert_string_equal(r.target_event_id, "$msg");
+    assert_string_equal(r.key, "👍");
+    assert_string_equal(r.room_id, "!room");
+    store_reaction_free(&r);
+
+    assert_int_equal(store_reaction_delete(st, "$r1"), 0);
+    assert_int_equal(store_reaction_by_event(st, "$r1", &r), 0);
+    n = store_reactions_of(st, "$msg", "@bob:hs", &list);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].key, "🎉");
+    store_reactions_free(list, n);
+    assert_int_equal(store_reactions_of(st, "$other", "@bob:hs", &list), 0);
+    store_reactions_free(list, 0);
+}
+
+/* Schema 7 keeps who sent each message. */
+static void messages_keep_their_sender(void **state)
+{
+    struct store *st = ((struct fixture *)*state)->st;
+    struct store_message m = { .event_id = "$e", .room_id = "!r",
+                               .xmpp_jid = "a@b", .stanza_id = "s1",
+                               .direction = DIR_XMPP_TO_MATRIX, .ts = 5,
+                               .sender = "@_xmpp_a=40b:hs" };
+    assert_int_equal(store_message_put(st, &m), 0);
+    struct store_message out;
+    assert_int_equal(store_message_by_stanza(st, "a@b", "s1", &out), 1);
+    assert_string_equal(out.sender, "@_xmpp_a=40b:hs");
+    store_message_free(&out);
+}
+
 static void newer_schema_is_refused(void **state)
 {
     struct fixture *f = *state;
@@ -369,6 +423,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(outbox_keeps_order_per_queue, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(inbound_ids_deduplicate, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(reactions_per_person, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(messages_keep_their_sender, setup,
                                         teardown),
         cmocka_unit_test(migrations_from_every_older_version),
         cmocka_unit_test_setup_teardown(newer_schema_is_refused, setup,

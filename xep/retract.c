@@ -1,0 +1,79 @@
+#include "xep/retract.h"
+
+#include "common/mem.h"
+#include "xep/message.h"
+#include "xep/reactions.h"
+#include "xep/xml.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char *nonempty_attr(xmpp_stanza_t *el, const char *name)
+{
+    const char *v = el ? xmpp_stanza_get_attribute(el, name) : NULL;
+    return v && *v ? xstrdup(v) : NULL;
+}
+
+char *xretract_target(xmpp_stanza_t *msg)
+{
+    xmpp_stanza_t *r = xmpp_stanza_get_child_by_name_and_ns(msg, "retract",
+                                                            NS_RETRACT);
+    if (r)
+        return nonempty_attr(r, "id");
+    xmpp_stanza_t *apply = xmpp_stanza_get_child_by_name_and_ns(
+        msg, "apply-to", NS_FASTEN);
+    if (apply && xmpp_stanza_get_child_by_name_and_ns(apply, "retract",
+                                                      NS_RETRACT_LEGACY))
+        return nonempty_attr(apply, "id");
+    return NULL;
+}
+
+bool xretract_present(xmpp_stanza_t *msg)
+{
+    char *id = xretract_target(msg);
+    bool present = id != NULL;
+    free(id);
+    return present;
+}
+
+void xretract_add(xmpp_ctx_t *ctx, xmpp_stanza_t *st, const char *id,
+                  const char *moderated_by, const char *reason)
+{
+    xmpp_stanza_t *r = xml_add_child(ctx, st, "retract", NS_RETRACT);
+    xmpp_stanza_set_attribute(r, "id", id);
+    if (moderated_by) {
+        xmpp_stanza_t *m = xml_add_child(ctx, r, "moderated", NS_MODERATE);
+        xmpp_stanza_set_attribute(m, "by", moderated_by);
+    }
+    if (reason && *reason)
+        xml_add_text_child(ctx, r, "reason", NULL, reason);
+    xmpp_stanza_t *f = xml_add_child(ctx, st, "fallback", NS_FALLBACK);
+    xmpp_stanza_set_attribute(f, "for", NS_RETRACT);
+    xml_add_text_child(ctx, st, "body", NULL,
+                       moderated_by ? "A moderator removed a message, but "
+                                      "your client does not support that."
+                                    : "The sender deleted a message, but "
+                                      "your client does not support that.");
+    xml_add_child(ctx, st, "store", NS_HINTS);
+}
+
+int xmoderate_parse(xmpp_stanza_t *iq, char **id, char **reason,
+                    const char **why)
+{
+    *id = *reason = NULL;
+    xmpp_stanza_t *m = xmpp_stanza_get_child_by_name_and_ns(iq, "moderate",
+                                                            NS_MODERATE);
+    if (!m)
+        return 0;
+    if (!xmpp_stanza_get_child_by_name_and_ns(m, "retract", NS_RETRACT)) {
+        *why = "only retraction is supported as moderation";
+        return -1;
+    }
+    *id = nonempty_attr(m, "id");
+    if (!*id) {
+        *why = "the moderation request names no message (id)";
+        return -1;
+    }
+    *reason = xml_child_text(m, "reason", NULL);
+    return 1;
+}

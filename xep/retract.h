@@ -1,0 +1,33 @@
+/* Deleting messages: retraction of one's own message (XEP-0424) and its
+ * removal by a room moderator (XEP-0425). */
+#ifndef ISTHMUS_XEP_RETRACT_H
+#define ISTHMUS_XEP_RETRACT_H
+
+#include <stdbool.h>
+#include <strophe.h>
+
+#define NS_RETRACT "urn:xmpp:message-retract:1"
+#define NS_MODERATE "urn:xmpp:message-moderate:1"
+/* The form before 2023 (XEP-0424 0.3, XEP-0422 fastening), which some
+ * clients still send. */
+#define NS_RETRACT_LEGACY "urn:xmpp:message-retract:0"
+#define NS_FASTEN "urn:xmpp:fasten:0"
+
+/* The id of the message that message `msg` retracts, in either form, or
+ * NULL. Caller frees. */
+char *xretract_target(xmpp_stanza_t *msg);
+/* Whether message `msg` is a retraction. */
+bool xretract_present(xmpp_stanza_t *msg);
+/* Makes message st the retraction of message `id`: the <retract/>, a body
+ * for clients that do not know XEP-0424 (marked as a fallback), and a
+ * <store/> hint. With moderated_by set (a room occupant JID) it is a
+ * moderator's removal (XEP-0425), with an optional reason. */
+void xretract_add(xmpp_ctx_t *ctx, xmpp_stanza_t *st, const char *id,
+                  const char *moderated_by, const char *reason);
+/* A moderation request (<iq type=set><moderate id=…><retract/>…): returns
+ * 1 with *id and *reason (may be NULL) set (caller frees both), 0 if the
+ * iq is not one, -1 with *why if it is malformed. */
+int xmoderate_parse(xmpp_stanza_t *iq, char **id, char **reason,
+                    const char **why);
+
+#endif
