@@ -1,7 +1,7 @@
 /* Set-up, tear-down and the one-thread event loop (DESIGN.md §2).
  *
- * libcurl's multi handle is the poller. Besides curl's own sockets it
- * watches the XMPP socket and libmicrohttpd's epoll fd. Each turn serves
+ * One poll() watches three fds: the XMPP socket, libmicrohttpd's epoll fd
+ * and the Matrix client's epoll set of curl's sockets. Each turn serves
  * whatever is ready on all three, then, before sleeping, commits the turn's
  * store transaction, answers the transactions that waited for that commit,
  * and sends the stanzas it released. */
@@ -14,6 +14,7 @@
 #include "gateway/ratelimit.h"
 #include "gateway/registration.h"
 
+#include <poll.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,14 +224,15 @@ void gateway_run(struct gateway *gw)
         component_run(gw->component);
         before_sleep(gw);
 
-        struct curl_waitfd fds[2];
-        unsigned nfds = 0;
+        struct pollfd fds[3];
+        nfds_t nfds = 0;
         int xfd = component_fd(gw->component);
         if (xfd >= 0)
-            fds[nfds++] = (struct curl_waitfd){ xfd, CURL_WAIT_POLLIN, 0 };
+            fds[nfds++] = (struct pollfd){ xfd, POLLIN, 0 };
         int afd = as_server_fd(gw->as);
         if (afd >= 0)
-            fds[nfds++] = (struct curl_waitfd){ afd, CURL_WAIT_POLLIN, 0 };
+            fds[nfds++] = (struct pollfd){ afd, POLLIN, 0 };
+        fds[nfds++] = (struct pollfd){ mx_client_fd(gw->mx), POLLIN, 0 };
         long timeout = MAX_POLL_MS;
         long t = mx_client_next_timeout(gw->mx);
         if (t >= 0 && t < timeout)
@@ -238,7 +240,7 @@ void gateway_run(struct gateway *gw)
         t = as_server_timeout(gw->as);
         if (t >= 0 && t < timeout)
             timeout = t;
-        curl_multi_poll(gw->multi, fds, nfds, (int)timeout, NULL);
+        poll(fds, nfds, (int)timeout);
     }
     log_info("shutting down");
     /* Matrix users leave their MUCs as a client would; they rejoin, with

@@ -37,7 +37,11 @@ void mx_client_call(struct mx_client *c, const char *method, const char *path,
 
 /* Drives transfers and retries; call every loop turn. */
 void mx_client_run(struct mx_client *c);
-/* Milliseconds until the next retry is due, or -1 if none is waiting. */
+/* The fd the event loop watches for readability: an epoll set of the
+ * client's sockets. */
+int mx_client_fd(const struct mx_client *c);
+/* Milliseconds until curl's next timeout or the next retry is due, or -1
+ * if nothing is waiting for time. */
 long mx_client_next_timeout(struct mx_client *c);
 /* Calls in flight or waiting to retry. */
 int mx_client_pending(const struct mx_client *c);
