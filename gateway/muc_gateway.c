@@ -718,6 +718,17 @@ static void relay_message(struct gateway *gw, const struct mx_event *ev,
         free(body);
         body = with_quote;
     }
+    if (!ids_is_ghost(&gw->ids, ev->sender)) {
+        /* Read markers name Matrix users' messages too, and need their
+         * place in the room (gateway/receipts.c). XMPP users' messages
+         * are stored when they are sent. */
+        struct store_message sm = {
+            .event_id = (char *)ev->event_id, .room_id = (char *)ev->room_id,
+            .xmpp_jid = room->xmpp_jid, .stanza_id = (char *)ev->event_id,
+            .direction = DIR_MATRIX_TO_XMPP, .ts = ev->origin_server_ts,
+        };
+        store_message_put(gw->store, &sm);
+    }
     char *nick = member_nick(gw, ev->room_id, ev->sender);
     if (!nick)
         nick = nick_for(ev->sender, NULL);

@@ -12,6 +12,8 @@
 #include "common/mem.h"
 #include "gateway/ghosts.h"
 #include "gateway/queues.h"
+#include "gateway/receipts.h"
+#include "gateway/typing.h"
 #include "gateway/translate.h"
 #include "xep/disco.h"
 #include "xep/message.h"
@@ -896,6 +898,10 @@ static void on_muc_message(struct gateway *gw, xmpp_stanza_t *st,
     if (xmsg_parse(st, &m, &why) < 0)
         return;
     const char *nick = ids_jid_resource(m.from);
+    /* An XMPP occupant's chat state or chat marker (gateway/typing.c,
+     * gateway/receipts.c). */
+    typing_portal_message(gw, st, room, &m);
+    receipts_portal_message(gw, st, room, &m);
     char *subject = xml_child_text(st, "subject", NULL);
     if (subject && !m.body) {
         on_subject(gw, room, subject);

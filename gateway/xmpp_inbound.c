@@ -13,7 +13,9 @@
 #include "gateway/ratelimit.h"
 #include "gateway/receipts.h"
 #include "gateway/typing.h"
+#include "xep/chatstates.h"
 #include "xep/disco.h"
+#include "xep/markers.h"
 #include "xep/message.h"
 #include "xep/stanza_error.h"
 
@@ -242,10 +244,12 @@ static const char *const domain_features[] = {
 };
 static const char *const muc_features[] = {
     NS_DISCO_INFO, "http://jabber.org/protocol/muc", "muc_nonanonymous",
-    "muc_persistent", "muc_open", "urn:xmpp:sid:0", NULL
+    "muc_persistent", "muc_open", "urn:xmpp:sid:0",
+    NS_CHATSTATES, NS_CHAT_MARKERS, NULL
 };
 static const char *const user_features[] = {
-    NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VCARD, NS_RECEIPTS, NULL
+    NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VCARD, NS_RECEIPTS,
+    NS_CHATSTATES, NS_CHAT_MARKERS, NULL
 };
 
 struct vcard_job {
