@@ -234,8 +234,8 @@ void typing_xmpp_message(struct gateway *gw, xmpp_stanza_t *st,
                          const struct xmsg *m)
 {
     bool typing;
-    if (typing_of(st, m, &typing) < 0)
-        return;
+    if (typing_of(st, m, &typing) < 0 || (!typing && !ghosts && m->body))
+        return; /* a message, and no ghost types: nothing to end */
     char *room_id, *ghost;
     if (conversation_of_xmpp(gw, m, &room_id, &ghost) != 1)
         return;
@@ -269,7 +269,7 @@ void typing_portal_message(struct gateway *gw, xmpp_stanza_t *st,
                            const struct xmsg *m)
 {
     bool typing;
-    if (typing_of(st, m, &typing) < 0)
+    if (typing_of(st, m, &typing) < 0 || (!typing && !ghosts && m->body))
         return;
     char *ghost = conversation_portal_ghost(gw, room, st, m);
     if (ghost)

@@ -11,7 +11,7 @@ from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
 from harness import MUC
-from peers import wait_for
+from peers import XmppUser, wait_for
 from test_dm import ghost_id, open_dm_from_xmpp, puppet_jid
 from test_muc_gateway import make_room, matrix_pair, muc
 from test_muc_portal import create_muc, join_portal, matrix_user, \
@@ -76,6 +76,14 @@ def chat_state(msg):
 def displayed_id(msg):
     d = msg.xml.find(f"{{{NS_MARKERS}}}displayed")
     return d.get("id") if d is not None else None
+
+
+async def advertises_states_and_markers(user, jid):
+    result = await user.iq_get(
+        jid, "<query xmlns='http://jabber.org/protocol/disco#info'/>")
+    features = {f.get("var") for f in result.xml.iter(
+        "{http://jabber.org/protocol/disco#info}feature")}
+    assert {NS_CHATSTATES, NS_MARKERS} <= features, features
 
 
 def typists(item, room_id):
@@ -195,6 +203,7 @@ async def xmpp_reads_matrix_messages(xmpp_user, matrix, room_id, to, mtype,
 async def test_typing_and_markers_in_a_dm(alice, bob):
     room_id = await open_dm_from_xmpp(alice, bob, "hi, markers")
     to = puppet_jid(bob)
+    await advertises_states_and_markers(alice, to)
 
     def from_bob(m):
         return m["from"].bare == to and m["type"] in ("chat", "normal")
@@ -210,13 +219,27 @@ async def test_typing_and_markers_in_a_dm(alice, bob):
 
 async def test_typing_and_markers_in_a_gateway_room(cluster, gateway, alice):
     bob, carol = await matrix_pair(cluster)
+    dave = await XmppUser(cluster.prosody).connect()
     try:
         room_id, muc_jid = await make_room(bob, carol, "ephemeral")
+        await advertises_states_and_markers(alice, muc_jid)
         await muc(alice).join_muc_wait(muc_jid, "alice", maxstanzas=0,
                                        timeout=30)
         await bob.wait_member(
             lambda r, e: r == room_id and e.state_key == ghost_id(alice)
             and e.membership == "join", what="alice's ghost joining")
+        await muc(dave).join_muc_wait(muc_jid, "dave", maxstanzas=0,
+                                      timeout=30)
+        # Another XMPP occupant sees alice type, as in any MUC.
+        signals(dave)
+        send_state(alice, muc_jid, "composing", "groupchat")
+        await wait_signal(
+            dave, lambda m: m["from"] == f"{muc_jid}/alice" and
+            chat_state(m) == "composing", "alice composing, seen by dave")
+        send_state(alice, muc_jid, "active", "groupchat")
+        await wait_signal(
+            dave, lambda m: m["from"] == f"{muc_jid}/alice" and
+            chat_state(m) == "active", "alice active, seen by dave")
 
         def from_bob(m):
             return (m["type"] == "groupchat" and m["from"].bare == muc_jid
@@ -232,6 +255,7 @@ async def test_typing_and_markers_in_a_gateway_room(cluster, gateway, alice):
                                          "groupchat", ghost_id(alice),
                                          stanza_id)
     finally:
+        await dave.disconnect()
         await bob.close()
         await carol.close()
 
