@@ -18,6 +18,7 @@
 #include "gateway/gateway.h"
 #include "xep/markers.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,17 +37,26 @@ static const char *marker_id(const struct store_room *room,
                         : x->origin_id ? x->origin_id : x->event_id;
 }
 
-/* Matrix user mxid read up to event_id: the newest XMPP message at or
- * before it is marked displayed, if no later one was. */
+/* Matrix user mxid read up to event_id, at read_ts (0 if unknown): the
+ * newest XMPP message at or before it is marked displayed, if no later one
+ * was. */
 static void matrix_read(struct gateway *gw, const struct store_room *room,
-                        const char *mxid, const char *event_id)
+                        const char *mxid, const char *event_id,
+                        int64_t read_ts)
 {
     struct store_order at, x_at;
     struct store_message x;
     if (store_message_order(gw->store, event_id, &at) != 1) {
-        log_debug("receipts: %s read %s, which never crossed", mxid,
-                  event_id);
-        return;
+        /* An event that never crossed (a reaction, a state event): clients
+         * put the receipt on the newest event they show, so what had
+         * arrived when it was read is what was read. */
+        if (read_ts <= 0) {
+            log_debug("receipts: %s read %s, which never crossed", mxid,
+                      event_id);
+            return;
+        }
+        at.ts = read_ts;
+        at.seq = INT64_MAX;
     }
     if (store_message_last_from_xmpp(gw->store, room->room_id, &at, &x,
                                      &x_at) != 1)
@@ -88,8 +98,10 @@ void receipts_matrix_ephemeral(struct gateway *gw, json_t *ev)
             /* XMPP has no threads' own read positions. */
             if (thread && strcmp(thread, "main") != 0)
                 continue;
+            json_t *ts = json_object_get(info, "ts");
             if (!conversation_is_ours(gw, mxid))
-                matrix_read(gw, &room, mxid, event_id);
+                matrix_read(gw, &room, mxid, event_id,
+                            json_is_integer(ts) ? json_integer_value(ts) : 0);
         }
     }
     store_room_free(&room);

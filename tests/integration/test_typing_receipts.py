@@ -213,6 +213,21 @@ async def test_typing_and_markers_in_a_dm(alice, bob):
     await matrix_reads_xmpp_messages(
         alice, bob, room_id, to, "chat",
         lambda sent, _echo, _event: sent["id"], from_bob)
+    # A receipt on an event that never crossed (a reaction) marks the
+    # newest XMPP message before it.
+    signals(alice)
+    sent = alice.send(to, "react to me")
+    _, event = await bob.wait_message(
+        lambda r, e: r == room_id and e.body == "react to me",
+        what="the message to react to")
+    reaction = await bob.client.room_send(room_id, "m.reaction", {
+        "m.relates_to": {"rel_type": "m.annotation",
+                         "event_id": event.event_id, "key": "👍"}})
+    await bob.client.update_receipt_marker(room_id, reaction.event_id)
+    got = await wait_signal(alice, lambda m: from_bob(m) and
+                            displayed_id(m) is not None,
+                            "the marker after reading the reaction")
+    assert displayed_id(got) == sent["id"]
     await xmpp_reads_matrix_messages(alice, bob, room_id, to, "chat",
                                      ghost_id(alice), lambda m: m["id"])
 
