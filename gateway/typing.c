@@ -42,6 +42,8 @@ struct ghost_typing {
 static struct room_typists *rooms;
 static struct ghost_typing *ghosts;
 
+static void purge_expired(int64_t now);
+
 /* ---------------------------------------------------- Matrix -> XMPP -- */
 
 static bool contains(char *const *list, size_t n, const char *s)
@@ -87,6 +89,7 @@ void typing_matrix_ephemeral(struct gateway *gw, json_t *ev)
     json_t *ids = json_object_get(json_object_get(ev, "content"), "user_ids");
     if (!room_id || !json_is_array(ids))
         return;
+    purge_expired(gateway_now_ms()); /* whichever side is busier cleans */
     struct room_typists **slot = room_find(room_id);
     struct store_room room;
     if (store_room_get(gw->store, room_id, &room) != 1) {
