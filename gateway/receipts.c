@@ -18,6 +18,7 @@
 #include "gateway/gateway.h"
 #include "xep/markers.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,17 +118,18 @@ static void on_receipt_sent(const struct mx_response *r, void *ud)
     free(what);
 }
 
-/* The ghost's person read message `read` in room_id. */
-static void xmpp_read(struct gateway *gw, const char *room_id,
+/* The ghost's person read message `read` in room_id: true if that was
+ * news, and the homeserver is told. */
+static bool xmpp_read(struct gateway *gw, const char *room_id,
                       const char *ghost, const struct store_message *read)
 {
     struct store_order at;
     if (strcmp(read->room_id, room_id) != 0 ||
         store_message_order(gw->store, read->event_id, &at) != 1)
-        return; /* a message of another conversation */
+        return false; /* a message of another conversation */
     if (store_read_advance(gw->store, room_id, ghost, read->event_id, &at,
                            gateway_now_ms()) != 1)
-        return; /* an older message, or told already */
+        return false; /* an older message, or told already */
     char *room = mx_escape(room_id);
     char *event = mx_escape(read->event_id);
     char *uid = mx_escape(ghost);
@@ -139,6 +141,31 @@ static void xmpp_read(struct gateway *gw, const char *room_id,
     free(uid);
     free(event);
     free(room);
+    return true;
+}
+
+/* In a gateway-mode room the other XMPP occupants see the marker as in
+ * any MUC: the ghost's receipt, being ours, is not passed back to them. */
+static void relay_to_occupants(struct gateway *gw, const char *room_id,
+                               const char *ghost, const struct xmsg *m,
+                               const char *id)
+{
+    struct store_room room;
+    if (store_room_get(gw->store, room_id, &room) != 1)
+        return;
+    char *muc_jid = ids_jid_bare(m->to);
+    struct store_occupant o;
+    if (store_occupant_get(gw->store, m->from, muc_jid, &o) == 1) {
+        char *from = xasprintf("%s/%s", muc_jid, o.nick);
+        xmpp_stanza_t *st = marker_displayed(gw->xmpp, from, muc_jid,
+                                             "groupchat", id);
+        conversation_send(gw, &room, st, ghost, true);
+        xmpp_stanza_release(st);
+        free(from);
+        store_occupant_free(&o);
+    }
+    free(muc_jid);
+    store_room_free(&room);
 }
 
 static bool is_read_marker(xmpp_stanza_t *st, const char **id)
@@ -166,7 +193,8 @@ void receipts_xmpp_message(struct gateway *gw, xmpp_stanza_t *st,
     if (found != 1)
         found = store_message_by_stanza(gw->store, bare, id, &read);
     if (found == 1) {
-        xmpp_read(gw, room_id, ghost, &read);
+        if (xmpp_read(gw, room_id, ghost, &read) && *m->type == 'g')
+            relay_to_occupants(gw, room_id, ghost, m, id);
         store_message_free(&read);
     }
     free(bare);

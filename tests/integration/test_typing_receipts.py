@@ -198,6 +198,7 @@ async def xmpp_reads_matrix_messages(xmpp_user, matrix, room_id, to, mtype,
                           "the ghost's next receipt")
     assert read_by(item, room_id, ghost) == {third_event}, \
         f"expected only the newest message read, got {item!r}"
+    return second_id, third_id
 
 
 async def test_typing_and_markers_in_a_dm(alice, bob):
@@ -266,9 +267,17 @@ async def test_typing_and_markers_in_a_gateway_room(cluster, gateway, alice):
         await matrix_reads_xmpp_messages(
             alice, bob, room_id, muc_jid, "groupchat",
             lambda _sent, echo, event: stanza_id(echo) or event, from_bob)
-        await xmpp_reads_matrix_messages(alice, bob, room_id, muc_jid,
-                                         "groupchat", ghost_id(alice),
-                                         stanza_id)
+        marked = await xmpp_reads_matrix_messages(
+            alice, bob, room_id, muc_jid, "groupchat", ghost_id(alice),
+            stanza_id)
+        # dave saw alice's markers too, and the older one not at all.
+        got = await wait_signal(
+            dave, lambda m: m["from"] == f"{muc_jid}/alice" and
+            displayed_id(m) is not None, "alice's first marker, for dave")
+        then = await wait_signal(
+            dave, lambda m: m["from"] == f"{muc_jid}/alice" and
+            displayed_id(m) is not None, "alice's next marker, for dave")
+        assert (displayed_id(got), displayed_id(then)) == marked
     finally:
         await dave.disconnect()
         await bob.close()
