@@ -742,9 +742,10 @@ static void relay_message(struct gateway *gw, const struct mx_event *ev,
     }
     free(queue);
     store_occupants_free(all, n);
-    /* Remembered so that reactions and deletions can find it, and tell a
-     * moderator's deletion from the sender's. An XMPP user's message is
-     * stored when it is sent, with the ids its sender knows it by. */
+    /* Remembered so that reactions, deletions and read markers can find
+     * it (and its place in the room), and a moderator's deletion is told
+     * from the sender's. An XMPP user's message is stored when it is sent,
+     * with the ids its sender knows it by. */
     struct store_message m = {
         .event_id = (char *)ev->event_id, .room_id = (char *)ev->room_id,
         .xmpp_jid = room->xmpp_jid, .stanza_id = (char *)ev->event_id,

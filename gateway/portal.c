@@ -14,6 +14,8 @@
 #include "gateway/queues.h"
 #include "gateway/reactions.h"
 #include "gateway/retractions.h"
+#include "gateway/receipts.h"
+#include "gateway/typing.h"
 #include "gateway/translate.h"
 #include "xep/disco.h"
 #include "xep/message.h"
@@ -939,6 +941,10 @@ static void on_muc_message(struct gateway *gw, xmpp_stanza_t *st,
     const char *nick = ids_jid_resource(m.from);
     struct xreactions reactions = { 0 };
     char *retract_id = NULL;
+    /* An XMPP occupant's chat state or chat marker (gateway/typing.c,
+     * gateway/receipts.c). */
+    typing_portal_message(gw, st, room, &m);
+    receipts_portal_message(gw, st, room, &m);
     char *subject = xml_child_text(st, "subject", NULL);
     if (subject && !m.body) {
         on_subject(gw, room, subject);

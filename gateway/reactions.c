@@ -3,7 +3,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/utf8.h"
-#include "gateway/fanout.h"
+#include "gateway/conversation.h"
 #include "xep/reactions.h"
 
 #include <sodium.h>
@@ -211,7 +211,7 @@ static void send_set(struct gateway *gw, const struct store_room *room,
         for (int i = 0; i < n; i++)
             keys[i] = have[i].key;
         struct set_fill f = { xmpp_id, keys, n };
-        fanout_send(gw, room, sender, FANOUT_AS_SENDER, id, fill_set, &f);
+        conversation_tell(gw, room, sender, false, id, fill_set, &f);
         free(keys);
         store_reactions_free(have, n);
     }

@@ -1,18 +1,221 @@
-/* Read positions: Matrix m.receipt <-> XEP-0184 receipts and XEP-0333 chat markers. */
+/* Read positions: Matrix m.receipt <-> XEP-0333 chat markers.
+ *
+ * The store keeps one read position per person per room (a Matrix user,
+ * or an XMPP user by their ghost): the last message the other side was
+ * told they read. It only moves forward, so each side hears of a read
+ * once, and never of an older message than before.
+ *
+ * XEP-0184 delivery receipts are not read receipts, and Matrix has no
+ * delivery receipt: a <received/> from XMPP crosses as nothing (the
+ * gateway itself answers <request/> when a message reaches the
+ * homeserver, see gateway/to_matrix.c). XEP-0333 <acknowledged/> implies
+ * <displayed/> and counts as one. */
 #include "gateway/receipts.h"
 
+#include "common/log.h"
+#include "common/mem.h"
+#include "gateway/conversation.h"
 #include "gateway/gateway.h"
+#include "xep/markers.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------- Matrix -> XMPP -- */
+
+/* The id the XMPP side knows message x by: in gateway-mode rooms the
+ * stanza-id the room stamps, which is the event id; elsewhere the id the
+ * XMPP sender gave it (a portal's XMPP messages keep the MUC's
+ * stanza-id there). */
+static const char *marker_id(const struct store_room *room,
+                             const struct store_message *x)
+{
+    if (room->mode == ROOM_GATEWAY)
+        return x->event_id;
+    return x->stanza_id ? x->stanza_id
+                        : x->origin_id ? x->origin_id : x->event_id;
+}
+
+/* Matrix user mxid read up to event_id, at read_ts (0 if unknown): the
+ * newest XMPP message at or before it is marked displayed, if no later one
+ * was. */
+static void matrix_read(struct gateway *gw, const struct store_room *room,
+                        const char *mxid, const char *event_id,
+                        int64_t read_ts)
+{
+    struct store_order at, x_at;
+    struct store_message x;
+    if (store_message_order(gw->store, event_id, &at) != 1) {
+        /* An event that never crossed (a reaction, a state event): clients
+         * put the receipt on the newest event they show, so what had
+         * arrived when it was read is what was read. */
+        if (read_ts <= 0) {
+            log_debug("receipts: %s read %s, which never crossed", mxid,
+                      event_id);
+            return;
+        }
+        at.ts = read_ts;
+        at.seq = INT64_MAX;
+    }
+    if (store_message_last_from_xmpp(gw->store, room->room_id, &at, &x,
+                                     &x_at) != 1)
+        return; /* nothing from XMPP to mark */
+    if (store_read_advance(gw->store, room->room_id, mxid, x.event_id, &x_at,
+                           gateway_now_ms()) == 1) {
+        char *from = conversation_matrix_from(gw, room, mxid);
+        if (from) {
+            xmpp_stanza_t *st = marker_displayed(
+                gw->xmpp, from, room->xmpp_jid,
+                room->mode == ROOM_DM ? "chat" : "groupchat",
+                marker_id(room, &x));
+            conversation_send(gw, room, st, NULL, true);
+            xmpp_stanza_release(st);
+            free(from);
+        }
+    }
+    store_message_free(&x);
+}
 
 void receipts_matrix_ephemeral(struct gateway *gw, json_t *ev)
 {
-    (void)gw;
-    (void)ev; /* not bridged yet */
+    const char *room_id = json_string_value(json_object_get(ev, "room_id"));
+    if (!room_id)
+        return;
+    struct store_room room;
+    if (store_room_get(gw->store, room_id, &room) != 1)
+        return;
+    /* {event_id: {"m.read": {user_id: {"ts": …, "thread_id"?: …}}}};
+     * private receipts never reach appservices. */
+    const char *event_id;
+    json_t *by_type;
+    json_object_foreach(json_object_get(ev, "content"), event_id, by_type) {
+        const char *mxid;
+        json_t *info;
+        json_object_foreach(json_object_get(by_type, "m.read"), mxid, info) {
+            const char *thread = json_string_value(
+                json_object_get(info, "thread_id"));
+            /* XMPP has no threads' own read positions. */
+            if (thread && strcmp(thread, "main") != 0)
+                continue;
+            json_t *ts = json_object_get(info, "ts");
+            if (!conversation_is_ours(gw, mxid))
+                matrix_read(gw, &room, mxid, event_id,
+                            json_is_integer(ts) ? json_integer_value(ts) : 0);
+        }
+    }
+    store_room_free(&room);
+}
+
+/* ---------------------------------------------------- XMPP -> Matrix -- */
+
+static void on_receipt_sent(const struct mx_response *r, void *ud)
+{
+    char *what = ud;
+    if (r->status != 200)
+        log_warn("receipts: %s: %s", what, r->error);
+    free(what);
+}
+
+/* The ghost's person read message `read` in room_id: true if that was
+ * news, and the homeserver is told. */
+static bool xmpp_read(struct gateway *gw, const char *room_id,
+                      const char *ghost, const struct store_message *read)
+{
+    struct store_order at;
+    if (strcmp(read->room_id, room_id) != 0 ||
+        store_message_order(gw->store, read->event_id, &at) != 1)
+        return false; /* a message of another conversation */
+    if (store_read_advance(gw->store, room_id, ghost, read->event_id, &at,
+                           gateway_now_ms()) != 1)
+        return false; /* an older message, or told already */
+    char *room = mx_escape(room_id);
+    char *event = mx_escape(read->event_id);
+    char *uid = mx_escape(ghost);
+    char *path = xasprintf("/_matrix/client/v3/rooms/%s/receipt/m.read/%s"
+                           "?user_id=%s", room, event, uid);
+    mx_client_call(gw->mx, "POST", path, json_object(), 5, on_receipt_sent,
+                   xasprintf("%s reading %s", ghost, read->event_id));
+    free(path);
+    free(uid);
+    free(event);
+    free(room);
+    return true;
+}
+
+/* In a gateway-mode room the other XMPP occupants see the marker as in
+ * any MUC: the ghost's receipt, being ours, is not passed back to them. */
+static void relay_to_occupants(struct gateway *gw, const char *room_id,
+                               const char *ghost, const struct xmsg *m,
+                               const char *id)
+{
+    struct store_room room;
+    if (store_room_get(gw->store, room_id, &room) != 1)
+        return;
+    char *muc_jid = ids_jid_bare(m->to);
+    struct store_occupant o;
+    if (store_occupant_get(gw->store, m->from, muc_jid, &o) == 1) {
+        char *from = xasprintf("%s/%s", muc_jid, o.nick);
+        xmpp_stanza_t *st = marker_displayed(gw->xmpp, from, muc_jid,
+                                             "groupchat", id);
+        conversation_send(gw, &room, st, ghost, true);
+        xmpp_stanza_release(st);
+        free(from);
+        store_occupant_free(&o);
+    }
+    free(muc_jid);
+    store_room_free(&room);
+}
+
+static bool is_read_marker(xmpp_stanza_t *st, const char **id)
+{
+    enum marker_kind k = marker_of(st, id);
+    return k == MARKER_DISPLAYED || k == MARKER_ACKNOWLEDGED;
 }
 
 void receipts_xmpp_message(struct gateway *gw, xmpp_stanza_t *st,
-                          const struct xmsg *m)
+                           const struct xmsg *m)
 {
-    (void)gw;
-    (void)st;
-    (void)m; /* not bridged yet */
+    const char *id;
+    if (!is_read_marker(st, &id))
+        return;
+    char *room_id, *ghost;
+    if (conversation_of_xmpp(gw, m, &room_id, &ghost) != 1)
+        return;
+    /* A room's markers name its stanza-ids, which are event ids; a chat's
+     * name stanza ids, which the messages table maps. */
+    struct store_message read;
+    char *bare = ids_jid_bare(m->from);
+    int found = strcmp(m->type, "groupchat") == 0
+                    ? store_message_by_event(gw->store, id, &read)
+                    : 0;
+    if (found != 1)
+        found = store_message_by_stanza(gw->store, bare, id, &read);
+    if (found == 1) {
+        if (xmpp_read(gw, room_id, ghost, &read) && *m->type == 'g')
+            relay_to_occupants(gw, room_id, ghost, m, id);
+        store_message_free(&read);
+    }
+    free(bare);
+    free(room_id);
+    free(ghost);
+}
+
+void receipts_portal_message(struct gateway *gw, xmpp_stanza_t *st,
+                             const struct store_room *room,
+                             const struct xmsg *m)
+{
+    const char *id;
+    if (!is_read_marker(st, &id))
+        return;
+    char *ghost = conversation_portal_ghost(gw, room, st, m);
+    struct store_message read;
+    /* Markers in a MUC name the stanza-id the MUC stamped. */
+    if (ghost &&
+        store_message_by_stanza(gw->store, room->xmpp_jid, id, &read) == 1) {
+        xmpp_read(gw, room->room_id, ghost, &read);
+        store_message_free(&read);
+    }
+    free(ghost);
 }

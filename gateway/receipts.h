@@ -6,6 +6,7 @@
 #include <strophe.h>
 
 struct gateway;
+struct store_room;
 struct xmsg;
 
 /* One m.receipt ephemeral event from an appservice transaction
@@ -16,5 +17,11 @@ void receipts_matrix_ephemeral(struct gateway *gw, json_t *ev);
  * spoof): its XEP-0184 receipt or XEP-0333 marker, if any. */
 void receipts_xmpp_message(struct gateway *gw, xmpp_stanza_t *st,
                            const struct xmsg *m);
+
+/* A groupchat message a portal's MUC relayed (parsed into m): an XMPP
+ * occupant's XEP-0333 marker, if any. */
+void receipts_portal_message(struct gateway *gw, xmpp_stanza_t *st,
+                             const struct store_room *room,
+                             const struct xmsg *m);
 
 #endif

@@ -2,7 +2,7 @@
 
 #include "common/log.h"
 #include "common/mem.h"
-#include "gateway/fanout.h"
+#include "gateway/conversation.h"
 #include "gateway/muc_gateway.h"
 #include "gateway/portal.h"
 #include "xep/disco.h"
@@ -250,14 +250,14 @@ void retractions_matrix_event(struct gateway *gw, const struct mx_event *ev,
         goto out;
     struct retract_fill f = { xmpp_id, NULL, reason };
     if (!moderated) {
-        fanout_send(gw, room, ev->sender, FANOUT_AS_SENDER, ev->event_id,
-                    fill_retract, &f);
+        conversation_tell(gw, room, ev->sender, false, ev->event_id,
+                          fill_retract, &f);
     } else if (room->mode == ROOM_GATEWAY) {
         char *nick = muc_gateway_nick(gw, room->room_id, ev->sender);
         char *by = xasprintf("%s/%s", room->xmpp_jid, nick);
         f.moderated_by = by;
-        fanout_send(gw, room, ev->sender, FANOUT_AS_ROOM, ev->event_id,
-                    fill_retract, &f);
+        conversation_tell(gw, room, ev->sender, true, ev->event_id,
+                          fill_retract, &f);
         free(by);
         free(nick);
     } else if (room->mode == ROOM_PORTAL) {

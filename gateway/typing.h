@@ -6,6 +6,7 @@
 #include <strophe.h>
 
 struct gateway;
+struct store_room;
 struct xmsg;
 
 /* One m.typing ephemeral event from an appservice transaction
@@ -17,5 +18,11 @@ void typing_matrix_ephemeral(struct gateway *gw, json_t *ev);
  * Bodiless messages end here when nothing else wants them. */
 void typing_xmpp_message(struct gateway *gw, xmpp_stanza_t *st,
                          const struct xmsg *m);
+
+/* A groupchat message a portal's MUC relayed (parsed into m): an XMPP
+ * occupant's chat state, or a message that ends their typing. */
+void typing_portal_message(struct gateway *gw, xmpp_stanza_t *st,
+                           const struct store_room *room,
+                           const struct xmsg *m);
 
 #endif

@@ -14,7 +14,9 @@
 #include "gateway/receipts.h"
 #include "gateway/retractions.h"
 #include "gateway/typing.h"
+#include "xep/chatstates.h"
 #include "xep/disco.h"
+#include "xep/markers.h"
 #include "xep/message.h"
 #include "xep/reactions.h"
 #include "xep/retract.h"
@@ -256,11 +258,11 @@ static const char *const domain_features[] = {
 static const char *const muc_features[] = {
     NS_DISCO_INFO, "http://jabber.org/protocol/muc", "muc_nonanonymous",
     "muc_persistent", "muc_open", "urn:xmpp:sid:0", NS_REACTIONS,
-    NS_RETRACT, NS_MODERATE, NULL
+    NS_RETRACT, NS_MODERATE, NS_CHATSTATES, NS_CHAT_MARKERS, NULL
 };
 static const char *const user_features[] = {
     NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VCARD, NS_RECEIPTS,
-    NS_REACTIONS, NS_RETRACT, NULL
+    NS_REACTIONS, NS_RETRACT, NS_CHATSTATES, NS_CHAT_MARKERS, NULL
 };
 
 struct vcard_job {

@@ -102,6 +102,16 @@ static const char *const migrations[] = {
     /* and who sent each message, so that a deletion by someone else is
      * told apart as a moderator's */
     "ALTER TABLE messages ADD COLUMN sender TEXT;",
+    /* 8: read positions, one per person per conversation, that only move
+     * forward (read receipts and chat markers) */
+    "CREATE TABLE read_positions ("
+    "  room_id TEXT NOT NULL,"
+    "  person TEXT NOT NULL,"
+    "  event_id TEXT NOT NULL,"
+    "  ts INTEGER NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  updated_ts INTEGER NOT NULL,"
+    "  PRIMARY KEY (room_id, person));",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -122,6 +132,7 @@ enum stmt_id {
     S_PU_PUT, S_PU_GET, S_PU_BY_NICK, S_PU_DELETE, S_PU_ALL,
     S_MSG_SET_STANZA,
     S_REACT_PUT, S_REACT_LIST, S_REACT_BY_EVENT, S_REACT_DELETE,
+    S_MSG_ORDER, S_MSG_LAST_FROM_XMPP, S_READ_ADVANCE, S_READ_GET,
     S_COUNT
 };
 
@@ -242,6 +253,24 @@ static const char *const stmt_sql[S_COUNT] = {
                          "event_id = ?1",
     [S_PU_ALL] = "SELECT room_id, mxid, muc_jid, nick, attempt, joined, "
                  "base_nick FROM portal_users ORDER BY muc_jid",
+    [S_MSG_ORDER] = "SELECT ts, rowid FROM messages WHERE event_id = ?1",
+    [S_MSG_LAST_FROM_XMPP] = "SELECT event_id, room_id, xmpp_jid, stanza_id, "
+                             "origin_id, direction, ts, replaces, rowid FROM "
+                             "messages WHERE room_id = ?1 AND direction = 1 "
+                             "AND (ts < ?2 OR (ts = ?2 AND rowid <= ?3)) "
+                             "ORDER BY ts DESC, rowid DESC LIMIT 1",
+    /* The WHERE makes the position move forward only; sqlite3_changes()
+     * then tells whether it moved. */
+    [S_READ_ADVANCE] = "INSERT INTO read_positions(room_id, person, event_id, "
+                       "ts, seq, updated_ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                       "ON CONFLICT(room_id, person) DO UPDATE SET "
+                       "event_id = excluded.event_id, ts = excluded.ts, "
+                       "seq = excluded.seq, updated_ts = excluded.updated_ts "
+                       "WHERE excluded.ts > read_positions.ts OR "
+                       "(excluded.ts = read_positions.ts AND "
+                       "excluded.seq > read_positions.seq)",
+    [S_READ_GET] = "SELECT event_id, ts, seq FROM read_positions WHERE "
+                   "room_id = ?1 AND person = ?2",
 };
 
 struct store {
@@ -666,6 +695,50 @@ int store_message_by_stanza(struct store *st, const char *xmpp_jid,
     return read_message(st, s, out);
 }
 
+int store_message_order(struct store *st, const char *event_id,
+                        struct store_order *out)
+{
+    sqlite3_stmt *s = stmt(st, S_MSG_ORDER);
+    bind_text(s, 1, event_id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        out->ts = sqlite3_column_int64(s, 0);
+        out->seq = sqlite3_column_int64(s, 1);
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : report(st, "message order");
+}
+
+int store_message_last_from_xmpp(struct store *st, const char *room_id,
+                                 const struct store_order *at,
+                                 struct store_message *out,
+                                 struct store_order *order)
+{
+    sqlite3_stmt *s = stmt(st, S_MSG_LAST_FROM_XMPP);
+    bind_text(s, 1, room_id);
+    sqlite3_bind_int64(s, 2, at->ts);
+    sqlite3_bind_int64(s, 3, at->seq);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(s);
+        return rc == SQLITE_DONE ? 0 : report(st, "last message from XMPP");
+    }
+    out->event_id = dup_col(s, 0);
+    out->room_id = dup_col(s, 1);
+    out->xmpp_jid = dup_col(s, 2);
+    out->stanza_id = dup_col(s, 3);
+    out->origin_id = dup_col(s, 4);
+    out->direction = sqlite3_column_int(s, 5);
+    out->ts = sqlite3_column_int64(s, 6);
+    out->replaces = dup_col(s, 7);
+    order->ts = out->ts;
+    order->seq = sqlite3_column_int64(s, 8);
+    sqlite3_reset(s);
+    return 1;
+}
+
 void store_message_free(struct store_message *m)
 {
     free(m->event_id);
@@ -676,6 +749,44 @@ void store_message_free(struct store_message *m)
     free(m->replaces);
     free(m->sender);
     memset(m, 0, sizeof *m);
+}
+
+/* --------------------------------------------------- read positions -- */
+
+int store_read_advance(struct store *st, const char *room_id,
+                       const char *person, const char *event_id,
+                       const struct store_order *at, int64_t now_ms)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_READ_ADVANCE);
+    bind_text(s, 1, room_id);
+    bind_text(s, 2, person);
+    bind_text(s, 3, event_id);
+    sqlite3_bind_int64(s, 4, at->ts);
+    sqlite3_bind_int64(s, 5, at->seq);
+    sqlite3_bind_int64(s, 6, now_ms);
+    if (step_write(st, s, "read position") < 0)
+        return -1;
+    return sqlite3_changes(st->db) > 0 ? 1 : 0;
+}
+
+int store_read_get(struct store *st, const char *room_id, const char *person,
+                   char **event_id, struct store_order *at)
+{
+    sqlite3_stmt *s = stmt(st, S_READ_GET);
+    bind_text(s, 1, room_id);
+    bind_text(s, 2, person);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *event_id = dup_col(s, 0);
+        at->ts = sqlite3_column_int64(s, 1);
+        at->seq = sqlite3_column_int64(s, 2);
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : report(st, "read position lookup");
 }
 
 /* ----------------------------------------------------------- outbox -- */

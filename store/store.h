@@ -139,6 +139,33 @@ int store_reaction_by_event(struct store *st, const char *event_id,
 int store_reaction_delete(struct store *st, const char *event_id);
 void store_reaction_free(struct store_reaction *r);
 void store_reactions_free(struct store_reaction *list, int n);
+/* Where a message stands in its room: by timestamp, ties broken by the
+ * order the gateway stored them in. */
+struct store_order {
+    int64_t ts;
+    int64_t seq;
+};
+/* The place of a bridged message (1 found, 0 not, -1). */
+int store_message_order(struct store *st, const char *event_id,
+                        struct store_order *out);
+/* The newest message of the room that came from XMPP, at or before `at`
+ * (1 found, 0 none, -1); *order gets its place. */
+int store_message_last_from_xmpp(struct store *st, const char *room_id,
+                                 const struct store_order *at,
+                                 struct store_message *out,
+                                 struct store_order *order);
+
+/* ---- read positions: how far each person (a Matrix user, or an XMPP
+ * user's ghost) has read in each room, as last told to the other side.
+ * A position only moves forward. */
+/* Moves the position to event_id at `at` if that is later than the stored
+ * one: 1 moved, 0 not later (unchanged), -1 error. */
+int store_read_advance(struct store *st, const char *room_id,
+                       const char *person, const char *event_id,
+                       const struct store_order *at, int64_t now_ms);
+/* The position (1 found, 0 none, -1); *event_id: caller frees. */
+int store_read_get(struct store *st, const char *room_id, const char *person,
+                   char **event_id, struct store_order *at);
 
 /* ---- outbox: work that must survive a crash until it is done */
 enum store_outbox_kind {

@@ -238,6 +238,90 @@ static void messages_both_ways(void **state)
     assert_int_equal(store_message_by_event(f->st, "$nope", &out), 0);
 }
 
+static void put_msg(struct store *st, const char *event_id, const char *room,
+                    const char *jid, const char *sid, int dir, int64_t ts)
+{
+    struct store_message m = { (char *)event_id, (char *)room, (char *)jid,
+                               (char *)sid, NULL, dir, ts, NULL };
+    assert_int_equal(store_message_put(st, &m), 0);
+}
+
+/* A message's place is its timestamp, ties broken by storage order; the
+ * newest XMPP message at or before a place is what a Matrix read marks. */
+static void message_order_and_last_from_xmpp(void **state)
+{
+    struct fixture *f = *state;
+    put_msg(f->st, "$x1", "!r:hs", "a@x", "s1", DIR_XMPP_TO_MATRIX, 100);
+    put_msg(f->st, "$m1", "!r:hs", "a@x", "$m1", DIR_MATRIX_TO_XMPP, 200);
+    put_msg(f->st, "$x2", "!r:hs", "a@x", "s2", DIR_XMPP_TO_MATRIX, 200);
+    put_msg(f->st, "$m2", "!r:hs", "a@x", "$m2", DIR_MATRIX_TO_XMPP, 300);
+    put_msg(f->st, "$y1", "!other:hs", "b@x", "t1", DIR_XMPP_TO_MATRIX, 250);
+    struct store_order m1, x2, m2, got;
+    assert_int_equal(store_message_order(f->st, "$m1", &m1), 1);
+    assert_int_equal(store_message_order(f->st, "$x2", &x2), 1);
+    assert_int_equal(store_message_order(f->st, "$m2", &m2), 1);
+    assert_int_equal(m1.ts, 200);
+    assert_true(x2.ts == m1.ts && x2.seq > m1.seq);
+    assert_int_equal(store_message_order(f->st, "$nope", &got), 0);
+
+    struct store_message out;
+    /* Same timestamp, stored earlier: $x2 is after $m1. */
+    assert_int_equal(store_message_last_from_xmpp(f->st, "!r:hs", &m1, &out,
+                                                  &got), 1);
+    assert_string_equal(out.event_id, "$x1");
+    assert_string_equal(out.stanza_id, "s1");
+    assert_int_equal(got.ts, 100);
+    store_message_free(&out);
+    assert_int_equal(store_message_last_from_xmpp(f->st, "!r:hs", &m2, &out,
+                                                  &got), 1);
+    assert_string_equal(out.event_id, "$x2"); /* not the other room's */
+    assert_true(got.ts == x2.ts && got.seq == x2.seq);
+    store_message_free(&out);
+    struct store_order early = { 50, 0 };
+    assert_int_equal(store_message_last_from_xmpp(f->st, "!r:hs", &early,
+                                                  &out, &got), 0);
+}
+
+/* One position per person per room, moving forward only, and kept. */
+static void read_positions_only_move_forward(void **state)
+{
+    struct fixture *f = *state;
+    struct store_order p1 = { 100, 1 }, p2 = { 200, 2 }, p2b = { 200, 3 };
+    char *ev = NULL;
+    struct store_order at;
+    assert_int_equal(store_read_get(f->st, "!r:hs", "@bob:hs", &ev, &at), 0);
+    assert_int_equal(store_read_advance(f->st, "!r:hs", "@bob:hs", "$2", &p2,
+                                        10), 1);
+    /* The same position again, or an older one: no move. */
+    assert_int_equal(store_read_advance(f->st, "!r:hs", "@bob:hs", "$2", &p2,
+                                        11), 0);
+    assert_int_equal(store_read_advance(f->st, "!r:hs", "@bob:hs", "$1", &p1,
+                                        12), 0);
+    assert_int_equal(store_read_get(f->st, "!r:hs", "@bob:hs", &ev, &at), 1);
+    assert_string_equal(ev, "$2");
+    assert_int_equal(at.ts, 200);
+    free(ev);
+    /* Another person, and another room, have their own positions. */
+    assert_int_equal(store_read_advance(f->st, "!r:hs", "@carol:hs", "$1",
+                                        &p1, 13), 1);
+    assert_int_equal(store_read_advance(f->st, "!s:hs", "@bob:hs", "$1", &p1,
+                                        14), 1);
+    /* A tie on the timestamp is broken by the storage order. */
+    assert_int_equal(store_read_advance(f->st, "!r:hs", "@bob:hs", "$2b",
+                                        &p2b, 15), 1);
+    assert_int_equal(store_flush(f->st), 0);
+    reopen(f);
+    assert_int_equal(store_read_advance(f->st, "!r:hs", "@bob:hs", "$2", &p2,
+                                        16), 0);
+    assert_int_equal(store_read_get(f->st, "!r:hs", "@bob:hs", &ev, &at), 1);
+    assert_string_equal(ev, "$2b");
+    assert_int_equal(at.seq, 3);
+    free(ev);
+    assert_int_equal(store_read_get(f->st, "!r:hs", "@carol:hs", &ev, &at), 1);
+    assert_string_equal(ev, "$1");
+    free(ev);
+}
+
 struct seen {
     int n;
     int64_t ids[8];
@@ -420,6 +504,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(dm_rooms, setup, teardown),
         cmocka_unit_test_setup_teardown(messages_both_ways, setup, teardown),
         cmocka_unit_test_setup_teardown(portals, setup, teardown),
+        cmocka_unit_test_setup_teardown(message_order_and_last_from_xmpp,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(read_positions_only_move_forward,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(outbox_keeps_order_per_queue, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(inbound_ids_deduplicate, setup,
