@@ -2,6 +2,7 @@
 
 #include "common/log.h"
 #include "common/mem.h"
+#include "store/checkpointer.h"
 
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -278,7 +279,22 @@ struct store {
     sqlite3_stmt *stmt[S_COUNT];
     bool in_txn;
     uint64_t writes;
+    struct checkpointer *checkpointer;
 };
+
+/* The log is copied back once it holds this many pages, as SQLite's own
+ * automatic checkpoint would, but by the checkpointer's thread. */
+#define CHECKPOINT_PAGES 1000
+
+static int on_wal_commit(void *ud, sqlite3 *db, const char *name, int pages)
+{
+    (void)db;
+    (void)name;
+    struct store *st = ud;
+    if (pages >= CHECKPOINT_PAGES)
+        checkpointer_poke(st->checkpointer);
+    return SQLITE_OK;
+}
 
 static char *dup_col(sqlite3_stmt *s, int col)
 {
@@ -437,6 +453,14 @@ int store_open_at_version(const char *path, int version, struct store **out,
         free(st);
         return -1;
     }
+    st->checkpointer = checkpointer_start(path, err);
+    if (!st->checkpointer) {
+        sqlite3_close(st->db);
+        free(st);
+        return -1;
+    }
+    sqlite3_wal_autocheckpoint(st->db, 0);
+    sqlite3_wal_hook(st->db, on_wal_commit, st);
     if (version == NMIGRATIONS) {
         for (int i = 0; i < S_COUNT; i++) {
             if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1,
@@ -464,6 +488,7 @@ void store_close(struct store *st)
         return;
     if (st->stmt[S_COMMIT])
         store_flush(st);
+    checkpointer_stop(st->checkpointer);
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
     sqlite3_close(st->db);

@@ -39,6 +39,9 @@ bool component_is_connected(const struct component *c);
 /* Queues a stanza (it is not consumed: the caller still releases it).
  * Returns -1, sending nothing, while disconnected. */
 int component_send(struct component *c, xmpp_stanza_t *st);
+/* Queues one stanza already serialised by xml_serialize (the stanza
+ * outbox keeps them so); the text is copied. -1 while disconnected. */
+int component_send_xml(struct component *c, const char *xml, size_t len);
 /* Sends an iq get/set and calls cb once with its answer, or with NULL after
  * timeout_ms or a disconnection. The iq must carry an id. */
 int component_send_iq(struct component *c, xmpp_stanza_t *iq, int timeout_ms,
