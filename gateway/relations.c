@@ -5,6 +5,7 @@
 #include "gateway/gateway.h"
 
 #include "common/mem.h"
+#include "gateway/format_bridge.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -52,10 +53,9 @@ void relations_free(struct xmpp_relations *r)
 
 /* ---------------------------------------------------- XMPP -> Matrix -- */
 
-json_t *relations_to_matrix(struct gateway *gw, const char *jid,
-                            const struct xmsg *m,
-                            const struct translated_text *t,
-                            char **replaces)
+static json_t *content_for(struct gateway *gw, const char *jid,
+                           const struct xmsg *m,
+                           const struct translated_text *t, char **replaces)
 {
     *replaces = NULL;
     struct store_message orig;
@@ -93,5 +93,17 @@ json_t *relations_to_matrix(struct gateway *gw, const char *jid,
     mx_content_set_reply(content, target);
     free(text);
     free(target);
+    return content;
+}
+
+json_t *relations_to_matrix(struct gateway *gw, const char *jid,
+                            const struct xmsg *m,
+                            const struct translated_text *t,
+                            char **replaces)
+{
+    json_t *content = content_for(gw, jid, m, t, replaces);
+    /* Formatting follows the text as sent: without a cut reply quote,
+     * and in an edit's m.new_content (gateway/format_bridge.c). */
+    format_to_matrix(gw, m, jid, content);
     return content;
 }
