@@ -141,10 +141,12 @@ void format_refs_for_xmpp(struct gateway *gw,
     for (size_t i = 0; i < n && *n_refs < XMSG_MAX_REFS; i++) {
         char *jid = NULL;
         const char *why;
-        int ok = ids_is_ghost(&gw->ids, mentions[i].mxid)
-                     ? ids_ghost_to_jid(&gw->ids, mentions[i].mxid, &jid, &why)
-                     : ids_matrix_to_jid(&gw->ids, mentions[i].mxid, &jid,
-                                         &why);
+        const char *mxid = mentions[i].mxid;
+        int ok = !ids_is_ghost(&gw->ids, mxid)
+                     ? ids_matrix_to_jid(&gw->ids, mxid, &jid, &why)
+                 : ids_ghost_to_jid(&gw->ids, mxid, &jid, &why) == 0
+                     ? 0
+                     : ids_occupant_ghost_to_jid(&gw->ids, mxid, &jid, &why);
         if (ok < 0 || mentions[i].begin + shift < 0) {
             free(jid);
             continue;
