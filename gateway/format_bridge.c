@@ -3,22 +3,43 @@
 #include "common/mem.h"
 #include "common/utf8.h"
 #include "gateway/gateway.h"
+#include "gateway/muc_gateway.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 /* ---------------------------------------------------- XMPP -> Matrix -- */
 
-/* The Matrix user an xmpp: URI names, or NULL: a Matrix user's JID on
- * the component, an XMPP user's bare JID (their ghost), or in a portal
- * room a Matrix user's occupant JID. Caller frees. */
-static char *mxid_of_uri(struct gateway *gw, const char *uri,
-                         const char *conversation)
+/* The member of gateway-mode room `muc` (which sender is in) who goes by
+ * nick there, or NULL. Caller frees. */
+static char *gateway_member(struct gateway *gw, const char *sender,
+                            const char *muc, const char *nick)
 {
-    if (strncmp(uri, "xmpp:", 5) != 0)
+    struct store_occupant o;
+    if (!sender || muc_gateway_occupant(gw, sender, muc, &o) != 1)
         return NULL;
-    char *jid = xstrdup(uri + 5);
-    jid[strcspn(jid, "?#")] = '\0'; /* ?message and the like */
+    struct store_member *all;
+    int n = store_members_in_room(gw->store, o.room_id, &all);
+    char *mxid = NULL;
+    for (int i = 0; i < n && !mxid; i++)
+        if (all[i].nick && strcmp(all[i].nick, nick) == 0)
+            mxid = xstrdup(all[i].mxid);
+    if (n > 0)
+        store_members_free(all, n);
+    store_occupant_free(&o);
+    return mxid;
+}
+
+/* The Matrix user an xmpp: URI names, or NULL: a Matrix user's JID on
+ * the component, an XMPP user's bare JID (their ghost), or an occupant
+ * JID in the room the message is for: in a portal room a Matrix user's
+ * occupant, in a gateway-mode room any member. Caller frees. */
+static char *mxid_of_uri(struct gateway *gw, const struct xmsg *m,
+                         const char *uri, const char *conversation)
+{
+    char *jid = fmt_xmpp_uri_jid(uri);
+    if (!jid)
+        return NULL;
     char *mxid = NULL;
     const char *why;
     enum ids_matrix_kind kind;
@@ -28,7 +49,7 @@ static char *mxid_of_uri(struct gateway *gw, const char *uri,
     if (ids_jid_to_matrix(&gw->ids, jid, &mxid, &kind, &why) == 0) {
         if (kind != IDS_MATRIX_USER) {
             free(mxid);
-            mxid = NULL;
+            mxid = nick ? gateway_member(gw, m->from, bare, nick) : NULL;
         }
     } else if (nick && conversation && strcmp(bare, conversation) == 0 &&
                store_portal_user_by_nick(gw->store, bare, nick, &u) == 1) {
@@ -67,7 +88,7 @@ static size_t resolve_mentions(struct gateway *gw, const struct xmsg *m,
             b -= 4, e -= 4;
         if (b < 0)
             continue;
-        char *mxid = mxid_of_uri(gw, m->refs[i].uri, conversation);
+        char *mxid = mxid_of_uri(gw, m, m->refs[i].uri, conversation);
         if (!mxid)
             continue;
         list[n++] = (struct fmt_mention){ mxid, b, e };
@@ -109,8 +130,10 @@ void format_to_matrix(struct gateway *gw, const struct xmsg *m,
     /* XHTML-IM is what its sender meant to show; the body is the plain
      * fallback. */
     char *html = m->xhtml ? fmt_sanitize_html(m->xhtml) : NULL;
-    if (!html && (!m->unstyled || n > 0))
+    if (!html && !m->unstyled)
         html = fmt_styled_to_html(text, mentions, n);
+    else if (!html && n > 0)
+        html = fmt_mentions_to_html(text, mentions, n);
     if (html) {
         mx_content_set_html(target, html);
         if (edited) {
@@ -152,7 +175,7 @@ void format_refs_for_xmpp(struct gateway *gw,
             continue;
         }
         (*refs)[(*n_refs)++] = (struct xmsg_ref){
-            xasprintf("xmpp:%s", jid), mentions[i].begin + shift,
+            fmt_xmpp_uri(jid), mentions[i].begin + shift,
             mentions[i].end + shift };
         free(jid);
     }

@@ -163,6 +163,47 @@ char *fmt_pill_mxid(const char *href)
     return strbuf_detach(&sb);
 }
 
+char *fmt_xmpp_uri(const char *jid)
+{
+    static const char keep[] = "-._~!$&'()*+,;=:@/";
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_puts(&sb, "xmpp:");
+    for (const unsigned char *p = (const unsigned char *)jid; *p; p++) {
+        if (isalnum(*p) || (*p < 0x80 && strchr(keep, *p)))
+            strbuf_putc(&sb, (char)*p);
+        else
+            strbuf_printf(&sb, "%%%02X", *p);
+    }
+    return strbuf_detach(&sb);
+}
+
+char *fmt_xmpp_uri_jid(const char *uri)
+{
+    if (!uri || strncasecmp(uri, "xmpp:", 5) != 0)
+        return NULL;
+    const char *p = uri + 5;
+    if (p[0] == '/' && p[1] == '/')
+        return NULL; /* an authority (xmpp://account/...): not a JID */
+    struct strbuf sb = STRBUF_INIT;
+    for (; *p && *p != '?' && *p != '#'; p++) {
+        char c = *p;
+        /* A '%' not followed by two hex digits is taken as it is, as
+         * clients that do not encode send it. */
+        if (c == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
+            c = (char)(hexval(p[1]) * 16 + hexval(p[2]));
+            p += 2;
+        }
+        if (c == '\0') {
+            strbuf_free(&sb);
+            return NULL;
+        }
+        strbuf_putc(&sb, c);
+    }
+    if (sb.len == 0)
+        return NULL;
+    return strbuf_detach(&sb);
+}
+
 void fmt_mentions_free(struct fmt_mention *m, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -170,7 +211,9 @@ void fmt_mentions_free(struct fmt_mention *m, size_t n)
     free(m);
 }
 
-static void html_escape(struct strbuf *sb, const char *s, size_t n)
+/* Text is escaped for element content, or with quotes too for an
+ * attribute value (always written in double quotes). */
+static void escape(struct strbuf *sb, const char *s, size_t n, bool attr)
 {
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
@@ -179,8 +222,7 @@ static void html_escape(struct strbuf *sb, const char *s, size_t n)
         case '&': rep = "&amp;"; break;
         case '<': rep = "&lt;"; break;
         case '>': rep = "&gt;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\'': rep = "&#39;"; break;
+        case '"': rep = attr ? "&quot;" : NULL; break;
         default: break;
         }
         if (!rep)
@@ -190,6 +232,16 @@ static void html_escape(struct strbuf *sb, const char *s, size_t n)
         run = i + 1;
     }
     strbuf_append(sb, s + run, n - run);
+}
+
+static void html_escape(struct strbuf *sb, const char *s, size_t n)
+{
+    escape(sb, s, n, false);
+}
+
+static void attr_escape(struct strbuf *sb, const char *s, size_t n)
+{
+    escape(sb, s, n, true);
 }
 
 /* ------------------------------------------- HTML -> XEP-0393 styling -- */
@@ -527,6 +579,7 @@ struct renderer {
     struct brange *ment;
     size_t n_ment;
     bool styled;
+    bool plain; /* <unstyled/>: lines and mentions only */
 };
 
 static bool is_ws(char c)
@@ -544,7 +597,7 @@ static void emit_plain(struct renderer *r, size_t a, size_t b)
             continue;
         html_escape(&r->out, r->text + at, m->start - at);
         strbuf_puts(&r->out, "<a href=\"" PILL_PREFIX);
-        html_escape(&r->out, m->mxid, strlen(m->mxid));
+        attr_escape(&r->out, m->mxid, strlen(m->mxid));
         strbuf_puts(&r->out, "\">");
         html_escape(&r->out, r->text + m->start, m->end - m->start);
         strbuf_puts(&r->out, "</a>");
@@ -611,6 +664,13 @@ static void emit_blocks(struct renderer *r, const struct line *lines,
     for (size_t i = 0; i < n;) {
         const struct line *l = &lines[i];
         size_t len = l->end - l->start;
+        if (r->plain) {
+            if (i > 0)
+                strbuf_puts(&r->out, "<br>");
+            emit_plain(r, l->start, l->end);
+            i++;
+            continue;
+        }
         if (len >= 3 && memcmp(t + l->start, "```", 3) == 0) {
             size_t j = i + 1;
             while (j < n && !is_fence_end(t, &lines[j]))
@@ -692,12 +752,12 @@ static size_t mention_ranges(const char *text,
     return w;
 }
 
-char *fmt_styled_to_html(const char *text, const struct fmt_mention *mentions,
-                         size_t n_mentions)
+static char *render(const char *text, const struct fmt_mention *mentions,
+                    size_t n_mentions, bool plain)
 {
     if (!text || !*text)
         return NULL;
-    struct renderer r = { .out = STRBUF_INIT, .text = text };
+    struct renderer r = { .out = STRBUF_INIT, .text = text, .plain = plain };
     r.n_ment = mention_ranges(text, mentions, n_mentions, &r.ment);
     size_t n = 1;
     for (const char *p = text; (p = strchr(p, '\n')); p++)
@@ -720,6 +780,18 @@ char *fmt_styled_to_html(const char *text, const struct fmt_mention *mentions,
         return NULL;
     }
     return strbuf_detach(&r.out);
+}
+
+char *fmt_styled_to_html(const char *text, const struct fmt_mention *mentions,
+                         size_t n_mentions)
+{
+    return render(text, mentions, n_mentions, false);
+}
+
+char *fmt_mentions_to_html(const char *text, const struct fmt_mention *mentions,
+                           size_t n_mentions)
+{
+    return render(text, mentions, n_mentions, true);
 }
 
 /* ------------------------------------------------- HTML sanitising -- */
@@ -819,7 +891,7 @@ static bool sanitizer_enter(void *ctx, xmlNode *n)
             char *v = attr(n, a->attrs[i]);
             if (v && attr_ok(n, a->attrs[i], v)) {
                 strbuf_printf(&s->out, " %s=\"", a->attrs[i]);
-                html_escape(&s->out, v, strlen(v));
+                attr_escape(&s->out, v, strlen(v));
                 strbuf_putc(&s->out, '"');
             }
             free(v);

@@ -39,6 +39,11 @@ char *fmt_html_to_styled(const char *html, struct fmt_mention **mentions,
 char *fmt_styled_to_html(const char *text, const struct fmt_mention *mentions,
                          size_t n_mentions);
 
+/* The same without XEP-0393 styling, for a body marked <unstyled/>:
+ * only the mentions become pills. NULL when there is none. */
+char *fmt_mentions_to_html(const char *text, const struct fmt_mention *mentions,
+                           size_t n_mentions);
+
 /* Any HTML (an XHTML-IM body) -> HTML with only the elements and
  * attributes the Matrix spec allows; links only to http(s), ftp, mailto,
  * xmpp and magnet, images only from mxc://; script and style dropped with
@@ -49,6 +54,13 @@ char *fmt_sanitize_html(const char *html);
 /* The Matrix id a matrix.to permalink names ("https://matrix.to/#/@u:hs"),
  * or NULL for any other link. Caller frees. */
 char *fmt_pill_mxid(const char *href);
+
+/* RFC 5122 xmpp: URIs, as XEP-0372 mentions name people: the URI for a
+ * JID (percent-encoding what a URI cannot hold: %, #, ?, spaces, ...),
+ * and the JID of a URI (NULL if it is not an xmpp: URI; a query or
+ * fragment is ignored). Caller frees. */
+char *fmt_xmpp_uri(const char *jid);
+char *fmt_xmpp_uri_jid(const char *uri);
 
 void fmt_mentions_free(struct fmt_mention *m, size_t n);
 

@@ -3,6 +3,8 @@ Matrix formatted_body (HTML) -> XEP-0393 styling with XEP-0372 mentions
 for pills; XEP-0393 styling and XHTML-IM -> sanitised formatted_body;
 XEP-0372 mentions -> pills and m.mentions."""
 
+from urllib.parse import quote
+
 import slixmpp
 from nio.responses import RoomSendResponse
 
@@ -16,6 +18,11 @@ NS_REF = "urn:xmpp:reference:0"
 NS_XHTML_IM = "http://jabber.org/protocol/xhtml-im"
 NS_XHTML = "http://www.w3.org/1999/xhtml"
 HTML = "org.matrix.custom.html"
+
+
+def xmpp_uri(jid):
+    """RFC 5122: what a URI cannot hold (%, #, spaces) percent-encoded."""
+    return "xmpp:" + quote(jid, safe="@/!$&'()*+,;=:")
 
 
 def content(event):
@@ -121,7 +128,23 @@ async def test_formatting_in_a_dm(alice, bob):
     await styling_reaches_matrix(alice, bob, room_id, to, "chat")
     await xhtml_reaches_matrix(alice, bob, room_id, to, "chat")
     await mention_reaches_matrix(alice, bob, room_id, to, "chat",
-                                 f"xmpp:{to}")
+                                 xmpp_uri(to))
+    # A styled correction: the edit's m.new_content is formatted too.
+    sent = alice.send(to, "helo *wrld*")
+    await bob.wait_message(lambda r, e: r == room_id and
+                           e.body == "helo *wrld*", what="the typo")
+    fix = alice.client.make_message(mto=to, mbody="hello *world*",
+                                    mtype="chat")
+    fix.append(slixmpp.ET.fromstring(
+        f"<replace xmlns='urn:xmpp:message-correct:0' id='{sent['id']}'/>"))
+    fix.send()
+    _, edit = await bob.wait_message(
+        lambda r, e: r == room_id and e.body == "* hello *world*",
+        what="the styled correction")
+    new = content(edit)["m.new_content"]
+    assert new["formatted_body"] == "hello <strong>world</strong>", new
+    assert content(edit)["formatted_body"] == \
+        "* hello <strong>world</strong>"
     # A formatted reply: its <mx-reply> fallback never reaches XMPP, the
     # XMPP fallback quote is made from the plain one.
     asked = await bob.send(room_id, "tea?")
@@ -168,7 +191,10 @@ async def test_formatting_in_a_gateway_room(cluster, gateway, alice):
                                      "groupchat")
         await xhtml_reaches_matrix(alice, bob, room_id, muc_jid, "groupchat")
         await mention_reaches_matrix(alice, bob, room_id, muc_jid,
-                                     "groupchat", f"xmpp:{puppet_jid(bob)}")
+                                     "groupchat", xmpp_uri(puppet_jid(bob)))
+        # In a MUC a client names an occupant by occupant JID.
+        await mention_reaches_matrix(alice, bob, room_id, muc_jid,
+                                     "groupchat", xmpp_uri(f"{muc_jid}/Bob B"))
     finally:
         await bob.close()
         await carol.close()
@@ -192,8 +218,9 @@ async def test_formatting_in_a_portal(cluster, gateway, alice):
         await xhtml_reaches_matrix(alice, bob, room_id, room_jid, "groupchat")
         # In a MUC a client names an occupant by occupant JID.
         await mention_reaches_matrix(alice, bob, room_id, room_jid,
-                                     "groupchat", f"xmpp:{room_jid}/Bob F")
-        # ... or by the Matrix user's own JID.
+                                     "groupchat", xmpp_uri(f"{room_jid}/Bob F"))
+        # ... or by the Matrix user's own JID (here unencoded, as some
+        # clients send it).
         await mention_reaches_matrix(alice, bob, room_id, room_jid,
                                      "groupchat", f"xmpp:{matrix_jid(bob)}")
     finally:

@@ -130,6 +130,27 @@ static void test_pills(void **state)
     assert_null(fmt_pill_mxid("https://matrix.to/#/@nocolon"));
 }
 
+static void test_xmpp_uris(void **state)
+{
+    (void)state;
+    char *uri = fmt_xmpp_uri("#room%hs@gw.example/Bob B\xc3\xa9");
+    assert_string_equal(uri, "xmpp:%23room%25hs@gw.example/Bob%20B%C3%A9");
+    char *jid = fmt_xmpp_uri_jid(uri);
+    assert_string_equal(jid, "#room%hs@gw.example/Bob B\xc3\xa9");
+    free(jid);
+    free(uri);
+    jid = fmt_xmpp_uri_jid("xmpp:alice@example.org?message");
+    assert_string_equal(jid, "alice@example.org");
+    free(jid);
+    /* Unencoded as some clients send it. */
+    jid = fmt_xmpp_uri_jid("xmpp:bob%hs@gw");
+    assert_string_equal(jid, "bob%hs@gw");
+    free(jid);
+    assert_null(fmt_xmpp_uri_jid("https://example.org"));
+    assert_null(fmt_xmpp_uri_jid("xmpp:a%00b@c"));
+    assert_null(fmt_xmpp_uri_jid("xmpp:"));
+}
+
 static void html(const char *text, const char *expect)
 {
     char *out = fmt_styled_to_html(text, NULL, 0);
@@ -158,6 +179,7 @@ static void test_styled_to_html(void **state)
     html("*across\nlines*", NULL);
     html("**", NULL);
     html("*a* <b>", "<strong>a</strong> &lt;b&gt;");
+    html("it's *great* \"ok\"", "it's <strong>great</strong> \"ok\"");
     html("```\nint x = <1>;\n```\nafter *b*",
          "<pre><code>int x = &lt;1&gt;;\n</code></pre>after <strong>b"
          "</strong>");
@@ -188,6 +210,13 @@ static void test_styled_mentions(void **state)
     assert_string_equal(out, "<a href=\"https://matrix.to/#/@a&quot;&lt;b"
                              "&gt;:hs\">Zoé</a> hello");
     free(out);
+    /* <unstyled/>: the mention, and nothing else, is markup. */
+    struct fmt_mention b = { "@b:hs", 0, 3 };
+    out = fmt_mentions_to_html("Bob *not bold*\n> no quote", &b, 1);
+    assert_string_equal(out, "<a href=\"https://matrix.to/#/@b:hs\">Bob</a>"
+                             " *not bold*<br>&gt; no quote");
+    free(out);
+    assert_null(fmt_mentions_to_html("*x*", NULL, 0));
 }
 
 static void sanitized(const char *in, const char *expect)
@@ -372,6 +401,7 @@ int main(void)
         cmocka_unit_test(test_html_to_styled_links),
         cmocka_unit_test(test_html_to_styled_drops),
         cmocka_unit_test(test_pills),
+        cmocka_unit_test(test_xmpp_uris),
         cmocka_unit_test(test_styled_to_html),
         cmocka_unit_test(test_styled_mentions),
         cmocka_unit_test(test_sanitize),
