@@ -59,24 +59,24 @@ static const char *matrix_fallback_end(const char *body)
     return end;
 }
 
-/* The text an XMPP reader sees: formatted_body as XEP-0393 styling when
- * there is one, else the plain body. A reply keeps the plain body's
- * fallback quote, which relations_to_xmpp turns into the XMPP one (the
- * HTML's <mx-reply> is dropped). Caller frees; mentions are shifted past
- * the quote. */
-static char *text_for_xmpp(const struct mx_message *in,
-                           struct fmt_mention **mentions, size_t *n)
+/* The text an XMPP reader sees when the event has a formatted_body: its
+ * XEP-0393 rendering. A reply keeps the plain body's fallback quote,
+ * which relations_to_xmpp turns into the XMPP one (the HTML's <mx-reply>
+ * is dropped), and its mentions are shifted past the quote. NULL when the
+ * plain body is what to send. Caller frees. */
+static char *styled_for_xmpp(const struct mx_message *in,
+                             struct fmt_mention **mentions, size_t *n)
 {
     if (!in->html)
-        return xstrdup(in->body);
+        return NULL;
     char *styled = fmt_html_to_styled(in->html, mentions, n);
     if (!*styled) {
         free(styled);
-        if (mentions)
+        if (mentions) {
             fmt_mentions_free(*mentions, *n);
-        if (mentions)
             *mentions = NULL, *n = 0;
-        return xstrdup(in->body);
+        }
+        return NULL;
     }
     const char *quote_end = in->reply_to && !in->replaces
                                 ? matrix_fallback_end(in->body)
@@ -115,19 +115,23 @@ int translate_to_xmpp_rich(const struct mx_message *in, size_t max_bytes,
         return -1;
     }
     bool emote = strcmp(in->msgtype, "m.emote") == 0;
-    char *text = text_for_xmpp(in, mentions, n_mentions);
+    char *styled = styled_for_xmpp(in, mentions, n_mentions);
+    const char *text = styled ? styled : in->body;
     size_t n = strlen(text) + (emote ? strlen(ME_PREFIX) : 0);
     if (n > max_bytes) {
-        free(text);
-        if (mentions)
+        free(styled);
+        if (mentions) {
             fmt_mentions_free(*mentions, *n_mentions);
-        if (mentions)
             *mentions = NULL, *n_mentions = 0;
+        }
         *why = "the message is larger than the XMPP side accepts";
         return -1;
     }
-    char *raw = emote ? xasprintf(ME_PREFIX "%s", text) : xstrdup(text);
-    free(text);
+    char *raw = emote    ? xasprintf(ME_PREFIX "%s", text)
+                : styled ? styled
+                         : xstrdup(text);
+    if (emote)
+        free(styled);
     for (size_t i = 0; emote && mentions && i < *n_mentions; i++) {
         (*mentions)[i].begin += (int)strlen(ME_PREFIX);
         (*mentions)[i].end += (int)strlen(ME_PREFIX);
