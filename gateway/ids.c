@@ -397,6 +397,37 @@ int ids_ghost_to_jid(const struct ids *ids, const char *mxid, char **jid,
     return namespaced_to_jid(ids, '@', ids->user_prefix, mxid, jid, why);
 }
 
+int ids_occupant_ghost_to_jid(const struct ids *ids, const char *mxid,
+                              char **jid, const char **why)
+{
+    size_t pl = strlen(ids->user_prefix), hl = strlen(ids->hs_domain);
+    size_t n = strlen(mxid);
+    if (!ids_is_ghost(ids, mxid))
+        return fail(why, "the identifier is not in the gateway's namespace");
+    char *escaped = xstrndup(mxid + 1 + pl, n - 1 - pl - 1 - hl);
+    char *full = NULL;
+    int rc = matrix_unescape(escaped, &full, why);
+    free(escaped);
+    if (rc < 0)
+        return -1;
+    const char *slash = strchr(full, '/');
+    char *again = NULL;
+    if (slash) {
+        char *muc = xstrndup(full, (size_t)(slash - full));
+        rc = ids_occupant_to_ghost(ids, muc, slash + 1, &again, why);
+        free(muc);
+    }
+    /* Only the canonical spelling names the occupant. */
+    if (!slash || rc < 0 || strcmp(again, mxid) != 0) {
+        free(again);
+        free(full);
+        return fail(why, "not the ghost of an occupant");
+    }
+    free(again);
+    *jid = full;
+    return 0;
+}
+
 bool ids_is_ghost(const struct ids *ids, const char *mxid)
 {
     size_t pl = strlen(ids->user_prefix), hl = strlen(ids->hs_domain);

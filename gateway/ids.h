@@ -45,6 +45,10 @@ int ids_jid_to_ghost(const struct ids *ids, const char *jid, char **mxid,
  * hides (@_xmpp_room=40service=2fnick:hs). *mxid: caller frees. */
 int ids_occupant_to_ghost(const struct ids *ids, const char *muc_jid,
                           const char *nick, char **mxid, const char **why);
+/* The inverse of ids_occupant_to_ghost: the occupant JID (room@service/
+ * nick). Caller frees *jid. */
+int ids_occupant_ghost_to_jid(const struct ids *ids, const char *mxid,
+                              char **jid, const char **why);
 /* The inverse; *jid is the bare JID. Caller frees. */
 int ids_ghost_to_jid(const struct ids *ids, const char *mxid, char **jid,
                      const char **why);

@@ -8,6 +8,8 @@
 
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/utf8.h"
+#include "gateway/format_bridge.h"
 #include "gateway/ghosts.h"
 #include "gateway/metrics.h"
 #include "gateway/muc_gateway.h"
@@ -173,21 +175,32 @@ static void on_message(struct gateway *gw, const struct mx_event *ev)
                  ev->sender, why);
         goto out;
     }
-    if (translate_to_xmpp(&msg, (size_t)gw->cfg.max_stanza_body, &body, &type,
-                          &why) < 0) {
+    struct fmt_mention *mentions = NULL;
+    size_t n_mentions = 0;
+    if (translate_to_xmpp_rich(&msg, (size_t)gw->cfg.max_stanza_body, &body,
+                               &type, &mentions, &n_mentions, &why) < 0) {
         notify_undelivered(gw, ev->room_id, ghost, ev->event_id, why);
         goto out;
     }
+    int translated_cp = (int)utf8_count(body, strlen(body));
     /* The event id doubles as stanza id and origin-id, so a stanza resent
      * after a crash carries the same ids and clients can deduplicate. An
      * edit becomes a XEP-0308 correction of the stanza the original was. */
     struct xmpp_relations rel;
     relations_to_xmpp(gw, &msg, &body, &rel);
+    /* Pills become XEP-0372 mentions, past the quote a reply rewrote. */
+    struct xmsg_ref *refs;
+    int n_refs;
+    format_refs_for_xmpp(gw, mentions, n_mentions,
+                         (int)utf8_count(body, strlen(body)) - translated_cp,
+                         &refs, &n_refs);
+    fmt_mentions_free(mentions, n_mentions);
     struct xmsg out = { .from = from, .to = room.xmpp_jid,
                         .id = (char *)ev->event_id, .type = (char *)type,
                         .body = body, .origin_id = (char *)ev->event_id,
                         .replace_id = rel.replace_id, .reply_id = rel.reply_id,
-                        .fallback_end = rel.fallback_len };
+                        .fallback_end = rel.fallback_len, .refs = refs,
+                        .n_refs = n_refs };
     xmpp_stanza_t *st = xmsg_build(gw->xmpp, &out);
     char *queue = xasprintf("m2x %s", ev->room_id);
     if (to_xmpp_enqueue(gw, queue, st) == 0) {
@@ -203,6 +216,7 @@ static void on_message(struct gateway *gw, const struct mx_event *ev)
     }
     free(queue);
     relations_free(&rel);
+    format_refs_free(refs, n_refs);
     xmpp_stanza_release(st);
 out:
     free(body);

@@ -7,6 +7,8 @@
 
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/utf8.h"
+#include "gateway/format_bridge.h"
 #include "gateway/ghosts.h"
 #include "gateway/translate.h"
 #include "xep/disco.h"
@@ -704,12 +706,15 @@ static void relay_message(struct gateway *gw, const struct mx_event *ev,
     struct mx_message msg;
     const char *why, *type;
     char *body = NULL;
+    struct fmt_mention *mentions = NULL;
+    size_t n_mentions = 0;
     if (mx_message_parse(ev, &msg, &why) < 0 ||
-        translate_to_xmpp(&msg, (size_t)gw->cfg.max_stanza_body, &body, &type,
-                          &why) < 0) {
+        translate_to_xmpp_rich(&msg, (size_t)gw->cfg.max_stanza_body, &body,
+                               &type, &mentions, &n_mentions, &why) < 0) {
         log_debug("muc: not relaying %s: %s", ev->event_id, why);
         return;
     }
+    int translated_cp = (int)utf8_count(body, strlen(body));
     /* A reply names the stanza-id of what it answers, which in these rooms
      * is the event id. */
     int fallback_len = 0;
@@ -718,6 +723,13 @@ static void relay_message(struct gateway *gw, const struct mx_event *ev,
         free(body);
         body = with_quote;
     }
+    /* Pills become XEP-0372 mentions, past the quote a reply rewrote. */
+    struct xmsg_ref *refs;
+    int n_refs;
+    format_refs_for_xmpp(gw, mentions, n_mentions,
+                         (int)utf8_count(body, strlen(body)) - translated_cp,
+                         &refs, &n_refs);
+    fmt_mentions_free(mentions, n_mentions);
     char *nick = member_nick(gw, ev->room_id, ev->sender);
     if (!nick)
         nick = nick_for(ev->sender, NULL);
@@ -737,6 +749,7 @@ static void relay_message(struct gateway *gw, const struct mx_event *ev,
             xmsg_add_replace(gw->xmpp, st, msg.replaces);
         else if (msg.reply_to)
             xmsg_add_reply(gw->xmpp, st, msg.reply_to, NULL, fallback_len);
+        xmsg_add_refs(gw->xmpp, st, refs, n_refs);
         to_xmpp_enqueue(gw, queue, st);
         xmpp_stanza_release(st);
     }
@@ -754,6 +767,7 @@ static void relay_message(struct gateway *gw, const struct mx_event *ev,
     };
     if (!ids_is_ghost(&gw->ids, ev->sender))
         store_message_put(gw->store, &m);
+    format_refs_free(refs, n_refs);
     free(from);
     free(nick);
     free(body);

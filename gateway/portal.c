@@ -10,9 +10,12 @@
 
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/utf8.h"
+#include "gateway/format_bridge.h"
 #include "gateway/ghosts.h"
 #include "gateway/queues.h"
 #include "gateway/reactions.h"
+#include "gateway/receipts.h"
 #include "gateway/retractions.h"
 #include "gateway/receipts.h"
 #include "gateway/typing.h"
@@ -519,8 +522,10 @@ static void on_matrix_message(struct gateway *gw, const struct mx_event *ev,
     char *occupant = occupant_of(gw, ev->sender);
     if (!occupant || mx_message_parse(ev, &msg, &why) < 0)
         goto out;
-    if (translate_to_xmpp(&msg, (size_t)gw->cfg.max_stanza_body, &body, &type,
-                          &why) < 0) {
+    struct fmt_mention *mentions = NULL;
+    size_t n_mentions = 0;
+    if (translate_to_xmpp_rich(&msg, (size_t)gw->cfg.max_stanza_body, &body,
+                               &type, &mentions, &n_mentions, &why) < 0) {
         char *text = xasprintf("Your message was not delivered to XMPP: %s",
                                why);
         bot_notice(gw, ev->room_id, ev->event_id, text);
@@ -531,12 +536,21 @@ static void on_matrix_message(struct gateway *gw, const struct mx_event *ev,
      * carries it back and is recognised as ours. An edit is a XEP-0308
      * correction. */
     struct xmpp_relations rel;
+    int translated_cp = (int)utf8_count(body, strlen(body));
     relations_to_xmpp(gw, &msg, &body, &rel);
+    /* Pills become XEP-0372 mentions, past the quote a reply rewrote. */
+    struct xmsg_ref *refs;
+    int n_refs;
+    format_refs_for_xmpp(gw, mentions, n_mentions,
+                         (int)utf8_count(body, strlen(body)) - translated_cp,
+                         &refs, &n_refs);
+    fmt_mentions_free(mentions, n_mentions);
     struct xmsg out = { .from = occupant, .to = room->xmpp_jid,
                         .id = (char *)ev->event_id, .type = "groupchat",
                         .body = body, .origin_id = (char *)ev->event_id,
                         .replace_id = rel.replace_id, .reply_id = rel.reply_id,
-                        .fallback_end = rel.fallback_len };
+                        .fallback_end = rel.fallback_len, .refs = refs,
+                        .n_refs = n_refs };
     struct store_message sm = {
         .event_id = (char *)ev->event_id, .room_id = (char *)ev->room_id,
         .xmpp_jid = room->xmpp_jid, .stanza_id = (char *)ev->event_id,
@@ -547,6 +561,7 @@ static void on_matrix_message(struct gateway *gw, const struct mx_event *ev,
     store_message_put(gw->store, &sm);
     send_to_muc(gw, ev->room_id, xmsg_build(gw->xmpp, &out));
     relations_free(&rel);
+    format_refs_free(refs, n_refs);
 out:
     free(body);
     free(occupant);
@@ -1176,6 +1191,7 @@ static void on_op_done(const struct mx_response *r, void *ud)
                 .ts = json_integer_value(json_object_get(j->op, "ts")),
             };
             store_message_put(j->gw->store, &m);
+            receipts_message_stored(j->gw, event_id);
             if (sid)
                 store_inbound_delivered(j->gw->store, muc, sid, event_id);
         }

@@ -41,6 +41,44 @@ static const char *marker_id(const struct store_room *room,
 /* Matrix user mxid read up to event_id, at read_ts (0 if unknown): the
  * newest XMPP message at or before it is marked displayed, if no later one
  * was. */
+/* Receipts for events not (yet) in the store. The receipt for a message
+ * from XMPP can come before the answer to the request that sent it (the
+ * reader's client saw the event first), so such a receipt is tried again
+ * when the message is stored. A few are enough: it is a short race. */
+#define PENDING_MAX 64
+#define PENDING_TTL_MS 60000
+static struct pending_read {
+    char *room_id, *mxid, *event_id;
+    int64_t read_ts, added_ms;
+} pending[PENDING_MAX];
+
+static void pending_clear(struct pending_read *p)
+{
+    free(p->room_id);
+    free(p->mxid);
+    free(p->event_id);
+    memset(p, 0, sizeof *p);
+}
+
+static void pending_add(const char *room_id, const char *mxid,
+                        const char *event_id, int64_t read_ts)
+{
+    int64_t now = gateway_now_ms();
+    struct pending_read *slot = &pending[0];
+    for (int i = 0; i < PENDING_MAX; i++) {
+        struct pending_read *p = &pending[i];
+        if (p->event_id && now - p->added_ms > PENDING_TTL_MS)
+            pending_clear(p);
+        if (!p->event_id || p->added_ms < slot->added_ms)
+            slot = p; /* a free slot, else the oldest */
+        if (!p->event_id)
+            break;
+    }
+    pending_clear(slot);
+    *slot = (struct pending_read){ xstrdup(room_id), xstrdup(mxid),
+                                   xstrdup(event_id), read_ts, now };
+}
+
 static void matrix_read(struct gateway *gw, const struct store_room *room,
                         const char *mxid, const char *event_id,
                         int64_t read_ts)
@@ -48,6 +86,7 @@ static void matrix_read(struct gateway *gw, const struct store_room *room,
     struct store_order at, x_at;
     struct store_message x;
     if (store_message_order(gw->store, event_id, &at) != 1) {
+        pending_add(room->room_id, mxid, event_id, read_ts);
         /* An event that never crossed (a reaction, a state event): clients
          * put the receipt on the newest event they show, so what had
          * arrived when it was read is what was read. */
@@ -218,4 +257,19 @@ void receipts_portal_message(struct gateway *gw, xmpp_stanza_t *st,
         store_message_free(&read);
     }
     free(ghost);
+}
+
+void receipts_message_stored(struct gateway *gw, const char *event_id)
+{
+    for (int i = 0; i < PENDING_MAX; i++) {
+        struct pending_read *p = &pending[i];
+        if (!p->event_id || strcmp(p->event_id, event_id) != 0)
+            continue;
+        struct store_room room;
+        if (store_room_get(gw->store, p->room_id, &room) == 1) {
+            matrix_read(gw, &room, p->mxid, p->event_id, p->read_ts);
+            store_room_free(&room);
+        }
+        pending_clear(p);
+    }
 }

@@ -24,4 +24,8 @@ void receipts_portal_message(struct gateway *gw, xmpp_stanza_t *st,
                              const struct store_room *room,
                              const struct xmsg *m);
 
+/* A message from XMPP was just stored as event_id: a Matrix read receipt
+ * that named it before it was known is applied now. */
+void receipts_message_stored(struct gateway *gw, const char *event_id);
+
 #endif

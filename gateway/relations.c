@@ -5,6 +5,7 @@
 #include "gateway/gateway.h"
 
 #include "common/mem.h"
+#include "gateway/format_bridge.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -74,10 +75,9 @@ char *relations_xmpp_id(struct gateway *gw, const struct store_room *room,
     return xmpp_id_of(gw, event_id, false);
 }
 
-json_t *relations_to_matrix(struct gateway *gw, const char *jid,
-                            const struct xmsg *m,
-                            const struct translated_text *t,
-                            char **replaces)
+static json_t *content_for(struct gateway *gw, const char *jid,
+                           const struct xmsg *m,
+                           const struct translated_text *t, char **replaces)
 {
     *replaces = NULL;
     struct store_message orig;
@@ -107,5 +107,17 @@ json_t *relations_to_matrix(struct gateway *gw, const char *jid,
     mx_content_set_reply(content, target);
     free(text);
     free(target);
+    return content;
+}
+
+json_t *relations_to_matrix(struct gateway *gw, const char *jid,
+                            const struct xmsg *m,
+                            const struct translated_text *t,
+                            char **replaces)
+{
+    json_t *content = content_for(gw, jid, m, t, replaces);
+    /* Formatting follows the text as sent: without a cut reply quote,
+     * and in an edit's m.new_content (gateway/format_bridge.c). */
+    format_to_matrix(gw, m, jid, content);
     return content;
 }

@@ -9,6 +9,7 @@
 #include "gateway/metrics.h"
 #include "gateway/muc_gateway.h"
 #include "gateway/queues.h"
+#include "gateway/receipts.h"
 #include "gateway/retractions.h"
 #include "gateway/translate.h"
 #include "xep/message.h"
@@ -148,6 +149,7 @@ static void on_sent(const struct mx_response *r, void *ud)
                 .sender = j->ghost,
             };
             store_message_put(j->gw->store, &m);
+            receipts_message_stored(j->gw, event_id);
             const char *dedupe_id = xmsg_dedupe_id(&j->msg);
             if (dedupe_id)
                 store_inbound_delivered(j->gw->store, j->sender_jid, dedupe_id,

@@ -22,9 +22,18 @@ struct translated_text {
 int translate_to_matrix(const struct xmsg *in, size_t max_bytes,
                         struct translated_text *out, const char **why);
 
-/* Matrix -> XMPP: sets out->body (caller frees) and out->type (static). */
+/* Matrix -> XMPP: sets out->body (caller frees) and out->type (static).
+ * A formatted_body (HTML) becomes XEP-0393 styled text. */
 int translate_to_xmpp(const struct mx_message *in, size_t max_bytes,
                       char **body, const char **type, const char **why);
+/* The same, also giving the pills of the formatted_body as mentions of
+ * *body's code points (caller frees with fmt_mentions_free; none when
+ * mentions is NULL). */
+struct fmt_mention;
+int translate_to_xmpp_rich(const struct mx_message *in, size_t max_bytes,
+                           char **body, const char **type,
+                           struct fmt_mention **mentions, size_t *n_mentions,
+                           const char **why);
 
 /* XMPP -> Matrix, a reply: the body without its XEP-0428 fallback quote
  * (code points [start, end)), which Matrix clients do not want. Caller

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define HTML_FORMAT "org.matrix.custom.html"
+
 static const char *str_field(json_t *obj, const char *key)
 {
     json_t *v = json_object_get(obj, key);
@@ -43,6 +45,7 @@ int mx_message_parse(const struct mx_event *ev, struct mx_message *out,
     out->msgtype = str_field(ev->content, "msgtype");
     out->body = str_field(ev->content, "body");
     out->replaces = NULL;
+    out->html = NULL;
     json_t *rel = json_object_get(ev->content, "m.relates_to");
     out->reply_to = str_field(json_object_get(rel, "m.in_reply_to"),
                               "event_id");
@@ -55,6 +58,11 @@ int mx_message_parse(const struct mx_event *ev, struct mx_message *out,
         out->msgtype = str_field(new_content, "msgtype");
         out->body = str_field(new_content, "body");
     }
+    json_t *shown = out->replaces ? new_content : ev->content;
+    const char *format = str_field(shown, "format");
+    out->html = format && strcmp(format, HTML_FORMAT) == 0
+                    ? str_field(shown, "formatted_body")
+                    : NULL;
     if (!out->msgtype || !out->body) {
         *why = "the message has no msgtype or body";
         return -1;
@@ -92,6 +100,12 @@ json_t *mx_edit_content(const char *msgtype, const char *body,
                         json_pack("{s:s, s:s}", "rel_type", "m.replace",
                                   "event_id", original));
     return c;
+}
+
+void mx_content_set_html(json_t *content, const char *html)
+{
+    json_object_set_new(content, "format", json_string(HTML_FORMAT));
+    json_object_set_new(content, "formatted_body", json_string(html));
 }
 
 void mx_content_set_reply(json_t *content, const char *event_id)

@@ -22,6 +22,9 @@ struct mx_message {
     const char *body;     /* for an edit: the new text, without fallback */
     const char *replaces; /* an edit (m.replace): the original event id */
     const char *reply_to; /* a reply (m.in_reply_to): the event answered */
+    /* formatted_body when format is org.matrix.custom.html (for an edit,
+     * the new one), else NULL. Untrusted HTML. */
+    const char *html;
 };
 
 struct mx_member {
@@ -42,6 +45,9 @@ json_t *mx_message_content(const char *msgtype, const char *body);
  * "* " fallback body that clients without edits show. */
 json_t *mx_edit_content(const char *msgtype, const char *body,
                         const char *original);
+/* Gives content (a message content object) a formatted_body in
+ * org.matrix.custom.html. */
+void mx_content_set_html(json_t *content, const char *html);
 /* Makes content (a message content object) a reply to event_id. */
 void mx_content_set_reply(json_t *content, const char *event_id);
 

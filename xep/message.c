@@ -1,6 +1,7 @@
 #include "xep/message.h"
 
 #include "common/mem.h"
+#include "common/strbuf.h"
 #include "xep/xml.h"
 
 #include <stdio.h>
@@ -11,6 +12,61 @@ static char *attr_copy(xmpp_stanza_t *st, const char *name)
 {
     const char *v = xmpp_stanza_get_attribute(st, name);
     return v ? xstrdup(v) : NULL;
+}
+
+/* XEP-0071: the children of <html><body xmlns=xhtml/></html>, as XML
+ * text for the HTML sanitiser (gateway/formatting.c). */
+static void parse_xhtml(xmpp_stanza_t *st, struct xmsg *out)
+{
+    xmpp_stanza_t *html = xmpp_stanza_get_child_by_name_and_ns(st, "html",
+                                                               NS_XHTML_IM);
+    xmpp_stanza_t *body = html ? xmpp_stanza_get_child_by_name_and_ns(
+                                     html, "body", NS_XHTML)
+                               : NULL;
+    if (!body)
+        return;
+    struct strbuf sb = STRBUF_INIT;
+    for (xmpp_stanza_t *c = xmpp_stanza_get_children(body); c;
+         c = xmpp_stanza_get_next(c)) {
+        char *x = xml_serialize(c);
+        strbuf_puts(&sb, x);
+        free(x);
+    }
+    out->xhtml = strbuf_detach(&sb);
+}
+
+static bool parse_int(const char *s, int *v)
+{
+    char *end;
+    long n = s ? strtol(s, &end, 10) : -1;
+    if (!s || !*s || *end || n < 0 || n > 1000000)
+        return false;
+    *v = (int)n;
+    return true;
+}
+
+/* XEP-0372 mentions with a range; others (links, anchors) are not ours. */
+static void parse_refs(xmpp_stanza_t *st, struct xmsg *out)
+{
+    for (xmpp_stanza_t *c = xmpp_stanza_get_children(st); c;
+         c = xmpp_stanza_get_next(c)) {
+        const char *cn = xmpp_stanza_get_name(c), *ns = xmpp_stanza_get_ns(c);
+        const char *type = xmpp_stanza_get_attribute(c, "type");
+        const char *uri = xmpp_stanza_get_attribute(c, "uri");
+        int begin, end;
+        if (!cn || !ns || !type || !uri || strcmp(cn, "reference") != 0 ||
+            strcmp(ns, NS_REFERENCE) != 0 || strcmp(type, "mention") != 0 ||
+            !parse_int(xmpp_stanza_get_attribute(c, "begin"), &begin) ||
+            !parse_int(xmpp_stanza_get_attribute(c, "end"), &end) ||
+            end <= begin)
+            continue;
+        if (out->n_refs >= XMSG_MAX_REFS)
+            break;
+        if (!out->refs)
+            out->refs = xcalloc(XMSG_MAX_REFS, sizeof *out->refs);
+        out->refs[out->n_refs++] = (struct xmsg_ref){ xstrdup(uri), begin,
+                                                      end };
+    }
 }
 
 int xmsg_parse(xmpp_stanza_t *st, struct xmsg *out, const char **why)
@@ -66,6 +122,10 @@ int xmsg_parse(xmpp_stanza_t *st, struct xmsg *out, const char **why)
     }
     out->receipt_requested =
         xmpp_stanza_get_child_by_name_and_ns(st, "request", NS_RECEIPTS) != NULL;
+    out->unstyled =
+        xmpp_stanza_get_child_by_name_and_ns(st, "unstyled", NS_STYLING) != NULL;
+    parse_xhtml(st, out);
+    parse_refs(st, out);
     return 0;
 }
 
@@ -88,7 +148,23 @@ xmpp_stanza_t *xmsg_build(xmpp_ctx_t *ctx, const struct xmsg *m)
     if (m->reply_id)
         xmsg_add_reply(ctx, st, m->reply_id, m->reply_to,
                        m->fallback_end - m->fallback_start);
+    xmsg_add_refs(ctx, st, m->refs, m->n_refs);
     return st;
+}
+
+void xmsg_add_refs(xmpp_ctx_t *ctx, xmpp_stanza_t *st,
+                   const struct xmsg_ref *refs, int n)
+{
+    for (int i = 0; i < n && i < XMSG_MAX_REFS; i++) {
+        xmpp_stanza_t *r = xml_add_child(ctx, st, "reference", NS_REFERENCE);
+        char num[16];
+        xmpp_stanza_set_attribute(r, "type", "mention");
+        snprintf(num, sizeof num, "%d", refs[i].begin);
+        xmpp_stanza_set_attribute(r, "begin", num);
+        snprintf(num, sizeof num, "%d", refs[i].end);
+        xmpp_stanza_set_attribute(r, "end", num);
+        xmpp_stanza_set_attribute(r, "uri", refs[i].uri);
+    }
 }
 
 void xmsg_add_reply(xmpp_ctx_t *ctx, xmpp_stanza_t *st, const char *id,
@@ -147,5 +223,9 @@ void xmsg_free(struct xmsg *m)
     free(m->replace_id);
     free(m->reply_id);
     free(m->reply_to);
+    free(m->xhtml);
+    for (int i = 0; i < m->n_refs; i++)
+        free(m->refs[i].uri);
+    free(m->refs);
     memset(m, 0, sizeof *m);
 }

@@ -12,6 +12,21 @@
 #define NS_CORRECT "urn:xmpp:message-correct:0"
 #define NS_REPLY "urn:xmpp:reply:0"
 #define NS_FALLBACK "urn:xmpp:fallback:0"
+#define NS_XHTML_IM "http://jabber.org/protocol/xhtml-im"
+#define NS_XHTML "http://www.w3.org/1999/xhtml"
+#define NS_REFERENCE "urn:xmpp:reference:0"
+#define NS_STYLING "urn:xmpp:styling:0"
+
+/* At most this many XEP-0372 references are read from or put into one
+ * message. */
+#define XMSG_MAX_REFS 32
+
+/* A XEP-0372 mention: the body's code points [begin, end) name uri
+ * ("xmpp:user@host"). */
+struct xmsg_ref {
+    char *uri;
+    int begin, end;
+};
 
 struct xmsg {
     char *from;      /* full JID as received */
@@ -28,6 +43,12 @@ struct xmsg {
      * replies, in code points; end 0 when there is none. */
     int fallback_start, fallback_end;
     bool receipt_requested; /* XEP-0184 <request/> */
+    /* XEP-0071: the content of the XHTML-IM <body/>, serialised; NULL
+     * when the message has none. Untrusted: sanitise before use. */
+    char *xhtml;
+    struct xmsg_ref *refs; /* XEP-0372 mentions, n_refs of them */
+    int n_refs;
+    bool unstyled; /* XEP-0393 <unstyled/>: the body is not styled */
 };
 
 /* Fills out from a <message/>; every string is a copy (xmsg_free). Returns
@@ -49,6 +70,9 @@ void xmsg_add_reply(xmpp_ctx_t *ctx, xmpp_stanza_t *st, const char *id,
 /* The id a sender would reuse when resending: origin-id, else the stanza
  * id; NULL if neither. Points into m. */
 const char *xmsg_dedupe_id(const struct xmsg *m);
+/* Adds a XEP-0372 mention reference per entry of refs. */
+void xmsg_add_refs(xmpp_ctx_t *ctx, xmpp_stanza_t *st,
+                   const struct xmsg_ref *refs, int n);
 /* A XEP-0184 delivery receipt for message `id`. Caller releases. */
 xmpp_stanza_t *xmsg_receipt(xmpp_ctx_t *ctx, const char *from, const char *to,
                             const char *id);

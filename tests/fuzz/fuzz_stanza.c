@@ -3,6 +3,7 @@
  * into a stanza; and what portal mode reads from a MUC's stanzas
  * (occupant items and status codes, stanza-ids, delays, invitations);
  * reactions, retractions and moderation requests, rebuilt too. */
+#include "gateway/formatting.h"
 #include "gateway/translate.h"
 #include "xep/message.h"
 #include "xep/muc.h"
@@ -35,8 +36,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *why;
     if (xmsg_parse(st, &m, &why) == 0) {
         struct translated_text t;
-        if (translate_to_matrix(&m, 60000, &t, &why) == 0)
+        if (translate_to_matrix(&m, 60000, &t, &why) == 0) {
+            /* What format_to_matrix does once the mentions are resolved. */
+            struct fmt_mention given[XMSG_MAX_REFS];
+            for (int i = 0; i < m.n_refs; i++)
+                given[i] = (struct fmt_mention){ "@u:hs", m.refs[i].begin,
+                                                 m.refs[i].end };
+            free(fmt_styled_to_html(t.body, given, (size_t)m.n_refs));
             free(t.body);
+        }
+        if (m.xhtml)
+            free(fmt_sanitize_html(m.xhtml));
         xmpp_stanza_t *again = xmsg_build(ctx, &m);
         free(xmsg_stanza_to_xml(again));
         xmpp_stanza_release(again);

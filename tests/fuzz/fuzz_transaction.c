@@ -1,5 +1,6 @@
 /* libFuzzer target: an appservice transaction body, parsed the way the
  * gateway parses it, each event translated to an XMPP body. */
+#include "gateway/formatting.h"
 #include "gateway/translate.h"
 #include "matrix/event.h"
 
@@ -28,8 +29,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (mx_message_parse(&ev, &msg, &why) == 0) {
             char *out = NULL;
             const char *type;
-            if (translate_to_xmpp(&msg, 262144, &out, &type, &why) == 0)
+            struct fmt_mention *m;
+            size_t n;
+            if (translate_to_xmpp_rich(&msg, 262144, &out, &type, &m, &n,
+                                       &why) == 0) {
                 free(out);
+                fmt_mentions_free(m, n);
+            }
         }
     }
     json_decref(body);

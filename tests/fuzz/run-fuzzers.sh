@@ -11,19 +11,20 @@ cd "$(dirname "$0")/../.."
 SECONDS_PER_TARGET=${1:-20}
 shift || true
 TARGETS=("$@")
-((${#TARGETS[@]})) || TARGETS=(ids config stanza transaction)
+((${#TARGETS[@]})) || TARGETS=(ids config stanza transaction formatting)
 
 CC=${FUZZ_CC:-clang}
 command -v "$CC" >/dev/null || {
   echo "run-fuzzers: $CC not found (apt-get install clang libclang-rt-14-dev)" >&2
   exit 1
 }
-PKGS="libstrophe expat jansson libsodium"
+PKGS="libstrophe expat jansson libsodium libxml-2.0"
 CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
   -fno-sanitize-recover=undefined $(pkg-config --cflags $PKGS)"
 LIBS="$(pkg-config --libs $PKGS)"
 SOURCES="common/mem.c common/strbuf.c common/utf8.c common/log.c \
-  gateway/ids.c gateway/config.c gateway/translate.c matrix/event.c \
+  gateway/ids.c gateway/config.c gateway/translate.c gateway/formatting.c \
+  matrix/event.c \
   xep/message.c xep/muc.c xep/reactions.c xep/retract.c xep/xml.c"
 
 out=tests/fuzz/work

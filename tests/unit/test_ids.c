@@ -377,6 +377,14 @@ static void occupant_ghosts(void **state)
     assert_string_not_equal(ghost, bare);
     assert_true(ids_is_ghost(&IDS, ghost));
     assert_int_equal(ids_ghost_to_jid(&IDS, ghost, &jid, &why), -1);
+    /* Mentions name the occupant back by its occupant JID. */
+    assert_int_equal(ids_occupant_ghost_to_jid(&IDS, ghost, &jid, &why), 0);
+    assert_string_equal(jid, "room@conference.x.org/Ann B");
+    free(jid);
+    assert_int_equal(ids_occupant_ghost_to_jid(&IDS, bare, &jid, &why), -1);
+    assert_int_equal(ids_occupant_ghost_to_jid(
+                         &IDS, "@_xmpp_room=40conference.x.org=2fAnn:"
+                               "hs.example", &jid, &why), -1);
     free(ghost);
     free(bare);
     assert_int_equal(ids_occupant_to_ghost(&IDS, "room@conference.x.org", "",
