@@ -22,6 +22,12 @@ void muc_gateway_reflect(struct gateway *gw, const struct store_occupant *o,
 void muc_gateway_event(struct gateway *gw, const struct mx_event *ev,
                        const struct store_room *room);
 
+/* The nick a Matrix member goes by in the room's MUC: the one the room's
+ * occupants were shown, else displayname (may be NULL), else the
+ * localpart. Caller frees. */
+char *muc_gateway_nick(struct gateway *gw, const char *room_id,
+                       const char *mxid, const char *displayname);
+
 /* disco#items on the gateway's domain: the homeserver's public room
  * directory as MUC JIDs, paged with RSM (XEP-0059). */
 void muc_gateway_directory(struct gateway *gw, xmpp_stanza_t *iq);

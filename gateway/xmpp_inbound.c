@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "common/mem.h"
+#include "gateway/mam.h"
 #include "gateway/metrics.h"
 #include "gateway/muc_gateway.h"
 #include "gateway/portal.h"
@@ -14,6 +15,7 @@
 #include "gateway/receipts.h"
 #include "gateway/typing.h"
 #include "xep/disco.h"
+#include "xep/mam.h"
 #include "xep/message.h"
 #include "xep/stanza_error.h"
 
@@ -242,10 +244,11 @@ static const char *const domain_features[] = {
 };
 static const char *const muc_features[] = {
     NS_DISCO_INFO, "http://jabber.org/protocol/muc", "muc_nonanonymous",
-    "muc_persistent", "muc_open", "urn:xmpp:sid:0", NULL
+    "muc_persistent", "muc_open", "urn:xmpp:sid:0", NS_MAM, NULL
 };
 static const char *const user_features[] = {
-    NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VCARD, NS_RECEIPTS, NULL
+    NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VCARD, NS_RECEIPTS, NS_MAM,
+    NULL
 };
 
 struct vcard_job {
@@ -318,6 +321,9 @@ static void on_iq(struct gateway *gw, xmpp_stanza_t *st)
         muc_gateway_directory(gw, st);
     } else if (get && strcmp(ns, NS_DISCO_ITEMS) == 0) {
         res = disco_items_result(gw->xmpp, st);
+    } else if (!to_domain && strcmp(ns, NS_MAM) == 0) {
+        /* History of a gateway MUC or of a DM (gateway/mam.c). */
+        mam_query(gw, st, payload, mxid);
     } else if (get && strcmp(ns, NS_PING) == 0) {
         res = empty_result(gw->xmpp, st);
     } else if (get && to_domain && strcmp(ns, NS_VERSION) == 0) {
