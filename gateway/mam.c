@@ -503,6 +503,14 @@ void mam_query(struct gateway *gw, xmpp_stanza_t *iq, xmpp_stanza_t *query,
                const char *target)
 {
     const char *type = xmpp_stanza_get_type(iq);
+    const char *name = xmpp_stanza_get_name(query);
+    if (!name || strcmp(name, "query") != 0) {
+        /* Archive <metadata/> and preferences are not served. */
+        send_now(gw, stanza_error_reply(gw->xmpp, iq, "cancel",
+                                        "feature-not-implemented",
+                                        "only MAM queries are served here"));
+        return;
+    }
     if (type && strcmp(type, "get") == 0) {
         send_now(gw, mam_fields_result(gw->xmpp, iq));
         return;

@@ -7,7 +7,8 @@ Matrix side; the last test shows both hold the other side's messages."""
 import asyncio
 
 import slixmpp
-from nio.responses import RoomMessagesResponse
+from nio import RoomPreset
+from nio.responses import RoomCreateResponse, RoomMessagesResponse
 from slixmpp.exceptions import IqError
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
@@ -52,13 +53,14 @@ def mam_results(user):
 
 
 async def mam_page(user, archive, max=10, before=None, after=None,
-                   start=None, end=None, timeout=30):
+                   start=None, end=None, with_jid=None, timeout=30):
     """One raw MAM query; before="" is an empty <before/> (the last page).
     Returns the page; raises IqError on an error answer."""
     qid = unique("q")
     queue = mam_results(user)
     fields = "".join(f"<field var='{var}'><value>{value}</value></field>"
-                     for var, value in (("start", start), ("end", end))
+                     for var, value in (("start", start), ("end", end),
+                                        ("with", with_jid))
                      if value)
     form = (f"<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' "
             f"type='hidden'><value>{NS_MAM}</value></field>{fields}</x>"
@@ -202,6 +204,18 @@ async def test_dm_history_pages_back_and_forth(alice, bob):
                             end=stamps[9])
     assert window.bodies() == oldest.bodies()[5:10]
     assert window.complete
+    # Backwards from the end of a period: the last page before it.
+    until = await mam_page(alice, archive, max=10, before="", end=stamps[9])
+    assert until.bodies() == oldest.bodies()
+    assert until.complete
+    # "with" the conversation partner: the whole conversation; with
+    # someone who took no part in it: nothing.
+    bobs = await mam_page(alice, archive, max=50, before="",
+                          with_jid=archive)
+    assert bobs.bodies() == expected
+    nobody = await mam_page(alice, archive, max=50, before="",
+                            with_jid=f"nobody@{DOMAIN}")
+    assert nobody.bodies() == [] and nobody.complete
 
     # Field discovery and disco#info.
     form = await mam.get_fields(jid=archive)
@@ -286,6 +300,19 @@ async def test_queries_that_are_refused(alice, bob):
     # A DM that does not exist yet is an empty, complete archive.
     page = await mam_page(alice, puppet_jid(bob), before="")
     assert page.results == [] and page.complete
+    # A room alice's (existing) ghost is not in: Matrix refuses, and so
+    # does the gateway.
+    await open_dm_from_xmpp(alice, bob, "hello")
+    alias = unique("closed")
+    resp = await bob.client.room_create(alias=alias,
+                                        preset=RoomPreset.public_chat)
+    assert isinstance(resp, RoomCreateResponse), resp
+    await bob.send(resp.room_id, "not for alice")
+    try:
+        await mam_page(alice, f"#{alias}%{DOMAIN}@{COMPONENT}", before="")
+        raise AssertionError("a room alice's ghost is not in let her read")
+    except IqError as e:
+        expect_error(e, "forbidden")
     # An alias nobody has.
     try:
         await mam_page(alice, f"#{unique('none')}%{DOMAIN}@{COMPONENT}",
@@ -293,6 +320,12 @@ async def test_queries_that_are_refused(alice, bob):
         raise AssertionError("an unknown room answered")
     except IqError as e:
         expect_error(e, "item-not-found")
+    # Archive metadata is not served.
+    try:
+        await alice.iq_get(puppet_jid(bob), f"<metadata xmlns='{NS_MAM}'/>")
+        raise AssertionError("a metadata request was answered")
+    except IqError as e:
+        expect_error(e, "feature-not-implemented")
     # Malformed filters.
     try:
         await mam_page(alice, puppet_jid(bob), start="yesterday")
