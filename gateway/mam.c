@@ -353,7 +353,12 @@ static void fetch(struct mam_job *j)
 static void on_context(const struct mx_response *r, void *ud)
 {
     struct mam_job *j = ud;
-    const char *token = r->status == 200
+    /* Synapse answers for an event of another room too, with tokens that
+     * mean nothing in this one. */
+    const char *room = str_field(json_object_get(r->body, "event"),
+                                 "room_id");
+    const char *token = r->status == 200 && room &&
+                                strcmp(room, j->room_id) == 0
                             ? str_field(r->body, j->backward ? "start" : "end")
                             : NULL;
     if (!token && j->anchor_named) {

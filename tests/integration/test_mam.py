@@ -237,6 +237,9 @@ async def test_gateway_room_history_before_the_join(cluster, gateway, alice):
     a member (with "joined" it would see only what came after its join)."""
     bob, carol = await matrix_pair(cluster)
     try:
+        # An event alice may see, but in another room: not in this archive.
+        dm_room = await open_dm_from_xmpp(alice, bob, "psst")
+        dm_event = await bob.send(dm_room, "in the DM")
         room_id, muc_jid = await make_room(bob, carol, "archive")
         expected = []
         typo = None
@@ -286,11 +289,12 @@ async def test_gateway_room_history_before_the_join(cluster, gateway, alice):
         info = await alice.client.plugin["xep_0030"].get_info(jid=muc_jid)
         assert NS_MAM in info["disco_info"]["features"]
 
-        try:
-            await mam_page(alice, muc_jid, before="$no-such-event")
-            raise AssertionError("an unknown <before/> id was accepted")
-        except IqError as e:
-            expect_error(e, "item-not-found")
+        for bad in ("$no-such-event", dm_event):
+            try:
+                await mam_page(alice, muc_jid, before=bad)
+                raise AssertionError(f"<before>{bad}</before> was accepted")
+            except IqError as e:
+                expect_error(e, "item-not-found")
     finally:
         await bob.close()
         await carol.close()
