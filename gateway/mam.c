@@ -12,7 +12,8 @@
  *      redactions, other msgtypes without a body) leave the page short.
  * Every call is made as the requester's ghost, so Matrix's membership and
  * history visibility rules decide what is visible: a room the ghost never
- * joined answers 403, which becomes <forbidden/>.
+ * joined answers 403, which becomes <forbidden/>, while a world_readable
+ * room may be read without joining it, as on Matrix.
  *
  * Each call asks for one event more than the page still needs: getting
  * fewer means the history ends there (<fin complete='true'/>).
@@ -38,6 +39,9 @@
 #define DEFAULT_MAX 50  /* a page when the client names no <max/> */
 #define MAX_MAX 100     /* the largest page served */
 #define MAX_TRIPS 5     /* /messages calls for one page */
+/* ... or more while the page is still empty: a page without results has
+ * no RSM id a client could continue from. */
+#define MAX_EMPTY_TRIPS 20
 #define MESSAGES_FILTER \
     "{\"types\":[\"m.room.message\"],\"lazy_load_members\":true}"
 
@@ -322,7 +326,9 @@ static void on_messages(const struct mx_response *r, void *ud)
     if (!stopped) {
         if ((int)n < j->limit || !next) {
             complete = true;
-        } else if (j->nhits < j->want && ++j->trips < MAX_TRIPS) {
+        } else if (j->nhits < j->want &&
+                   (++j->trips < MAX_TRIPS ||
+                    (j->nhits == 0 && j->trips < MAX_EMPTY_TRIPS))) {
             free(j->token);
             j->token = xstrdup(next);
             fetch(j);

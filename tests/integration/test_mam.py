@@ -231,6 +231,24 @@ async def test_dm_history_pages_back_and_forth(alice, bob):
         expect_error(e, "item-not-found")
 
 
+async def test_edits_do_not_leave_pages_short(alice, bob):
+    """Edits are not archive entries: a page of two that meets a run of
+    edits asks Matrix again until it has two messages."""
+    archive = puppet_jid(bob)
+    room_id = await open_dm_from_xmpp(alice, bob, "start")
+    await bob.send(room_id, "first")
+    draft = await bob.send(room_id, "draft 0")
+    for k in range(1, 6):
+        await matrix_edit(bob, room_id, draft, f"draft {k}")
+    await bob.send(room_id, "last")
+    page = await mam_page(alice, archive, max=2, before="")
+    assert page.bodies() == ["draft 5", "last"] and not page.complete
+    page = await mam_page(alice, archive, max=2, before=page.first)
+    assert page.bodies() == ["start", "first"] and page.complete
+    page = await mam_page(alice, archive, max=2, before=page.first)
+    assert page.bodies() == [] and page.complete
+
+
 async def test_gateway_room_history_before_the_join(cluster, gateway, alice):
     """The messages were written before alice joined: a public_chat room has
     history_visibility "shared", so her ghost may read all of it once it is
