@@ -184,6 +184,13 @@ async def test_dm_history_pages_back_and_forth(alice, bob):
     forward = await forward_pages(alice, archive, max=10)
     assert [i for i, _ in forward] == [i for i, _ in results]
 
+    # The other way, Matrix's own history holds what alice said.
+    resp = await bob.client.room_messages(room_id, start=bob.client.next_batch,
+                                          limit=100)
+    assert isinstance(resp, RoomMessagesResponse), resp
+    assert [getattr(e, "body", None) for e in reversed(resp.chunk)
+            if getattr(e, "body", None)] == expected
+
     # A real client's pager: slixmpp's XEP-0313 iterator, backwards.
     mam = alice.client.plugin["xep_0313"] if "xep_0313" in \
         alice.client.plugin else None
