@@ -83,7 +83,7 @@ char *conversation_matrix_from(struct gateway *gw,
     char *jid = NULL;
     const char *why;
     if (room->mode == ROOM_GATEWAY) {
-        char *nick = muc_gateway_nick(gw, room->room_id, mxid);
+        char *nick = muc_gateway_nick(gw, room->room_id, mxid, NULL);
         char *from = xasprintf("%s/%s", room->xmpp_jid, nick);
         free(nick);
         return from;

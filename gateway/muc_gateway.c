@@ -700,6 +700,13 @@ static char *member_nick(struct gateway *gw, const char *room_id,
     return m.nick;
 }
 
+char *muc_gateway_nick(struct gateway *gw, const char *room_id,
+                       const char *mxid, const char *displayname)
+{
+    char *nick = member_nick(gw, room_id, mxid);
+    return nick ? nick : nick_for(mxid, displayname);
+}
+
 static void relay_message(struct gateway *gw, const struct mx_event *ev,
                           const struct store_room *room)
 {
@@ -996,11 +1003,4 @@ void muc_gateway_directory(struct gateway *gw, xmpp_stanza_t *iq)
     free(since);
     free(max);
     free(after);
-}
-
-char *muc_gateway_nick(struct gateway *gw, const char *room_id,
-                       const char *mxid)
-{
-    char *nick = member_nick(gw, room_id, mxid);
-    return nick ? nick : nick_for(mxid, NULL);
 }

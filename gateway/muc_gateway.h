@@ -22,6 +22,12 @@ void muc_gateway_reflect(struct gateway *gw, const struct store_occupant *o,
 void muc_gateway_event(struct gateway *gw, const struct mx_event *ev,
                        const struct store_room *room);
 
+/* The nick a Matrix member goes by in the room's MUC: the one the room's
+ * occupants were shown, else displayname (may be NULL), else the
+ * localpart. Caller frees. */
+char *muc_gateway_nick(struct gateway *gw, const char *room_id,
+                       const char *mxid, const char *displayname);
+
 /* disco#items on the gateway's domain: the homeserver's public room
  * directory as MUC JIDs, paged with RSM (XEP-0059). */
 void muc_gateway_directory(struct gateway *gw, xmpp_stanza_t *iq);
@@ -30,9 +36,5 @@ void muc_gateway_directory(struct gateway *gw, xmpp_stanza_t *iq);
  * (it may have vanished while the gateway was down), so it leaves. */
 void muc_gateway_bounced(struct gateway *gw, const char *occupant_jid,
                          const char *muc_jid);
-/* The nick a room member has in the MUC (their room display name, else
- * their localpart). Caller frees. */
-char *muc_gateway_nick(struct gateway *gw, const char *room_id,
-                       const char *mxid);
 
 #endif

@@ -253,7 +253,8 @@ void retractions_matrix_event(struct gateway *gw, const struct mx_event *ev,
         conversation_tell(gw, room, ev->sender, false, ev->event_id,
                           fill_retract, &f);
     } else if (room->mode == ROOM_GATEWAY) {
-        char *nick = muc_gateway_nick(gw, room->room_id, ev->sender);
+        char *nick = muc_gateway_nick(gw, room->room_id, ev->sender,
+                                      NULL);
         char *by = xasprintf("%s/%s", room->xmpp_jid, nick);
         f.moderated_by = by;
         conversation_tell(gw, room, ev->sender, true, ev->event_id,

@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "common/mem.h"
+#include "gateway/mam.h"
 #include "gateway/metrics.h"
 #include "gateway/muc_gateway.h"
 #include "gateway/portal.h"
@@ -17,6 +18,7 @@
 #include "xep/chatstates.h"
 #include "xep/disco.h"
 #include "xep/markers.h"
+#include "xep/mam.h"
 #include "xep/message.h"
 #include "xep/reactions.h"
 #include "xep/retract.h"
@@ -258,11 +260,11 @@ static const char *const domain_features[] = {
 static const char *const muc_features[] = {
     NS_DISCO_INFO, "http://jabber.org/protocol/muc", "muc_nonanonymous",
     "muc_persistent", "muc_open", "urn:xmpp:sid:0", NS_REACTIONS,
-    NS_RETRACT, NS_MODERATE, NS_CHATSTATES, NS_CHAT_MARKERS, NULL
+    NS_RETRACT, NS_MODERATE, NS_CHATSTATES, NS_CHAT_MARKERS, NS_MAM, NULL
 };
 static const char *const user_features[] = {
     NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VCARD, NS_RECEIPTS,
-    NS_REACTIONS, NS_RETRACT, NS_CHATSTATES, NS_CHAT_MARKERS, NULL
+    NS_REACTIONS, NS_RETRACT, NS_CHATSTATES, NS_CHAT_MARKERS, NS_MAM, NULL
 };
 
 struct vcard_job {
@@ -338,6 +340,9 @@ static void on_iq(struct gateway *gw, xmpp_stanza_t *st)
     } else if (!get && strcmp(ns, NS_MODERATE) == 0 && !to_domain &&
                mxid[0] != '@') {
         retractions_moderate_iq(gw, st);
+    } else if (!to_domain && strcmp(ns, NS_MAM) == 0) {
+        /* History of a gateway MUC or of a DM (gateway/mam.c). */
+        mam_query(gw, st, payload, mxid);
     } else if (get && strcmp(ns, NS_PING) == 0) {
         res = empty_result(gw->xmpp, st);
     } else if (get && to_domain && strcmp(ns, NS_VERSION) == 0) {

@@ -2,9 +2,12 @@
  * libstrophe) into a message struct, translated to Matrix, and built back
  * into a stanza; and what portal mode reads from a MUC's stanzas
  * (occupant items and status codes, stanza-ids, delays, invitations);
- * reactions, retractions and moderation requests, rebuilt too. */
+ * reactions, retractions and moderation requests, rebuilt too; and MAM
+ * queries (XEP-0313 forms and RSM sets) with the results built from a
+ * parsed message. */
 #include "gateway/formatting.h"
 #include "gateway/translate.h"
+#include "xep/mam.h"
 #include "xep/message.h"
 #include "xep/muc.h"
 #include "xep/reactions.h"
@@ -49,6 +52,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             free(fmt_sanitize_html(m.xhtml));
         xmpp_stanza_t *again = xmsg_build(ctx, &m);
         free(xmsg_stanza_to_xml(again));
+        xmpp_stanza_t *res = mam_result_message(ctx, m.to, m.from, m.id,
+                                                m.id ? m.id : "", 0, again);
+        free(xml_serialize(res));
+        xmpp_stanza_release(res);
         xmpp_stanza_release(again);
         xmsg_free(&m);
     }
@@ -81,6 +88,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(mod_id);
         free(mod_reason);
     }
+    /* A MAM query: the stanza itself or an iq's payload. */
+    xmpp_stanza_t *query = xmpp_stanza_get_child_by_name_and_ns(st, "query",
+                                                                NS_MAM);
+    struct mam_query q;
+    if (mam_query_parse(query ? query : st, &q, &why) == 0) {
+        char stamp[40];
+        mam_format_datetime(q.start_ms, stamp, sizeof stamp);
+        xmpp_stanza_t *fin = mam_fin(ctx, st, q.flip_page, q.before, q.after);
+        xmpp_stanza_release(fin);
+        mam_query_free(&q);
+    }
+    (void)mam_parse_datetime(xmpp_stanza_get_attribute(st, "stamp"));
     free(xml_serialize(st));
     xmpp_stanza_release(st);
     return 0;

@@ -25,7 +25,7 @@ LIBS="$(pkg-config --libs $PKGS)"
 SOURCES="common/mem.c common/strbuf.c common/utf8.c common/log.c \
   gateway/ids.c gateway/config.c gateway/translate.c gateway/formatting.c \
   matrix/event.c \
-  xep/message.c xep/muc.c xep/reactions.c xep/retract.c xep/xml.c"
+  xep/mam.c xep/message.c xep/muc.c xep/reactions.c xep/retract.c xep/xml.c"
 
 out=tests/fuzz/work
 mkdir -p "$out"
