@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "gateway/ghosts.h"
+#include "gateway/media.h"
 #include "gateway/metrics.h"
 #include "gateway/muc_gateway.h"
 #include "gateway/portal.h"
@@ -159,7 +160,7 @@ static void on_message(struct gateway *gw, const struct mx_event *ev)
     }
     struct mx_message msg;
     const char *why;
-    char *from = NULL, *body = NULL, *ghost = NULL;
+    char *from = NULL, *body = NULL, *ghost = NULL, *oob = NULL;
     const char *type;
     if (mx_message_parse(ev, &msg, &why) < 0) {
         log_debug("to_xmpp: skipping %s: %s", ev->event_id, why);
@@ -176,6 +177,11 @@ static void on_message(struct gateway *gw, const struct mx_event *ev)
         notify_undelivered(gw, ev->room_id, ghost, ev->event_id, why);
         goto out;
     }
+    /* Media: the body becomes the gateway's proxy URL, with XEP-0066. */
+    if (media_to_xmpp(gw, &msg, &body, &oob, &why) < 0) {
+        notify_undelivered(gw, ev->room_id, ghost, ev->event_id, why);
+        goto out;
+    }
     /* The event id doubles as stanza id and origin-id, so a stanza resent
      * after a crash carries the same ids and clients can deduplicate. An
      * edit becomes a XEP-0308 correction of the stanza the original was. */
@@ -185,7 +191,7 @@ static void on_message(struct gateway *gw, const struct mx_event *ev)
                         .id = (char *)ev->event_id, .type = (char *)type,
                         .body = body, .origin_id = (char *)ev->event_id,
                         .replace_id = rel.replace_id, .reply_id = rel.reply_id,
-                        .fallback_end = rel.fallback_len };
+                        .fallback_end = rel.fallback_len, .oob_url = oob };
     xmpp_stanza_t *st = xmsg_build(gw->xmpp, &out);
     char *queue = xasprintf("m2x %s", ev->room_id);
     if (to_xmpp_enqueue(gw, queue, st) == 0) {
@@ -202,6 +208,7 @@ static void on_message(struct gateway *gw, const struct mx_event *ev)
     relations_free(&rel);
     xmpp_stanza_release(st);
 out:
+    free(oob);
     free(body);
     free(from);
     free(ghost);
@@ -420,6 +427,7 @@ const struct as_handlers matrix_inbound_handlers = {
     .user_query = on_user_query,
     .alias_query = on_alias_query,
     .metrics = on_metrics,
+    .media = media_proxy_request,
 };
 
 /* ---------------------------------------------------------- join jobs -- */

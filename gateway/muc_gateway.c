@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "gateway/ghosts.h"
+#include "gateway/media.h"
 #include "gateway/translate.h"
 #include "xep/disco.h"
 #include "xep/message.h"
@@ -710,6 +711,12 @@ static void relay_message(struct gateway *gw, const struct mx_event *ev,
         log_debug("muc: not relaying %s: %s", ev->event_id, why);
         return;
     }
+    char *oob = NULL;
+    if (media_to_xmpp(gw, &msg, &body, &oob, &why) < 0) {
+        log_info("muc: not relaying %s: %s", ev->event_id, why);
+        free(body);
+        return;
+    }
     /* A reply names the stanza-id of what it answers, which in these rooms
      * is the event id. */
     int fallback_len = 0;
@@ -737,6 +744,8 @@ static void relay_message(struct gateway *gw, const struct mx_event *ev,
             xmsg_add_replace(gw->xmpp, st, msg.replaces);
         else if (msg.reply_to)
             xmsg_add_reply(gw->xmpp, st, msg.reply_to, NULL, fallback_len);
+        if (oob)
+            xmsg_add_oob(gw->xmpp, st, oob, NULL);
         to_xmpp_enqueue(gw, queue, st);
         xmpp_stanza_release(st);
     }
@@ -745,6 +754,7 @@ static void relay_message(struct gateway *gw, const struct mx_event *ev,
     free(from);
     free(nick);
     free(body);
+    free(oob);
 }
 
 static void relay_member(struct gateway *gw, const struct mx_event *ev,

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "gateway/ghosts.h"
+#include "gateway/media.h"
 #include "gateway/queues.h"
 #include "gateway/translate.h"
 #include "xep/disco.h"
@@ -509,13 +510,21 @@ static void on_matrix_message(struct gateway *gw, const struct mx_event *ev,
     }
     struct mx_message msg;
     const char *why, *type;
-    char *body = NULL;
+    char *body = NULL, *oob = NULL;
     char *occupant = occupant_of(gw, ev->sender);
     if (!occupant || mx_message_parse(ev, &msg, &why) < 0)
         goto out;
     if (translate_to_xmpp(&msg, (size_t)gw->cfg.max_stanza_body, &body, &type,
                           &why) < 0) {
         char *text = xasprintf("Your message was not delivered to XMPP: %s",
+                               why);
+        bot_notice(gw, ev->room_id, ev->event_id, text);
+        free(text);
+        goto out;
+    }
+    /* Media: the body becomes the gateway's proxy URL, with XEP-0066. */
+    if (media_to_xmpp(gw, &msg, &body, &oob, &why) < 0) {
+        char *text = xasprintf("Your file was not delivered to XMPP: %s",
                                why);
         bot_notice(gw, ev->room_id, ev->event_id, text);
         free(text);
@@ -530,7 +539,7 @@ static void on_matrix_message(struct gateway *gw, const struct mx_event *ev,
                         .id = (char *)ev->event_id, .type = "groupchat",
                         .body = body, .origin_id = (char *)ev->event_id,
                         .replace_id = rel.replace_id, .reply_id = rel.reply_id,
-                        .fallback_end = rel.fallback_len };
+                        .fallback_end = rel.fallback_len, .oob_url = oob };
     struct store_message sm = {
         .event_id = (char *)ev->event_id, .room_id = (char *)ev->room_id,
         .xmpp_jid = room->xmpp_jid, .stanza_id = (char *)ev->event_id,
@@ -541,6 +550,7 @@ static void on_matrix_message(struct gateway *gw, const struct mx_event *ev,
     send_to_muc(gw, ev->room_id, xmsg_build(gw->xmpp, &out));
     relations_free(&rel);
 out:
+    free(oob);
     free(body);
     free(occupant);
     store_portal_user_free(&u);
@@ -964,6 +974,9 @@ static void on_muc_message(struct gateway *gw, xmpp_stanza_t *st,
         if (own_id)
             json_object_set_new(op, "origin_id", json_string(own_id));
         json_object_set_new(op, "muc", json_string(muc));
+        /* A file share: the op fetches it and posts it as media. */
+        if (media_is_share(&m))
+            json_object_set_new(op, "media_url", json_string(m.oob_url));
         enqueue_op(gw, room->room_id, op);
         if (dedupe)
             store_inbound_add(gw->store, muc, dedupe, now);
@@ -1196,6 +1209,36 @@ static void on_op_ghost_ready(struct gateway *gw, bool ok, const char *error,
     free(g);
 }
 
+static void say(struct op_job *j)
+{
+    /* The outbox id names the message for good, so a replay after a crash
+     * hands the homeserver the same transaction. */
+    char *tail = xasprintf("/send/m.room.message/isthmus.p%lld?ts=%lld",
+                           (long long)j->item_id,
+                           (long long)json_integer_value(
+                               json_object_get(j->op, "ts")));
+    json_t *content = json_object_get(j->op, "content");
+    op_call(j, "PUT", tail, op_str(j, "user_id"), json_incref(content));
+    free(tail);
+}
+
+/* A MUC has nobody to send an error to that would not bother the whole
+ * room, so a file that cannot cross is posted as its plain URL (the text
+ * content already in the op), and the reason is logged. */
+static void on_say_media(struct gateway *gw, json_t *content,
+                         const char *condition, const char *why, void *ud)
+{
+    (void)gw;
+    (void)condition;
+    struct op_job *j = ud;
+    if (content)
+        json_object_set_new(j->op, "content", content);
+    else
+        log_info("portal: a file in %s is posted as a link: %s",
+                 op_str(j, "muc"), why);
+    say(j);
+}
+
 void portal_op_process(struct gateway *gw, const struct store_outbox_item *it)
 {
     struct op_job *j = xcalloc(1, sizeof *j);
@@ -1230,15 +1273,11 @@ void portal_op_process(struct gateway *gw, const struct store_outbox_item *it)
         op_call(j, "PUT", "/state/m.room.topic",
                 NULL, json_pack("{s:s}", "topic", op_str(j, "topic")));
     } else if (strcmp(op, "say") == 0) {
-        /* The outbox id names the message for good, so a replay after a
-         * crash hands the homeserver the same transaction. */
-        char *tail = xasprintf("/send/m.room.message/isthmus.p%lld?ts=%lld",
-                              (long long)it->id,
-                              (long long)json_integer_value(
-                                  json_object_get(j->op, "ts")));
-        json_t *content = json_object_get(j->op, "content");
-        op_call(j, "PUT", tail, user, json_incref(content));
-        free(tail);
+        const char *media_url = op_str(j, "media_url");
+        if (media_url)
+            media_to_matrix(gw, user, media_url, on_say_media, j);
+        else
+            say(j);
     } else {
         log_error("portal: unknown operation %s in item %lld", op,
                   (long long)it->id);

@@ -22,6 +22,13 @@ struct mx_message {
     const char *body;     /* for an edit: the new text, without fallback */
     const char *replaces; /* an edit (m.replace): the original event id */
     const char *reply_to; /* a reply (m.in_reply_to): the event answered */
+    /* Media (m.image, m.file, m.video, m.audio): the unencrypted mxc URI,
+     * the file name when it differs from a caption in body, and what
+     * info says; NULL / -1 when absent. */
+    const char *url;
+    const char *filename;
+    const char *mimetype;
+    long long size;
 };
 
 struct mx_member {

@@ -12,6 +12,7 @@
 #define NS_CORRECT "urn:xmpp:message-correct:0"
 #define NS_REPLY "urn:xmpp:reply:0"
 #define NS_FALLBACK "urn:xmpp:fallback:0"
+#define NS_OOB "jabber:x:oob"
 
 struct xmsg {
     char *from;      /* full JID as received */
@@ -28,6 +29,8 @@ struct xmsg {
      * replies, in code points; end 0 when there is none. */
     int fallback_start, fallback_end;
     bool receipt_requested; /* XEP-0184 <request/> */
+    char *oob_url;   /* XEP-0066 <x><url/>, may be NULL */
+    char *oob_desc;  /* XEP-0066 <x><desc/>, may be NULL */
 };
 
 /* Fills out from a <message/>; every string is a copy (xmsg_free). Returns
@@ -46,6 +49,9 @@ void xmsg_add_replace(xmpp_ctx_t *ctx, xmpp_stanza_t *st, const char *id);
  * points (0 for none). */
 void xmsg_add_reply(xmpp_ctx_t *ctx, xmpp_stanza_t *st, const char *id,
                     const char *to, int fallback_len);
+/* Adds XEP-0066 out-of-band data (desc may be NULL) to a built message. */
+void xmsg_add_oob(xmpp_ctx_t *ctx, xmpp_stanza_t *st, const char *url,
+                  const char *desc);
 /* The id a sender would reuse when resending: origin-id, else the stanza
  * id; NULL if neither. Points into m. */
 const char *xmsg_dedupe_id(const struct xmsg *m);
