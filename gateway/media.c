@@ -360,6 +360,8 @@ static size_t proxy_write(char *data, size_t size, size_t n, void *ud)
         return 0;
     }
     if (p->buf.len - p->off >= STREAM_HIGH_WATER) {
+        if (!p->curl_paused)
+            log_debug("media: the XMPP client lags; pausing %s", p->filename);
         p->curl_paused = true;
         return CURL_WRITEFUNC_PAUSE; /* curl keeps this chunk for later */
     }

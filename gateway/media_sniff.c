@@ -244,17 +244,22 @@ static int hexval(char c)
 
 char *media_clean_filename(char *name)
 {
-    size_t w = 0;
-    for (size_t r = 0; name[r] && w < FILENAME_MAX_BYTES; r++) {
-        unsigned char c = (unsigned char)name[r];
+    for (char *p = name; *p; p++) {
+        unsigned char c = (unsigned char)*p;
         if (c < 0x20 || c == 0x7f || strchr("/\\\"';", c))
-            c = '_';
-        name[w++] = (char)c;
+            *p = '_';
     }
-    name[w] = '\0';
-    /* The cut may have split a character: sanitising replaces the tail. */
-    char *clean = utf8_sanitize(name, w);
+    /* Sanitising may grow the name (U+FFFD is 3 bytes): cut afterwards, on
+     * a character boundary. */
+    char *clean = utf8_sanitize(name, strlen(name));
     free(name);
+    size_t n = strlen(clean);
+    if (n > FILENAME_MAX_BYTES) {
+        n = FILENAME_MAX_BYTES;
+        while (n > 0 && ((unsigned char)clean[n] & 0xc0) == 0x80)
+            n--;
+        clean[n] = '\0';
+    }
     if (!*clean || strcmp(clean, ".") == 0 || strcmp(clean, "..") == 0) {
         free(clean);
         return xstrdup("file");

@@ -229,7 +229,7 @@ rc_presence:
 
 
 # The media size limit of the test cluster's isthmus.
-MEDIA_MAX_BYTES = 100000
+MEDIA_MAX_BYTES = 1000000
 
 
 class Isthmus:

@@ -5,11 +5,13 @@ and sends the URL as body and XEP-0066 OOB; the gateway downloads it and
 posts m.image/m.file with the file in the Matrix media repository.
 Matrix -> XMPP: an m.image/m.file event becomes the URL of the gateway's
 media proxy (body + OOB), which streams the file from the homeserver.
-The test cluster's isthmus has a 100 kB media limit (harness.py)."""
+The test cluster's isthmus has a 1 MB media limit (harness.py)."""
 
 import asyncio
+import hashlib
 import io
 import json
+import os
 import struct
 import urllib.error
 import urllib.parse
@@ -203,6 +205,21 @@ async def test_media_in_a_dm(cluster, alice, bob):
     await xmpp_image_reaches_matrix(cluster, alice, bob, queue, room_id,
                                     puppet_jid(bob), "chat", ghost_id(alice))
     await matrix_files_reach_xmpp(cluster, alice, bob, room_id)
+
+    # A file larger than the proxy's buffer streams through whole (the
+    # homeserver transfer pauses while the client catches up).
+    large = os.urandom(MEDIA_MAX_BYTES - 1000)
+    mxc = await hs_upload(cluster.synapse.url, bob, large,
+                          "application/octet-stream", "large.bin")
+    await send_media(bob, room_id, "m.file", mxc, "large.bin",
+                     "application/octet-stream", len(large))
+    got = await alice.wait_message(
+        lambda m: oob_url(m) is not None and "large.bin" in oob_url(m),
+        what="the large file on XMPP")
+    status, headers, body = await http_get(oob_url(got))
+    assert status == 200
+    assert int(headers["Content-Length"]) == len(large)
+    assert hashlib.sha256(body).digest() == hashlib.sha256(large).digest()
 
     # (d) Over the limit, XMPP -> Matrix: the sender gets an error.
     big = bytes(range(256)) * (MEDIA_MAX_BYTES // 256 + 50)
