@@ -186,6 +186,11 @@ static void on_history(const struct mx_response *r, void *ud)
             translate_to_xmpp(&msg, (size_t)gw->cfg.max_stanza_body, &body,
                               &type, &why) < 0)
             continue;
+        char *oob = NULL;
+        if (media_to_xmpp(gw, &msg, &body, &oob, &why) < 0) {
+            free(body);
+            continue;
+        }
         char *nick = member_nick(gw, j->room_id, ev.sender);
         if (!nick)
             nick = nick_for(ev.sender, NULL);
@@ -193,6 +198,9 @@ static void on_history(const struct mx_response *r, void *ud)
         xmpp_stanza_t *st = muc_groupchat(gw->xmpp, from, j->occupant_jid,
                                           ev.event_id, NULL, body,
                                           ev.event_id, j->muc_jid);
+        if (oob)
+            xmsg_add_oob(gw->xmpp, st, oob, NULL);
+        free(oob);
         muc_add_delay(gw->xmpp, st, j->muc_jid, (long long)ev.origin_server_ts);
         send_now(gw, st);
         free(from);
@@ -699,6 +707,40 @@ static char *member_nick(struct gateway *gw, const char *room_id,
     return m.nick;
 }
 
+static void on_notice_sent(const struct mx_response *r, void *ud)
+{
+    (void)ud;
+    if (r->status != 200)
+        log_warn("muc: could not post a delivery notice: %s", r->error);
+}
+
+/* Tells the room a file did not reach XMPP. The gateway's bot is not in
+ * these rooms; an XMPP occupant's ghost is, so it speaks. Best effort. */
+static void notify_file_refused(struct gateway *gw, const struct mx_event *ev,
+                                const char *why)
+{
+    struct store_occupant *all;
+    int n = store_occupants_in_room(gw->store, ev->room_id, &all);
+    if (n > 0) {
+        char *text = xasprintf("A file was not delivered to XMPP: %s", why);
+        char *room = mx_escape(ev->room_id);
+        char *uid = mx_escape(all[0].ghost);
+        char *txn = mx_escape(ev->event_id);
+        char *path = xasprintf("/_matrix/client/v3/rooms/%s/send/"
+                               "m.room.message/undelivered.%s?user_id=%s",
+                               room, txn, uid);
+        mx_client_call(gw->mx, "PUT", path,
+                       mx_message_content("m.notice", text), 3,
+                       on_notice_sent, NULL);
+        free(path);
+        free(txn);
+        free(uid);
+        free(room);
+        free(text);
+    }
+    store_occupants_free(all, n);
+}
+
 static void relay_message(struct gateway *gw, const struct mx_event *ev,
                           const struct store_room *room)
 {
@@ -714,6 +756,7 @@ static void relay_message(struct gateway *gw, const struct mx_event *ev,
     char *oob = NULL;
     if (media_to_xmpp(gw, &msg, &body, &oob, &why) < 0) {
         log_info("muc: not relaying %s: %s", ev->event_id, why);
+        notify_file_refused(gw, ev, why);
         free(body);
         return;
     }

@@ -199,6 +199,19 @@ async def matrix_files_reach_xmpp(cluster, xmpp_user, matrix, room_id):
     assert status == 401
 
 
+async def matrix_too_large_gets_a_notice(cluster, matrix, room_id):
+    """(d) A Matrix file whose info announces more than the limit does not
+    cross, and its sender is told so in the room."""
+    mxc = await hs_upload(cluster.synapse.url, matrix, b"tiny",
+                          "application/octet-stream", "huge.bin")
+    await send_media(matrix, room_id, "m.file", mxc, "huge.bin",
+                     "application/octet-stream", MEDIA_MAX_BYTES + 1)
+    _, notice = await matrix.wait_message(
+        lambda r, e: r == room_id and isinstance(e, RoomMessageNotice),
+        what="the notice for a too large file")
+    assert "larger than the gateway's media size limit" in notice.body
+
+
 async def test_media_in_a_dm(cluster, alice, bob):
     room_id = await open_dm_from_xmpp(alice, bob, "files coming")
     queue = media_events(bob)
@@ -232,14 +245,9 @@ async def test_media_in_a_dm(cluster, alice, bob):
 
     # Over the limit, Matrix -> XMPP: announced in info, the sender gets a
     # notice; not announced, the proxy refuses with 413.
+    await matrix_too_large_gets_a_notice(cluster, bob, room_id)
     mxc = await hs_upload(cluster.synapse.url, bob, big,
                           "application/octet-stream", "big.bin")
-    await send_media(bob, room_id, "m.file", mxc, "big.bin",
-                     "application/octet-stream", len(big))
-    _, notice = await bob.wait_message(
-        lambda r, e: r == room_id and isinstance(e, RoomMessageNotice),
-        what="the notice for a too large file")
-    assert "larger than the gateway's media size limit" in notice.body
     await send_media(bob, room_id, "m.file", mxc, "quiet.bin",
                      "application/octet-stream")
     got = await alice.wait_message(
@@ -271,6 +279,7 @@ async def test_media_in_a_gateway_room(cluster, gateway, alice):
             lambda m: m["type"] == "error",
             what="the error for a too large file")
         assert "larger than the gateway's limit" in error["error"]["text"]
+        await matrix_too_large_gets_a_notice(cluster, bob, room_id)
     finally:
         await bob.close()
         await carol.close()
@@ -302,5 +311,6 @@ async def test_media_in_a_portal(cluster, gateway, alice):
             lambda r, e: r == room_id and isinstance(e, RoomMessageText)
             and e.body == url, what="the too large file as a link")
         assert link.sender == occupant_ghost(room, "alice")
+        await matrix_too_large_gets_a_notice(cluster, bob, room_id)
     finally:
         await bob.close()
