@@ -46,6 +46,10 @@ struct as_server {
     struct as_request *live; /* every request not yet completed */
     int nawaiting;
     bool stopping; /* streams end with an error so connections can close */
+    /* A connection was resumed since the last turn. libmicrohttpd does not
+     * wake the loop's poll for it (its epoll fd stays quiet), so the next
+     * poll must not sleep. */
+    bool resumed;
 };
 
 /* ------------------------------------------------------------ replies -- */
@@ -54,6 +58,7 @@ static void resume(struct as_request *req)
 {
     if (req->suspended) {
         req->suspended = false;
+        req->server->resumed = true;
         MHD_resume_connection(req->conn);
     }
 }
@@ -490,12 +495,15 @@ int as_server_fd(struct as_server *s)
 
 void as_server_run(struct as_server *s)
 {
+    s->resumed = false;
     MHD_run(s->daemon);
 }
 
 long as_server_timeout(struct as_server *s)
 {
     MHD_UNSIGNED_LONG_LONG t;
+    if (s->resumed)
+        return 0;
     if (MHD_get_timeout(s->daemon, &t) != MHD_YES)
         return -1;
     return t > 100000 ? 100000 : (long)t;
