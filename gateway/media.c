@@ -18,6 +18,10 @@
 #define STREAM_HIGH_WATER (256 * 1024)
 #define STREAM_COMPACT_AT (64 * 1024)
 #define MXC_PART_MAX 255
+/* Files from XMPP are held in memory between download and upload; at most
+ * this many at once, so memory stays under this many times max_bytes. The
+ * rest wait their turn. */
+#define MAX_DOWNLOADS 4
 
 struct proxy;
 struct download;
@@ -26,7 +30,9 @@ struct media {
     struct gateway *gw;
     unsigned char key[crypto_auth_KEYBYTES];
     struct proxy *proxies;       /* serving, for media_free */
-    struct download *downloads;  /* downloading, for media_free */
+    struct download *downloads;  /* downloading or waiting, oldest first */
+    int active;                  /* started and not yet uploaded */
+    bool closing;
 };
 
 /* ------------------------------------------------------------ set-up -- */
@@ -53,6 +59,7 @@ void media_free(struct media *m)
 {
     if (!m)
         return;
+    m->closing = true;
     while (m->proxies)
         proxy_free(m->proxies);
     while (m->downloads)
@@ -496,6 +503,7 @@ struct download {
     char *url;
     struct strbuf data;
     bool too_big;
+    bool started;        /* counts in media->active */
     /* Known once downloaded. */
     char *filename;
     char *mime;
@@ -515,9 +523,22 @@ static void download_unlink(struct download *d)
         }
 }
 
+static void download_start(struct download *d);
+
 static void download_free(struct download *d)
 {
+    struct media *m = d->m;
     download_unlink(d);
+    if (d->started) {
+        m->active--;
+        /* Its memory is free: the oldest waiting file goes next. */
+        for (struct download *w = m->downloads; w && !m->closing;
+             w = w->next)
+            if (!w->started) {
+                download_start(w);
+                break;
+            }
+    }
     if (d->easy) {
         curl_multi_remove_handle(d->m->gw->multi, d->easy);
         curl_easy_cleanup(d->easy);
@@ -654,12 +675,26 @@ void media_to_matrix(struct gateway *gw, const char *ghost, const char *url,
     d->filename = media_filename_from_url(url);
     d->cb = cb;
     d->ud = ud;
-    d->next = m->downloads;
-    m->downloads = d;
+    struct download **tail = &m->downloads;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = d;
+    if (m->active < MAX_DOWNLOADS)
+        download_start(d);
+    else
+        log_info("media: %d files in flight; %s waits its turn", m->active,
+                 d->filename);
+}
+
+static void download_start(struct download *d)
+{
+    struct gateway *gw = d->m->gw;
+    d->started = true;
+    d->m->active++;
     CURL *e = curl_easy_init();
     if (!e)
         abort();
-    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_URL, d->url);
     /* Only the web: no file://, no other scheme, even after a redirect. */
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");

@@ -23,7 +23,7 @@ from nio import RoomMessageMedia, RoomMessageNotice, RoomMessageText, \
     RoomSendResponse
 
 from harness import MEDIA_MAX_BYTES, MUC
-from peers import wait_for
+from peers import XmppUser, wait_for
 from test_dm import ghost_id, open_dm_from_xmpp, puppet_jid
 from test_muc_gateway import make_room, matrix_pair, muc
 from test_muc_portal import create_muc, join_portal, matrix_user, \
@@ -314,3 +314,30 @@ async def test_media_in_a_portal(cluster, gateway, alice):
         await matrix_too_large_gets_a_notice(cluster, bob, room_id)
     finally:
         await bob.close()
+
+
+async def test_many_files_at_once_all_arrive(cluster, gateway, bob):
+    """More files in flight than the gateway downloads at once (4): the
+    rest wait their turn, and every one arrives."""
+    senders = [await XmppUser(cluster.prosody).connect() for _ in range(6)]
+    try:
+        rooms = {}
+        for i, user in enumerate(senders):
+            rooms[await open_dm_from_xmpp(user, bob, f"hello {i}")] = i
+        queue = media_events(bob)
+        images = [png(i + 1, 1) for i in range(len(senders))]
+        await asyncio.gather(*(
+            xmpp_share(user, puppet_jid(bob), images[i], f"p{i}.png",
+                       "image/png", "chat")
+            for i, user in enumerate(senders)))
+        seen = set()
+        while len(seen) < len(senders):
+            room_id, event = await wait_for(
+                queue, lambda item: item[0] in rooms, 60,
+                f"the files of all senders (got {sorted(seen)})")
+            i = rooms[room_id]
+            assert event.source["content"]["info"]["w"] == i + 1
+            seen.add(i)
+    finally:
+        for user in senders:
+            await user.disconnect()
