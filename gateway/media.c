@@ -466,6 +466,12 @@ void media_proxy_request(struct as_request *req, const char *path, void *ud)
     curl_easy_setopt(e, CURLOPT_PRIVATE, p);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    /* No total limit (a large file to a slow client takes what it takes),
+     * but a homeserver that stalls for a minute is given up on, so that a
+     * suspended connection cannot wait forever. Paused transfers are not
+     * counted as stalled. */
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 60L);
     free(url);
     p->easy = e;
     curl_multi_add_handle(gw->multi, e);
