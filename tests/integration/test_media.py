@@ -280,6 +280,20 @@ async def test_media_in_a_gateway_room(cluster, gateway, alice):
             what="the error for a too large file")
         assert "larger than the gateway's limit" in error["error"]["text"]
         await matrix_too_large_gets_a_notice(cluster, bob, room_id)
+
+        # History on joining carries the files as links with OOB too.
+        dave = await XmppUser(cluster.prosody).connect()
+        try:
+            _, _, _, history = await muc(dave).join_muc_wait(
+                muc_jid, "dave", maxstanzas=20, timeout=30)
+            shots = [m for m in history
+                     if oob_url(m) and "shot.png" in oob_url(m)]
+            assert shots, [m["body"] for m in history]
+            assert shots[0]["body"] == oob_url(shots[0])
+            status, _, body = await http_get(oob_url(shots[0]))
+            assert (status, body) == (200, png(5, 4))
+        finally:
+            await dave.disconnect()
     finally:
         await bob.close()
         await carol.close()
