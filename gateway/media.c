@@ -3,6 +3,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/strbuf.h"
+#include "common/utf8.h"
 #include "gateway/gateway.h"
 #include "gateway/media_sniff.h"
 
@@ -512,6 +513,7 @@ struct download {
     bool started;        /* counts in media->active */
     /* Known once downloaded. */
     char *filename;
+    char *caption;       /* NULL when none */
     char *mime;
     size_t size;
     int width, height;   /* 0 when not an image */
@@ -553,6 +555,7 @@ static void download_free(struct download *d)
     free(d->ghost);
     free(d->url);
     free(d->filename);
+    free(d->caption);
     free(d->mime);
     free(d);
 }
@@ -589,7 +592,8 @@ static void on_uploaded(const struct mx_response *r, void *ud)
         json_object_set_new(info, "h", json_integer(d->height));
     }
     json_t *content = json_pack("{s:s, s:s, s:s, s:s, s:o}", "msgtype",
-                                media_msgtype(d->mime), "body", d->filename,
+                                media_msgtype(d->mime), "body",
+                                d->caption ? d->caption : d->filename,
                                 "filename", d->filename, "url", uri, "info",
                                 info);
     struct gateway *gw = d->m->gw;
@@ -670,7 +674,7 @@ static void download_done(struct mx_transfer *t, CURLcode code)
 }
 
 void media_to_matrix(struct gateway *gw, const char *ghost, const char *url,
-                     media_done_cb cb, void *ud)
+                     const char *caption, media_done_cb cb, void *ud)
 {
     struct media *m = gw->media;
     struct download *d = xcalloc(1, sizeof *d);
@@ -679,6 +683,9 @@ void media_to_matrix(struct gateway *gw, const char *ghost, const char *url,
     d->ghost = xstrdup(ghost);
     d->url = xstrdup(url);
     d->filename = media_filename_from_url(url);
+    /* A caption equal to the file name is no caption. */
+    if (caption && *caption && strcmp(caption, d->filename) != 0)
+        d->caption = utf8_sanitize(caption, strlen(caption));
     d->cb = cb;
     d->ud = ud;
     struct download **tail = &m->downloads;

@@ -60,8 +60,9 @@ typedef void (*media_done_cb)(struct gateway *gw, json_t *content,
                               const char *condition, const char *why,
                               void *ud);
 /* Downloads url, uploads it as ghost and calls cb exactly once (unless the
- * gateway stops first). */
+ * gateway stops first). caption (XEP-0066 desc; may be NULL) becomes the
+ * event's body, with the file name in filename, as Matrix captions go. */
 void media_to_matrix(struct gateway *gw, const char *ghost, const char *url,
-                     media_done_cb cb, void *ud);
+                     const char *caption, media_done_cb cb, void *ud);
 
 #endif

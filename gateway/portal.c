@@ -975,8 +975,12 @@ static void on_muc_message(struct gateway *gw, xmpp_stanza_t *st,
             json_object_set_new(op, "origin_id", json_string(own_id));
         json_object_set_new(op, "muc", json_string(muc));
         /* A file share: the op fetches it and posts it as media. */
-        if (media_is_share(&m))
+        if (media_is_share(&m)) {
             json_object_set_new(op, "media_url", json_string(m.oob_url));
+            if (m.oob_desc)
+                json_object_set_new(op, "media_desc",
+                                    json_string(m.oob_desc));
+        }
         enqueue_op(gw, room->room_id, op);
         if (dedupe)
             store_inbound_add(gw->store, muc, dedupe, now);
@@ -1275,7 +1279,8 @@ void portal_op_process(struct gateway *gw, const struct store_outbox_item *it)
     } else if (strcmp(op, "say") == 0) {
         const char *media_url = op_str(j, "media_url");
         if (media_url)
-            media_to_matrix(gw, user, media_url, on_say_media, j);
+            media_to_matrix(gw, user, media_url, op_str(j, "media_desc"),
+                            on_say_media, j);
         else
             say(j);
     } else {

@@ -104,7 +104,8 @@ def media_events(user):
     return queue
 
 
-async def xmpp_share(user, to, data, filename, content_type, mtype):
+async def xmpp_share(user, to, data, filename, content_type, mtype,
+                     desc=None):
     """Uploads with XEP-0363 and sends the URL as body and OOB, as
     Conversations, Dino and Gajim do. Returns the upload URL."""
     if "xep_0363" not in user.client.plugin:
@@ -115,6 +116,8 @@ async def xmpp_share(user, to, data, filename, content_type, mtype):
     msg = user.client.make_message(mto=to, mbody=url, mtype=mtype)
     x = slixmpp.ET.Element(f"{{{NS_OOB}}}x")
     slixmpp.ET.SubElement(x, f"{{{NS_OOB}}}url").text = url
+    if desc is not None:
+        slixmpp.ET.SubElement(x, f"{{{NS_OOB}}}desc").text = desc
     msg.append(x)
     msg.send()
     return url
@@ -218,6 +221,16 @@ async def test_media_in_a_dm(cluster, alice, bob):
     await xmpp_image_reaches_matrix(cluster, alice, bob, queue, room_id,
                                     puppet_jid(bob), "chat", ghost_id(alice))
     await matrix_files_reach_xmpp(cluster, alice, bob, room_id)
+
+    # An OOB description becomes the Matrix caption.
+    await xmpp_share(alice, puppet_jid(bob), png(2, 2), "logo.png",
+                     "image/png", "chat", desc="our new logo")
+    _, event = await wait_for(
+        queue, lambda item: item[0] == room_id and
+        item[1].source["content"].get("filename") == "logo.png", 40,
+        "the captioned image")
+    assert event.source["content"]["body"] == "our new logo"
+    assert event.source["content"]["info"]["w"] == 2
 
     # A file larger than the proxy's buffer streams through whole (the
     # homeserver transfer pauses while the client catches up).
