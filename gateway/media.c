@@ -311,6 +311,8 @@ static int proxy_answer(struct proxy *p)
     return 0;
 }
 
+/* The value of header line[0..n) if it is `name` (with its colon), trimmed;
+ * else NULL. Caller frees. */
 static char *header_value(const char *line, size_t n, const char *name)
 {
     size_t k = strlen(name);
