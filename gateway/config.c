@@ -55,6 +55,11 @@ static const struct key_spec keys[] = {
       "_xmpp_", 0, 0 },
     { "appservice", "max_request_bytes", T_INT, OFF(max_request_bytes), false,
       "10485760", 4096, 104857600 },
+    { "media", "public_url", T_URL, OFF(media_url), false, NULL, 0, 0 },
+    { "media", "max_bytes", T_INT, OFF(media_max_bytes), false, "104857600",
+      1024, 2147483647 },
+    { "media", "download_timeout", T_INT, OFF(media_timeout_s), false, "60",
+      1, 3600 },
     { "store", "path", T_STRING, OFF(store_path), false, "isthmus.db", 0, 0 },
     { "log", "level", T_LOGLEVEL, OFF(log_level), false, "info", 0, 0 },
 };
@@ -220,6 +225,10 @@ int config_parse(const char *name, const char *text, struct config *cfg,
     if (rc == 0 && !cfg->as_url)
         cfg->as_url = xasprintf("http://%s:%d", cfg->bind_address,
                                 cfg->bind_port);
+    /* XMPP clients fetch media from the proxy on the appservice listener;
+     * by default they reach it where the homeserver does. */
+    if (rc == 0 && !cfg->media_url)
+        cfg->media_url = xstrdup(cfg->as_url);
     if (rc < 0)
         config_free(cfg);
     return rc;

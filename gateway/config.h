@@ -28,6 +28,10 @@ struct config {
     char *user_prefix;
     char *alias_prefix;
     int max_request_bytes;   /* largest appservice request body accepted */
+    /* [media] */
+    char *media_url;         /* public base URL of the media proxy */
+    int media_max_bytes;     /* largest file bridged, either way */
+    int media_timeout_s;     /* whole download of a file from XMPP */
     /* [store] */
     char *store_path;
     /* [log] */

@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "common/mem.h"
+#include "gateway/media.h"
 #include "gateway/portal.h"
 #include "gateway/queues.h"
 #include "gateway/ratelimit.h"
@@ -138,6 +139,7 @@ int gateway_init(struct gateway *gw, struct config *cfg, char **err)
     /* Keep-alive: a few reused connections to the homeserver. */
     curl_multi_setopt(gw->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 16L);
     gw->mx = mx_client_new(gw->multi, gw->cfg.homeserver_url, gw->cfg.as_token);
+    gw->media = media_new(gw);
 
     gw->as = as_server_new(gw->cfg.bind_address, gw->cfg.bind_port,
                            gw->cfg.hs_token, (size_t)gw->cfg.max_request_bytes,
@@ -257,6 +259,7 @@ void gateway_free(struct gateway *gw)
     }
     if (gw->as)
         as_server_free(gw->as);
+    media_free(gw->media); /* after the server: its streams are gone */
     if (gw->store) {
         save_txn_number(gw, true);
         store_flush(gw->store);

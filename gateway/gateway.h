@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <strophe.h>
 
+struct media;
 struct portal_state;
 struct queues;
 struct ratelimit;
@@ -34,6 +35,7 @@ struct gateway {
     struct queues *queues;
     struct ratelimit *senders; /* flood control per XMPP sender */
     struct portal_state *portal; /* portal mode's in-memory state */
+    struct media *media;         /* media proxy and downloads */
     bool stanza_outbox_dirty; /* OUTBOX_STANZA rows wait to be sent */
     char *bot_mxid;
     /* For the latency metrics: when the stanza or transaction now being

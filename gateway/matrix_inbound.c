@@ -11,6 +11,7 @@
 #include "common/utf8.h"
 #include "gateway/format_bridge.h"
 #include "gateway/ghosts.h"
+#include "gateway/media.h"
 #include "gateway/metrics.h"
 #include "gateway/muc_gateway.h"
 #include "gateway/portal.h"
@@ -163,7 +164,7 @@ static void on_message(struct gateway *gw, const struct mx_event *ev)
     }
     struct mx_message msg;
     const char *why;
-    char *from = NULL, *body = NULL, *ghost = NULL;
+    char *from = NULL, *body = NULL, *ghost = NULL, *oob = NULL;
     const char *type;
     if (mx_message_parse(ev, &msg, &why) < 0) {
         log_debug("to_xmpp: skipping %s: %s", ev->event_id, why);
@@ -179,6 +180,11 @@ static void on_message(struct gateway *gw, const struct mx_event *ev)
     size_t n_mentions = 0;
     if (translate_to_xmpp_rich(&msg, (size_t)gw->cfg.max_stanza_body, &body,
                                &type, &mentions, &n_mentions, &why) < 0) {
+        notify_undelivered(gw, ev->room_id, ghost, ev->event_id, why);
+        goto out;
+    }
+    /* Media: the body becomes the gateway's proxy URL, with XEP-0066. */
+    if (media_to_xmpp(gw, &msg, &body, &oob, &why) < 0) {
         notify_undelivered(gw, ev->room_id, ghost, ev->event_id, why);
         goto out;
     }
@@ -200,7 +206,7 @@ static void on_message(struct gateway *gw, const struct mx_event *ev)
                         .body = body, .origin_id = (char *)ev->event_id,
                         .replace_id = rel.replace_id, .reply_id = rel.reply_id,
                         .fallback_end = rel.fallback_len, .refs = refs,
-                        .n_refs = n_refs };
+                        .n_refs = n_refs, .oob_url = oob };
     xmpp_stanza_t *st = xmsg_build(gw->xmpp, &out);
     char *queue = xasprintf("m2x %s", ev->room_id);
     if (to_xmpp_enqueue(gw, queue, st) == 0) {
@@ -219,6 +225,7 @@ static void on_message(struct gateway *gw, const struct mx_event *ev)
     format_refs_free(refs, n_refs);
     xmpp_stanza_release(st);
 out:
+    free(oob);
     free(body);
     free(from);
     free(ghost);
@@ -454,6 +461,7 @@ const struct as_handlers matrix_inbound_handlers = {
     .user_query = on_user_query,
     .alias_query = on_alias_query,
     .metrics = on_metrics,
+    .media = media_proxy_request,
 };
 
 /* ---------------------------------------------------------- join jobs -- */

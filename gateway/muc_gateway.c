@@ -10,6 +10,7 @@
 #include "common/utf8.h"
 #include "gateway/format_bridge.h"
 #include "gateway/ghosts.h"
+#include "gateway/media.h"
 #include "gateway/translate.h"
 #include "xep/disco.h"
 #include "xep/message.h"
@@ -187,6 +188,11 @@ static void on_history(const struct mx_response *r, void *ud)
             translate_to_xmpp(&msg, (size_t)gw->cfg.max_stanza_body, &body,
                               &type, &why) < 0)
             continue;
+        char *oob = NULL;
+        if (media_to_xmpp(gw, &msg, &body, &oob, &why) < 0) {
+            free(body);
+            continue;
+        }
         char *nick = member_nick(gw, j->room_id, ev.sender);
         if (!nick)
             nick = nick_for(ev.sender, NULL);
@@ -194,6 +200,9 @@ static void on_history(const struct mx_response *r, void *ud)
         xmpp_stanza_t *st = muc_groupchat(gw->xmpp, from, j->occupant_jid,
                                           ev.event_id, NULL, body,
                                           ev.event_id, j->muc_jid);
+        if (oob)
+            xmsg_add_oob(gw->xmpp, st, oob, NULL);
+        free(oob);
         muc_add_delay(gw->xmpp, st, j->muc_jid, (long long)ev.origin_server_ts);
         send_now(gw, st);
         free(from);
@@ -707,6 +716,40 @@ char *muc_gateway_nick(struct gateway *gw, const char *room_id,
     return nick ? nick : nick_for(mxid, displayname);
 }
 
+static void on_notice_sent(const struct mx_response *r, void *ud)
+{
+    (void)ud;
+    if (r->status != 200)
+        log_warn("muc: could not post a delivery notice: %s", r->error);
+}
+
+/* Tells the room a file did not reach XMPP. The gateway's bot is not in
+ * these rooms; an XMPP occupant's ghost is, so it speaks. Best effort. */
+static void notify_file_refused(struct gateway *gw, const struct mx_event *ev,
+                                const char *why)
+{
+    struct store_occupant *all;
+    int n = store_occupants_in_room(gw->store, ev->room_id, &all);
+    if (n > 0) {
+        char *text = xasprintf("A file was not delivered to XMPP: %s", why);
+        char *room = mx_escape(ev->room_id);
+        char *uid = mx_escape(all[0].ghost);
+        char *txn = mx_escape(ev->event_id);
+        char *path = xasprintf("/_matrix/client/v3/rooms/%s/send/"
+                               "m.room.message/undelivered.%s?user_id=%s",
+                               room, txn, uid);
+        mx_client_call(gw->mx, "PUT", path,
+                       mx_message_content("m.notice", text), 3,
+                       on_notice_sent, NULL);
+        free(path);
+        free(txn);
+        free(uid);
+        free(room);
+        free(text);
+    }
+    store_occupants_free(all, n);
+}
+
 static void relay_message(struct gateway *gw, const struct mx_event *ev,
                           const struct store_room *room)
 {
@@ -719,6 +762,13 @@ static void relay_message(struct gateway *gw, const struct mx_event *ev,
         translate_to_xmpp_rich(&msg, (size_t)gw->cfg.max_stanza_body, &body,
                                &type, &mentions, &n_mentions, &why) < 0) {
         log_debug("muc: not relaying %s: %s", ev->event_id, why);
+        return;
+    }
+    char *oob = NULL;
+    if (media_to_xmpp(gw, &msg, &body, &oob, &why) < 0) {
+        log_info("muc: not relaying %s: %s", ev->event_id, why);
+        notify_file_refused(gw, ev, why);
+        free(body);
         return;
     }
     int translated_cp = (int)utf8_count(body, strlen(body));
@@ -757,6 +807,8 @@ static void relay_message(struct gateway *gw, const struct mx_event *ev,
         else if (msg.reply_to)
             xmsg_add_reply(gw->xmpp, st, msg.reply_to, NULL, fallback_len);
         xmsg_add_refs(gw->xmpp, st, refs, n_refs);
+        if (oob)
+            xmsg_add_oob(gw->xmpp, st, oob, NULL);
         to_xmpp_enqueue(gw, queue, st);
         xmpp_stanza_release(st);
     }
@@ -778,6 +830,7 @@ static void relay_message(struct gateway *gw, const struct mx_event *ev,
     free(from);
     free(nick);
     free(body);
+    free(oob);
 }
 
 static void relay_member(struct gateway *gw, const struct mx_event *ev,

@@ -13,6 +13,7 @@
 #include "common/utf8.h"
 #include "gateway/format_bridge.h"
 #include "gateway/ghosts.h"
+#include "gateway/media.h"
 #include "gateway/queues.h"
 #include "gateway/reactions.h"
 #include "gateway/receipts.h"
@@ -518,7 +519,7 @@ static void on_matrix_message(struct gateway *gw, const struct mx_event *ev,
     }
     struct mx_message msg;
     const char *why, *type;
-    char *body = NULL;
+    char *body = NULL, *oob = NULL;
     char *occupant = occupant_of(gw, ev->sender);
     if (!occupant || mx_message_parse(ev, &msg, &why) < 0)
         goto out;
@@ -527,6 +528,14 @@ static void on_matrix_message(struct gateway *gw, const struct mx_event *ev,
     if (translate_to_xmpp_rich(&msg, (size_t)gw->cfg.max_stanza_body, &body,
                                &type, &mentions, &n_mentions, &why) < 0) {
         char *text = xasprintf("Your message was not delivered to XMPP: %s",
+                               why);
+        bot_notice(gw, ev->room_id, ev->event_id, text);
+        free(text);
+        goto out;
+    }
+    /* Media: the body becomes the gateway's proxy URL, with XEP-0066. */
+    if (media_to_xmpp(gw, &msg, &body, &oob, &why) < 0) {
+        char *text = xasprintf("Your file was not delivered to XMPP: %s",
                                why);
         bot_notice(gw, ev->room_id, ev->event_id, text);
         free(text);
@@ -550,7 +559,7 @@ static void on_matrix_message(struct gateway *gw, const struct mx_event *ev,
                         .body = body, .origin_id = (char *)ev->event_id,
                         .replace_id = rel.replace_id, .reply_id = rel.reply_id,
                         .fallback_end = rel.fallback_len, .refs = refs,
-                        .n_refs = n_refs };
+                        .n_refs = n_refs, .oob_url = oob };
     struct store_message sm = {
         .event_id = (char *)ev->event_id, .room_id = (char *)ev->room_id,
         .xmpp_jid = room->xmpp_jid, .stanza_id = (char *)ev->event_id,
@@ -563,6 +572,7 @@ static void on_matrix_message(struct gateway *gw, const struct mx_event *ev,
     relations_free(&rel);
     format_refs_free(refs, n_refs);
 out:
+    free(oob);
     free(body);
     free(occupant);
     store_portal_user_free(&u);
@@ -1038,6 +1048,13 @@ static void on_muc_message(struct gateway *gw, xmpp_stanza_t *st,
         if (own_id)
             json_object_set_new(op, "origin_id", json_string(own_id));
         json_object_set_new(op, "muc", json_string(muc));
+        /* A file share: the op fetches it and posts it as media. */
+        if (media_is_share(&m)) {
+            json_object_set_new(op, "media_url", json_string(m.oob_url));
+            if (m.oob_desc)
+                json_object_set_new(op, "media_desc",
+                                    json_string(m.oob_desc));
+        }
         enqueue_op(gw, room->room_id, op);
         if (dedupe)
             store_inbound_add(gw->store, muc, dedupe, now);
@@ -1313,6 +1330,36 @@ static void run_action(struct op_job *j, const char *op, int64_t item_id)
     free(seed);
 }
 
+static void say(struct op_job *j)
+{
+    /* The outbox id names the message for good, so a replay after a crash
+     * hands the homeserver the same transaction. */
+    char *tail = xasprintf("/send/m.room.message/isthmus.p%lld?ts=%lld",
+                           (long long)j->item_id,
+                           (long long)json_integer_value(
+                               json_object_get(j->op, "ts")));
+    json_t *content = json_object_get(j->op, "content");
+    op_call(j, "PUT", tail, op_str(j, "user_id"), json_incref(content));
+    free(tail);
+}
+
+/* A MUC has nobody to send an error to that would not bother the whole
+ * room, so a file that cannot cross is posted as its plain URL (the text
+ * content already in the op), and the reason is logged. */
+static void on_say_media(struct gateway *gw, json_t *content,
+                         const char *condition, const char *why, void *ud)
+{
+    (void)gw;
+    (void)condition;
+    struct op_job *j = ud;
+    if (content)
+        json_object_set_new(j->op, "content", content);
+    else
+        log_info("portal: a file in %s is posted as a link: %s",
+                 op_str(j, "muc"), why);
+    say(j);
+}
+
 void portal_op_process(struct gateway *gw, const struct store_outbox_item *it)
 {
     struct op_job *j = xcalloc(1, sizeof *j);
@@ -1347,15 +1394,12 @@ void portal_op_process(struct gateway *gw, const struct store_outbox_item *it)
         op_call(j, "PUT", "/state/m.room.topic",
                 NULL, json_pack("{s:s}", "topic", op_str(j, "topic")));
     } else if (strcmp(op, "say") == 0) {
-        /* The outbox id names the message for good, so a replay after a
-         * crash hands the homeserver the same transaction. */
-        char *tail = xasprintf("/send/m.room.message/isthmus.p%lld?ts=%lld",
-                              (long long)it->id,
-                              (long long)json_integer_value(
-                                  json_object_get(j->op, "ts")));
-        json_t *content = json_object_get(j->op, "content");
-        op_call(j, "PUT", tail, user, json_incref(content));
-        free(tail);
+        const char *media_url = op_str(j, "media_url");
+        if (media_url)
+            media_to_matrix(gw, user, media_url, op_str(j, "media_desc"),
+                            on_say_media, j);
+        else
+            say(j);
     } else if (strcmp(op, "react") == 0 || strcmp(op, "redact") == 0) {
         run_action(j, op, it->id);
     } else {

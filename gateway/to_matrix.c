@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "gateway/ghosts.h"
+#include "gateway/media.h"
 #include "gateway/metrics.h"
 #include "gateway/muc_gateway.h"
 #include "gateway/queues.h"
@@ -42,6 +43,7 @@ struct job {
      * (reactions.id set), or a retraction (retract_id set). */
     struct xreactions reactions;
     char *retract_id;
+    json_t *media;         /* a shared file's event content, once uploaded */
 };
 
 static void job_done(struct job *j)
@@ -58,6 +60,7 @@ static void job_done(struct job *j)
     free(j->replaces);
     xreactions_free(&j->reactions);
     free(j->retract_id);
+    json_decref(j->media);
     store_occupant_free(&j->occupant);
     free(j);
 }
@@ -182,10 +185,32 @@ static void on_sent(const struct mx_response *r, void *ud)
     job_fail(j, "undefined-condition", r->error);
 }
 
+static void send_event(struct job *j);
+
+static void on_media(struct gateway *gw, json_t *content,
+                     const char *condition, const char *why, void *ud)
+{
+    (void)gw;
+    struct job *j = ud;
+    if (!content) {
+        job_fail(j, condition, why);
+        return;
+    }
+    j->media = content;
+    send_event(j);
+}
+
 static void send_event(struct job *j)
 {
     struct translated_text t;
     const char *why;
+    /* A file share goes to the media repository first (gateway/media.c). */
+    if (!j->media && media_is_share(&j->msg)) {
+        j->waited = true;
+        media_to_matrix(j->gw, j->ghost, j->msg.oob_url, j->msg.oob_desc,
+                        on_media, j);
+        return;
+    }
     if (translate_to_matrix(&j->msg, (size_t)j->gw->cfg.max_event_body, &t,
                             &why) < 0) {
         job_fail(j, "not-acceptable", why);
@@ -194,8 +219,10 @@ static void send_event(struct job *j)
     if (!j->dispatching)
         j->waited = true;
     free(j->replaces);
-    json_t *content = relations_to_matrix(j->gw, j->sender_jid, &j->msg, &t,
-                                          &j->replaces);
+    json_t *content = j->media ? json_incref(j->media)
+                               : relations_to_matrix(j->gw, j->sender_jid,
+                                                     &j->msg, &t,
+                                                     &j->replaces);
     char *room = mx_escape(j->room_id);
     char *uid = mx_escape(j->ghost);
     char *txn = txn_id_for(j);

@@ -24,6 +24,14 @@ struct as_request {
     int status;           /* the response once decided; 0 = not yet */
     char *response;
     const char *content_type;
+    /* A streamed answer (as_request_reply_stream). */
+    as_stream_reader reader;
+    void *reader_cls;
+    char *stream_type;
+    char *disposition;
+    long long length;
+    void (*gone)(void *cls);
+    void *gone_cls;
     struct as_request *next_waiting; /* in server->awaiting_commit */
     struct as_request *next_live;    /* in server->live */
 };
@@ -37,6 +45,11 @@ struct as_server {
     struct as_request *awaiting_commit;
     struct as_request *live; /* every request not yet completed */
     int nawaiting;
+    bool stopping; /* streams end with an error so connections can close */
+    /* A connection was resumed since the last turn. libmicrohttpd does not
+     * wake the loop's poll for it (its epoll fd stays quiet), so the next
+     * poll must not sleep. */
+    bool resumed;
 };
 
 /* ------------------------------------------------------------ replies -- */
@@ -45,6 +58,7 @@ static void resume(struct as_request *req)
 {
     if (req->suspended) {
         req->suspended = false;
+        req->server->resumed = true;
         MHD_resume_connection(req->conn);
     }
 }
@@ -113,8 +127,78 @@ int as_server_awaiting_commit(const struct as_server *s)
     return s->nawaiting;
 }
 
+void as_request_reply_stream(struct as_request *req, int status,
+                             const char *content_type,
+                             const char *disposition, long long length,
+                             as_stream_reader reader, void *cls)
+{
+    req->status = status;
+    req->reader = reader;
+    req->reader_cls = cls;
+    req->stream_type = xstrdup(content_type);
+    req->disposition = disposition ? xstrdup(disposition) : NULL;
+    req->length = length;
+    resume(req);
+}
+
+void as_request_on_gone(struct as_request *req, void (*gone)(void *cls),
+                        void *cls)
+{
+    req->gone = gone;
+    req->gone_cls = cls;
+}
+
+void as_request_pause(struct as_request *req)
+{
+    if (!req->suspended) {
+        req->suspended = true;
+        MHD_suspend_connection(req->conn);
+    }
+}
+
+void as_request_resume(struct as_request *req)
+{
+    resume(req);
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct as_request *req = cls;
+    if (req->server->stopping)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    long n = req->reader(req->reader_cls, (unsigned long long)pos, buf, max);
+    if (n == AS_STREAM_END)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (n < 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    return (ssize_t)n;
+}
+
+static enum MHD_Result queue_stream(struct as_request *req)
+{
+    struct MHD_Response *resp = MHD_create_response_from_callback(
+        req->length < 0 ? MHD_SIZE_UNKNOWN : (uint64_t)req->length,
+        64 * 1024, stream_read, req, NULL);
+    MHD_add_response_header(resp, "Content-Type", req->stream_type);
+    if (req->disposition)
+        MHD_add_response_header(resp, "Content-Disposition",
+                                req->disposition);
+    /* What the proxy serves comes from anyone on Matrix: browsers must not
+     * run it as a page of this origin. */
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Content-Security-Policy",
+                            "sandbox; default-src 'none'");
+    enum MHD_Result rc = MHD_queue_response(req->conn, (unsigned)req->status,
+                                            resp);
+    MHD_destroy_response(resp);
+    req->answered = true;
+    return rc;
+}
+
 static enum MHD_Result queue(struct as_request *req)
 {
+    if (req->reader)
+        return queue_stream(req);
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         strlen(req->response), req->response, MHD_RESPMEM_MUST_COPY);
     MHD_add_response_header(resp, "Content-Type", req->content_type);
@@ -260,6 +344,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
             free(text);
             return queue(req);
         }
+        if (strncmp(url, AS_MEDIA_PREFIX, strlen(AS_MEDIA_PREFIX)) == 0 &&
+            s->h.media) {
+            req->dispatched = true;
+            if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+                as_request_reply_text(req, 405, "text/plain",
+                                      "media takes GET\n");
+            else
+                s->h.media(req, url, s->ud);
+            if (req->status)
+                return queue(req);
+            req->suspended = true;
+            MHD_suspend_connection(conn);
+            return MHD_YES;
+        }
         /* Refuse early, before reading any body. */
         if (check_auth(s, conn, req) < 0)
             return queue(req);
@@ -324,8 +422,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
             s->nawaiting--;
             break;
         }
+    if (req->gone)
+        req->gone(req->gone_cls);
     strbuf_free(&req->body);
     free(req->response);
+    free(req->stream_type);
+    free(req->disposition);
     free(req);
     *con_cls = NULL;
 }
@@ -372,10 +474,13 @@ void as_server_free(struct as_server *s)
         return;
     /* libmicrohttpd cannot stop with suspended connections. */
     as_server_committed(s, false);
-    for (struct as_request *r = s->live; r; r = r->next_live)
+    s->stopping = true;
+    for (struct as_request *r = s->live; r; r = r->next_live) {
         if (!r->status)
             as_request_reply_error(r, 503, "M_UNKNOWN",
                                    "the gateway is shutting down");
+        resume(r); /* paused streams */
+    }
     MHD_run(s->daemon);
     MHD_stop_daemon(s->daemon);
     free(s);
@@ -390,12 +495,15 @@ int as_server_fd(struct as_server *s)
 
 void as_server_run(struct as_server *s)
 {
+    s->resumed = false;
     MHD_run(s->daemon);
 }
 
 long as_server_timeout(struct as_server *s)
 {
     MHD_UNSIGNED_LONG_LONG t;
+    if (s->resumed)
+        return 0;
     if (MHD_get_timeout(s->daemon, &t) != MHD_YES)
         return -1;
     return t > 100000 ? 100000 : (long)t;

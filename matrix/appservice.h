@@ -23,7 +23,22 @@ struct as_handlers {
     /* GET /metrics, served without a token (counts only, no secrets).
      * Returns text the server frees. */
     char *(*metrics)(void *ud);
+    /* GET or HEAD under /_isthmus/media/: the gateway's public media proxy
+     * (gateway/media.c). No hs_token applies: the URL carries its own
+     * proof. path is the decoded URL path. */
+    void (*media)(struct as_request *req, const char *path, void *ud);
 };
+
+#define AS_MEDIA_PREFIX "/_isthmus/media/"
+
+/* A streamed body: copies up to max bytes at offset pos into buf and
+ * returns how many, AS_STREAM_END at the end, AS_STREAM_ERROR to cut the
+ * transfer short, or 0 after as_request_pause() when nothing is ready yet
+ * (as_request_resume() wakes the connection when there is). */
+typedef long (*as_stream_reader)(void *cls, unsigned long long pos, char *buf,
+                                 size_t max);
+#define AS_STREAM_END (-1L)
+#define AS_STREAM_ERROR (-2L)
 
 /* Binds and listens; NULL (with *err set, caller frees) on failure. */
 struct as_server *as_server_new(const char *bind_address, int port,
@@ -49,6 +64,22 @@ void as_request_reply(struct as_request *req, int status, json_t *body);
 void as_request_reply_error(struct as_request *req, int status,
                             const char *errcode, const char *error);
 void as_request_reply_after_commit(struct as_request *req);
+/* A streamed answer. length < 0 when unknown (sent chunked);
+ * content_type and disposition (may be NULL) are copied. reader runs from
+ * the server's turns until the end or until the request is gone. */
+void as_request_reply_stream(struct as_request *req, int status,
+                             const char *content_type,
+                             const char *disposition, long long length,
+                             as_stream_reader reader, void *cls);
+/* Called once when the request is over (answered and sent, or the client
+ * went away, or the server stopped): after it, req is invalid. */
+void as_request_on_gone(struct as_request *req, void (*gone)(void *cls),
+                        void *cls);
+/* From a stream reader: no data yet; stop polling this connection. */
+void as_request_pause(struct as_request *req);
+/* Data (or the end) is ready for a paused reader, or an answer for a
+ * request still waiting for one. */
+void as_request_resume(struct as_request *req);
 /* A plain-text answer (text is copied). */
 void as_request_reply_text(struct as_request *req, int status,
                            const char *content_type, const char *text);

@@ -20,10 +20,13 @@
 #define SPARE_EASY_MAX 32
 
 struct call {
+    struct mx_transfer t; /* first: CURLOPT_PRIVATE points here */
     struct mx_client *client;
     char *method;
     char *path;
-    char *body;           /* serialised JSON, or NULL */
+    char *body;           /* serialised JSON or raw bytes, or NULL */
+    size_t body_len;
+    char *content_type;   /* of a raw body; NULL for JSON */
     int max_attempts;
     int attempts;
     int backoff_ms;
@@ -172,6 +175,7 @@ static void call_free(struct call *call)
     free(call->method);
     free(call->path);
     free(call->body);
+    free(call->content_type);
     free(call);
 }
 
@@ -224,14 +228,18 @@ static void start(struct call *call)
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, call->method);
     if (!call->headers) {
         call->headers = curl_slist_append(NULL, c->auth_header);
-        call->headers = curl_slist_append(call->headers,
-                                          "Content-Type: application/json");
+        char *ct = xasprintf("Content-Type: %s", call->content_type
+                                                     ? call->content_type
+                                                     : "application/json");
+        call->headers = curl_slist_append(call->headers, ct);
+        free(ct);
         call->headers = curl_slist_append(call->headers, "Expect:");
     }
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->headers);
     if (call->body) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->body);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(call->body));
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+                         (curl_off_t)call->body_len);
     }
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
@@ -246,25 +254,65 @@ static void start(struct call *call)
     curl_multi_add_handle(c->multi, e);
 }
 
-void mx_client_call(struct mx_client *c, const char *method, const char *path,
-                    json_t *body, int max_attempts, mx_done_cb cb, void *ud)
+static void call_done(struct mx_transfer *t, CURLcode code);
+
+static struct call *call_new(struct mx_client *c, const char *method,
+                             const char *path)
 {
     struct call *call = xcalloc(1, sizeof *call);
+    call->t.done = call_done;
     call->client = c;
     call->method = xstrdup(method);
     call->path = xstrdup(path);
-    if (body) {
-        call->body = json_dumps(body, JSON_COMPACT);
-        json_decref(body);
-        if (!call->body)
-            abort(); /* jansson only fails here on out-of-memory */
-    }
+    return call;
+}
+
+static void call_begin(struct mx_client *c, struct call *call,
+                       int max_attempts, mx_done_cb cb, void *ud)
+{
     call->max_attempts = max_attempts;
     call->backoff_ms = BACKOFF_FIRST_MS;
     call->cb = cb;
     call->ud = ud;
     c->npending++;
     start(call);
+}
+
+void mx_client_call(struct mx_client *c, const char *method, const char *path,
+                    json_t *body, int max_attempts, mx_done_cb cb, void *ud)
+{
+    struct call *call = call_new(c, method, path);
+    if (body) {
+        call->body = json_dumps(body, JSON_COMPACT);
+        json_decref(body);
+        if (!call->body)
+            abort(); /* jansson only fails here on out-of-memory */
+        call->body_len = strlen(call->body);
+    }
+    call_begin(c, call, max_attempts, cb, ud);
+}
+
+void mx_client_call_raw(struct mx_client *c, const char *method,
+                        const char *path, const char *content_type,
+                        char *data, size_t len, int max_attempts,
+                        mx_done_cb cb, void *ud)
+{
+    struct call *call = call_new(c, method, path);
+    call->content_type = xstrdup(content_type);
+    /* An empty body still has to be sent as one (POSTFIELDS set). */
+    call->body = data ? data : xstrdup("");
+    call->body_len = len;
+    call_begin(c, call, max_attempts, cb, ud);
+}
+
+const char *mx_client_base_url(const struct mx_client *c)
+{
+    return c->base_url;
+}
+
+struct curl_slist *mx_client_auth_headers(const struct mx_client *c)
+{
+    return curl_slist_append(NULL, c->auth_header);
 }
 
 static void unlink_call(struct call **list, struct call *call)
@@ -337,6 +385,11 @@ static void finish(struct call *call, CURLcode code)
     call_free(call);
 }
 
+static void call_done(struct mx_transfer *t, CURLcode code)
+{
+    finish((struct call *)t, code);
+}
+
 void mx_client_run(struct mx_client *c)
 {
     int64_t now = mono_ms();
@@ -371,10 +424,10 @@ void mx_client_run(struct mx_client *c)
     while ((msg = curl_multi_info_read(c->multi, &left))) {
         if (msg->msg != CURLMSG_DONE)
             continue;
-        struct call *call = NULL;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&call);
-        if (call)
-            finish(call, msg->data.result);
+        struct mx_transfer *t = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+        if (t)
+            t->done(t, msg->data.result);
     }
 }
 

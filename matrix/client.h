@@ -23,6 +23,14 @@ struct mx_response {
 
 typedef void (*mx_done_cb)(const struct mx_response *r, void *ud);
 
+/* Other transfers may share the multi handle (the media proxy and
+ * downloads, gateway/media.c): each easy handle's CURLOPT_PRIVATE points at
+ * a struct whose first member is this, and mx_client_run hands the
+ * finished transfer to its done function. */
+struct mx_transfer {
+    void (*done)(struct mx_transfer *t, CURLcode code);
+};
+
 /* The multi handle stays the caller's. Strings are copied. */
 struct mx_client *mx_client_new(CURLM *multi, const char *base_url,
                                 const char *as_token);
@@ -34,6 +42,19 @@ void mx_client_free(struct mx_client *c);
  * exactly once (unless the client is freed first). */
 void mx_client_call(struct mx_client *c, const char *method, const char *path,
                     json_t *body, int max_attempts, mx_done_cb cb, void *ud);
+
+/* Like mx_client_call, with a raw body of len bytes of content_type
+ * (e.g. a media upload); data (may be NULL when len is 0) is taken over
+ * and freed with free(). */
+void mx_client_call_raw(struct mx_client *c, const char *method,
+                        const char *path, const char *content_type,
+                        char *data, size_t len, int max_attempts,
+                        mx_done_cb cb, void *ud);
+/* The homeserver's base URL (no trailing slash), and a new header list
+ * holding the as_token's Authorization header, for transfers made outside
+ * this client (caller frees with curl_slist_free_all). */
+const char *mx_client_base_url(const struct mx_client *c);
+struct curl_slist *mx_client_auth_headers(const struct mx_client *c);
 
 /* Drives transfers and retries; call every loop turn. */
 void mx_client_run(struct mx_client *c);

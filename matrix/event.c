@@ -46,6 +46,14 @@ int mx_message_parse(const struct mx_event *ev, struct mx_message *out,
     out->body = str_field(ev->content, "body");
     out->replaces = NULL;
     out->html = NULL;
+    out->url = str_field(ev->content, "url");
+    out->filename = str_field(ev->content, "filename");
+    json_t *info = json_object_get(ev->content, "info");
+    out->mimetype = str_field(info, "mimetype");
+    json_t *size = json_object_get(info, "size");
+    out->size = json_is_integer(size) && json_integer_value(size) >= 0
+                    ? (long long)json_integer_value(size)
+                    : -1;
     json_t *rel = json_object_get(ev->content, "m.relates_to");
     out->reply_to = str_field(json_object_get(rel, "m.in_reply_to"),
                               "event_id");

@@ -25,6 +25,13 @@ struct mx_message {
     /* formatted_body when format is org.matrix.custom.html (for an edit,
      * the new one), else NULL. Untrusted HTML. */
     const char *html;
+    /* Media (m.image, m.file, m.video, m.audio): the unencrypted mxc URI,
+     * the file name when it differs from a caption in body, and what
+     * info says; NULL / -1 when absent. */
+    const char *url;
+    const char *filename;
+    const char *mimetype;
+    long long size;
 };
 
 struct mx_member {

@@ -120,6 +120,11 @@ int xmsg_parse(xmpp_stanza_t *st, struct xmsg *out, const char **why)
             out->fallback_end = atoi(end);
         }
     }
+    xmpp_stanza_t *oob = xmpp_stanza_get_child_by_name_and_ns(st, "x", NS_OOB);
+    if (oob) {
+        out->oob_url = xml_child_text(oob, "url", NULL);
+        out->oob_desc = xml_child_text(oob, "desc", NULL);
+    }
     out->receipt_requested =
         xmpp_stanza_get_child_by_name_and_ns(st, "request", NS_RECEIPTS) != NULL;
     out->unstyled =
@@ -149,6 +154,8 @@ xmpp_stanza_t *xmsg_build(xmpp_ctx_t *ctx, const struct xmsg *m)
         xmsg_add_reply(ctx, st, m->reply_id, m->reply_to,
                        m->fallback_end - m->fallback_start);
     xmsg_add_refs(ctx, st, m->refs, m->n_refs);
+    if (m->oob_url)
+        xmsg_add_oob(ctx, st, m->oob_url, m->oob_desc);
     return st;
 }
 
@@ -165,6 +172,15 @@ void xmsg_add_refs(xmpp_ctx_t *ctx, xmpp_stanza_t *st,
         xmpp_stanza_set_attribute(r, "end", num);
         xmpp_stanza_set_attribute(r, "uri", refs[i].uri);
     }
+}
+
+void xmsg_add_oob(xmpp_ctx_t *ctx, xmpp_stanza_t *st, const char *url,
+                  const char *desc)
+{
+    xmpp_stanza_t *x = xml_add_child(ctx, st, "x", NS_OOB);
+    xml_add_text_child(ctx, x, "url", NULL, url);
+    if (desc)
+        xml_add_text_child(ctx, x, "desc", NULL, desc);
 }
 
 void xmsg_add_reply(xmpp_ctx_t *ctx, xmpp_stanza_t *st, const char *id,
@@ -227,5 +243,7 @@ void xmsg_free(struct xmsg *m)
     for (int i = 0; i < m->n_refs; i++)
         free(m->refs[i].uri);
     free(m->refs);
+    free(m->oob_url);
+    free(m->oob_desc);
     memset(m, 0, sizeof *m);
 }

@@ -27,6 +27,7 @@ struct xmsg_ref {
     char *uri;
     int begin, end;
 };
+#define NS_OOB "jabber:x:oob"
 
 struct xmsg {
     char *from;      /* full JID as received */
@@ -49,6 +50,8 @@ struct xmsg {
     struct xmsg_ref *refs; /* XEP-0372 mentions, n_refs of them */
     int n_refs;
     bool unstyled; /* XEP-0393 <unstyled/>: the body is not styled */
+    char *oob_url;   /* XEP-0066 <x><url/>, may be NULL */
+    char *oob_desc;  /* XEP-0066 <x><desc/>, may be NULL */
 };
 
 /* Fills out from a <message/>; every string is a copy (xmsg_free). Returns
@@ -67,6 +70,9 @@ void xmsg_add_replace(xmpp_ctx_t *ctx, xmpp_stanza_t *st, const char *id);
  * points (0 for none). */
 void xmsg_add_reply(xmpp_ctx_t *ctx, xmpp_stanza_t *st, const char *id,
                     const char *to, int fallback_len);
+/* Adds XEP-0066 out-of-band data (desc may be NULL) to a built message. */
+void xmsg_add_oob(xmpp_ctx_t *ctx, xmpp_stanza_t *st, const char *url,
+                  const char *desc);
 /* The id a sender would reuse when resending: origin-id, else the stanza
  * id; NULL if neither. Points into m. */
 const char *xmsg_dedupe_id(const struct xmsg *m);

@@ -228,6 +228,10 @@ rc_presence:
         self.proc = None
 
 
+# The media size limit of the test cluster's isthmus.
+MEDIA_MAX_BYTES = 1000000
+
+
 class Isthmus:
     def __init__(self, root, prosody_component_port, synapse_url):
         self.dir = root / "isthmus"
@@ -254,6 +258,11 @@ registration_file = {self.registration}
 [appservice]
 bind_address = 127.0.0.1
 port = {self.port}
+
+[media]
+# Small, so that tests can pass the limit both ways (test_media.py).
+max_bytes = {MEDIA_MAX_BYTES}
+download_timeout = 20
 
 [store]
 path = {self.dir}/isthmus.db

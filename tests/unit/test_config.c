@@ -38,6 +38,10 @@ static void minimal_config_gets_defaults(void **state)
     assert_string_equal(cfg.as_url, "http://127.0.0.1:9998");
     assert_int_equal(cfg.log_level, LOG_INFO);
     assert_int_equal(cfg.max_event_body, 60000);
+    /* XMPP clients reach the media proxy where the homeserver reaches us. */
+    assert_string_equal(cfg.media_url, "http://127.0.0.1:9998");
+    assert_int_equal(cfg.media_max_bytes, 104857600);
+    assert_int_equal(cfg.media_timeout_s, 60);
     config_free(&cfg);
 }
 

@@ -85,7 +85,7 @@ static void xmpp_to_matrix_refusals(void **state)
 static void to_xmpp(const char *msgtype, const char *body,
                     const char *expect_body)
 {
-    struct mx_message m = { .msgtype = msgtype, .body = body };
+    struct mx_message m = { .msgtype = msgtype, .body = body, .size = -1 };
     char *out = NULL;
     const char *type = NULL, *why = NULL;
     assert_int_equal(translate_to_xmpp(&m, 1000, &out, &type, &why), 0);
@@ -109,15 +109,18 @@ static void matrix_to_xmpp_kinds(void **state)
 static void matrix_to_xmpp_refusals(void **state)
 {
     (void)state;
-    struct mx_message big = { .msgtype = "m.text", .body = "0123456789A" };
+    struct mx_message big = { .msgtype = "m.text",
+                              .body = "0123456789A", .size = -1 };
     char *out = NULL;
     const char *type, *why = NULL;
     assert_int_equal(translate_to_xmpp(&big, 10, &out, &type, &why), -1);
     assert_null(out);
-    struct mx_message emote = { .msgtype = "m.emote", .body = "123456" }; /* "/me " makes 10 */
+    struct mx_message emote = { .msgtype = "m.emote",
+                                /* "/me " makes 10 */
+                                .body = "123456", .size = -1 };
     assert_int_equal(translate_to_xmpp(&emote, 10, &out, &type, &why), 0);
     free(out);
-    struct mx_message none = { .msgtype = "m.text", .body = NULL };
+    struct mx_message none = { .msgtype = "m.text", .body = NULL, .size = -1 };
     assert_int_equal(translate_to_xmpp(&none, 10, &out, &type, &why), -1);
 }
 
@@ -130,7 +133,8 @@ static void round_trip_both_ways(void **state)
         struct translated_text t;
         const char *why;
         assert_int_equal(translate_to_matrix(&x, 1000, &t, &why), 0);
-        struct mx_message m = { .msgtype = t.msgtype, .body = t.body };
+        struct mx_message m = { .msgtype = t.msgtype, .body = t.body,
+                                .size = -1 };
         char *back;
         const char *type;
         assert_int_equal(translate_to_xmpp(&m, 1000, &back, &type, &why), 0);

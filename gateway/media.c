@@ -1,0 +1,731 @@
+#include "gateway/media.h"
+
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/strbuf.h"
+#include "common/utf8.h"
+#include "gateway/gateway.h"
+#include "gateway/media_sniff.h"
+
+#include <curl/curl.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define PROXY_PATH AS_MEDIA_PREFIX "v1/"
+/* The proxy holds at most this much of a file that the XMPP client has
+ * not read yet; past it the homeserver transfer is paused. */
+#define STREAM_HIGH_WATER (256 * 1024)
+#define STREAM_COMPACT_AT (64 * 1024)
+#define MXC_PART_MAX 255
+/* Files from XMPP are held in memory between download and upload; at most
+ * this many at once, so memory stays under this many times max_bytes. The
+ * rest wait their turn. */
+#define MAX_DOWNLOADS 4
+
+struct proxy;
+struct download;
+
+struct media {
+    struct gateway *gw;
+    unsigned char key[crypto_auth_KEYBYTES];
+    struct proxy *proxies;       /* serving, for media_free */
+    struct download *downloads;  /* downloading or waiting, oldest first */
+    int active;                  /* started and not yet uploaded */
+    bool closing;
+};
+
+/* ------------------------------------------------------------ set-up -- */
+
+struct media *media_new(struct gateway *gw)
+{
+    struct media *m = xcalloc(1, sizeof *m);
+    m->gw = gw;
+    /* A key of its own, derived from the as_token (which only the gateway
+     * and the homeserver know): the URLs stay valid across restarts, and
+     * rotating the token revokes them. */
+    static const char context[] = "isthmus media proxy url key, v1";
+    const char *tok = gw->cfg.as_token ? gw->cfg.as_token : "";
+    crypto_generichash(m->key, sizeof m->key, (const unsigned char *)tok,
+                       strlen(tok), (const unsigned char *)context,
+                       sizeof context - 1);
+    return m;
+}
+
+static void proxy_free(struct proxy *p);
+static void download_free(struct download *d);
+
+void media_free(struct media *m)
+{
+    if (!m)
+        return;
+    m->closing = true;
+    while (m->proxies)
+        proxy_free(m->proxies);
+    while (m->downloads)
+        download_free(m->downloads);
+    sodium_memzero(m->key, sizeof m->key);
+    free(m);
+}
+
+/* ---------------------------------------------------------- mxc URIs -- */
+
+static bool part_ok(const char *s, size_t n, const char *extra)
+{
+    if (n == 0 || n > MXC_PART_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || strchr(extra, c)))
+            return false;
+    }
+    return true;
+}
+
+/* Splits mxc://server/id; 0, or -1 if it is not a well-formed one. The
+ * parts (caller frees) are safe to put in a URL path. */
+static int mxc_split(const char *mxc, char **server, char **id)
+{
+    if (strncmp(mxc, "mxc://", 6) != 0)
+        return -1;
+    const char *s = mxc + 6;
+    const char *slash = strchr(s, '/');
+    if (!slash || !part_ok(s, (size_t)(slash - s), ".-:[]") ||
+        !part_ok(slash + 1, strlen(slash + 1), "_-"))
+        return -1;
+    *server = xstrndup(s, (size_t)(slash - s));
+    *id = xstrdup(slash + 1);
+    return 0;
+}
+
+/* The MAC covers the server, the media id and the file name; a newline
+ * separates them since none may contain one. */
+static void url_mac(const struct media *m, const char *server, const char *id,
+                    const char *filename, unsigned char mac[crypto_auth_BYTES])
+{
+    char *msg = xasprintf("%s\n%s\n%s", server, id, filename);
+    crypto_auth(mac, (const unsigned char *)msg, strlen(msg), m->key);
+    free(msg);
+}
+
+char *media_proxy_url(struct media *m, const char *mxc, const char *filename,
+                      const char **why)
+{
+    char *server, *id;
+    if (mxc_split(mxc, &server, &id) < 0) {
+        *why = "the event's media URI is not a valid mxc:// URI";
+        return NULL;
+    }
+    char *name = media_clean_filename(xstrdup(filename ? filename : "file"));
+    unsigned char mac[crypto_auth_BYTES];
+    url_mac(m, server, id, name, mac);
+    char hex[crypto_auth_BYTES * 2 + 1];
+    sodium_bin2hex(hex, sizeof hex, mac, sizeof mac);
+    char *esc_server = mx_escape(server), *esc_name = mx_escape(name);
+    char *url = xasprintf("%s" PROXY_PATH "%s/%s/%s/%s",
+                          m->gw->cfg.media_url, hex, esc_server, id, esc_name);
+    free(esc_name);
+    free(esc_server);
+    free(name);
+    free(server);
+    free(id);
+    return url;
+}
+
+/* ----------------------------------------------- Matrix -> XMPP: body -- */
+
+static bool is_media_msgtype(const char *t)
+{
+    return t && (strcmp(t, "m.image") == 0 || strcmp(t, "m.file") == 0 ||
+                 strcmp(t, "m.video") == 0 || strcmp(t, "m.audio") == 0);
+}
+
+int media_to_xmpp(struct gateway *gw, const struct mx_message *msg,
+                  char **body, char **oob_url, const char **why)
+{
+    *oob_url = NULL;
+    if (!is_media_msgtype(msg->msgtype) || !msg->url)
+        return 0; /* encrypted files (content.file) are not bridged yet */
+    if (msg->size > gw->cfg.media_max_bytes) {
+        *why = "the file is larger than the gateway's media size limit";
+        return -1;
+    }
+    /* Since Matrix 1.10, a filename that differs from body makes body a
+     * caption. */
+    bool caption = msg->filename && msg->body &&
+                   strcmp(msg->filename, msg->body) != 0;
+    char *url = media_proxy_url(gw->media, msg->url,
+                                caption ? msg->filename : msg->body, why);
+    if (!url)
+        return -1;
+    /* *body is the translated (sanitised) body: the caption if any. */
+    char *shown = caption && *body ? xasprintf("%s\n%s", *body, url)
+                                   : xstrdup(url);
+    free(*body);
+    *body = shown;
+    *oob_url = url;
+    return 1;
+}
+
+/* --------------------------------------------- Matrix -> XMPP: proxy -- */
+
+struct proxy {
+    struct mx_transfer t; /* first: the easy handle's CURLOPT_PRIVATE */
+    struct media *m;
+    struct as_request *req; /* NULL once the request is gone */
+    CURL *easy;             /* NULL once the transfer ended */
+    struct curl_slist *headers;
+    char *filename;
+    /* From the homeserver's final answer. */
+    char *content_type;
+    char *disposition;
+    long long length;       /* Content-Length, or -1 */
+    long long received;
+    struct strbuf buf;      /* bytes not yet read start at off */
+    size_t off;
+    bool answered;          /* the XMPP client got a status */
+    bool failed;            /* the transfer ended badly */
+    bool done;              /* the transfer ended */
+    bool curl_paused;
+    bool reader_waiting;
+    struct proxy *next;
+};
+
+static void proxy_free(struct proxy *p)
+{
+    struct media *m = p->m;
+    for (struct proxy **pp = &m->proxies; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    if (p->easy) {
+        curl_multi_remove_handle(m->gw->multi, p->easy);
+        curl_easy_cleanup(p->easy);
+    }
+    curl_slist_free_all(p->headers);
+    strbuf_free(&p->buf);
+    free(p->filename);
+    free(p->content_type);
+    free(p->disposition);
+    free(p);
+}
+
+static void proxy_gone(void *cls)
+{
+    struct proxy *p = cls;
+    p->req = NULL;
+    proxy_free(p);
+}
+
+static void proxy_refuse(struct proxy *p, int status, const char *text)
+{
+    p->answered = true;
+    p->failed = true;
+    char *body = xasprintf("%s\n", text);
+    as_request_reply_text(p->req, status, "text/plain; charset=utf-8", body);
+    free(body);
+}
+
+static void proxy_wake(struct proxy *p)
+{
+    if (p->reader_waiting && p->req) {
+        p->reader_waiting = false;
+        as_request_resume(p->req);
+    }
+}
+
+static long proxy_read(void *cls, unsigned long long pos, char *out,
+                       size_t max)
+{
+    (void)pos;
+    struct proxy *p = cls;
+    size_t avail = p->buf.len - p->off;
+    if (avail) {
+        size_t n = avail < max ? avail : max;
+        memcpy(out, p->buf.data + p->off, n);
+        p->off += n;
+        if (p->off == p->buf.len) {
+            strbuf_reset(&p->buf);
+            p->off = 0;
+        } else if (p->off >= STREAM_COMPACT_AT) {
+            memmove(p->buf.data, p->buf.data + p->off, p->buf.len - p->off);
+            p->buf.len -= p->off;
+            p->buf.data[p->buf.len] = '\0';
+            p->off = 0;
+        }
+        if (p->curl_paused && p->buf.len - p->off < STREAM_HIGH_WATER / 2 &&
+            p->easy) {
+            p->curl_paused = false;
+            /* May deliver held-back data through proxy_write at once. */
+            curl_easy_pause(p->easy, CURLPAUSE_CONT);
+        }
+        return (long)n;
+    }
+    if (p->done)
+        return p->failed ? AS_STREAM_ERROR : AS_STREAM_END;
+    p->reader_waiting = true;
+    as_request_pause(p->req);
+    return 0;
+}
+
+/* The homeserver's status and headers are in: answer the XMPP client.
+ * Returns -1 if the answer was a refusal (the transfer should stop). */
+static int proxy_answer(struct proxy *p)
+{
+    long status = 0;
+    curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &status);
+    long long max = p->m->gw->cfg.media_max_bytes;
+    if (status == 404) {
+        proxy_refuse(p, 404, "no such media on the homeserver");
+        return -1;
+    }
+    if (status != 200) {
+        char *text = xasprintf("the homeserver answered %ld", status);
+        proxy_refuse(p, 502, text);
+        free(text);
+        return -1;
+    }
+    if (p->length > max) {
+        char *text = xasprintf("the file is larger than this gateway's "
+                               "limit of %lld bytes", max);
+        proxy_refuse(p, 413, text);
+        free(text);
+        return -1;
+    }
+    char *disposition = NULL;
+    if (!p->disposition) {
+        char *esc = mx_escape(p->filename);
+        disposition = xasprintf("inline; filename*=UTF-8''%s", esc);
+        free(esc);
+    }
+    p->answered = true;
+    as_request_reply_stream(p->req, 200,
+                            p->content_type ? p->content_type
+                                            : "application/octet-stream",
+                            p->disposition ? p->disposition : disposition,
+                            p->length, proxy_read, p);
+    free(disposition);
+    return 0;
+}
+
+/* The value of header line[0..n) if it is `name` (with its colon), trimmed;
+ * else NULL. Caller frees. */
+static char *header_value(const char *line, size_t n, const char *name)
+{
+    size_t k = strlen(name);
+    if (n <= k || strncasecmp(line, name, k) != 0)
+        return NULL;
+    const char *v = line + k, *end = line + n;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+        end--;
+    return xstrndup(v, (size_t)(end - v));
+}
+
+static size_t proxy_header(char *line, size_t size, size_t n, void *ud)
+{
+    struct proxy *p = ud;
+    size_t len = size * n;
+    char *v;
+    if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
+        /* A new response (after a 1xx): forget the previous headers. */
+        free(p->content_type);
+        free(p->disposition);
+        p->content_type = p->disposition = NULL;
+        p->length = -1;
+    } else if ((v = header_value(line, len, "Content-Type:"))) {
+        free(p->content_type);
+        p->content_type = v;
+    } else if ((v = header_value(line, len, "Content-Disposition:"))) {
+        free(p->disposition);
+        p->disposition = v;
+    } else if ((v = header_value(line, len, "Content-Length:"))) {
+        char *end;
+        long long cl = strtoll(v, &end, 10);
+        p->length = *v && !*end && cl >= 0 ? cl : -1;
+        free(v);
+    }
+    return len;
+}
+
+static size_t proxy_write(char *data, size_t size, size_t n, void *ud)
+{
+    struct proxy *p = ud;
+    size_t len = size * n;
+    if (!p->req)
+        return 0;
+    if (!p->answered && proxy_answer(p) < 0)
+        return 0;
+    if (p->failed)
+        return 0;
+    if (p->received + (long long)len > p->m->gw->cfg.media_max_bytes ||
+        (p->length >= 0 && p->received + (long long)len > p->length)) {
+        log_warn("media: %s is larger than announced or allowed; cut",
+                 p->filename);
+        p->failed = true;
+        return 0;
+    }
+    if (p->buf.len - p->off >= STREAM_HIGH_WATER) {
+        if (!p->curl_paused)
+            log_debug("media: the XMPP client lags; pausing %s", p->filename);
+        p->curl_paused = true;
+        return CURL_WRITEFUNC_PAUSE; /* curl keeps this chunk for later */
+    }
+    strbuf_append(&p->buf, data, len);
+    p->received += (long long)len;
+    proxy_wake(p);
+    return len;
+}
+
+static void proxy_done(struct mx_transfer *t, CURLcode code)
+{
+    struct proxy *p = (struct proxy *)t;
+    struct media *m = p->m;
+    curl_multi_remove_handle(m->gw->multi, p->easy);
+    curl_easy_cleanup(p->easy);
+    p->easy = NULL;
+    p->done = true;
+    if (!p->answered) {
+        if (code == CURLE_OK) {
+            proxy_answer(p); /* an empty file, or a refusal */
+        } else {
+            log_warn("media: fetching %s from the homeserver failed: %s",
+                     p->filename, curl_easy_strerror(code));
+            proxy_refuse(p, 502, "the homeserver could not be reached");
+        }
+    } else if (code != CURLE_OK ||
+               (p->length >= 0 && p->received != p->length)) {
+        p->failed = true;
+    }
+    proxy_wake(p);
+}
+
+void media_proxy_request(struct as_request *req, const char *path, void *ud)
+{
+    struct gateway *gw = ud;
+    struct media *m = gw->media;
+    /* <mac>/<server>/<media id>/<file name>, already percent-decoded. */
+    const char *rest = path + strlen(PROXY_PATH);
+    if (strncmp(path, PROXY_PATH, strlen(PROXY_PATH)) != 0) {
+        as_request_reply_text(req, 404, "text/plain", "unknown media URL\n");
+        return;
+    }
+    const char *s1 = strchr(rest, '/');
+    const char *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+    const char *s3 = s2 ? strchr(s2 + 1, '/') : NULL;
+    unsigned char mac[crypto_auth_BYTES];
+    size_t maclen = 0;
+    if (!s3 || strchr(s3 + 1, '/') ||
+        sodium_hex2bin(mac, sizeof mac, rest, (size_t)(s1 - rest), NULL,
+                       &maclen, NULL) != 0 ||
+        maclen != sizeof mac) {
+        as_request_reply_text(req, 404, "text/plain", "unknown media URL\n");
+        return;
+    }
+    char *server = xstrndup(s1 + 1, (size_t)(s2 - s1 - 1));
+    char *id = xstrndup(s2 + 1, (size_t)(s3 - s2 - 1));
+    char *name = xstrdup(s3 + 1);
+    char *msg = xasprintf("%s\n%s\n%s", server, id, name);
+    /* Constant time: a forger learns nothing from how long it took. */
+    int ok = crypto_auth_verify(mac, (const unsigned char *)msg, strlen(msg),
+                                m->key);
+    free(msg);
+    char *mxc = xasprintf("mxc://%s/%s", server, id);
+    char *cs = NULL, *ci = NULL;
+    if (ok != 0 || mxc_split(mxc, &cs, &ci) < 0) {
+        log_info("media: refused a forged or damaged proxy URL");
+        as_request_reply_text(req, 403, "text/plain",
+                              "this media URL was not issued by this "
+                              "gateway\n");
+        goto out;
+    }
+    struct proxy *p = xcalloc(1, sizeof *p);
+    p->t.done = proxy_done;
+    p->m = m;
+    p->req = req;
+    p->filename = name;
+    name = NULL;
+    p->length = -1;
+    p->next = m->proxies;
+    m->proxies = p;
+    as_request_on_gone(req, proxy_gone, p);
+
+    char *url = xasprintf("%s/_matrix/client/v1/media/download/%s/%s",
+                          mx_client_base_url(gw->mx), cs, ci);
+    p->headers = mx_client_auth_headers(gw->mx);
+    CURL *e = curl_easy_init();
+    if (!e)
+        abort();
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->headers);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, proxy_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, p);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, proxy_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, p);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, p);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    /* No total limit (a large file to a slow client takes what it takes),
+     * but a homeserver that stalls for a minute is given up on, so that a
+     * suspended connection cannot wait forever. Paused transfers are not
+     * counted as stalled. */
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 60L);
+    free(url);
+    p->easy = e;
+    curl_multi_add_handle(gw->multi, e);
+out:
+    free(cs);
+    free(ci);
+    free(mxc);
+    free(name);
+    free(id);
+    free(server);
+}
+
+/* ------------------------------------------------- XMPP -> Matrix -- */
+
+bool media_is_share(const struct xmsg *msg)
+{
+    if (!msg->oob_url || !msg->body)
+        return false;
+    const char *b = msg->body;
+    while (*b == ' ' || *b == '\n' || *b == '\t' || *b == '\r')
+        b++;
+    size_t n = strlen(b);
+    while (n && strchr(" \n\t\r", b[n - 1]))
+        n--;
+    return n == strlen(msg->oob_url) && strncmp(b, msg->oob_url, n) == 0 &&
+           (strncasecmp(b, "http://", 7) == 0 ||
+            strncasecmp(b, "https://", 8) == 0);
+}
+
+struct download {
+    struct mx_transfer t; /* first: the easy handle's CURLOPT_PRIVATE */
+    struct media *m;
+    CURL *easy;
+    char *ghost;
+    char *url;
+    struct strbuf data;
+    bool too_big;
+    bool started;        /* counts in media->active */
+    /* Known once downloaded. */
+    char *filename;
+    char *caption;       /* NULL when none */
+    char *mime;
+    size_t size;
+    int width, height;   /* 0 when not an image */
+    media_done_cb cb;
+    void *ud;
+    struct download *next;
+};
+
+static void download_unlink(struct download *d)
+{
+    for (struct download **pp = &d->m->downloads; *pp; pp = &(*pp)->next)
+        if (*pp == d) {
+            *pp = d->next;
+            break;
+        }
+}
+
+static void download_start(struct download *d);
+
+static void download_free(struct download *d)
+{
+    struct media *m = d->m;
+    download_unlink(d);
+    if (d->started) {
+        m->active--;
+        /* Its memory is free: the oldest waiting file goes next. */
+        for (struct download *w = m->downloads; w && !m->closing;
+             w = w->next)
+            if (!w->started) {
+                download_start(w);
+                break;
+            }
+    }
+    if (d->easy) {
+        curl_multi_remove_handle(d->m->gw->multi, d->easy);
+        curl_easy_cleanup(d->easy);
+    }
+    strbuf_free(&d->data);
+    free(d->ghost);
+    free(d->url);
+    free(d->filename);
+    free(d->caption);
+    free(d->mime);
+    free(d);
+}
+
+static void download_fail(struct download *d, const char *condition,
+                          const char *why)
+{
+    log_info("media: %s not bridged: %s", d->filename ? d->filename : "file",
+             why);
+    struct gateway *gw = d->m->gw;
+    media_done_cb cb = d->cb;
+    void *ud = d->ud;
+    download_free(d);
+    cb(gw, NULL, condition, why, ud);
+}
+
+static void on_uploaded(const struct mx_response *r, void *ud)
+{
+    struct download *d = ud;
+    const char *uri = json_string_value(json_object_get(r->body,
+                                                        "content_uri"));
+    if (r->status != 200 || !uri) {
+        char *why = xasprintf("the Matrix media repository refused the "
+                              "file: %s", r->error);
+        download_fail(d, r->status == 413 ? "not-acceptable"
+                                          : "undefined-condition", why);
+        free(why);
+        return;
+    }
+    json_t *info = json_pack("{s:s, s:I}", "mimetype", d->mime, "size",
+                             (json_int_t)d->size);
+    if (d->width > 0 && d->height > 0) {
+        json_object_set_new(info, "w", json_integer(d->width));
+        json_object_set_new(info, "h", json_integer(d->height));
+    }
+    json_t *content = json_pack("{s:s, s:s, s:s, s:s, s:o}", "msgtype",
+                                media_msgtype(d->mime), "body",
+                                d->caption ? d->caption : d->filename,
+                                "filename", d->filename, "url", uri, "info",
+                                info);
+    struct gateway *gw = d->m->gw;
+    media_done_cb cb = d->cb;
+    void *cud = d->ud;
+    download_free(d);
+    cb(gw, content, NULL, NULL, cud);
+}
+
+static size_t download_write(char *data, size_t size, size_t n, void *ud)
+{
+    struct download *d = ud;
+    size_t len = size * n;
+    if (d->data.len + len > (size_t)d->m->gw->cfg.media_max_bytes) {
+        d->too_big = true;
+        return 0;
+    }
+    strbuf_append(&d->data, data, len);
+    return len;
+}
+
+static void download_done(struct mx_transfer *t, CURLcode code)
+{
+    struct download *d = (struct download *)t;
+    struct gateway *gw = d->m->gw;
+    long status = 0;
+    char *ctype = NULL;
+    if (code == CURLE_OK) {
+        curl_easy_getinfo(d->easy, CURLINFO_RESPONSE_CODE, &status);
+        const char *ct = NULL;
+        curl_easy_getinfo(d->easy, CURLINFO_CONTENT_TYPE, &ct);
+        ctype = ct ? xstrdup(ct) : NULL;
+    }
+    curl_multi_remove_handle(gw->multi, d->easy);
+    curl_easy_cleanup(d->easy);
+    d->easy = NULL;
+    char *why = NULL;
+    if (d->too_big || code == CURLE_FILESIZE_EXCEEDED) {
+        why = xasprintf("the file is larger than the gateway's limit of %d "
+                        "bytes", gw->cfg.media_max_bytes);
+        download_fail(d, "not-acceptable", why);
+    } else if (code == CURLE_OPERATION_TIMEDOUT) {
+        why = xasprintf("the file could not be downloaded within %d s",
+                        gw->cfg.media_timeout_s);
+        download_fail(d, "remote-server-timeout", why);
+    } else if (code != CURLE_OK) {
+        why = xasprintf("the file could not be downloaded: %s",
+                        curl_easy_strerror(code));
+        download_fail(d, "remote-server-not-found", why);
+    } else if (status != 200) {
+        why = xasprintf("the file could not be downloaded: the server "
+                        "answered %ld", status);
+        download_fail(d, status == 404 || status == 410 ? "item-not-found"
+                                                        : "undefined-condition",
+                      why);
+    } else {
+        const unsigned char *bytes = (const unsigned char *)d->data.data;
+        d->size = d->data.len;
+        d->mime = media_pick_mime(ctype, bytes, d->size);
+        if (strncmp(d->mime, "image/", 6) == 0 &&
+            media_image_size(bytes, d->size, &d->width, &d->height) < 0)
+            d->width = d->height = 0;
+        /* The download is over: from here the upload call owns d. */
+        download_unlink(d);
+        char *uid = mx_escape(d->ghost), *fname = mx_escape(d->filename);
+        char *path = xasprintf("/_matrix/media/v3/upload?user_id=%s&"
+                               "filename=%s", uid, fname);
+        size_t size = d->data.len;
+        char *data = strbuf_detach(&d->data);
+        mx_client_call_raw(gw->mx, "POST", path, d->mime, data, size, 3,
+                           on_uploaded, d);
+        free(path);
+        free(fname);
+        free(uid);
+    }
+    free(why);
+    free(ctype);
+}
+
+void media_to_matrix(struct gateway *gw, const char *ghost, const char *url,
+                     const char *caption, media_done_cb cb, void *ud)
+{
+    struct media *m = gw->media;
+    struct download *d = xcalloc(1, sizeof *d);
+    d->t.done = download_done;
+    d->m = m;
+    d->ghost = xstrdup(ghost);
+    d->url = xstrdup(url);
+    d->filename = media_filename_from_url(url);
+    /* A caption equal to the file name is no caption. */
+    if (caption && *caption && strcmp(caption, d->filename) != 0)
+        d->caption = utf8_sanitize(caption, strlen(caption));
+    d->cb = cb;
+    d->ud = ud;
+    struct download **tail = &m->downloads;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = d;
+    if (m->active < MAX_DOWNLOADS)
+        download_start(d);
+    else
+        log_info("media: %d files in flight; %s waits its turn", m->active,
+                 d->filename);
+}
+
+static void download_start(struct download *d)
+{
+    struct gateway *gw = d->m->gw;
+    d->started = true;
+    d->m->active++;
+    CURL *e = curl_easy_init();
+    if (!e)
+        abort();
+    curl_easy_setopt(e, CURLOPT_URL, d->url);
+    /* Only the web: no file://, no other scheme, even after a redirect. */
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+    /* The limit is checked on Content-Length first, then on every byte. */
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
+                     (curl_off_t)gw->cfg.media_max_bytes);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+                     (long)gw->cfg.media_timeout_s * 1000L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "isthmus (XMPP-Matrix gateway)");
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, download_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, d);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, d);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    d->easy = e;
+    curl_multi_add_handle(gw->multi, e);
+}

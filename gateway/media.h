@@ -1,0 +1,68 @@
+/* Files crossing the gateway.
+ *
+ * Matrix -> XMPP: an m.image/m.file/m.video/m.audio event becomes a body
+ * URL plus XEP-0066 OOB data. The URL points at the gateway's own media
+ * proxy (served by the appservice listener under /_isthmus/media/v1/),
+ * which streams the file from the homeserver's authenticated media API
+ * with the as_token. Each URL carries an HMAC over the mxc URI and the
+ * file name, so the proxy serves only what the gateway itself handed out.
+ *
+ * XMPP -> Matrix: a message whose body is exactly its OOB URL (what
+ * clients send after a XEP-0363 upload) is a file share: the file is
+ * downloaded (http/https, bounded in size and time), uploaded to the
+ * media repository as the sender's ghost, and sent as the proper msgtype
+ * with info {mimetype, size, w, h}. */
+#ifndef ISTHMUS_MEDIA_H
+#define ISTHMUS_MEDIA_H
+
+#include "matrix/appservice.h"
+#include "matrix/event.h"
+#include "xep/message.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+
+struct gateway;
+struct media;
+
+/* Keys the URLs with a secret derived from the as_token. */
+struct media *media_new(struct gateway *gw);
+/* Cancels every transfer without calling back. */
+void media_free(struct media *m);
+
+/* The appservice handler for GET /_isthmus/media/... */
+void media_proxy_request(struct as_request *req, const char *path, void *ud);
+
+/* ---- Matrix -> XMPP */
+
+/* For a media event: 1, with *body (caller's; replaced) set to what the
+ * XMPP side shows (the proxy URL, after the caption on its own line when
+ * the event has one) and *oob_url (caller frees) to the proxy URL. 0 for
+ * anything else (body untouched). -1 with *why when the file cannot cross
+ * (larger than the limit, malformed mxc URI). */
+int media_to_xmpp(struct gateway *gw, const struct mx_message *msg,
+                  char **body, char **oob_url, const char **why);
+
+/* The proxy URL for an mxc URI, or NULL (with *why) if the URI is
+ * malformed. Caller frees. */
+char *media_proxy_url(struct media *m, const char *mxc, const char *filename,
+                      const char **why);
+
+/* ---- XMPP -> Matrix */
+
+/* True if the message shares a file: its body is exactly its http(s) OOB
+ * URL. */
+bool media_is_share(const struct xmsg *msg);
+
+/* content: a new reference to the event content to send, or NULL on
+ * failure with condition (an XMPP error condition) and why (for people). */
+typedef void (*media_done_cb)(struct gateway *gw, json_t *content,
+                              const char *condition, const char *why,
+                              void *ud);
+/* Downloads url, uploads it as ghost and calls cb exactly once (unless the
+ * gateway stops first). caption (XEP-0066 desc; may be NULL) becomes the
+ * event's body, with the file name in filename, as Matrix captions go. */
+void media_to_matrix(struct gateway *gw, const char *ghost, const char *url,
+                     const char *caption, media_done_cb cb, void *ud);
+
+#endif
