@@ -19,6 +19,7 @@
 #include <strophe.h>
 
 struct portal_state;
+struct presence;
 struct queues;
 struct ratelimit;
 
@@ -34,6 +35,7 @@ struct gateway {
     struct queues *queues;
     struct ratelimit *senders; /* flood control per XMPP sender */
     struct portal_state *portal; /* portal mode's in-memory state */
+    struct presence *presence; /* presence updates waiting to be coalesced */
     bool stanza_outbox_dirty; /* OUTBOX_STANZA rows wait to be sent */
     char *bot_mxid;
     /* For the latency metrics: when the stanza or transaction now being

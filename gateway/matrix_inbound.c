@@ -122,6 +122,11 @@ static void on_member(struct gateway *gw, const struct mx_event *ev)
         muc_gateway_event(gw, ev, &room);
     } else if (room.mode == ROOM_PORTAL) {
         portal_matrix_event(gw, ev, &room);
+    } else if (strcmp(m.membership, "join") == 0 &&
+               strcmp(ev->state_key, room.matrix_user) == 0) {
+        /* The Matrix end of a DM (re)named themselves. */
+        presence_matrix_name(gw, ev->state_key, room.xmpp_jid,
+                             m.displayname);
     } else if ((strcmp(m.membership, "leave") == 0 ||
                 strcmp(m.membership, "ban") == 0) &&
                (strcmp(ev->state_key, room.matrix_user) == 0 ||

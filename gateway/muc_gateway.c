@@ -12,6 +12,7 @@
 #include "xep/disco.h"
 #include "xep/message.h"
 #include "xep/muc.h"
+#include "xep/presence_stanza.h"
 #include "xep/stanza_error.h"
 #include "xep/xml.h"
 
@@ -828,6 +829,36 @@ static void relay_member(struct gateway *gw, const struct mx_event *ev,
     free(jid);
     free(old);
     free(nick);
+}
+
+int muc_gateway_member_show(struct gateway *gw, const char *room_id,
+                            const char *muc_jid, const char *mxid,
+                            const char *show, const char *status)
+{
+    struct store_member me;
+    if (store_member_get(gw->store, room_id, mxid, &me) != 1)
+        return 0;
+    char *jid = real_jid(gw, mxid);
+    char *from = xasprintf("%s/%s", muc_jid, me.nick);
+    struct muc_item item = item_for_level(me.level, jid);
+    struct store_occupant *all;
+    int n = store_occupants_in_room(gw->store, room_id, &all), sent = 0;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(all[i].ghost, mxid) == 0)
+            continue;
+        xmpp_stanza_t *p = muc_presence(gw->xmpp, from, all[i].occupant_jid,
+                                        NULL, &item, NULL);
+        xpresence_add_show(gw->xmpp, p, show, status);
+        send_now(gw, p);
+        sent++;
+    }
+    if (n > 0)
+        store_occupants_free(all, n);
+    free(from);
+    free(jid);
+    free(me.mxid);
+    free(me.nick);
+    return sent;
 }
 
 /* New power levels: every member whose level changed gets a presence

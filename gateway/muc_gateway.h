@@ -22,6 +22,13 @@ void muc_gateway_reflect(struct gateway *gw, const struct store_occupant *o,
 void muc_gateway_event(struct gateway *gw, const struct mx_event *ev,
                        const struct store_room *room);
 
+/* A Matrix member's presence changed (gateway/presence.c): every XMPP
+ * occupant sees the member's occupant presence with show and status (each
+ * may be NULL). Returns how many stanzas were sent. */
+int muc_gateway_member_show(struct gateway *gw, const char *room_id,
+                            const char *muc_jid, const char *mxid,
+                            const char *show, const char *status);
+
 /* disco#items on the gateway's domain: the homeserver's public room
  * directory as MUC JIDs, paged with RSM (XEP-0059). */
 void muc_gateway_directory(struct gateway *gw, xmpp_stanza_t *iq);

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "gateway/ghosts.h"
+#include "gateway/presence.h"
 #include "gateway/queues.h"
 #include "gateway/translate.h"
 #include "xep/disco.h"
@@ -783,11 +784,15 @@ static void on_occupant_presence(struct gateway *gw, xmpp_stanza_t *st,
         }
         /* Affiliation and role become the ghost's power level, now and
          * whenever the room changes them. */
-        if (found == 1 || ghost)
+        if (found == 1 || ghost) {
             sync_level(gw, room, found == 1 ? o.ghost : ghost, nick,
                        &info->item);
+            presence_portal_occupant(gw, real ? real : occ_jid, muc,
+                                     found == 1 ? o.ghost : ghost, st);
+        }
         free(ghost);
     } else if (strcmp(type, "unavailable") == 0 && found == 1) {
+        presence_portal_occupant(gw, real ? real : occ_jid, muc, o.ghost, st);
         store_occupant_delete(gw->store, occ_jid, muc);
         store_member_delete(gw->store, room->room_id, o.ghost);
         /* A nick change (303) is a leave here; the presence under the new

@@ -207,6 +207,8 @@ static void on_presence(struct gateway *gw, xmpp_stanza_t *st)
     const char *why;
     bool known = ids_jid_to_matrix(&gw->ids, to, &target, &kind, &why) == 0;
     if (known && kind != IDS_MATRIX_USER) {
+        if (!type)
+            presence_xmpp_presence(gw, st); /* show and status in a room */
         muc_gateway_presence(gw, st, target);
         free(target);
         return;
@@ -223,12 +225,19 @@ static void on_presence(struct gateway *gw, xmpp_stanza_t *st)
         /* Ghosts accept everyone, so they can sit in any roster. */
         send_presence(gw, bare_to, bare_from, known ? "subscribed"
                                                     : "unsubscribed");
-        if (known)
-            send_presence(gw, bare_to, from, NULL);
+        if (known) {
+            presence_subscribed(gw, target, bare_from, true);
+            presence_send_current(gw, target, from);
+        }
     } else if (strcmp(type, "probe") == 0) {
-        send_presence(gw, bare_to, from, known ? NULL : "unsubscribed");
+        if (known)
+            presence_send_current(gw, target, from);
+        else
+            send_presence(gw, bare_to, from, "unsubscribed");
     } else if (strcmp(type, "unsubscribe") == 0) {
         send_presence(gw, bare_to, bare_from, "unsubscribed");
+        if (known)
+            presence_subscribed(gw, target, bare_from, false);
     }
     free(target);
     free(bare_to);

@@ -89,6 +89,19 @@ static const char *const migrations[] = {
     /* 6: corrections, so that a correction of a correction still targets
      * the original message */
     "ALTER TABLE messages ADD COLUMN replaces TEXT;",
+    /* 7: presence, per source (XMPP resource, Matrix, MUC occupancy), and
+     * the XMPP users subscribed to Matrix users' JIDs */
+    "CREATE TABLE presence ("
+    "  person TEXT NOT NULL,"
+    "  source TEXT NOT NULL,"
+    "  state INTEGER NOT NULL,"
+    "  status TEXT,"
+    "  updated_ts INTEGER NOT NULL,"
+    "  PRIMARY KEY (person, source));"
+    "CREATE TABLE presence_subs ("
+    "  mxid TEXT NOT NULL,"
+    "  jid TEXT NOT NULL,"
+    "  PRIMARY KEY (mxid, jid));",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -108,6 +121,8 @@ enum stmt_id {
     S_ROOM_LAST_TS,
     S_PU_PUT, S_PU_GET, S_PU_BY_NICK, S_PU_DELETE, S_PU_ALL,
     S_MSG_SET_STANZA,
+    S_PRES_PUT, S_PRES_GET, S_PRES_SUB_PUT, S_PRES_SUB_DELETE,
+    S_PRES_WATCHERS, S_PRES_ROOMS,
     S_COUNT
 };
 
@@ -218,6 +233,24 @@ static const char *const stmt_sql[S_COUNT] = {
                          "event_id = ?1",
     [S_PU_ALL] = "SELECT room_id, mxid, muc_jid, nick, attempt, joined, "
                  "base_nick FROM portal_users ORDER BY muc_jid",
+    [S_PRES_PUT] = "INSERT INTO presence(person, source, state, status, "
+                   "updated_ts) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO "
+                   "UPDATE SET state = excluded.state, status = "
+                   "excluded.status, updated_ts = excluded.updated_ts",
+    [S_PRES_GET] = "SELECT source, state, status, updated_ts FROM presence "
+                   "WHERE person = ?1",
+    [S_PRES_SUB_PUT] = "INSERT OR IGNORE INTO presence_subs(mxid, jid) "
+                       "VALUES (?1, ?2)",
+    [S_PRES_SUB_DELETE] = "DELETE FROM presence_subs WHERE mxid = ?1 AND "
+                          "jid = ?2",
+    [S_PRES_WATCHERS] = "SELECT jid FROM presence_subs WHERE mxid = ?1 "
+                        "UNION SELECT xmpp_jid FROM rooms WHERE mode = 1 "
+                        "AND matrix_user = ?1",
+    [S_PRES_ROOMS] = "SELECT m.room_id, r.xmpp_jid, m.nick, r.mode FROM "
+                     "members m JOIN rooms r ON r.room_id = m.room_id WHERE "
+                     "m.mxid = ?1 AND r.mode = 2 UNION ALL SELECT room_id, "
+                     "muc_jid, nick, 3 FROM portal_users WHERE mxid = ?1 "
+                     "AND joined = 1",
 };
 
 struct store {
@@ -1118,5 +1151,140 @@ void store_portal_users_free(struct store_portal_user *list, int n)
 {
     for (int i = 0; i < n; i++)
         store_portal_user_free(&list[i]);
+    free(list);
+}
+
+/* ------------------------------------------------------------ presence -- */
+
+int store_presence_put(struct store *st, const char *person,
+                       const char *source, int state, const char *status,
+                       int64_t now_ms)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_PRES_PUT);
+    bind_text(s, 1, person);
+    bind_text(s, 2, source);
+    sqlite3_bind_int(s, 3, state);
+    bind_text(s, 4, status);
+    sqlite3_bind_int64(s, 5, now_ms);
+    return step_write(st, s, "presence put");
+}
+
+int store_presence_get(struct store *st, const char *person,
+                       struct store_presence **out)
+{
+    sqlite3_stmt *s = stmt(st, S_PRES_GET);
+    bind_text(s, 1, person);
+    int n = 0, rc;
+    *out = NULL;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
+        struct store_presence *p = &(*out)[n++];
+        p->source = dup_col(s, 0);
+        p->state = sqlite3_column_int(s, 1);
+        p->status = dup_col(s, 2);
+        p->ts = sqlite3_column_int64(s, 3);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        store_presence_free(*out, n);
+        *out = NULL;
+        return report(st, "presence get");
+    }
+    return n;
+}
+
+void store_presence_free(struct store_presence *list, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(list[i].source);
+        free(list[i].status);
+    }
+    free(list);
+}
+
+int store_presence_sub_put(struct store *st, const char *mxid,
+                           const char *jid)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_PRES_SUB_PUT);
+    bind_text(s, 1, mxid);
+    bind_text(s, 2, jid);
+    return step_write(st, s, "presence subscription put");
+}
+
+int store_presence_sub_delete(struct store *st, const char *mxid,
+                              const char *jid)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_PRES_SUB_DELETE);
+    bind_text(s, 1, mxid);
+    bind_text(s, 2, jid);
+    return step_write(st, s, "presence subscription delete");
+}
+
+int store_presence_watchers(struct store *st, const char *mxid, char ***out)
+{
+    sqlite3_stmt *s = stmt(st, S_PRES_WATCHERS);
+    bind_text(s, 1, mxid);
+    int n = 0, rc;
+    *out = NULL;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        char *jid = dup_col(s, 0);
+        if (!jid)
+            continue;
+        *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
+        (*out)[n++] = jid;
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        store_strings_free(*out, n);
+        *out = NULL;
+        return report(st, "presence watchers");
+    }
+    return n;
+}
+
+void store_strings_free(char **list, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
+}
+
+int store_presence_rooms(struct store *st, const char *mxid,
+                         struct store_presence_room **out)
+{
+    sqlite3_stmt *s = stmt(st, S_PRES_ROOMS);
+    bind_text(s, 1, mxid);
+    int n = 0, rc;
+    *out = NULL;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
+        struct store_presence_room *r = &(*out)[n++];
+        r->room_id = dup_col(s, 0);
+        r->muc_jid = dup_col(s, 1);
+        r->nick = dup_col(s, 2);
+        r->mode = sqlite3_column_int(s, 3);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        store_presence_rooms_free(*out, n);
+        *out = NULL;
+        return report(st, "presence rooms");
+    }
+    return n;
+}
+
+void store_presence_rooms_free(struct store_presence_room *list, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(list[i].room_id);
+        free(list[i].muc_jid);
+        free(list[i].nick);
+    }
     free(list);
 }

@@ -222,4 +222,44 @@ int store_portal_users_all(struct store *st, struct store_portal_user **out);
 void store_portal_user_free(struct store_portal_user *u);
 void store_portal_users_free(struct store_portal_user *list, int n);
 
+/* ---- presence: the latest state of each source of a person (DESIGN.md
+ * §6). person is a bare JID, an occupant JID or a Matrix ID; source an
+ * XMPP resource, "matrix", or a MUC. */
+struct store_presence {
+    char *source;
+    int state;    /* enum pstate (gateway/presence_state.h) */
+    char *status; /* may be NULL */
+    int64_t ts;
+};
+int store_presence_put(struct store *st, const char *person,
+                       const char *source, int state, const char *status,
+                       int64_t now_ms);
+/* Every source of a person; returns how many, or -1 (array: caller frees
+ * with store_presence_free). */
+int store_presence_get(struct store *st, const char *person,
+                       struct store_presence **out);
+void store_presence_free(struct store_presence *list, int n);
+/* XMPP users (bare JIDs) subscribed to a Matrix user's JID. */
+int store_presence_sub_put(struct store *st, const char *mxid,
+                           const char *jid);
+int store_presence_sub_delete(struct store *st, const char *mxid,
+                              const char *jid);
+/* The bare JIDs that see a Matrix user's presence: subscribers and the
+ * XMPP ends of the user's DMs. Returns how many, or -1 (array: caller
+ * frees with store_strings_free). */
+int store_presence_watchers(struct store *st, const char *mxid, char ***out);
+void store_strings_free(char **list, int n);
+/* The gateway-mode rooms (mode 2) and portals (mode 3) where a Matrix user
+ * has a nick in a MUC. Returns how many, or -1 (array: caller frees with
+ * store_presence_rooms_free). */
+struct store_presence_room {
+    char *room_id;
+    char *muc_jid;
+    char *nick;
+    int mode;
+};
+int store_presence_rooms(struct store *st, const char *mxid,
+                         struct store_presence_room **out);
+void store_presence_rooms_free(struct store_presence_room *list, int n);
+
 #endif
