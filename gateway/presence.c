@@ -22,9 +22,15 @@
 /* A Matrix user's occupant in portal MUCs (as portal.c names it). */
 #define OCCUPANT_RESOURCE "matrix"
 
+/* Synapse turns a user that has not synced for 30 s offline (its
+ * SYNC_ONLINE_TIMEOUT), and ghosts never sync: their presence is set again
+ * before that. */
+#define REFRESH_MS 20000
+
 struct presence {
     struct coalesce *to_matrix; /* keys: "ghost person" */
     struct coalesce *to_xmpp;   /* keys: Matrix IDs */
+    int64_t next_refresh;
 };
 
 struct presence *presence_pending_new(void)
@@ -110,6 +116,7 @@ struct put_job {
     struct gateway *gw;
     char *ghost;
     char *person;
+    bool refresh; /* a keep-alive, not a change */
 };
 
 static void on_presence_put(const struct mx_response *r, void *ud)
@@ -144,23 +151,22 @@ static void put_presence(struct gateway *gw, bool ok, const char *error,
     char *uid = mx_escape(j->ghost);
     char *path = xasprintf("/_matrix/client/v3/presence/%s/status?user_id=%s",
                            uid, uid);
-    metrics_inc(CNT_PRESENCE_TO_MATRIX);
+    if (!j->refresh)
+        metrics_inc(CNT_PRESENCE_TO_MATRIX);
     mx_client_call(gw->mx, "PUT", path, body, 2, on_presence_put, j);
     free(path);
     free(uid);
     free(status);
 }
 
-static void flush_to_matrix(const char *key, void *ud)
+static void start_put(struct gateway *gw, const char *ghost,
+                      const char *person, bool refresh)
 {
-    struct gateway *gw = ud;
-    const char *space = strchr(key, ' ');
-    if (!space)
-        return;
     struct put_job *j = xcalloc(1, sizeof *j);
     j->gw = gw;
-    j->ghost = xstrndup(key, (size_t)(space - key));
-    j->person = xstrdup(space + 1);
+    j->ghost = xstrdup(ghost);
+    j->person = xstrdup(person);
+    j->refresh = refresh;
     /* A presence PUT for a user the homeserver does not know fails; the
      * ghost of a real JID can be made on the spot, an occupant's ghost is
      * the portal's to make. */
@@ -174,6 +180,16 @@ static void flush_to_matrix(const char *key, void *ud)
     } else {
         ghosts_ensure(gw, j->ghost, j->person, NULL, put_presence, j);
     }
+}
+
+static void flush_to_matrix(const char *key, void *ud)
+{
+    const char *space = strchr(key, ' ');
+    if (!space)
+        return;
+    char *ghost = xstrndup(key, (size_t)(space - key));
+    start_put(ud, ghost, space + 1, false);
+    free(ghost);
 }
 
 static void changed_xmpp(struct gateway *gw, const char *ghost,
@@ -235,12 +251,16 @@ void presence_xmpp_presence(struct gateway *gw, xmpp_stanza_t *st)
     }
     int state = presence_state_from_xmpp(p.type, p.show);
     bool to_muc = to[0] == '#' || to[0] == '!';
-    if (to_muc && state == PSTATE_OFFLINE)
-        goto out; /* leaving a room is not going offline */
-    if (store_source(gw, bare, res ? res : "", state, p.status))
+    char *muc = to_muc ? ids_jid_bare(to) : NULL;
+    char *source = muc ? xasprintf("%s %s", res ? res : "", muc)
+                       : xstrdup(res ? res : "");
+    if (store_source(gw, bare, source, state, p.status))
         changed_xmpp(gw, ghost, bare);
+    /* In a room the ghost goes by its MUC nick already. */
     if (p.nick && !to_muc)
         apply_nick(gw, ghost, p.nick);
+    free(source);
+    free(muc);
 out:
     free(ghost);
     free(bare);
@@ -392,9 +412,39 @@ void presence_matrix_name(struct gateway *gw, const char *mxid,
     free(from);
 }
 
+/* Every ghost of someone present has its presence set again. */
+static void refresh_ghosts(struct gateway *gw)
+{
+    char **people;
+    int n = store_presence_xmpp_present(gw->store, &people);
+    for (int i = 0; i < n; i++) {
+        char *ghost = NULL;
+        const char *why;
+        const char *slash = strchr(people[i], '/');
+        int rc;
+        if (slash) {
+            char *muc = xstrndup(people[i], (size_t)(slash - people[i]));
+            rc = ids_occupant_to_ghost(&gw->ids, muc, slash + 1, &ghost, &why);
+            free(muc);
+        } else {
+            rc = ids_jid_to_ghost(&gw->ids, people[i], &ghost, &why);
+        }
+        if (rc == 0)
+            start_put(gw, ghost, people[i], true);
+        free(ghost);
+    }
+    if (n > 0)
+        store_strings_free(people, n);
+}
+
 void presence_tick(struct gateway *gw)
 {
     int64_t now = gateway_now_ms();
+    if (now >= gw->presence->next_refresh) {
+        if (gw->presence->next_refresh)
+            refresh_ghosts(gw);
+        gw->presence->next_refresh = now + REFRESH_MS;
+    }
     coalesce_run(gw->presence->to_matrix, now, flush_to_matrix, gw);
     coalesce_run(gw->presence->to_xmpp, now, flush_to_xmpp, gw);
 }

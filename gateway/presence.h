@@ -30,8 +30,8 @@ void presence_matrix_ephemeral(struct gateway *gw, json_t *ev);
 
 /* Presence from an XMPP user to a Matrix user's JID or to a gateway-mode
  * MUC, of no type or type "unavailable"; subscriptions are handled
- * elsewhere. A MUC presence only ever makes the user more present: leaving
- * a room is not going offline. */
+ * elsewhere. Each resource's presence to the gateway's users and to each
+ * gateway MUC is a source of its own: leaving a room ends only that one. */
 void presence_xmpp_presence(struct gateway *gw, xmpp_stanza_t *st);
 
 /* An occupant of a portal MUC (not a Matrix user's own occupant) changed

@@ -207,7 +207,7 @@ static void on_presence(struct gateway *gw, xmpp_stanza_t *st)
     const char *why;
     bool known = ids_jid_to_matrix(&gw->ids, to, &target, &kind, &why) == 0;
     if (known && kind != IDS_MATRIX_USER) {
-        if (!type)
+        if (!type || strcmp(type, "unavailable") == 0)
             presence_xmpp_presence(gw, st); /* show and status in a room */
         muc_gateway_presence(gw, st, target);
         free(target);
@@ -228,6 +228,10 @@ static void on_presence(struct gateway *gw, xmpp_stanza_t *st)
         if (known) {
             presence_subscribed(gw, target, bare_from, true);
             presence_send_current(gw, target, from);
+            /* Her presence reaches the Matrix user only if the JID is
+             * subscribed to her too (her server answers on its own when
+             * it already is). */
+            send_presence(gw, bare_to, bare_from, "subscribe");
         }
     } else if (strcmp(type, "probe") == 0) {
         if (known)

@@ -122,7 +122,7 @@ enum stmt_id {
     S_PU_PUT, S_PU_GET, S_PU_BY_NICK, S_PU_DELETE, S_PU_ALL,
     S_MSG_SET_STANZA,
     S_PRES_PUT, S_PRES_GET, S_PRES_SUB_PUT, S_PRES_SUB_DELETE,
-    S_PRES_WATCHERS, S_PRES_ROOMS,
+    S_PRES_WATCHERS, S_PRES_ROOMS, S_PRES_PRESENT,
     S_COUNT
 };
 
@@ -251,6 +251,8 @@ static const char *const stmt_sql[S_COUNT] = {
                      "m.mxid = ?1 AND r.mode = 2 UNION ALL SELECT room_id, "
                      "muc_jid, nick, 3 FROM portal_users WHERE mxid = ?1 "
                      "AND joined = 1",
+    [S_PRES_PRESENT] = "SELECT DISTINCT person FROM presence WHERE "
+                       "state > 0 AND person NOT LIKE '@%'",
 };
 
 struct store {
@@ -1244,6 +1246,27 @@ int store_presence_watchers(struct store *st, const char *mxid, char ***out)
         store_strings_free(*out, n);
         *out = NULL;
         return report(st, "presence watchers");
+    }
+    return n;
+}
+
+int store_presence_xmpp_present(struct store *st, char ***out)
+{
+    sqlite3_stmt *s = stmt(st, S_PRES_PRESENT);
+    int n = 0, rc;
+    *out = NULL;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        char *person = dup_col(s, 0);
+        if (!person)
+            continue;
+        *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
+        (*out)[n++] = person;
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        store_strings_free(*out, n);
+        *out = NULL;
+        return report(st, "present XMPP users");
     }
     return n;
 }

@@ -249,6 +249,9 @@ int store_presence_sub_delete(struct store *st, const char *mxid,
  * frees with store_strings_free). */
 int store_presence_watchers(struct store *st, const char *mxid, char ***out);
 void store_strings_free(char **list, int n);
+/* The XMPP people (bare or occupant JIDs, not Matrix IDs) with a source
+ * that is not offline. Returns how many, or -1 (store_strings_free). */
+int store_presence_xmpp_present(struct store *st, char ***out);
 /* The gateway-mode rooms (mode 2) and portals (mode 3) where a Matrix user
  * has a nick in a MUC. Returns how many, or -1 (array: caller frees with
  * store_presence_rooms_free). */
