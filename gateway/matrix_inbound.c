@@ -125,8 +125,10 @@ static void on_member(struct gateway *gw, const struct mx_event *ev)
     } else if (strcmp(m.membership, "join") == 0 &&
                strcmp(ev->state_key, room.matrix_user) == 0) {
         /* The Matrix end of a DM (re)named themselves. */
-        presence_matrix_name(gw, ev->state_key, room.xmpp_jid,
-                             m.displayname);
+        presence_matrix_profile(gw, ev->state_key, room.xmpp_jid,
+                                m.displayname,
+                                json_string_value(json_object_get(
+                                    ev->content, "avatar_url")));
     } else if ((strcmp(m.membership, "leave") == 0 ||
                 strcmp(m.membership, "ban") == 0) &&
                (strcmp(ev->state_key, room.matrix_user) == 0 ||

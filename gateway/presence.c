@@ -3,12 +3,14 @@
 
 #include "common/log.h"
 #include "common/mem.h"
+#include "gateway/avatars.h"
 #include "gateway/coalesce.h"
 #include "gateway/gateway.h"
 #include "gateway/ghosts.h"
 #include "gateway/metrics.h"
 #include "gateway/muc_gateway.h"
 #include "gateway/presence_state.h"
+#include "xep/avatar.h"
 #include "xep/presence_stanza.h"
 
 #include <stdlib.h>
@@ -259,6 +261,12 @@ void presence_xmpp_presence(struct gateway *gw, xmpp_stanza_t *st)
     /* In a room the ghost goes by its MUC nick already. */
     if (p.nick && !to_muc)
         apply_nick(gw, ghost, p.nick);
+    if (state != PSTATE_OFFLINE) {
+        char *hash = avatar_presence_hash(st);
+        if (hash)
+            avatars_xmpp_hash(gw, ghost, bare, hash);
+        free(hash);
+    }
     free(source);
     free(muc);
 out:
@@ -312,6 +320,28 @@ static void send_counted(struct gateway *gw, xmpp_stanza_t *st)
     xmpp_stanza_release(st);
 }
 
+/* A presence from a Matrix user's JID in a given state, with their avatar's
+ * XEP-0153 hash when it is known (hash may be NULL). Caller releases. */
+static xmpp_stanza_t *user_presence(struct gateway *gw, const char *from,
+                                    const char *to, int state,
+                                    const char *status, const char *nick,
+                                    const char *hash)
+{
+    bool off = state == PSTATE_OFFLINE;
+    xmpp_stanza_t *p = xpresence_build(gw->xmpp, from, to,
+                                       off ? "unavailable" : NULL,
+                                       presence_state_show(state), status,
+                                       nick);
+    if (hash && !off)
+        avatar_presence_add_hash(gw->xmpp, p, hash);
+    return p;
+}
+
+void presence_matrix_touch(struct gateway *gw, const char *mxid)
+{
+    coalesce_mark(gw->presence->to_xmpp, mxid, gateway_now_ms());
+}
+
 void presence_send_current(struct gateway *gw, const char *mxid,
                            const char *to)
 {
@@ -323,11 +353,9 @@ void presence_send_current(struct gateway *gw, const char *mxid,
     char *status;
     if (!derive(gw, mxid, &state, &status))
         state = PSTATE_ONLINE; /* nothing heard yet: reachable */
-    send_counted(gw, xpresence_build(gw->xmpp, from, to,
-                                     state == PSTATE_OFFLINE ? "unavailable"
-                                                             : NULL,
-                                     presence_state_show(state), status,
-                                     NULL));
+    char *hash = avatars_matrix_hash(gw, mxid);
+    send_counted(gw, user_presence(gw, from, to, state, status, NULL, hash));
+    free(hash);
     free(status);
     free(from);
 }
@@ -339,22 +367,20 @@ static void flush_to_xmpp(const char *mxid, void *ud)
     const char *why;
     int state;
     char *status;
-    if (ids_matrix_to_jid(&gw->ids, mxid, &from, &why) < 0 ||
-        !derive(gw, mxid, &state, &status)) {
-        free(from);
+    if (ids_matrix_to_jid(&gw->ids, mxid, &from, &why) < 0)
         return;
-    }
+    if (!derive(gw, mxid, &state, &status))
+        state = PSTATE_ONLINE; /* an avatar changed; presence unknown */
     const char *show = presence_state_show(state);
+    char *hash = avatars_matrix_hash(gw, mxid);
     char **watchers;
     int n = store_presence_watchers(gw->store, mxid, &watchers);
     for (int i = 0; i < n; i++)
-        send_counted(gw, xpresence_build(gw->xmpp, from, watchers[i],
-                                         state == PSTATE_OFFLINE
-                                             ? "unavailable"
-                                             : NULL,
-                                         show, status, NULL));
+        send_counted(gw, user_presence(gw, from, watchers[i], state, status,
+                                       NULL, hash));
     if (n > 0)
         store_strings_free(watchers, n);
+    free(hash);
     /* In rooms an offline member stays an occupant: a Matrix user is in
      * the room whether a client is open or not. Shown as xa. */
     struct store_presence_room *rooms;
@@ -390,9 +416,11 @@ void presence_subscribed(struct gateway *gw, const char *mxid,
         store_presence_sub_delete(gw->store, mxid, bare_jid);
 }
 
-void presence_matrix_name(struct gateway *gw, const char *mxid,
-                          const char *xmpp_jid, const char *displayname)
+void presence_matrix_profile(struct gateway *gw, const char *mxid,
+                             const char *xmpp_jid, const char *displayname,
+                             const char *avatar_url)
 {
+    avatars_matrix_user(gw, mxid, avatar_url);
     if (!displayname || !*displayname)
         return;
     char *from = NULL;
@@ -403,11 +431,10 @@ void presence_matrix_name(struct gateway *gw, const char *mxid,
     char *status;
     if (!derive(gw, mxid, &state, &status))
         state = PSTATE_ONLINE;
-    send_counted(gw, xpresence_build(gw->xmpp, from, xmpp_jid,
-                                     state == PSTATE_OFFLINE ? "unavailable"
-                                                             : NULL,
-                                     presence_state_show(state), status,
-                                     displayname));
+    char *hash = avatars_matrix_hash(gw, mxid);
+    send_counted(gw, user_presence(gw, from, xmpp_jid, state, status,
+                                   displayname, hash));
+    free(hash);
     free(status);
     free(from);
 }

@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "common/mem.h"
+#include "gateway/avatars.h"
 #include "gateway/metrics.h"
 #include "gateway/muc_gateway.h"
 #include "gateway/portal.h"
@@ -273,10 +274,9 @@ static void on_profile(const struct mx_response *r, void *ud)
     if (r->status == 200) {
         const char *name = json_string_value(
             json_object_get(r->body, "displayname"));
-        xmpp_stanza_t *res = vcard_result(j->gw->xmpp, j->iq,
-                                          name ? name : j->mxid, name);
-        gateway_send_now(j->gw, res);
-        xmpp_stanza_release(res);
+        avatars_vcard_reply(j->gw, j->iq, name ? name : j->mxid, name,
+                            json_string_value(json_object_get(
+                                r->body, "avatar_url")));
     } else if (r->status == 404) {
         reply_error(j->gw, j->iq, "cancel", "item-not-found",
                     "no such Matrix user");

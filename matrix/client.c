@@ -17,7 +17,10 @@ struct call {
     struct mx_client *client;
     char *method;
     char *path;
-    char *body;           /* serialised JSON, or NULL */
+    char *body;           /* serialised JSON or raw bytes, or NULL */
+    size_t body_len;
+    char *content_type;   /* of the body; NULL for JSON */
+    size_t max_response;
     int max_attempts;
     int attempts;
     int backoff_ms;
@@ -84,6 +87,7 @@ static void call_free(struct call *call)
     free(call->method);
     free(call->path);
     free(call->body);
+    free(call->content_type);
     free(call);
 }
 
@@ -110,7 +114,8 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     struct call *call = ud;
     size_t n = size * nmemb;
-    if (call->response.len + n > RESPONSE_MAX_BYTES) {
+    size_t max = call->max_response ? call->max_response : RESPONSE_MAX_BYTES;
+    if (call->response.len + n > max) {
         call->too_big = true;
         return 0; /* aborts the transfer */
     }
@@ -135,14 +140,17 @@ static void start(struct call *call)
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, call->method);
     if (!call->headers) {
         call->headers = curl_slist_append(NULL, c->auth_header);
-        call->headers = curl_slist_append(call->headers,
-                                          "Content-Type: application/json");
+        char *ct = xasprintf("Content-Type: %s", call->content_type
+                                                     ? call->content_type
+                                                     : "application/json");
+        call->headers = curl_slist_append(call->headers, ct);
+        free(ct);
         call->headers = curl_slist_append(call->headers, "Expect:");
     }
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->headers);
     if (call->body) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->body);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(call->body));
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)call->body_len);
     }
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
@@ -169,7 +177,32 @@ void mx_client_call(struct mx_client *c, const char *method, const char *path,
         json_decref(body);
         if (!call->body)
             abort(); /* jansson only fails here on out-of-memory */
+        call->body_len = strlen(call->body);
     }
+    call->max_attempts = max_attempts;
+    call->backoff_ms = BACKOFF_FIRST_MS;
+    call->cb = cb;
+    call->ud = ud;
+    c->npending++;
+    start(call);
+}
+
+void mx_client_call_raw(struct mx_client *c, const char *method,
+                        const char *path, const void *data, size_t len,
+                        const char *content_type, size_t max_response,
+                        int max_attempts, mx_done_cb cb, void *ud)
+{
+    struct call *call = xcalloc(1, sizeof *call);
+    call->client = c;
+    call->method = xstrdup(method);
+    call->path = xstrdup(path);
+    if (data) {
+        call->body = xmalloc(len ? len : 1);
+        memcpy(call->body, data, len);
+        call->body_len = len;
+    }
+    call->content_type = content_type ? xstrdup(content_type) : NULL;
+    call->max_response = max_response;
     call->max_attempts = max_attempts;
     call->backoff_ms = BACKOFF_FIRST_MS;
     call->cb = cb;
@@ -196,8 +229,13 @@ static void finish(struct call *call, CURLcode code)
 {
     struct mx_client *c = call->client;
     long status = 0;
-    if (code == CURLE_OK)
+    char *ctype = NULL;
+    if (code == CURLE_OK) {
         curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
+        const char *ct = NULL;
+        curl_easy_getinfo(call->easy, CURLINFO_CONTENT_TYPE, &ct);
+        ctype = ct ? xstrdup(ct) : NULL; /* the handle goes away below */
+    }
     curl_multi_remove_handle(c->multi, call->easy);
     curl_easy_cleanup(call->easy);
     call->easy = NULL;
@@ -236,16 +274,20 @@ static void finish(struct call *call, CURLcode code)
         call->next = c->waiting;
         c->waiting = call;
         json_decref(body);
+        free(ctype);
         return;
     }
     if (status < 200 || status >= 300)
         log_debug("matrix: %s %.*s -> %ld %s", call->method,
                   (int)strcspn(call->path, "?"), call->path, status,
                   errcode ? errcode : "");
-    struct mx_response r = { status, body, errcode, error };
+    struct mx_response r = { status, body, errcode, error,
+                             (const unsigned char *)call->response.data,
+                             call->response.len, ctype };
     c->npending--;
     call->cb(&r, call->ud);
     json_decref(body);
+    free(ctype);
     call_free(call);
 }
 

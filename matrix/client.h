@@ -19,6 +19,11 @@ struct mx_response {
     json_t *body;        /* parsed JSON body or NULL; valid during callback */
     const char *errcode; /* Matrix errcode or NULL */
     const char *error;   /* human-readable reason, never NULL */
+    /* The body as received, and its Content-Type (may be NULL): what a
+     * media download needs. Valid during the callback. */
+    const unsigned char *raw;
+    size_t raw_len;
+    const char *content_type;
 };
 
 typedef void (*mx_done_cb)(const struct mx_response *r, void *ud);
@@ -34,6 +39,14 @@ void mx_client_free(struct mx_client *c);
  * exactly once (unless the client is freed first). */
 void mx_client_call(struct mx_client *c, const char *method, const char *path,
                     json_t *body, int max_attempts, mx_done_cb cb, void *ud);
+
+/* The same with a raw request body (an upload; data copied, may be NULL)
+ * of the given Content-Type, and a bound on the response size (0 for the
+ * default): a larger answer fails with status 0 and "response too large". */
+void mx_client_call_raw(struct mx_client *c, const char *method,
+                        const char *path, const void *data, size_t len,
+                        const char *content_type, size_t max_response,
+                        int max_attempts, mx_done_cb cb, void *ud);
 
 /* Drives transfers and retries; call every loop turn. */
 void mx_client_run(struct mx_client *c);

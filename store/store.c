@@ -89,8 +89,9 @@ static const char *const migrations[] = {
     /* 6: corrections, so that a correction of a correction still targets
      * the original message */
     "ALTER TABLE messages ADD COLUMN replaces TEXT;",
-    /* 7: presence, per source (XMPP resource, Matrix, MUC occupancy), and
-     * the XMPP users subscribed to Matrix users' JIDs */
+    /* 7: presence, per source (XMPP resource, Matrix, MUC occupancy), the
+     * XMPP users subscribed to Matrix users' JIDs, and avatars: images
+     * cached by mxc URI, and whose avatar is which */
     "CREATE TABLE presence ("
     "  person TEXT NOT NULL,"
     "  source TEXT NOT NULL,"
@@ -101,7 +102,16 @@ static const char *const migrations[] = {
     "CREATE TABLE presence_subs ("
     "  mxid TEXT NOT NULL,"
     "  jid TEXT NOT NULL,"
-    "  PRIMARY KEY (mxid, jid));",
+    "  PRIMARY KEY (mxid, jid));"
+    "CREATE TABLE avatars ("
+    "  mxc TEXT PRIMARY KEY,"
+    "  sha1 TEXT NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  data BLOB NOT NULL);"
+    "CREATE TABLE avatar_of ("
+    "  who TEXT PRIMARY KEY,"
+    "  mxc TEXT,"
+    "  sha1 TEXT);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -123,6 +133,7 @@ enum stmt_id {
     S_MSG_SET_STANZA,
     S_PRES_PUT, S_PRES_GET, S_PRES_SUB_PUT, S_PRES_SUB_DELETE,
     S_PRES_WATCHERS, S_PRES_ROOMS, S_PRES_PRESENT,
+    S_AVATAR_GET, S_AVATAR_PUT, S_AVATAR_OF_GET, S_AVATAR_OF_PUT,
     S_COUNT
 };
 
@@ -253,6 +264,13 @@ static const char *const stmt_sql[S_COUNT] = {
                      "AND joined = 1",
     [S_PRES_PRESENT] = "SELECT DISTINCT person FROM presence WHERE "
                        "state > 0 AND person NOT LIKE '@%'",
+    [S_AVATAR_GET] = "SELECT mxc, sha1, type, data FROM avatars WHERE "
+                     "mxc = ?1",
+    [S_AVATAR_PUT] = "INSERT OR REPLACE INTO avatars(mxc, sha1, type, data) "
+                     "VALUES (?1, ?2, ?3, ?4)",
+    [S_AVATAR_OF_GET] = "SELECT mxc, sha1 FROM avatar_of WHERE who = ?1",
+    [S_AVATAR_OF_PUT] = "INSERT OR REPLACE INTO avatar_of(who, mxc, sha1) "
+                        "VALUES (?1, ?2, ?3)",
 };
 
 struct store {
@@ -1310,4 +1328,76 @@ void store_presence_rooms_free(struct store_presence_room *list, int n)
         free(list[i].nick);
     }
     free(list);
+}
+
+/* ------------------------------------------------------------- avatars -- */
+
+int store_avatar_get(struct store *st, const char *mxc,
+                     struct store_avatar *out)
+{
+    sqlite3_stmt *s = stmt(st, S_AVATAR_GET);
+    bind_text(s, 1, mxc);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        out->mxc = dup_col(s, 0);
+        out->sha1 = dup_col(s, 1);
+        out->type = dup_col(s, 2);
+        out->len = (size_t)sqlite3_column_bytes(s, 3);
+        out->data = xmalloc(out->len ? out->len : 1);
+        if (out->len)
+            memcpy(out->data, sqlite3_column_blob(s, 3), out->len);
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : report(st, "avatar get");
+}
+
+int store_avatar_put(struct store *st, const struct store_avatar *a)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_AVATAR_PUT);
+    bind_text(s, 1, a->mxc);
+    bind_text(s, 2, a->sha1);
+    bind_text(s, 3, a->type);
+    sqlite3_bind_blob(s, 4, a->data, (int)a->len, SQLITE_TRANSIENT);
+    return step_write(st, s, "avatar put");
+}
+
+void store_avatar_free(struct store_avatar *a)
+{
+    free(a->mxc);
+    free(a->sha1);
+    free(a->type);
+    free(a->data);
+    memset(a, 0, sizeof *a);
+}
+
+int store_avatar_of_get(struct store *st, const char *who, char **mxc,
+                        char **sha1)
+{
+    sqlite3_stmt *s = stmt(st, S_AVATAR_OF_GET);
+    bind_text(s, 1, who);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *mxc = dup_col(s, 0);
+        *sha1 = dup_col(s, 1);
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : report(st, "avatar_of get");
+}
+
+int store_avatar_of_put(struct store *st, const char *who, const char *mxc,
+                        const char *sha1)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_AVATAR_OF_PUT);
+    bind_text(s, 1, who);
+    bind_text(s, 2, mxc);
+    bind_text(s, 3, sha1);
+    return step_write(st, s, "avatar_of put");
 }

@@ -13,6 +13,7 @@
 #define ISTHMUS_STORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct store;
@@ -264,5 +265,26 @@ struct store_presence_room {
 int store_presence_rooms(struct store *st, const char *mxid,
                          struct store_presence_room **out);
 void store_presence_rooms_free(struct store_presence_room *list, int n);
+
+/* ---- avatars: images cached by mxc URI (so none is fetched twice), and
+ * whose avatar is which: a Matrix user's (who = mxid: its mxc, and the
+ * hash once fetched) or a ghost's (who = ghost: the hash of the XMPP photo
+ * it shows, and where it was uploaded) */
+struct store_avatar {
+    char *mxc;
+    char *sha1; /* hex */
+    char *type;
+    unsigned char *data;
+    size_t len;
+};
+int store_avatar_get(struct store *st, const char *mxc,
+                     struct store_avatar *out);
+int store_avatar_put(struct store *st, const struct store_avatar *a);
+void store_avatar_free(struct store_avatar *a);
+/* *mxc and *sha1 (caller frees) may each be NULL. */
+int store_avatar_of_get(struct store *st, const char *who, char **mxc,
+                        char **sha1);
+int store_avatar_of_put(struct store *st, const char *who, const char *mxc,
+                        const char *sha1);
 
 #endif

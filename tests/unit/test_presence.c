@@ -10,6 +10,8 @@
 #include "gateway/coalesce.h"
 #include "gateway/presence_state.h"
 #include "store/store.h"
+#include "xep/avatar.h"
+#include "xep/disco.h"
 #include "xep/presence_stanza.h"
 
 #include <stdio.h>
@@ -190,6 +192,71 @@ static void presence_parse_and_build(void **state)
     xmpp_ctx_free(ctx);
 }
 
+static void avatar_hash_in_presence(void **state)
+{
+    (void)state;
+    xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
+    xmpp_stanza_t *p = xpresence_build(ctx, "a", "b", NULL, NULL, NULL, NULL);
+    assert_null(avatar_presence_hash(p)); /* says nothing */
+    avatar_presence_add_hash(ctx, p, "0123456789ABCDEF0123456789abcdef01234567");
+    char *h = avatar_presence_hash(p);
+    assert_string_equal(h, "0123456789abcdef0123456789abcdef01234567");
+    free(h);
+    xmpp_stanza_release(p);
+    p = xpresence_build(ctx, "a", "b", NULL, NULL, NULL, NULL);
+    avatar_presence_add_hash(ctx, p, "");
+    h = avatar_presence_hash(p);
+    assert_string_equal(h, ""); /* no photo */
+    free(h);
+    xmpp_stanza_release(p);
+    p = xpresence_build(ctx, "a", "b", NULL, NULL, NULL, NULL);
+    avatar_presence_add_hash(ctx, p, "not-a-hash");
+    h = avatar_presence_hash(p);
+    assert_string_equal(h, ""); /* garbage is no photo */
+    free(h);
+    xmpp_stanza_release(p);
+    xmpp_ctx_free(ctx);
+}
+
+static void vcard_photo_round_trip(void **state)
+{
+    (void)state;
+    xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
+    xmpp_stanza_t *iq = xmpp_iq_new(ctx, "get", "v1");
+    xmpp_stanza_set_from(iq, "alice@x/r");
+    xmpp_stanza_set_to(iq, "bob%hs@gw");
+    xmpp_stanza_t *res = vcard_result(ctx, iq, "Bob", NULL);
+    unsigned char img[300];
+    for (size_t i = 0; i < sizeof img; i++)
+        img[i] = (unsigned char)(i * 7);
+    avatar_vcard_add_photo(ctx, res, "image/jpeg", img, sizeof img);
+    unsigned char *data;
+    size_t len;
+    char *type;
+    const char *why;
+    assert_int_equal(avatar_vcard_photo(res, 1024, &data, &len, &type, &why),
+                     0);
+    assert_int_equal(len, sizeof img);
+    assert_memory_equal(data, img, sizeof img);
+    assert_string_equal(type, "image/jpeg");
+    free(data);
+    free(type);
+    /* larger than the bound: refused before anything is decoded */
+    assert_int_equal(avatar_vcard_photo(res, 100, &data, &len, &type, &why),
+                     -1);
+    xmpp_stanza_release(res);
+    /* no photo at all */
+    res = vcard_result(ctx, iq, "Bob", NULL);
+    assert_int_equal(avatar_vcard_photo(res, 1024, &data, &len, &type, &why),
+                     -1);
+    xmpp_stanza_release(res);
+    xmpp_stanza_release(iq);
+    char hex[41];
+    avatar_sha1_hex((const unsigned char *)"abc", 3, hex);
+    assert_string_equal(hex, "a9993e364706816aba3e25717850c26c9cd0d89d");
+    xmpp_ctx_free(ctx);
+}
+
 /* ------------------------------------------------------------ store -- */
 
 struct fixture {
@@ -309,6 +376,31 @@ static void rooms_of_a_matrix_user(void **state)
     store_presence_rooms_free(rooms, n);
 }
 
+static void avatars_are_cached(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = f->st;
+    unsigned char img[] = { 0x89, 'P', 'N', 'G', 0, 1, 2 };
+    struct store_avatar a = { "mxc://hs/abc", "aa", "image/png", img,
+                              sizeof img };
+    assert_int_equal(store_avatar_put(st, &a), 0);
+    struct store_avatar b;
+    assert_int_equal(store_avatar_get(st, "mxc://hs/abc", &b), 1);
+    assert_int_equal(b.len, sizeof img);
+    assert_memory_equal(b.data, img, sizeof img);
+    assert_string_equal(b.type, "image/png");
+    store_avatar_free(&b);
+    assert_int_equal(store_avatar_get(st, "mxc://hs/none", &b), 0);
+    char *mxc, *sha1;
+    assert_int_equal(store_avatar_of_get(st, "@bob:hs", &mxc, &sha1), 0);
+    assert_int_equal(store_avatar_of_put(st, "@bob:hs", "mxc://hs/abc",
+                                         NULL), 0);
+    assert_int_equal(store_avatar_of_get(st, "@bob:hs", &mxc, &sha1), 1);
+    assert_string_equal(mxc, "mxc://hs/abc");
+    assert_null(sha1);
+    free(mxc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,12 +413,15 @@ int main(void)
         cmocka_unit_test(a_burst_is_bounded_by_the_window),
         cmocka_unit_test(keys_are_independent),
         cmocka_unit_test(presence_parse_and_build),
+        cmocka_unit_test(avatar_hash_in_presence),
+        cmocka_unit_test(vcard_photo_round_trip),
         cmocka_unit_test_setup_teardown(store_keeps_each_source, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(watchers_are_subscribers_and_dms,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(rooms_of_a_matrix_user, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(avatars_are_cached, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
