@@ -270,3 +270,56 @@ async def test_names_cross_in_a_dm(cluster, gateway, alice, bob):
         lambda r, e: r == room_id and e.state_key == ghost_id(alice) and
         e.content.get("displayname") == "Alice Wonder",
         what="the ghost renamed to Alice Wonder")
+
+
+# A 1x1 PNG: what it shows does not matter, that the bytes cross does.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201a5d9d6e8"
+    "0000000049454e44ae426082")
+NS_UPDATE = "vcard-temp:x:update"
+
+
+async def test_avatars_cross_in_a_dm(cluster, gateway, alice, bob):
+    import base64
+    import hashlib
+    import io
+
+    from nio.responses import UploadResponse
+    room_id = await dm_with_presence(alice, bob)
+    # Matrix -> XMPP: the avatar's hash comes in a presence, the image in
+    # the vCard of bob's JID.
+    uploaded, _ = await bob.client.upload(io.BytesIO(PNG),
+                                          content_type="image/png",
+                                          filesize=len(PNG))
+    assert isinstance(uploaded, UploadResponse), uploaded
+    await bob.client.set_avatar(uploaded.content_uri)
+    digest = hashlib.sha1(PNG).hexdigest()
+    await wait_for(
+        xmpp_presences(alice),
+        lambda p: p["from"].bare == puppet_jid(bob) and
+        p.xml.findtext(f"{{{NS_UPDATE}}}x/{{{NS_UPDATE}}}photo") == digest,
+        30, "a presence from bob's JID with his avatar's hash")
+    vcard = await alice.iq_get(puppet_jid(bob), "<vCard xmlns='vcard-temp'/>")
+    photo = vcard.xml.find("{vcard-temp}vCard/{vcard-temp}PHOTO")
+    assert photo is not None, vcard
+    assert photo.findtext("{vcard-temp}TYPE") == "image/png"
+    assert base64.b64decode(photo.findtext("{vcard-temp}BINVAL")) == PNG
+
+    # XMPP -> Matrix: alice publishes a photo in her vCard; the hash in
+    # her presence makes her ghost show it.
+    other = PNG[:-12] + b"\x00" * 4 + PNG[-8:]  # different bytes, same size
+    alice.client.register_plugin("xep_0153")
+    await alice.client.plugin["xep_0153"].set_avatar(avatar=other,
+                                                     mtype="image/png")
+    _, member = await bob.wait_member(
+        lambda r, e: r == room_id and e.state_key == ghost_id(alice) and
+        e.content.get("avatar_url"), what="alice's ghost getting an avatar")
+    got = await bob.client.download(mxc=member.content["avatar_url"])
+    assert getattr(got, "body", None) == other, got
+    # The same hash again (any presence carries it) uploads nothing new.
+    alice.client.send_presence(pstatus="same face")
+    await wait_matrix_presence(bob, ghost_id(alice), "online", "same face")
+    log = gateway.log_text()[gateway.mark:]
+    assert log.count(f"{ghost_id(alice)} shows photo") == 1, \
+        "the ghost's photo was uploaded more than once"
