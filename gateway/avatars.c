@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "gateway/gateway.h"
+#include "gateway/ghosts.h"
 #include "gateway/presence.h"
 #include "xep/avatar.h"
 #include "xep/disco.h"
@@ -220,6 +221,7 @@ static void on_avatar_url_set(const struct mx_response *r, void *ud)
     }
     store_avatar_of_put(j->gw->store, j->ghost, j->mxc, j->sha1);
     log_info("avatars: %s shows photo %s", j->ghost, j->sha1);
+    ghosts_keep_room_nicks(j->gw, j->ghost, j->mxc);
     ghost_job_free(j);
 }
 

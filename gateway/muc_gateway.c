@@ -11,6 +11,7 @@
 #include "gateway/translate.h"
 #include "xep/disco.h"
 #include "xep/message.h"
+#include "xep/avatar.h"
 #include "xep/muc.h"
 #include "xep/presence_stanza.h"
 #include "xep/stanza_error.h"
@@ -833,7 +834,8 @@ static void relay_member(struct gateway *gw, const struct mx_event *ev,
 
 int muc_gateway_member_show(struct gateway *gw, const char *room_id,
                             const char *muc_jid, const char *mxid,
-                            const char *show, const char *status)
+                            const char *show, const char *status,
+                            const char *photo_hash)
 {
     struct store_member me;
     if (store_member_get(gw->store, room_id, mxid, &me) != 1)
@@ -849,6 +851,8 @@ int muc_gateway_member_show(struct gateway *gw, const char *room_id,
         xmpp_stanza_t *p = muc_presence(gw->xmpp, from, all[i].occupant_jid,
                                         NULL, &item, NULL);
         xpresence_add_show(gw->xmpp, p, show, status);
+        if (photo_hash)
+            avatar_presence_add_hash(gw->xmpp, p, photo_hash);
         send_now(gw, p);
         sent++;
     }
@@ -859,6 +863,24 @@ int muc_gateway_member_show(struct gateway *gw, const char *room_id,
     free(me.mxid);
     free(me.nick);
     return sent;
+}
+
+char *muc_gateway_member_at(struct gateway *gw, const char *requester,
+                            const char *occupant_jid)
+{
+    const char *nick = ids_jid_resource(occupant_jid);
+    if (!requester || !nick || !*nick)
+        return NULL;
+    char *muc_jid = ids_jid_bare(occupant_jid);
+    struct store_occupant o;
+    char *mxid = NULL;
+    if (store_occupant_get(gw->store, requester, muc_jid, &o) == 1) {
+        if (store_member_by_nick(gw->store, o.room_id, nick, &mxid) != 1)
+            mxid = NULL;
+        store_occupant_free(&o);
+    }
+    free(muc_jid);
+    return mxid;
 }
 
 /* New power levels: every member whose level changed gets a presence

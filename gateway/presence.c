@@ -202,13 +202,26 @@ static void changed_xmpp(struct gateway *gw, const char *ghost,
     free(key);
 }
 
+struct rename_job {
+    struct gateway *gw;
+    char *ghost;
+};
+
 static void on_displayname_put(const struct mx_response *r, void *ud)
 {
-    char *ghost = ud;
-    if (r->status != 200)
-        log_info("presence: could not rename %s: %ld %s", ghost, r->status,
-                 r->error);
-    free(ghost);
+    struct rename_job *j = ud;
+    if (r->status != 200) {
+        log_info("presence: could not rename %s: %ld %s", j->ghost,
+                 r->status, r->error);
+    } else {
+        char *mxc = NULL, *sha1 = NULL;
+        store_avatar_of_get(j->gw->store, j->ghost, &mxc, &sha1);
+        ghosts_keep_room_nicks(j->gw, j->ghost, mxc);
+        free(mxc);
+        free(sha1);
+    }
+    free(j->ghost);
+    free(j);
 }
 
 /* A XEP-0172 nick the XMPP user announced becomes their ghost's display
@@ -226,9 +239,12 @@ static void apply_nick(struct gateway *gw, const char *ghost, const char *nick)
         char *uid = mx_escape(ghost);
         char *path = xasprintf("/_matrix/client/v3/profile/%s/displayname"
                                "?user_id=%s", uid, uid);
+        struct rename_job *j = xcalloc(1, sizeof *j);
+        j->gw = gw;
+        j->ghost = xstrdup(ghost);
         mx_client_call(gw->mx, "PUT", path,
                        json_pack("{s:s}", "displayname", nick), 3,
-                       on_displayname_put, xstrdup(ghost));
+                       on_displayname_put, j);
         free(path);
         free(uid);
     }
@@ -287,6 +303,13 @@ void presence_portal_occupant(struct gateway *gw, const char *person,
     if (store_source(gw, person, source, state, p.status))
         changed_xmpp(gw, ghost, person);
     free(source);
+    /* Only a real JID has a vCard of its own to fetch the photo from. */
+    char *hash = state != PSTATE_OFFLINE && !strchr(person, '/')
+                     ? avatar_presence_hash(st)
+                     : NULL;
+    if (hash)
+        avatars_xmpp_hash(gw, ghost, person, hash);
+    free(hash);
     xpresence_free(&p);
 }
 
@@ -380,7 +403,6 @@ static void flush_to_xmpp(const char *mxid, void *ud)
                                        NULL, hash));
     if (n > 0)
         store_strings_free(watchers, n);
-    free(hash);
     /* In rooms an offline member stays an occupant: a Matrix user is in
      * the room whether a client is open or not. Shown as xa. */
     struct store_presence_room *rooms;
@@ -390,18 +412,22 @@ static void flush_to_xmpp(const char *mxid, void *ud)
         if (rooms[i].mode == ROOM_GATEWAY) {
             int sent = muc_gateway_member_show(gw, rooms[i].room_id,
                                                rooms[i].muc_jid, mxid, show,
-                                               status);
+                                               status, hash);
             for (int k = 0; k < sent; k++)
                 metrics_inc(CNT_PRESENCE_TO_XMPP);
         } else {
             char *to = xasprintf("%s/%s", rooms[i].muc_jid, rooms[i].nick);
-            send_counted(gw, xpresence_build(gw->xmpp, occupant, to, NULL,
-                                             show, status, NULL));
+            xmpp_stanza_t *p = xpresence_build(gw->xmpp, occupant, to, NULL,
+                                               show, status, NULL);
+            if (hash)
+                avatar_presence_add_hash(gw->xmpp, p, hash);
+            send_counted(gw, p);
             free(to);
         }
     }
     if (nr > 0)
         store_presence_rooms_free(rooms, nr);
+    free(hash);
     free(occupant);
     free(status);
     free(from);
@@ -416,11 +442,9 @@ void presence_subscribed(struct gateway *gw, const char *mxid,
         store_presence_sub_delete(gw->store, mxid, bare_jid);
 }
 
-void presence_matrix_profile(struct gateway *gw, const char *mxid,
-                             const char *xmpp_jid, const char *displayname,
-                             const char *avatar_url)
+void presence_matrix_name(struct gateway *gw, const char *mxid,
+                          const char *xmpp_jid, const char *displayname)
 {
-    avatars_matrix_user(gw, mxid, avatar_url);
     if (!displayname || !*displayname)
         return;
     char *from = NULL;

@@ -51,13 +51,10 @@ void presence_subscribed(struct gateway *gw, const char *mxid,
 void presence_send_current(struct gateway *gw, const char *mxid,
                            const char *to);
 
-/* A Matrix user in a DM with an XMPP user has this display name and
- * avatar (either may be NULL): the XMPP side gets a presence with the
- * XEP-0172 nick, and one with the new XEP-0153 hash once a new avatar is
- * fetched. */
-void presence_matrix_profile(struct gateway *gw, const char *mxid,
-                             const char *xmpp_jid, const char *displayname,
-                             const char *avatar_url);
+/* A Matrix user in a DM with an XMPP user has this display name (may be
+ * NULL): the XMPP side gets a presence with the XEP-0172 nick. */
+void presence_matrix_name(struct gateway *gw, const char *mxid,
+                          const char *xmpp_jid, const char *displayname);
 /* Something a Matrix user's presences carry changed (their avatar): their
  * watchers get a presence again. */
 void presence_matrix_touch(struct gateway *gw, const char *mxid);

@@ -336,6 +336,16 @@ static void on_iq(struct gateway *gw, xmpp_stanza_t *st)
     } else if (get && to_domain && strcmp(ns, NS_VERSION) == 0) {
         res = version_result(gw->xmpp, st, "isthmus", PACKAGE_VERSION);
     } else if (get && strcmp(ns, NS_VCARD) == 0) {
+        /* A Matrix member's occupant JID in a gateway room serves their
+         * vCard (XEP-0153 clients ask occupants for avatars). */
+        char *member = !to_domain && mxid[0] != '@'
+                           ? muc_gateway_member_at(gw, xmpp_stanza_get_from(st),
+                                                   to)
+                           : NULL;
+        if (member) {
+            free(mxid);
+            mxid = member;
+        }
         if (to_domain) {
             res = vcard_result(gw->xmpp, st, "isthmus XMPP-Matrix gateway",
                                NULL);

@@ -134,6 +134,7 @@ enum stmt_id {
     S_PRES_PUT, S_PRES_GET, S_PRES_SUB_PUT, S_PRES_SUB_DELETE,
     S_PRES_WATCHERS, S_PRES_ROOMS, S_PRES_PRESENT,
     S_AVATAR_GET, S_AVATAR_PUT, S_AVATAR_OF_GET, S_AVATAR_OF_PUT,
+    S_MEMBER_BY_NICK, S_GHOST_ROOMS,
     S_COUNT
 };
 
@@ -271,6 +272,11 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_AVATAR_OF_GET] = "SELECT mxc, sha1 FROM avatar_of WHERE who = ?1",
     [S_AVATAR_OF_PUT] = "INSERT OR REPLACE INTO avatar_of(who, mxc, sha1) "
                         "VALUES (?1, ?2, ?3)",
+    [S_MEMBER_BY_NICK] = "SELECT mxid FROM members WHERE room_id = ?1 AND "
+                         "nick = ?2 LIMIT 1",
+    [S_GHOST_ROOMS] = "SELECT o.room_id, o.muc_jid, MIN(o.nick), r.mode FROM "
+                      "occupants o JOIN rooms r ON r.room_id = o.room_id "
+                      "WHERE o.ghost = ?1 GROUP BY o.room_id",
 };
 
 struct store {
@@ -1296,11 +1302,28 @@ void store_strings_free(char **list, int n)
     free(list);
 }
 
+static int read_presence_rooms(struct store *st, sqlite3_stmt *s,
+                               struct store_presence_room **out);
+
 int store_presence_rooms(struct store *st, const char *mxid,
                          struct store_presence_room **out)
 {
     sqlite3_stmt *s = stmt(st, S_PRES_ROOMS);
     bind_text(s, 1, mxid);
+    return read_presence_rooms(st, s, out);
+}
+
+int store_ghost_rooms(struct store *st, const char *ghost,
+                      struct store_presence_room **out)
+{
+    sqlite3_stmt *s = stmt(st, S_GHOST_ROOMS);
+    bind_text(s, 1, ghost);
+    return read_presence_rooms(st, s, out);
+}
+
+static int read_presence_rooms(struct store *st, sqlite3_stmt *s,
+                               struct store_presence_room **out)
+{
     int n = 0, rc;
     *out = NULL;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -1400,4 +1423,19 @@ int store_avatar_of_put(struct store *st, const char *who, const char *mxc,
     bind_text(s, 2, mxc);
     bind_text(s, 3, sha1);
     return step_write(st, s, "avatar_of put");
+}
+
+int store_member_by_nick(struct store *st, const char *room_id,
+                         const char *nick, char **mxid)
+{
+    sqlite3_stmt *s = stmt(st, S_MEMBER_BY_NICK);
+    bind_text(s, 1, room_id);
+    bind_text(s, 2, nick);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *mxid = dup_col(s, 0);
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : report(st, "member by nick");
 }

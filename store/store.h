@@ -265,6 +265,10 @@ struct store_presence_room {
 int store_presence_rooms(struct store *st, const char *mxid,
                          struct store_presence_room **out);
 void store_presence_rooms_free(struct store_presence_room *list, int n);
+/* The rooms where a ghost sits for MUC occupants (gateway-mode rooms and
+ * portals), with the nick it goes by there; same array as above. */
+int store_ghost_rooms(struct store *st, const char *ghost,
+                      struct store_presence_room **out);
 
 /* ---- avatars: images cached by mxc URI (so none is fetched twice), and
  * whose avatar is which: a Matrix user's (who = mxid: its mxc, and the
@@ -286,5 +290,9 @@ int store_avatar_of_get(struct store *st, const char *who, char **mxc,
                         char **sha1);
 int store_avatar_of_put(struct store *st, const char *who, const char *mxc,
                         const char *sha1);
+/* The Matrix member of a gateway room going by nick (1 found; *mxid:
+ * caller frees), for requests to an occupant JID. */
+int store_member_by_nick(struct store *st, const char *room_id,
+                         const char *nick, char **mxid);
 
 #endif

@@ -323,3 +323,56 @@ async def test_avatars_cross_in_a_dm(cluster, gateway, alice, bob):
     log = gateway.log_text()[gateway.mark:]
     assert log.count(f"{ghost_id(alice)} shows photo") == 1, \
         "the ghost's photo was uploaded more than once"
+
+
+async def test_avatars_cross_in_a_gateway_room(cluster, gateway, alice):
+    import base64
+    import hashlib
+    import io
+
+    bob, carol = await matrix_pair(cluster)
+    try:
+        room_id, muc_jid = await make_room(bob, carol, "faces")
+        await muc(alice).join_muc_wait(muc_jid, "alice", maxstanzas=0,
+                                       timeout=30)
+        await bob.wait_member(
+            lambda r, e: r == room_id and e.state_key == ghost_id(alice)
+            and e.membership == "join", what="alice's ghost joining")
+        # Matrix -> XMPP: the member's occupant presence carries the hash,
+        # and the occupant JID serves the vCard with the photo.
+        uploaded, _ = await bob.client.upload(io.BytesIO(PNG),
+                                              content_type="image/png",
+                                              filesize=len(PNG))
+        await bob.client.set_avatar(uploaded.content_uri)
+        digest = hashlib.sha1(PNG).hexdigest()
+        await wait_for(
+            muc_presences(alice),
+            lambda p: p["from"] == f"{muc_jid}/Bob B" and
+            p.xml.findtext(f"{{{NS_UPDATE}}}x/{{{NS_UPDATE}}}photo") ==
+            digest, 30, "Bob B's occupant presence with his avatar's hash")
+        vcard = await alice.iq_get(f"{muc_jid}/Bob B",
+                                   "<vCard xmlns='vcard-temp'/>")
+        binval = vcard.xml.findtext(
+            "{vcard-temp}vCard/{vcard-temp}PHOTO/{vcard-temp}BINVAL")
+        assert binval and base64.b64decode(binval) == PNG, vcard
+
+        # XMPP -> Matrix: her new photo becomes her ghost's avatar.
+        other = PNG[:-12] + b"\x01" * 4 + PNG[-8:]
+        alice.client.register_plugin("xep_0153")
+        await alice.client.plugin["xep_0153"].set_avatar(avatar=other,
+                                                         mtype="image/png")
+        # Clients tell their rooms themselves (servers do not pass
+        # broadcast presence on to MUCs); slixmpp adds the new hash.
+        alice.client.send_presence(pto=f"{muc_jid}/alice")
+        # The homeserver copies her global name into the room with the
+        # avatar; the gateway puts her MUC nick back.
+        _, member = await bob.wait_member(
+            lambda r, e: r == room_id and e.state_key == ghost_id(alice)
+            and e.content.get("avatar_url") and
+            e.content.get("displayname") == "alice",
+            what="alice's ghost with an avatar, still called alice")
+        got = await bob.client.download(mxc=member.content["avatar_url"])
+        assert getattr(got, "body", None) == other, got
+    finally:
+        await bob.close()
+        await carol.close()
