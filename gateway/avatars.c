@@ -8,6 +8,7 @@
 #include "gateway/presence.h"
 #include "xep/avatar.h"
 #include "xep/disco.h"
+#include "xep/stanza_error.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +185,51 @@ void avatars_vcard_reply(struct gateway *gw, xmpp_stanza_t *iq,
         fetch(gw, avatar_url, on_vcard_photo, j);
     else
         on_vcard_photo(gw, NULL, j);
+}
+
+struct pubsub_job {
+    xmpp_stanza_t *iq;
+    bool data; /* the data node, else metadata */
+};
+
+static void on_pubsub_avatar(struct gateway *gw, const struct store_avatar *a,
+                             void *ud)
+{
+    struct pubsub_job *j = ud;
+    xmpp_stanza_t *res;
+    if (!a)
+        res = stanza_error_reply(gw->xmpp, j->iq, "cancel", "item-not-found",
+                                 "this user has no avatar");
+    else if (j->data)
+        res = avatar_data_result(gw->xmpp, j->iq, a->sha1, a->data, a->len);
+    else
+        res = avatar_metadata_result(gw->xmpp, j->iq, a->sha1, a->len,
+                                     a->type);
+    gateway_send_now(gw, res);
+    xmpp_stanza_release(res);
+    xmpp_stanza_release(j->iq);
+    free(j);
+}
+
+bool avatars_pubsub_get(struct gateway *gw, xmpp_stanza_t *iq,
+                        const char *mxid)
+{
+    const char *node = avatar_pubsub_items_node(iq);
+    if (!node || (strcmp(node, NS_AVATAR_METADATA) != 0 &&
+                  strcmp(node, NS_AVATAR_DATA) != 0))
+        return false;
+    struct pubsub_job *j = xcalloc(1, sizeof *j);
+    j->iq = xmpp_stanza_copy(iq);
+    j->data = strcmp(node, NS_AVATAR_DATA) == 0;
+    char *mxc = NULL, *sha1 = NULL;
+    if (store_avatar_of_get(gw->store, mxid, &mxc, &sha1) == 1 && mxc &&
+        *mxc)
+        fetch(gw, mxc, on_pubsub_avatar, j);
+    else
+        on_pubsub_avatar(gw, NULL, j);
+    free(mxc);
+    free(sha1);
+    return true;
 }
 
 /* ------------------------------------------------------ XMPP -> Matrix -- */

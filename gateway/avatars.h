@@ -6,6 +6,7 @@
 #ifndef ISTHMUS_GATEWAY_AVATARS_H
 #define ISTHMUS_GATEWAY_AVATARS_H
 
+#include <stdbool.h>
 #include <strophe.h>
 
 struct gateway;
@@ -27,6 +28,12 @@ char *avatars_matrix_hash(struct gateway *gw, const char *mxid);
 void avatars_vcard_reply(struct gateway *gw, xmpp_stanza_t *iq,
                          const char *fn, const char *nickname,
                          const char *avatar_url);
+
+/* A XEP-0084 items request (iq get) to a Matrix user's JID: answered from
+ * the avatar the gateway knows for them. Returns false, doing nothing,
+ * when the request is for another pubsub node. */
+bool avatars_pubsub_get(struct gateway *gw, xmpp_stanza_t *iq,
+                        const char *mxid);
 
 /* An XMPP user (bare JID) announced the XEP-0153 hash sha1_hex ("" for no
  * photo): their ghost's avatar follows. */

@@ -14,6 +14,7 @@
 #include "gateway/ratelimit.h"
 #include "gateway/receipts.h"
 #include "gateway/typing.h"
+#include "xep/avatar.h"
 #include "xep/disco.h"
 #include "xep/message.h"
 #include "xep/stanza_error.h"
@@ -335,6 +336,10 @@ static void on_iq(struct gateway *gw, xmpp_stanza_t *st)
         res = empty_result(gw->xmpp, st);
     } else if (get && to_domain && strcmp(ns, NS_VERSION) == 0) {
         res = version_result(gw->xmpp, st, "isthmus", PACKAGE_VERSION);
+    } else if (get && !to_domain && mxid[0] == '@' &&
+               strcmp(ns, NS_PUBSUB) == 0 &&
+               avatars_pubsub_get(gw, st, mxid)) {
+        /* XEP-0084: answered by avatars.c */
     } else if (get && strcmp(ns, NS_VCARD) == 0) {
         /* A Matrix member's occupant JID in a gateway room serves their
          * vCard (XEP-0153 clients ask occupants for avatars). */

@@ -28,6 +28,24 @@ void avatar_vcard_add_photo(xmpp_ctx_t *ctx, xmpp_stanza_t *result,
 int avatar_vcard_photo(xmpp_stanza_t *result, size_t max, unsigned char **data,
                        size_t *len, char **type, const char **why);
 
+/* ---- XEP-0084 (User Avatar) as the component serves it for its JIDs */
+#define NS_PUBSUB "http://jabber.org/protocol/pubsub"
+#define NS_AVATAR_METADATA "urn:xmpp:avatar:metadata"
+#define NS_AVATAR_DATA "urn:xmpp:avatar:data"
+
+/* The node of a pubsub <items/> request (pointing into iq), or NULL. */
+const char *avatar_pubsub_items_node(xmpp_stanza_t *iq);
+/* The result of an items request on the metadata node: one item, the
+ * current avatar (sha1_hex, size, type). Caller releases. */
+xmpp_stanza_t *avatar_metadata_result(xmpp_ctx_t *ctx, xmpp_stanza_t *iq,
+                                      const char *sha1_hex, size_t bytes,
+                                      const char *type);
+/* The result of an items request on the data node: the image. Caller
+ * releases. */
+xmpp_stanza_t *avatar_data_result(xmpp_ctx_t *ctx, xmpp_stanza_t *iq,
+                                  const char *sha1_hex,
+                                  const unsigned char *data, size_t len);
+
 /* Hex SHA-1 of data into out (41 bytes). */
 void avatar_sha1_hex(const unsigned char *data, size_t len, char out[41]);
 

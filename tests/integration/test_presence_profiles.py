@@ -305,6 +305,22 @@ async def test_avatars_cross_in_a_dm(cluster, gateway, alice, bob):
     assert photo is not None, vcard
     assert photo.findtext("{vcard-temp}TYPE") == "image/png"
     assert base64.b64decode(photo.findtext("{vcard-temp}BINVAL")) == PNG
+    # XEP-0084: the component serves the avatar nodes for bob's JID.
+    ps = "http://jabber.org/protocol/pubsub"
+    meta = await alice.iq_get(
+        puppet_jid(bob), f"<pubsub xmlns='{ps}'><items "
+        "node='urn:xmpp:avatar:metadata'/></pubsub>")
+    info = meta.xml.find(f"{{{ps}}}pubsub/{{{ps}}}items/{{{ps}}}item/"
+                         "{urn:xmpp:avatar:metadata}metadata/"
+                         "{urn:xmpp:avatar:metadata}info")
+    assert info is not None, meta
+    assert info.get("id") == digest and int(info.get("bytes")) == len(PNG)
+    data = await alice.iq_get(
+        puppet_jid(bob), f"<pubsub xmlns='{ps}'><items "
+        "node='urn:xmpp:avatar:data'/></pubsub>")
+    b64 = data.xml.findtext(f"{{{ps}}}pubsub/{{{ps}}}items/{{{ps}}}item/"
+                            "{urn:xmpp:avatar:data}data")
+    assert b64 and base64.b64decode(b64) == PNG, data
 
     # XMPP -> Matrix: alice publishes a photo in her vCard; the hash in
     # her presence makes her ghost show it.

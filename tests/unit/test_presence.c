@@ -257,6 +257,44 @@ static void vcard_photo_round_trip(void **state)
     xmpp_ctx_free(ctx);
 }
 
+static void avatar_pubsub_results(void **state)
+{
+    (void)state;
+    xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
+    xmpp_stanza_t *iq = xmpp_iq_new(ctx, "get", "p1");
+    xmpp_stanza_set_from(iq, "alice@x/r");
+    xmpp_stanza_set_to(iq, "bob%hs@gw");
+    assert_null(avatar_pubsub_items_node(iq));
+    xmpp_stanza_t *ps = xmpp_stanza_new(ctx);
+    xmpp_stanza_set_name(ps, "pubsub");
+    xmpp_stanza_set_ns(ps, NS_PUBSUB);
+    xmpp_stanza_t *items = xmpp_stanza_new(ctx);
+    xmpp_stanza_set_name(items, "items");
+    xmpp_stanza_set_attribute(items, "node", NS_AVATAR_DATA);
+    xmpp_stanza_add_child(ps, items);
+    xmpp_stanza_release(items);
+    xmpp_stanza_add_child(iq, ps);
+    xmpp_stanza_release(ps);
+    assert_string_equal(avatar_pubsub_items_node(iq), NS_AVATAR_DATA);
+    const unsigned char img[] = "\x89PNG";
+    xmpp_stanza_t *r = avatar_data_result(ctx, iq, "ab", img, 4);
+    assert_string_equal(xmpp_stanza_get_to(r), "alice@x/r");
+    char *text;
+    size_t len;
+    xmpp_stanza_to_text(r, &text, &len);
+    assert_non_null(strstr(text, "<data xmlns=\"urn:xmpp:avatar:data\">iVBORw==</data>"));
+    xmpp_free(ctx, text);
+    xmpp_stanza_release(r);
+    r = avatar_metadata_result(ctx, iq, "ab", 4, "image/png");
+    xmpp_stanza_to_text(r, &text, &len);
+    assert_non_null(strstr(text, "bytes=\"4\""));
+    assert_non_null(strstr(text, "node=\"urn:xmpp:avatar:metadata\""));
+    xmpp_free(ctx, text);
+    xmpp_stanza_release(r);
+    xmpp_stanza_release(iq);
+    xmpp_ctx_free(ctx);
+}
+
 /* ------------------------------------------------------------ store -- */
 
 struct fixture {
@@ -401,6 +439,32 @@ static void avatars_are_cached(void **state)
     free(mxc);
 }
 
+static void ghost_rooms_and_member_nicks(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = f->st;
+    struct store_room gwr = { "!g:hs", ROOM_GATEWAY, "#g%hs@gw", NULL };
+    assert_int_equal(store_room_put(st, &gwr, 1), 0);
+    struct store_occupant a = { "a@x/one", "#g%hs@gw", "!g:hs", "ali",
+                                "@_xmpp_a:hs" };
+    struct store_occupant b = { "a@x/two", "#g%hs@gw", "!g:hs", "ali",
+                                "@_xmpp_a:hs" };
+    assert_int_equal(store_occupant_put(st, &a), 0);
+    assert_int_equal(store_occupant_put(st, &b), 0);
+    struct store_presence_room *rooms;
+    int n = store_ghost_rooms(st, "@_xmpp_a:hs", &rooms);
+    assert_int_equal(n, 1); /* two resources, one room */
+    assert_string_equal(rooms[0].nick, "ali");
+    assert_int_equal(rooms[0].mode, ROOM_GATEWAY);
+    store_presence_rooms_free(rooms, n);
+    assert_int_equal(store_member_put(st, "!g:hs", "@bob:hs", "Bob B", 0), 0);
+    char *mxid = NULL;
+    assert_int_equal(store_member_by_nick(st, "!g:hs", "Bob B", &mxid), 1);
+    assert_string_equal(mxid, "@bob:hs");
+    free(mxid);
+    assert_int_equal(store_member_by_nick(st, "!g:hs", "Nobody", &mxid), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -415,6 +479,7 @@ int main(void)
         cmocka_unit_test(presence_parse_and_build),
         cmocka_unit_test(avatar_hash_in_presence),
         cmocka_unit_test(vcard_photo_round_trip),
+        cmocka_unit_test(avatar_pubsub_results),
         cmocka_unit_test_setup_teardown(store_keeps_each_source, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(watchers_are_subscribers_and_dms,
@@ -422,6 +487,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(rooms_of_a_matrix_user, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(avatars_are_cached, setup, teardown),
+        cmocka_unit_test_setup_teardown(ghost_rooms_and_member_nicks, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
