@@ -392,3 +392,25 @@ async def test_avatars_cross_in_a_gateway_room(cluster, gateway, alice):
     finally:
         await bob.close()
         await carol.close()
+
+
+async def test_names_cross_in_a_portal(cluster, gateway, alice):
+    room, _ = await create_muc(alice, nick="alice")
+    bob = await matrix_user(cluster, "Bob N")
+    try:
+        room_id = await join_portal(bob, room)
+        await wait_occupant(alice, room, "Bob N")
+        # Matrix -> XMPP: a new display name is a nick change in the MUC.
+        await bob.client.set_displayname("Bobby N")
+        await wait_occupant(alice, room, "Bobby N",
+                            what="Bob's occupant under his new name")
+        # XMPP -> Matrix: a new nick names the occupant's ghost.
+        alice.client.send_presence(pto=f"{room}@{MUC}/Alicia")
+        await bob.wait_member(
+            lambda r, e: r == room_id and
+            e.state_key == occupant_ghost(room, "Alicia") and
+            e.membership == "join" and
+            e.content.get("displayname") == "Alicia",
+            what="alice's occupant named Alicia on Matrix")
+    finally:
+        await bob.close()
