@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "gateway/ghosts.h"
+#include "gateway/presence.h"
 #include "gateway/translate.h"
 #include "xep/disco.h"
 #include "xep/message.h"
@@ -271,8 +272,10 @@ static void send_burst(struct join *j)
         char *from = xasprintf("%s/%s", j->muc_jid, nick);
         char *jid = real_jid(gw, member);
         struct muc_item item = item_for_level(level, jid);
-        send_now(gw, muc_presence(gw->xmpp, from, j->occupant_jid, NULL, &item,
-                                  NULL));
+        xmpp_stanza_t *p = muc_presence(gw->xmpp, from, j->occupant_jid, NULL,
+                                        &item, NULL);
+        presence_decorate(gw, p, member); /* their show, status, avatar */
+        send_now(gw, p);
         free(jid);
         free(from);
     }

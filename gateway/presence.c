@@ -488,6 +488,21 @@ static void refresh_ghosts(struct gateway *gw)
         store_strings_free(people, n);
 }
 
+void presence_decorate(struct gateway *gw, xmpp_stanza_t *p, const char *mxid)
+{
+    if (ids_is_ghost(&gw->ids, mxid))
+        return;
+    int state;
+    char *status;
+    if (derive(gw, mxid, &state, &status))
+        xpresence_add_show(gw->xmpp, p, presence_state_show(state), status);
+    free(status);
+    char *hash = avatars_matrix_hash(gw, mxid);
+    if (hash)
+        avatar_presence_add_hash(gw->xmpp, p, hash);
+    free(hash);
+}
+
 void presence_tick(struct gateway *gw)
 {
     int64_t now = gateway_now_ms();

@@ -59,6 +59,12 @@ void presence_matrix_name(struct gateway *gw, const char *mxid,
  * watchers get a presence again. */
 void presence_matrix_touch(struct gateway *gw, const char *mxid);
 
+/* Adds a Matrix user's stored show, status and avatar hash to an
+ * available presence built for them (an occupant presence). Nothing for
+ * ghosts or for users the gateway knows nothing about. */
+void presence_decorate(struct gateway *gw, xmpp_stanza_t *p,
+                       const char *mxid);
+
 /* Flushes what is due; called every loop turn. */
 void presence_tick(struct gateway *gw);
 

@@ -236,6 +236,22 @@ async def test_presence_in_a_gateway_room(cluster, gateway, alice):
         received = await matrix_storm(
             bob, occupants, lambda p: p["from"] == f"{muc_jid}/Bob B")
         assert len(received) <= 6, f"{len(received)} stanzas: {received}"
+        # Someone joining later sees the members as they are, not all
+        # available.
+        await bob.client.set_presence("unavailable", "gone home")
+        await wait_for(occupants, lambda p: p["from"] == f"{muc_jid}/Bob B"
+                       and p["status"] == "gone home", 30,
+                       "Bob B gone home")
+        dave = await XmppUser(cluster.prosody).connect()
+        try:
+            _, _, present, _ = await muc(dave).join_muc_wait(
+                muc_jid, "dave", maxstanzas=0, timeout=30)
+            seen = {p["from"].resource: p for p in present}
+            assert "Bob B" in seen, list(seen)
+            assert seen["Bob B"]["show"] == "away"
+            assert seen["Bob B"]["status"] == "gone home"
+        finally:
+            await dave.disconnect()
     finally:
         await bob.close()
         await carol.close()
