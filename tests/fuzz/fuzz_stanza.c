@@ -3,8 +3,10 @@
  * into a stanza; and what portal mode reads from a MUC's stanzas
  * (occupant items and status codes, stanza-ids, delays, invitations). */
 #include "gateway/translate.h"
+#include "xep/avatar.h"
 #include "xep/message.h"
 #include "xep/muc.h"
+#include "xep/presence_stanza.h"
 #include "xep/xml.h"
 
 #include <stdint.h>
@@ -47,6 +49,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)muc_delay_ms(st);
     const char *inviter;
     (void)muc_invite_room(st, &inviter);
+    /* presence payloads and avatars (gateway/presence.c, avatars.c) */
+    struct xpresence p;
+    xpresence_parse(st, &p, 64);
+    xpresence_free(&p);
+    free(avatar_presence_hash(st));
+    unsigned char *img;
+    size_t len;
+    char *type;
+    if (avatar_vcard_photo(st, 4096, &img, &len, &type, &why) == 0) {
+        free(img);
+        free(type);
+    }
+    (void)avatar_pubsub_items_node(st);
     free(xml_serialize(st));
     xmpp_stanza_release(st);
     return 0;

@@ -24,7 +24,7 @@ CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
 LIBS="$(pkg-config --libs $PKGS)"
 SOURCES="common/mem.c common/strbuf.c common/utf8.c common/log.c \
   gateway/ids.c gateway/config.c gateway/translate.c matrix/event.c \
-  xep/message.c xep/muc.c xep/xml.c"
+  xep/message.c xep/muc.c xep/xml.c xep/presence_stanza.c xep/avatar.c"
 
 out=tests/fuzz/work
 mkdir -p "$out"
