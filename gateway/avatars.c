@@ -336,10 +336,11 @@ void avatars_xmpp_hash(struct gateway *gw, const char *ghost,
     if (same || (none && !*sha1_hex))
         return;
     struct store_ghost g;
-    bool registered = store_ghost_get(gw->store, ghost, &g) == 1 &&
-                      g.registered;
-    if (registered)
+    bool registered = false;
+    if (store_ghost_get(gw->store, ghost, &g) == 1) {
+        registered = g.registered;
         store_ghost_free(&g);
+    }
     if (!registered)
         return; /* the next presence after the ghost exists will do */
     struct ghost_job *j = xcalloc(1, sizeof *j);

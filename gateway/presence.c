@@ -174,10 +174,11 @@ static void start_put(struct gateway *gw, const char *ghost,
      * the portal's to make. */
     if (strchr(j->person, '/')) {
         struct store_ghost g;
-        bool registered = store_ghost_get(gw->store, j->ghost, &g) == 1 &&
-                          g.registered;
-        if (registered)
+        bool registered = false;
+        if (store_ghost_get(gw->store, j->ghost, &g) == 1) {
+            registered = g.registered;
             store_ghost_free(&g);
+        }
         put_presence(gw, registered, "not registered yet", j);
     } else {
         ghosts_ensure(gw, j->ghost, j->person, NULL, put_presence, j);
