@@ -11,6 +11,7 @@
 #include "common/mem.h"
 #include "gateway/media.h"
 #include "gateway/portal.h"
+#include "gateway/presence.h"
 #include "gateway/queues.h"
 #include "gateway/ratelimit.h"
 #include "gateway/registration.h"
@@ -160,6 +161,7 @@ int gateway_init(struct gateway *gw, struct config *cfg, char **err)
     gw->unsaved_txn = -1;
     gw->queues = queues_new();
     gw->portal = portal_state_new();
+    gw->presence = presence_pending_new();
     gw->senders = ratelimit_new(gw->cfg.sender_rate, gw->cfg.sender_burst);
 
     log_info("isthmus %s: appservice on %s:%d, homeserver %s, component %s "
@@ -208,6 +210,7 @@ static void save_txn_number(struct gateway *gw, bool force)
 static void before_sleep(struct gateway *gw)
 {
     housekeeping(gw);
+    presence_tick(gw);
     save_txn_number(gw, false);
     bool waiting = as_server_awaiting_commit(gw->as) > 0;
     int rc = store_flush(gw->store);
@@ -267,6 +270,7 @@ void gateway_free(struct gateway *gw)
     mx_client_free(gw->mx);
     queues_free(gw->queues);
     portal_state_free(gw->portal);
+    presence_pending_free(gw->presence);
     ratelimit_free(gw->senders);
     if (gw->multi)
         curl_multi_cleanup(gw->multi);

@@ -20,6 +20,7 @@
 
 struct media;
 struct portal_state;
+struct presence;
 struct queues;
 struct ratelimit;
 
@@ -36,6 +37,7 @@ struct gateway {
     struct ratelimit *senders; /* flood control per XMPP sender */
     struct portal_state *portal; /* portal mode's in-memory state */
     struct media *media;         /* media proxy and downloads */
+    struct presence *presence; /* presence updates waiting to be coalesced */
     bool stanza_outbox_dirty; /* OUTBOX_STANZA rows wait to be sent */
     char *bot_mxid;
     /* For the latency metrics: when the stanza or transaction now being

@@ -146,3 +146,34 @@ void ghosts_ensure_named(struct gateway *gw, const char *mxid, const char *jid,
     e->displayname = xstrdup(displayname);
     do_register(e);
 }
+
+static void on_nick_kept(const struct mx_response *r, void *ud)
+{
+    (void)ud;
+    if (r->status != 200)
+        log_info("ghosts: could not keep a nick in a room: %s", r->error);
+}
+
+void ghosts_keep_room_nicks(struct gateway *gw, const char *ghost,
+                            const char *avatar_url)
+{
+    struct store_presence_room *rooms;
+    int n = store_ghost_rooms(gw->store, ghost, &rooms);
+    char *uid = mx_escape(ghost);
+    for (int i = 0; i < n; i++) {
+        json_t *content = json_pack("{s:s, s:s}", "membership", "join",
+                                    "displayname", rooms[i].nick);
+        if (avatar_url && *avatar_url)
+            json_object_set_new(content, "avatar_url",
+                                json_string(avatar_url));
+        char *room = mx_escape(rooms[i].room_id);
+        char *path = xasprintf("/_matrix/client/v3/rooms/%s/state/"
+                               "m.room.member/%s?user_id=%s", room, uid, uid);
+        mx_client_call(gw->mx, "PUT", path, content, 3, on_nick_kept, NULL);
+        free(path);
+        free(room);
+    }
+    free(uid);
+    if (n > 0)
+        store_presence_rooms_free(rooms, n);
+}

@@ -23,4 +23,11 @@ void ghosts_ensure(struct gateway *gw, const char *mxid, const char *jid,
 void ghosts_ensure_named(struct gateway *gw, const char *mxid, const char *jid,
                          const char *displayname, ghost_ready_cb cb, void *ud);
 
+/* A ghost's profile changed (name or avatar): the homeserver copied the
+ * global display name into every room, but in MUC rooms (gateway mode,
+ * portals) a ghost goes by its nick, so its member event there is put back
+ * with the nick and avatar_url (NULL for none). */
+void ghosts_keep_room_nicks(struct gateway *gw, const char *ghost,
+                            const char *avatar_url);
+
 #endif

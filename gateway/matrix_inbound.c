@@ -10,6 +10,7 @@
 #include "common/mem.h"
 #include "common/utf8.h"
 #include "gateway/format_bridge.h"
+#include "gateway/avatars.h"
 #include "gateway/ghosts.h"
 #include "gateway/media.h"
 #include "gateway/metrics.h"
@@ -123,10 +124,20 @@ static void on_member(struct gateway *gw, const struct mx_event *ev)
     struct store_room room;
     if (store_room_get(gw->store, ev->room_id, &room) != 1)
         return;
+    /* A Matrix user's avatar, in whichever kind of room it shows. */
+    if (strcmp(m.membership, "join") == 0 && !is_ours(gw, ev->state_key))
+        avatars_matrix_user(gw, ev->state_key,
+                            json_string_value(json_object_get(
+                                ev->content, "avatar_url")));
     if (room.mode == ROOM_GATEWAY) {
         muc_gateway_event(gw, ev, &room);
     } else if (room.mode == ROOM_PORTAL) {
         portal_matrix_event(gw, ev, &room);
+    } else if (strcmp(m.membership, "join") == 0 &&
+               strcmp(ev->state_key, room.matrix_user) == 0) {
+        /* The Matrix end of a DM (re)named themselves. */
+        presence_matrix_name(gw, ev->state_key, room.xmpp_jid,
+                             m.displayname);
     } else if ((strcmp(m.membership, "leave") == 0 ||
                 strcmp(m.membership, "ban") == 0) &&
                (strcmp(ev->state_key, room.matrix_user) == 0 ||

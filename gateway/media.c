@@ -665,7 +665,7 @@ static void download_done(struct mx_transfer *t, CURLcode code)
                                "filename=%s", uid, fname);
         size_t size = d->data.len;
         char *data = strbuf_detach(&d->data);
-        mx_client_call_raw(gw->mx, "POST", path, d->mime, data, size, 3,
+        mx_client_call_raw(gw->mx, "POST", path, d->mime, data, size, 0, 3,
                            on_uploaded, d);
         free(path);
         free(fname);

@@ -38,6 +38,8 @@ static const char *const counter_names[CNT_COUNT] = {
     [CNT_TXNS] = "isthmus_transactions_total",
     [CNT_TXNS_DUPLICATE] = "isthmus_transactions_duplicate_total",
     [CNT_REFUSED] = "isthmus_stanzas_refused_total",
+    [CNT_PRESENCE_TO_MATRIX] = "isthmus_presence_to_matrix_total",
+    [CNT_PRESENCE_TO_XMPP] = "isthmus_presence_to_xmpp_total",
 };
 
 int64_t metrics_now_us(void)

@@ -24,6 +24,8 @@ enum metric_counter {
     CNT_TXNS,             /* transactions applied */
     CNT_TXNS_DUPLICATE,   /* transactions seen before */
     CNT_REFUSED,          /* stanzas answered with an error */
+    CNT_PRESENCE_TO_MATRIX, /* presence updates sent to the homeserver */
+    CNT_PRESENCE_TO_XMPP,   /* presence stanzas sent for Matrix users */
     CNT_COUNT
 };
 

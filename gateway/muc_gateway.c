@@ -11,10 +11,13 @@
 #include "gateway/format_bridge.h"
 #include "gateway/ghosts.h"
 #include "gateway/media.h"
+#include "gateway/presence.h"
 #include "gateway/translate.h"
 #include "xep/disco.h"
 #include "xep/message.h"
+#include "xep/avatar.h"
 #include "xep/muc.h"
+#include "xep/presence_stanza.h"
 #include "xep/stanza_error.h"
 #include "xep/xml.h"
 
@@ -280,8 +283,10 @@ static void send_burst(struct join *j)
         char *from = xasprintf("%s/%s", j->muc_jid, nick);
         char *jid = real_jid(gw, member);
         struct muc_item item = item_for_level(level, jid);
-        send_now(gw, muc_presence(gw->xmpp, from, j->occupant_jid, NULL, &item,
-                                  NULL));
+        xmpp_stanza_t *p = muc_presence(gw->xmpp, from, j->occupant_jid, NULL,
+                                        &item, NULL);
+        presence_decorate(gw, p, member); /* their show, status, avatar */
+        send_now(gw, p);
         free(jid);
         free(from);
     }
@@ -914,6 +919,57 @@ static void relay_member(struct gateway *gw, const struct mx_event *ev,
     free(jid);
     free(old);
     free(nick);
+}
+
+int muc_gateway_member_show(struct gateway *gw, const char *room_id,
+                            const char *muc_jid, const char *mxid,
+                            const char *show, const char *status,
+                            const char *photo_hash)
+{
+    struct store_member me;
+    if (store_member_get(gw->store, room_id, mxid, &me) != 1)
+        return 0;
+    char *jid = real_jid(gw, mxid);
+    char *from = xasprintf("%s/%s", muc_jid, me.nick);
+    struct muc_item item = item_for_level(me.level, jid);
+    struct store_occupant *all;
+    int n = store_occupants_in_room(gw->store, room_id, &all), sent = 0;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(all[i].ghost, mxid) == 0)
+            continue;
+        xmpp_stanza_t *p = muc_presence(gw->xmpp, from, all[i].occupant_jid,
+                                        NULL, &item, NULL);
+        xpresence_add_show(gw->xmpp, p, show, status);
+        if (photo_hash)
+            avatar_presence_add_hash(gw->xmpp, p, photo_hash);
+        send_now(gw, p);
+        sent++;
+    }
+    if (n > 0)
+        store_occupants_free(all, n);
+    free(from);
+    free(jid);
+    free(me.mxid);
+    free(me.nick);
+    return sent;
+}
+
+char *muc_gateway_member_at(struct gateway *gw, const char *requester,
+                            const char *occupant_jid)
+{
+    const char *nick = ids_jid_resource(occupant_jid);
+    if (!requester || !nick || !*nick)
+        return NULL;
+    char *muc_jid = ids_jid_bare(occupant_jid);
+    struct store_occupant o;
+    char *mxid = NULL;
+    if (store_occupant_get(gw->store, requester, muc_jid, &o) == 1) {
+        if (store_member_by_nick(gw->store, o.room_id, nick, &mxid) != 1)
+            mxid = NULL;
+        store_occupant_free(&o);
+    }
+    free(muc_jid);
+    return mxid;
 }
 
 /* New power levels: every member whose level changed gets a presence

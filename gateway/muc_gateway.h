@@ -27,6 +27,20 @@ void muc_gateway_event(struct gateway *gw, const struct mx_event *ev,
  * localpart. Caller frees. */
 char *muc_gateway_nick(struct gateway *gw, const char *room_id,
                        const char *mxid, const char *displayname);
+/* A Matrix member's presence changed (gateway/presence.c): every XMPP
+ * occupant sees the member's occupant presence with show, status and the
+ * XEP-0153 hash of their avatar (each may be NULL). Returns how many
+ * stanzas were sent. */
+int muc_gateway_member_show(struct gateway *gw, const char *room_id,
+                            const char *muc_jid, const char *mxid,
+                            const char *show, const char *status,
+                            const char *photo_hash);
+
+/* The Matrix member behind the occupant JID room%server@gw/nick, as the
+ * occupant `requester` (a full JID in the room) sees it; NULL when there
+ * is none or the requester is not in the room. Caller frees. */
+char *muc_gateway_member_at(struct gateway *gw, const char *requester,
+                            const char *occupant_jid);
 
 /* disco#items on the gateway's domain: the homeserver's public room
  * directory as MUC JIDs, paged with RSM (XEP-0059). */

@@ -14,6 +14,7 @@
 #include "gateway/format_bridge.h"
 #include "gateway/ghosts.h"
 #include "gateway/media.h"
+#include "gateway/presence.h"
 #include "gateway/queues.h"
 #include "gateway/reactions.h"
 #include "gateway/receipts.h"
@@ -815,11 +816,15 @@ static void on_occupant_presence(struct gateway *gw, xmpp_stanza_t *st,
         }
         /* Affiliation and role become the ghost's power level, now and
          * whenever the room changes them. */
-        if (found == 1 || ghost)
+        if (found == 1 || ghost) {
             sync_level(gw, room, found == 1 ? o.ghost : ghost, nick,
                        &info->item);
+            presence_portal_occupant(gw, real ? real : occ_jid, muc,
+                                     found == 1 ? o.ghost : ghost, st);
+        }
         free(ghost);
     } else if (strcmp(type, "unavailable") == 0 && found == 1) {
+        presence_portal_occupant(gw, real ? real : occ_jid, muc, o.ghost, st);
         store_occupant_delete(gw->store, occ_jid, muc);
         store_member_delete(gw->store, room->room_id, o.ghost);
         /* A nick change (303) is a leave here; the presence under the new

@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "gateway/mam.h"
+#include "gateway/avatars.h"
 #include "gateway/metrics.h"
 #include "gateway/muc_gateway.h"
 #include "gateway/portal.h"
@@ -16,6 +17,7 @@
 #include "gateway/retractions.h"
 #include "gateway/typing.h"
 #include "xep/chatstates.h"
+#include "xep/avatar.h"
 #include "xep/disco.h"
 #include "xep/markers.h"
 #include "xep/mam.h"
@@ -224,6 +226,8 @@ static void on_presence(struct gateway *gw, xmpp_stanza_t *st)
     const char *why;
     bool known = ids_jid_to_matrix(&gw->ids, to, &target, &kind, &why) == 0;
     if (known && kind != IDS_MATRIX_USER) {
+        if (!type || strcmp(type, "unavailable") == 0)
+            presence_xmpp_presence(gw, st); /* show and status in a room */
         muc_gateway_presence(gw, st, target);
         free(target);
         return;
@@ -240,12 +244,23 @@ static void on_presence(struct gateway *gw, xmpp_stanza_t *st)
         /* Ghosts accept everyone, so they can sit in any roster. */
         send_presence(gw, bare_to, bare_from, known ? "subscribed"
                                                     : "unsubscribed");
-        if (known)
-            send_presence(gw, bare_to, from, NULL);
+        if (known) {
+            presence_subscribed(gw, target, bare_from, true);
+            presence_send_current(gw, target, from);
+            /* Her presence reaches the Matrix user only if the JID is
+             * subscribed to her too (her server answers on its own when
+             * it already is). */
+            send_presence(gw, bare_to, bare_from, "subscribe");
+        }
     } else if (strcmp(type, "probe") == 0) {
-        send_presence(gw, bare_to, from, known ? NULL : "unsubscribed");
+        if (known)
+            presence_send_current(gw, target, from);
+        else
+            send_presence(gw, bare_to, from, "unsubscribed");
     } else if (strcmp(type, "unsubscribe") == 0) {
         send_presence(gw, bare_to, bare_from, "unsubscribed");
+        if (known)
+            presence_subscribed(gw, target, bare_from, false);
     }
     free(target);
     free(bare_to);
@@ -279,10 +294,9 @@ static void on_profile(const struct mx_response *r, void *ud)
     if (r->status == 200) {
         const char *name = json_string_value(
             json_object_get(r->body, "displayname"));
-        xmpp_stanza_t *res = vcard_result(j->gw->xmpp, j->iq,
-                                          name ? name : j->mxid, name);
-        gateway_send_now(j->gw, res);
-        xmpp_stanza_release(res);
+        avatars_vcard_reply(j->gw, j->iq, name ? name : j->mxid, name,
+                            json_string_value(json_object_get(
+                                r->body, "avatar_url")));
     } else if (r->status == 404) {
         reply_error(j->gw, j->iq, "cancel", "item-not-found",
                     "no such Matrix user");
@@ -347,7 +361,21 @@ static void on_iq(struct gateway *gw, xmpp_stanza_t *st)
         res = empty_result(gw->xmpp, st);
     } else if (get && to_domain && strcmp(ns, NS_VERSION) == 0) {
         res = version_result(gw->xmpp, st, "isthmus", PACKAGE_VERSION);
+    } else if (get && !to_domain && mxid[0] == '@' &&
+               strcmp(ns, NS_PUBSUB) == 0 &&
+               avatars_pubsub_get(gw, st, mxid)) {
+        /* XEP-0084: answered by avatars.c */
     } else if (get && strcmp(ns, NS_VCARD) == 0) {
+        /* A Matrix member's occupant JID in a gateway room serves their
+         * vCard (XEP-0153 clients ask occupants for avatars). */
+        char *member = !to_domain && mxid[0] != '@'
+                           ? muc_gateway_member_at(gw, xmpp_stanza_get_from(st),
+                                                   to)
+                           : NULL;
+        if (member) {
+            free(mxid);
+            mxid = member;
+        }
         if (to_domain) {
             res = vcard_result(gw->xmpp, st, "isthmus XMPP-Matrix gateway",
                                NULL);

@@ -26,7 +26,8 @@ struct call {
     char *path;
     char *body;           /* serialised JSON or raw bytes, or NULL */
     size_t body_len;
-    char *content_type;   /* of a raw body; NULL for JSON */
+    char *content_type;   /* of the body; NULL for JSON */
+    size_t max_response;
     int max_attempts;
     int attempts;
     int backoff_ms;
@@ -207,7 +208,8 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     struct call *call = ud;
     size_t n = size * nmemb;
-    if (call->response.len + n > RESPONSE_MAX_BYTES) {
+    size_t max = call->max_response ? call->max_response : RESPONSE_MAX_BYTES;
+    if (call->response.len + n > max) {
         call->too_big = true;
         return 0; /* aborts the transfer */
     }
@@ -294,13 +296,15 @@ void mx_client_call(struct mx_client *c, const char *method, const char *path,
 
 void mx_client_call_raw(struct mx_client *c, const char *method,
                         const char *path, const char *content_type,
-                        char *data, size_t len, int max_attempts,
-                        mx_done_cb cb, void *ud)
+                        char *data, size_t len, size_t max_response,
+                        int max_attempts, mx_done_cb cb, void *ud)
 {
     struct call *call = call_new(c, method, path);
-    call->content_type = xstrdup(content_type);
-    /* An empty body still has to be sent as one (POSTFIELDS set). */
-    call->body = data ? data : xstrdup("");
+    call->content_type = content_type ? xstrdup(content_type) : NULL;
+    call->max_response = max_response;
+    /* An empty upload still has to be sent as a body (POSTFIELDS set); a
+     * call without a content type has none. */
+    call->body = data ? data : content_type ? xstrdup("") : NULL;
     call->body_len = len;
     call_begin(c, call, max_attempts, cb, ud);
 }
@@ -333,8 +337,13 @@ static void finish(struct call *call, CURLcode code)
 {
     struct mx_client *c = call->client;
     long status = 0;
-    if (code == CURLE_OK)
+    char *ctype = NULL;
+    if (code == CURLE_OK) {
         curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
+        const char *ct = NULL;
+        curl_easy_getinfo(call->easy, CURLINFO_CONTENT_TYPE, &ct);
+        ctype = ct ? xstrdup(ct) : NULL; /* the handle goes away below */
+    }
     easy_put(c, call->easy);
     call->easy = NULL;
     unlink_call(&c->in_flight, call);
@@ -372,16 +381,20 @@ static void finish(struct call *call, CURLcode code)
         call->next = c->waiting;
         c->waiting = call;
         json_decref(body);
+        free(ctype);
         return;
     }
     if (status < 200 || status >= 300)
         log_debug("matrix: %s %.*s -> %ld %s", call->method,
                   (int)strcspn(call->path, "?"), call->path, status,
                   errcode ? errcode : "");
-    struct mx_response r = { status, body, errcode, error };
+    struct mx_response r = { status, body, errcode, error,
+                             (const unsigned char *)call->response.data,
+                             call->response.len, ctype };
     c->npending--;
     call->cb(&r, call->ud);
     json_decref(body);
+    free(ctype);
     call_free(call);
 }
 

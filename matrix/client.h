@@ -19,6 +19,11 @@ struct mx_response {
     json_t *body;        /* parsed JSON body or NULL; valid during callback */
     const char *errcode; /* Matrix errcode or NULL */
     const char *error;   /* human-readable reason, never NULL */
+    /* The body as received, and its Content-Type (may be NULL): what a
+     * media download needs. Valid during the callback. */
+    const unsigned char *raw;
+    size_t raw_len;
+    const char *content_type;
 };
 
 typedef void (*mx_done_cb)(const struct mx_response *r, void *ud);
@@ -44,12 +49,14 @@ void mx_client_call(struct mx_client *c, const char *method, const char *path,
                     json_t *body, int max_attempts, mx_done_cb cb, void *ud);
 
 /* Like mx_client_call, with a raw body of len bytes of content_type
- * (e.g. a media upload); data (may be NULL when len is 0) is taken over
- * and freed with free(). */
+ * (e.g. a media upload; content_type NULL and data NULL for none); data is
+ * taken over and freed with free(). max_response bounds the answer's size
+ * (0 for the default): a larger one fails with status 0 and "response too
+ * large". */
 void mx_client_call_raw(struct mx_client *c, const char *method,
                         const char *path, const char *content_type,
-                        char *data, size_t len, int max_attempts,
-                        mx_done_cb cb, void *ud);
+                        char *data, size_t len, size_t max_response,
+                        int max_attempts, mx_done_cb cb, void *ud);
 /* The homeserver's base URL (no trailing slash), and a new header list
  * holding the as_token's Authorization header, for transfers made outside
  * this client (caller frees with curl_slist_free_all). */

@@ -113,6 +113,29 @@ static const char *const migrations[] = {
     "  seq INTEGER NOT NULL,"
     "  updated_ts INTEGER NOT NULL,"
     "  PRIMARY KEY (room_id, person));",
+    /* 9: presence, per source (XMPP resource, Matrix, MUC occupancy), the
+     * XMPP users subscribed to Matrix users' JIDs, and avatars: images
+     * cached by mxc URI, and whose avatar is which */
+    "CREATE TABLE presence ("
+    "  person TEXT NOT NULL,"
+    "  source TEXT NOT NULL,"
+    "  state INTEGER NOT NULL,"
+    "  status TEXT,"
+    "  updated_ts INTEGER NOT NULL,"
+    "  PRIMARY KEY (person, source));"
+    "CREATE TABLE presence_subs ("
+    "  mxid TEXT NOT NULL,"
+    "  jid TEXT NOT NULL,"
+    "  PRIMARY KEY (mxid, jid));"
+    "CREATE TABLE avatars ("
+    "  mxc TEXT PRIMARY KEY,"
+    "  sha1 TEXT NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  data BLOB NOT NULL);"
+    "CREATE TABLE avatar_of ("
+    "  who TEXT PRIMARY KEY,"
+    "  mxc TEXT,"
+    "  sha1 TEXT);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -134,6 +157,10 @@ enum stmt_id {
     S_MSG_SET_STANZA,
     S_REACT_PUT, S_REACT_LIST, S_REACT_BY_EVENT, S_REACT_DELETE,
     S_MSG_ORDER, S_MSG_LAST_FROM_XMPP, S_READ_ADVANCE, S_READ_GET,
+    S_PRES_PUT, S_PRES_GET, S_PRES_SUB_PUT, S_PRES_SUB_DELETE,
+    S_PRES_WATCHERS, S_PRES_ROOMS, S_PRES_PRESENT,
+    S_AVATAR_GET, S_AVATAR_PUT, S_AVATAR_OF_GET, S_AVATAR_OF_PUT,
+    S_MEMBER_BY_NICK, S_GHOST_ROOMS,
     S_COUNT
 };
 
@@ -272,6 +299,38 @@ static const char *const stmt_sql[S_COUNT] = {
                        "excluded.seq > read_positions.seq)",
     [S_READ_GET] = "SELECT event_id, ts, seq FROM read_positions WHERE "
                    "room_id = ?1 AND person = ?2",
+    [S_PRES_PUT] = "INSERT INTO presence(person, source, state, status, "
+                   "updated_ts) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO "
+                   "UPDATE SET state = excluded.state, status = "
+                   "excluded.status, updated_ts = excluded.updated_ts",
+    [S_PRES_GET] = "SELECT source, state, status, updated_ts FROM presence "
+                   "WHERE person = ?1",
+    [S_PRES_SUB_PUT] = "INSERT OR IGNORE INTO presence_subs(mxid, jid) "
+                       "VALUES (?1, ?2)",
+    [S_PRES_SUB_DELETE] = "DELETE FROM presence_subs WHERE mxid = ?1 AND "
+                          "jid = ?2",
+    [S_PRES_WATCHERS] = "SELECT jid FROM presence_subs WHERE mxid = ?1 "
+                        "UNION SELECT xmpp_jid FROM rooms WHERE mode = 1 "
+                        "AND matrix_user = ?1",
+    [S_PRES_ROOMS] = "SELECT m.room_id, r.xmpp_jid, m.nick, r.mode FROM "
+                     "members m JOIN rooms r ON r.room_id = m.room_id WHERE "
+                     "m.mxid = ?1 AND r.mode = 2 UNION ALL SELECT room_id, "
+                     "muc_jid, nick, 3 FROM portal_users WHERE mxid = ?1 "
+                     "AND joined = 1",
+    [S_PRES_PRESENT] = "SELECT DISTINCT person FROM presence WHERE "
+                       "state > 0 AND person NOT LIKE '@%'",
+    [S_AVATAR_GET] = "SELECT mxc, sha1, type, data FROM avatars WHERE "
+                     "mxc = ?1",
+    [S_AVATAR_PUT] = "INSERT OR REPLACE INTO avatars(mxc, sha1, type, data) "
+                     "VALUES (?1, ?2, ?3, ?4)",
+    [S_AVATAR_OF_GET] = "SELECT mxc, sha1 FROM avatar_of WHERE who = ?1",
+    [S_AVATAR_OF_PUT] = "INSERT OR REPLACE INTO avatar_of(who, mxc, sha1) "
+                        "VALUES (?1, ?2, ?3)",
+    [S_MEMBER_BY_NICK] = "SELECT mxid FROM members WHERE room_id = ?1 AND "
+                         "nick = ?2 LIMIT 1",
+    [S_GHOST_ROOMS] = "SELECT o.room_id, o.muc_jid, MIN(o.nick), r.mode FROM "
+                      "occupants o JOIN rooms r ON r.room_id = o.room_id "
+                      "WHERE o.ghost = ?1 GROUP BY o.room_id",
 };
 
 struct store {
@@ -1366,4 +1425,264 @@ void store_reactions_free(struct store_reaction *list, int n)
     for (int i = 0; i < n; i++)
         store_reaction_free(&list[i]);
     free(list);
+}
+
+/* ------------------------------------------------------------ presence -- */
+
+int store_presence_put(struct store *st, const char *person,
+                       const char *source, int state, const char *status,
+                       int64_t now_ms)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_PRES_PUT);
+    bind_text(s, 1, person);
+    bind_text(s, 2, source);
+    sqlite3_bind_int(s, 3, state);
+    bind_text(s, 4, status);
+    sqlite3_bind_int64(s, 5, now_ms);
+    return step_write(st, s, "presence put");
+}
+
+int store_presence_get(struct store *st, const char *person,
+                       struct store_presence **out)
+{
+    sqlite3_stmt *s = stmt(st, S_PRES_GET);
+    bind_text(s, 1, person);
+    int n = 0, rc;
+    *out = NULL;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
+        struct store_presence *p = &(*out)[n++];
+        p->source = dup_col(s, 0);
+        p->state = sqlite3_column_int(s, 1);
+        p->status = dup_col(s, 2);
+        p->ts = sqlite3_column_int64(s, 3);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        store_presence_free(*out, n);
+        *out = NULL;
+        return report(st, "presence get");
+    }
+    return n;
+}
+
+void store_presence_free(struct store_presence *list, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(list[i].source);
+        free(list[i].status);
+    }
+    free(list);
+}
+
+int store_presence_sub_put(struct store *st, const char *mxid,
+                           const char *jid)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_PRES_SUB_PUT);
+    bind_text(s, 1, mxid);
+    bind_text(s, 2, jid);
+    return step_write(st, s, "presence subscription put");
+}
+
+int store_presence_sub_delete(struct store *st, const char *mxid,
+                              const char *jid)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_PRES_SUB_DELETE);
+    bind_text(s, 1, mxid);
+    bind_text(s, 2, jid);
+    return step_write(st, s, "presence subscription delete");
+}
+
+int store_presence_watchers(struct store *st, const char *mxid, char ***out)
+{
+    sqlite3_stmt *s = stmt(st, S_PRES_WATCHERS);
+    bind_text(s, 1, mxid);
+    int n = 0, rc;
+    *out = NULL;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        char *jid = dup_col(s, 0);
+        if (!jid)
+            continue;
+        *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
+        (*out)[n++] = jid;
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        store_strings_free(*out, n);
+        *out = NULL;
+        return report(st, "presence watchers");
+    }
+    return n;
+}
+
+int store_presence_xmpp_present(struct store *st, char ***out)
+{
+    sqlite3_stmt *s = stmt(st, S_PRES_PRESENT);
+    int n = 0, rc;
+    *out = NULL;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        char *person = dup_col(s, 0);
+        if (!person)
+            continue;
+        *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
+        (*out)[n++] = person;
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        store_strings_free(*out, n);
+        *out = NULL;
+        return report(st, "present XMPP users");
+    }
+    return n;
+}
+
+void store_strings_free(char **list, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
+}
+
+static int read_presence_rooms(struct store *st, sqlite3_stmt *s,
+                               struct store_presence_room **out);
+
+int store_presence_rooms(struct store *st, const char *mxid,
+                         struct store_presence_room **out)
+{
+    sqlite3_stmt *s = stmt(st, S_PRES_ROOMS);
+    bind_text(s, 1, mxid);
+    return read_presence_rooms(st, s, out);
+}
+
+int store_ghost_rooms(struct store *st, const char *ghost,
+                      struct store_presence_room **out)
+{
+    sqlite3_stmt *s = stmt(st, S_GHOST_ROOMS);
+    bind_text(s, 1, ghost);
+    return read_presence_rooms(st, s, out);
+}
+
+static int read_presence_rooms(struct store *st, sqlite3_stmt *s,
+                               struct store_presence_room **out)
+{
+    int n = 0, rc;
+    *out = NULL;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
+        struct store_presence_room *r = &(*out)[n++];
+        r->room_id = dup_col(s, 0);
+        r->muc_jid = dup_col(s, 1);
+        r->nick = dup_col(s, 2);
+        r->mode = sqlite3_column_int(s, 3);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        store_presence_rooms_free(*out, n);
+        *out = NULL;
+        return report(st, "presence rooms");
+    }
+    return n;
+}
+
+void store_presence_rooms_free(struct store_presence_room *list, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(list[i].room_id);
+        free(list[i].muc_jid);
+        free(list[i].nick);
+    }
+    free(list);
+}
+
+/* ------------------------------------------------------------- avatars -- */
+
+int store_avatar_get(struct store *st, const char *mxc,
+                     struct store_avatar *out)
+{
+    sqlite3_stmt *s = stmt(st, S_AVATAR_GET);
+    bind_text(s, 1, mxc);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        out->mxc = dup_col(s, 0);
+        out->sha1 = dup_col(s, 1);
+        out->type = dup_col(s, 2);
+        out->len = (size_t)sqlite3_column_bytes(s, 3);
+        out->data = xmalloc(out->len ? out->len : 1);
+        if (out->len)
+            memcpy(out->data, sqlite3_column_blob(s, 3), out->len);
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : report(st, "avatar get");
+}
+
+int store_avatar_put(struct store *st, const struct store_avatar *a)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_AVATAR_PUT);
+    bind_text(s, 1, a->mxc);
+    bind_text(s, 2, a->sha1);
+    bind_text(s, 3, a->type);
+    sqlite3_bind_blob(s, 4, a->data, (int)a->len, SQLITE_TRANSIENT);
+    return step_write(st, s, "avatar put");
+}
+
+void store_avatar_free(struct store_avatar *a)
+{
+    free(a->mxc);
+    free(a->sha1);
+    free(a->type);
+    free(a->data);
+    memset(a, 0, sizeof *a);
+}
+
+int store_avatar_of_get(struct store *st, const char *who, char **mxc,
+                        char **sha1)
+{
+    sqlite3_stmt *s = stmt(st, S_AVATAR_OF_GET);
+    bind_text(s, 1, who);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *mxc = dup_col(s, 0);
+        *sha1 = dup_col(s, 1);
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : report(st, "avatar_of get");
+}
+
+int store_avatar_of_put(struct store *st, const char *who, const char *mxc,
+                        const char *sha1)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_AVATAR_OF_PUT);
+    bind_text(s, 1, who);
+    bind_text(s, 2, mxc);
+    bind_text(s, 3, sha1);
+    return step_write(st, s, "avatar_of put");
+}
+
+int store_member_by_nick(struct store *st, const char *room_id,
+                         const char *nick, char **mxid)
+{
+    sqlite3_stmt *s = stmt(st, S_MEMBER_BY_NICK);
+    bind_text(s, 1, room_id);
+    bind_text(s, 2, nick);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *mxid = dup_col(s, 0);
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : report(st, "member by nick");
 }

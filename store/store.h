@@ -13,6 +13,7 @@
 #define ISTHMUS_STORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct store;
@@ -273,5 +274,77 @@ int store_portal_user_delete(struct store *st, const char *room_id,
 int store_portal_users_all(struct store *st, struct store_portal_user **out);
 void store_portal_user_free(struct store_portal_user *u);
 void store_portal_users_free(struct store_portal_user *list, int n);
+
+/* ---- presence: the latest state of each source of a person (DESIGN.md
+ * §6). person is a bare JID, an occupant JID or a Matrix ID; source an
+ * XMPP resource, "matrix", or a MUC. */
+struct store_presence {
+    char *source;
+    int state;    /* enum pstate (gateway/presence_state.h) */
+    char *status; /* may be NULL */
+    int64_t ts;
+};
+int store_presence_put(struct store *st, const char *person,
+                       const char *source, int state, const char *status,
+                       int64_t now_ms);
+/* Every source of a person; returns how many, or -1 (array: caller frees
+ * with store_presence_free). */
+int store_presence_get(struct store *st, const char *person,
+                       struct store_presence **out);
+void store_presence_free(struct store_presence *list, int n);
+/* XMPP users (bare JIDs) subscribed to a Matrix user's JID. */
+int store_presence_sub_put(struct store *st, const char *mxid,
+                           const char *jid);
+int store_presence_sub_delete(struct store *st, const char *mxid,
+                              const char *jid);
+/* The bare JIDs that see a Matrix user's presence: subscribers and the
+ * XMPP ends of the user's DMs. Returns how many, or -1 (array: caller
+ * frees with store_strings_free). */
+int store_presence_watchers(struct store *st, const char *mxid, char ***out);
+void store_strings_free(char **list, int n);
+/* The XMPP people (bare or occupant JIDs, not Matrix IDs) with a source
+ * that is not offline. Returns how many, or -1 (store_strings_free). */
+int store_presence_xmpp_present(struct store *st, char ***out);
+/* The gateway-mode rooms (mode 2) and portals (mode 3) where a Matrix user
+ * has a nick in a MUC. Returns how many, or -1 (array: caller frees with
+ * store_presence_rooms_free). */
+struct store_presence_room {
+    char *room_id;
+    char *muc_jid;
+    char *nick;
+    int mode;
+};
+int store_presence_rooms(struct store *st, const char *mxid,
+                         struct store_presence_room **out);
+void store_presence_rooms_free(struct store_presence_room *list, int n);
+/* The rooms where a ghost sits for MUC occupants (gateway-mode rooms and
+ * portals), with the nick it goes by there; same array as above. */
+int store_ghost_rooms(struct store *st, const char *ghost,
+                      struct store_presence_room **out);
+
+/* ---- avatars: images cached by mxc URI (so none is fetched twice), and
+ * whose avatar is which: a Matrix user's (who = mxid: its mxc, and the
+ * hash once fetched) or a ghost's (who = ghost: the hash of the XMPP photo
+ * it shows, and where it was uploaded) */
+struct store_avatar {
+    char *mxc;
+    char *sha1; /* hex */
+    char *type;
+    unsigned char *data;
+    size_t len;
+};
+int store_avatar_get(struct store *st, const char *mxc,
+                     struct store_avatar *out);
+int store_avatar_put(struct store *st, const struct store_avatar *a);
+void store_avatar_free(struct store_avatar *a);
+/* *mxc and *sha1 (caller frees) may each be NULL. */
+int store_avatar_of_get(struct store *st, const char *who, char **mxc,
+                        char **sha1);
+int store_avatar_of_put(struct store *st, const char *who, const char *mxc,
+                        const char *sha1);
+/* The Matrix member of a gateway room going by nick (1 found; *mxid:
+ * caller frees), for requests to an occupant JID. */
+int store_member_by_nick(struct store *st, const char *room_id,
+                         const char *nick, char **mxid);
 
 #endif

@@ -7,9 +7,11 @@
  * parsed message. */
 #include "gateway/formatting.h"
 #include "gateway/translate.h"
+#include "xep/avatar.h"
 #include "xep/mam.h"
 #include "xep/message.h"
 #include "xep/muc.h"
+#include "xep/presence_stanza.h"
 #include "xep/reactions.h"
 #include "xep/retract.h"
 #include "xep/xml.h"
@@ -100,6 +102,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mam_query_free(&q);
     }
     (void)mam_parse_datetime(xmpp_stanza_get_attribute(st, "stamp"));
+    /* presence payloads and avatars (gateway/presence.c, avatars.c) */
+    struct xpresence p;
+    xpresence_parse(st, &p, 64);
+    xpresence_free(&p);
+    free(avatar_presence_hash(st));
+    unsigned char *img;
+    size_t len;
+    char *type;
+    if (avatar_vcard_photo(st, 4096, &img, &len, &type, &why) == 0) {
+        free(img);
+        free(type);
+    }
+    (void)avatar_pubsub_items_node(st);
     free(xml_serialize(st));
     xmpp_stanza_release(st);
     return 0;

@@ -25,7 +25,8 @@ LIBS="$(pkg-config --libs $PKGS)"
 SOURCES="common/mem.c common/strbuf.c common/utf8.c common/log.c \
   gateway/ids.c gateway/config.c gateway/translate.c gateway/formatting.c \
   gateway/media_sniff.c matrix/event.c \
-  xep/mam.c xep/message.c xep/muc.c xep/reactions.c xep/retract.c xep/xml.c"
+  xep/mam.c xep/message.c xep/muc.c xep/reactions.c xep/retract.c xep/xml.c \
+  xep/presence_stanza.c xep/avatar.c"
 
 out=tests/fuzz/work
 mkdir -p "$out"
