@@ -63,13 +63,13 @@ void coalesce_mark(struct coalesce *c, const char *key, int64_t now_ms)
                  : e->last_flush + c->window;
 }
 
-int coalesce_run(struct coalesce *c, int64_t now_ms,
+int coalesce_run(struct coalesce *c, int64_t now_ms, int max,
                  void (*fn)(const char *key, void *ud), void *ud)
 {
     int flushed = 0;
     for (int i = 0; i < c->n;) {
         struct entry *e = &c->e[i];
-        if (e->pending && e->due <= now_ms) {
+        if (e->pending && e->due <= now_ms && (max <= 0 || flushed < max)) {
             e->pending = false;
             e->last_flush = now_ms;
             /* fn may mark keys again; index, not pointer, survives that */

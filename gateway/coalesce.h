@@ -14,9 +14,10 @@ struct coalesce *coalesce_new(int64_t window_ms);
 void coalesce_free(struct coalesce *c);
 /* key changed at now_ms. */
 void coalesce_mark(struct coalesce *c, const char *key, int64_t now_ms);
-/* Calls fn once for each key that is due at now_ms and forgets that it was
- * pending. Returns how many were flushed. */
-int coalesce_run(struct coalesce *c, int64_t now_ms,
+/* Calls fn once for each key that is due at now_ms, at most max times (0:
+ * no limit), and forgets that it was pending; keys left over stay due for
+ * the next run. Returns how many were flushed. */
+int coalesce_run(struct coalesce *c, int64_t now_ms, int max,
                  void (*fn)(const char *key, void *ud), void *ud);
 /* How many keys the coalescer remembers (pending, or flushed within the
  * last window). */

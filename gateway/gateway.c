@@ -25,6 +25,8 @@
 
 /* libstrophe hides its own timers, so never sleep longer than this. */
 #define MAX_POLL_MS 100
+/* How long requests under way may take to finish at shutdown. */
+#define DRAIN_MS 3000
 
 int64_t gateway_now_ms(void)
 {
@@ -221,6 +223,33 @@ static void before_sleep(struct gateway *gw)
     xmpp_run_once(gw->xmpp, 0);
 }
 
+/* On the way out, requests to the homeserver already under way get a
+ * moment to finish (and their results to be stored), rather than being
+ * cut off and replayed at the next start. New work is not taken: neither
+ * the appservice listener nor the XMPP stream is read any more. */
+static void drain(struct gateway *gw)
+{
+    int64_t deadline = gateway_now_ms() + DRAIN_MS;
+    while (mx_client_pending(gw->mx) > 0) {
+        int64_t left = deadline - gateway_now_ms();
+        if (left <= 0) {
+            log_warn("%d requests to the homeserver were still under way at "
+                     "shutdown; their work is replayed at the next start",
+                     mx_client_pending(gw->mx));
+            break;
+        }
+        mx_client_run(gw->mx);
+        before_sleep(gw);
+        long timeout = mx_client_next_timeout(gw->mx);
+        if (timeout < 0 || timeout > left)
+            timeout = (long)left;
+        if (timeout > MAX_POLL_MS)
+            timeout = MAX_POLL_MS;
+        struct pollfd fd = { mx_client_fd(gw->mx), POLLIN, 0 };
+        poll(&fd, 1, (int)timeout);
+    }
+}
+
 void gateway_run(struct gateway *gw)
 {
     while (!gw->stop) {
@@ -252,6 +281,7 @@ void gateway_run(struct gateway *gw)
      * what they missed, when the gateway is back. */
     if (component_is_connected(gw->component))
         portal_leave_all(gw);
+    drain(gw);
 }
 
 void gateway_free(struct gateway *gw)

@@ -29,10 +29,19 @@
  * before that. */
 #define REFRESH_MS 20000
 
+/* However many Matrix users change at once (a large room waking up), at
+ * most this many people's presence goes out to XMPP per second, after a
+ * burst of as many again; the rest wait, still coalesced, so the latest
+ * state of each is what finally goes out. */
+#define TO_XMPP_PER_SECOND 100
+#define TO_XMPP_BURST 100
+
 struct presence {
     struct coalesce *to_matrix; /* keys: "ghost person" */
     struct coalesce *to_xmpp;   /* keys: Matrix IDs */
     int64_t next_refresh;
+    double to_xmpp_tokens;      /* people that may go out now */
+    int64_t to_xmpp_filled_ms;  /* when the tokens were last topped up */
 };
 
 struct presence *presence_pending_new(void)
@@ -512,6 +521,18 @@ void presence_tick(struct gateway *gw)
             refresh_ghosts(gw);
         gw->presence->next_refresh = now + REFRESH_MS;
     }
-    coalesce_run(gw->presence->to_matrix, now, flush_to_matrix, gw);
-    coalesce_run(gw->presence->to_xmpp, now, flush_to_xmpp, gw);
+    coalesce_run(gw->presence->to_matrix, now, 0, flush_to_matrix, gw);
+    struct presence *p = gw->presence;
+    if (p->to_xmpp_filled_ms == 0)
+        p->to_xmpp_tokens = TO_XMPP_BURST;
+    else
+        p->to_xmpp_tokens += (double)(now - p->to_xmpp_filled_ms) *
+                             TO_XMPP_PER_SECOND / 1000.0;
+    if (p->to_xmpp_tokens > TO_XMPP_BURST)
+        p->to_xmpp_tokens = TO_XMPP_BURST;
+    p->to_xmpp_filled_ms = now;
+    if (p->to_xmpp_tokens >= 1)
+        p->to_xmpp_tokens -= coalesce_run(p->to_xmpp, now,
+                                          (int)p->to_xmpp_tokens,
+                                          flush_to_xmpp, gw);
 }

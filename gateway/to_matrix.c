@@ -36,6 +36,7 @@ struct job {
     bool recreated_room;   /* the DM was replaced once already */
     int64_t start_us;      /* when the gateway could start on it */
     bool dispatching;      /* inside to_matrix_process's call */
+    bool finished;         /* ended while dispatching: freed after it */
     bool waited;           /* an earlier step waited on the network */
     struct store_occupant occupant; /* set for group messages */
     char *replaces;        /* a correction: the original's event id */
@@ -48,6 +49,12 @@ struct job {
 
 static void job_done(struct job *j)
 {
+    if (j->dispatching) {
+        /* Ended before the call that started it returned (a refusal
+         * found at once): that call still holds j, and frees it. */
+        j->finished = true;
+        return;
+    }
     queues_done(j->gw, j->queue, j->item_id);
     if (j->stanza)
         xmpp_stanza_release(j->stanza);
@@ -63,6 +70,14 @@ static void job_done(struct job *j)
     json_decref(j->media);
     store_occupant_free(&j->occupant);
     free(j);
+}
+
+/* The call that started j returned: free j if it ended meanwhile. */
+static void dispatch_end(struct job *j)
+{
+    j->dispatching = false;
+    if (j->finished)
+        job_done(j);
 }
 
 /* Tells the XMPP sender the message could not be delivered, and ends. */
@@ -378,14 +393,16 @@ void to_matrix_process(struct gateway *gw, const struct store_outbox_item *it)
         }
         j->room_id = xstrdup(j->occupant.room_id);
         if (is_action(j)) {
+            j->dispatching = true;
             act(j);
+            dispatch_end(j);
             return;
         }
         j->start_us = gw->stanza_start_us ? gw->stanza_start_us
                                           : metrics_now_us();
         j->dispatching = true;
         send_event(j);
-        j->dispatching = false;
+        dispatch_end(j);
         return;
     }
     /* If the queue was idle the stanza is being handled right now; else
@@ -393,5 +410,5 @@ void to_matrix_process(struct gateway *gw, const struct store_outbox_item *it)
     j->start_us = gw->stanza_start_us ? gw->stanza_start_us : metrics_now_us();
     j->dispatching = true;
     ghosts_ensure(gw, j->ghost, j->sender_jid, j->msg.nick, on_ghost_ready, j);
-    j->dispatching = false;
+    dispatch_end(j);
 }

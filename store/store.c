@@ -283,8 +283,9 @@ static const char *const stmt_sql[S_COUNT] = {
                  "base_nick FROM portal_users ORDER BY muc_jid",
     [S_MSG_ORDER] = "SELECT ts, rowid FROM messages WHERE event_id = ?1",
     [S_MSG_LAST_FROM_XMPP] = "SELECT event_id, room_id, xmpp_jid, stanza_id, "
-                             "origin_id, direction, ts, replaces, rowid FROM "
-                             "messages WHERE room_id = ?1 AND direction = 1 "
+                             "origin_id, direction, ts, replaces, sender, "
+                             "rowid FROM messages WHERE room_id = ?1 AND "
+                             "direction = 1 "
                              "AND (ts < ?2 OR (ts = ?2 AND rowid <= ?3)) "
                              "ORDER BY ts DESC, rowid DESC LIMIT 1",
     /* The WHERE makes the position move forward only; sqlite3_changes()
@@ -741,21 +742,27 @@ int store_message_set_stanza_id(struct store *st, const char *event_id,
     return step_write(st, s, "message stanza id");
 }
 
+/* A messages row selected as event_id, room_id, xmpp_jid, stanza_id,
+ * origin_id, direction, ts, replaces, sender (columns 0-8). */
+static void fill_message(sqlite3_stmt *s, struct store_message *out)
+{
+    out->event_id = dup_col(s, 0);
+    out->room_id = dup_col(s, 1);
+    out->xmpp_jid = dup_col(s, 2);
+    out->stanza_id = dup_col(s, 3);
+    out->origin_id = dup_col(s, 4);
+    out->direction = sqlite3_column_int(s, 5);
+    out->ts = sqlite3_column_int64(s, 6);
+    out->replaces = dup_col(s, 7);
+    out->sender = dup_col(s, 8);
+}
+
 static int read_message(struct store *st, sqlite3_stmt *s,
                         struct store_message *out)
 {
     int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        out->event_id = dup_col(s, 0);
-        out->room_id = dup_col(s, 1);
-        out->xmpp_jid = dup_col(s, 2);
-        out->stanza_id = dup_col(s, 3);
-        out->origin_id = dup_col(s, 4);
-        out->direction = sqlite3_column_int(s, 5);
-        out->ts = sqlite3_column_int64(s, 6);
-        out->replaces = dup_col(s, 7);
-        out->sender = dup_col(s, 8);
-    }
+    if (rc == SQLITE_ROW)
+        fill_message(s, out);
     sqlite3_reset(s);
     if (rc == SQLITE_ROW)
         return 1;
@@ -809,16 +816,9 @@ int store_message_last_from_xmpp(struct store *st, const char *room_id,
         sqlite3_reset(s);
         return rc == SQLITE_DONE ? 0 : report(st, "last message from XMPP");
     }
-    out->event_id = dup_col(s, 0);
-    out->room_id = dup_col(s, 1);
-    out->xmpp_jid = dup_col(s, 2);
-    out->stanza_id = dup_col(s, 3);
-    out->origin_id = dup_col(s, 4);
-    out->direction = sqlite3_column_int(s, 5);
-    out->ts = sqlite3_column_int64(s, 6);
-    out->replaces = dup_col(s, 7);
+    fill_message(s, out);
     order->ts = out->ts;
-    order->seq = sqlite3_column_int64(s, 8);
+    order->seq = sqlite3_column_int64(s, 9);
     sqlite3_reset(s);
     return 1;
 }

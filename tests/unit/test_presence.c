@@ -115,11 +115,11 @@ static void a_single_change_goes_out_at_once(void **state)
     struct coalesce *c = coalesce_new(1000);
     flushes = 0;
     coalesce_mark(c, "@bob:hs", 5000);
-    assert_int_equal(coalesce_run(c, 5000, count_flush, NULL), 1);
+    assert_int_equal(coalesce_run(c, 5000, 0, count_flush, NULL), 1);
     assert_string_equal(last_key, "@bob:hs");
-    assert_int_equal(coalesce_run(c, 5001, count_flush, NULL), 0);
+    assert_int_equal(coalesce_run(c, 5001, 0, count_flush, NULL), 0);
     /* quiet for a window: forgotten */
-    coalesce_run(c, 6000, count_flush, NULL);
+    coalesce_run(c, 6000, 0, count_flush, NULL);
     assert_int_equal(coalesce_size(c), 0);
     coalesce_free(c);
 }
@@ -132,10 +132,10 @@ static void a_burst_is_bounded_by_the_window(void **state)
     /* 200 changes over two seconds, a loop turn every 10 ms */
     for (int64_t t = 0; t < 2000; t += 10) {
         coalesce_mark(c, "@bob:hs", t);
-        coalesce_run(c, t, count_flush, NULL);
+        coalesce_run(c, t, 0, count_flush, NULL);
     }
     for (int64_t t = 2000; t <= 4000; t += 10)
-        coalesce_run(c, t, count_flush, NULL);
+        coalesce_run(c, t, 0, count_flush, NULL);
     /* at once, after 1 s, after 2 s (the last change, not lost) */
     assert_int_equal(flushes, 3);
     assert_int_equal(coalesce_size(c), 0);
@@ -148,13 +148,13 @@ static void keys_are_independent(void **state)
     struct coalesce *c = coalesce_new(1000);
     flushes = 0;
     coalesce_mark(c, "a", 0);
-    coalesce_run(c, 0, count_flush, NULL);
+    coalesce_run(c, 0, 0, count_flush, NULL);
     coalesce_mark(c, "a", 10);
     coalesce_mark(c, "b", 10);
-    assert_int_equal(coalesce_run(c, 10, count_flush, NULL), 1); /* b */
+    assert_int_equal(coalesce_run(c, 10, 0, count_flush, NULL), 1); /* b */
     assert_string_equal(last_key, "b");
-    assert_int_equal(coalesce_run(c, 999, count_flush, NULL), 0);
-    assert_int_equal(coalesce_run(c, 1000, count_flush, NULL), 1); /* a */
+    assert_int_equal(coalesce_run(c, 999, 0, count_flush, NULL), 0);
+    assert_int_equal(coalesce_run(c, 1000, 0, count_flush, NULL), 1); /* a */
     assert_string_equal(last_key, "a");
     coalesce_free(c);
 }
@@ -465,6 +465,23 @@ static void ghost_rooms_and_member_nicks(void **state)
     assert_int_equal(store_member_by_nick(st, "!g:hs", "Nobody", &mxid), 0);
 }
 
+/* A run flushes at most max keys; the others stay due for the next. */
+static void coalesce_bounded_run(void **state)
+{
+    (void)state;
+    struct coalesce *c = coalesce_new(1000);
+    char key[16];
+    for (int i = 0; i < 10; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        coalesce_mark(c, key, 0);
+    }
+    assert_int_equal(coalesce_run(c, 0, 4, count_flush, NULL), 4);
+    assert_int_equal(coalesce_run(c, 0, 4, count_flush, NULL), 4);
+    assert_int_equal(coalesce_run(c, 0, 4, count_flush, NULL), 2);
+    assert_int_equal(coalesce_run(c, 0, 4, count_flush, NULL), 0);
+    coalesce_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -476,6 +493,7 @@ int main(void)
         cmocka_unit_test(a_single_change_goes_out_at_once),
         cmocka_unit_test(a_burst_is_bounded_by_the_window),
         cmocka_unit_test(keys_are_independent),
+        cmocka_unit_test(coalesce_bounded_run),
         cmocka_unit_test(presence_parse_and_build),
         cmocka_unit_test(avatar_hash_in_presence),
         cmocka_unit_test(vcard_photo_round_trip),
