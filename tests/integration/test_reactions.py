@@ -273,6 +273,31 @@ async def test_reactions_and_deletions_in_a_gateway_room(cluster, gateway,
             raise AssertionError("alice's moderation was accepted")
         except slixmpp.exceptions.IqError as e:
             assert e.iq["error"]["condition"] == "forbidden", e.iq
+
+        # Made a moderator on Matrix, she may: carol's message goes, with
+        # the reason, redacted by alice's ghost.
+        levels = await bob.client.room_get_state_event(
+            room_id, "m.room.power_levels")
+        content = dict(levels.content)
+        content["users"] = dict(content.get("users", {}), **{ghost: 50})
+        await bob.client.room_put_state(room_id, "m.room.power_levels",
+                                        content)
+        event = await carol.send(room_id, "off topic")
+        await alice.wait_message(lambda m: m["body"] == "off topic",
+                                 what="carol's message")
+        iq = alice.client.make_iq_set(ito=muc_jid)
+        iq.append(slixmpp.ET.fromstring(
+            f"<moderate xmlns='{NS_MODERATE}' id='{event}'>"
+            f"<retract xmlns='{NS_RETRACT}'/><reason>off topic</reason>"
+            f"</moderate>"))
+        await iq.send(timeout=20)
+        redaction = await actions.redaction(room_id, ghost, event)
+        assert redaction.reason == "off topic"
+        # Everyone in the room, alice included, sees it moderated by her.
+        removal = await alice.wait_message(
+            lambda m: retraction_of(m) is not None and
+            retraction_of(m)[0] == event, what="the moderation echoed")
+        assert retraction_of(removal) == (event, f"{muc_jid}/alice")
     finally:
         await bob.close()
         await carol.close()

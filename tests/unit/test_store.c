@@ -176,7 +176,7 @@ static void portals(void **state)
                                    "Bob (Matrix)", "Bob", 1, 0 };
     assert_int_equal(store_portal_user_put(f->st, &u), 0);
     struct store_message m = { "$e", "!p:hs", "room@muc.x", "sid", NULL,
-                               DIR_XMPP_TO_MATRIX, 4242, NULL };
+                               DIR_XMPP_TO_MATRIX, 4242, NULL, NULL };
     assert_int_equal(store_message_put(f->st, &m), 0);
     assert_int_equal(store_flush(f->st), 0);
     reopen(f);
@@ -219,7 +219,7 @@ static void messages_both_ways(void **state)
 {
     struct fixture *f = *state;
     struct store_message m = { "$ev1", "!r:hs", "a@x", "stanza-1", "origin-1",
-                               DIR_XMPP_TO_MATRIX, 1234, NULL };
+                               DIR_XMPP_TO_MATRIX, 1234, NULL, NULL };
     assert_int_equal(store_message_put(f->st, &m), 0);
     assert_int_equal(store_message_put(f->st, &m), 0); /* replays are fine */
     struct store_message out;
@@ -242,7 +242,7 @@ static void put_msg(struct store *st, const char *event_id, const char *room,
                     const char *jid, const char *sid, int dir, int64_t ts)
 {
     struct store_message m = { (char *)event_id, (char *)room, (char *)jid,
-                               (char *)sid, NULL, dir, ts, NULL };
+                               (char *)sid, NULL, dir, ts, NULL, NULL };
     assert_int_equal(store_message_put(st, &m), 0);
 }
 
