@@ -11,6 +11,7 @@
 #include "xep/retract.h"
 #include "xep/xml.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
