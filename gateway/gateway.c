@@ -225,10 +225,14 @@ static void before_sleep(struct gateway *gw)
 
 /* On the way out, requests to the homeserver already under way get a
  * moment to finish (and their results to be stored), rather than being
- * cut off and replayed at the next start. New work is not taken: neither
- * the appservice listener nor the XMPP stream is read any more. */
+ * cut off and replayed at the next start. New work is not taken: the
+ * appservice listener is not read any more, and the XMPP stream is
+ * closed. */
 static void drain(struct gateway *gw)
 {
+    /* Work waiting on an XMPP answer (a vCard for a new ghost) goes on
+     * without it now, so that what it does next is drained too. */
+    component_cancel_pending(gw->component);
     int64_t deadline = gateway_now_ms() + DRAIN_MS;
     while (mx_client_pending(gw->mx) > 0) {
         int64_t left = deadline - gateway_now_ms();
@@ -281,13 +285,16 @@ void gateway_run(struct gateway *gw)
      * what they missed, when the gateway is back. */
     if (component_is_connected(gw->component))
         portal_leave_all(gw);
-    drain(gw);
 }
 
 void gateway_free(struct gateway *gw)
 {
     if (gw->component) {
         component_disconnect(gw->component);
+        /* Closing the stream reads what the server still sent (occupants
+         * leaving...), which may start work: drained with the rest. */
+        if (gw->mx && gw->as && gw->store && gw->queues && gw->presence)
+            drain(gw);
         component_free(gw->component);
     }
     if (gw->as)

@@ -245,6 +245,11 @@ struct component *component_new(xmpp_ctx_t *ctx, const char *jid,
     return c;
 }
 
+void component_cancel_pending(struct component *c)
+{
+    fail_pending(c);
+}
+
 void component_free(struct component *c)
 {
     if (!c)

@@ -49,6 +49,9 @@ int component_send_iq(struct component *c, xmpp_stanza_t *iq, int timeout_ms,
 /* Returns a fresh stanza id; caller frees. */
 char *component_new_id(struct component *c);
 const char *component_jid(const struct component *c);
+/* Ends every iq still waiting for its answer: each callback gets NULL, as
+ * on a timeout (used on shutdown). */
+void component_cancel_pending(struct component *c);
 /* Drops the connection on purpose (used on shutdown). */
 void component_disconnect(struct component *c);
 
