@@ -10,11 +10,6 @@
 #include <string.h>
 
 
-bool conversation_is_ours(struct gateway *gw, const char *mxid)
-{
-    return ids_is_ghost(&gw->ids, mxid) || strcmp(mxid, gw->bot_mxid) == 0;
-}
-
 int conversation_of_xmpp(struct gateway *gw, const struct xmsg *m,
                          char **room_id, char **ghost)
 {
@@ -141,7 +136,7 @@ void conversation_tell(struct gateway *gw, const struct store_room *room,
                        const char *sender, bool from_room, const char *id,
                        conversation_fill_cb fill, void *ud)
 {
-    if (room->mode != ROOM_GATEWAY && conversation_is_ours(gw, sender))
+    if (room->mode != ROOM_GATEWAY && gateway_is_ours(gw, sender))
         return;
     char *from = from_room && room->mode == ROOM_GATEWAY
                      ? xstrdup(room->xmpp_jid)

@@ -53,7 +53,5 @@ void conversation_tell(struct gateway *gw, const struct store_room *room,
                        const char *sender, bool from_room, const char *id,
                        conversation_fill_cb fill, void *ud);
 
-/* True for the gateway's own Matrix users: ghosts and the bot. */
-bool conversation_is_ours(struct gateway *gw, const char *mxid);
 
 #endif

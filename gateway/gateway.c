@@ -35,6 +35,41 @@ int64_t gateway_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+bool gateway_is_ours(const struct gateway *gw, const char *mxid)
+{
+    return ids_is_ghost(&gw->ids, mxid) || strcmp(mxid, gw->bot_mxid) == 0;
+}
+
+static void on_notice_sent(const struct mx_response *r, void *ud)
+{
+    (void)ud;
+    if (r->status != 200)
+        log_warn("matrix: could not post a notice: %s", r->error);
+}
+
+void gateway_notice(struct gateway *gw, const char *room_id,
+                    const char *as_user, const char *txn_seed,
+                    const char *text)
+{
+    char *room = mx_escape(room_id);
+    char *txn = mx_escape(txn_seed);
+    char *path;
+    if (as_user) {
+        char *uid = mx_escape(as_user);
+        path = xasprintf("/_matrix/client/v3/rooms/%s/send/m.room.message/"
+                         "notice.%s?user_id=%s", room, txn, uid);
+        free(uid);
+    } else {
+        path = xasprintf("/_matrix/client/v3/rooms/%s/send/m.room.message/"
+                         "notice.%s", room, txn);
+    }
+    mx_client_call(gw->mx, "PUT", path, mx_message_content("m.notice", text),
+                   3, on_notice_sent, NULL);
+    free(path);
+    free(txn);
+    free(room);
+}
+
 void gateway_send_now(struct gateway *gw, xmpp_stanza_t *st)
 {
     if (component_send(gw->component, st) < 0)

@@ -64,6 +64,16 @@ void gateway_free(struct gateway *gw);
 /* Wall-clock milliseconds, for timestamps that are stored or sent. */
 int64_t gateway_now_ms(void);
 
+/* True for the gateway's own Matrix users: its ghosts and its bot. */
+bool gateway_is_ours(const struct gateway *gw, const char *mxid);
+
+/* Posts an m.notice into a room (best effort: a failure is logged), as
+ * `as_user` (a ghost in the room) or, when NULL, as the bot. txn_seed
+ * (an event id...) makes the post idempotent. */
+void gateway_notice(struct gateway *gw, const char *room_id,
+                    const char *as_user, const char *txn_seed,
+                    const char *text);
+
 /* Sends a stanza now if the component is connected (best effort: error
  * replies, presence answers). The caller still releases st. */
 void gateway_send_now(struct gateway *gw, xmpp_stanza_t *st);

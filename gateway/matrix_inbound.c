@@ -31,36 +31,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool is_ours(struct gateway *gw, const char *mxid)
-{
-    return ids_is_ghost(&gw->ids, mxid) || strcmp(mxid, gw->bot_mxid) == 0;
-}
-
-/* Sends a notice into the room as the ghost, telling the Matrix sender
- * their message did not cross. Best effort. */
-static void on_notice_sent(const struct mx_response *r, void *ud)
-{
-    (void)ud;
-    if (r->status != 200)
-        log_warn("to_xmpp: could not post a delivery notice: %s", r->error);
-}
-
+/* Tells the Matrix sender, as the ghost, that their message did not
+ * cross. */
 static void notify_undelivered(struct gateway *gw, const char *room_id,
                                const char *ghost, const char *event_id,
                                const char *why)
 {
     char *text = xasprintf("Your message was not delivered to XMPP: %s", why);
-    char *room = mx_escape(room_id);
-    char *uid = mx_escape(ghost);
-    char *txn = mx_escape(event_id);
-    char *path = xasprintf("/_matrix/client/v3/rooms/%s/send/m.room.message/"
-                           "undelivered.%s?user_id=%s", room, txn, uid);
-    mx_client_call(gw->mx, "PUT", path, mx_message_content("m.notice", text), 3,
-                   on_notice_sent, NULL);
-    free(path);
-    free(txn);
-    free(uid);
-    free(room);
+    gateway_notice(gw, room_id, ghost, event_id, text);
     free(text);
 }
 
@@ -73,7 +51,7 @@ static void on_member(struct gateway *gw, const struct mx_event *ev)
         return;
     }
     if (strcmp(m.membership, "invite") == 0 &&
-        ids_is_ghost(&gw->ids, ev->state_key) && !is_ours(gw, ev->sender)) {
+        ids_is_ghost(&gw->ids, ev->state_key) && !gateway_is_ours(gw, ev->sender)) {
         char *jid = NULL;
         if (ids_ghost_to_jid(&gw->ids, ev->state_key, &jid, &why) < 0) {
             log_warn("to_xmpp: invite for %s which maps to no JID: %s",
@@ -125,7 +103,7 @@ static void on_member(struct gateway *gw, const struct mx_event *ev)
     if (store_room_get(gw->store, ev->room_id, &room) != 1)
         return;
     /* A Matrix user's avatar, in whichever kind of room it shows. */
-    if (strcmp(m.membership, "join") == 0 && !is_ours(gw, ev->state_key))
+    if (strcmp(m.membership, "join") == 0 && !gateway_is_ours(gw, ev->state_key))
         avatars_matrix_user(gw, ev->state_key,
                             json_string_value(json_object_get(
                                 ev->content, "avatar_url")));
@@ -169,7 +147,7 @@ static void on_message(struct gateway *gw, const struct mx_event *ev)
         store_room_free(&room);
         return;
     }
-    if (is_ours(gw, ev->sender)) {
+    if (gateway_is_ours(gw, ev->sender)) {
         store_room_free(&room);
         return; /* our own ghosts' messages echoing back */
     }

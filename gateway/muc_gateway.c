@@ -721,15 +721,8 @@ char *muc_gateway_nick(struct gateway *gw, const char *room_id,
     return nick ? nick : nick_for(mxid, displayname);
 }
 
-static void on_notice_sent(const struct mx_response *r, void *ud)
-{
-    (void)ud;
-    if (r->status != 200)
-        log_warn("muc: could not post a delivery notice: %s", r->error);
-}
-
 /* Tells the room a file did not reach XMPP. The gateway's bot is not in
- * these rooms; an XMPP occupant's ghost is, so it speaks. Best effort. */
+ * these rooms; an XMPP occupant's ghost is, so it speaks. */
 static void notify_file_refused(struct gateway *gw, const struct mx_event *ev,
                                 const char *why)
 {
@@ -737,19 +730,7 @@ static void notify_file_refused(struct gateway *gw, const struct mx_event *ev,
     int n = store_occupants_in_room(gw->store, ev->room_id, &all);
     if (n > 0) {
         char *text = xasprintf("A file was not delivered to XMPP: %s", why);
-        char *room = mx_escape(ev->room_id);
-        char *uid = mx_escape(all[0].ghost);
-        char *txn = mx_escape(ev->event_id);
-        char *path = xasprintf("/_matrix/client/v3/rooms/%s/send/"
-                               "m.room.message/undelivered.%s?user_id=%s",
-                               room, txn, uid);
-        mx_client_call(gw->mx, "PUT", path,
-                       mx_message_content("m.notice", text), 3,
-                       on_notice_sent, NULL);
-        free(path);
-        free(txn);
-        free(uid);
-        free(room);
+        gateway_notice(gw, ev->room_id, all[0].ghost, ev->event_id, text);
         free(text);
     }
     store_occupants_free(all, n);
@@ -773,6 +754,7 @@ static void relay_message(struct gateway *gw, const struct mx_event *ev,
     if (media_to_xmpp(gw, &msg, &body, &oob, &why) < 0) {
         log_info("muc: not relaying %s: %s", ev->event_id, why);
         notify_file_refused(gw, ev, why);
+        fmt_mentions_free(mentions, n_mentions);
         free(body);
         return;
     }

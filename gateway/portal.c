@@ -106,11 +106,6 @@ static void sync_seen(struct portal_state *ps, const char *muc_jid,
 
 /* ------------------------------------------------------------ helpers -- */
 
-static bool is_ours(struct gateway *gw, const char *mxid)
-{
-    return ids_is_ghost(&gw->ids, mxid) || strcmp(mxid, gw->bot_mxid) == 0;
-}
-
 /* The full JID a Matrix user's occupant has: their JID on the component
  * with a fixed resource. Caller frees; NULL if the id maps to no JID. */
 static char *occupant_of(struct gateway *gw, const char *mxid)
@@ -183,15 +178,7 @@ static void on_call_logged(const struct mx_response *r, void *ud)
 static void bot_notice(struct gateway *gw, const char *room_id,
                        const char *txn_seed, const char *text)
 {
-    char *room = mx_escape(room_id);
-    char *txn = mx_escape(txn_seed);
-    char *path = xasprintf("/_matrix/client/v3/rooms/%s/send/m.room.message/"
-                           "notice.%s", room, txn);
-    mx_client_call(gw->mx, "PUT", path, mx_message_content("m.notice", text),
-                   3, on_call_logged, xstrdup("a notice"));
-    free(path);
-    free(txn);
-    free(room);
+    gateway_notice(gw, room_id, NULL, txn_seed, text);
 }
 
 /* ------------------------------------------- creating portal rooms -- */
@@ -446,7 +433,7 @@ static void on_matrix_member(struct gateway *gw, const struct mx_event *ev,
 {
     struct mx_member m;
     const char *why;
-    if (!ev->state_key || is_ours(gw, ev->state_key) ||
+    if (!ev->state_key || gateway_is_ours(gw, ev->state_key) ||
         mx_member_parse(ev, &m, &why) < 0)
         return;
     struct store_portal_user u;
@@ -611,7 +598,7 @@ void portal_matrix_event(struct gateway *gw, const struct mx_event *ev,
         on_matrix_member(gw, ev, room);
         return;
     }
-    if (is_ours(gw, ev->sender))
+    if (gateway_is_ours(gw, ev->sender))
         return; /* our ghosts' and bot's own events echoing back */
     if (strcmp(ev->type, "m.room.message") == 0)
         on_matrix_message(gw, ev, room);

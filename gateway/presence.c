@@ -329,8 +329,7 @@ void presence_matrix_ephemeral(struct gateway *gw, json_t *ev)
 {
     const char *sender = json_string_value(json_object_get(ev, "sender"));
     json_t *content = json_object_get(ev, "content");
-    if (!sender || ids_is_ghost(&gw->ids, sender) ||
-        strcmp(sender, gw->bot_mxid) == 0)
+    if (!sender || gateway_is_ours(gw, sender))
         return; /* our own ghosts' presence coming back */
     int state = presence_state_from_matrix(
         json_string_value(json_object_get(content, "presence")));

@@ -139,7 +139,7 @@ void receipts_matrix_ephemeral(struct gateway *gw, json_t *ev)
             if (thread && strcmp(thread, "main") != 0)
                 continue;
             json_t *ts = json_object_get(info, "ts");
-            if (!conversation_is_ours(gw, mxid))
+            if (!gateway_is_ours(gw, mxid))
                 matrix_read(gw, &room, mxid, event_id,
                             json_is_integer(ts) ? json_integer_value(ts) : 0);
         }

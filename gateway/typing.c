@@ -109,7 +109,7 @@ void typing_matrix_ephemeral(struct gateway *gw, json_t *ev)
     json_array_foreach(ids, i, v) {
         const char *mxid = json_string_value(v);
         /* Our ghosts type because XMPP users do: that is their echo. */
-        if (!mxid || conversation_is_ours(gw, mxid) || n == MAX_TYPISTS ||
+        if (!mxid || gateway_is_ours(gw, mxid) || n == MAX_TYPISTS ||
             contains(now, n, mxid))
             continue;
         now[n++] = xstrdup(mxid);
