@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct checkpointer {
     sqlite3 *db;
@@ -40,6 +41,20 @@ static void *run(void *arg)
     return NULL;
 }
 
+static bool reads_as_wal(sqlite3 *db)
+{
+    sqlite3_stmt *s = NULL;
+    bool wal = false;
+    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW) {
+        const char *mode = (const char *)sqlite3_column_text(s, 0);
+        wal = mode && strcmp(mode, "wal") == 0;
+    }
+    sqlite3_finalize(s);
+    return wal;
+}
+
 struct checkpointer *checkpointer_start(const char *path, char **err)
 {
     struct checkpointer *c = xcalloc(1, sizeof *c);
@@ -48,6 +63,16 @@ struct checkpointer *checkpointer_start(const char *path, char **err)
                         NULL) != SQLITE_OK) {
         *err = xasprintf("checkpointer: cannot open %s: %s", path,
                          c->db ? sqlite3_errmsg(c->db) : "out of memory");
+        sqlite3_close(c->db);
+        free(c);
+        return NULL;
+    }
+    /* A connection learns that the database is in WAL mode only when it
+     * first reads it; until then sqlite3_wal_checkpoint_v2() succeeds
+     * without doing anything, and the log grows without bound. */
+    if (!reads_as_wal(c->db)) {
+        *err = xasprintf("checkpointer: %s is not in WAL mode: %s", path,
+                         sqlite3_errmsg(c->db));
         sqlite3_close(c->db);
         free(c);
         return NULL;

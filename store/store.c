@@ -165,7 +165,7 @@ enum stmt_id {
 };
 
 static const char *const stmt_sql[S_COUNT] = {
-    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_BEGIN] = "BEGIN",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
     [S_TXN_SEEN] = "SELECT 1 FROM txns WHERE txn_id = ?1 AND digest = ?2",
@@ -337,7 +337,8 @@ static const char *const stmt_sql[S_COUNT] = {
 struct store {
     sqlite3 *db;
     sqlite3_stmt *stmt[S_COUNT];
-    bool in_txn;
+    bool in_txn; /* a transaction is open: reads or writes this turn */
+    bool dirty;  /* ...and it has written something */
     uint64_t writes;
     struct checkpointer *checkpointer;
 };
@@ -371,8 +372,17 @@ static void bind_text(sqlite3_stmt *s, int idx, const char *v)
 }
 
 /* Resets and clears a cached statement before use. */
+static int open_txn(struct store *st);
+
+/* Every statement of a loop turn, reads included, runs in the turn's one
+ * transaction: a read outside one would be a transaction of its own, each
+ * taking and releasing the log's read lock (system calls) and looking the
+ * log up again. Only this connection writes, so the snapshot a turn reads
+ * from is never stale, and its first write upgrades it without waiting. */
 static sqlite3_stmt *stmt(struct store *st, enum stmt_id id)
 {
+    if (id > S_ROLLBACK && open_txn(st) < 0)
+        log_warn("store: statement %d runs outside a transaction", (int)id);
     sqlite3_stmt *s = st->stmt[id];
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
@@ -385,16 +395,26 @@ static int report(struct store *st, const char *what)
     return -1;
 }
 
-/* Every write goes through here so it lands in the turn's transaction. */
-static int ensure_txn(struct store *st)
+static int open_txn(struct store *st)
 {
     if (st->in_txn)
         return 0;
     sqlite3_stmt *s = stmt(st, S_BEGIN);
-    if (sqlite3_step(s) != SQLITE_DONE)
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        sqlite3_reset(s);
         return report(st, "begin");
+    }
     sqlite3_reset(s);
     st->in_txn = true;
+    return 0;
+}
+
+/* Every write goes through here so it lands in the turn's transaction. */
+static int ensure_txn(struct store *st)
+{
+    if (open_txn(st) < 0)
+        return -1;
+    st->dirty = true;
     return 0;
 }
 
@@ -420,16 +440,16 @@ int store_flush(struct store *st)
         report(st, "commit");
         sqlite3_step(stmt(st, S_ROLLBACK));
         sqlite3_reset(st->stmt[S_ROLLBACK]);
-        st->in_txn = false;
+        st->in_txn = st->dirty = false;
         return -1;
     }
-    st->in_txn = false;
+    st->in_txn = st->dirty = false;
     return 0;
 }
 
 uint64_t store_write_count(const struct store *st) { return st->writes; }
 
-bool store_in_txn(const struct store *st) { return st->in_txn; }
+bool store_in_txn(const struct store *st) { return st->dirty; }
 
 int store_schema_latest(void) { return NMIGRATIONS; }
 

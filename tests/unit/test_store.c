@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct fixture {
@@ -53,6 +54,63 @@ static void reopen(struct fixture *f)
     store_close(f->st);
     char *err = NULL;
     assert_int_equal(store_open(f->path, &f->st, &err), 0);
+}
+
+static long file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (long)sb.st_size : -1;
+}
+
+/* The checkpointer copies the log back into the database file once the log
+ * holds enough pages, so the log is reused instead of growing for ever.
+ * (Its connection once never learnt that the database was in WAL mode, and
+ * every checkpoint silently did nothing.) */
+static void log_is_copied_back(void **state)
+{
+    struct fixture *f = *state;
+    char wal[160];
+    snprintf(wal, sizeof wal, "%s-wal", f->path);
+    long db_before = file_size(f->path);
+    char event_id[64], stanza_id[64];
+    /* One commit per message, each touching a few pages: well past the
+     * checkpointer's 1,000-page threshold. */
+    for (int i = 0; i < 1500; i++) {
+        snprintf(event_id, sizeof event_id, "$ev%d", i);
+        snprintf(stanza_id, sizeof stanza_id, "s%d", i);
+        struct store_message m = {
+            .event_id = event_id, .room_id = "!room:hs",
+            .xmpp_jid = "alice@xmpp", .stanza_id = stanza_id,
+            .direction = DIR_XMPP_TO_MATRIX, .ts = i,
+        };
+        assert_int_equal(store_message_put(f->st, &m), 0);
+        assert_int_equal(store_flush(f->st), 0);
+    }
+    /* Bounded wait: the thread checkpoints in the background. */
+    long db_after = db_before;
+    for (int tries = 0; tries < 500 && db_after <= db_before; tries++) {
+        usleep(10 * 1000);
+        db_after = file_size(f->path);
+    }
+    assert_true(db_after > db_before);
+    /* After a complete checkpoint the next writes start the log again
+     * from its beginning, so its size stops growing with the writes. */
+    long wal_size = file_size(wal);
+    for (int i = 0; i < 1500; i++) {
+        snprintf(stanza_id, sizeof stanza_id, "t%d", i);
+        snprintf(event_id, sizeof event_id, "$again%d", i);
+        struct store_message m = {
+            .event_id = event_id, .room_id = "!room:hs",
+            .xmpp_jid = "alice@xmpp", .stanza_id = stanza_id,
+            .direction = DIR_XMPP_TO_MATRIX, .ts = i,
+        };
+        assert_int_equal(store_message_put(f->st, &m), 0);
+        assert_int_equal(store_flush(f->st), 0);
+    }
+    long wal_again = file_size(wal);
+    if (wal_again > wal_size + wal_size / 2)
+        fail_msg("the log grew from %ld to %ld bytes: not reused",
+                 wal_size, wal_again);
 }
 
 static void txns_are_remembered(void **state)
@@ -516,6 +574,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(messages_keep_their_sender, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(log_is_copied_back, setup, teardown),
         cmocka_unit_test(migrations_from_every_older_version),
         cmocka_unit_test_setup_teardown(newer_schema_is_refused, setup,
                                         teardown),
