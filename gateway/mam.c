@@ -7,8 +7,8 @@
  *      backwards from just before it and whose `end` token forwards from
  *      just after; a start/end filter first finds the nearest event with
  *      GET /rooms/{room}/timestamp_to_event and uses it the same way;
- *   3. GET /rooms/{room}/messages, filtered to m.room.message, repeated (a
- *      few times at most) while events the archive does not show (edits,
+ *   3. GET /rooms/{room}/messages, filtered to messages and stickers,
+ *      repeated (a few times at most) while events the archive does not show (edits,
  *      redactions, other msgtypes without a body) leave the page short.
  * Every call is made as the requester's ghost, so Matrix's membership and
  * history visibility rules decide what is visible: a room the ghost never
@@ -43,7 +43,8 @@
  * no RSM id a client could continue from. */
 #define MAX_EMPTY_TRIPS 20
 #define MESSAGES_FILTER \
-    "{\"types\":[\"m.room.message\"],\"lazy_load_members\":true}"
+    "{\"types\":[\"m.room.message\",\"m.sticker\"]," \
+    "\"lazy_load_members\":true}"
 
 struct hit {
     xmpp_stanza_t *msg; /* the archived message, to be forwarded */
@@ -264,7 +265,7 @@ static void take(struct mam_job *j, json_t *raw, json_t *state)
     const char *why, *type;
     char *body = NULL;
     if (mx_event_parse(raw, &ev, &why) < 0 ||
-        strcmp(ev.type, "m.room.message") != 0 ||
+        !mx_event_is_message(ev.type) ||
         mx_message_parse(&ev, &msg, &why) < 0 || msg.replaces)
         return;
     apply_latest_edit(raw, &msg);

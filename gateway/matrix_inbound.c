@@ -358,7 +358,7 @@ static void on_transaction(struct as_request *req, const char *txn_id,
         }
         if (strcmp(ev.type, "m.room.member") == 0)
             on_member(gw, &ev);
-        else if (strcmp(ev.type, "m.room.message") == 0)
+        else if (mx_event_is_message(ev.type))
             on_message(gw, &ev);
         else if (strcmp(ev.type, "m.reaction") == 0 ||
                  strcmp(ev.type, "m.room.redaction") == 0)

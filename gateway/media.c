@@ -139,7 +139,25 @@ char *media_proxy_url(struct media *m, const char *mxc, const char *filename,
 static bool is_media_msgtype(const char *t)
 {
     return t && (strcmp(t, "m.image") == 0 || strcmp(t, "m.file") == 0 ||
-                 strcmp(t, "m.video") == 0 || strcmp(t, "m.audio") == 0);
+                 strcmp(t, "m.video") == 0 || strcmp(t, "m.audio") == 0 ||
+                 strcmp(t, "m.sticker") == 0);
+}
+
+/* A sticker's body describes it ("a waving cat"); the file gets a name of
+ * its own, with the extension XMPP clients choose a viewer by. */
+static const char *sticker_filename(const char *mimetype)
+{
+    if (!mimetype)
+        return "sticker";
+    if (strcmp(mimetype, "image/png") == 0)
+        return "sticker.png";
+    if (strcmp(mimetype, "image/webp") == 0)
+        return "sticker.webp";
+    if (strcmp(mimetype, "image/gif") == 0)
+        return "sticker.gif";
+    if (strcmp(mimetype, "image/jpeg") == 0)
+        return "sticker.jpg";
+    return "sticker";
 }
 
 int media_to_xmpp(struct gateway *gw, const struct mx_message *msg,
@@ -154,10 +172,13 @@ int media_to_xmpp(struct gateway *gw, const struct mx_message *msg,
     }
     /* Since Matrix 1.10, a filename that differs from body makes body a
      * caption. */
-    bool caption = msg->filename && msg->body &&
-                   strcmp(msg->filename, msg->body) != 0;
-    char *url = media_proxy_url(gw->media, msg->url,
-                                caption ? msg->filename : msg->body, why);
+    bool sticker = strcmp(msg->msgtype, "m.sticker") == 0;
+    bool caption = sticker || (msg->filename && msg->body &&
+                               strcmp(msg->filename, msg->body) != 0);
+    const char *name = sticker   ? sticker_filename(msg->mimetype)
+                       : caption ? msg->filename
+                                 : msg->body;
+    char *url = media_proxy_url(gw->media, msg->url, name, why);
     if (!url)
         return -1;
     /* *body is the translated (sanitised) body: the caption if any. */

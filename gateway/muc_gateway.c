@@ -185,7 +185,7 @@ static void on_history(const struct mx_response *r, void *ud)
         const char *why, *type;
         char *body = NULL;
         if (mx_event_parse(raw, &ev, &why) < 0 ||
-            strcmp(ev.type, "m.room.message") != 0 ||
+            !mx_event_is_message(ev.type) ||
             ev.origin_server_ts < j->history_since_ms ||
             mx_message_parse(&ev, &msg, &why) < 0 ||
             translate_to_xmpp(&msg, (size_t)gw->cfg.max_stanza_body, &body,
@@ -218,7 +218,8 @@ static void on_history(const struct mx_response *r, void *ud)
 static void fetch_history(struct join *j)
 {
     char *room = mx_escape(j->room_id), *uid = mx_escape(j->ghost);
-    char *filter = mx_escape("{\"types\":[\"m.room.message\"]}");
+    char *filter =
+        mx_escape("{\"types\":[\"m.room.message\",\"m.sticker\"]}");
     char *path = xasprintf("/_matrix/client/v3/rooms/%s/messages?dir=b&"
                            "limit=%d&filter=%s&user_id=%s", room,
                            j->history_max, filter, uid);
@@ -686,7 +687,8 @@ int muc_gateway_occupant(struct gateway *gw, const char *occupant_jid,
 
 void muc_gateway_reflect(struct gateway *gw, const struct store_occupant *o,
                          const char *id, const char *origin_id,
-                         const char *body, const char *event_id)
+                         const char *body, const char *oob_url,
+                         const char *oob_desc, const char *event_id)
 {
     struct store_occupant *all;
     int n = store_occupants_in_room(gw->store, o->room_id, &all);
@@ -696,9 +698,15 @@ void muc_gateway_reflect(struct gateway *gw, const struct store_occupant *o,
          * with the room's stanza-id, as MUC clients expect. */
         if (strcmp(all[i].ghost, o->ghost) != 0)
             continue;
-        send_now(gw, muc_groupchat(gw->xmpp, from, all[i].occupant_jid,
-                                   id ? id : event_id, origin_id, body,
-                                   event_id, o->muc_jid));
+        xmpp_stanza_t *st = muc_groupchat(gw->xmpp, from,
+                                          all[i].occupant_jid,
+                                          id ? id : event_id, origin_id,
+                                          body, event_id, o->muc_jid);
+        /* A shared file comes back as the client sent it, so that it
+         * still shows as a file and not only as a link. */
+        if (oob_url)
+            xmsg_add_oob(gw->xmpp, st, oob_url, oob_desc);
+        send_now(gw, st);
     }
     free(from);
     store_occupants_free(all, n);
@@ -995,7 +1003,7 @@ void muc_gateway_event(struct gateway *gw, const struct mx_event *ev,
         relay_power_levels(gw, ev, room);
         return;
     }
-    if (strcmp(ev->type, "m.room.message") == 0)
+    if (mx_event_is_message(ev->type))
         relay_message(gw, ev, room);
     else if (strcmp(ev->type, "m.room.member") == 0 && ev->state_key)
         relay_member(gw, ev, room);

@@ -14,10 +14,12 @@ void muc_gateway_presence(struct gateway *gw, xmpp_stanza_t *st,
 int muc_gateway_occupant(struct gateway *gw, const char *occupant_jid,
                          const char *muc_jid, struct store_occupant *out);
 /* After the occupant's message became event_id: echo it to every resource
- * of the sender in the room, as a MUC service does. */
+ * of the sender in the room, as a MUC service does, with its XEP-0066 file
+ * link if it had one (oob_url and oob_desc may be NULL). */
 void muc_gateway_reflect(struct gateway *gw, const struct store_occupant *o,
                          const char *id, const char *origin_id,
-                         const char *body, const char *event_id);
+                         const char *body, const char *oob_url,
+                         const char *oob_desc, const char *event_id);
 /* An event from a transaction in a gateway-mode room. */
 void muc_gateway_event(struct gateway *gw, const struct mx_event *ev,
                        const struct store_room *room);

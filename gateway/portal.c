@@ -600,7 +600,7 @@ void portal_matrix_event(struct gateway *gw, const struct mx_event *ev,
     }
     if (gateway_is_ours(gw, ev->sender))
         return; /* our ghosts' and bot's own events echoing back */
-    if (strcmp(ev->type, "m.room.message") == 0)
+    if (mx_event_is_message(ev->type))
         on_matrix_message(gw, ev, room);
     else if (strcmp(ev->type, "m.room.topic") == 0 && ev->state_key &&
              !*ev->state_key)

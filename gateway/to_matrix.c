@@ -176,7 +176,9 @@ static void on_sent(const struct mx_response *r, void *ud)
              * stop resending it. */
             if (j->occupant.room_id)
                 muc_gateway_reflect(j->gw, &j->occupant, j->msg.id,
-                                    j->msg.origin_id, j->msg.body, event_id);
+                                    j->msg.origin_id, j->msg.body,
+                                    j->msg.oob_url, j->msg.oob_desc,
+                                    event_id);
             if (j->msg.receipt_requested && j->msg.id) {
                 xmpp_stanza_t *receipt = xmsg_receipt(
                     j->gw->xmpp, j->msg.to, j->msg.from, j->msg.id);

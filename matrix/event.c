@@ -39,10 +39,20 @@ int mx_event_parse(json_t *ev, struct mx_event *out, const char **why)
     return 0;
 }
 
+bool mx_event_is_message(const char *type)
+{
+    return type && (strcmp(type, "m.room.message") == 0 ||
+                    strcmp(type, "m.sticker") == 0);
+}
+
 int mx_message_parse(const struct mx_event *ev, struct mx_message *out,
                      const char **why)
 {
-    out->msgtype = str_field(ev->content, "msgtype");
+    /* A sticker event has no msgtype; giving it one lets it take the
+     * image's way through the gateway. */
+    out->msgtype = strcmp(ev->type, "m.sticker") == 0
+                       ? "m.sticker"
+                       : str_field(ev->content, "msgtype");
     out->body = str_field(ev->content, "body");
     out->replaces = NULL;
     out->html = NULL;

@@ -25,7 +25,8 @@ struct mx_message {
     /* formatted_body when format is org.matrix.custom.html (for an edit,
      * the new one), else NULL. Untrusted HTML. */
     const char *html;
-    /* Media (m.image, m.file, m.video, m.audio): the unencrypted mxc URI,
+    /* Media (m.image, m.file, m.video, m.audio, and "m.sticker", the
+     * msgtype given to m.sticker events): the unencrypted mxc URI,
      * the file name when it differs from a caption in body, and what
      * info says; NULL / -1 when absent. */
     const char *url;
@@ -40,6 +41,9 @@ struct mx_member {
     bool is_direct;
 };
 
+/* Whether events of this type carry a message to bridge: m.room.message,
+ * and m.sticker (an image with a description, no msgtype of its own). */
+bool mx_event_is_message(const char *type);
 /* Returns -1 with *why set if ev lacks what every room event has. */
 int mx_event_parse(json_t *ev, struct mx_event *out, const char **why);
 int mx_message_parse(const struct mx_event *ev, struct mx_message *out,

@@ -133,7 +133,14 @@ async def xmpp_image_reaches_matrix(cluster, xmpp_user, matrix, queue,
     """(a) A PNG shared from XMPP arrives as m.image with its info, and the
     mxc holds the same bytes."""
     image = png(3, 2)
-    await xmpp_share(xmpp_user, to, image, "dot.png", "image/png", mtype)
+    url = await xmpp_share(xmpp_user, to, image, "dot.png", "image/png",
+                           mtype)
+    if mtype == "groupchat":
+        # The room echoes it to its sender still as a file (with OOB).
+        echo = await xmpp_user.wait_message(
+            lambda m: m["type"] == "groupchat" and m["body"] == url,
+            what="the room's echo of the shared image")
+        assert oob_url(echo) == url
     _, event = await wait_for(
         queue, lambda item: item[0] == room_id and
         item[1].source["content"].get("msgtype") == "m.image", 40,
@@ -181,6 +188,21 @@ async def matrix_files_reach_xmpp(cluster, xmpp_user, matrix, room_id):
     assert (status, body) == (200, image)
     assert headers["Content-Type"] == "image/png"
     assert int(headers["Content-Length"]) == len(image)
+
+    # A sticker (its own event type, a description for body) arrives as an
+    # image: the description, then the link, with OOB.
+    resp = await matrix.client.room_send(room_id, "m.sticker", {
+        "body": "a waving square", "url": mxc,
+        "info": {"mimetype": "image/png", "w": 5, "h": 4,
+                 "size": len(image)}})
+    assert isinstance(resp, RoomSendResponse), resp
+    got = await xmpp_user.wait_message(
+        lambda m: oob_url(m) is not None and "sticker.png" in oob_url(m),
+        what="the Matrix sticker on XMPP")
+    assert got["body"] == "a waving square\n" + oob_url(got)
+    status, headers, body = await http_get(oob_url(got))
+    assert (status, body) == (200, image)
+    assert headers["Content-Type"] == "image/png"
 
     # (c) The URL's MAC covers the media and the file name.
     prefix, rest = url.split("/_isthmus/media/v1/", 1)
