@@ -62,6 +62,23 @@ static long file_size(const char *path)
     return stat(path, &sb) == 0 ? (long)sb.st_size : -1;
 }
 
+static void put_messages_one_by_one(struct store *st, const char *prefix,
+                                    int n)
+{
+    char event_id[64], stanza_id[64];
+    for (int i = 0; i < n; i++) {
+        snprintf(event_id, sizeof event_id, "$%s%d", prefix, i);
+        snprintf(stanza_id, sizeof stanza_id, "%s%d", prefix, i);
+        struct store_message m = {
+            .event_id = event_id, .room_id = "!room:hs",
+            .xmpp_jid = "alice@xmpp", .stanza_id = stanza_id,
+            .direction = DIR_XMPP_TO_MATRIX, .ts = i,
+        };
+        assert_int_equal(store_message_put(st, &m), 0);
+        assert_int_equal(store_flush(st), 0);
+    }
+}
+
 /* The checkpointer copies the log back into the database file once the log
  * holds enough pages, so the log is reused instead of growing for ever.
  * (Its connection once never learnt that the database was in WAL mode, and
@@ -72,20 +89,9 @@ static void log_is_copied_back(void **state)
     char wal[160];
     snprintf(wal, sizeof wal, "%s-wal", f->path);
     long db_before = file_size(f->path);
-    char event_id[64], stanza_id[64];
     /* One commit per message, each touching a few pages: well past the
      * checkpointer's 1,000-page threshold. */
-    for (int i = 0; i < 1500; i++) {
-        snprintf(event_id, sizeof event_id, "$ev%d", i);
-        snprintf(stanza_id, sizeof stanza_id, "s%d", i);
-        struct store_message m = {
-            .event_id = event_id, .room_id = "!room:hs",
-            .xmpp_jid = "alice@xmpp", .stanza_id = stanza_id,
-            .direction = DIR_XMPP_TO_MATRIX, .ts = i,
-        };
-        assert_int_equal(store_message_put(f->st, &m), 0);
-        assert_int_equal(store_flush(f->st), 0);
-    }
+    put_messages_one_by_one(f->st, "a", 1500);
     /* Bounded wait: the thread checkpoints in the background. */
     long db_after = db_before;
     for (int tries = 0; tries < 500 && db_after <= db_before; tries++) {
@@ -96,17 +102,7 @@ static void log_is_copied_back(void **state)
     /* After a complete checkpoint the next writes start the log again
      * from its beginning, so its size stops growing with the writes. */
     long wal_size = file_size(wal);
-    for (int i = 0; i < 1500; i++) {
-        snprintf(stanza_id, sizeof stanza_id, "t%d", i);
-        snprintf(event_id, sizeof event_id, "$again%d", i);
-        struct store_message m = {
-            .event_id = event_id, .room_id = "!room:hs",
-            .xmpp_jid = "alice@xmpp", .stanza_id = stanza_id,
-            .direction = DIR_XMPP_TO_MATRIX, .ts = i,
-        };
-        assert_int_equal(store_message_put(f->st, &m), 0);
-        assert_int_equal(store_flush(f->st), 0);
-    }
+    put_messages_one_by_one(f->st, "b", 1500);
     long wal_again = file_size(wal);
     if (wal_again > wal_size + wal_size / 2)
         fail_msg("the log grew from %ld to %ld bytes: not reused",
