@@ -17,6 +17,7 @@
 #include "gateway/registration.h"
 
 #include <poll.h>
+#include <stdarg.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,24 @@ int64_t gateway_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+char *gateway_txn_id(const char *tag, ...)
+{
+    unsigned char h[16];
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, sizeof h);
+    va_list ap;
+    va_start(ap, tag);
+    for (const char *s; (s = va_arg(ap, const char *));)
+        /* The NUL as separator: ("ab", "c") and ("a", "bc") differ. */
+        crypto_generichash_update(&st, (const unsigned char *)s,
+                                  strlen(s) + 1);
+    va_end(ap);
+    crypto_generichash_final(&st, h, sizeof h);
+    char hex[sizeof h * 2 + 1];
+    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+    return xasprintf("isthmus.%s%s", tag, hex);
 }
 
 bool gateway_is_ours(const struct gateway *gw, const char *mxid)

@@ -66,6 +66,12 @@ int64_t gateway_now_ms(void);
 
 /* True for the gateway's own Matrix users: its ghosts and its bot. */
 bool gateway_is_ours(const struct gateway *gw, const char *mxid);
+/* A client-server transaction id derived from the given strings (NULL
+ * ends the list; each counts up to its end): the same work replayed after
+ * a crash asks with the same id, and the homeserver returns the event it
+ * made the first time instead of making a second one. The result is
+ * "isthmus." tag and a hash; caller frees. */
+char *gateway_txn_id(const char *tag, ...);
 
 /* Posts an m.notice into a room (best effort: a failure is logged), as
  * `as_user` (a ghost in the room) or, when NULL, as the bot. txn_seed

@@ -6,7 +6,6 @@
 #include "gateway/conversation.h"
 #include "xep/reactions.h"
 
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,19 +86,7 @@ static void on_removed(const struct mx_response *r, void *ud)
  * gives the same id. Caller frees. */
 static char *txn_for(const char *seed, const char *what, const char *which)
 {
-    unsigned char h[16];
-    crypto_generichash_state st;
-    crypto_generichash_init(&st, NULL, 0, sizeof h);
-    crypto_generichash_update(&st, (const unsigned char *)seed,
-                              strlen(seed) + 1);
-    crypto_generichash_update(&st, (const unsigned char *)what,
-                              strlen(what) + 1);
-    crypto_generichash_update(&st, (const unsigned char *)which,
-                              strlen(which) + 1);
-    crypto_generichash_final(&st, h, sizeof h);
-    char hex[sizeof h * 2 + 1];
-    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-    return xasprintf("isthmus.r%s", hex);
+    return gateway_txn_id("r", seed, what, which, (const char *)NULL);
 }
 
 static bool in_set(const char *const *keys, int n, const char *key)

@@ -10,6 +10,7 @@
 #include "xep/stanza_error.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,17 +69,19 @@ static void redact(struct gateway *gw, const char *room_id, const char *user,
                    const char *event_id, const char *txn, const char *reason,
                    struct redact_job *j)
 {
-    char fresh[33];
+    char fresh[48];
     if (!txn) {
         unsigned char rnd[16];
+        char hex[33];
         randombytes_buf(rnd, sizeof rnd);
-        sodium_bin2hex(fresh, sizeof fresh, rnd, sizeof rnd);
+        sodium_bin2hex(hex, sizeof hex, rnd, sizeof rnd);
+        snprintf(fresh, sizeof fresh, "isthmus.d%s", hex);
         txn = fresh;
     }
     char *room = mx_escape(room_id);
     char *ev = mx_escape(event_id);
     char *uid = mx_escape(user);
-    char *path = xasprintf("/_matrix/client/v3/rooms/%s/redact/%s/isthmus.d%s"
+    char *path = xasprintf("/_matrix/client/v3/rooms/%s/redact/%s/%s"
                            "?user_id=%s", room, ev, txn, uid);
     json_t *body = json_object();
     if (reason && *reason)
@@ -105,16 +108,13 @@ void retractions_from_xmpp(struct gateway *gw, const char *room_id,
         cb(gw, "only the sender may retract a message", ud);
         return;
     }
-    unsigned char h[16];
-    crypto_generichash(h, sizeof h, (const unsigned char *)txn_seed,
-                       strlen(txn_seed), NULL, 0);
-    char txn[33];
-    sodium_bin2hex(txn, sizeof txn, h, sizeof h);
+    char *txn = gateway_txn_id("d", txn_seed, (const char *)NULL);
     struct redact_job *j = xcalloc(1, sizeof *j);
     j->gw = gw;
     j->cb = cb;
     j->ud = ud;
     redact(gw, room_id, ghost, event_id, txn, NULL, j);
+    free(txn);
 }
 
 static void refuse(struct gateway *gw, xmpp_stanza_t *iq, const char *type,

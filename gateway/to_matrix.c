@@ -18,7 +18,7 @@
 #include "xep/retract.h"
 #include "xep/stanza_error.h"
 
-#include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,16 +96,11 @@ static void job_fail(struct job *j, const char *condition, const char *text)
  * after a crash reuses it and the homeserver returns the first event. */
 static char *txn_id_for(const struct job *j)
 {
-    char *seed = xasprintf("%lld|%s|%s|%lld", (long long)j->item_id,
-                           j->sender_jid, j->msg.id ? j->msg.id : "",
-                           (long long)j->arrived_ms);
-    unsigned char h[16];
-    crypto_generichash(h, sizeof h, (const unsigned char *)seed, strlen(seed),
-                       NULL, 0);
-    free(seed);
-    char hex[sizeof h * 2 + 1];
-    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-    return xasprintf("isthmus.%s", hex);
+    char item[24], arrived[24];
+    snprintf(item, sizeof item, "%lld", (long long)j->item_id);
+    snprintf(arrived, sizeof arrived, "%lld", (long long)j->arrived_ms);
+    return gateway_txn_id("", item, j->sender_jid, j->msg.id ? j->msg.id : "",
+                          arrived, (const char *)NULL);
 }
 
 static void find_or_create_room(struct job *j);
