@@ -152,9 +152,9 @@ void format_to_matrix(struct gateway *gw, const struct xmsg *m,
 
 /* ---------------------------------------------------- Matrix -> XMPP -- */
 
-void format_refs_for_xmpp(struct gateway *gw,
-                          const struct fmt_mention *mentions, size_t n,
-                          int shift, struct xmsg_ref **refs, int *n_refs)
+static void refs_shifted(struct gateway *gw,
+                         const struct fmt_mention *mentions, size_t n,
+                         int shift, struct xmsg_ref **refs, int *n_refs)
 {
     *refs = NULL;
     *n_refs = 0;
@@ -179,6 +179,15 @@ void format_refs_for_xmpp(struct gateway *gw,
             mentions[i].end + shift };
         free(jid);
     }
+}
+
+void format_refs_for_xmpp(struct gateway *gw, struct fmt_mention *mentions,
+                          size_t n, const char *body, int translated_cp,
+                          struct xmsg_ref **refs, int *n_refs)
+{
+    int shift = (int)utf8_count(body, strlen(body)) - translated_cp;
+    refs_shifted(gw, mentions, n, shift, refs, n_refs);
+    fmt_mentions_free(mentions, n);
 }
 
 void format_refs_free(struct xmsg_ref *refs, int n)

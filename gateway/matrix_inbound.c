@@ -155,6 +155,8 @@ static void on_message(struct gateway *gw, const struct mx_event *ev)
     const char *why;
     char *from = NULL, *body = NULL, *ghost = NULL, *oob = NULL;
     const char *type;
+    struct fmt_mention *mentions = NULL; /* until references take them */
+    size_t n_mentions = 0;
     if (mx_message_parse(ev, &msg, &why) < 0) {
         log_debug("to_xmpp: skipping %s: %s", ev->event_id, why);
         goto out;
@@ -165,8 +167,6 @@ static void on_message(struct gateway *gw, const struct mx_event *ev)
                  ev->sender, why);
         goto out;
     }
-    struct fmt_mention *mentions = NULL;
-    size_t n_mentions = 0;
     if (translate_to_xmpp_rich(&msg, (size_t)gw->cfg.max_stanza_body, &body,
                                &type, &mentions, &n_mentions, &why) < 0) {
         notify_undelivered(gw, ev->room_id, ghost, ev->event_id, why);
@@ -186,10 +186,10 @@ static void on_message(struct gateway *gw, const struct mx_event *ev)
     /* Pills become XEP-0372 mentions, past the quote a reply rewrote. */
     struct xmsg_ref *refs;
     int n_refs;
-    format_refs_for_xmpp(gw, mentions, n_mentions,
-                         (int)utf8_count(body, strlen(body)) - translated_cp,
-                         &refs, &n_refs);
-    fmt_mentions_free(mentions, n_mentions);
+    format_refs_for_xmpp(gw, mentions, n_mentions, body, translated_cp, &refs,
+                         &n_refs);
+    mentions = NULL;
+    n_mentions = 0;
     struct xmsg out = { .from = from, .to = room.xmpp_jid,
                         .id = (char *)ev->event_id, .type = (char *)type,
                         .body = body, .origin_id = (char *)ev->event_id,
@@ -214,6 +214,7 @@ static void on_message(struct gateway *gw, const struct mx_event *ev)
     format_refs_free(refs, n_refs);
     xmpp_stanza_release(st);
 out:
+    fmt_mentions_free(mentions, n_mentions);
     free(oob);
     free(body);
     free(from);

@@ -778,10 +778,8 @@ static void relay_message(struct gateway *gw, const struct mx_event *ev,
     /* Pills become XEP-0372 mentions, past the quote a reply rewrote. */
     struct xmsg_ref *refs;
     int n_refs;
-    format_refs_for_xmpp(gw, mentions, n_mentions,
-                         (int)utf8_count(body, strlen(body)) - translated_cp,
-                         &refs, &n_refs);
-    fmt_mentions_free(mentions, n_mentions);
+    format_refs_for_xmpp(gw, mentions, n_mentions, body, translated_cp, &refs,
+                         &n_refs);
     char *nick = member_nick(gw, ev->room_id, ev->sender);
     if (!nick)
         nick = nick_for(ev->sender, NULL);

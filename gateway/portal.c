@@ -508,11 +508,11 @@ static void on_matrix_message(struct gateway *gw, const struct mx_event *ev,
     struct mx_message msg;
     const char *why, *type;
     char *body = NULL, *oob = NULL;
+    struct fmt_mention *mentions = NULL; /* until references take them */
+    size_t n_mentions = 0;
     char *occupant = occupant_of(gw, ev->sender);
     if (!occupant || mx_message_parse(ev, &msg, &why) < 0)
         goto out;
-    struct fmt_mention *mentions = NULL;
-    size_t n_mentions = 0;
     if (translate_to_xmpp_rich(&msg, (size_t)gw->cfg.max_stanza_body, &body,
                                &type, &mentions, &n_mentions, &why) < 0) {
         char *text = xasprintf("Your message was not delivered to XMPP: %s",
@@ -538,10 +538,10 @@ static void on_matrix_message(struct gateway *gw, const struct mx_event *ev,
     /* Pills become XEP-0372 mentions, past the quote a reply rewrote. */
     struct xmsg_ref *refs;
     int n_refs;
-    format_refs_for_xmpp(gw, mentions, n_mentions,
-                         (int)utf8_count(body, strlen(body)) - translated_cp,
-                         &refs, &n_refs);
-    fmt_mentions_free(mentions, n_mentions);
+    format_refs_for_xmpp(gw, mentions, n_mentions, body, translated_cp, &refs,
+                         &n_refs);
+    mentions = NULL;
+    n_mentions = 0;
     struct xmsg out = { .from = occupant, .to = room->xmpp_jid,
                         .id = (char *)ev->event_id, .type = "groupchat",
                         .body = body, .origin_id = (char *)ev->event_id,
@@ -560,6 +560,7 @@ static void on_matrix_message(struct gateway *gw, const struct mx_event *ev,
     relations_free(&rel);
     format_refs_free(refs, n_refs);
 out:
+    fmt_mentions_free(mentions, n_mentions);
     free(oob);
     free(body);
     free(occupant);
