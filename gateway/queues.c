@@ -3,6 +3,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "gateway/gateway.h"
+#include "gateway/matrix_calls.h"
 #include "gateway/portal.h"
 
 #include <stdlib.h>
@@ -54,6 +55,9 @@ static void dispatch(struct gateway *gw, const struct store_outbox_item *it)
         return;
     case OUTBOX_PORTAL_OP:
         portal_op_process(gw, it);
+        return;
+    case OUTBOX_MATRIX_CALL:
+        matrix_call_process(gw, it);
         return;
     default:
         log_error("queues: item %lld has unknown kind %d; dropping it",
@@ -110,7 +114,7 @@ static void kick_item_queue(const struct store_outbox_item *it, void *ud)
 void queues_replay(struct gateway *gw)
 {
     const int kinds[] = { OUTBOX_XMPP_INBOUND, OUTBOX_MATRIX_JOIN,
-                          OUTBOX_PORTAL_OP };
+                          OUTBOX_PORTAL_OP, OUTBOX_MATRIX_CALL };
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         struct replay r = { gw, 0 };
         int n;

@@ -16,6 +16,7 @@
 #include "common/mem.h"
 #include "gateway/conversation.h"
 #include "gateway/gateway.h"
+#include "gateway/matrix_calls.h"
 #include "xep/markers.h"
 
 #include <stdbool.h>
@@ -149,14 +150,6 @@ void receipts_matrix_ephemeral(struct gateway *gw, json_t *ev)
 
 /* ---------------------------------------------------- XMPP -> Matrix -- */
 
-static void on_receipt_sent(const struct mx_response *r, void *ud)
-{
-    char *what = ud;
-    if (r->status != 200)
-        log_warn("receipts: %s: %s", what, r->error);
-    free(what);
-}
-
 /* The ghost's person read message `read` in room_id: true if that was
  * news, and the homeserver is told. */
 static bool xmpp_read(struct gateway *gw, const char *room_id,
@@ -174,8 +167,14 @@ static bool xmpp_read(struct gateway *gw, const char *room_id,
     char *uid = mx_escape(ghost);
     char *path = xasprintf("/_matrix/client/v3/rooms/%s/receipt/m.read/%s"
                            "?user_id=%s", room, event, uid);
-    mx_client_call(gw->mx, "POST", path, json_object(), 5, on_receipt_sent,
-                   xasprintf("%s reading %s", ghost, read->event_id));
+    /* The read position is committed with this turn, so the receipt must
+     * not live only in memory: a crash or an outage of the homeserver
+     * would lose it for good. One queue per person and room keeps their
+     * receipts in order. */
+    char *queue = xasprintf("read %s %s", room_id, ghost);
+    matrix_call_enqueue(gw, queue, "POST", path, json_object());
+    log_debug("receipts: queued %s reading %s", ghost, read->event_id);
+    free(queue);
     free(path);
     free(uid);
     free(event);

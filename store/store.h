@@ -174,6 +174,7 @@ enum store_outbox_kind {
     OUTBOX_XMPP_INBOUND = 2,/* payload: stanza XML received, to bridge */
     OUTBOX_MATRIX_JOIN = 3, /* payload: JSON {room_id, user_id} */
     OUTBOX_PORTAL_OP = 4,   /* payload: JSON {op, room_id, ...} */
+    OUTBOX_MATRIX_CALL = 5, /* payload: JSON {method, path, body} */
 };
 struct store_outbox_item {
     int64_t id;

@@ -19,6 +19,17 @@ def unique(prefix):
     return f"{prefix}{next(_counter)}x{id(_counter) % 9973}"
 
 
+async def wait_true(predicate, timeout, what):
+    """Polls predicate without blocking the event loop (the clients keep
+    talking meanwhile); fails saying what was expected."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for "
+                                 f"{what}")
+        await asyncio.sleep(0.05)
+
+
 async def wait_for(queue, predicate, timeout, what):
     """Takes items from queue until one matches; fails saying what."""
     deadline = asyncio.get_running_loop().time() + timeout

@@ -14,9 +14,10 @@ import random
 import time
 
 from harness import wait_until
-from peers import MatrixUser, XmppUser, unique
-from test_dm import open_dm_from_xmpp, puppet_jid
+from peers import MatrixUser, XmppUser, unique, wait_for, wait_true
+from test_dm import ghost_id, open_dm_from_xmpp, puppet_jid
 from test_robustness import appservice, message_event, txn_path
+from test_typing_receipts import ephemeral, read_by, send_displayed
 
 RESEND_AFTER = 4.0
 
@@ -193,6 +194,36 @@ async def test_synapse_outage_keeps_true_timestamps(cluster, gateway, alice,
         assert abs(e.server_timestamp - sent_at[body]) < 2000, \
             (e.server_timestamp, sent_at[body])
         assert e.server_timestamp < delivered_after - 20000
+
+
+async def test_a_read_marker_survives_an_outage_and_a_restart(
+        cluster, gateway, alice, bob):
+    """An XMPP displayed marker sent while Synapse is down, with isthmus
+    killed before Synapse is back, still becomes the ghost's m.read: the
+    gateway moved the read position in its store, so the receipt must be
+    kept there too."""
+    room_id = await open_dm_from_xmpp(alice, bob, "durable receipts")
+    event_id = await bob.send(room_id, "read me during the outage")
+    got = await alice.wait_message(
+        lambda m: m["body"] == "read me during the outage",
+        what="bob's message on XMPP")
+    receipts = ephemeral(bob)
+    ghost = ghost_id(alice)
+    cluster.synapse.stop()
+    try:
+        mark = len(gateway.log_text())
+        send_displayed(alice, puppet_jid(bob), got["id"], "chat")
+        await wait_true(lambda: f"receipts: queued {ghost} reading "
+                        f"{event_id}" in gateway.log_text()[mark:], 20,
+                        "isthmus to take alice's displayed marker")
+        gateway.stop(kill=True)
+        gateway.start()
+    finally:
+        cluster.synapse.start()
+    await wait_for(receipts,
+                   lambda item: event_id in read_by(item, room_id, ghost),
+                   120, "alice's ghost's m.read after the outage and the "
+                   "restart")
 
 
 async def test_prosody_restart_mid_stream(cluster, gateway):
