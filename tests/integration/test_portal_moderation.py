@@ -150,17 +150,22 @@ class Portal:
 async def test_xmpp_moderator_removes_an_occupants_message(cluster, gateway,
                                                            alice):
     p = await Portal.open(cluster, alice, "Bob M1")
+    # A second Matrix user: the MUC announces to each one's occupant.
+    carol = await matrix_user(cluster, "Carol M1")
     try:
+        await carol.join(p.room_id)
+        await wait_occupant(alice, p.room, "Carol M1")
         sid, event = await p.xmpp_says(p.dave, "dave says something rude")
         await xmpp_moderate(alice, p.room_jid, sid, "rude")
         # Redacted by alice's ghost (a moderator there), with her reason.
         redaction = await p.actions.redaction(p.room_id, p.alice_ghost, event)
         assert redaction.reason == "rude"
-        # Once, though every Matrix user's occupant got the announcement
-        # (the redaction above was taken from the queue).
+        # Once, though both occupants got the announcement (the redaction
+        # above was taken from the queue).
         await p.sentinel("after the moderation")
-        assert len(p.redactions_of(event)) == 0, p.redactions_of(event)
+        assert p.redactions_of(event) == [], p.redactions_of(event)
     finally:
+        await carol.close()
         await p.close()
 
 
