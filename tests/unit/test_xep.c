@@ -1,14 +1,17 @@
 /* Parsing and building the XEPs that act on an earlier message: reactions
  * (XEP-0444), retractions (XEP-0424, both forms) and moderation (XEP-0425:
- * requests, and a room's announcements in both versions). */
+ * requests, and a room's announcements in both versions), with the disco
+ * and error helpers that picking the version and reading a refusal use. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "xep/disco.h"
 #include "xep/reactions.h"
 #include "xep/retract.h"
+#include "xep/stanza_error.h"
 #include "xep/xml.h"
 
 #include <stdio.h>
@@ -337,6 +340,54 @@ static void moderation_requests_are_built(void **state)
     xmpp_stanza_release(iq);
 }
 
+/* How the gateway picks the moderation version: from the room's
+ * disco#info (as Prosody's mod_muc_moderation of 2023-02 answers). */
+static void disco_features_are_found(void **state)
+{
+    (void)state;
+    xmpp_stanza_t *st = parse(
+        "<iq type='result'><query xmlns='http://jabber.org/protocol/disco#info'>"
+        "<identity category='conference' type='text'/>"
+        "<feature var='http://jabber.org/protocol/muc'/>"
+        "<feature var='urn:xmpp:message-moderate:0'/></query></iq>");
+    assert_true(disco_has_feature(st, NS_MODERATE_LEGACY));
+    assert_false(disco_has_feature(st, NS_MODERATE));
+    /* An identity is not a feature, whatever its attributes. */
+    assert_false(disco_has_feature(st, "conference"));
+    xmpp_stanza_release(st);
+    st = parse("<iq type='result'><query xmlns='other'>"
+               "<feature var='urn:xmpp:message-moderate:1'/></query></iq>");
+    assert_false(disco_has_feature(st, NS_MODERATE));
+    xmpp_stanza_release(st);
+}
+
+static void error_conditions_are_read(void **state)
+{
+    (void)state;
+    char *text;
+    /* What Prosody answers a moderation by a mere participant. */
+    xmpp_stanza_t *st = parse(
+        "<iq type='error'><error type='auth'>"
+        "<text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>You need a role"
+        "</text><forbidden xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
+        "</error></iq>");
+    assert_string_equal(stanza_error_condition(st, &text), "forbidden");
+    assert_string_equal(text, "You need a role");
+    free(text);
+    xmpp_stanza_release(st);
+    st = parse("<iq type='error'><error type='cancel'>"
+               "<mine xmlns='app'/></error></iq>");
+    assert_string_equal(stanza_error_condition(st, &text),
+                        "undefined-condition");
+    assert_null(text);
+    xmpp_stanza_release(st);
+    st = parse("<iq type='error'/>");
+    assert_string_equal(stanza_error_condition(st, &text),
+                        "undefined-condition");
+    assert_null(text);
+    xmpp_stanza_release(st);
+}
+
 int main(void)
 {
     xmpp_initialize();
@@ -351,6 +402,8 @@ int main(void)
         cmocka_unit_test(moderation_announcements_in_both_forms),
         cmocka_unit_test(what_is_not_a_moderation_announcement),
         cmocka_unit_test(moderation_requests_are_built),
+        cmocka_unit_test(disco_features_are_found),
+        cmocka_unit_test(error_conditions_are_read),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     xmpp_ctx_free(ctx);
