@@ -941,6 +941,57 @@ static void on_muc_action(struct gateway *gw, xmpp_stanza_t *st,
     store_occupant_free(&o);
 }
 
+/* A moderator removed a message from the MUC (XEP-0425): the event it
+ * became is redacted, as the moderator's ghost when they have one, else
+ * as the bot. The announcement comes once per Matrix user's occupant (and
+ * again in history after a rejoin); the store keeps it from being done
+ * twice. */
+static void on_muc_moderated(struct gateway *gw, const struct store_room *room,
+                             const struct xmoderated *mod)
+{
+    const char *muc = room->xmpp_jid;
+    char *seen = xasprintf("moderated %s", mod->id);
+    if (store_inbound_get(gw->store, muc, seen, NULL) == 1)
+        goto out;
+    store_inbound_add(gw->store, muc, seen, gateway_now_ms());
+    char *event_id = relations_event_for(gw, muc, mod->id);
+    if (!event_id) {
+        log_debug("portal: a moderator in %s removed %s, which never crossed",
+                  muc, mod->id);
+        goto out;
+    }
+    /* `by` is the moderator's occupant JID in this room, if the room says;
+     * a name elsewhere is not trusted to pick a ghost. */
+    char *by_room = mod->by ? ids_jid_bare(mod->by) : NULL;
+    const char *nick = by_room && strcmp(by_room, muc) == 0
+                           ? ids_jid_resource(mod->by) : NULL;
+    struct store_portal_user u;
+    struct store_occupant o;
+    if (nick && store_portal_user_by_nick(gw->store, muc, nick, &u) == 1) {
+        /* A Matrix user's own redaction, which their occupant asked the
+         * room for, coming back: done already. */
+        store_portal_user_free(&u);
+    } else {
+        json_t *op = op_new("moderated", gw->bot_mxid);
+        if (nick && store_occupant_get(gw->store, mod->by, muc, &o) == 1) {
+            json_object_set_new(op, "ghost", json_string(o.ghost));
+            store_occupant_free(&o);
+        }
+        json_object_set_new(op, "event_id", json_string(event_id));
+        if (nick)
+            json_object_set_new(op, "nick", json_string(nick));
+        if (mod->reason && *mod->reason)
+            json_object_set_new(op, "reason", json_string(mod->reason));
+        enqueue_op(gw, room->room_id, op);
+        log_info("portal: %s in %s removed %s", nick ? nick : "a moderator",
+                 muc, event_id);
+    }
+    free(by_room);
+    free(event_id);
+out:
+    free(seen);
+}
+
 static void on_muc_message(struct gateway *gw, xmpp_stanza_t *st,
                            const struct store_room *room)
 {
@@ -966,6 +1017,19 @@ static void on_muc_message(struct gateway *gw, xmpp_stanza_t *st,
     char *subject = xml_child_text(st, "subject", NULL);
     if (subject && !m.body) {
         on_subject(gw, room, subject);
+        goto out;
+    }
+    struct xmoderated mod;
+    if (xmoderated_parse(st, &mod) == 1) {
+        /* Only the room itself (its bare JID) announces a moderation; an
+         * occupant's "announcement", relayed from room@service/nick, is
+         * a forgery, whatever it claims. */
+        if (!nick)
+            on_muc_moderated(gw, room, &mod);
+        else
+            log_info("portal: %s in %s forged a moderation announcement; "
+                     "ignored", nick, muc);
+        xmoderated_free(&mod);
         goto out;
     }
     retract_id = xretract_target(st);
@@ -1323,6 +1387,23 @@ static void run_action(struct op_job *j, const char *op, int64_t item_id)
     free(seed);
 }
 
+/* A MUC moderator's removal: user_id is the bot, "ghost" the moderator's
+ * ghost if they have one. */
+static void run_moderated(struct op_job *j, int64_t item_id)
+{
+    const char *event_id = op_str(j, "event_id");
+    if (!event_id) {
+        op_done(j);
+        return;
+    }
+    char *seed = xasprintf("portal.%lld", (long long)item_id);
+    retractions_moderated_in_portal(j->gw, op_str(j, "room_id"),
+                                    op_str(j, "ghost"), op_str(j, "nick"),
+                                    event_id, op_str(j, "reason"), seed,
+                                    on_op_acted, j);
+    free(seed);
+}
+
 static void say(struct op_job *j)
 {
     /* The outbox id names the message for good, so a replay after a crash
@@ -1395,6 +1476,8 @@ void portal_op_process(struct gateway *gw, const struct store_outbox_item *it)
             say(j);
     } else if (strcmp(op, "react") == 0 || strcmp(op, "redact") == 0) {
         run_action(j, op, it->id);
+    } else if (strcmp(op, "moderated") == 0) {
+        run_moderated(j, it->id);
     } else {
         log_error("portal: unknown operation %s in item %lld", op,
                   (long long)it->id);

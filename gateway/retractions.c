@@ -8,6 +8,7 @@
 #include "xep/disco.h"
 #include "xep/retract.h"
 #include "xep/stanza_error.h"
+#include "xep/xml.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -64,10 +65,11 @@ static void on_redacted(const struct mx_response *r, void *ud)
 }
 
 /* PUT /rooms/{room}/redact/{event}/{txn} as `user`; txn NULL picks a
- * fresh one. */
-static void redact(struct gateway *gw, const char *room_id, const char *user,
-                   const char *event_id, const char *txn, const char *reason,
-                   struct redact_job *j)
+ * fresh one. cb gets the homeserver's answer. */
+static void redact_call(struct gateway *gw, const char *room_id,
+                        const char *user, const char *event_id,
+                        const char *txn, const char *reason, mx_done_cb cb,
+                        void *ud)
 {
     char fresh[48];
     if (!txn) {
@@ -86,11 +88,18 @@ static void redact(struct gateway *gw, const char *room_id, const char *user,
     json_t *body = json_object();
     if (reason && *reason)
         json_object_set_new(body, "reason", json_string(reason));
-    mx_client_call(gw->mx, "PUT", path, body, 0, on_redacted, j);
+    mx_client_call(gw->mx, "PUT", path, body, 0, cb, ud);
     free(path);
     free(uid);
     free(ev);
     free(room);
+}
+
+static void redact(struct gateway *gw, const char *room_id, const char *user,
+                   const char *event_id, const char *txn, const char *reason,
+                   struct redact_job *j)
+{
+    redact_call(gw, room_id, user, event_id, txn, reason, on_redacted, j);
 }
 
 void retractions_from_xmpp(struct gateway *gw, const char *room_id,
@@ -114,6 +123,87 @@ void retractions_from_xmpp(struct gateway *gw, const char *room_id,
     j->cb = cb;
     j->ud = ud;
     redact(gw, room_id, ghost, event_id, txn, NULL, j);
+    free(txn);
+}
+
+struct moderated_job {
+    struct gateway *gw;
+    char *room_id;
+    char *event_id;
+    char *bot_reason; /* what the bot says if it must act instead */
+    char *txn_seed;
+    action_done_cb cb;
+    void *ud;
+};
+
+static void moderated_job_end(struct moderated_job *j, const char *error)
+{
+    j->cb(j->gw, error, j->ud);
+    free(j->room_id);
+    free(j->event_id);
+    free(j->bot_reason);
+    free(j->txn_seed);
+    free(j);
+}
+
+static void on_moderated_by_bot(const struct mx_response *r, void *ud)
+{
+    struct moderated_job *j = ud;
+    bool ok = r->status == 200 || r->status == 404;
+    if (!ok)
+        log_warn("retractions: the bot could not redact %s: %s", j->event_id,
+                 r->error);
+    moderated_job_end(j, ok ? NULL : r->error);
+}
+
+/* As the bot: it created the portal room, so it has the power. */
+static void moderate_as_bot(struct moderated_job *j)
+{
+    char *txn = gateway_txn_id("d", j->txn_seed, "bot", (const char *)NULL);
+    redact_call(j->gw, j->room_id, j->gw->bot_mxid, j->event_id, txn,
+                j->bot_reason, on_moderated_by_bot, j);
+    free(txn);
+}
+
+static void on_moderated_by_ghost(const struct mx_response *r, void *ud)
+{
+    struct moderated_job *j = ud;
+    if (r->status == 200 || r->status == 404) {
+        moderated_job_end(j, NULL);
+        return;
+    }
+    /* The MUC said the moderator may, and the MUC has the last word in a
+     * portal; their ghost's power level may just lag behind the role. */
+    log_info("retractions: the moderator's ghost could not redact %s (%s); "
+             "the bot does", j->event_id, r->error);
+    moderate_as_bot(j);
+}
+
+void retractions_moderated_in_portal(struct gateway *gw, const char *room_id,
+                                     const char *ghost, const char *nick,
+                                     const char *event_id, const char *reason,
+                                     const char *txn_seed, action_done_cb cb,
+                                     void *ud)
+{
+    struct moderated_job *j = xcalloc(1, sizeof *j);
+    j->gw = gw;
+    j->room_id = xstrdup(room_id);
+    j->event_id = xstrdup(event_id);
+    j->txn_seed = xstrdup(txn_seed);
+    j->cb = cb;
+    j->ud = ud;
+    /* A redaction by the bot names nobody: the reason says who. */
+    bool why = reason && *reason;
+    j->bot_reason = xasprintf("Removed by %s in the XMPP room%s%s",
+                              nick ? nick : "a moderator", why ? ": " : "",
+                              why ? reason : "");
+    if (!ghost) {
+        moderate_as_bot(j);
+        return;
+    }
+    char *txn = gateway_txn_id("d", txn_seed, (const char *)NULL);
+    redact_call(gw, room_id, ghost, event_id, txn, reason,
+                on_moderated_by_ghost, j);
     free(txn);
 }
 
@@ -183,49 +273,145 @@ static void fill_retract(struct gateway *gw, xmpp_stanza_t *st, void *ud)
 }
 
 /* A Matrix moderator removes an XMPP occupant's message from a portal
- * MUC: their occupant asks the MUC to (XEP-0425). Best effort: a MUC
- * without moderation support answers with an error, which is logged. */
+ * MUC: their occupant asks the MUC to (XEP-0425), and the MUC tells its
+ * occupants. The request is sent live rather than through the stanza
+ * outbox, because the room's answer matters: a refusal (not a moderator
+ * there, no moderation in that room) is told to the Matrix room. */
+struct portal_moderation {
+    struct gateway *gw;
+    char *room_id;   /* the Matrix room, for notices */
+    char *muc_jid;
+    char *occupant;  /* the moderator's occupant JID */
+    char *xmpp_id;   /* the room's stanza-id of the message */
+    char *reason;    /* or NULL */
+    char *event_id;  /* the redaction: names the notices */
+};
+
+static void portal_moderation_free(struct portal_moderation *pm)
+{
+    free(pm->room_id);
+    free(pm->muc_jid);
+    free(pm->occupant);
+    free(pm->xmpp_id);
+    free(pm->reason);
+    free(pm->event_id);
+    free(pm);
+}
+
+static void moderation_notice(struct portal_moderation *pm, const char *why)
+{
+    char *seed = xasprintf("%s.moderation", pm->event_id);
+    char *text = xasprintf("The message was removed here, but not in the "
+                           "XMPP room %s: %s", pm->muc_jid, why);
+    gateway_notice(pm->gw, pm->room_id, NULL, seed, text);
+    free(text);
+    free(seed);
+}
+
+static void on_moderation_answer(xmpp_stanza_t *result, void *ud)
+{
+    struct portal_moderation *pm = ud;
+    const char *type = result ? xmpp_stanza_get_type(result) : NULL;
+    if (type && strcmp(type, "result") == 0) {
+        log_info("retractions: %s removed %s from %s", pm->occupant,
+                 pm->xmpp_id, pm->muc_jid);
+    } else if (!result) {
+        log_warn("retractions: %s did not answer the moderation of %s",
+                 pm->muc_jid, pm->xmpp_id);
+        moderation_notice(pm, "the room did not answer");
+    } else {
+        char *text = NULL;
+        const char *cond = stanza_error_condition(result, &text);
+        log_warn("retractions: %s refused to remove %s: %s%s%s", pm->muc_jid,
+                 pm->xmpp_id, cond, text ? ": " : "", text ? text : "");
+        char *why = strcmp(cond, "forbidden") == 0
+                        ? xstrdup("you are not a moderator there")
+                        : xasprintf("the room refused (%s%s%s)", cond,
+                                    text ? ": " : "", text ? text : "");
+        moderation_notice(pm, why);
+        free(why);
+        free(text);
+    }
+    portal_moderation_free(pm);
+}
+
+#define MODERATION_TIMEOUT_MS 10000
+
+static void send_moderation(struct portal_moderation *pm, bool legacy)
+{
+    struct gateway *gw = pm->gw;
+    char *id = component_new_id(gw->component);
+    xmpp_stanza_t *iq = xmpp_iq_new(gw->xmpp, "set", id);
+    xmpp_stanza_set_from(iq, pm->occupant);
+    xmpp_stanza_set_to(iq, pm->muc_jid);
+    xmoderate_request_add(gw->xmpp, iq, pm->xmpp_id, pm->reason, legacy);
+    if (component_send_iq(gw->component, iq, MODERATION_TIMEOUT_MS,
+                          on_moderation_answer, pm) < 0) {
+        log_warn("retractions: not connected; the moderation of %s in %s is "
+                 "not sent", pm->xmpp_id, pm->muc_jid);
+        moderation_notice(pm, "the XMPP server is not reachable");
+        portal_moderation_free(pm);
+    }
+    xmpp_stanza_release(iq);
+    free(id);
+}
+
+/* The room says which version of XEP-0425 it speaks. Servers of 2023 and
+ * later speak moderate:1, and may speak both; older ones (and Debian 12's
+ * prosody-modules) only moderate:0, with a different request (fastened
+ * with <apply-to/>) that a moderate:1 room would not understand, and vice
+ * versa. So: moderate:1 when offered, else moderate:0 when offered. A room
+ * that offers neither cannot moderate, and is not asked. No answer at all
+ * says nothing about the room, so the current version is tried. */
+static void on_moderation_disco(xmpp_stanza_t *result, void *ud)
+{
+    struct portal_moderation *pm = ud;
+    const char *type = result ? xmpp_stanza_get_type(result) : NULL;
+    bool answered = type && strcmp(type, "result") == 0;
+    if (answered && !disco_has_feature(result, NS_MODERATE) &&
+        !disco_has_feature(result, NS_MODERATE_LEGACY)) {
+        log_info("retractions: %s does not support moderation (XEP-0425)",
+                 pm->muc_jid);
+        moderation_notice(pm, "that room does not support moderation "
+                              "(XEP-0425)");
+        portal_moderation_free(pm);
+        return;
+    }
+    send_moderation(pm, answered && !disco_has_feature(result, NS_MODERATE));
+}
+
 static void moderate_in_portal(struct gateway *gw, const struct store_room *room,
                                const char *moderator, const char *xmpp_id,
-                               const char *reason)
+                               const char *reason, const char *event_id)
 {
     struct store_portal_user u;
     if (store_portal_user_get(gw->store, room->xmpp_jid, moderator, &u) != 1)
-        return;
+        return; /* not in the MUC: nobody there to ask on their behalf */
     store_portal_user_free(&u);
     char *occupant = portal_occupant_of(gw, moderator);
     if (!occupant)
         return;
-    xmpp_stanza_t *iq = xmpp_iq_new(gw->xmpp, "set", NULL);
-    char idbuf[33];
-    unsigned char rnd[16];
-    randombytes_buf(rnd, sizeof rnd);
-    sodium_bin2hex(idbuf, sizeof idbuf, rnd, sizeof rnd);
-    xmpp_stanza_set_id(iq, idbuf);
+    struct portal_moderation *pm = xcalloc(1, sizeof *pm);
+    pm->gw = gw;
+    pm->room_id = xstrdup(room->room_id);
+    pm->muc_jid = xstrdup(room->xmpp_jid);
+    pm->occupant = occupant;
+    pm->xmpp_id = xstrdup(xmpp_id);
+    pm->reason = reason && *reason ? xstrdup(reason) : NULL;
+    pm->event_id = xstrdup(event_id);
+    /* Asked as the occupant that will make the request. */
+    char *id = component_new_id(gw->component);
+    xmpp_stanza_t *iq = xmpp_iq_new(gw->xmpp, "get", id);
     xmpp_stanza_set_from(iq, occupant);
     xmpp_stanza_set_to(iq, room->xmpp_jid);
-    xmpp_stanza_t *mod = xmpp_stanza_new(gw->xmpp);
-    xmpp_stanza_set_name(mod, "moderate");
-    xmpp_stanza_set_ns(mod, NS_MODERATE);
-    xmpp_stanza_set_attribute(mod, "id", xmpp_id);
-    xmpp_stanza_t *r = xmpp_stanza_new(gw->xmpp);
-    xmpp_stanza_set_name(r, "retract");
-    xmpp_stanza_set_ns(r, NS_RETRACT);
-    xmpp_stanza_add_child_ex(mod, r, 0);
-    xmpp_stanza_add_child_ex(iq, mod, 0);
-    if (reason && *reason) {
-        xmpp_stanza_t *re = xmpp_stanza_new(gw->xmpp);
-        xmpp_stanza_set_name(re, "reason");
-        xmpp_stanza_t *t = xmpp_stanza_new(gw->xmpp);
-        xmpp_stanza_set_text(t, reason);
-        xmpp_stanza_add_child_ex(re, t, 0);
-        xmpp_stanza_add_child_ex(mod, re, 0);
+    xml_add_child(gw->xmpp, iq, "query", NS_DISCO_INFO);
+    if (component_send_iq(gw->component, iq, MODERATION_TIMEOUT_MS,
+                          on_moderation_disco, pm) < 0) {
+        moderation_notice(pm, "the XMPP server is not reachable");
+        portal_moderation_free(pm);
     }
-    char *queue = xasprintf("m2x %s", room->room_id);
-    to_xmpp_enqueue(gw, queue, iq);
-    free(queue);
     xmpp_stanza_release(iq);
-    free(occupant);
+    free(id);
 }
 
 void retractions_matrix_event(struct gateway *gw, const struct mx_event *ev,
@@ -262,7 +448,8 @@ void retractions_matrix_event(struct gateway *gw, const struct mx_event *ev,
         free(by);
         free(nick);
     } else if (room->mode == ROOM_PORTAL) {
-        moderate_in_portal(gw, room, ev->sender, xmpp_id, reason);
+        moderate_in_portal(gw, room, ev->sender, xmpp_id, reason,
+                           ev->event_id);
     } else {
         /* In a chat only the sender can retract; XMPP has no way to say
          * that the other party deleted one's message. */

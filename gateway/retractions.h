@@ -15,6 +15,16 @@ void retractions_from_xmpp(struct gateway *gw, const char *room_id,
                            const char *ghost, const char *event_id,
                            const char *txn_seed, action_done_cb cb, void *ud);
 
+/* XMPP -> Matrix: a portal MUC announced that moderator `nick` removed
+ * event_id's message. Redacted as their ghost (NULL if they have none),
+ * and as the bot if the ghost may not: the MUC decides who may moderate
+ * it, not Matrix's power levels. txn_seed as for reactions_from_xmpp. */
+void retractions_moderated_in_portal(struct gateway *gw, const char *room_id,
+                                     const char *ghost, const char *nick,
+                                     const char *event_id, const char *reason,
+                                     const char *txn_seed, action_done_cb cb,
+                                     void *ud);
+
 /* XMPP -> Matrix: a XEP-0425 moderation request (an iq set to a
  * gateway-mode MUC). Answers the iq: the homeserver's power levels decide
  * whether the occupant may. */

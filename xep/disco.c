@@ -47,6 +47,20 @@ xmpp_stanza_t *disco_items_result(xmpp_ctx_t *ctx, xmpp_stanza_t *iq)
     return r;
 }
 
+bool disco_has_feature(xmpp_stanza_t *result, const char *var)
+{
+    xmpp_stanza_t *q = xmpp_stanza_get_child_by_name_and_ns(result, "query",
+                                                            NS_DISCO_INFO);
+    for (xmpp_stanza_t *c = q ? xmpp_stanza_get_children(q) : NULL; c;
+         c = xmpp_stanza_get_next(c)) {
+        const char *name = xmpp_stanza_get_name(c);
+        const char *v = xmpp_stanza_get_attribute(c, "var");
+        if (name && v && strcmp(name, "feature") == 0 && strcmp(v, var) == 0)
+            return true;
+    }
+    return false;
+}
+
 xmpp_stanza_t *version_result(xmpp_ctx_t *ctx, xmpp_stanza_t *iq,
                               const char *name, const char *version)
 {

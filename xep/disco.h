@@ -4,6 +4,7 @@
 #ifndef ISTHMUS_XEP_DISCO_H
 #define ISTHMUS_XEP_DISCO_H
 
+#include <stdbool.h>
 #include <strophe.h>
 
 #define NS_DISCO_INFO "http://jabber.org/protocol/disco#info"
@@ -23,6 +24,8 @@ xmpp_stanza_t *disco_info_result(xmpp_ctx_t *ctx, xmpp_stanza_t *iq,
                                  const struct disco_identity *identity,
                                  const char *const *features);
 xmpp_stanza_t *disco_items_result(xmpp_ctx_t *ctx, xmpp_stanza_t *iq);
+/* Whether a disco#info result (the whole iq) lists feature `var`. */
+bool disco_has_feature(xmpp_stanza_t *result, const char *var);
 xmpp_stanza_t *version_result(xmpp_ctx_t *ctx, xmpp_stanza_t *iq,
                               const char *name, const char *version);
 /* An empty result: answers ping and any set that needs no payload. */

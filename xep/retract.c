@@ -77,3 +77,79 @@ int xmoderate_parse(xmpp_stanza_t *iq, char **id, char **reason,
     *reason = xml_child_text(m, "reason", NULL);
     return 1;
 }
+
+void xmoderate_request_add(xmpp_ctx_t *ctx, xmpp_stanza_t *iq,
+                           const char *id, const char *reason, bool legacy)
+{
+    xmpp_stanza_t *parent = iq;
+    if (legacy) {
+        parent = xml_add_child(ctx, iq, "apply-to", NS_FASTEN);
+        xmpp_stanza_set_attribute(parent, "id", id);
+    }
+    xmpp_stanza_t *m = xml_add_child(ctx, parent, "moderate",
+                                     legacy ? NS_MODERATE_LEGACY
+                                            : NS_MODERATE);
+    if (!legacy)
+        xmpp_stanza_set_attribute(m, "id", id);
+    xml_add_child(ctx, m, "retract", legacy ? NS_RETRACT_LEGACY : NS_RETRACT);
+    /* No xmlns: <reason/> is in the namespace of <moderate/>, where both
+     * versions (and Prosody's get_child_text("reason")) look for it. */
+    if (reason && *reason)
+        xml_add_text_child(ctx, m, "reason", NULL, reason);
+}
+
+/* <retract id=…><moderated by=…/><reason/></retract> (XEP-0425 0.3+). */
+static int moderated_current(xmpp_stanza_t *msg, struct xmoderated *out)
+{
+    xmpp_stanza_t *r = xmpp_stanza_get_child_by_name_and_ns(msg, "retract",
+                                                            NS_RETRACT);
+    xmpp_stanza_t *m = r ? xmpp_stanza_get_child_by_name_and_ns(
+                               r, "moderated", NS_MODERATE)
+                         : NULL;
+    char *id = m ? nonempty_attr(r, "id") : NULL;
+    if (!id)
+        return 0;
+    out->id = id;
+    out->by = nonempty_attr(m, "by");
+    out->reason = xml_child_text(r, "reason", NULL);
+    return 1;
+}
+
+/* <apply-to id=…><moderated by=…><retract/><reason/></moderated>
+ * </apply-to> (XEP-0425 0.2, moderate:0). */
+static int moderated_legacy(xmpp_stanza_t *msg, struct xmoderated *out)
+{
+    xmpp_stanza_t *a = xmpp_stanza_get_child_by_name_and_ns(msg, "apply-to",
+                                                            NS_FASTEN);
+    xmpp_stanza_t *m = a ? xmpp_stanza_get_child_by_name_and_ns(
+                               a, "moderated", NS_MODERATE_LEGACY)
+                         : NULL;
+    /* Only a removal: the old protocol also allowed a moderation that
+     * leaves the message in place, which Matrix has no word for. */
+    if (!m || !xmpp_stanza_get_child_by_name_and_ns(m, "retract",
+                                                    NS_RETRACT_LEGACY))
+        return 0;
+    char *id = nonempty_attr(a, "id");
+    if (!id)
+        return 0;
+    out->id = id;
+    out->by = nonempty_attr(m, "by");
+    out->reason = xml_child_text(m, "reason", NULL);
+    return 1;
+}
+
+int xmoderated_parse(xmpp_stanza_t *msg, struct xmoderated *out)
+{
+    memset(out, 0, sizeof *out);
+    /* A room that speaks both versions may announce in both at once; the
+     * current form wins and the two are one removal. */
+    return moderated_current(msg, out) || moderated_legacy(msg, out);
+}
+
+void xmoderated_free(struct xmoderated *m)
+{
+    free(m->id);
+    free(m->by);
+    free(m->reason);
+    memset(m, 0, sizeof *m);
+}

@@ -12,6 +12,10 @@
  * clients still send. */
 #define NS_RETRACT_LEGACY "urn:xmpp:message-retract:0"
 #define NS_FASTEN "urn:xmpp:fasten:0"
+/* XEP-0425 before 2023 (version 0.2): requests and announcements are
+ * fastened (<apply-to/>) to the message. Prosody's mod_muc_moderation
+ * spoke only this until 2023, and Debian 12's prosody-modules has that. */
+#define NS_MODERATE_LEGACY "urn:xmpp:message-moderate:0"
 
 /* The id of the message that message `msg` retracts, in either form, or
  * NULL. Caller frees. */
@@ -29,5 +33,26 @@ void xretract_add(xmpp_ctx_t *ctx, xmpp_stanza_t *st, const char *id,
  * iq is not one, -1 with *why if it is malformed. */
 int xmoderate_parse(xmpp_stanza_t *iq, char **id, char **reason,
                     const char **why);
+/* Fills iq (a set, addressed to the room) with the request to remove
+ * message `id` (the room's stanza-id), with an optional reason: the
+ * current form (<moderate id=…/>, moderate:1) or, with legacy, the form
+ * before 2023 (<apply-to id=…><moderate/>, moderate:0). */
+void xmoderate_request_add(xmpp_ctx_t *ctx, xmpp_stanza_t *iq,
+                           const char *id, const char *reason, bool legacy);
+
+/* A moderator's removal of a message, as the room announces it. */
+struct xmoderated {
+    char *id;     /* the room's stanza-id of the removed message */
+    char *by;     /* the moderator's occupant JID, or NULL */
+    char *reason; /* or NULL */
+};
+/* Whether message msg announces a moderation, in the current form
+ * (<retract id=…><moderated by=…/><reason/></retract>) or the one before
+ * 2023 (<apply-to id=…><moderated by=…><retract/><reason/></moderated>).
+ * Returns 1 with *out filled (release with xmoderated_free), else 0. It
+ * does not look at who sent msg: only the room itself may (its bare JID),
+ * and that is the caller's to check. */
+int xmoderated_parse(xmpp_stanza_t *msg, struct xmoderated *out);
+void xmoderated_free(struct xmoderated *m);
 
 #endif

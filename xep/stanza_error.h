@@ -12,4 +12,9 @@ xmpp_stanza_t *stanza_error_reply(xmpp_ctx_t *ctx, xmpp_stanza_t *orig,
                                   const char *type, const char *condition,
                                   const char *text);
 
+/* The defined condition of an error stanza (e.g. "forbidden"), or
+ * "undefined-condition" if it names none; borrowed from st. *text (caller
+ * frees; may be NULL) gets its <text/>. */
+const char *stanza_error_condition(xmpp_stanza_t *st, char **text);
+
 #endif

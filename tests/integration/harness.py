@@ -113,7 +113,11 @@ Component "{COMPONENT}"
     component_secret = "{COMPONENT_SECRET}"
 
 Component "{MUC}" "muc"
-    modules_enabled = {{ "muc_mam" }}
+    -- muc_moderation (XEP-0425) comes from Debian's prosody-modules, which
+    -- installs it into Prosody's own module directory: no plugin_paths.
+    -- Its 2023 snapshot speaks urn:xmpp:message-moderate:0 and needs the
+    -- room's archive (muc_mam) to find the message by its stanza-id.
+    modules_enabled = {{ "muc_mam"; "muc_moderation" }}
 """)
         self._chown()
 

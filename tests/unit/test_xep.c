@@ -1,14 +1,17 @@
 /* Parsing and building the XEPs that act on an earlier message: reactions
- * (XEP-0444), retractions (XEP-0424, both forms) and moderation requests
- * (XEP-0425). */
+ * (XEP-0444), retractions (XEP-0424, both forms) and moderation (XEP-0425:
+ * requests, and a room's announcements in both versions), with the disco
+ * and error helpers that picking the version and reading a refusal use. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "xep/disco.h"
 #include "xep/reactions.h"
 #include "xep/retract.h"
+#include "xep/stanza_error.h"
 #include "xep/xml.h"
 
 #include <stdio.h>
@@ -185,6 +188,206 @@ static void moderation_requests(void **state)
     xmpp_stanza_release(st);
 }
 
+/* What Prosody's mod_muc_moderation (prosody-modules 2023-02) announces,
+ * byte for byte but for the ids. */
+static const char legacy_announcement[] =
+    "<message from='room@muc' type='groupchat' id='x1'>"
+    "<apply-to xmlns='urn:xmpp:fasten:0' id='sid1'>"
+    "<moderated xmlns='urn:xmpp:message-moderate:0' by='room@muc/mod'>"
+    "<retract xmlns='urn:xmpp:message-retract:0'/><reason>spam</reason>"
+    "</moderated></apply-to></message>";
+
+static void moderation_announcements_in_both_forms(void **state)
+{
+    (void)state;
+    struct xmoderated m;
+    xmpp_stanza_t *st = parse(legacy_announcement);
+    assert_int_equal(xmoderated_parse(st, &m), 1);
+    assert_string_equal(m.id, "sid1");
+    assert_string_equal(m.by, "room@muc/mod");
+    assert_string_equal(m.reason, "spam");
+    /* Not a plain retraction by whoever sent it. */
+    assert_false(xretract_present(st));
+    xmoderated_free(&m);
+    xmpp_stanza_release(st);
+
+    st = parse("<message from='room@muc' type='groupchat'>"
+               "<retract xmlns='urn:xmpp:message-retract:1' id='sid2'>"
+               "<moderated xmlns='urn:xmpp:message-moderate:1' "
+               "by='room@muc/mod'><occupant-id xmlns='urn:xmpp:occupant-id:0'"
+               " id='o1'/></moderated><reason>off topic</reason></retract>"
+               "</message>");
+    assert_int_equal(xmoderated_parse(st, &m), 1);
+    assert_string_equal(m.id, "sid2");
+    assert_string_equal(m.by, "room@muc/mod");
+    assert_string_equal(m.reason, "off topic");
+    xmoderated_free(&m);
+    xmpp_stanza_release(st);
+
+    /* Without a reason or a moderator's name. */
+    st = parse("<message><retract xmlns='urn:xmpp:message-retract:1' "
+               "id='sid3'><moderated xmlns='urn:xmpp:message-moderate:1'/>"
+               "</retract></message>");
+    assert_int_equal(xmoderated_parse(st, &m), 1);
+    assert_string_equal(m.id, "sid3");
+    assert_null(m.by);
+    assert_null(m.reason);
+    xmoderated_free(&m);
+    xmpp_stanza_release(st);
+
+    /* Both at once (a room speaking both versions): the current one. */
+    st = parse("<message><retract xmlns='urn:xmpp:message-retract:1' "
+               "id='new'><moderated xmlns='urn:xmpp:message-moderate:1' "
+               "by='room@muc/a'/></retract>"
+               "<apply-to xmlns='urn:xmpp:fasten:0' id='old'>"
+               "<moderated xmlns='urn:xmpp:message-moderate:0' "
+               "by='room@muc/b'><retract xmlns='urn:xmpp:message-retract:0'/>"
+               "</moderated></apply-to></message>");
+    assert_int_equal(xmoderated_parse(st, &m), 1);
+    assert_string_equal(m.id, "new");
+    assert_string_equal(m.by, "room@muc/a");
+    xmoderated_free(&m);
+    xmpp_stanza_release(st);
+}
+
+static void what_is_not_a_moderation_announcement(void **state)
+{
+    (void)state;
+    struct xmoderated m;
+    const char *not_ones[] = {
+        /* A plain retraction. */
+        "<message><retract xmlns='urn:xmpp:message-retract:1' id='a'/>"
+        "</message>",
+        /* A legacy plain retraction. */
+        "<message><apply-to xmlns='urn:xmpp:fasten:0' id='a'>"
+        "<retract xmlns='urn:xmpp:message-retract:0'/></apply-to></message>",
+        /* A legacy moderation that keeps the message (no <retract/>). */
+        "<message><apply-to xmlns='urn:xmpp:fasten:0' id='a'>"
+        "<moderated xmlns='urn:xmpp:message-moderate:0' by='r@m/x'/>"
+        "</apply-to></message>",
+        /* No id. */
+        "<message><apply-to xmlns='urn:xmpp:fasten:0'>"
+        "<moderated xmlns='urn:xmpp:message-moderate:0'>"
+        "<retract xmlns='urn:xmpp:message-retract:0'/></moderated>"
+        "</apply-to></message>",
+        "<message><retract xmlns='urn:xmpp:message-retract:1' id=''>"
+        "<moderated xmlns='urn:xmpp:message-moderate:1'/></retract>"
+        "</message>",
+        /* Namespaces crossed. */
+        "<message><retract xmlns='urn:xmpp:message-retract:1' id='a'>"
+        "<moderated xmlns='urn:xmpp:message-moderate:0'/></retract>"
+        "</message>",
+        "<message><body>hi</body></message>",
+    };
+    for (size_t i = 0; i < sizeof not_ones / sizeof *not_ones; i++) {
+        xmpp_stanza_t *st = parse(not_ones[i]);
+        assert_int_equal(xmoderated_parse(st, &m), 0);
+        assert_null(m.id);
+        xmpp_stanza_release(st);
+    }
+}
+
+/* The request in each version, read back the way a room reads it. */
+static void moderation_requests_are_built(void **state)
+{
+    (void)state;
+    xmpp_stanza_t *iq = xmpp_iq_new(ctx, "set", "q1");
+    xmoderate_request_add(ctx, iq, "sid", "spam", false);
+    char *id, *reason;
+    const char *why;
+    assert_int_equal(xmoderate_parse(iq, &id, &reason, &why), 1);
+    assert_string_equal(id, "sid");
+    assert_string_equal(reason, "spam");
+    free(id);
+    free(reason);
+    assert_null(xmpp_stanza_get_child_by_name(iq, "apply-to"));
+    xmpp_stanza_release(iq);
+
+    iq = xmpp_iq_new(ctx, "set", "q2");
+    xmoderate_request_add(ctx, iq, "sid", NULL, true);
+    xmpp_stanza_t *a = xmpp_stanza_get_child_by_name_and_ns(iq, "apply-to",
+                                                            NS_FASTEN);
+    assert_non_null(a);
+    assert_string_equal(xmpp_stanza_get_attribute(a, "id"), "sid");
+    xmpp_stanza_t *m = xmpp_stanza_get_child_by_name_and_ns(
+        a, "moderate", NS_MODERATE_LEGACY);
+    assert_non_null(m);
+    assert_null(xmpp_stanza_get_attribute(m, "id"));
+    assert_non_null(xmpp_stanza_get_child_by_name_and_ns(m, "retract",
+                                                         NS_RETRACT_LEGACY));
+    assert_null(xmpp_stanza_get_child_by_name(m, "reason"));
+    /* Not mistaken for the current form by a room that knows both. */
+    assert_int_equal(xmoderate_parse(iq, &id, &reason, &why), 0);
+    xmpp_stanza_release(iq);
+
+    /* The reason goes unqualified into <moderate/>: serialized, it is in
+     * moderate:0, where Prosody's module reads it. */
+    iq = xmpp_iq_new(ctx, "set", "q3");
+    xmoderate_request_add(ctx, iq, "sid", "a <b> & c", true);
+    char *xml = xml_serialize(iq);
+    xmpp_stanza_t *back = parse(xml);
+    free(xml);
+    a = xmpp_stanza_get_child_by_name_and_ns(back, "apply-to", NS_FASTEN);
+    m = xmpp_stanza_get_child_by_name_and_ns(a, "moderate",
+                                             NS_MODERATE_LEGACY);
+    xmpp_stanza_t *r = xmpp_stanza_get_child_by_name_and_ns(
+        m, "reason", NS_MODERATE_LEGACY);
+    assert_non_null(r);
+    char *text = xmpp_stanza_get_text(r);
+    assert_string_equal(text, "a <b> & c");
+    xmpp_free(ctx, text);
+    xmpp_stanza_release(back);
+    xmpp_stanza_release(iq);
+}
+
+/* How the gateway picks the moderation version: from the room's
+ * disco#info (as Prosody's mod_muc_moderation of 2023-02 answers). */
+static void disco_features_are_found(void **state)
+{
+    (void)state;
+    xmpp_stanza_t *st = parse(
+        "<iq type='result'><query xmlns='http://jabber.org/protocol/disco#info'>"
+        "<identity category='conference' type='text'/>"
+        "<feature var='http://jabber.org/protocol/muc'/>"
+        "<feature var='urn:xmpp:message-moderate:0'/></query></iq>");
+    assert_true(disco_has_feature(st, NS_MODERATE_LEGACY));
+    assert_false(disco_has_feature(st, NS_MODERATE));
+    /* An identity is not a feature, whatever its attributes. */
+    assert_false(disco_has_feature(st, "conference"));
+    xmpp_stanza_release(st);
+    st = parse("<iq type='result'><query xmlns='other'>"
+               "<feature var='urn:xmpp:message-moderate:1'/></query></iq>");
+    assert_false(disco_has_feature(st, NS_MODERATE));
+    xmpp_stanza_release(st);
+}
+
+static void error_conditions_are_read(void **state)
+{
+    (void)state;
+    char *text;
+    /* What Prosody answers a moderation by a mere participant. */
+    xmpp_stanza_t *st = parse(
+        "<iq type='error'><error type='auth'>"
+        "<text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>You need a role"
+        "</text><forbidden xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
+        "</error></iq>");
+    assert_string_equal(stanza_error_condition(st, &text), "forbidden");
+    assert_string_equal(text, "You need a role");
+    free(text);
+    xmpp_stanza_release(st);
+    st = parse("<iq type='error'><error type='cancel'>"
+               "<mine xmlns='app'/></error></iq>");
+    assert_string_equal(stanza_error_condition(st, &text),
+                        "undefined-condition");
+    assert_null(text);
+    xmpp_stanza_release(st);
+    st = parse("<iq type='error'/>");
+    assert_string_equal(stanza_error_condition(st, &text),
+                        "undefined-condition");
+    assert_null(text);
+    xmpp_stanza_release(st);
+}
+
 int main(void)
 {
     xmpp_initialize();
@@ -196,6 +399,11 @@ int main(void)
         cmocka_unit_test(retractions_in_both_forms),
         cmocka_unit_test(moderated_retraction_is_built),
         cmocka_unit_test(moderation_requests),
+        cmocka_unit_test(moderation_announcements_in_both_forms),
+        cmocka_unit_test(what_is_not_a_moderation_announcement),
+        cmocka_unit_test(moderation_requests_are_built),
+        cmocka_unit_test(disco_features_are_found),
+        cmocka_unit_test(error_conditions_are_read),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     xmpp_ctx_free(ctx);
