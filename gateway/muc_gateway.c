@@ -126,6 +126,9 @@ struct join {
     char *room_id;
     char *ghost;
     json_t *members;         /* joined_members answer */
+    json_t *state[4];        /* the STATE_* events, NULL if absent */
+    int state_pending;       /* of those, still being fetched */
+    bool state_failed;       /* one could not be fetched */
     json_t *burst;           /* [[nick, mxid, level], ...] still to send */
     size_t burst_sent;
     long own_level;
@@ -145,6 +148,8 @@ static void join_free(struct join *j)
     free(j->room_id);
     free(j->ghost);
     json_decref(j->members);
+    for (size_t k = 0; k < sizeof j->state / sizeof j->state[0]; k++)
+        json_decref(j->state[k]);
     json_decref(j->burst);
     free(j->subject);
     free(j);
@@ -349,33 +354,26 @@ static void finish_members(struct join *j)
         finish_join(j);
 }
 
+/* The room state a join needs, fetched event by event: the whole state of
+ * a large room holds every member event (megabytes for 5,000 members),
+ * which took the loop hundreds of milliseconds to read. */
+enum { STATE_LEVELS, STATE_CREATE, STATE_TOPIC, STATE_NAME };
+static const char *const state_paths[] = {
+    [STATE_LEVELS] = "m.room.power_levels/?",
+    [STATE_CREATE] = "m.room.create/?format=event&", /* sender counts too */
+    [STATE_TOPIC] = "m.room.topic/?",
+    [STATE_NAME] = "m.room.name/?",
+};
+
 /* Sends the join answers: members, self, subject. */
-static void on_state(const struct mx_response *r, void *ud)
+static void state_ready(struct join *j)
 {
-    struct join *j = ud;
     struct gateway *gw = j->gw;
-    if (r->status != 200 || !json_is_array(r->body)) {
-        join_fail(j, "remote-server-timeout", r->error);
-        return;
-    }
-    json_t *levels = NULL, *create = NULL;
-    const char *topic = NULL, *name = NULL;
-    size_t i;
-    json_t *ev;
-    json_array_foreach(r->body, i, ev) {
-        const char *type = json_string_value(json_object_get(ev, "type"));
-        json_t *content = json_object_get(ev, "content");
-        if (!type)
-            continue;
-        if (strcmp(type, "m.room.power_levels") == 0)
-            levels = content;
-        else if (strcmp(type, "m.room.create") == 0)
-            create = ev;
-        else if (strcmp(type, "m.room.topic") == 0)
-            topic = json_string_value(json_object_get(content, "topic"));
-        else if (strcmp(type, "m.room.name") == 0)
-            name = json_string_value(json_object_get(content, "name"));
-    }
+    json_t *levels = j->state[STATE_LEVELS], *create = j->state[STATE_CREATE];
+    const char *topic = json_string_value(
+        json_object_get(j->state[STATE_TOPIC], "topic"));
+    const char *name = json_string_value(
+        json_object_get(j->state[STATE_NAME], "name"));
 
     /* Nicks, made unique: a second member with the same display name gets
      * its Matrix ID appended. */
@@ -426,6 +424,30 @@ static void on_state(const struct mx_response *r, void *ud)
     send_burst(j);
 }
 
+struct state_part {
+    struct join *j;
+    int which; /* STATE_* */
+};
+
+static void on_state_part(const struct mx_response *r, void *ud)
+{
+    struct state_part *part = ud;
+    struct join *j = part->j;
+    /* 404: the room has no such event (no topic, no name). */
+    if (r->status == 200 && json_is_object(r->body))
+        j->state[part->which] = json_incref(r->body);
+    else if (r->status != 404)
+        j->state_failed = true;
+    free(part);
+    if (--j->state_pending > 0)
+        return;
+    if (j->state_failed)
+        join_fail(j, "remote-server-timeout",
+                  "the room's state could not be read");
+    else
+        state_ready(j);
+}
+
 static void on_members(const struct mx_response *r, void *ud)
 {
     struct join *j = ud;
@@ -435,10 +457,16 @@ static void on_members(const struct mx_response *r, void *ud)
     }
     j->members = json_incref(r->body);
     char *room = mx_escape(j->room_id), *uid = mx_escape(j->ghost);
-    char *path = xasprintf("/_matrix/client/v3/rooms/%s/state?user_id=%s",
-                           room, uid);
-    mx_client_call(j->gw->mx, "GET", path, NULL, 3, on_state, j);
-    free(path);
+    j->state_pending = (int)(sizeof state_paths / sizeof state_paths[0]);
+    for (size_t k = 0; k < sizeof state_paths / sizeof state_paths[0]; k++) {
+        char *path = xasprintf("/_matrix/client/v3/rooms/%s/state/%s"
+                               "user_id=%s", room, state_paths[k], uid);
+        struct state_part *part = xcalloc(1, sizeof *part);
+        part->j = j;
+        part->which = (int)k;
+        mx_client_call(j->gw->mx, "GET", path, NULL, 3, on_state_part, part);
+        free(path);
+    }
     free(uid);
     free(room);
 }
