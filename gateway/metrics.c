@@ -40,6 +40,7 @@ static const char *const counter_names[CNT_COUNT] = {
     [CNT_REFUSED] = "isthmus_stanzas_refused_total",
     [CNT_PRESENCE_TO_MATRIX] = "isthmus_presence_to_matrix_total",
     [CNT_PRESENCE_TO_XMPP] = "isthmus_presence_to_xmpp_total",
+    [CNT_READS_TO_MATRIX] = "isthmus_read_markers_to_matrix_total",
 };
 
 int64_t metrics_now_us(void)

@@ -26,6 +26,7 @@ enum metric_counter {
     CNT_REFUSED,          /* stanzas answered with an error */
     CNT_PRESENCE_TO_MATRIX, /* presence updates sent to the homeserver */
     CNT_PRESENCE_TO_XMPP,   /* presence stanzas sent for Matrix users */
+    CNT_READS_TO_MATRIX,    /* XMPP read markers queued as m.read */
     CNT_COUNT
 };
 

@@ -17,6 +17,7 @@
 #include "gateway/conversation.h"
 #include "gateway/gateway.h"
 #include "gateway/matrix_calls.h"
+#include "gateway/metrics.h"
 #include "xep/markers.h"
 
 #include <stdbool.h>
@@ -173,6 +174,7 @@ static bool xmpp_read(struct gateway *gw, const char *room_id,
      * receipts in order. */
     char *queue = xasprintf("read %s %s", room_id, ghost);
     matrix_call_enqueue(gw, queue, "POST", path, json_object());
+    metrics_inc(CNT_READS_TO_MATRIX);
     log_debug("receipts: queued %s reading %s", ghost, read->event_id);
     free(queue);
     free(path);

@@ -286,6 +286,14 @@ level = {os.environ.get("ISTHMUS_LOG_LEVEL", "debug")}
                 return line.split(":", 1)[1].strip().strip("'\"")
         raise KeyError(name)
 
+    def metrics(self):
+        """The /metrics counters and histogram lines, by name."""
+        with urllib.request.urlopen(self.url + "/metrics", timeout=5) as r:
+            text = r.read().decode()
+        return {line.split()[0]: float(line.split()[1])
+                for line in text.splitlines()
+                if line and not line.startswith("#")}
+
     def log_text(self):
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 

@@ -4,7 +4,6 @@ person reconciled; bursts coalesced into a bounded number of updates;
 XEP-0172 nicks <-> display names."""
 
 import asyncio
-import urllib.request
 
 import slixmpp
 from nio import PresenceEvent
@@ -20,11 +19,7 @@ NS_NICK = "http://jabber.org/protocol/nick"
 
 
 def scrape(gateway):
-    with urllib.request.urlopen(gateway.url + "/metrics", timeout=5) as r:
-        text = r.read().decode()
-    return {line.split()[0]: float(line.split()[1])
-            for line in text.splitlines()
-            if line and not line.startswith("#")}
+    return gateway.metrics()
 
 
 def matrix_presences(user):
