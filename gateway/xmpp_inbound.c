@@ -275,7 +275,8 @@ static const char *const domain_features[] = {
 static const char *const muc_features[] = {
     NS_DISCO_INFO, "http://jabber.org/protocol/muc", "muc_nonanonymous",
     "muc_persistent", "muc_open", "urn:xmpp:sid:0", NS_REACTIONS,
-    NS_RETRACT, NS_MODERATE, NS_CHATSTATES, NS_CHAT_MARKERS, NS_MAM, NULL
+    NS_RETRACT, NS_MODERATE, NS_MODERATE_LEGACY, NS_CHATSTATES,
+    NS_CHAT_MARKERS, NS_MAM, NULL
 };
 static const char *const user_features[] = {
     NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VCARD, NS_RECEIPTS,
@@ -351,8 +352,9 @@ static void on_iq(struct gateway *gw, xmpp_stanza_t *st)
         muc_gateway_directory(gw, st);
     } else if (get && strcmp(ns, NS_DISCO_ITEMS) == 0) {
         res = disco_items_result(gw->xmpp, st);
-    } else if (!get && strcmp(ns, NS_MODERATE) == 0 && !to_domain &&
-               mxid[0] != '@') {
+    } else if (!get && !to_domain && mxid[0] != '@' &&
+               (strcmp(ns, NS_MODERATE) == 0 ||
+                strcmp(ns, NS_FASTEN) == 0)) {
         retractions_moderate_iq(gw, st);
     } else if (!to_domain && strcmp(ns, NS_MAM) == 0) {
         /* History of a gateway MUC or of a DM (gateway/mam.c). */

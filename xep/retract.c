@@ -47,6 +47,19 @@ void xretract_add(xmpp_ctx_t *ctx, xmpp_stanza_t *st, const char *id,
     }
     if (reason && *reason)
         xml_add_text_child(ctx, r, "reason", NULL, reason);
+    if (moderated_by) {
+        /* The same removal in the form before 2023, for clients that only
+         * know that one (as MUC services do for them too); a client that
+         * knows both removes the message once either way. */
+        xmpp_stanza_t *a = xml_add_child(ctx, st, "apply-to", NS_FASTEN);
+        xmpp_stanza_set_attribute(a, "id", id);
+        xmpp_stanza_t *lm = xml_add_child(ctx, a, "moderated",
+                                          NS_MODERATE_LEGACY);
+        xmpp_stanza_set_attribute(lm, "by", moderated_by);
+        xml_add_child(ctx, lm, "retract", NS_RETRACT_LEGACY);
+        if (reason && *reason)
+            xml_add_text_child(ctx, lm, "reason", NULL, reason);
+    }
     xmpp_stanza_t *f = xml_add_child(ctx, st, "fallback", NS_FALLBACK);
     xmpp_stanza_set_attribute(f, "for", NS_RETRACT);
     xml_add_text_child(ctx, st, "body", NULL,
@@ -63,13 +76,21 @@ int xmoderate_parse(xmpp_stanza_t *iq, char **id, char **reason,
     *id = *reason = NULL;
     xmpp_stanza_t *m = xmpp_stanza_get_child_by_name_and_ns(iq, "moderate",
                                                             NS_MODERATE);
+    /* The form before 2023: <apply-to id=…><moderate><retract/>…. */
+    xmpp_stanza_t *a = m ? NULL
+                         : xmpp_stanza_get_child_by_name_and_ns(
+                               iq, "apply-to", NS_FASTEN);
+    if (a)
+        m = xmpp_stanza_get_child_by_name_and_ns(a, "moderate",
+                                                 NS_MODERATE_LEGACY);
     if (!m)
         return 0;
-    if (!xmpp_stanza_get_child_by_name_and_ns(m, "retract", NS_RETRACT)) {
+    if (!xmpp_stanza_get_child_by_name_and_ns(
+            m, "retract", a ? NS_RETRACT_LEGACY : NS_RETRACT)) {
         *why = "only retraction is supported as moderation";
         return -1;
     }
-    *id = nonempty_attr(m, "id");
+    *id = nonempty_attr(a ? a : m, "id");
     if (!*id) {
         *why = "the moderation request names no message (id)";
         return -1;

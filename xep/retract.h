@@ -25,12 +25,14 @@ bool xretract_present(xmpp_stanza_t *msg);
 /* Makes message st the retraction of message `id`: the <retract/>, a body
  * for clients that do not know XEP-0424 (marked as a fallback), and a
  * <store/> hint. With moderated_by set (a room occupant JID) it is a
- * moderator's removal (XEP-0425), with an optional reason. */
+ * moderator's removal (XEP-0425), with an optional reason, in both the
+ * current form and the one before 2023. */
 void xretract_add(xmpp_ctx_t *ctx, xmpp_stanza_t *st, const char *id,
                   const char *moderated_by, const char *reason);
-/* A moderation request (<iq type=set><moderate id=…><retract/>…): returns
- * 1 with *id and *reason (may be NULL) set (caller frees both), 0 if the
- * iq is not one, -1 with *why if it is malformed. */
+/* A moderation request (<iq type=set><moderate id=…><retract/>…, or the
+ * form before 2023, <apply-to id=…><moderate><retract/>…): returns 1 with
+ * *id and *reason (may be NULL) set (caller frees both), 0 if the iq is
+ * not one, -1 with *why if it is malformed. */
 int xmoderate_parse(xmpp_stanza_t *iq, char **id, char **reason,
                     const char **why);
 /* Fills iq (a set, addressed to the room) with the request to remove

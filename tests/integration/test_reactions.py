@@ -19,6 +19,8 @@ from test_rich import stanza_id
 NS_REACTIONS = "urn:xmpp:reactions:0"
 NS_RETRACT = "urn:xmpp:message-retract:1"
 NS_MODERATE = "urn:xmpp:message-moderate:1"
+NS_MODERATE_0 = "urn:xmpp:message-moderate:0"
+NS_FASTEN = "urn:xmpp:fasten:0"
 
 
 # ------------------------------------------------------------ XMPP side --
@@ -297,6 +299,29 @@ async def test_reactions_and_deletions_in_a_gateway_room(cluster, gateway,
         removal = await alice.wait_message(
             lambda m: retraction_of(m) is not None and
             retraction_of(m)[0] == event, what="the moderation echoed")
+        assert retraction_of(removal) == (event, f"{muc_jid}/alice")
+        # ... in the form before 2023 as well, for clients that know only
+        # that one, ...
+        legacy = removal.xml.find(f"{{{NS_FASTEN}}}apply-to")
+        assert legacy is not None and legacy.get("id") == event
+        assert legacy.find(f"{{{NS_MODERATE_0}}}moderated").get("by") == \
+            f"{muc_jid}/alice"
+        # ... whose requests the room takes too.
+        event = await carol.send(room_id, "also off topic")
+        await alice.wait_message(lambda m: m["body"] == "also off topic",
+                                 what="carol's second message")
+        iq = alice.client.make_iq_set(ito=muc_jid)
+        iq.append(slixmpp.ET.fromstring(
+            f"<apply-to xmlns='{NS_FASTEN}' id='{event}'>"
+            f"<moderate xmlns='{NS_MODERATE_0}'>"
+            f"<retract xmlns='urn:xmpp:message-retract:0'/>"
+            f"<reason>old client</reason></moderate></apply-to>"))
+        await iq.send(timeout=20)
+        redaction = await actions.redaction(room_id, ghost, event)
+        assert redaction.reason == "old client"
+        removal = await alice.wait_message(
+            lambda m: retraction_of(m) is not None and
+            retraction_of(m)[0] == event, what="the older form's moderation")
         assert retraction_of(removal) == (event, f"{muc_jid}/alice")
     finally:
         await bob.close()

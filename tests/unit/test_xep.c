@@ -156,6 +156,27 @@ static void moderated_retraction_is_built(void **state)
     assert_non_null(f);
     assert_string_equal(xmpp_stanza_get_attribute(f, "for"), NS_RETRACT);
     assert_non_null(xmpp_stanza_get_child_by_name(st, "body"));
+    /* The same removal for clients that know only the form before 2023. */
+    xmpp_stanza_t *a = xmpp_stanza_get_child_by_name_and_ns(st, "apply-to",
+                                                            NS_FASTEN);
+    assert_non_null(a);
+    assert_string_equal(xmpp_stanza_get_attribute(a, "id"), "sid");
+    xmpp_stanza_t *lm = xmpp_stanza_get_child_by_name_and_ns(
+        a, "moderated", NS_MODERATE_LEGACY);
+    assert_non_null(lm);
+    assert_string_equal(xmpp_stanza_get_attribute(lm, "by"), "room@muc/mod");
+    assert_non_null(xmpp_stanza_get_child_by_name_and_ns(lm, "retract",
+                                                         NS_RETRACT_LEGACY));
+    reason = xml_child_text(lm, "reason", NULL);
+    assert_string_equal(reason, "spam");
+    free(reason);
+    xmpp_stanza_release(st);
+
+    /* A sender's own retraction has no moderation in either form. */
+    st = xmpp_message_new(ctx, "chat", "a@b", "id2");
+    xretract_add(ctx, st, "sid", NULL, NULL);
+    assert_null(xmpp_stanza_get_child_by_name_and_ns(st, "apply-to",
+                                                     NS_FASTEN));
     xmpp_stanza_release(st);
 }
 
@@ -184,6 +205,35 @@ static void moderation_requests(void **state)
     assert_int_equal(xmoderate_parse(st, &id, &reason, &why), -1);
     xmpp_stanza_release(st);
     st = parse("<iq type='set'><ping xmlns='urn:xmpp:ping'/></iq>");
+    assert_int_equal(xmoderate_parse(st, &id, &reason, &why), 0);
+    xmpp_stanza_release(st);
+
+    /* The form before 2023, as older Conversations and Gajim send it. */
+    st = parse("<iq type='set'><apply-to xmlns='urn:xmpp:fasten:0' id='$old'>"
+               "<moderate xmlns='urn:xmpp:message-moderate:0'>"
+               "<retract xmlns='urn:xmpp:message-retract:0'/>"
+               "<reason>spam</reason></moderate></apply-to></iq>");
+    assert_int_equal(xmoderate_parse(st, &id, &reason, &why), 1);
+    assert_string_equal(id, "$old");
+    assert_string_equal(reason, "spam");
+    free(id);
+    free(reason);
+    xmpp_stanza_release(st);
+    /* ... which must name its message, and only asks for retraction. */
+    st = parse("<iq type='set'><apply-to xmlns='urn:xmpp:fasten:0'>"
+               "<moderate xmlns='urn:xmpp:message-moderate:0'>"
+               "<retract xmlns='urn:xmpp:message-retract:0'/></moderate>"
+               "</apply-to></iq>");
+    assert_int_equal(xmoderate_parse(st, &id, &reason, &why), -1);
+    xmpp_stanza_release(st);
+    st = parse("<iq type='set'><apply-to xmlns='urn:xmpp:fasten:0' id='x'>"
+               "<moderate xmlns='urn:xmpp:message-moderate:0'/></apply-to>"
+               "</iq>");
+    assert_int_equal(xmoderate_parse(st, &id, &reason, &why), -1);
+    xmpp_stanza_release(st);
+    /* Fastened to something else: not a moderation. */
+    st = parse("<iq type='set'><apply-to xmlns='urn:xmpp:fasten:0' id='x'>"
+               "<other xmlns='urn:example'/></apply-to></iq>");
     assert_int_equal(xmoderate_parse(st, &id, &reason, &why), 0);
     xmpp_stanza_release(st);
 }
@@ -316,8 +366,11 @@ static void moderation_requests_are_built(void **state)
     assert_non_null(xmpp_stanza_get_child_by_name_and_ns(m, "retract",
                                                          NS_RETRACT_LEGACY));
     assert_null(xmpp_stanza_get_child_by_name(m, "reason"));
-    /* Not mistaken for the current form by a room that knows both. */
-    assert_int_equal(xmoderate_parse(iq, &id, &reason, &why), 0);
+    /* A gateway room reads this form too. */
+    assert_int_equal(xmoderate_parse(iq, &id, &reason, &why), 1);
+    assert_string_equal(id, "sid");
+    assert_null(reason);
+    free(id);
     xmpp_stanza_release(iq);
 
     /* The reason goes unqualified into <moderate/>: serialized, it is in
