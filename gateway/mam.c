@@ -43,8 +43,7 @@
  * no RSM id a client could continue from. */
 #define MAX_EMPTY_TRIPS 20
 #define MESSAGES_FILTER \
-    "{\"types\":[\"m.room.message\",\"m.sticker\"]," \
-    "\"lazy_load_members\":true}"
+    "{\"types\":" MX_MESSAGE_TYPES_JSON ",\"lazy_load_members\":true}"
 
 struct hit {
     xmpp_stanza_t *msg; /* the archived message, to be forwarded */

@@ -223,8 +223,7 @@ static void on_history(const struct mx_response *r, void *ud)
 static void fetch_history(struct join *j)
 {
     char *room = mx_escape(j->room_id), *uid = mx_escape(j->ghost);
-    char *filter =
-        mx_escape("{\"types\":[\"m.room.message\",\"m.sticker\"]}");
+    char *filter = mx_escape("{\"types\":" MX_MESSAGE_TYPES_JSON "}");
     char *path = xasprintf("/_matrix/client/v3/rooms/%s/messages?dir=b&"
                            "limit=%d&filter=%s&user_id=%s", room,
                            j->history_max, filter, uid);

@@ -44,6 +44,9 @@ struct mx_member {
 /* Whether events of this type carry a message to bridge: m.room.message,
  * and m.sticker (an image with a description, no msgtype of its own). */
 bool mx_event_is_message(const char *type);
+/* The same types as a JSON array, for the "types" of a request filter;
+ * kept next to mx_event_is_message so the two change together. */
+#define MX_MESSAGE_TYPES_JSON "[\"m.room.message\",\"m.sticker\"]"
 /* Returns -1 with *why set if ev lacks what every room event has. */
 int mx_event_parse(json_t *ev, struct mx_event *out, const char **why);
 int mx_message_parse(const struct mx_event *ev, struct mx_message *out,

@@ -284,22 +284,31 @@ async def test_reactions_and_deletions_in_a_gateway_room(cluster, gateway,
         content["users"] = dict(content.get("users", {}), **{ghost: 50})
         await bob.client.room_put_state(room_id, "m.room.power_levels",
                                         content)
-        event = await carol.send(room_id, "off topic")
-        await alice.wait_message(lambda m: m["body"] == "off topic",
-                                 what="carol's message")
-        iq = alice.client.make_iq_set(ito=muc_jid)
-        iq.append(slixmpp.ET.fromstring(
-            f"<moderate xmlns='{NS_MODERATE}' id='{event}'>"
+        async def moderate(body, request, reason):
+            """carol says body; alice removes it with request (XML with
+            {event} for its id); alice's ghost redacts it with reason, and
+            everyone in the room, alice included, sees it moderated by her.
+            Returns (event id, the removal alice saw)."""
+            event = await carol.send(room_id, body)
+            await alice.wait_message(lambda m: m["body"] == body,
+                                     what=f"carol's {body!r}")
+            iq = alice.client.make_iq_set(ito=muc_jid)
+            iq.append(slixmpp.ET.fromstring(request.format(event=event)))
+            await iq.send(timeout=20)
+            redaction = await actions.redaction(room_id, ghost, event)
+            assert redaction.reason == reason
+            removal = await alice.wait_message(
+                lambda m: retraction_of(m) is not None and
+                retraction_of(m)[0] == event,
+                what=f"the moderation of {body!r} echoed")
+            assert retraction_of(removal) == (event, f"{muc_jid}/alice")
+            return event, removal
+
+        event, removal = await moderate(
+            "off topic",
+            f"<moderate xmlns='{NS_MODERATE}' id='{{event}}'>"
             f"<retract xmlns='{NS_RETRACT}'/><reason>off topic</reason>"
-            f"</moderate>"))
-        await iq.send(timeout=20)
-        redaction = await actions.redaction(room_id, ghost, event)
-        assert redaction.reason == "off topic"
-        # Everyone in the room, alice included, sees it moderated by her.
-        removal = await alice.wait_message(
-            lambda m: retraction_of(m) is not None and
-            retraction_of(m)[0] == event, what="the moderation echoed")
-        assert retraction_of(removal) == (event, f"{muc_jid}/alice")
+            f"</moderate>", "off topic")
         # ... in the form before 2023 as well, for clients that know only
         # that one, ...
         legacy = removal.xml.find(f"{{{NS_FASTEN}}}apply-to")
@@ -307,22 +316,13 @@ async def test_reactions_and_deletions_in_a_gateway_room(cluster, gateway,
         assert legacy.find(f"{{{NS_MODERATE_0}}}moderated").get("by") == \
             f"{muc_jid}/alice"
         # ... whose requests the room takes too.
-        event = await carol.send(room_id, "also off topic")
-        await alice.wait_message(lambda m: m["body"] == "also off topic",
-                                 what="carol's second message")
-        iq = alice.client.make_iq_set(ito=muc_jid)
-        iq.append(slixmpp.ET.fromstring(
-            f"<apply-to xmlns='{NS_FASTEN}' id='{event}'>"
+        await moderate(
+            "also off topic",
+            f"<apply-to xmlns='{NS_FASTEN}' id='{{event}}'>"
             f"<moderate xmlns='{NS_MODERATE_0}'>"
             f"<retract xmlns='urn:xmpp:message-retract:0'/>"
-            f"<reason>old client</reason></moderate></apply-to>"))
-        await iq.send(timeout=20)
-        redaction = await actions.redaction(room_id, ghost, event)
-        assert redaction.reason == "old client"
-        removal = await alice.wait_message(
-            lambda m: retraction_of(m) is not None and
-            retraction_of(m)[0] == event, what="the older form's moderation")
-        assert retraction_of(removal) == (event, f"{muc_jid}/alice")
+            f"<reason>old client</reason></moderate></apply-to>",
+            "old client")
     finally:
         await bob.close()
         await carol.close()
