@@ -81,6 +81,18 @@ def hist_quantile(before, after, name, q):
     return None
 
 
+def hist_max(before, after, name):
+    """Upper bound of the highest bucket that gained a count."""
+    b = dict(before.get(name, []))
+    top, prev = None, 0
+    for le, cumulative in after.get(name, []):
+        delta = cumulative - b.get(le, 0)
+        if delta > prev:
+            top = le
+        prev = delta
+    return top
+
+
 def pct(values, q):
     if not values:
         return None
@@ -193,6 +205,9 @@ async def run_load(cluster, pairs, direction, rate, seconds, tag):
         "gateway_p50_ms_le": g50 * 1000 if g50 is not None else None,
         "gateway_p99_ms_le": g99 * 1000 if g99 is not None else None,
         "cpu_us_per_msg": per_msg,
+        "gateway_turn_max_ms_le": (lambda t: t * 1000 if t is not None
+                                   else None)(
+            hist_max(m0, m1, "isthmus_loop_turn_seconds")),
     }
 
 
@@ -234,6 +249,7 @@ async def join_figure(cluster, members):
         baseline = await probe(20, "before")
         muc = joiner.client
         muc.register_plugin("xep_0045")
+        m0 = scrape(cluster.isthmus)
         probing = asyncio.create_task(probe(20, "during"))
         t0 = time.monotonic()
         _, _, occupants, _ = await muc.plugin["xep_0045"].join_muc_wait(
@@ -241,6 +257,12 @@ async def join_figure(cluster, members):
             timeout=300)
         join_s = time.monotonic() - t0
         during = await probing
+        m1 = scrape(cluster.isthmus)
+        # The gateway's own share of the delay: the longest it kept its one
+        # thread busy in a turn, during which nothing else could move.
+        turn = "isthmus_loop_turn_seconds"
+        turn_p99 = hist_quantile(m0, m1, turn, 0.99)
+        turn_max = hist_max(m0, m1, turn)
         return {"members": members, "join_seconds": join_s,
                 "occupants_received": len(occupants),
                 "other_conversation_ms": {
@@ -248,6 +270,9 @@ async def join_figure(cluster, members):
                     "before_max": max(baseline),
                     "during_p50": pct(during, 0.5),
                     "during_max": max(during)},
+                "gateway_turn_ms_le": {
+                    "p99": turn_p99 * 1000 if turn_p99 is not None else None,
+                    "max": turn_max * 1000 if turn_max is not None else None},
                 "status": "measured"}
     finally:
         for u in (owner, bob):
@@ -341,6 +366,10 @@ def print_table(res):
           f"presences). Another conversation meanwhile: p50 "
           f"{o['during_p50']:.0f} ms, max {o['during_max']:.0f} ms (before: "
           f"p50 {o['before_p50']:.0f} ms, max {o['before_max']:.0f} ms)")
+    g = j.get("gateway_turn_ms_le", {})
+    print(f"   The gateway's own share: its longest loop turn meanwhile "
+          f"<= {fmt(g.get('max'), 'g')} ms, p99 <= {fmt(g.get('p99'), 'g')} "
+          f"ms (nothing else moves in the gateway during a turn)")
 
 
 def plot(res, path):

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "gateway/media.h"
+#include "gateway/metrics.h"
 #include "gateway/portal.h"
 #include "gateway/presence.h"
 #include "gateway/queues.h"
@@ -272,7 +273,7 @@ static void before_sleep(struct gateway *gw)
     int rc = store_flush(gw->store);
     if (waiting)
         as_server_committed(gw->as, rc == 0);
-    to_xmpp_flush(gw);
+    to_xmpp_flush(gw, rc == 0);
     /* xmpp_send only queues; push the bytes out before sleeping. */
     xmpp_run_once(gw->xmpp, 0);
 }
@@ -311,10 +312,12 @@ static void drain(struct gateway *gw)
 void gateway_run(struct gateway *gw)
 {
     while (!gw->stop) {
+        int64_t woke_us = metrics_now_us();
         as_server_run(gw->as);
         mx_client_run(gw->mx);
         component_run(gw->component);
         before_sleep(gw);
+        metrics_observe_us(HIST_LOOP_TURN, metrics_now_us() - woke_us);
 
         struct pollfd fds[3];
         nfds_t nfds = 0;
@@ -358,6 +361,7 @@ void gateway_free(struct gateway *gw)
         save_txn_number(gw, true);
         store_flush(gw->store);
     }
+    to_xmpp_free(gw);
     mx_client_free(gw->mx);
     queues_free(gw->queues);
     portal_state_free(gw->portal);

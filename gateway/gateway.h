@@ -38,7 +38,10 @@ struct gateway {
     struct portal_state *portal; /* portal mode's in-memory state */
     struct media *media;         /* media proxy and downloads */
     struct presence *presence; /* presence updates waiting to be coalesced */
-    bool stanza_outbox_dirty; /* OUTBOX_STANZA rows wait to be sent */
+    /* The outbox may hold stanzas that the turn's copies in memory
+     * (to_xmpp.c) do not: the flush must read it. */
+    bool stanza_outbox_dirty;
+    struct to_xmpp_fresh *fresh; /* this turn's stanzas, owned by to_xmpp.c */
     char *bot_mxid;
     /* For the latency metrics: when the stanza or transaction now being
      * handled arrived (monotonic us), or 0 outside such handling. */
@@ -125,8 +128,12 @@ extern const struct as_handlers matrix_inbound_handlers;
 void matrix_join_process(struct gateway *gw,
                          const struct store_outbox_item *it);
 /* ---- gateway/to_xmpp.c: sends committed stanzas from the outbox */
-void to_xmpp_flush(struct gateway *gw);
+/* Right after the turn's commit: sends what it released (nothing when
+ * committed is false, as the turn's rows are gone). */
+void to_xmpp_flush(struct gateway *gw, bool committed);
 /* Stores a stanza for sending after the turn's commit. */
 int to_xmpp_enqueue(struct gateway *gw, const char *queue, xmpp_stanza_t *st);
+/* Frees the turn's copies at shutdown (the outbox keeps the stanzas). */
+void to_xmpp_free(struct gateway *gw);
 
 #endif

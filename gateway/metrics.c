@@ -25,12 +25,16 @@ static uint64_t counters[CNT_COUNT];
 static const char *const hist_names[HIST_COUNT] = {
     [HIST_TO_MATRIX] = "isthmus_to_matrix_gateway_seconds",
     [HIST_TO_XMPP] = "isthmus_to_xmpp_gateway_seconds",
+    [HIST_LOOP_TURN] = "isthmus_loop_turn_seconds",
 };
 static const char *const hist_help[HIST_COUNT] = {
     [HIST_TO_MATRIX] = "Gateway time from an XMPP message being workable "
                        "to its Matrix request handed to libcurl",
     [HIST_TO_XMPP] = "Gateway time from a transaction arriving to its "
                      "stanzas handed to libstrophe",
+    [HIST_LOOP_TURN] = "Time of one event loop turn, from waking to "
+                       "sleeping again: the longest the gateway can hold "
+                       "up any conversation",
 };
 static const char *const counter_names[CNT_COUNT] = {
     [CNT_TO_MATRIX] = "isthmus_messages_to_matrix_total",

@@ -146,7 +146,7 @@ enum stmt_id {
     S_ROOM_GET, S_ROOM_FIND_DM, S_ROOM_PUT, S_ROOM_DELETE,
     S_MSG_PUT, S_MSG_BY_EVENT, S_MSG_BY_STANZA,
     S_OUTBOX_ADD, S_OUTBOX_HEAD, S_OUTBOX_SCAN, S_OUTBOX_DELETE,
-    S_OUTBOX_COUNT,
+    S_OUTBOX_COUNT, S_OUTBOX_DELETE_RANGE,
     S_INBOUND_GET, S_INBOUND_ADD, S_INBOUND_DONE, S_INBOUND_PRUNE,
     S_OCC_PUT, S_OCC_GET, S_OCC_DELETE, S_OCC_LIST, S_OCC_COUNT_GHOST,
     S_MEMBER_PUT, S_MEMBER_DELETE, S_MEMBER_LIST, S_MEMBER_CLEAR,
@@ -220,6 +220,8 @@ static const char *const stmt_sql[S_COUNT] = {
                       "LIMIT ?3",
     [S_OUTBOX_DELETE] = "DELETE FROM outbox WHERE id = ?1",
     [S_OUTBOX_COUNT] = "SELECT COUNT(*) FROM outbox",
+    [S_OUTBOX_DELETE_RANGE] = "DELETE FROM outbox WHERE kind = ?1 AND "
+                              "id BETWEEN ?2 AND ?3",
     [S_INBOUND_GET] = "SELECT event_id FROM inbound WHERE xmpp_jid = ?1 AND "
                       "stanza_id = ?2",
     [S_INBOUND_ADD] = "INSERT OR IGNORE INTO inbound(xmpp_jid, stanza_id, "
@@ -277,8 +279,11 @@ static const char *const stmt_sql[S_COUNT] = {
                          "event_id, room_id FROM reactions WHERE "
                          "event_id = ?1",
     [S_REACT_DELETE] = "DELETE FROM reactions WHERE event_id = ?1",
-    [S_MSG_SET_STANZA] = "UPDATE messages SET stanza_id = ?2 WHERE "
-                         "event_id = ?1",
+    /* Values on the right are the old ones: an origin id stored as "same
+     * as the stanza id" keeps that id. */
+    [S_MSG_SET_STANZA] = "UPDATE messages SET origin_id = "
+                         "COALESCE(origin_id, stanza_id), stanza_id = ?2 "
+                         "WHERE event_id = ?1",
     [S_PU_ALL] = "SELECT room_id, mxid, muc_jid, nick, attempt, joined, "
                  "base_nick FROM portal_users ORDER BY muc_jid",
     [S_MSG_ORDER] = "SELECT ts, rowid FROM messages WHERE event_id = ?1",
@@ -755,7 +760,12 @@ int store_message_put(struct store *st, const struct store_message *m)
     bind_text(s, 2, m->room_id);
     bind_text(s, 3, m->xmpp_jid);
     bind_text(s, 4, m->stanza_id);
-    bind_text(s, 5, m->origin_id);
+    /* Most rows carry the same id twice (a bridged event's stanza is sent
+     * with id = origin-id = event id): storing it once spares an entry in
+     * the origin index, a random page written per message. */
+    bool same = m->origin_id && m->stanza_id &&
+                strcmp(m->origin_id, m->stanza_id) == 0;
+    bind_text(s, 5, same ? NULL : m->origin_id);
     sqlite3_bind_int(s, 6, m->direction);
     sqlite3_bind_int64(s, 7, m->ts);
     bind_text(s, 8, m->replaces);
@@ -782,7 +792,9 @@ static void fill_message(sqlite3_stmt *s, struct store_message *out)
     out->room_id = dup_col(s, 1);
     out->xmpp_jid = dup_col(s, 2);
     out->stanza_id = dup_col(s, 3);
-    out->origin_id = dup_col(s, 4);
+    /* No origin id of its own: the stanza id is the one the sender chose
+     * (see store_message_put). */
+    out->origin_id = dup_col(s, sqlite3_column_type(s, 4) == SQLITE_NULL ? 3 : 4);
     out->direction = sqlite3_column_int(s, 5);
     out->ts = sqlite3_column_int64(s, 6);
     out->replaces = dup_col(s, 7);
@@ -984,6 +996,18 @@ int store_outbox_delete(struct store *st, int64_t id)
     sqlite3_stmt *s = stmt(st, S_OUTBOX_DELETE);
     sqlite3_bind_int64(s, 1, id);
     return step_write(st, s, "outbox delete");
+}
+
+int store_outbox_delete_range(struct store *st, int kind, int64_t first_id,
+                              int64_t last_id)
+{
+    if (ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = stmt(st, S_OUTBOX_DELETE_RANGE);
+    sqlite3_bind_int(s, 1, kind);
+    sqlite3_bind_int64(s, 2, first_id);
+    sqlite3_bind_int64(s, 3, last_id);
+    return step_write(st, s, "outbox delete range");
 }
 
 int store_outbox_count(struct store *st)

@@ -99,7 +99,8 @@ struct store_message {
     char *room_id;
     char *xmpp_jid;  /* the XMPP party of the conversation (bare) */
     char *stanza_id; /* id attribute, may be NULL */
-    char *origin_id; /* XEP-0359 origin-id, may be NULL */
+    char *origin_id; /* XEP-0359 origin-id; read back as stanza_id when
+                        the message had none, NULL when it had neither */
     int direction;
     int64_t ts;
     char *replaces;  /* a correction: the event id of the original, or NULL */
@@ -195,6 +196,10 @@ int store_outbox_scan(struct store *st, int kind, int64_t after_id, int limit,
                       void (*fn)(const struct store_outbox_item *, void *),
                       void *ud);
 int store_outbox_delete(struct store *st, int64_t id);
+/* Every item of one kind with first_id <= id <= last_id: one statement for
+ * a batch that went out together. */
+int store_outbox_delete_range(struct store *st, int kind, int64_t first_id,
+                              int64_t last_id);
 int store_outbox_count(struct store *st);
 void store_outbox_item_free(struct store_outbox_item *it);
 

@@ -290,6 +290,32 @@ static void messages_both_ways(void **state)
     /* Ids are only unique per sender. */
     assert_int_equal(store_message_by_stanza(f->st, "z@x", "stanza-1", &out), 0);
     assert_int_equal(store_message_by_event(f->st, "$nope", &out), 0);
+
+    /* The same id as stanza id and origin id is stored once, and still
+     * found and read back as both. */
+    struct store_message same = { "$ev2", "!r:hs", "a@x", "$ev2", "$ev2",
+                                  DIR_MATRIX_TO_XMPP, 1235, NULL, NULL };
+    assert_int_equal(store_message_put(f->st, &same), 0);
+    assert_int_equal(store_message_by_stanza(f->st, "a@x", "$ev2", &out), 1);
+    assert_string_equal(out.event_id, "$ev2");
+    assert_string_equal(out.stanza_id, "$ev2");
+    assert_string_equal(out.origin_id, "$ev2");
+    store_message_free(&out);
+    /* A MUC's stanza-id, learnt later, leaves the origin id as it was. */
+    assert_int_equal(store_message_set_stanza_id(f->st, "$ev2", "muc-9"), 0);
+    assert_int_equal(store_message_by_event(f->st, "$ev2", &out), 1);
+    assert_string_equal(out.stanza_id, "muc-9");
+    assert_string_equal(out.origin_id, "$ev2");
+    store_message_free(&out);
+    assert_int_equal(store_message_by_stanza(f->st, "a@x", "$ev2", &out), 1);
+    store_message_free(&out);
+    /* A message without an origin-id: its id is the sender's own. */
+    struct store_message bare = { "$ev3", "!r:hs", "a@x", "s-3", NULL,
+                                  DIR_XMPP_TO_MATRIX, 1236, NULL, NULL };
+    assert_int_equal(store_message_put(f->st, &bare), 0);
+    assert_int_equal(store_message_by_event(f->st, "$ev3", &out), 1);
+    assert_string_equal(out.origin_id, "s-3");
+    store_message_free(&out);
 }
 
 static void put_msg(struct store *st, const char *event_id, const char *room,
@@ -421,6 +447,18 @@ static void outbox_keeps_order_per_queue(void **state)
     assert_int_equal(store_outbox_delete(f->st, b1), 0);
     int64_t again = store_outbox_add(f->st, "qa", OUTBOX_STANZA, "<x/>", 4);
     assert_true(again > a2);
+
+    /* A range goes at once, and only its kind. */
+    int64_t c1 = store_outbox_add(f->st, "qa", OUTBOX_STANZA, "<c1/>", 5);
+    int64_t d1 = store_outbox_add(f->st, "qd", OUTBOX_XMPP_INBOUND, "<d/>", 6);
+    int64_t c2 = store_outbox_add(f->st, "qa", OUTBOX_STANZA, "<c2/>", 7);
+    assert_int_equal(store_outbox_delete_range(f->st, OUTBOX_STANZA, again,
+                                               c2), 0);
+    assert_int_equal(store_outbox_count(f->st), 1);
+    assert_int_equal(store_outbox_head(f->st, "qd", &it), 1);
+    assert_int_equal(it.id, d1);
+    store_outbox_item_free(&it);
+    assert_true(c1 > again && c2 > d1);
 }
 
 static void inbound_ids_deduplicate(void **state)
