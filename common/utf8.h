@@ -7,6 +7,9 @@
 /* True if s[0..n) is well-formed UTF-8 (no overlongs, no surrogates,
  * nothing above U+10FFFF). */
 bool utf8_valid(const char *s, size_t n);
+/* How many bytes at the start of s[0..n) are well-formed UTF-8: n when
+ * all of it is, else the offset of the first ill-formed sequence. */
+size_t utf8_valid_prefix(const char *s, size_t n);
 
 /* Returns a copy of s[0..n) with every ill-formed sequence replaced by
  * U+FFFD, so that nothing invalid is ever forwarded raw. Caller frees. */
