@@ -1,5 +1,5 @@
 /* The text helpers every message goes through (common/utf8.c,
- * common/strbuf.c): the fast paths must give exactly what the plain
+ * common/strbuf.c, matrix/json_write.c): the fast paths must give exactly what the plain
  * one-code-point-at-a-time versions give, on valid and broken input. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +9,7 @@
 
 #include "common/strbuf.h"
 #include "common/utf8.h"
+#include "matrix/json_write.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,6 +195,112 @@ static void strbuf_appends(void **state)
     strbuf_free(&sb);
 }
 
+/* ------------------------------------------------ compact JSON writer -- */
+
+/* json_write_compact gives what json_dumps(JSON_COMPACT) gives, including
+ * NULL; takes the reference to v. */
+static void check_json(json_t *v)
+{
+    char *want = json_dumps(v, JSON_COMPACT);
+    size_t len = 12345;
+    char *got = json_write_compact(v, &len);
+    if (!want) {
+        assert_null(got);
+        assert_int_equal(len, 0);
+    } else {
+        assert_non_null(got);
+        assert_string_equal(got, want);
+        assert_int_equal(len, strlen(want));
+    }
+    free(want);
+    free(got);
+    json_decref(v);
+}
+
+static void json_writer_matches_jansson(void **state)
+{
+    (void)state;
+    check_json(json_pack("{s:s, s:s}", "msgtype", "m.text", "body",
+                         "Hello \xf0\x9f\x98\x80"));
+    check_json(json_object());
+    check_json(json_array());
+    check_json(json_pack("{s:{}, s:[], s:[{}, []], s:n, s:b, s:b}", "o", "a",
+                         "n", "nul", "t", 1, "f", 0));
+    check_json(json_pack("{s:I, s:I, s:I, s:i}", "max",
+                         (json_int_t)9223372036854775807LL, "min",
+                         (json_int_t)(-9223372036854775807LL - 1), "zero",
+                         (json_int_t)0, "neg", -42));
+    check_json(json_pack("[s, s, s, s]", "quote \" backslash \\ slash /",
+                         "\b\f\n\r\t", "\x01\x1f\x7f", "caf\xc3\xa9"));
+    check_json(json_pack("{s:s}", "key \"with\" \\escapes\n", "v"));
+    /* Every control character, and a NUL inside a string. */
+    char ctl[32];
+    for (int i = 0; i < 32; i++)
+        ctl[i] = (char)i;
+    check_json(json_pack("[s#]", ctl, (int)sizeof ctl));
+    /* Ill-formed UTF-8 smuggled in: both refuse. */
+    json_t *bad = json_array();
+    json_array_append_new(bad, json_stringn_nocheck("a\xc3", 2));
+    check_json(bad);
+    /* A top-level scalar is refused too, without JSON_ENCODE_ANY. */
+    check_json(json_string("alone"));
+    check_json(json_integer(1));
+    /* Reals are jansson's to write, wherever they are. */
+    check_json(json_pack("{s:f, s:[f]}", "r", 0.1, "a", 1e300));
+    /* Deep nesting goes past the writer's own depth limit. */
+    json_t *deep = json_array();
+    for (int i = 0; i < 100; i++)
+        deep = json_pack("{s:o, s:i}", "in", deep, "i", i);
+    check_json(deep);
+    /* Keys keep their insertion order, after updates and deletions. */
+    json_t *o = json_pack("{s:i, s:i, s:i, s:i}", "z", 1, "a", 2, "m", 3,
+                          "b", 4);
+    json_object_set_new(o, "a", json_string("again"));
+    json_object_del(o, "m");
+    json_object_set_new(o, "m", json_true());
+    check_json(o);
+}
+
+/* Random nested values: same text as jansson every time. */
+static json_t *random_value(int depth)
+{
+    static const char *const strs[] = {
+        "", "x", "\"", "\\", "/", "\n\t", "\x01", "caf\xc3\xa9",
+        "\xf0\x9f\x98\x80", "<tag attr='1'>&amp;</tag>",
+    };
+    int kind = rand() % (depth > 4 ? 5 : 7);
+    switch (kind) {
+    case 0: return json_string(strs[rand() % 10]);
+    case 1: return json_integer((json_int_t)rand() - RAND_MAX / 2);
+    case 2: return json_null();
+    case 3: return json_boolean(rand() % 2);
+    case 4: return json_string(strs[rand() % 10]);
+    case 5: {
+        json_t *a = json_array();
+        for (int i = rand() % 4; i > 0; i--)
+            json_array_append_new(a, random_value(depth + 1));
+        return a;
+    }
+    default: {
+        json_t *o = json_object();
+        for (int i = rand() % 4; i > 0; i--)
+            json_object_set_new(o, strs[rand() % 10], random_value(depth + 1));
+        return o;
+    }
+    }
+}
+
+static void json_writer_random_values(void **state)
+{
+    (void)state;
+    srand(777);
+    for (int i = 0; i < 20000; i++) {
+        json_t *v = json_object();
+        json_object_set_new(v, "v", random_value(0));
+        check_json(v);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -202,6 +309,8 @@ int main(void)
         cmocka_unit_test(utf8_length_bounds_the_scan),
         cmocka_unit_test(utf8_random_input_matches_reference),
         cmocka_unit_test(strbuf_appends),
+        cmocka_unit_test(json_writer_matches_jansson),
+        cmocka_unit_test(json_writer_random_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
