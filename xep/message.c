@@ -50,11 +50,16 @@ static void parse_refs(xmpp_stanza_t *st, struct xmsg *out)
 {
     for (xmpp_stanza_t *c = xmpp_stanza_get_children(st); c;
          c = xmpp_stanza_get_next(c)) {
-        const char *cn = xmpp_stanza_get_name(c), *ns = xmpp_stanza_get_ns(c);
+        /* The name first: attributes are hash lookups, done for every
+         * child if asked before it. */
+        const char *cn = xmpp_stanza_get_name(c);
+        if (!cn || strcmp(cn, "reference") != 0)
+            continue;
+        const char *ns = xmpp_stanza_get_ns(c);
         const char *type = xmpp_stanza_get_attribute(c, "type");
         const char *uri = xmpp_stanza_get_attribute(c, "uri");
         int begin, end;
-        if (!cn || !ns || !type || !uri || strcmp(cn, "reference") != 0 ||
+        if (!ns || !type || !uri ||
             strcmp(ns, NS_REFERENCE) != 0 || strcmp(type, "mention") != 0 ||
             !parse_int(xmpp_stanza_get_attribute(c, "begin"), &begin) ||
             !parse_int(xmpp_stanza_get_attribute(c, "end"), &end) ||
@@ -107,10 +112,13 @@ int xmsg_parse(xmpp_stanza_t *st, struct xmsg *out, const char **why)
     }
     for (xmpp_stanza_t *c = xmpp_stanza_get_children(st); c;
          c = xmpp_stanza_get_next(c)) {
-        const char *cn = xmpp_stanza_get_name(c), *ns = xmpp_stanza_get_ns(c);
+        const char *cn = xmpp_stanza_get_name(c);
+        if (!cn || strcmp(cn, "fallback") != 0)
+            continue; /* before the attribute lookups, as in parse_refs */
+        const char *ns = xmpp_stanza_get_ns(c);
         const char *for_ = xmpp_stanza_get_attribute(c, "for");
-        if (!cn || !ns || !for_ || strcmp(cn, "fallback") != 0 ||
-            strcmp(ns, NS_FALLBACK) != 0 || strcmp(for_, NS_REPLY) != 0)
+        if (!ns || !for_ || strcmp(ns, NS_FALLBACK) != 0 ||
+            strcmp(for_, NS_REPLY) != 0)
             continue;
         xmpp_stanza_t *b = xmpp_stanza_get_child_by_name(c, "body");
         const char *start = b ? xmpp_stanza_get_attribute(b, "start") : NULL;

@@ -38,6 +38,13 @@ char *xml_child_text(xmpp_stanza_t *parent, const char *name, const char *ns)
                           : xmpp_stanza_get_child_by_name(parent, name);
     if (!c)
         return NULL;
+    /* One text child, as a parsed <body/> nearly always has: copy it once
+     * instead of having libstrophe concatenate it first. */
+    xmpp_stanza_t *only = xmpp_stanza_get_children(c);
+    if (only && !xmpp_stanza_get_next(only) && xmpp_stanza_is_text(only)) {
+        const char *text = xmpp_stanza_get_text_ptr(only);
+        return xstrdup(text ? text : "");
+    }
     char *t = xmpp_stanza_get_text(c);
     if (!t)
         return xstrdup("");

@@ -480,6 +480,47 @@ static void serialization_escapes_every_special(void **state)
     xmpp_stanza_release(big);
 }
 
+static void expect_child_text(xmpp_stanza_t *st, const char *name,
+                              const char *want)
+{
+    char *got = xml_child_text(st, name, NULL);
+    if (!want) {
+        assert_null(got);
+        return;
+    }
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+/* A single text child is copied directly; every other shape still gets
+ * libstrophe's concatenation of the direct text children. */
+static void child_text_shapes(void **state)
+{
+    (void)state;
+    xmpp_stanza_t *st = parse("<message><one>a &amp; b</one><empty/>"
+                              "<mixed>x<i>not this</i>y</mixed>"
+                              "<elem><i>deeper</i></elem></message>");
+    expect_child_text(st, "one", "a & b");
+    expect_child_text(st, "empty", "");
+    expect_child_text(st, "mixed", "xy");
+    expect_child_text(st, "elem", "");
+    expect_child_text(st, "absent", NULL);
+    xmpp_stanza_release(st);
+    /* Built by hand: two text children, and an empty one. */
+    st = xmpp_stanza_new(ctx);
+    xmpp_stanza_set_name(st, "message");
+    xmpp_stanza_t *two = xml_add_text_child(ctx, st, "two", NULL, "first ");
+    xmpp_stanza_t *t = xmpp_stanza_new(ctx);
+    xmpp_stanza_set_text(t, "second");
+    xmpp_stanza_add_child(two, t);
+    xmpp_stanza_release(t);
+    xml_add_text_child(ctx, st, "blank", NULL, "");
+    expect_child_text(st, "two", "first second");
+    expect_child_text(st, "blank", "");
+    xmpp_stanza_release(st);
+}
+
 /* How the gateway picks the moderation version: from the room's
  * disco#info (as Prosody's mod_muc_moderation of 2023-02 answers). */
 static void disco_features_are_found(void **state)
@@ -543,6 +584,7 @@ int main(void)
         cmocka_unit_test(what_is_not_a_moderation_announcement),
         cmocka_unit_test(moderation_requests_are_built),
         cmocka_unit_test(serialization_escapes_every_special),
+        cmocka_unit_test(child_text_shapes),
         cmocka_unit_test(disco_features_are_found),
         cmocka_unit_test(error_conditions_are_read),
     };
