@@ -55,8 +55,8 @@ char *xml_child_text(xmpp_stanza_t *parent, const char *name, const char *ns)
 
 /* The replacement for each of the five XML specials, NULL for every other
  * byte (quotes only matter in attributes, but escaping them in text is
- * valid too and keeps one function). A table lets the scan below skip
- * plain runs with one load per byte. */
+ * valid too and keeps one function). Plain runs between them are found
+ * with strcspn, which libc scans many bytes at a time. */
 static const char *const xml_escapes[256] = {
     ['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;",
     ['"'] = "&quot;", ['\''] = "&apos;",
@@ -67,8 +67,7 @@ static void put_escaped(struct strbuf *sb, const char *s)
     const unsigned char *p = (const unsigned char *)s;
     for (;;) {
         const unsigned char *run = p;
-        while (*p && !xml_escapes[*p])
-            p++;
+        p += strcspn((const char *)p, "&<>\"'");
         strbuf_append(sb, (const char *)run, (size_t)(p - run));
         if (!*p)
             return;
