@@ -3,6 +3,7 @@
 #include "common/strbuf.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Length of the well-formed sequence starting at s (at most n bytes long),
@@ -91,16 +92,34 @@ static void append_sanitized(struct strbuf *sb, const char *s, size_t n)
     }
 }
 
+/* The sanitised copy of s[0..n), whose first valid bytes are known to be
+ * well-formed. Caller frees. */
+static char *sanitized_copy(const char *s, size_t n, size_t valid)
+{
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_reserve(&sb, n + 3);
+    strbuf_append(&sb, s, valid);
+    append_sanitized(&sb, s + valid, n - valid);
+    return strbuf_detach(&sb);
+}
+
 char *utf8_sanitize(const char *s, size_t n)
 {
     /* Valid input, nearly always: one copy. */
     size_t valid = utf8_valid_prefix(s, n);
     if (valid == n)
         return xstrndup(s, n);
-    struct strbuf sb = STRBUF_INIT;
-    strbuf_reserve(&sb, n + 3);
-    append_sanitized(&sb, s, n);
-    return strbuf_detach(&sb);
+    return sanitized_copy(s, n, valid);
+}
+
+char *utf8_sanitize_owned(char *s, size_t n)
+{
+    size_t valid = utf8_valid_prefix(s, n);
+    if (valid == n)
+        return s;
+    char *copy = sanitized_copy(s, n, valid);
+    free(s);
+    return copy;
 }
 
 size_t utf8_offset(const char *s, size_t cp)

@@ -85,6 +85,16 @@ static void check_same(const char *s, size_t n)
     assert_int_equal(utf8_valid_prefix(s, n), ref_valid_prefix(s, n));
     assert_int_equal(utf8_valid(s, n), ref_valid_prefix(s, n) == n);
     free(got);
+    /* The owning variant: the same text, and the same buffer back when
+     * nothing needed replacing. */
+    char *mine = malloc(n + 1);
+    memcpy(mine, s, n);
+    mine[n] = '\0';
+    char *owned = utf8_sanitize_owned(mine, n);
+    assert_memory_equal(owned, want, ref_len + 1);
+    if (ref_valid_prefix(s, n) == n)
+        assert_ptr_equal(owned, mine);
+    free(owned);
     free(want);
 }
 
