@@ -29,6 +29,23 @@ xmpp_stanza_t *xml_add_text_child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent,
     return el;
 }
 
+char *xml_text(xmpp_stanza_t *el)
+{
+    /* One text child, as a parsed <body/> nearly always has: copy it once
+     * instead of having libstrophe concatenate it first. */
+    xmpp_stanza_t *only = xmpp_stanza_get_children(el);
+    if (only && !xmpp_stanza_get_next(only) && xmpp_stanza_is_text(only)) {
+        const char *text = xmpp_stanza_get_text_ptr(only);
+        return xstrdup(text ? text : "");
+    }
+    char *t = xmpp_stanza_get_text(el);
+    if (!t)
+        return xstrdup("");
+    char *copy = xstrdup(t);
+    xmpp_free(xmpp_stanza_get_context(el), t);
+    return copy;
+}
+
 char *xml_child_text(xmpp_stanza_t *parent, const char *name, const char *ns)
 {
     if (!parent)
@@ -36,21 +53,7 @@ char *xml_child_text(xmpp_stanza_t *parent, const char *name, const char *ns)
     xmpp_stanza_t *c = ns ? xmpp_stanza_get_child_by_name_and_ns(parent, name,
                                                                  ns)
                           : xmpp_stanza_get_child_by_name(parent, name);
-    if (!c)
-        return NULL;
-    /* One text child, as a parsed <body/> nearly always has: copy it once
-     * instead of having libstrophe concatenate it first. */
-    xmpp_stanza_t *only = xmpp_stanza_get_children(c);
-    if (only && !xmpp_stanza_get_next(only) && xmpp_stanza_is_text(only)) {
-        const char *text = xmpp_stanza_get_text_ptr(only);
-        return xstrdup(text ? text : "");
-    }
-    char *t = xmpp_stanza_get_text(c);
-    if (!t)
-        return xstrdup("");
-    char *copy = xstrdup(t);
-    xmpp_free(xmpp_stanza_get_context(parent), t);
-    return copy;
+    return c ? xml_text(c) : NULL;
 }
 
 /* The replacement for each of the five XML specials, NULL for every other
