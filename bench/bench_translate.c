@@ -10,6 +10,7 @@
 #include "gateway/ids.h"
 #include "gateway/translate.h"
 #include "matrix/event.h"
+#include "matrix/json_write.h"
 #include "xep/message.h"
 
 #include <expat.h>
@@ -139,7 +140,8 @@ static long run_to_matrix(xmpp_ctx_t *ctx, double seconds)
         if (translate_to_matrix(&m, 60000, &t, &why) < 0)
             abort();
         json_t *content = mx_message_content(t.msgtype, t.body);
-        free(json_dumps(content, JSON_COMPACT));
+        /* As mx_client_call writes the request body. */
+        free(json_write_compact(content, NULL));
         json_decref(content);
         free(t.body);
         xmsg_free(&m);

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void grow(struct strbuf *sb, size_t extra)
+void strbuf_reserve(struct strbuf *sb, size_t extra)
 {
     size_t need = sb->len + extra + 1;
     if (need <= sb->cap)
@@ -16,24 +16,6 @@ static void grow(struct strbuf *sb, size_t extra)
         cap *= 2;
     sb->data = xrealloc(sb->data, cap);
     sb->cap = cap;
-}
-
-void strbuf_append(struct strbuf *sb, const char *s, size_t n)
-{
-    grow(sb, n);
-    memcpy(sb->data + sb->len, s, n);
-    sb->len += n;
-    sb->data[sb->len] = '\0';
-}
-
-void strbuf_puts(struct strbuf *sb, const char *s)
-{
-    strbuf_append(sb, s, strlen(s));
-}
-
-void strbuf_putc(struct strbuf *sb, char c)
-{
-    strbuf_append(sb, &c, 1);
 }
 
 void strbuf_printf(struct strbuf *sb, const char *fmt, ...)

@@ -48,7 +48,26 @@ static void ascii_lower(char *s)
 static bool jid_local_char_ok(unsigned char c)
 {
     /* RFC 7622 §3.3.1 forbids these in a localpart. */
-    return c > 0x20 && c != 0x7f && !strchr("\"&'/:<>@", c);
+    switch (c) {
+    case '"': case '&': case '\'': case '/': case ':': case '<': case '>':
+    case '@':
+        return false;
+    default:
+        return c > 0x20 && c != 0x7f;
+    }
+}
+
+/* What a domainpart cannot hold (a switch: this runs per byte of every
+ * address). */
+static bool jid_domain_char_ok(unsigned char c)
+{
+    switch (c) {
+    case '"': case '&': case '\'': case '/': case '<': case '>': case '@':
+    case '\\': case '%':
+        return false;
+    default:
+        return c > 0x20 && c != 0x7f;
+    }
 }
 
 static bool jid_domain_valid(const char *d, size_t n, const char **why)
@@ -62,8 +81,7 @@ static bool jid_domain_valid(const char *d, size_t n, const char **why)
     if (d[0] == '.' || d[n - 1] == '.')
         return fail(why, "the JID's domain starts or ends with a dot"), false;
     for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)d[i];
-        if (c <= 0x20 || c == 0x7f || strchr("\"&'/<>@\\%", c))
+        if (!jid_domain_char_ok((unsigned char)d[i]))
             return fail(why, "the JID's domain has a character domains "
                              "cannot have"),
                    false;
@@ -244,17 +262,31 @@ static int matrix_unescape(const char *s, char **out, const char **why)
     return 0;
 }
 
-/* JID side: XEP-0106 escapes (\hh) for what a localpart forbids, plus the
- * backslash itself, plus upper-case ASCII (XMPP servers fold case, Matrix
- * does not), plus a leading sigil character when it would be mistaken for a
- * room. Non-ASCII bytes (only possible in aliases) pass through. */
+/* What a JID localpart must carry as \hh: what RFC 7622 forbids, the
+ * backslash itself, and upper-case ASCII (XMPP servers fold case, Matrix
+ * does not). A switch rather than strchr: this runs per byte of every
+ * address. */
+static bool jid_must_escape(unsigned char c)
+{
+    switch (c) {
+    case '"': case '&': case '\'': case '/': case ':': case '<': case '>':
+    case '@': case '\\': case '%':
+        return true;
+    default:
+        return c <= 0x20 || c == 0x7f || (c >= 'A' && c <= 'Z');
+    }
+}
+
+/* JID side: XEP-0106 escapes (\hh) for jid_must_escape, plus a leading
+ * sigil character when it would be mistaken for a room. Non-ASCII bytes
+ * (only possible in aliases) pass through. */
 static void jid_escape(struct strbuf *out, const char *s, size_t n,
                        bool escape_leading_sigil)
 {
+    strbuf_reserve(out, n); /* at least one byte each */
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        bool esc = c <= 0x20 || c == 0x7f || strchr("\"&'/:<>@\\%", c) ||
-                   (c >= 'A' && c <= 'Z') ||
+        bool esc = jid_must_escape(c) ||
                    (i == 0 && escape_leading_sigil && (c == '#' || c == '!'));
         if (esc) {
             char e[3] = { '\\', hexdigits[c >> 4], hexdigits[c & 15] };
@@ -265,26 +297,27 @@ static void jid_escape(struct strbuf *out, const char *s, size_t n,
     }
 }
 
-static int jid_unescape(const char *s, size_t n, char **out, const char **why)
+/* Undoes jid_escape on s[0..n), writing into out, which has room for n
+ * bytes (unescaping never lengthens). Returns the length written, which
+ * may include NUL bytes (from \00), or -1. */
+static long jid_unescape_into(const char *s, size_t n, char *out,
+                              const char **why)
 {
-    struct strbuf sb = STRBUF_INIT;
+    size_t w = 0;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '\\') {
             int hi = i + 1 < n ? hexval((unsigned char)s[i + 1]) : -1;
             int lo = hi >= 0 && i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
-            if (hi < 0 || lo < 0) {
-                strbuf_free(&sb);
+            if (hi < 0 || lo < 0)
                 return fail(why, "a backslash in the JID is not followed by "
                                  "two hex digits");
-            }
-            strbuf_putc(&sb, (char)(hi << 4 | lo));
+            out[w++] = (char)(hi << 4 | lo);
             i += 2;
         } else {
-            strbuf_putc(&sb, s[i]);
+            out[w++] = s[i];
         }
     }
-    *out = strbuf_detach(&sb);
-    return 0;
+    return (long)w;
 }
 
 /* ---------------------------------------- XMPP users and MUCs as ghosts -- */
@@ -306,6 +339,9 @@ static int jid_to_namespaced(const struct ids *ids, char sigil,
                          "ghost");
     }
     struct strbuf sb = STRBUF_INIT;
+    /* One allocation when nothing needs escaping, the usual case. */
+    strbuf_reserve(&sb, 1 + strlen(prefix) + strlen(bare) + 1 +
+                            strlen(ids->hs_domain) + 8);
     strbuf_putc(&sb, sigil);
     strbuf_puts(&sb, prefix);
     matrix_escape(&sb, bare);
@@ -480,6 +516,8 @@ int ids_matrix_to_jid(const struct ids *ids, const char *id, char **jid,
     const char *local = kind == IDS_MATRIX_USER ? id + 1 : id;
     size_t local_len = (size_t)((colon ? colon : id + strlen(id)) - local);
     struct strbuf sb = STRBUF_INIT;
+    /* One allocation when nothing needs escaping, the usual case. */
+    strbuf_reserve(&sb, strlen(id) + 1 + strlen(ids->component) + 8);
     if (kind != IDS_MATRIX_USER) {
         strbuf_putc(&sb, id[0]);
         jid_escape(&sb, local + 1, local_len - 1, false);
@@ -499,6 +537,36 @@ int ids_matrix_to_jid(const struct ids *ids, const char *id, char **jid,
     strbuf_puts(&sb, ids->component);
     *jid = strbuf_detach(&sb);
     return 0;
+}
+
+/* sigil + the unescaped localpart local[0..ll) + (when pct is not NULL)
+ * ':' + the unescaped server after pct, in one allocation. A part that
+ * unescapes to a NUL byte ends there, as it would in a C string; the
+ * canonical check then refuses the JID. NULL with *why set if a part is
+ * not validly escaped. Caller frees. */
+static char *unescaped_mxid(char sigil, const char *local, size_t ll,
+                            const char *pct, const char **why)
+{
+    size_t sl = pct ? strlen(pct + 1) : 0;
+    char *mx = xmalloc(1 + ll + 1 + sl + 1);
+    mx[0] = sigil;
+    long n = jid_unescape_into(local, ll, mx + 1, why);
+    if (n < 0) {
+        free(mx);
+        return NULL;
+    }
+    size_t w = 1 + strnlen(mx + 1, (size_t)n);
+    if (pct) {
+        mx[w++] = ':';
+        n = jid_unescape_into(pct + 1, sl, mx + w, why);
+        if (n < 0) {
+            free(mx);
+            return NULL;
+        }
+        w += strnlen(mx + w, (size_t)n);
+    }
+    mx[w] = '\0';
+    return mx;
 }
 
 int ids_jid_to_matrix(const struct ids *ids, const char *jid, char **id,
@@ -531,17 +599,11 @@ int ids_jid_to_matrix(const struct ids *ids, const char *jid, char **id,
                          "localpart and server, as in bob%matrix.org");
     }
     size_t ll = pct ? (size_t)(pct - local) : strlen(local);
-    char *lp = NULL, *server = NULL;
-    if (jid_unescape(local, ll, &lp, why) < 0 ||
-        (pct && jid_unescape(pct + 1, strlen(pct + 1), &server, why) < 0)) {
-        free(lp);
+    char *mx = unescaped_mxid(sigil, local, ll, pct, why);
+    if (!mx) {
         free(bare);
         return -1;
     }
-    char *mx = server ? xasprintf("%c%s:%s", sigil, lp, server)
-                      : xasprintf("%c%s", sigil, lp);
-    free(lp);
-    free(server);
     /* Re-encoding proves validity and canonical form in one step. */
     char *again = NULL;
     if (ids_matrix_to_jid(ids, mx, &again, why) < 0) {

@@ -151,8 +151,7 @@ int translate_to_xmpp_rich(const struct mx_message *in, size_t max_bytes,
         *mentions = NULL, *n_mentions = 0;
     }
     raw[w] = '\0';
-    *body = utf8_sanitize(raw, w);
-    free(raw);
+    *body = utf8_sanitize_owned(raw, w);
     return 0;
 }
 

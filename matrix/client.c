@@ -3,6 +3,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/strbuf.h"
+#include "matrix/json_write.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -285,11 +286,10 @@ void mx_client_call(struct mx_client *c, const char *method, const char *path,
 {
     struct call *call = call_new(c, method, path);
     if (body) {
-        call->body = json_dumps(body, JSON_COMPACT);
+        call->body = json_write_compact(body, &call->body_len);
         json_decref(body);
         if (!call->body)
             abort(); /* jansson only fails here on out-of-memory */
-        call->body_len = strlen(call->body);
     }
     call_begin(c, call, max_attempts, cb, ud);
 }

@@ -103,7 +103,20 @@ int mx_member_parse(const struct mx_event *ev, struct mx_member *out,
 
 json_t *mx_message_content(const char *msgtype, const char *body)
 {
-    return json_pack("{s:s, s:s}", "msgtype", msgtype, "body", body);
+    /* Built directly: json_pack would parse its format string for every
+     * message. NULL, as json_pack gives, when a string is missing or not
+     * UTF-8. */
+    json_t *type = json_string(msgtype);
+    json_t *text = json_string(body);
+    if (!type || !text) {
+        json_decref(type);
+        json_decref(text);
+        return NULL;
+    }
+    json_t *c = json_object();
+    json_object_set_new_nocheck(c, "msgtype", type);
+    json_object_set_new_nocheck(c, "body", text);
+    return c;
 }
 
 json_t *mx_edit_content(const char *msgtype, const char *body,

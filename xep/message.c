@@ -14,12 +14,10 @@ static char *attr_copy(xmpp_stanza_t *st, const char *name)
     return v ? xstrdup(v) : NULL;
 }
 
-/* XEP-0071: the children of <html><body xmlns=xhtml/></html>, as XML
- * text for the HTML sanitiser (gateway/formatting.c). */
-static void parse_xhtml(xmpp_stanza_t *st, struct xmsg *out)
+/* XEP-0071: the children of <html><body xmlns=xhtml/></html> (html may
+ * be NULL), as XML text for the HTML sanitiser (gateway/formatting.c). */
+static void parse_xhtml(xmpp_stanza_t *html, struct xmsg *out)
 {
-    xmpp_stanza_t *html = xmpp_stanza_get_child_by_name_and_ns(st, "html",
-                                                               NS_XHTML_IM);
     xmpp_stanza_t *body = html ? xmpp_stanza_get_child_by_name_and_ns(
                                      html, "body", NS_XHTML)
                                : NULL;
@@ -50,11 +48,16 @@ static void parse_refs(xmpp_stanza_t *st, struct xmsg *out)
 {
     for (xmpp_stanza_t *c = xmpp_stanza_get_children(st); c;
          c = xmpp_stanza_get_next(c)) {
-        const char *cn = xmpp_stanza_get_name(c), *ns = xmpp_stanza_get_ns(c);
+        /* The name first: attributes are hash lookups, done for every
+         * child if asked before it. */
+        const char *cn = xmpp_stanza_get_name(c);
+        if (!cn || strcmp(cn, "reference") != 0)
+            continue;
+        const char *ns = xmpp_stanza_get_ns(c);
         const char *type = xmpp_stanza_get_attribute(c, "type");
         const char *uri = xmpp_stanza_get_attribute(c, "uri");
         int begin, end;
-        if (!cn || !ns || !type || !uri || strcmp(cn, "reference") != 0 ||
+        if (!ns || !type || !uri ||
             strcmp(ns, NS_REFERENCE) != 0 || strcmp(type, "mention") != 0 ||
             !parse_int(xmpp_stanza_get_attribute(c, "begin"), &begin) ||
             !parse_int(xmpp_stanza_get_attribute(c, "end"), &end) ||
@@ -66,6 +69,49 @@ static void parse_refs(xmpp_stanza_t *st, struct xmsg *out)
             out->refs = xcalloc(XMSG_MAX_REFS, sizeof *out->refs);
         out->refs[out->n_refs++] = (struct xmsg_ref){ xstrdup(uri), begin,
                                                       end };
+    }
+}
+
+/* The children xmsg_parse reads: each the first tag child with its name
+ * and, when ns is set, that namespace (libstrophe's get_child_by_name and
+ * get_child_by_name_and_ns rules). */
+enum {
+    C_BODY, C_ORIGIN_ID, C_NICK, C_REPLACE, C_REPLY, C_OOB, C_REQUEST,
+    C_UNSTYLED, C_HTML, C_COUNT
+};
+static const struct {
+    const char *name, *ns;
+} wanted[C_COUNT] = {
+    [C_BODY] = { "body", NULL },
+    [C_ORIGIN_ID] = { "origin-id", NS_SID },
+    [C_NICK] = { "nick", NS_NICK },
+    [C_REPLACE] = { "replace", NS_CORRECT },
+    [C_REPLY] = { "reply", NS_REPLY },
+    [C_OOB] = { "x", NS_OOB },
+    [C_REQUEST] = { "request", NS_RECEIPTS },
+    [C_UNSTYLED] = { "unstyled", NS_STYLING },
+    [C_HTML] = { "html", NS_XHTML_IM },
+};
+
+/* Fills found[] in one walk over st's children; a libstrophe lookup per
+ * wanted child walked them nine times. */
+static void find_children(xmpp_stanza_t *st, xmpp_stanza_t *found[C_COUNT])
+{
+    for (int i = 0; i < C_COUNT; i++)
+        found[i] = NULL;
+    for (xmpp_stanza_t *c = xmpp_stanza_get_children(st); c;
+         c = xmpp_stanza_get_next(c)) {
+        if (!xmpp_stanza_is_tag(c))
+            continue;
+        const char *name = xmpp_stanza_get_name(c);
+        for (int i = 0; i < C_COUNT; i++) {
+            if (found[i] || strcmp(name, wanted[i].name) != 0)
+                continue;
+            const char *ns = wanted[i].ns ? xmpp_stanza_get_ns(c) : NULL;
+            if (!wanted[i].ns || (ns && strcmp(ns, wanted[i].ns) == 0))
+                found[i] = c;
+            break; /* names are unique in wanted[] */
+        }
     }
 }
 
@@ -88,29 +134,31 @@ int xmsg_parse(xmpp_stanza_t *st, struct xmsg *out, const char **why)
     out->type = attr_copy(st, "type");
     if (!out->type)
         out->type = xstrdup("normal"); /* RFC 6121 §5.2.2 default */
+    xmpp_stanza_t *found[C_COUNT];
+    find_children(st, found);
     /* Bodies in other languages (xml:lang) are rare; the first one wins. */
-    out->body = xml_child_text(st, "body", NULL);
-    xmpp_stanza_t *oid = xmpp_stanza_get_child_by_name_and_ns(st, "origin-id",
-                                                              NS_SID);
-    if (oid)
-        out->origin_id = attr_copy(oid, "id");
-    out->nick = xml_child_text(st, "nick", NS_NICK);
-    xmpp_stanza_t *rep = xmpp_stanza_get_child_by_name_and_ns(st, "replace",
-                                                              NS_CORRECT);
-    if (rep)
-        out->replace_id = attr_copy(rep, "id");
-    xmpp_stanza_t *reply = xmpp_stanza_get_child_by_name_and_ns(st, "reply",
-                                                                NS_REPLY);
+    if (found[C_BODY])
+        out->body = xml_text(found[C_BODY]);
+    if (found[C_ORIGIN_ID])
+        out->origin_id = attr_copy(found[C_ORIGIN_ID], "id");
+    if (found[C_NICK])
+        out->nick = xml_text(found[C_NICK]);
+    if (found[C_REPLACE])
+        out->replace_id = attr_copy(found[C_REPLACE], "id");
+    xmpp_stanza_t *reply = found[C_REPLY];
     if (reply) {
         out->reply_id = attr_copy(reply, "id");
         out->reply_to = attr_copy(reply, "to");
     }
     for (xmpp_stanza_t *c = xmpp_stanza_get_children(st); c;
          c = xmpp_stanza_get_next(c)) {
-        const char *cn = xmpp_stanza_get_name(c), *ns = xmpp_stanza_get_ns(c);
+        const char *cn = xmpp_stanza_get_name(c);
+        if (!cn || strcmp(cn, "fallback") != 0)
+            continue; /* before the attribute lookups, as in parse_refs */
+        const char *ns = xmpp_stanza_get_ns(c);
         const char *for_ = xmpp_stanza_get_attribute(c, "for");
-        if (!cn || !ns || !for_ || strcmp(cn, "fallback") != 0 ||
-            strcmp(ns, NS_FALLBACK) != 0 || strcmp(for_, NS_REPLY) != 0)
+        if (!ns || !for_ || strcmp(ns, NS_FALLBACK) != 0 ||
+            strcmp(for_, NS_REPLY) != 0)
             continue;
         xmpp_stanza_t *b = xmpp_stanza_get_child_by_name(c, "body");
         const char *start = b ? xmpp_stanza_get_attribute(b, "start") : NULL;
@@ -120,16 +168,13 @@ int xmsg_parse(xmpp_stanza_t *st, struct xmsg *out, const char **why)
             out->fallback_end = atoi(end);
         }
     }
-    xmpp_stanza_t *oob = xmpp_stanza_get_child_by_name_and_ns(st, "x", NS_OOB);
-    if (oob) {
-        out->oob_url = xml_child_text(oob, "url", NULL);
-        out->oob_desc = xml_child_text(oob, "desc", NULL);
+    if (found[C_OOB]) {
+        out->oob_url = xml_child_text(found[C_OOB], "url", NULL);
+        out->oob_desc = xml_child_text(found[C_OOB], "desc", NULL);
     }
-    out->receipt_requested =
-        xmpp_stanza_get_child_by_name_and_ns(st, "request", NS_RECEIPTS) != NULL;
-    out->unstyled =
-        xmpp_stanza_get_child_by_name_and_ns(st, "unstyled", NS_STYLING) != NULL;
-    parse_xhtml(st, out);
+    out->receipt_requested = found[C_REQUEST] != NULL;
+    out->unstyled = found[C_UNSTYLED] != NULL;
+    parse_xhtml(found[C_HTML], out);
     parse_refs(st, out);
     return 0;
 }

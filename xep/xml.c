@@ -29,6 +29,23 @@ xmpp_stanza_t *xml_add_text_child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent,
     return el;
 }
 
+char *xml_text(xmpp_stanza_t *el)
+{
+    /* One text child, as a parsed <body/> nearly always has: copy it once
+     * instead of having libstrophe concatenate it first. */
+    xmpp_stanza_t *only = xmpp_stanza_get_children(el);
+    if (only && !xmpp_stanza_get_next(only) && xmpp_stanza_is_text(only)) {
+        const char *text = xmpp_stanza_get_text_ptr(only);
+        return xstrdup(text ? text : "");
+    }
+    char *t = xmpp_stanza_get_text(el);
+    if (!t)
+        return xstrdup("");
+    char *copy = xstrdup(t);
+    xmpp_free(xmpp_stanza_get_context(el), t);
+    return copy;
+}
+
 char *xml_child_text(xmpp_stanza_t *parent, const char *name, const char *ns)
 {
     if (!parent)
@@ -36,36 +53,30 @@ char *xml_child_text(xmpp_stanza_t *parent, const char *name, const char *ns)
     xmpp_stanza_t *c = ns ? xmpp_stanza_get_child_by_name_and_ns(parent, name,
                                                                  ns)
                           : xmpp_stanza_get_child_by_name(parent, name);
-    if (!c)
-        return NULL;
-    char *t = xmpp_stanza_get_text(c);
-    if (!t)
-        return xstrdup("");
-    char *copy = xstrdup(t);
-    xmpp_free(xmpp_stanza_get_context(parent), t);
-    return copy;
+    return c ? xml_text(c) : NULL;
 }
 
-/* Escapes the five XML specials (quotes only matter in attributes, but
- * escaping them in text is valid too and keeps one function). */
+/* The replacement for each of the five XML specials, NULL for every other
+ * byte (quotes only matter in attributes, but escaping them in text is
+ * valid too and keeps one function). Plain runs between them are found
+ * with strcspn, which libc scans many bytes at a time. */
+static const char *const xml_escapes[256] = {
+    ['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;",
+    ['"'] = "&quot;", ['\''] = "&apos;",
+};
+
 static void put_escaped(struct strbuf *sb, const char *s)
 {
-    const char *run = s;
-    for (; *s; s++) {
-        const char *rep;
-        switch (*s) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\'': rep = "&apos;"; break;
-        default: continue;
-        }
-        strbuf_append(sb, run, (size_t)(s - run));
-        strbuf_puts(sb, rep);
-        run = s + 1;
+    const unsigned char *p = (const unsigned char *)s;
+    for (;;) {
+        const unsigned char *run = p;
+        p += strcspn((const char *)p, "&<>\"'");
+        strbuf_append(sb, (const char *)run, (size_t)(p - run));
+        if (!*p)
+            return;
+        strbuf_puts(sb, xml_escapes[*p]);
+        p++;
     }
-    strbuf_append(sb, run, (size_t)(s - run));
 }
 
 #define INLINE_ATTRS 16
@@ -111,9 +122,14 @@ static void serialize(struct strbuf *sb, xmpp_stanza_t *st)
     strbuf_putc(sb, '>');
 }
 
+/* A chat message stanza fits in this, so the buffer is allocated once
+ * instead of doubling its way up from 64 bytes. */
+#define FIRST_CAPACITY 512
+
 char *xml_serialize(xmpp_stanza_t *st)
 {
     struct strbuf sb = STRBUF_INIT;
+    strbuf_reserve(&sb, FIRST_CAPACITY - 1);
     serialize(&sb, st);
     return strbuf_detach(&sb);
 }

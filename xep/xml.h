@@ -12,6 +12,9 @@ xmpp_stanza_t *xml_add_child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent,
 xmpp_stanza_t *xml_add_text_child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent,
                                   const char *name, const char *ns,
                                   const char *text);
+/* A copy of el's text (its text children, concatenated): "" when it has
+ * none. Caller frees. */
+char *xml_text(xmpp_stanza_t *el);
 /* A copy of the text of parent's first child called name (in ns, if not
  * NULL): "" for an empty element, NULL if there is none. Caller frees. */
 char *xml_child_text(xmpp_stanza_t *parent, const char *name, const char *ns);

@@ -314,6 +314,18 @@ static void puppet_jid_refuses_non_canonical(void **state)
     expect_puppet_jid_refused("bob%x.org\\3a@gw.xmpp.example");  /* bad port */
     expect_puppet_jid_refused("bob%x_y.org@gw.xmpp.example");
     expect_puppet_jid_refused("bob%localhost%x.org@gw.xmpp.example");
+    /* \00 unescapes to NUL, which no Matrix identifier holds: refused in
+     * either part, and for the reason the re-encoding gives. */
+    const char *why = NULL;
+    char *out = NULL;
+    assert_int_equal(ids_jid_to_matrix(&IDS, "b\\00ob%x.org@gw.xmpp.example",
+                                       &out, NULL, &why), -1);
+    assert_string_equal(why, "the JID is not in the gateway's canonical form "
+                             "(escape upper case and special characters as "
+                             "\\hh)");
+    expect_puppet_jid_refused("bob%x.org\\00@gw.xmpp.example");
+    expect_puppet_jid_refused("!room\\00@gw.xmpp.example");
+    expect_puppet_jid_refused("bob%x.org\\0@gw.xmpp.example"); /* short */
 }
 
 static void puppet_jid_case_folding(void **state)

@@ -367,6 +367,30 @@ static void event_parsing(void **state)
     }
 }
 
+/* The content object is what json_pack made of it, refusals included. */
+static void message_content_like_pack(void **state)
+{
+    (void)state;
+    static const char *const bodies[] = { "hi", "", "a \"q\" \\ \n",
+                                          "caf\xc3\xa9 \xf0\x9f\x98\x80" };
+    for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
+        json_t *want = json_pack("{s:s, s:s}", "msgtype", "m.emote", "body",
+                                 bodies[i]);
+        json_t *got = mx_message_content("m.emote", bodies[i]);
+        assert_true(json_equal(got, want));
+        char *a = json_dumps(got, JSON_COMPACT);
+        char *b = json_dumps(want, JSON_COMPACT);
+        assert_string_equal(a, b); /* the key order too */
+        free(a);
+        free(b);
+        json_decref(got);
+        json_decref(want);
+    }
+    assert_null(mx_message_content("m.text", NULL));
+    assert_null(mx_message_content(NULL, "body"));
+    assert_null(mx_message_content("m.text", "bad \xc3 utf8"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -378,6 +402,7 @@ int main(void)
         cmocka_unit_test(stanza_parse_and_build),
         cmocka_unit_test(entity_expansion_bomb_is_refused),
         cmocka_unit_test(event_parsing),
+        cmocka_unit_test(message_content_like_pack),
         cmocka_unit_test(serialised_stanzas_read_back),
         cmocka_unit_test(reply_fallbacks),
         cmocka_unit_test(muc_client_side_parsing),

@@ -393,6 +393,134 @@ static void moderation_requests_are_built(void **state)
     xmpp_stanza_release(iq);
 }
 
+/* The plain way to write a stanza, one character at a time, that
+ * xml_serialize must match byte for byte. */
+static void ref_escaped(char **out, const char *s)
+{
+    for (; *s; s++) {
+        const char *rep = *s == '&'    ? "&amp;"
+                          : *s == '<'  ? "&lt;"
+                          : *s == '>'  ? "&gt;"
+                          : *s == '"'  ? "&quot;"
+                          : *s == '\'' ? "&apos;"
+                                       : NULL;
+        size_t n = rep ? strlen(rep) : 1;
+        memcpy(*out, rep ? rep : s, n);
+        *out += n;
+    }
+}
+
+static void ref_serialize(char **out, xmpp_stanza_t *st)
+{
+    if (xmpp_stanza_is_text(st)) {
+        ref_escaped(out, xmpp_stanza_get_text_ptr(st));
+        return;
+    }
+    *out += sprintf(*out, "<%s", xmpp_stanza_get_name(st));
+    const char *attrs[64];
+    int n = xmpp_stanza_get_attributes(st, attrs, 64);
+    for (int i = 0; i + 1 < n; i += 2) {
+        *out += sprintf(*out, " %s=\"", attrs[i]);
+        ref_escaped(out, attrs[i + 1]);
+        *(*out)++ = '"';
+    }
+    xmpp_stanza_t *c = xmpp_stanza_get_children(st);
+    if (!c) {
+        *out += sprintf(*out, "/>");
+        return;
+    }
+    *(*out)++ = '>';
+    for (; c; c = xmpp_stanza_get_next(c))
+        ref_serialize(out, c);
+    *out += sprintf(*out, "</%s>", xmpp_stanza_get_name(st));
+}
+
+static void serialized_like_reference(xmpp_stanza_t *st)
+{
+    static char want[65536];
+    char *end = want;
+    ref_serialize(&end, st);
+    *end = '\0';
+    char *got = xml_serialize(st);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+/* Escaping in runs, and the buffer's growth, give what escaping one
+ * character at a time gives. */
+static void serialization_escapes_every_special(void **state)
+{
+    (void)state;
+    static const char *const values[] = {
+        "", "&", "<>", "\"'", "plain", "a&b<c>d\"e'f", "&&&&&&&&",
+        "caf\xc3\xa9 & \xf0\x9f\x98\x80 <3", "trailing &amp;",
+        "'leading quote", "long text that runs past one buffer's first "
+        "allocation because it repeats: <x> & <y> & <z> 'q' \"r\" ...",
+    };
+    size_t nv = sizeof values / sizeof *values;
+    for (size_t i = 0; i < nv; i++) {
+        xmpp_stanza_t *st = xmpp_stanza_new(ctx);
+        xmpp_stanza_set_name(st, "message");
+        xmpp_stanza_set_attribute(st, "to", values[i]);
+        xmpp_stanza_set_attribute(st, "id", values[nv - 1 - i]);
+        xml_add_text_child(ctx, st, "body", NULL, values[i]);
+        xml_add_child(ctx, st, "empty", "urn:x");
+        xmpp_stanza_t *t = xml_add_text_child(ctx, st, "t", values[i],
+                                              values[(i + 3) % nv]);
+        xmpp_stanza_set_attribute(t, "a", values[(i + 5) % nv]);
+        serialized_like_reference(st);
+        xmpp_stanza_release(st);
+    }
+    /* Bigger than the first buffer, with many pieces. */
+    xmpp_stanza_t *big = xmpp_stanza_new(ctx);
+    xmpp_stanza_set_name(big, "iq");
+    for (int i = 0; i < 300; i++)
+        xml_add_text_child(ctx, big, "item", NULL, values[i % nv]);
+    serialized_like_reference(big);
+    xmpp_stanza_release(big);
+}
+
+static void expect_child_text(xmpp_stanza_t *st, const char *name,
+                              const char *want)
+{
+    char *got = xml_child_text(st, name, NULL);
+    if (!want) {
+        assert_null(got);
+        return;
+    }
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+/* A single text child is copied directly; every other shape still gets
+ * libstrophe's concatenation of the direct text children. */
+static void child_text_shapes(void **state)
+{
+    (void)state;
+    xmpp_stanza_t *st = parse("<message><one>a &amp; b</one><empty/>"
+                              "<mixed>x<i>not this</i>y</mixed>"
+                              "<elem><i>deeper</i></elem></message>");
+    expect_child_text(st, "one", "a & b");
+    expect_child_text(st, "empty", "");
+    expect_child_text(st, "mixed", "xy");
+    expect_child_text(st, "elem", "");
+    expect_child_text(st, "absent", NULL);
+    xmpp_stanza_release(st);
+    /* Built by hand: two text children, and an empty one. */
+    st = xmpp_stanza_new(ctx);
+    xmpp_stanza_set_name(st, "message");
+    xmpp_stanza_t *two = xml_add_text_child(ctx, st, "two", NULL, "first ");
+    xmpp_stanza_t *t = xmpp_stanza_new(ctx);
+    xmpp_stanza_set_text(t, "second");
+    xmpp_stanza_add_child(two, t);
+    xmpp_stanza_release(t);
+    xml_add_text_child(ctx, st, "blank", NULL, "");
+    expect_child_text(st, "two", "first second");
+    expect_child_text(st, "blank", "");
+    xmpp_stanza_release(st);
+}
+
 /* How the gateway picks the moderation version: from the room's
  * disco#info (as Prosody's mod_muc_moderation of 2023-02 answers). */
 static void disco_features_are_found(void **state)
@@ -455,6 +583,8 @@ int main(void)
         cmocka_unit_test(moderation_announcements_in_both_forms),
         cmocka_unit_test(what_is_not_a_moderation_announcement),
         cmocka_unit_test(moderation_requests_are_built),
+        cmocka_unit_test(serialization_escapes_every_special),
+        cmocka_unit_test(child_text_shapes),
         cmocka_unit_test(disco_features_are_found),
         cmocka_unit_test(error_conditions_are_read),
     };
