@@ -205,10 +205,18 @@ async def run_load(cluster, pairs, direction, rate, seconds, tag):
         "gateway_p50_ms_le": g50 * 1000 if g50 is not None else None,
         "gateway_p99_ms_le": g99 * 1000 if g99 is not None else None,
         "cpu_us_per_msg": per_msg,
-        "gateway_turn_max_ms_le": (lambda t: t * 1000 if t is not None
-                                   else None)(
-            hist_max(m0, m1, "isthmus_loop_turn_seconds")),
+        "gateway_turn_max_ms_le": ms(hist_max(m0, m1,
+                                              "isthmus_loop_turn_seconds")),
+        # What every stanza and every transaction's answer waits for.
+        "commit_p50_ms_le": ms(hist_quantile(
+            m0, m1, "isthmus_store_commit_seconds", 0.50)),
+        "commit_p99_ms_le": ms(hist_quantile(
+            m0, m1, "isthmus_store_commit_seconds", 0.99)),
     }
+
+
+def ms(seconds):
+    return seconds * 1000 if seconds is not None else None
 
 
 async def join_figure(cluster, members):
@@ -270,9 +278,8 @@ async def join_figure(cluster, members):
                     "before_max": max(baseline),
                     "during_p50": pct(during, 0.5),
                     "during_max": max(during)},
-                "gateway_turn_ms_le": {
-                    "p99": turn_p99 * 1000 if turn_p99 is not None else None,
-                    "max": turn_max * 1000 if turn_max is not None else None},
+                "gateway_turn_ms_le": {"p99": ms(turn_p99),
+                                       "max": ms(turn_max)},
                 "status": "measured"}
     finally:
         for u in (owner, bob):
@@ -349,6 +356,12 @@ def print_table(res):
               f"{fmt(r['gateway_p99_ms_le'], '.2f'):>7}ms "
               f"{fmt(c['isthmus']):>20} {fmt(c['synapse']):>8} "
               f"{fmt(c['prosody']):>8}")
+    print("   gateway detail: longest loop turn, store commit p50 / p99")
+    for r in res["load"]:
+        print(f"   {r['direction']:<10}{r['offered_per_s']:>5}/s  turn <= "
+              f"{fmt(r.get('gateway_turn_max_ms_le'), 'g')} ms, commit <= "
+              f"{fmt(r.get('commit_p50_ms_le'), 'g')} / "
+              f"{fmt(r.get('commit_p99_ms_le'), 'g')} ms")
     print("\n3. isthmus resident memory over the store's size")
     for m in res["memory"]:
         print(f"   {m['ghosts_and_rooms']:>7} ghosts+rooms: RSS "

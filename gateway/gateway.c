@@ -270,7 +270,11 @@ static void before_sleep(struct gateway *gw)
     presence_tick(gw);
     save_txn_number(gw, false);
     bool waiting = as_server_awaiting_commit(gw->as) > 0;
+    bool writes = store_in_txn(gw->store);
+    int64_t commit_us = metrics_now_us();
     int rc = store_flush(gw->store);
+    if (writes)
+        metrics_observe_us(HIST_COMMIT, metrics_now_us() - commit_us);
     if (waiting)
         as_server_committed(gw->as, rc == 0);
     to_xmpp_flush(gw, rc == 0);

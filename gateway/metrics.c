@@ -26,6 +26,7 @@ static const char *const hist_names[HIST_COUNT] = {
     [HIST_TO_MATRIX] = "isthmus_to_matrix_gateway_seconds",
     [HIST_TO_XMPP] = "isthmus_to_xmpp_gateway_seconds",
     [HIST_LOOP_TURN] = "isthmus_loop_turn_seconds",
+    [HIST_COMMIT] = "isthmus_store_commit_seconds",
 };
 static const char *const hist_help[HIST_COUNT] = {
     [HIST_TO_MATRIX] = "Gateway time from an XMPP message being workable "
@@ -35,6 +36,8 @@ static const char *const hist_help[HIST_COUNT] = {
     [HIST_LOOP_TURN] = "Time of one event loop turn, from waking to "
                        "sleeping again: the longest the gateway can hold "
                        "up any conversation",
+    [HIST_COMMIT] = "Time of one store commit, which every transaction's "
+                    "answer and every stanza it releases wait for",
 };
 static const char *const counter_names[CNT_COUNT] = {
     [CNT_TO_MATRIX] = "isthmus_messages_to_matrix_total",

@@ -16,6 +16,7 @@ enum metric_hist {
     HIST_TO_MATRIX,   /* stanza in -> PUT handed to libcurl */
     HIST_TO_XMPP,     /* transaction in -> stanza handed to libstrophe */
     HIST_LOOP_TURN,   /* one event loop turn, waking to sleeping again */
+    HIST_COMMIT,      /* one store commit */
     HIST_COUNT
 };
 
