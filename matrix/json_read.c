@@ -559,7 +559,7 @@ json_t *json_read(const char *text, size_t len, char *err, size_t err_len)
 {
     struct reader r;
     r.start = r.p = (const unsigned char *)text;
-    r.end = r.start + (text ? len : 0);
+    r.end = text ? r.start + len : r.start; /* NULL + 0 is undefined */
     r.err = err;
     r.err_len = err_len;
     r.scratch = r.inline_scratch;
