@@ -14,12 +14,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Ownership: every read_* function here returning a json_t * returns a
+ * new reference its caller owns (jansson's shared true/false/null
+ * included) or NULL once fail() has said why; the values themselves are
+ * jansson's allocations. The reader's own memory (a scratch block, long
+ * numbers' copies) is freed before json_read returns. */
+
 /* jansson counts every value, scalars included, toward this limit, the
  * outermost one being at depth 1: so 2048 nested empty arrays load, and
  * 2048 nested arrays around anything do not. */
 #define MAX_DEPTH JSON_PARSER_MAX_DEPTH
 
-/* Unescaped strings up to this length need no heap scratch space. */
+/* Strings with escapes that decode to this many bytes or fewer need no
+ * heap scratch space (unescaped strings need none at all). */
 #define INLINE_SCRATCH 256
 
 struct reader {
