@@ -4,12 +4,15 @@
  *   XMPP -> Matrix: parse the stanza from the stream, read the message,
  *                   map the addresses, make the outbox copy, translate,
  *                   build and serialise the event content JSON;
- *   Matrix -> XMPP: parse the event JSON, read the message, translate,
+ *   Matrix -> XMPP: parse the event JSON (with json_read, as the daemon
+ *                   parses a transaction body; this is one event's
+ *                   share of it), read the message, translate,
  *                   build and serialise the stanza XML.
  * Prints one JSON object. Usage: bench_translate [seconds-per-direction] */
 #include "gateway/ids.h"
 #include "gateway/translate.h"
 #include "matrix/event.h"
+#include "matrix/json_read.h"
 #include "matrix/json_write.h"
 #include "xep/message.h"
 
@@ -157,7 +160,7 @@ static long run_to_xmpp(xmpp_ctx_t *ctx, double seconds)
     long n = 0;
     double end = now_s() + seconds;
     while ((n & 1023) || now_s() < end) {
-        json_t *ev = json_loads(event_json, 0, NULL);
+        json_t *ev = json_read(event_json, sizeof event_json - 1, NULL, 0);
         struct mx_event e;
         struct mx_message msg;
         const char *why, *type;

@@ -3,6 +3,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/strbuf.h"
+#include "matrix/json_read.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -265,10 +266,9 @@ static void route(struct as_server *s, struct as_request *req,
                                    "the transaction id is malformed");
             return;
         }
-        json_error_t jerr;
-        json_t *body = req->body.len
-                           ? json_loadb(req->body.data, req->body.len, 0, &jerr)
-                           : NULL;
+        json_t *body = req->body.len ? json_read(req->body.data,
+                                                 req->body.len, NULL, 0)
+                                     : NULL;
         if (!body) {
             as_request_reply_error(req, 400, "M_NOT_JSON",
                                    "the transaction body is not JSON");

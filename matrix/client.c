@@ -3,6 +3,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/strbuf.h"
+#include "matrix/json_read.h"
 #include "matrix/json_write.h"
 
 #include <errno.h>
@@ -350,7 +351,7 @@ static void finish(struct call *call, CURLcode code)
 
     json_t *body = NULL;
     if (call->response.len)
-        body = json_loadb(call->response.data, call->response.len, 0, NULL);
+        body = json_read(call->response.data, call->response.len, NULL, 0);
     const char *errcode = NULL, *error = NULL;
     if (json_is_object(body)) {
         errcode = json_string_value(json_object_get(body, "errcode"));

@@ -3,6 +3,7 @@
 #include "gateway/formatting.h"
 #include "gateway/translate.h"
 #include "matrix/event.h"
+#include "matrix/json_read.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    json_t *body = json_loadb((const char *)data, size, 0, NULL);
+    json_t *body = json_read((const char *)data, size, NULL, 0);
     if (!body)
         return 0;
     json_t *events = json_object_get(body, "events");
