@@ -41,7 +41,7 @@ struct gateway {
     /* The outbox may hold stanzas that the turn's copies in memory
      * (to_xmpp.c) do not: the flush must read it. */
     bool stanza_outbox_dirty;
-    struct to_xmpp_fresh *fresh; /* this turn's stanzas, owned by to_xmpp.c */
+    struct to_xmpp *to_xmpp; /* owned by to_xmpp.c */
     char *bot_mxid;
     /* For the latency metrics: when the stanza or transaction now being
      * handled arrived (monotonic us), or 0 outside such handling. */
@@ -133,7 +133,7 @@ void matrix_join_process(struct gateway *gw,
 void to_xmpp_flush(struct gateway *gw, bool committed);
 /* Stores a stanza for sending after the turn's commit. */
 int to_xmpp_enqueue(struct gateway *gw, const char *queue, xmpp_stanza_t *st);
-/* Frees the turn's copies at shutdown (the outbox keeps the stanzas). */
+/* Frees its state at shutdown (the outbox keeps the stanzas). */
 void to_xmpp_free(struct gateway *gw);
 
 #endif

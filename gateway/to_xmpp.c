@@ -1,7 +1,12 @@
 /* Stanzas for XMPP wait in the outbox until the turn that produced them has
- * committed; then they are sent in order over the one component connection
- * and removed. A crash between sending and removing resends them with the
- * same ids, which clients deduplicate.
+ * committed; then they are sent in order over the one component connection.
+ * They stay in the outbox until the XMPP server has read them: after a
+ * batch, the gateway pings itself through the server, and the server's
+ * routing of that ping back means it has taken every stanza sent before
+ * it. Only then are their rows removed. A stanza the server never took
+ * (it was stopped, killed or restarted with the bytes in a socket buffer)
+ * is sent again after the reconnection; a crash of the gateway before the
+ * removal resends too, with the same ids, which clients deduplicate.
  *
  * The stanzas of the turn are also kept in memory, so that the flush right
  * after the commit sends them without reading back what the turn has just
@@ -12,12 +17,17 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "gateway/metrics.h"
+#include "xep/disco.h"
 #include "xep/message.h"
+#include "xep/xml.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define FLUSH_BATCH 256
+/* A server that takes longer than this to route a ping is asked again. */
+#define CONFIRM_TIMEOUT_MS 30000
 
 struct fresh_stanza {
     int64_t id;       /* its outbox item */
@@ -26,26 +36,48 @@ struct fresh_stanza {
     int64_t start_us; /* when its transaction arrived, or 0 */
 };
 
-struct to_xmpp_fresh {
-    struct fresh_stanza *v;
+struct to_xmpp {
+    struct fresh_stanza *v; /* this turn's stanzas, in id order */
     size_t n, cap;
+    /* Every stanza row up to sent_up_to has been handed to the current
+     * connection (rows are sent in id order). A ping in flight covers the
+     * rows up to its `covers`; its answer removes them. `epoch` changes
+     * whenever the outbox is read again from the start, so that the answer
+     * to a ping from before cannot remove rows sent only after it. */
+    int64_t sent_up_to;
+    int64_t confirmed_up_to;
+    bool ping_out;
+    unsigned epoch;
 };
 
-static void fresh_clear(struct to_xmpp_fresh *f)
+struct ping {
+    struct gateway *gw;
+    int64_t covers;
+    unsigned epoch;
+};
+
+static struct to_xmpp *state(struct gateway *gw)
 {
-    for (size_t i = 0; i < f->n; i++)
-        free(f->v[i].xml);
-    f->n = 0;
+    if (!gw->to_xmpp)
+        gw->to_xmpp = xcalloc(1, sizeof *gw->to_xmpp);
+    return gw->to_xmpp;
+}
+
+static void fresh_clear(struct to_xmpp *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        free(t->v[i].xml);
+    t->n = 0;
 }
 
 void to_xmpp_free(struct gateway *gw)
 {
-    if (!gw->fresh)
+    if (!gw->to_xmpp)
         return;
-    fresh_clear(gw->fresh);
-    free(gw->fresh->v);
-    free(gw->fresh);
-    gw->fresh = NULL;
+    fresh_clear(gw->to_xmpp);
+    free(gw->to_xmpp->v);
+    free(gw->to_xmpp);
+    gw->to_xmpp = NULL;
 }
 
 int to_xmpp_enqueue(struct gateway *gw, const char *queue, xmpp_stanza_t *st)
@@ -65,26 +97,71 @@ int to_xmpp_enqueue(struct gateway *gw, const char *queue, xmpp_stanza_t *st)
         free(xml);
         return 0;
     }
-    if (!gw->fresh)
-        gw->fresh = xcalloc(1, sizeof *gw->fresh);
-    struct to_xmpp_fresh *f = gw->fresh;
-    if (f->n == f->cap) {
-        f->cap = f->cap ? 2 * f->cap : 64;
-        f->v = xrealloc(f->v, f->cap * sizeof *f->v);
+    struct to_xmpp *t = state(gw);
+    if (t->n == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 64;
+        t->v = xrealloc(t->v, t->cap * sizeof *t->v);
     }
-    f->v[f->n++] = (struct fresh_stanza){ id, xml, strlen(xml),
+    t->v[t->n++] = (struct fresh_stanza){ id, xml, strlen(xml),
                                           gw->txn_start_us };
     return 0;
+}
+
+static void ask_confirmation(struct gateway *gw);
+
+static void on_confirmation(xmpp_stanza_t *result, void *ud)
+{
+    struct ping *p = ud;
+    struct gateway *gw = p->gw;
+    struct to_xmpp *t = state(gw);
+    bool current = p->epoch == t->epoch;
+    if (current)
+        t->ping_out = false;
+    if (current && result) {
+        /* Any answer will do, an error too: it went through the server. */
+        store_outbox_delete_range(gw->store, OUTBOX_STANZA, 0, p->covers);
+        t->confirmed_up_to = p->covers;
+    }
+    free(p);
+    if (current)
+        ask_confirmation(gw); /* for what was sent meanwhile, or again */
+}
+
+/* The ping goes to the gateway's own address: the server routes it back,
+ * in stream order, whatever modules it runs. */
+static void ask_confirmation(struct gateway *gw)
+{
+    struct to_xmpp *t = state(gw);
+    if (t->ping_out || t->sent_up_to <= t->confirmed_up_to ||
+        gw->stanza_outbox_dirty ||
+        !component_is_connected(gw->component))
+        return;
+    char *id = component_new_id(gw->component);
+    xmpp_stanza_t *iq = xmpp_iq_new(gw->xmpp, "get", id);
+    const char *self = component_jid(gw->component);
+    xmpp_stanza_set_from(iq, self);
+    xmpp_stanza_set_to(iq, self);
+    xml_add_child(gw->xmpp, iq, "ping", NS_PING);
+    struct ping *p = xmalloc(sizeof *p);
+    *p = (struct ping){ gw, t->sent_up_to, t->epoch };
+    if (component_send_iq(gw->component, iq, CONFIRM_TIMEOUT_MS,
+                          on_confirmation, p) == 0)
+        t->ping_out = true;
+    else
+        free(p); /* disconnected: the reconnection sends them again */
+    xmpp_stanza_release(iq);
+    free(id);
 }
 
 /* The payload is what xml_serialize made of a stanza this gateway built,
  * so it goes out as it is: parsing it again only to serialise it again
  * cost more than the rest of the way to XMPP. A row that is not even
  * shaped like an element (damaged storage) is dropped rather than sent
- * into the stream. */
+ * into the stream (its row goes with the next confirmation). */
 static void send_one(struct gateway *gw, int64_t id, const char *xml,
                      size_t len, int64_t start_us)
 {
+    state(gw)->sent_up_to = id;
     if (len < 4 || xml[0] != '<' || xml[len - 1] != '>') {
         log_error("to_xmpp: outbox item %lld is not a stanza; dropping it",
                   (long long)id);
@@ -98,66 +175,56 @@ static void send_one(struct gateway *gw, int64_t id, const char *xml,
 
 struct scan {
     struct gateway *gw;
-    int64_t first_id, last_id;
+    int64_t last_id;
 };
 
 static void send_stored(const struct store_outbox_item *it, void *ud)
 {
     struct scan *sc = ud;
-    if (!sc->first_id)
-        sc->first_id = it->id;
     sc->last_id = it->id;
     send_one(sc->gw, it->id, it->payload, strlen(it->payload), 0);
 }
 
-/* Everything the outbox holds, oldest first; the turn's copies in memory
- * are among it. */
+/* Everything the outbox holds, oldest first: what waited, what the server
+ * never confirmed, and the turn's copies in memory. */
 static void flush_stored(struct gateway *gw)
 {
+    struct to_xmpp *t = state(gw);
+    t->epoch++;
+    t->ping_out = false;
+    t->sent_up_to = t->confirmed_up_to = 0;
+    struct scan sc = { gw, 0 };
     int n;
-    int64_t after = 0;
     do {
-        struct scan sc = { gw, 0, 0 };
-        n = store_outbox_scan(gw->store, OUTBOX_STANZA, after, FLUSH_BATCH,
-                              send_stored, &sc);
-        if (n > 0) {
-            store_outbox_delete_range(gw->store, OUTBOX_STANZA, sc.first_id,
-                                      sc.last_id);
-            after = sc.last_id;
-        }
+        n = store_outbox_scan(gw->store, OUTBOX_STANZA, sc.last_id,
+                              FLUSH_BATCH, send_stored, &sc);
     } while (n == FLUSH_BATCH);
 }
 
 void to_xmpp_flush(struct gateway *gw, bool committed)
 {
-    struct to_xmpp_fresh *f = gw->fresh;
+    struct to_xmpp *t = state(gw);
     if (!committed) {
         /* The turn's rows are gone with its transaction. */
-        if (f)
-            fresh_clear(f);
+        fresh_clear(t);
         return;
     }
     if (!component_is_connected(gw->component)) {
-        if (f && f->n) {
-            fresh_clear(f);
+        if (t->n) {
+            fresh_clear(t);
             gw->stanza_outbox_dirty = true;
         }
         return;
     }
     if (gw->stanza_outbox_dirty) {
-        if (f)
-            fresh_clear(f);
-        flush_stored(gw);
+        fresh_clear(t);
         gw->stanza_outbox_dirty = false;
-        return;
+        flush_stored(gw);
+    } else {
+        for (size_t i = 0; i < t->n; i++)
+            send_one(gw, t->v[i].id, t->v[i].xml, t->v[i].len,
+                     t->v[i].start_us);
+        fresh_clear(t);
     }
-    if (!f || !f->n)
-        return;
-    for (size_t i = 0; i < f->n; i++)
-        send_one(gw, f->v[i].id, f->v[i].xml, f->v[i].len, f->v[i].start_us);
-    /* Only this turn's stanzas lie in the range: any older one would have
-     * set stanza_outbox_dirty. Rows of other kinds are left alone. */
-    store_outbox_delete_range(gw->store, OUTBOX_STANZA, f->v[0].id,
-                              f->v[f->n - 1].id);
-    fresh_clear(f);
+    ask_confirmation(gw);
 }

@@ -158,6 +158,21 @@ Component "{MUC}" "muc"
         stop_process(self.proc)
         self.proc = None
 
+    def signal_server(self, sig):
+        """Sends sig to the Prosody process itself (runuser's child)."""
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)],
+                             capture_output=True, text=True).stdout.split()
+        assert out, "Prosody's server process is not running"
+        os.kill(int(out[0]), sig)
+
+    def crash(self):
+        """SIGKILL: whatever sits unread in its sockets is gone."""
+        self.signal_server(signal.SIGKILL)
+        # runuser stops itself when its child is stopped: wake it to reap.
+        self.proc.send_signal(signal.SIGCONT)
+        self.proc.wait(15)
+        self.proc = None
+
 
 class Synapse:
     def __init__(self, root, registration):

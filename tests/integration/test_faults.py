@@ -11,6 +11,8 @@ XMPP clients deduplicate by event id and stanza id, so the checks do too.
 
 import asyncio
 import random
+import signal
+import sqlite3
 import time
 
 from harness import wait_until
@@ -88,10 +90,12 @@ async def collect_matrix(bob, room_id, prefix, n, timeout):
     return order
 
 
-async def collect_xmpp(alice, prefix, n, timeout):
+async def collect_xmpp(alice, prefix, n, timeout, ids=None):
     """Bodies alice sees starting with prefix, deduplicated by stanza id as
-    XMPP clients do; returns (bodies, how many resent copies came)."""
-    ids, order, copies = set(), [], 0
+    XMPP clients do (ids: those seen before, in an earlier session, which
+    it adds to); returns (bodies, how many resent copies came)."""
+    ids = set() if ids is None else ids
+    order, copies = [], 0
     deadline = time.monotonic() + timeout
     while len(order) < n:
         left = deadline - time.monotonic()
@@ -233,7 +237,10 @@ async def test_prosody_restart_mid_stream(cluster, gateway):
         room_id = await open_dm_from_xmpp(alice, bob, "hello")
         for k in range(10):
             await bob.send(room_id, f"stream {k}")
-        got, _ = await collect_xmpp(alice, "stream ", 10, 60)
+        # A stanza the server took but had not yet confirmed when it went
+        # down comes again, with the same id, after the restart.
+        seen = set()
+        got, _ = await collect_xmpp(alice, "stream ", 10, 60, seen)
         assert got == [f"stream {k}" for k in range(10)]
         await alice.disconnect()
 
@@ -247,7 +254,7 @@ async def test_prosody_restart_mid_stream(cluster, gateway):
                    "isthmus to reconnect after the Prosody restart")
         alice = await XmppUser(cluster.prosody, name=alice.name,
                                register=False).connect()
-        got, _ = await collect_xmpp(alice, "stream ", 10, 120)
+        got, _ = await collect_xmpp(alice, "stream ", 10, 120, seen)
         assert got == [f"stream {k}" for k in range(10, 20)]
         alice.send(puppet_jid(bob), "back again")
         await bob.wait_message(lambda r, e: e.body == "back again",
@@ -284,6 +291,62 @@ async def test_a_reused_transaction_id_with_new_events_is_applied(cluster,
         extra = [m["body"] for m in list(alice.messages._queue)
                  if m["body"].startswith("reused ")]
         assert extra == [], extra
+    finally:
+        await bob.close()
+        await alice.disconnect()
+
+
+def unconfirmed_stanzas(gateway):
+    """Stanza rows still in isthmus's outbox."""
+    db = sqlite3.connect(f"file:{gateway.dir / 'isthmus.db'}?mode=ro",
+                         uri=True, timeout=10)
+    try:
+        return db.execute("SELECT COUNT(*) FROM outbox WHERE kind = 1"
+                          ).fetchone()[0]
+    finally:
+        db.close()
+
+
+async def test_stanzas_the_server_never_took_are_sent_again(cluster,
+                                                             gateway):
+    """A stanza is done only when the XMPP server has read it. Prosody is
+    frozen, takes nothing while isthmus writes five messages into its
+    socket, and is then killed: those bytes die with it. After the
+    restart, the five still arrive."""
+    alice = await XmppUser(cluster.prosody).connect()
+    bob = await MatrixUser(cluster.synapse.url).register()
+    try:
+        room_id = await open_dm_from_xmpp(alice, bob, "hello")
+        await bob.send(room_id, "confirmed 0")
+        got, _ = await collect_xmpp(alice, "confirmed ", 1, 60)
+        await wait_true(lambda: unconfirmed_stanzas(gateway) == 0, 30,
+                        "the server's confirmation to clear the outbox")
+        await alice.disconnect()
+
+        sent = "isthmus_stanzas_to_xmpp_total"
+        before = gateway.metrics()[sent]
+        mark = len(gateway.log_text())
+        cluster.prosody.signal_server(signal.SIGSTOP)
+        try:
+            for k in range(5):
+                await bob.send(room_id, f"frozen {k}")
+            await wait_true(lambda: gateway.metrics()[sent] >= before + 5, 60,
+                            "isthmus to write the five stanzas to the "
+                            "frozen server")
+            assert unconfirmed_stanzas(gateway) >= 5, \
+                "stanzas the server never read were taken as delivered"
+        finally:
+            cluster.prosody.crash()
+        cluster.prosody.start()
+        wait_until(lambda: "component: connected" in
+                   gateway.log_text()[mark:], 60,
+                   "isthmus to reconnect after the crash")
+        alice = await XmppUser(cluster.prosody, name=alice.name,
+                               register=False).connect()
+        got, _ = await collect_xmpp(alice, "frozen ", 5, 120)
+        assert got == [f"frozen {k}" for k in range(5)]
+        await wait_true(lambda: unconfirmed_stanzas(gateway) == 0, 30,
+                        "the outbox to clear once the server took them")
     finally:
         await bob.close()
         await alice.disconnect()
