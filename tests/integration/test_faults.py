@@ -230,6 +230,16 @@ async def test_a_read_marker_survives_an_outage_and_a_restart(
                    "restart")
 
 
+async def prosody_back(cluster, gateway, mark, alice):
+    """Starts Prosody again, waits for isthmus to reconnect (a log line
+    after mark), and returns alice logged in anew."""
+    cluster.prosody.start()
+    wait_until(lambda: "component: connected" in gateway.log_text()[mark:],
+               60, "isthmus to reconnect after the Prosody restart")
+    return await XmppUser(cluster.prosody, name=alice.name,
+                          register=False).connect()
+
+
 async def test_prosody_restart_mid_stream(cluster, gateway):
     alice = await XmppUser(cluster.prosody).connect()
     bob = await MatrixUser(cluster.synapse.url).register()
@@ -248,12 +258,7 @@ async def test_prosody_restart_mid_stream(cluster, gateway):
         cluster.prosody.stop()
         for k in range(10, 20):
             await bob.send(room_id, f"stream {k}")
-        cluster.prosody.start()
-        wait_until(lambda: "component: connected" in
-                   gateway.log_text()[mark:], 60,
-                   "isthmus to reconnect after the Prosody restart")
-        alice = await XmppUser(cluster.prosody, name=alice.name,
-                               register=False).connect()
+        alice = await prosody_back(cluster, gateway, mark, alice)
         got, _ = await collect_xmpp(alice, "stream ", 10, 120, seen)
         assert got == [f"stream {k}" for k in range(10, 20)]
         alice.send(puppet_jid(bob), "back again")
@@ -337,12 +342,7 @@ async def test_stanzas_the_server_never_took_are_sent_again(cluster,
                 "stanzas the server never read were taken as delivered"
         finally:
             cluster.prosody.crash()
-        cluster.prosody.start()
-        wait_until(lambda: "component: connected" in
-                   gateway.log_text()[mark:], 60,
-                   "isthmus to reconnect after the crash")
-        alice = await XmppUser(cluster.prosody, name=alice.name,
-                               register=False).connect()
+        alice = await prosody_back(cluster, gateway, mark, alice)
         got, _ = await collect_xmpp(alice, "frozen ", 5, 120)
         assert got == [f"frozen {k}" for k in range(5)]
         await wait_true(lambda: unconfirmed_stanzas(gateway) == 0, 30,
