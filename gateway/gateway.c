@@ -255,7 +255,8 @@ static void housekeeping(struct gateway *gw)
  * happens anyway (or at shutdown): it is never worth a commit of its own. */
 static void save_txn_number(struct gateway *gw, bool force)
 {
-    if (gw->unsaved_txn < 0 || (!force && !store_in_txn(gw->store)))
+    if (gw->unsaved_txn < 0 ||
+        (!force && store_commit_due_ms(gw->store) != 0))
         return;
     char id[24];
     snprintf(id, sizeof id, "%lld", (long long)gw->unsaved_txn);
@@ -271,14 +272,31 @@ static void before_sleep(struct gateway *gw)
     save_txn_number(gw, false);
     bool waiting = as_server_awaiting_commit(gw->as) > 0;
     bool writes = store_in_txn(gw->store);
-    int64_t commit_us = metrics_now_us();
-    int rc = store_flush(gw->store);
-    if (writes)
-        metrics_observe_us(HIST_COMMIT, metrics_now_us() - commit_us);
+    int rc = 0;
+    if (!writes || waiting || store_commit_due_ms(gw->store) == 0) {
+        int64_t commit_us = metrics_now_us();
+        rc = store_flush(gw->store);
+        if (writes)
+            metrics_observe_us(HIST_COMMIT, metrics_now_us() - commit_us);
+    }
+    /* else only writes that may wait were made: they ride on a later
+     * commit (store_lazy_begin). Nothing sent below depends on them. */
+    /* Stanzas before answers: a stanza is a message someone waits for,
+     * the answer only lets the homeserver send its next transaction. */
+    to_xmpp_flush(gw, rc == 0);
     if (waiting)
         as_server_committed(gw->as, rc == 0);
-    to_xmpp_flush(gw, rc == 0);
-    /* xmpp_send only queues; push the bytes out before sleeping. */
+}
+
+/* What the turn released goes out now rather than one turn later: the
+ * answers to transactions, and the calls to the homeserver made during
+ * the turn. Either may start new work (a new request read, a call that
+ * failed at once): its store writes make the next turn come at once. */
+static void push_out(struct gateway *gw)
+{
+    as_server_send_answers(gw->as);
+    mx_client_kick(gw->mx);
+    /* xmpp_send only queues; the bytes leave here. */
     xmpp_run_once(gw->xmpp, 0);
 }
 
@@ -303,6 +321,7 @@ static void drain(struct gateway *gw)
         }
         mx_client_run(gw->mx);
         before_sleep(gw);
+        xmpp_run_once(gw->xmpp, 0);
         long timeout = mx_client_next_timeout(gw->mx);
         if (timeout < 0 || timeout > left)
             timeout = (long)left;
@@ -321,6 +340,7 @@ void gateway_run(struct gateway *gw)
         mx_client_run(gw->mx);
         component_run(gw->component);
         before_sleep(gw);
+        push_out(gw);
         metrics_observe_us(HIST_LOOP_TURN, metrics_now_us() - woke_us);
 
         struct pollfd fds[3];
@@ -332,8 +352,12 @@ void gateway_run(struct gateway *gw)
         if (afd >= 0)
             fds[nfds++] = (struct pollfd){ afd, POLLIN, 0 };
         fds[nfds++] = (struct pollfd){ mx_client_fd(gw->mx), POLLIN, 0 };
+        /* Work started after the commit waits for the next one. */
         long timeout = MAX_POLL_MS;
-        long t = mx_client_next_timeout(gw->mx);
+        long t = store_commit_due_ms(gw->store);
+        if (t >= 0 && t < timeout)
+            timeout = t;
+        t = mx_client_next_timeout(gw->mx);
         if (t >= 0 && t < timeout)
             timeout = t;
         t = as_server_timeout(gw->as);

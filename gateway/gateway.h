@@ -8,6 +8,7 @@
 #include "matrix/appservice.h"
 #include "matrix/client.h"
 #include "matrix/event.h"
+#include "gateway/metrics.h"
 #include "store/store.h"
 #include "xep/component.h"
 #include "xep/message.h"
@@ -44,13 +45,13 @@ struct gateway {
     struct to_xmpp *to_xmpp; /* owned by to_xmpp.c */
     char *bot_mxid;
     /* For the latency metrics: when the stanza or transaction now being
-     * handled arrived (monotonic us), or 0 outside such handling. */
-    int64_t stanza_start_us;
+     * handled arrived, or wall_us 0 outside such handling. */
+    struct metrics_point stanza_start;
     /* The stanza being handled and its outbox item, so that a worker that
      * starts at once need not parse the stored copy again. */
     xmpp_stanza_t *live_stanza;
     int64_t live_item_id;
-    int64_t txn_start_us;
+    struct metrics_point txn_start;
     int64_t highest_txn;      /* the numeric txn id applied last, or -1 */
     int64_t unsaved_txn;      /* a numeric txn id applied but not stored */
     int64_t gap_refused_txn;  /* txn refused once for a gap, or -1 */

@@ -342,7 +342,7 @@ static void on_transaction(struct as_request *req, const char *txn_id,
     if (refuse_for_gap(gw, req, txn_id))
         return;
     metrics_inc(CNT_TXNS);
-    gw->txn_start_us = metrics_now_us();
+    gw->txn_start = metrics_point_now();
     uint64_t writes_before = store_write_count(gw->store);
     json_t *events = json_object_get(body, "events");
     size_t i;
@@ -378,7 +378,7 @@ static void on_transaction(struct as_request *req, const char *txn_id,
         else if (strcmp(type, "m.presence") == 0)
             presence_matrix_ephemeral(gw, raw);
     }
-    gw->txn_start_us = 0;
+    gw->txn_start.wall_us = 0;
     int64_t n = txn_number(txn_id);
     if (store_write_count(gw->store) == writes_before) {
         /* Nothing changed (typically the echo of a ghost's own message):

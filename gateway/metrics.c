@@ -25,6 +25,8 @@ static uint64_t counters[CNT_COUNT];
 static const char *const hist_names[HIST_COUNT] = {
     [HIST_TO_MATRIX] = "isthmus_to_matrix_gateway_seconds",
     [HIST_TO_XMPP] = "isthmus_to_xmpp_gateway_seconds",
+    [HIST_TO_MATRIX_CPU] = "isthmus_to_matrix_gateway_cpu_seconds",
+    [HIST_TO_XMPP_CPU] = "isthmus_to_xmpp_gateway_cpu_seconds",
     [HIST_LOOP_TURN] = "isthmus_loop_turn_seconds",
     [HIST_COMMIT] = "isthmus_store_commit_seconds",
 };
@@ -33,6 +35,11 @@ static const char *const hist_help[HIST_COUNT] = {
                        "to its Matrix request handed to libcurl",
     [HIST_TO_XMPP] = "Gateway time from a transaction arriving to its "
                      "stanzas handed to libstrophe",
+    [HIST_TO_MATRIX_CPU] = "Of isthmus_to_matrix_gateway_seconds, the time "
+                           "the gateway was running (its thread's CPU "
+                           "time)",
+    [HIST_TO_XMPP_CPU] = "Of isthmus_to_xmpp_gateway_seconds, the time the "
+                         "gateway was running (its thread's CPU time)",
     [HIST_LOOP_TURN] = "Time of one event loop turn, from waking to "
                        "sleeping again: the longest the gateway can hold "
                        "up any conversation",
@@ -55,6 +62,22 @@ int64_t metrics_now_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+struct metrics_point metrics_point_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (struct metrics_point){
+        metrics_now_us(), (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000
+    };
+}
+
+void metrics_observe_span(enum metric_hist wall, enum metric_hist cpu,
+                          struct metrics_point start, struct metrics_point end)
+{
+    metrics_observe_us(wall, end.wall_us - start.wall_us);
+    metrics_observe_us(cpu, end.cpu_us - start.cpu_us);
 }
 
 void metrics_observe_us(enum metric_hist h, int64_t us)

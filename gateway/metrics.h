@@ -15,6 +15,8 @@
 enum metric_hist {
     HIST_TO_MATRIX,   /* stanza in -> PUT handed to libcurl */
     HIST_TO_XMPP,     /* transaction in -> stanza handed to libstrophe */
+    HIST_TO_MATRIX_CPU, /* the same two spans, counting only the time the */
+    HIST_TO_XMPP_CPU,   /* gateway's thread was running */
     HIST_LOOP_TURN,   /* one event loop turn, waking to sleeping again */
     HIST_COMMIT,      /* one store commit */
     HIST_COUNT
@@ -34,6 +36,23 @@ enum metric_counter {
 
 /* Monotonic microseconds. */
 int64_t metrics_now_us(void);
+
+/* A point in a message's trip through the gateway, by the wall clock and
+ * by the CPU time the gateway's thread had used so far. Between two points
+ * the wall clock also counts the time the gateway was not running: another
+ * process had the CPU, or a system call waited for the disk. On a machine
+ * shared with the homeserver, that is most of the difference between the
+ * two figures. wall_us is 0 for "not set". */
+struct metrics_point {
+    int64_t wall_us;
+    int64_t cpu_us;
+};
+struct metrics_point metrics_point_now(void);
+/* Observes the span from start to end: its wall time in wall, its CPU
+ * time in cpu. */
+void metrics_observe_span(enum metric_hist wall, enum metric_hist cpu,
+                          struct metrics_point start,
+                          struct metrics_point end);
 void metrics_observe_us(enum metric_hist h, int64_t us);
 void metrics_inc(enum metric_counter c);
 /* Prometheus text exposition; caller frees. */

@@ -34,7 +34,7 @@ struct job {
     char *target;          /* the Matrix user */
     char *room_id;
     bool recreated_room;   /* the DM was replaced once already */
-    int64_t start_us;      /* when the gateway could start on it */
+    struct metrics_point start; /* when the gateway could start on it */
     bool dispatching;      /* inside to_matrix_process's call */
     bool finished;         /* ended while dispatching: freed after it */
     bool waited;           /* an earlier step waited on the network */
@@ -161,12 +161,17 @@ static void on_sent(const struct mx_response *r, void *ud)
                 .replaces = j->replaces,
                 .sender = j->ghost,
             };
+            /* After a crash that loses these, the message is sent again
+             * with the same txnId, and the homeserver answers with this
+             * same event: they may wait for a later commit. */
+            store_lazy_begin(j->gw->store);
             store_message_put(j->gw->store, &m);
-            receipts_message_stored(j->gw, event_id);
             const char *dedupe_id = xmsg_dedupe_id(&j->msg);
             if (dedupe_id)
                 store_inbound_delivered(j->gw->store, j->sender_jid, dedupe_id,
                                         event_id);
+            store_lazy_end(j->gw->store);
+            receipts_message_stored(j->gw, event_id);
             /* XEP-0184: the message now exists on Matrix; the sender may
              * stop resending it. */
             if (j->occupant.room_id)
@@ -246,7 +251,8 @@ static void send_event(struct job *j)
     /* Only steady-state messages say anything about the gateway's speed:
      * first contact waits on registration and room creation. */
     if (!j->waited)
-        metrics_observe_us(HIST_TO_MATRIX, metrics_now_us() - j->start_us);
+        metrics_observe_span(HIST_TO_MATRIX, HIST_TO_MATRIX_CPU, j->start,
+                             metrics_point_now());
     free(path);
     free(txn);
     free(uid);
@@ -395,8 +401,8 @@ void to_matrix_process(struct gateway *gw, const struct store_outbox_item *it)
             dispatch_end(j);
             return;
         }
-        j->start_us = gw->stanza_start_us ? gw->stanza_start_us
-                                          : metrics_now_us();
+        j->start = gw->stanza_start.wall_us ? gw->stanza_start
+                                            : metrics_point_now();
         j->dispatching = true;
         send_event(j);
         dispatch_end(j);
@@ -404,7 +410,8 @@ void to_matrix_process(struct gateway *gw, const struct store_outbox_item *it)
     }
     /* If the queue was idle the stanza is being handled right now; else
      * the gateway could start on it only now. */
-    j->start_us = gw->stanza_start_us ? gw->stanza_start_us : metrics_now_us();
+    j->start = gw->stanza_start.wall_us ? gw->stanza_start
+                                        : metrics_point_now();
     j->dispatching = true;
     ghosts_ensure(gw, j->ghost, j->sender_jid, j->msg.nick, on_ghost_ready, j);
     dispatch_end(j);

@@ -33,7 +33,7 @@ struct fresh_stanza {
     int64_t id;       /* its outbox item */
     char *xml;        /* owned */
     size_t len;
-    int64_t start_us; /* when its transaction arrived, or 0 */
+    struct metrics_point start; /* when its transaction arrived, or 0 */
 };
 
 struct to_xmpp {
@@ -103,7 +103,7 @@ int to_xmpp_enqueue(struct gateway *gw, const char *queue, xmpp_stanza_t *st)
         t->v = xrealloc(t->v, t->cap * sizeof *t->v);
     }
     t->v[t->n++] = (struct fresh_stanza){ id, xml, strlen(xml),
-                                          gw->txn_start_us };
+                                          gw->txn_start };
     return 0;
 }
 
@@ -159,7 +159,8 @@ static void ask_confirmation(struct gateway *gw)
  * shaped like an element (damaged storage) is dropped rather than sent
  * into the stream (its row goes with the next confirmation). */
 static void send_one(struct gateway *gw, int64_t id, const char *xml,
-                     size_t len, int64_t start_us)
+                     size_t len, const struct metrics_point *start,
+                     const struct metrics_point *now)
 {
     state(gw)->sent_up_to = id;
     if (len < 4 || xml[0] != '<' || xml[len - 1] != '>') {
@@ -169,8 +170,8 @@ static void send_one(struct gateway *gw, int64_t id, const char *xml,
     }
     component_send_xml(gw->component, xml, len);
     metrics_inc(CNT_TO_XMPP);
-    if (start_us)
-        metrics_observe_us(HIST_TO_XMPP, metrics_now_us() - start_us);
+    if (start && start->wall_us)
+        metrics_observe_span(HIST_TO_XMPP, HIST_TO_XMPP_CPU, *start, *now);
 }
 
 struct scan {
@@ -182,7 +183,7 @@ static void send_stored(const struct store_outbox_item *it, void *ud)
 {
     struct scan *sc = ud;
     sc->last_id = it->id;
-    send_one(sc->gw, it->id, it->payload, strlen(it->payload), 0);
+    send_one(sc->gw, it->id, it->payload, strlen(it->payload), NULL, NULL);
 }
 
 /* Everything the outbox holds, oldest first: what waited, what the server
@@ -221,9 +222,12 @@ void to_xmpp_flush(struct gateway *gw, bool committed)
         gw->stanza_outbox_dirty = false;
         flush_stored(gw);
     } else {
+        /* One reading of the clocks for the batch: they are system calls,
+         * and the batch leaves at once. */
+        struct metrics_point now = metrics_point_now();
         for (size_t i = 0; i < t->n; i++)
             send_one(gw, t->v[i].id, t->v[i].xml, t->v[i].len,
-                     t->v[i].start_us);
+                     &t->v[i].start, &now);
         fresh_clear(t);
     }
     ask_confirmation(gw);

@@ -185,13 +185,13 @@ static void on_message(struct gateway *gw, xmpp_stanza_t *st)
         reply_error(gw, st, "wait", "internal-server-error",
                     "the gateway could not store the message; send it again");
     else {
-        gw->stanza_start_us = metrics_now_us();
+        gw->stanza_start = metrics_point_now();
         gw->live_stanza = st;
         gw->live_item_id = item_id;
         queues_kick(gw, queue);
         gw->live_stanza = NULL;
         gw->live_item_id = 0;
-        gw->stanza_start_us = 0;
+        gw->stanza_start.wall_us = 0;
     }
     free(queue);
     free(bare);

@@ -499,6 +499,12 @@ void as_server_run(struct as_server *s)
     MHD_run(s->daemon);
 }
 
+void as_server_send_answers(struct as_server *s)
+{
+    if (s->resumed)
+        as_server_run(s);
+}
+
 long as_server_timeout(struct as_server *s)
 {
     MHD_UNSIGNED_LONG_LONG t;

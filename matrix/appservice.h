@@ -51,6 +51,10 @@ void as_server_free(struct as_server *s);
 int as_server_fd(struct as_server *s);
 /* Non-blocking: serves whatever is ready. */
 void as_server_run(struct as_server *s);
+/* Sends the answers given since the last run (libmicrohttpd writes a
+ * resumed request's answer only when it runs). It may serve new requests
+ * too, as as_server_run does. */
+void as_server_send_answers(struct as_server *s);
 /* Milliseconds until libmicrohttpd needs a turn (connection timeouts). */
 long as_server_timeout(struct as_server *s);
 /* Answers every request deferred with as_request_reply_after_commit: 200 {}

@@ -404,7 +404,9 @@ static void call_done(struct mx_transfer *t, CURLcode code)
     finish((struct call *)t, code);
 }
 
-void mx_client_run(struct mx_client *c)
+/* Starts the retries that are due, fires curl's timer if it is due, and
+ * hands finished transfers to their callbacks. */
+static void run_timers(struct mx_client *c)
 {
     int64_t now = mono_ms();
     for (struct call **pp = &c->waiting; *pp;) {
@@ -417,18 +419,6 @@ void mx_client_run(struct mx_client *c)
         }
     }
     int running;
-    struct epoll_event evs[32];
-    int n = epoll_wait(c->epfd, evs, 32, 0);
-    for (int i = 0; i < n; i++) {
-        int bits = 0;
-        if (evs[i].events & (EPOLLIN | EPOLLHUP))
-            bits |= CURL_CSELECT_IN;
-        if (evs[i].events & EPOLLOUT)
-            bits |= CURL_CSELECT_OUT;
-        if (evs[i].events & EPOLLERR)
-            bits |= CURL_CSELECT_ERR;
-        curl_multi_socket_action(c->multi, evs[i].data.fd, bits, &running);
-    }
     if (c->curl_due_ms >= 0 && c->curl_due_ms <= mono_ms()) {
         c->curl_due_ms = -1;
         curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
@@ -443,6 +433,30 @@ void mx_client_run(struct mx_client *c)
         if (t)
             t->done(t, msg->data.result);
     }
+}
+
+void mx_client_run(struct mx_client *c)
+{
+    int running;
+    struct epoll_event evs[32];
+    int n = epoll_wait(c->epfd, evs, 32, 0);
+    for (int i = 0; i < n; i++) {
+        int bits = 0;
+        if (evs[i].events & (EPOLLIN | EPOLLHUP))
+            bits |= CURL_CSELECT_IN;
+        if (evs[i].events & EPOLLOUT)
+            bits |= CURL_CSELECT_OUT;
+        if (evs[i].events & EPOLLERR)
+            bits |= CURL_CSELECT_ERR;
+        curl_multi_socket_action(c->multi, evs[i].data.fd, bits, &running);
+    }
+    run_timers(c);
+}
+
+void mx_client_kick(struct mx_client *c)
+{
+    if (c->curl_due_ms >= 0 && c->curl_due_ms <= mono_ms())
+        run_timers(c);
 }
 
 long mx_client_next_timeout(struct mx_client *c)

@@ -65,6 +65,11 @@ struct curl_slist *mx_client_auth_headers(const struct mx_client *c);
 
 /* Drives transfers and retries; call every loop turn. */
 void mx_client_run(struct mx_client *c);
+/* Starts the calls made since the last turn now, without reading any
+ * socket: curl starts a new transfer only from a 0 ms timer, which would
+ * otherwise cost the loop a whole extra turn. Calls whose transfer ends at
+ * once are finished here too, so their callbacks may run. */
+void mx_client_kick(struct mx_client *c);
 /* The fd the event loop watches for readability: an epoll set of the
  * client's sockets. */
 int mx_client_fd(const struct mx_client *c);

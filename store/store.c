@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Each entry migrates from version i to i+1. Only ever append: a database
  * written by an older isthmus is brought forward step by step. */
@@ -339,11 +340,21 @@ static const char *const stmt_sql[S_COUNT] = {
                       "WHERE o.ghost = ?1 GROUP BY o.room_id",
 };
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 struct store {
     sqlite3 *db;
     sqlite3_stmt *stmt[S_COUNT];
     bool in_txn; /* a transaction is open: reads or writes this turn */
     bool dirty;  /* ...and it has written something */
+    bool urgent; /* ...that must be committed before the turn ends */
+    int lazy_depth;        /* inside store_lazy_begin/end */
+    int64_t lazy_since_ms; /* the oldest write that may wait, or 0 */
     uint64_t writes;
     struct checkpointer *checkpointer;
 };
@@ -432,6 +443,10 @@ static int ensure_txn(struct store *st)
     if (open_txn(st) < 0)
         return -1;
     st->dirty = true;
+    if (st->lazy_depth == 0)
+        st->urgent = true;
+    else if (st->lazy_since_ms == 0)
+        st->lazy_since_ms = mono_ms();
     return 0;
 }
 
@@ -446,8 +461,24 @@ static int step_write(struct store *st, sqlite3_stmt *s, const char *what)
     return 0;
 }
 
+void store_lazy_begin(struct store *st) { st->lazy_depth++; }
+
+void store_lazy_end(struct store *st) { st->lazy_depth--; }
+
+long store_commit_due_ms(const struct store *st)
+{
+    if (!st->dirty)
+        return -1;
+    if (st->urgent)
+        return 0;
+    int64_t left = st->lazy_since_ms + STORE_LAZY_MS - mono_ms();
+    return left > 0 ? (long)left : 0;
+}
+
 int store_flush(struct store *st)
 {
+    st->urgent = false;
+    st->lazy_since_ms = 0;
     if (!st->in_txn)
         return 0;
     sqlite3_stmt *s = stmt(st, S_COMMIT);
@@ -924,6 +955,9 @@ int64_t store_outbox_add(struct store *st, const char *queue, int kind,
 {
     if (ensure_txn(st) < 0)
         return -1;
+    /* New work never waits: a stanza is sent only once its row is
+     * committed, and an XMPP message is lost if the gateway dies before. */
+    st->urgent = true;
     sqlite3_stmt *s = stmt(st, S_OUTBOX_ADD);
     bind_text(s, 1, queue);
     sqlite3_bind_int(s, 2, kind);

@@ -79,6 +79,51 @@ static void put_messages_one_by_one(struct store *st, const char *prefix,
     }
 }
 
+/* Marks that work is finished may wait for a later commit, up to
+ * STORE_LAZY_MS; anything else, and new outbox work in particular, is due
+ * at once; and a commit made for any reason takes the waiting ones too. */
+static void lazy_writes_wait_for_a_later_commit(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = f->st;
+    assert_int_equal(store_commit_due_ms(st), -1);
+
+    int64_t item = store_outbox_add(st, "q", OUTBOX_XMPP_INBOUND, "<m/>", 1);
+    assert_true(item > 0);
+    assert_int_equal(store_commit_due_ms(st), 0);
+    assert_int_equal(store_flush(st), 0);
+    assert_int_equal(store_commit_due_ms(st), -1);
+
+    store_lazy_begin(st);
+    assert_int_equal(store_outbox_delete(st, item), 0);
+    store_lazy_end(st);
+    long due = store_commit_due_ms(st);
+    assert_true(due > 0 && due <= STORE_LAZY_MS);
+
+    /* Once due, it is due now. */
+    usleep((STORE_LAZY_MS + 20) * 1000);
+    assert_int_equal(store_commit_due_ms(st), 0);
+
+    /* New work inside a lazy scope is still due at once. */
+    store_lazy_begin(st);
+    int64_t other = store_outbox_add(st, "q", OUTBOX_XMPP_INBOUND, "<n/>", 2);
+    store_lazy_end(st);
+    assert_true(other > item);
+    assert_int_equal(store_commit_due_ms(st), 0);
+    assert_int_equal(store_flush(st), 0);
+    assert_int_equal(store_commit_due_ms(st), -1);
+
+    /* The lazy removal went out with that commit: after a reopen (as
+     * after a crash) only the second item is left. */
+    store_close(st);
+    char *err = NULL;
+    assert_int_equal(store_open(f->path, &f->st, &err), 0);
+    struct store_outbox_item it;
+    assert_int_equal(store_outbox_head(f->st, "q", &it), 1);
+    assert_int_equal(it.id, other);
+    store_outbox_item_free(&it);
+}
+
 /* The checkpointer copies the log back into the database file once the log
  * holds enough pages, so the log is reused instead of growing for ever.
  * (Its connection once never learnt that the database was in WAL mode, and
@@ -608,6 +653,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(messages_keep_their_sender, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(lazy_writes_wait_for_a_later_commit,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(log_is_copied_back, setup, teardown),
         cmocka_unit_test(migrations_from_every_older_version),
         cmocka_unit_test_setup_teardown(newer_schema_is_refused, setup,
