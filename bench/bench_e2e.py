@@ -41,6 +41,15 @@ def cpu_seconds(pid):
     return (int(f[11]) + int(f[12])) / CLK_TCK
 
 
+def run_queue_wait_s(pid):
+    """Seconds pid has spent runnable but waiting for a CPU (schedstat)."""
+    try:
+        f = pathlib.Path(f"/proc/{pid}/schedstat").read_text().split()
+        return int(f[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def prosody_pid(cluster):
     # Prosody runs under runuser; the Lua process is its child.
     out = subprocess.run(["pgrep", "-P", str(cluster.prosody.proc.pid)],
@@ -151,6 +160,7 @@ async def run_load(cluster, pairs, direction, rate, seconds, tag):
     procs = {"isthmus": iso, "synapse": cluster.synapse.proc.pid,
              "prosody": prosody_pid(cluster)}
     cpu0 = {k: cpu_seconds(p) for k, p in procs.items()}
+    wait0 = run_queue_wait_s(iso)
     m0 = scrape(cluster.isthmus)
 
     start = time.monotonic()
@@ -179,6 +189,8 @@ async def run_load(cluster, pairs, direction, rate, seconds, tag):
         accepted = sum(1 for o in outcomes if not isinstance(o, BaseException))
 
     cpu1 = {k: cpu_seconds(p) for k, p in procs.items()}
+    wait1 = run_queue_wait_s(iso)
+    run_end = time.monotonic()
     m1 = scrape(cluster.isthmus)
     for owner, cb in handlers:
         if direction == "to_matrix":
@@ -196,6 +208,13 @@ async def run_load(cluster, pairs, direction, rate, seconds, tag):
                for k in procs}
     g50 = hist_quantile(m0, m1, metric, 0.50)
     g99 = hist_quantile(m0, m1, metric, 0.99)
+    cpu_metric = metric.replace("_gateway_", "_gateway_cpu_")
+    c50 = hist_quantile(m0, m1, cpu_metric, 0.50)
+    c99 = hist_quantile(m0, m1, cpu_metric, 0.99)
+    # How much of the run isthmus was ready to work but another process
+    # (Synapse, Prosody, the load generator) had the CPU.
+    waited = (wait1 - wait0 if wait0 is not None and wait1 is not None
+              else None)
     return {
         "direction": direction, "offered_per_s": rate, "sent": total,
         "accepted_by_homeserver": accepted,
@@ -204,6 +223,10 @@ async def run_load(cluster, pairs, direction, rate, seconds, tag):
         "e2e_p50_ms": pct(lat, 0.50), "e2e_p99_ms": pct(lat, 0.99),
         "gateway_p50_ms_le": g50 * 1000 if g50 is not None else None,
         "gateway_p99_ms_le": g99 * 1000 if g99 is not None else None,
+        "gateway_cpu_p50_ms_le": ms(c50),
+        "gateway_cpu_p99_ms_le": ms(c99),
+        "isthmus_cpu_wait_ms_per_s": (waited * 1000 / (run_end - start)
+                                      if waited is not None else None),
         "cpu_us_per_msg": per_msg,
         "gateway_turn_max_ms_le": ms(hist_max(m0, m1,
                                               "isthmus_loop_turn_seconds")),
@@ -382,11 +405,16 @@ def print_table(res):
               f"{fmt(r['gateway_p99_ms_le'], '.2f'):>7}ms "
               f"{fmt(c['isthmus']):>20} {fmt(c['synapse']):>8} "
               f"{fmt(c['prosody']):>8}")
-    print("   gateway detail: longest loop turn, store commit p50 / p99")
+    print("   gateway detail: its share (gw) counting only the time it was "
+          "running (CPU),\n   how long it waited for a CPU that another "
+          "process had, longest loop turn,\n   store commit p50 / p99")
     for r in res["load"]:
-        print(f"   {r['direction']:<10}{r['offered_per_s']:>5}/s  turn <= "
-              f"{fmt(r.get('gateway_turn_max_ms_le'), 'g')} ms, commit <= "
-              f"{fmt(r.get('commit_p50_ms_le'), 'g')} / "
+        print(f"   {r['direction']:<10}{r['offered_per_s']:>5}/s  gw CPU <= "
+              f"{fmt(r.get('gateway_cpu_p50_ms_le'), 'g')} / "
+              f"{fmt(r.get('gateway_cpu_p99_ms_le'), 'g')} ms, waited for a "
+              f"CPU {fmt(r.get('isthmus_cpu_wait_ms_per_s'), '.0f')} ms/s, "
+              f"turn <= {fmt(r.get('gateway_turn_max_ms_le'), 'g')} ms, "
+              f"commit <= {fmt(r.get('commit_p50_ms_le'), 'g')} / "
               f"{fmt(r.get('commit_p99_ms_le'), 'g')} ms")
     print("\n3. isthmus resident memory over the store's size")
     for m in res["memory"]:
