@@ -1,7 +1,10 @@
 /* libFuzzer target: json_read must accept and refuse exactly what
  * json_loadb(data, size, 0) does, and build the same tree (same values,
- * types and key order) for what it accepts. Any difference aborts. */
+ * types and key order) for what it accepts. The tree is then written by
+ * json_write_compact, which must give the bytes json_dumps gives. Any
+ * difference aborts. */
 #include "matrix/json_read.h"
+#include "matrix/json_write.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -38,8 +41,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *b = json_dumps(got, JSON_COMPACT);
         if (!a || !b || strcmp(a, b) != 0)
             differ("the trees dump differently (key order?)");
+        size_t len = 0;
+        char *c = json_write_compact(got, &len);
+        if (!c || strcmp(a, c) != 0)
+            differ("json_write_compact and json_dumps write differently");
+        if (len != strlen(c))
+            differ("json_write_compact gave a wrong length");
         free(a);
         free(b);
+        free(c);
     }
     json_decref(want);
     json_decref(got);

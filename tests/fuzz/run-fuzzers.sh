@@ -24,7 +24,7 @@ CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
 LIBS="$(pkg-config --libs $PKGS)"
 SOURCES="common/mem.c common/strbuf.c common/utf8.c common/log.c \
   gateway/ids.c gateway/config.c gateway/translate.c gateway/formatting.c \
-  gateway/media_sniff.c matrix/event.c matrix/json_read.c \
+  gateway/media_sniff.c matrix/event.c matrix/json_read.c matrix/json_write.c \
   xep/mam.c xep/message.c xep/muc.c xep/reactions.c xep/retract.c xep/xml.c \
   xep/presence_stanza.c xep/avatar.c"
 
