@@ -1,5 +1,6 @@
 #include "gateway/metrics.h"
 
+#include "common/clock.h"
 #include "common/strbuf.h"
 
 #include <time.h>
@@ -59,9 +60,7 @@ static const char *const counter_names[CNT_COUNT] = {
 
 int64_t metrics_now_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return clock_mono_us();
 }
 
 struct metrics_point metrics_point_now(void)

@@ -1,5 +1,6 @@
 #include "matrix/client.h"
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/strbuf.h"
@@ -11,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <time.h>
 #include <unistd.h>
 
 #define BACKOFF_FIRST_MS 250
@@ -62,13 +62,6 @@ struct mx_client {
     int nspare;
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 char *mx_escape(const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -112,7 +105,7 @@ static int on_timer(CURLM *multi, long timeout_ms, void *ud)
 {
     (void)multi;
     struct mx_client *c = ud;
-    c->curl_due_ms = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+    c->curl_due_ms = timeout_ms < 0 ? -1 : clock_mono_ms() + timeout_ms;
     return 0;
 }
 
@@ -378,7 +371,7 @@ static void finish(struct call *call, CURLcode code)
         call->backoff_ms = call->backoff_ms * 2 > BACKOFF_MAX_MS
                                ? BACKOFF_MAX_MS
                                : call->backoff_ms * 2;
-        call->retry_at_ms = mono_ms() + delay;
+        call->retry_at_ms = clock_mono_ms() + delay;
         call->next = c->waiting;
         c->waiting = call;
         json_decref(body);
@@ -408,7 +401,7 @@ static void call_done(struct mx_transfer *t, CURLcode code)
  * hands finished transfers to their callbacks. */
 static void run_timers(struct mx_client *c)
 {
-    int64_t now = mono_ms();
+    int64_t now = clock_mono_ms();
     for (struct call **pp = &c->waiting; *pp;) {
         struct call *call = *pp;
         if (call->retry_at_ms <= now) {
@@ -419,7 +412,7 @@ static void run_timers(struct mx_client *c)
         }
     }
     int running;
-    if (c->curl_due_ms >= 0 && c->curl_due_ms <= mono_ms()) {
+    if (c->curl_due_ms >= 0 && c->curl_due_ms <= clock_mono_ms()) {
         c->curl_due_ms = -1;
         curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     }
@@ -455,7 +448,7 @@ void mx_client_run(struct mx_client *c)
 
 void mx_client_kick(struct mx_client *c)
 {
-    if (c->curl_due_ms >= 0 && c->curl_due_ms <= mono_ms())
+    if (c->curl_due_ms >= 0 && c->curl_due_ms <= clock_mono_ms())
         run_timers(c);
 }
 
@@ -467,7 +460,7 @@ long mx_client_next_timeout(struct mx_client *c)
             soonest = l->retry_at_ms;
     if (soonest == INT64_MAX)
         return -1;
-    int64_t now = mono_ms();
+    int64_t now = clock_mono_ms();
     return soonest <= now ? 0 : (long)(soonest - now);
 }
 

@@ -1,5 +1,6 @@
 #include "store/store.h"
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "store/checkpointer.h"
@@ -8,7 +9,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Each entry migrates from version i to i+1. Only ever append: a database
  * written by an older isthmus is brought forward step by step. */
@@ -340,13 +340,6 @@ static const char *const stmt_sql[S_COUNT] = {
                       "WHERE o.ghost = ?1 GROUP BY o.room_id",
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct store {
     sqlite3 *db;
     sqlite3_stmt *stmt[S_COUNT];
@@ -446,7 +439,7 @@ static int ensure_txn(struct store *st)
     if (st->lazy_depth == 0)
         st->urgent = true;
     else if (st->lazy_since_ms == 0)
-        st->lazy_since_ms = mono_ms();
+        st->lazy_since_ms = clock_mono_ms();
     return 0;
 }
 
@@ -471,7 +464,7 @@ long store_commit_due_ms(const struct store *st)
         return -1;
     if (st->urgent)
         return 0;
-    int64_t left = st->lazy_since_ms + STORE_LAZY_MS - mono_ms();
+    int64_t left = st->lazy_since_ms + STORE_LAZY_MS - clock_mono_ms();
     return left > 0 ? (long)left : 0;
 }
 

@@ -1,5 +1,6 @@
 #include "xep/component.h"
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "xep/xml.h"
@@ -38,13 +39,6 @@ struct component {
     uint64_t id_counter;
     struct pending_iq *pending;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---------------------------------------------------------------------
  * libstrophe bug workaround.
@@ -163,7 +157,7 @@ static int stanza_handler(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
 
 static void schedule_retry(struct component *c)
 {
-    c->next_attempt_ms = mono_ms() + c->backoff_ms;
+    c->next_attempt_ms = clock_mono_ms() + c->backoff_ms;
     log_info("component: reconnecting in %d ms", c->backoff_ms);
     c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
                                                        : c->backoff_ms * 2;
@@ -284,7 +278,7 @@ void component_disconnect(struct component *c)
 
 void component_run(struct component *c)
 {
-    int64_t now = mono_ms();
+    int64_t now = clock_mono_ms();
     if (!c->connected && !c->connecting && !c->stopping &&
         now >= c->next_attempt_ms)
         start_attempt(c);
@@ -341,7 +335,7 @@ int component_send_iq(struct component *c, xmpp_stanza_t *iq, int timeout_ms,
         return -1;
     struct pending_iq *p = xcalloc(1, sizeof *p);
     p->id = xstrdup(id);
-    p->deadline_ms = mono_ms() + timeout_ms;
+    p->deadline_ms = clock_mono_ms() + timeout_ms;
     p->cb = cb;
     p->ud = ud;
     p->next = c->pending;
