@@ -137,6 +137,17 @@ static const char *const migrations[] = {
     "  who TEXT PRIMARY KEY,"
     "  mxc TEXT,"
     "  sha1 TEXT);",
+    /* 10: a message's ids are indexed only where the primary key does not
+     * already find them. A bridged event's stanza carries the event id as
+     * its id, and a random id in an index is a random page written per
+     * message: these two entries were about half of the cost of storing
+     * one (see S_MSG_BY_STANZA for how lookups still find every row). */
+    "DROP INDEX messages_stanza;"
+    "CREATE INDEX messages_stanza ON messages(xmpp_jid, stanza_id) "
+    "  WHERE stanza_id <> event_id;"
+    "DROP INDEX messages_origin;"
+    "CREATE INDEX messages_origin ON messages(xmpp_jid, origin_id) "
+    "  WHERE origin_id IS NOT NULL;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -164,6 +175,10 @@ enum stmt_id {
     S_MEMBER_BY_NICK, S_GHOST_ROOMS,
     S_COUNT
 };
+
+/* A messages row as fill_message reads it. */
+#define MSG_COLS "event_id, room_id, xmpp_jid, stanza_id, origin_id, " \
+                 "direction, ts, replaces, sender"
 
 static const char *const stmt_sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN",
@@ -208,10 +223,20 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_MSG_BY_EVENT] = "SELECT event_id, room_id, xmpp_jid, stanza_id, "
                        "origin_id, direction, ts, replaces, sender FROM "
                        "messages WHERE event_id = ?1",
-    [S_MSG_BY_STANZA] = "SELECT event_id, room_id, xmpp_jid, stanza_id, "
-                        "origin_id, direction, ts, replaces, sender FROM "
-                        "messages WHERE xmpp_jid = ?1 AND (origin_id = ?2 OR "
-                        "stanza_id = ?2) ORDER BY ts DESC LIMIT 1",
+    /* Three searches, one per index that can hold the id (migration 10):
+     * the primary key for ids equal to the event id, then the two partial
+     * indexes, whose conditions are repeated word for word so that the
+     * planner uses them. */
+    [S_MSG_BY_STANZA] = "SELECT " MSG_COLS " FROM messages WHERE "
+                        "event_id = ?2 AND xmpp_jid = ?1 AND "
+                        "(origin_id = ?2 OR stanza_id = ?2) "
+                        "UNION ALL SELECT " MSG_COLS " FROM messages WHERE "
+                        "xmpp_jid = ?1 AND stanza_id = ?2 AND "
+                        "stanza_id <> event_id "
+                        "UNION ALL SELECT " MSG_COLS " FROM messages WHERE "
+                        "xmpp_jid = ?1 AND origin_id = ?2 AND "
+                        "origin_id IS NOT NULL "
+                        "ORDER BY ts DESC LIMIT 1",
     [S_OUTBOX_ADD] = "INSERT INTO outbox(queue, kind, payload, created_ts) "
                      "VALUES (?1, ?2, ?3, ?4)",
     [S_OUTBOX_HEAD] = "SELECT id, queue, kind, payload, created_ts, attempts "
@@ -352,27 +377,23 @@ struct store {
     struct checkpointer *checkpointer;
 };
 
-/* The log is copied back once it holds this many pages, as SQLite's own
- * automatic checkpoint would, but by the checkpointer's thread. */
-#define CHECKPOINT_PAGES 1000
-/* The log starts again from its beginning only when a write transaction
- * begins with every frame already copied back. Under a steady stream of
- * commits the thread is always a little behind, so that moment never
- * comes and the log grows without end. Past this size the loop itself
- * copies back the rest, as SQLite's automatic checkpoint would: the
- * thread has done most of it, and nothing else writes meanwhile, so the
- * next transaction reuses the log. */
-#define CATCH_UP_PAGES (4 * CHECKPOINT_PAGES)
-
+/* The thread copies the log back at STORE_LOG_PAGES, as SQLite's own
+ * automatic checkpoint would. But the log starts again from its beginning
+ * only when a write transaction begins with every frame already copied
+ * back. Under a steady stream of commits the thread is always a little
+ * behind, so that moment never comes and the log would grow without end.
+ * At STORE_LOG_MAX_PAGES the loop itself copies back the rest: the thread
+ * has done most of it, and nothing else writes meanwhile, so the next
+ * transaction reuses the log. */
 static int on_wal_commit(void *ud, sqlite3 *db, const char *name, int pages)
 {
     struct store *st = ud;
-    if (pages >= CATCH_UP_PAGES) {
+    if (pages >= STORE_LOG_MAX_PAGES) {
         int log_frames, copied;
         /* SQLITE_BUSY while the thread is at it: the next commit retries. */
         sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
                                   &log_frames, &copied);
-    } else if (pages >= CHECKPOINT_PAGES) {
+    } else if (pages >= STORE_LOG_PAGES) {
         checkpointer_poke(st->checkpointer);
     }
     return SQLITE_OK;

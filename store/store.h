@@ -24,6 +24,12 @@ int store_open(const char *path, struct store **out, char **err);
 void store_close(struct store *st);
 /* Commits the open write transaction, if any. */
 int store_flush(struct store *st);
+/* The write-ahead log is copied back into the database by a thread once
+ * it holds STORE_LOG_PAGES pages; under writes so steady that the thread
+ * never catches up, the committing loop copies it back itself at
+ * STORE_LOG_MAX_PAGES. So the log never grows much past that. */
+#define STORE_LOG_PAGES 1000
+#define STORE_LOG_MAX_PAGES (4 * STORE_LOG_PAGES)
 /* How many writes were made since the store was opened: a caller compares
  * two readings to learn whether some work changed anything. */
 uint64_t store_write_count(const struct store *st);

@@ -124,10 +124,11 @@ static void lazy_writes_wait_for_a_later_commit(void **state)
     store_outbox_item_free(&it);
 }
 
-/* The checkpointer copies the log back into the database file once the log
- * holds enough pages, so the log is reused instead of growing for ever.
- * (Its connection once never learnt that the database was in WAL mode, and
- * every checkpoint silently did nothing.) */
+/* The log is copied back into the database file, and then reused instead
+ * of growing for ever. (The checkpointer's connection once never learnt
+ * that the database was in WAL mode, and every checkpoint silently did
+ * nothing; and under steady commits the thread never quite caught up, so
+ * the log was never started again.) */
 static void log_is_copied_back(void **state)
 {
     struct fixture *f = *state;
@@ -135,7 +136,7 @@ static void log_is_copied_back(void **state)
     snprintf(wal, sizeof wal, "%s-wal", f->path);
     long db_before = file_size(f->path);
     /* One commit per message, each touching a few pages: well past the
-     * checkpointer's 1,000-page threshold. */
+     * thread's threshold. */
     put_messages_one_by_one(f->st, "a", 1500);
     /* Bounded wait: the thread checkpoints in the background. */
     long db_after = db_before;
@@ -144,14 +145,17 @@ static void log_is_copied_back(void **state)
         db_after = file_size(f->path);
     }
     assert_true(db_after > db_before);
-    /* After a complete checkpoint the next writes start the log again
-     * from its beginning, so its size stops growing with the writes. */
+    /* These commits write about 60,000 frames. Reused, the log stays near
+     * STORE_LOG_MAX_PAGES frames, past it by what is committed while the
+     * thread finishes a checkpoint (the loop does not wait for it): on a
+     * loaded machine, up to 7,300 frames in all were seen. */
+    put_messages_one_by_one(f->st, "b", 12000);
+    long frame = 24 + 4096; /* header + page */
+    long bound = 32 + 3L * STORE_LOG_MAX_PAGES * frame;
     long wal_size = file_size(wal);
-    put_messages_one_by_one(f->st, "b", 1500);
-    long wal_again = file_size(wal);
-    if (wal_again > wal_size + wal_size / 2)
-        fail_msg("the log grew from %ld to %ld bytes: not reused",
-                 wal_size, wal_again);
+    if (wal_size > bound)
+        fail_msg("the log is %ld bytes, more than %ld: not reused",
+                 wal_size, bound);
 }
 
 static void txns_are_remembered(void **state)
@@ -346,6 +350,8 @@ static void messages_both_ways(void **state)
     assert_string_equal(out.stanza_id, "$ev2");
     assert_string_equal(out.origin_id, "$ev2");
     store_message_free(&out);
+    /* Found through its event id, yet still only under its own JID. */
+    assert_int_equal(store_message_by_stanza(f->st, "z@x", "$ev2", &out), 0);
     /* A MUC's stanza-id, learnt later, leaves the origin id as it was. */
     assert_int_equal(store_message_set_stanza_id(f->st, "$ev2", "muc-9"), 0);
     assert_int_equal(store_message_by_event(f->st, "$ev2", &out), 1);
