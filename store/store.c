@@ -148,6 +148,18 @@ static const char *const migrations[] = {
     "DROP INDEX messages_origin;"
     "CREATE INDEX messages_origin ON messages(xmpp_jid, origin_id) "
     "  WHERE origin_id IS NOT NULL;",
+    /* 11: two fewer pages written per commit. An outbox scan by kind walks
+     * the ids it is given anyway (the outbox holds only unfinished work),
+     * so its index was one more page to write per message; and a
+     * transaction's id is its own key. */
+    "DROP INDEX outbox_kind;"
+    "CREATE TABLE txns_by_id ("
+    "  txn_id TEXT PRIMARY KEY,"
+    "  received_ts INTEGER NOT NULL,"
+    "  digest TEXT) WITHOUT ROWID;"
+    "INSERT INTO txns_by_id SELECT txn_id, received_ts, digest FROM txns;"
+    "DROP TABLE txns;"
+    "ALTER TABLE txns_by_id RENAME TO txns;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -195,8 +207,8 @@ static const char *const stmt_sql[S_COUNT] = {
                       "received_ts DESC, CAST(txn_id AS INTEGER) DESC "
                       "LIMIT 1",
     /* Keeps the latest numeric id: gap detection starts from it. */
-    [S_TXN_PRUNE] = "DELETE FROM txns WHERE received_ts < ?1 AND rowid NOT IN "
-                    "(SELECT rowid FROM txns WHERE txn_id NOT GLOB "
+    [S_TXN_PRUNE] = "DELETE FROM txns WHERE received_ts < ?1 AND txn_id "
+                    "NOT IN (SELECT txn_id FROM txns WHERE txn_id NOT GLOB "
                     "'*[^0-9]*' AND length(txn_id) BETWEEN 1 AND 18 "
                     "ORDER BY received_ts DESC, CAST(txn_id AS INTEGER) "
                     "DESC LIMIT 1)",
