@@ -2,7 +2,8 @@
 
 Figures (see issue "Measure and harden"):
   1. throughput and latency both ways at offered loads over 20 conversations
-  2. CPU per bridged message: isthmus next to Synapse and Prosody
+  2. CPU per bridged message: isthmus next to Synapse and Prosody,
+     and, in process, the store's share of it (bench/bench_store)
   3. isthmus resident memory with 0, 10,000 and 100,000 ghosts and rooms
   4. in-process translations per second (bench/bench_translate)
   5. joining a 5,000-member Matrix room (needs group chats; reported as such)
@@ -383,6 +384,26 @@ def translate_figure(seconds, runs=3):
     return fig
 
 
+def store_figure(runs=3):
+    """The store's share of a message, in process (bench/bench_store): the
+    median of a few runs, per figure."""
+    results = []
+    for _ in range(runs):
+        out = subprocess.run([str(ROOT / "bench" / "bench_store")],
+                             capture_output=True, text=True, check=True)
+        results.append(json.loads(out.stdout))
+
+    def median(get):
+        return sorted(get(r) for r in results)[runs // 2]
+    fig = {"history_messages": results[0]["history_messages"],
+           "to_matrix_cpu_us_per_message": median(
+               lambda r: r["to_matrix_cpu_us_per_message"])}
+    for key in ("to_xmpp_cpu_us_per_event", "to_xmpp_txn_wall_ms"):
+        fig[key] = {n: median(lambda r: r[key][n]) for n in results[0][key]}
+    fig["runs"] = results
+    return fig
+
+
 def fmt(v, spec=".1f"):
     return "-" if v is None else format(v, spec)
 
@@ -416,6 +437,18 @@ def print_table(res):
               f"turn <= {fmt(r.get('gateway_turn_max_ms_le'), 'g')} ms, "
               f"commit <= {fmt(r.get('commit_p50_ms_le'), 'g')} / "
               f"{fmt(r.get('commit_p99_ms_le'), 'g')} ms")
+    st = res.get("store")
+    if st:
+        x, w = st["to_xmpp_cpu_us_per_event"], st["to_xmpp_txn_wall_ms"]
+        print(f"   the store's share in process (bench_store, "
+              f"{st['history_messages']:,} messages stored, median of "
+              f"{len(st['runs'])} runs): to Matrix "
+              f"{st['to_matrix_cpu_us_per_message']:.0f} us CPU/msg;\n"
+              f"   to XMPP per event, transactions of 1 / 10 / 100 events: "
+              f"{x['txn_of_1']:.0f} / {x['txn_of_10']:.0f} / "
+              f"{x['txn_of_100']:.0f} us CPU, the transaction's writes and "
+              f"commit {w['txn_of_1']:.2f} / {w['txn_of_10']:.2f} / "
+              f"{w['txn_of_100']:.2f} ms")
     print("\n3. isthmus resident memory over the store's size")
     for m in res["memory"]:
         print(f"   {m['ghosts_and_rooms']:>7} ghosts+rooms: RSS "
@@ -514,6 +547,8 @@ def main():
                                              time.gmtime())}}
     print("4. translations per second ...", flush=True)
     res["translate"] = translate_figure(2)
+    print("2. the store's share, in process ...", flush=True)
+    res["store"] = store_figure()
 
     cluster = Cluster()
     try:
