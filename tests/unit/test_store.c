@@ -560,6 +560,55 @@ static void migrations_from_every_older_version(void **state)
     }
 }
 
+/* Rows written before schemas 10 and 11 are still found: transactions
+ * copied into their new table, messages through the new partial indexes
+ * (or, for ids equal to the event id, through the primary key). */
+static void rows_survive_the_index_migrations(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/isthmus-mig-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128];
+    snprintf(path, sizeof path, "%s/m.db", dir);
+    struct store *st;
+    char *err = NULL;
+    assert_int_equal(store_open_at_version(path, 9, &st, &err), 0);
+    store_close(st);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+        "INSERT INTO txns(txn_id, received_ts, digest) VALUES "
+        "('41', 1, 'd41'), ('42', 2, 'd42');"
+        "INSERT INTO messages(event_id, room_id, xmpp_jid, stanza_id, "
+        "origin_id, direction, ts) VALUES "
+        "('$a', '!r', 'a@x', '$a', '$a', 2, 1),"
+        "('$b', '!r', 'a@x', 'xmpp-b', 'origin-b', 1, 2),"
+        "('$c', '!r', 'a@x', 'xmpp-c', NULL, 1, 3);",
+        NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    assert_int_equal(store_open(path, &st, &err), 0);
+    assert_int_equal(store_schema_version(st), store_schema_latest());
+    assert_int_equal(store_txn_seen(st, "41", "d41"), 1);
+    assert_int_equal(store_txn_seen(st, "42", "other"), 0);
+    int64_t highest = 0;
+    assert_int_equal(store_txn_highest(st, &highest), 1);
+    assert_int_equal(highest, 42);
+    const char *lookups[][2] = { { "$a", "$a" }, { "xmpp-b", "$b" },
+                                 { "origin-b", "$b" }, { "xmpp-c", "$c" } };
+    for (size_t i = 0; i < sizeof lookups / sizeof lookups[0]; i++) {
+        struct store_message out;
+        assert_int_equal(store_message_by_stanza(st, "a@x", lookups[i][0],
+                                                 &out), 1);
+        assert_string_equal(out.event_id, lookups[i][1]);
+        store_message_free(&out);
+    }
+    store_close(st);
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* One row per person, message and key; found again by the reaction's own
  * event (what a redaction names); senders kept apart. */
 static void reactions_per_person(void **state)
@@ -663,6 +712,7 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(log_is_copied_back, setup, teardown),
         cmocka_unit_test(migrations_from_every_older_version),
+        cmocka_unit_test(rows_survive_the_index_migrations),
         cmocka_unit_test_setup_teardown(newer_schema_is_refused, setup,
                                         teardown),
     };
