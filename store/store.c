@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "store/checkpointer.h"
+#include "store/wal_vfs.h"
 
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -577,11 +578,15 @@ static int migrate(struct store *st, int target, char **err)
 int store_open_at_version(const char *path, int version, struct store **out,
                           char **err)
 {
+    if (wal_vfs_register() < 0) {
+        *err = xstrdup("SQLite has no default VFS");
+        return -1;
+    }
     struct store *st = xcalloc(1, sizeof *st);
     if (sqlite3_open_v2(path, &st->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                             SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
+                        WAL_VFS_NAME) != SQLITE_OK) {
         *err = xasprintf("cannot open %s: %s", path,
                          st->db ? sqlite3_errmsg(st->db) : "out of memory");
         sqlite3_close(st->db);
