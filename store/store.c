@@ -233,9 +233,8 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_MSG_PUT] = "INSERT OR IGNORE INTO messages(event_id, room_id, xmpp_jid, "
                   "stanza_id, origin_id, direction, ts, replaces, sender) "
                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    [S_MSG_BY_EVENT] = "SELECT event_id, room_id, xmpp_jid, stanza_id, "
-                       "origin_id, direction, ts, replaces, sender FROM "
-                       "messages WHERE event_id = ?1",
+    [S_MSG_BY_EVENT] = "SELECT " MSG_COLS " FROM messages WHERE "
+                       "event_id = ?1",
     /* Three searches, one per index that can hold the id (migration 10):
      * the primary key for ids equal to the event id, then the two partial
      * indexes, whose conditions are repeated word for word so that the
@@ -326,9 +325,8 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_PU_ALL] = "SELECT room_id, mxid, muc_jid, nick, attempt, joined, "
                  "base_nick FROM portal_users ORDER BY muc_jid",
     [S_MSG_ORDER] = "SELECT ts, rowid FROM messages WHERE event_id = ?1",
-    [S_MSG_LAST_FROM_XMPP] = "SELECT event_id, room_id, xmpp_jid, stanza_id, "
-                             "origin_id, direction, ts, replaces, sender, "
-                             "rowid FROM messages WHERE room_id = ?1 AND "
+    [S_MSG_LAST_FROM_XMPP] = "SELECT " MSG_COLS ", rowid FROM messages "
+                             "WHERE room_id = ?1 AND "
                              "direction = 1 "
                              "AND (ts < ?2 OR (ts = ?2 AND rowid <= ?3)) "
                              "ORDER BY ts DESC, rowid DESC LIMIT 1",

@@ -565,11 +565,11 @@ static void migrations_from_every_older_version(void **state)
  * (or, for ids equal to the event id, through the primary key). */
 static void rows_survive_the_index_migrations(void **state)
 {
-    (void)state;
-    char dir[] = "/tmp/isthmus-mig-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char path[128];
-    snprintf(path, sizeof path, "%s/m.db", dir);
+    /* A store of its own in the fixture's directory, which teardown
+     * removes. */
+    struct fixture *f = *state;
+    char path[160];
+    snprintf(path, sizeof path, "%s/old.db", f->dir);
     struct store *st;
     char *err = NULL;
     assert_int_equal(store_open_at_version(path, 9, &st, &err), 0);
@@ -604,9 +604,6 @@ static void rows_survive_the_index_migrations(void **state)
         store_message_free(&out);
     }
     store_close(st);
-    char cmd[200];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
 }
 
 /* One row per person, message and key; found again by the reaction's own
@@ -712,7 +709,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(log_is_copied_back, setup, teardown),
         cmocka_unit_test(migrations_from_every_older_version),
-        cmocka_unit_test(rows_survive_the_index_migrations),
+        cmocka_unit_test_setup_teardown(rows_survive_the_index_migrations,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(newer_schema_is_refused, setup,
                                         teardown),
     };
