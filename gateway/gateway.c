@@ -272,21 +272,22 @@ static void before_sleep(struct gateway *gw)
     save_txn_number(gw, false);
     bool waiting = as_server_awaiting_commit(gw->as) > 0;
     bool writes = store_in_txn(gw->store);
-    int rc = 0;
+    /* Stanzas do not wait for the commit (see to_xmpp.c): a stanza is a
+     * message someone waits for. */
+    to_xmpp_write(gw);
+    int commit = 0;
     /* Also with nothing written: the commit ends the turn's reads. */
     if (store_commit_due_ms(gw->store) <= 0 || waiting) {
         int64_t commit_us = metrics_now_us();
-        rc = store_flush(gw->store);
+        commit = store_flush(gw->store) == 0 ? 1 : -1;
         if (writes)
             metrics_observe_us(HIST_COMMIT, metrics_now_us() - commit_us);
     }
     /* else only writes that may wait were made: they ride on a later
-     * commit (store_lazy_begin). Nothing sent below depends on them. */
-    /* Stanzas before answers: a stanza is a message someone waits for,
-     * the answer only lets the homeserver send its next transaction. */
-    to_xmpp_flush(gw, rc == 0);
+     * commit (store_lazy_begin). */
+    to_xmpp_flush(gw, commit);
     if (waiting)
-        as_server_committed(gw->as, rc == 0);
+        as_server_committed(gw->as, commit >= 0);
 }
 
 /* What the turn released goes out now rather than one turn later: the
@@ -297,7 +298,8 @@ static void push_out(struct gateway *gw)
 {
     as_server_send_answers(gw->as);
     mx_client_kick(gw->mx);
-    /* xmpp_send only queues; the bytes leave here. */
+    component_flush(gw->component);
+    /* For libstrophe's own writes, which it makes only here. */
     xmpp_run_once(gw->xmpp, 0);
 }
 
@@ -348,7 +350,9 @@ void gateway_run(struct gateway *gw)
         nfds_t nfds = 0;
         int xfd = component_fd(gw->component);
         if (xfd >= 0)
-            fds[nfds++] = (struct pollfd){ xfd, POLLIN, 0 };
+            fds[nfds++] = (struct pollfd){
+                xfd, POLLIN | (component_wants_write(gw->component) ? POLLOUT
+                                                                   : 0), 0 };
         int afd = as_server_fd(gw->as);
         if (afd >= 0)
             fds[nfds++] = (struct pollfd){ afd, POLLIN, 0 };

@@ -1,17 +1,23 @@
-/* Stanzas for XMPP wait in the outbox until the turn that produced them has
- * committed; then they are sent in order over the one component connection.
- * They stay in the outbox until the XMPP server has read them: after a
- * batch, the gateway pings itself through the server, and the server's
- * routing of that ping back means it has taken every stanza sent before
- * it. Only then are their rows removed. A stanza the server never took
- * (it was stopped, killed or restarted with the bytes in a socket buffer)
- * is sent again after the reconnection; a crash of the gateway before the
- * removal resends too, with the same ids, which clients deduplicate.
+/* Stanzas for XMPP are written to the outbox and sent at once, in order,
+ * over the one component connection: a transaction's first messages leave
+ * while the gateway still works on the rest, and none waits for the
+ * commit. They stay in the outbox until the XMPP server has read them:
+ * after a batch, the gateway pings itself through the server, and the
+ * server's routing of that ping back means it has taken every stanza sent
+ * before it. Only then are their rows removed. A stanza the server never
+ * took (it was stopped, killed or restarted with the bytes in a socket
+ * buffer) is sent again after the reconnection.
  *
- * The stanzas of the turn are also kept in memory, so that the flush right
- * after the commit sends them without reading back what the turn has just
- * written. The outbox is read only when it may hold stanzas the memory
- * does not: after a start, a reconnection, or a failed commit. */
+ * Sending before the commit doubles nothing that a crash did not already
+ * double: if the gateway dies before its commit, the homeserver sends the
+ * transaction again (it was not answered), and its stanzas go out again
+ * with the same ids, which clients deduplicate, as after any crash before
+ * a confirmation. A commit that fails instead rolls back rows that were
+ * sent, and their ids are given again to new rows: then every ping in
+ * flight is disowned and the outbox is read again from its start.
+ *
+ * The outbox is read only when it may hold stanzas that were not sent as
+ * they were written: after a start, a reconnection, or a failed commit. */
 #include "gateway/gateway.h"
 
 #include "common/log.h"
@@ -28,17 +34,18 @@
 #define FLUSH_BATCH 256
 /* A server that takes longer than this to route a ping is asked again. */
 #define CONFIRM_TIMEOUT_MS 30000
-
-struct fresh_stanza {
-    int64_t id;       /* its outbox item */
-    char *xml;        /* owned */
-    size_t len;
-    struct metrics_point start; /* when its transaction arrived, or 0 */
-};
+/* Stanzas written in one system call while a transaction is worked on:
+ * the first of them waits for the others to be made (about 20 us each),
+ * and each call costs about as much as making one. */
+#define EARLY_BATCH 8
 
 struct to_xmpp {
-    struct fresh_stanza *v; /* this turn's stanzas, in id order */
+    /* When the transaction behind each stanza not yet written arrived, for
+     * the latency figures. */
+    struct metrics_point *unwritten;
     size_t n, cap;
+    /* A stanza went out whose row is not committed yet. */
+    bool sent_uncommitted;
     /* Every stanza row up to sent_up_to has been handed to the current
      * connection (rows are sent in id order). A ping in flight covers the
      * rows up to its `covers`; its answer removes them. `epoch` changes
@@ -63,22 +70,31 @@ static struct to_xmpp *state(struct gateway *gw)
     return gw->to_xmpp;
 }
 
-static void fresh_clear(struct to_xmpp *t)
-{
-    for (size_t i = 0; i < t->n; i++)
-        free(t->v[i].xml);
-    t->n = 0;
-}
-
 void to_xmpp_free(struct gateway *gw)
 {
     if (!gw->to_xmpp)
         return;
-    fresh_clear(gw->to_xmpp);
-    free(gw->to_xmpp->v);
+    free(gw->to_xmpp->unwritten);
     free(gw->to_xmpp);
     gw->to_xmpp = NULL;
 }
+
+void to_xmpp_write(struct gateway *gw)
+{
+    struct to_xmpp *t = state(gw);
+    component_flush(gw->component);
+    if (!t->n)
+        return;
+    /* One reading of the clocks for the batch: they are system calls. */
+    struct metrics_point now = metrics_point_now();
+    for (size_t i = 0; i < t->n; i++)
+        metrics_observe_span(HIST_TO_XMPP, HIST_TO_XMPP_CPU,
+                             t->unwritten[i], now);
+    t->n = 0;
+}
+
+static void send_one(struct gateway *gw, int64_t id, const char *xml,
+                     size_t len);
 
 int to_xmpp_enqueue(struct gateway *gw, const char *queue, xmpp_stanza_t *st)
 {
@@ -98,12 +114,19 @@ int to_xmpp_enqueue(struct gateway *gw, const char *queue, xmpp_stanza_t *st)
         return 0;
     }
     struct to_xmpp *t = state(gw);
-    if (t->n == t->cap) {
-        t->cap = t->cap ? 2 * t->cap : 64;
-        t->v = xrealloc(t->v, t->cap * sizeof *t->v);
+    send_one(gw, id, xml, strlen(xml));
+    free(xml);
+    t->sent_uncommitted = true;
+    if (gw->txn_start.wall_us) {
+        if (t->n == t->cap) {
+            t->cap = t->cap ? 2 * t->cap : 64;
+            t->unwritten = xrealloc(t->unwritten,
+                                    t->cap * sizeof *t->unwritten);
+        }
+        t->unwritten[t->n++] = gw->txn_start;
+        if (t->n >= EARLY_BATCH)
+            to_xmpp_write(gw);
     }
-    t->v[t->n++] = (struct fresh_stanza){ id, xml, strlen(xml),
-                                          gw->txn_start };
     return 0;
 }
 
@@ -159,8 +182,7 @@ static void ask_confirmation(struct gateway *gw)
  * shaped like an element (damaged storage) is dropped rather than sent
  * into the stream (its row goes with the next confirmation). */
 static void send_one(struct gateway *gw, int64_t id, const char *xml,
-                     size_t len, const struct metrics_point *start,
-                     const struct metrics_point *now)
+                     size_t len)
 {
     state(gw)->sent_up_to = id;
     if (len < 4 || xml[0] != '<' || xml[len - 1] != '>') {
@@ -170,8 +192,6 @@ static void send_one(struct gateway *gw, int64_t id, const char *xml,
     }
     component_send_xml(gw->component, xml, len);
     metrics_inc(CNT_TO_XMPP);
-    if (start && start->wall_us)
-        metrics_observe_span(HIST_TO_XMPP, HIST_TO_XMPP_CPU, *start, *now);
 }
 
 struct scan {
@@ -183,11 +203,11 @@ static void send_stored(const struct store_outbox_item *it, void *ud)
 {
     struct scan *sc = ud;
     sc->last_id = it->id;
-    send_one(sc->gw, it->id, it->payload, strlen(it->payload), NULL, NULL);
+    send_one(sc->gw, it->id, it->payload, strlen(it->payload));
 }
 
-/* Everything the outbox holds, oldest first: what waited, what the server
- * never confirmed, and the turn's copies in memory. */
+/* Everything the outbox holds, oldest first: what waited and what the
+ * server never confirmed. */
 static void flush_stored(struct gateway *gw)
 {
     struct to_xmpp *t = state(gw);
@@ -202,33 +222,30 @@ static void flush_stored(struct gateway *gw)
     } while (n == FLUSH_BATCH);
 }
 
-void to_xmpp_flush(struct gateway *gw, bool committed)
+void to_xmpp_flush(struct gateway *gw, int commit)
 {
     struct to_xmpp *t = state(gw);
-    if (!committed) {
-        /* The turn's rows are gone with its transaction. */
-        fresh_clear(t);
-        return;
-    }
-    if (!component_is_connected(gw->component)) {
-        if (t->n) {
-            fresh_clear(t);
+    if (commit < 0) {
+        /* The turn's rows are gone with its transaction. If some were
+         * sent, their ids will be given again to rows not sent yet: no
+         * answer to a ping asked so far may remove anything now. */
+        if (t->sent_uncommitted) {
+            t->epoch++;
+            t->ping_out = false;
             gw->stanza_outbox_dirty = true;
         }
+        t->sent_uncommitted = false;
         return;
     }
+    if (commit > 0)
+        t->sent_uncommitted = false;
+    if (!component_is_connected(gw->component))
+        return;
     if (gw->stanza_outbox_dirty) {
-        fresh_clear(t);
         gw->stanza_outbox_dirty = false;
         flush_stored(gw);
-    } else {
-        /* One reading of the clocks for the batch: they are system calls,
-         * and the batch leaves at once. */
-        struct metrics_point now = metrics_point_now();
-        for (size_t i = 0; i < t->n; i++)
-            send_one(gw, t->v[i].id, t->v[i].xml, t->v[i].len,
-                     &t->v[i].start, &now);
-        fresh_clear(t);
+        if (commit == 0)
+            t->sent_uncommitted = true;
     }
     ask_confirmation(gw);
 }

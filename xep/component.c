@@ -3,9 +3,12 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/strbuf.h"
 #include "xep/xml.h"
 
+#include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +41,16 @@ struct component {
     int backoff_ms;
     uint64_t id_counter;
     struct pending_iq *pending;
+    /* Stanzas on their way to the server. They do not go through
+     * libstrophe's send queue: that is written only by xmpp_run_once(),
+     * which also reads the stream and runs handlers, so the gateway could
+     * not send a transaction's first stanzas while it still works on the
+     * rest. Once connected, everything the gateway sends is here, so
+     * libstrophe's queue only ever holds its own stream-level writes
+     * (header and handshake before, the closing tag after). */
+    struct strbuf out;
+    size_t out_done;  /* bytes of out already written */
+    bool out_broken;  /* a write failed: the stream is going down */
 };
 
 /* ---------------------------------------------------------------------
@@ -155,6 +168,13 @@ static int stanza_handler(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
     return 1; /* keep the handler */
 }
 
+static void discard_output(struct component *c)
+{
+    strbuf_reset(&c->out);
+    c->out_done = 0;
+    c->out_broken = false;
+}
+
 static void schedule_retry(struct component *c)
 {
     c->next_attempt_ms = clock_mono_ms() + c->backoff_ms;
@@ -181,6 +201,10 @@ static void conn_handler(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
     c->connected = false;
     c->connecting = false;
     c->fd = -1;
+    /* Unwritten stanzas are not lost: their senders send them again on
+     * the next connection (the stanza outbox keeps them until the server
+     * has confirmed them). */
+    discard_output(c);
     if (se && se->type == XMPP_SE_NOT_AUTHORIZED)
         log_error("component: the XMPP server refused the handshake: check "
                   "that [xmpp] secret matches the server's component_secret "
@@ -260,6 +284,7 @@ void component_free(struct component *c)
     fail_pending(c);
     if (c->conn)
         xmpp_conn_release(c->conn);
+    strbuf_free(&c->out);
     free(c->jid);
     free(c->secret);
     free(c->host);
@@ -270,6 +295,13 @@ void component_disconnect(struct component *c)
 {
     c->stopping = true;
     if (c->conn && (c->connected || c->connecting)) {
+        /* What the gateway sent last (presence leaving MUCs) goes before
+         * the stream's closing tag, which libstrophe writes. */
+        for (int i = 0; i < 50 && component_wants_write(c); i++) {
+            struct pollfd p = { c->fd, POLLOUT, 0 };
+            poll(&p, 1, 10);
+            component_flush(c);
+        }
         xmpp_disconnect(c->conn);
         for (int i = 0; i < 50 && (c->connected || c->connecting); i++)
             xmpp_run_once(c->ctx, 10);
@@ -313,9 +345,7 @@ int component_send(struct component *c, xmpp_stanza_t *st)
         return -1;
     /* Our serialiser is several times cheaper than the one xmpp_send
      * uses. */
-    char *xml = xml_serialize(st);
-    xmpp_send_raw(c->conn, xml, strlen(xml));
-    free(xml);
+    xml_serialize_into(&c->out, st);
     return 0;
 }
 
@@ -323,7 +353,7 @@ int component_send_xml(struct component *c, const char *xml, size_t len)
 {
     if (!c->connected)
         return -1;
-    xmpp_send_raw(c->conn, xml, len);
+    strbuf_append(&c->out, xml, len);
     return 0;
 }
 
@@ -340,8 +370,40 @@ int component_send_iq(struct component *c, xmpp_stanza_t *iq, int timeout_ms,
     p->ud = ud;
     p->next = c->pending;
     c->pending = p;
-    xmpp_send(c->conn, iq);
+    xml_serialize_into(&c->out, iq);
     return 0;
+}
+
+bool component_wants_write(const struct component *c)
+{
+    return c->connected && !c->out_broken && c->out_done < c->out.len;
+}
+
+void component_flush(struct component *c)
+{
+    while (component_wants_write(c)) {
+        ssize_t n = send(c->fd, c->out.data + c->out_done,
+                         c->out.len - c->out_done,
+                         MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0) {
+            c->out_done += (size_t)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return; /* the loop polls for room */
+        } else {
+            /* libstrophe's next read sees the same failure and ends the
+             * connection; until then there is nothing more to try. */
+            log_warn("component: writing to the XMPP server failed: %s",
+                     n < 0 ? strerror(errno) : "no progress");
+            c->out_broken = true;
+            return;
+        }
+    }
+    if (c->out_done == c->out.len && c->out_done) {
+        strbuf_reset(&c->out);
+        c->out_done = 0;
+    }
 }
 
 char *component_new_id(struct component *c)

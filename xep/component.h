@@ -36,16 +36,23 @@ void component_run(struct component *c);
 /* The socket to poll, or -1 while there is none. */
 int component_fd(const struct component *c);
 bool component_is_connected(const struct component *c);
-/* Queues a stanza (it is not consumed: the caller still releases it).
- * Returns -1, sending nothing, while disconnected. */
+/* Sending only appends to the connection's output; component_flush()
+ * writes it. Returns -1, sending nothing, while disconnected. The stanza
+ * is not consumed: the caller still releases it. */
 int component_send(struct component *c, xmpp_stanza_t *st);
-/* Queues one stanza already serialised by xml_serialize (the stanza
- * outbox keeps them so); the text is copied. -1 while disconnected. */
+/* The same for one stanza already serialised by xml_serialize (the stanza
+ * outbox keeps them so); the text is copied. */
 int component_send_xml(struct component *c, const char *xml, size_t len);
 /* Sends an iq get/set and calls cb once with its answer, or with NULL after
  * timeout_ms or a disconnection. The iq must carry an id. */
 int component_send_iq(struct component *c, xmpp_stanza_t *iq, int timeout_ms,
                       component_iq_cb cb, void *ud);
+/* Writes as much of the output as the socket takes now, without waiting.
+ * The gateway calls it whenever it wants what it sent so far on its way,
+ * even in the middle of its work, and at the end of every turn. */
+void component_flush(struct component *c);
+/* Output is left that the socket did not take: poll it for POLLOUT. */
+bool component_wants_write(const struct component *c);
 /* Returns a fresh stanza id; caller frees. */
 char *component_new_id(struct component *c);
 const char *component_jid(const struct component *c);

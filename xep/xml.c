@@ -133,3 +133,8 @@ char *xml_serialize(xmpp_stanza_t *st)
     serialize(&sb, st);
     return strbuf_detach(&sb);
 }
+
+void xml_serialize_into(struct strbuf *sb, xmpp_stanza_t *st)
+{
+    serialize(sb, st);
+}

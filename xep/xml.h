@@ -2,6 +2,8 @@
 #ifndef ISTHMUS_XEP_XML_H
 #define ISTHMUS_XEP_XML_H
 
+#include "common/strbuf.h"
+
 #include <strophe.h>
 
 /* Appends <name xmlns=ns/> (ns may be NULL) to parent and returns it; the
@@ -24,5 +26,7 @@ char *xml_child_text(xmpp_stanza_t *parent, const char *name, const char *ns);
  * writes into one growing buffer instead of libstrophe's
  * xmpp_stanza_to_text, which formats each piece with snprintf. */
 char *xml_serialize(xmpp_stanza_t *st);
+/* The same, appended to sb. */
+void xml_serialize_into(struct strbuf *sb, xmpp_stanza_t *st);
 
 #endif
