@@ -65,8 +65,12 @@ static struct log_file *lf(sqlite3_file *f) { return (struct log_file *)f; }
  * longer write fails as "disk full". */
 #define WRITE_CHUNK (120u * 1024)
 
-/* On an error what was not written stays in the buffer: the next use of
- * the file tries again, and fails in its turn if it fails again. */
+/* On an error what was not written is dropped. SQLite is told that the
+ * write failed, so it rolls the transaction back and later writes again
+ * whatever it still wants. Kept for a later attempt instead, the frames of
+ * the rolled-back transaction, its commit frame included, would reach the
+ * log after all, and a crash before they were overwritten would make
+ * recovery take that transaction as committed. */
 static int write_out(struct log_file *f)
 {
     size_t done = 0;
@@ -79,11 +83,10 @@ static int write_out(struct log_file *f)
             break;
         done += n;
     }
-    if (done > 0 && done < f->len)
-        memmove(f->buf, f->buf + done, f->len - done);
-    f->len -= done;
-    f->buf_offset += (sqlite3_int64)done;
-    if (f->len == 0 && pending == f)
+    f->buf_offset += (sqlite3_int64)f->len;
+    f->len = 0;
+    f->commit_frame = false;
+    if (pending == f)
         pending = NULL;
     return rc;
 }

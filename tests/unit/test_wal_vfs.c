@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -152,6 +154,46 @@ static void commits_survive_a_kill(void **state)
     assert_int_equal(rows_seen_elsewhere(f->path), 200);
 }
 
+/* A commit that fails to write its frames (here the file-size limit; on
+ * a server, a full disk) is rolled back. Its frames must not reach the log
+ * later either: written after the rollback, and found there after a crash,
+ * they would make the transaction committed after all. */
+static void a_failed_commit_stays_undone(void **state)
+{
+    struct fixture *f = *state;
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        sqlite3 *db = open_buffered(f->path);
+        commit_rows(db, 0, 10, 300);
+        char wal[160];
+        snprintf(wal, sizeof wal, "%s-wal", f->path);
+        struct stat sb;
+        struct rlimit old, lim;
+        if (stat(wal, &sb) != 0 || getrlimit(RLIMIT_FSIZE, &old) != 0)
+            _exit(2);
+        signal(SIGXFSZ, SIG_IGN);
+        lim = old;
+        lim.rlim_cur = (rlim_t)sb.st_size;
+        setrlimit(RLIMIT_FSIZE, &lim);
+        sqlite3_exec(db, "BEGIN; INSERT INTO t VALUES (1000, "
+                         "randomblob(3000));", NULL, NULL, NULL);
+        if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+            _exit(3); /* the commit was meant to fail */
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        setrlimit(RLIMIT_FSIZE, &old);
+        /* The next use of the log, then a crash. */
+        sqlite3_exec(db, "PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL, NULL);
+        raise(SIGKILL);
+        _exit(1);
+    }
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    if (WIFEXITED(status))
+        fail_msg("the child stopped early with %d", WEXITSTATUS(status));
+    assert_int_equal(rows_seen_elsewhere(f->path), 10);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -159,6 +201,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(large_transactions, setup, teardown),
         cmocka_unit_test_setup_teardown(commits_survive_a_kill, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_failed_commit_stays_undone, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
