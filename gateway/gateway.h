@@ -39,8 +39,8 @@ struct gateway {
     struct portal_state *portal; /* portal mode's in-memory state */
     struct media *media;         /* media proxy and downloads */
     struct presence *presence; /* presence updates waiting to be coalesced */
-    /* The outbox may hold stanzas that the turn's copies in memory
-     * (to_xmpp.c) do not: the flush must read it. */
+    /* The outbox may hold stanzas that were not sent as they were
+     * written (to_xmpp.c): the flush must read it. */
     bool stanza_outbox_dirty;
     struct to_xmpp *to_xmpp; /* owned by to_xmpp.c */
     char *bot_mxid;
