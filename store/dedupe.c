@@ -1,0 +1,115 @@
+/* What was already received, so that nothing is applied twice: the
+ * homeserver's transactions (Synapse sends one again after a timeout or a
+ * restart) and the ids of XMPP stanzas (a client resends an unconfirmed
+ * message). */
+#include "store/store_internal.h"
+
+#include "common/mem.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------- txns -- */
+
+int store_txn_seen(struct store *st, const char *txn_id, const char *digest)
+{
+    sqlite3_stmt *s = store_stmt(st, S_TXN_SEEN);
+    store_bind_text(s, 1, txn_id);
+    store_bind_text(s, 2, digest);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    return store_report(st, "txn lookup");
+}
+
+int store_txn_mark(struct store *st, const char *txn_id, const char *digest,
+                   int64_t now_ms)
+{
+    if (store_ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = store_stmt(st, S_TXN_MARK);
+    store_bind_text(s, 1, txn_id);
+    sqlite3_bind_int64(s, 2, now_ms);
+    store_bind_text(s, 3, digest);
+    return store_step_write(st, s, "txn mark");
+}
+
+int store_txn_highest(struct store *st, int64_t *out)
+{
+    sqlite3_stmt *s = store_stmt(st, S_TXN_HIGHEST);
+    int rc = sqlite3_step(s);
+    int found = 0;
+    if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+        *out = sqlite3_column_int64(s, 0);
+        found = 1;
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_report(st, "highest txn");
+    return found;
+}
+
+int store_txn_prune(struct store *st, int64_t older_than_ms)
+{
+    if (store_ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = store_stmt(st, S_TXN_PRUNE);
+    sqlite3_bind_int64(s, 1, older_than_ms);
+    return store_step_write(st, s, "txn prune");
+}
+
+/* ---------------------------------------------------------- inbound -- */
+
+int store_inbound_get(struct store *st, const char *xmpp_jid,
+                      const char *stanza_id, char **event_id)
+{
+    if (event_id)
+        *event_id = NULL;
+    sqlite3_stmt *s = store_stmt(st, S_INBOUND_GET);
+    store_bind_text(s, 1, xmpp_jid);
+    store_bind_text(s, 2, stanza_id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW && event_id)
+        *event_id = store_dup_col(s, 0);
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : store_report(st, "inbound lookup");
+}
+
+int store_inbound_add(struct store *st, const char *xmpp_jid,
+                      const char *stanza_id, int64_t now_ms)
+{
+    if (store_ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = store_stmt(st, S_INBOUND_ADD);
+    store_bind_text(s, 1, xmpp_jid);
+    store_bind_text(s, 2, stanza_id);
+    sqlite3_bind_int64(s, 3, now_ms);
+    return store_step_write(st, s, "inbound add");
+}
+
+int store_inbound_delivered(struct store *st, const char *xmpp_jid,
+                            const char *stanza_id, const char *event_id)
+{
+    if (store_ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = store_stmt(st, S_INBOUND_DONE);
+    store_bind_text(s, 1, xmpp_jid);
+    store_bind_text(s, 2, stanza_id);
+    store_bind_text(s, 3, event_id);
+    return store_step_write(st, s, "inbound delivered");
+}
+
+int store_inbound_prune(struct store *st, int64_t older_than_ms)
+{
+    if (store_ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = store_stmt(st, S_INBOUND_PRUNE);
+    sqlite3_bind_int64(s, 1, older_than_ms);
+    return store_step_write(st, s, "inbound prune");
+}

@@ -1,0 +1,123 @@
+/* The outbox: work written before it is done, in ordered queues, so that a
+ * crash or an outage delays it and loses nothing. */
+#include "store/store_internal.h"
+
+#include "common/mem.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ----------------------------------------------------------- outbox -- */
+
+int64_t store_outbox_add(struct store *st, const char *queue, int kind,
+                         const char *payload, int64_t now_ms)
+{
+    if (store_ensure_txn(st) < 0)
+        return -1;
+    /* New work never waits: a stanza is sent only once its row is
+     * committed, and an XMPP message is lost if the gateway dies before. */
+    st->urgent = true;
+    sqlite3_stmt *s = store_stmt(st, S_OUTBOX_ADD);
+    store_bind_text(s, 1, queue);
+    sqlite3_bind_int(s, 2, kind);
+    store_bind_text(s, 3, payload);
+    sqlite3_bind_int64(s, 4, now_ms);
+    if (store_step_write(st, s, "outbox add") < 0)
+        return -1;
+    return sqlite3_last_insert_rowid(st->db);
+}
+
+static void read_item(sqlite3_stmt *s, struct store_outbox_item *out)
+{
+    out->id = sqlite3_column_int64(s, 0);
+    out->queue = store_dup_col(s, 1);
+    out->kind = sqlite3_column_int(s, 2);
+    out->payload = store_dup_col(s, 3);
+    out->created_ts = sqlite3_column_int64(s, 4);
+    out->attempts = sqlite3_column_int(s, 5);
+}
+
+int store_outbox_head(struct store *st, const char *queue,
+                      struct store_outbox_item *out)
+{
+    sqlite3_stmt *s = store_stmt(st, S_OUTBOX_HEAD);
+    store_bind_text(s, 1, queue);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        read_item(s, out);
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : store_report(st, "outbox head");
+}
+
+int store_outbox_scan(struct store *st, int kind, int64_t after_id, int limit,
+                      void (*fn)(const struct store_outbox_item *, void *),
+                      void *ud)
+{
+    /* Collect first: fn may write to the store, which would disturb a
+     * statement that is still stepping. */
+    sqlite3_stmt *s = store_stmt(st, S_OUTBOX_SCAN);
+    sqlite3_bind_int(s, 1, kind);
+    sqlite3_bind_int64(s, 2, after_id);
+    sqlite3_bind_int(s, 3, limit);
+    struct store_outbox_item *items = NULL;
+    int n = 0, rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        items = xrealloc(items, (size_t)(n + 1) * sizeof *items);
+        read_item(s, &items[n++]);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        for (int i = 0; i < n; i++)
+            store_outbox_item_free(&items[i]);
+        free(items);
+        return store_report(st, "outbox scan");
+    }
+    for (int i = 0; i < n; i++) {
+        fn(&items[i], ud);
+        store_outbox_item_free(&items[i]);
+    }
+    free(items);
+    return n;
+}
+
+int store_outbox_delete(struct store *st, int64_t id)
+{
+    if (store_ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = store_stmt(st, S_OUTBOX_DELETE);
+    sqlite3_bind_int64(s, 1, id);
+    return store_step_write(st, s, "outbox delete");
+}
+
+int store_outbox_delete_range(struct store *st, int kind, int64_t first_id,
+                              int64_t last_id)
+{
+    if (store_ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = store_stmt(st, S_OUTBOX_DELETE_RANGE);
+    sqlite3_bind_int(s, 1, kind);
+    sqlite3_bind_int64(s, 2, first_id);
+    sqlite3_bind_int64(s, 3, last_id);
+    return store_step_write(st, s, "outbox delete range");
+}
+
+int store_outbox_count(struct store *st)
+{
+    sqlite3_stmt *s = store_stmt(st, S_OUTBOX_COUNT);
+    int n = -1;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        n = sqlite3_column_int(s, 0);
+    sqlite3_reset(s);
+    return n;
+}
+
+
+void store_outbox_item_free(struct store_outbox_item *it)
+{
+    free(it->queue);
+    free(it->payload);
+    memset(it, 0, sizeof *it);
+}

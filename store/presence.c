@@ -1,0 +1,253 @@
+/* Presence per person and source, who watches whose, and avatars. */
+#include "store/store_internal.h"
+
+#include "common/mem.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------ presence -- */
+
+int store_presence_put(struct store *st, const char *person,
+                       const char *source, int state, const char *status,
+                       int64_t now_ms)
+{
+    if (store_ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = store_stmt(st, S_PRES_PUT);
+    store_bind_text(s, 1, person);
+    store_bind_text(s, 2, source);
+    sqlite3_bind_int(s, 3, state);
+    store_bind_text(s, 4, status);
+    sqlite3_bind_int64(s, 5, now_ms);
+    return store_step_write(st, s, "presence put");
+}
+
+int store_presence_get(struct store *st, const char *person,
+                       struct store_presence **out)
+{
+    sqlite3_stmt *s = store_stmt(st, S_PRES_GET);
+    store_bind_text(s, 1, person);
+    int n = 0, rc;
+    *out = NULL;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
+        struct store_presence *p = &(*out)[n++];
+        p->source = store_dup_col(s, 0);
+        p->state = sqlite3_column_int(s, 1);
+        p->status = store_dup_col(s, 2);
+        p->ts = sqlite3_column_int64(s, 3);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        store_presence_free(*out, n);
+        *out = NULL;
+        return store_report(st, "presence get");
+    }
+    return n;
+}
+
+void store_presence_free(struct store_presence *list, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(list[i].source);
+        free(list[i].status);
+    }
+    free(list);
+}
+
+int store_presence_sub_put(struct store *st, const char *mxid,
+                           const char *jid)
+{
+    if (store_ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = store_stmt(st, S_PRES_SUB_PUT);
+    store_bind_text(s, 1, mxid);
+    store_bind_text(s, 2, jid);
+    return store_step_write(st, s, "presence subscription put");
+}
+
+int store_presence_sub_delete(struct store *st, const char *mxid,
+                              const char *jid)
+{
+    if (store_ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = store_stmt(st, S_PRES_SUB_DELETE);
+    store_bind_text(s, 1, mxid);
+    store_bind_text(s, 2, jid);
+    return store_step_write(st, s, "presence subscription delete");
+}
+
+int store_presence_watchers(struct store *st, const char *mxid, char ***out)
+{
+    sqlite3_stmt *s = store_stmt(st, S_PRES_WATCHERS);
+    store_bind_text(s, 1, mxid);
+    int n = 0, rc;
+    *out = NULL;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        char *jid = store_dup_col(s, 0);
+        if (!jid)
+            continue;
+        *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
+        (*out)[n++] = jid;
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        store_strings_free(*out, n);
+        *out = NULL;
+        return store_report(st, "presence watchers");
+    }
+    return n;
+}
+
+int store_presence_xmpp_present(struct store *st, char ***out)
+{
+    sqlite3_stmt *s = store_stmt(st, S_PRES_PRESENT);
+    int n = 0, rc;
+    *out = NULL;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        char *person = store_dup_col(s, 0);
+        if (!person)
+            continue;
+        *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
+        (*out)[n++] = person;
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        store_strings_free(*out, n);
+        *out = NULL;
+        return store_report(st, "present XMPP users");
+    }
+    return n;
+}
+
+void store_strings_free(char **list, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
+}
+
+static int read_presence_rooms(struct store *st, sqlite3_stmt *s,
+                               struct store_presence_room **out);
+
+int store_presence_rooms(struct store *st, const char *mxid,
+                         struct store_presence_room **out)
+{
+    sqlite3_stmt *s = store_stmt(st, S_PRES_ROOMS);
+    store_bind_text(s, 1, mxid);
+    return read_presence_rooms(st, s, out);
+}
+
+int store_ghost_rooms(struct store *st, const char *ghost,
+                      struct store_presence_room **out)
+{
+    sqlite3_stmt *s = store_stmt(st, S_GHOST_ROOMS);
+    store_bind_text(s, 1, ghost);
+    return read_presence_rooms(st, s, out);
+}
+
+static int read_presence_rooms(struct store *st, sqlite3_stmt *s,
+                               struct store_presence_room **out)
+{
+    int n = 0, rc;
+    *out = NULL;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
+        struct store_presence_room *r = &(*out)[n++];
+        r->room_id = store_dup_col(s, 0);
+        r->muc_jid = store_dup_col(s, 1);
+        r->nick = store_dup_col(s, 2);
+        r->mode = sqlite3_column_int(s, 3);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        store_presence_rooms_free(*out, n);
+        *out = NULL;
+        return store_report(st, "presence rooms");
+    }
+    return n;
+}
+
+void store_presence_rooms_free(struct store_presence_room *list, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(list[i].room_id);
+        free(list[i].muc_jid);
+        free(list[i].nick);
+    }
+    free(list);
+}
+
+/* ------------------------------------------------------------- avatars -- */
+
+int store_avatar_get(struct store *st, const char *mxc,
+                     struct store_avatar *out)
+{
+    sqlite3_stmt *s = store_stmt(st, S_AVATAR_GET);
+    store_bind_text(s, 1, mxc);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        out->mxc = store_dup_col(s, 0);
+        out->sha1 = store_dup_col(s, 1);
+        out->type = store_dup_col(s, 2);
+        out->len = (size_t)sqlite3_column_bytes(s, 3);
+        out->data = xmalloc(out->len ? out->len : 1);
+        if (out->len)
+            memcpy(out->data, sqlite3_column_blob(s, 3), out->len);
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : store_report(st, "avatar get");
+}
+
+int store_avatar_put(struct store *st, const struct store_avatar *a)
+{
+    if (store_ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = store_stmt(st, S_AVATAR_PUT);
+    store_bind_text(s, 1, a->mxc);
+    store_bind_text(s, 2, a->sha1);
+    store_bind_text(s, 3, a->type);
+    sqlite3_bind_blob(s, 4, a->data, (int)a->len, SQLITE_TRANSIENT);
+    return store_step_write(st, s, "avatar put");
+}
+
+void store_avatar_free(struct store_avatar *a)
+{
+    free(a->mxc);
+    free(a->sha1);
+    free(a->type);
+    free(a->data);
+    memset(a, 0, sizeof *a);
+}
+
+int store_avatar_of_get(struct store *st, const char *who, char **mxc,
+                        char **sha1)
+{
+    sqlite3_stmt *s = store_stmt(st, S_AVATAR_OF_GET);
+    store_bind_text(s, 1, who);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *mxc = store_dup_col(s, 0);
+        *sha1 = store_dup_col(s, 1);
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : store_report(st, "avatar_of get");
+}
+
+int store_avatar_of_put(struct store *st, const char *who, const char *mxc,
+                        const char *sha1)
+{
+    if (store_ensure_txn(st) < 0)
+        return -1;
+    sqlite3_stmt *s = store_stmt(st, S_AVATAR_OF_PUT);
+    store_bind_text(s, 1, who);
+    store_bind_text(s, 2, mxc);
+    store_bind_text(s, 3, sha1);
+    return store_step_write(st, s, "avatar_of put");
+}

@@ -1,0 +1,186 @@
+/* Every SQL statement the store runs, prepared once when it opens. Only
+ * bound parameters: no value is ever written into the SQL text. */
+#include "store/store_internal.h"
+
+const char *const store_stmt_sql[S_COUNT] = {
+    [S_BEGIN] = "BEGIN",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_TXN_SEEN] = "SELECT 1 FROM txns WHERE txn_id = ?1 AND digest = ?2",
+    [S_TXN_MARK] = "INSERT INTO txns(txn_id, received_ts, digest) "
+                   "VALUES (?1, ?2, ?3) ON CONFLICT(txn_id) DO UPDATE SET "
+                   "received_ts = excluded.received_ts, "
+                   "digest = excluded.digest",
+    [S_TXN_HIGHEST] = "SELECT CAST(txn_id AS INTEGER) FROM txns "
+                      "WHERE txn_id NOT GLOB '*[^0-9]*' AND "
+                      "length(txn_id) BETWEEN 1 AND 18 ORDER BY "
+                      "received_ts DESC, CAST(txn_id AS INTEGER) DESC "
+                      "LIMIT 1",
+    /* Keeps the latest numeric id: gap detection starts from it. */
+    [S_TXN_PRUNE] = "DELETE FROM txns WHERE received_ts < ?1 AND txn_id "
+                    "NOT IN (SELECT txn_id FROM txns WHERE txn_id NOT GLOB "
+                    "'*[^0-9]*' AND length(txn_id) BETWEEN 1 AND 18 "
+                    "ORDER BY received_ts DESC, CAST(txn_id AS INTEGER) "
+                    "DESC LIMIT 1)",
+    [S_GHOST_GET] = "SELECT mxid, jid, displayname, registered FROM ghosts "
+                    "WHERE mxid = ?1",
+    [S_GHOST_PUT] = "INSERT INTO ghosts(mxid, jid, displayname, registered) "
+                    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(mxid) DO UPDATE SET "
+                    "jid = excluded.jid, displayname = excluded.displayname, "
+                    "registered = excluded.registered",
+    [S_ROOM_GET] = "SELECT room_id, mode, xmpp_jid, matrix_user FROM rooms "
+                   "WHERE room_id = ?1",
+    [S_ROOM_FIND_DM] = "SELECT room_id, mode, xmpp_jid, matrix_user FROM rooms "
+                       "WHERE mode = 1 AND xmpp_jid = ?1 AND matrix_user = ?2 "
+                       "ORDER BY created_ts DESC, rowid DESC LIMIT 1",
+    [S_ROOM_PUT] = "INSERT INTO rooms(room_id, mode, xmpp_jid, matrix_user, "
+                   "created_ts) VALUES (?1, ?2, ?3, ?4, ?5) "
+                   "ON CONFLICT(room_id) DO UPDATE SET mode = excluded.mode, "
+                   "xmpp_jid = excluded.xmpp_jid, "
+                   "matrix_user = excluded.matrix_user",
+    [S_ROOM_DELETE] = "DELETE FROM rooms WHERE room_id = ?1",
+    [S_MSG_PUT] = "INSERT OR IGNORE INTO messages(event_id, room_id, xmpp_jid, "
+                  "stanza_id, origin_id, direction, ts, replaces, sender) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [S_MSG_BY_EVENT] = "SELECT " MSG_COLS " FROM messages WHERE "
+                       "event_id = ?1",
+    /* Three searches, one per index that can hold the id (migration 10):
+     * the primary key for ids equal to the event id, then the two partial
+     * indexes, whose conditions are repeated word for word so that the
+     * planner uses them. */
+    [S_MSG_BY_STANZA] = "SELECT " MSG_COLS " FROM messages WHERE "
+                        "event_id = ?2 AND xmpp_jid = ?1 AND "
+                        "(origin_id = ?2 OR stanza_id = ?2) "
+                        "UNION ALL SELECT " MSG_COLS " FROM messages WHERE "
+                        "xmpp_jid = ?1 AND stanza_id = ?2 AND "
+                        "stanza_id <> event_id "
+                        "UNION ALL SELECT " MSG_COLS " FROM messages WHERE "
+                        "xmpp_jid = ?1 AND origin_id = ?2 AND "
+                        "origin_id IS NOT NULL "
+                        "ORDER BY ts DESC LIMIT 1",
+    [S_OUTBOX_ADD] = "INSERT INTO outbox(queue, kind, payload, created_ts) "
+                     "VALUES (?1, ?2, ?3, ?4)",
+    [S_OUTBOX_HEAD] = "SELECT id, queue, kind, payload, created_ts, attempts "
+                      "FROM outbox WHERE queue = ?1 ORDER BY id LIMIT 1",
+    [S_OUTBOX_SCAN] = "SELECT id, queue, kind, payload, created_ts, attempts "
+                      "FROM outbox WHERE kind = ?1 AND id > ?2 ORDER BY id "
+                      "LIMIT ?3",
+    [S_OUTBOX_DELETE] = "DELETE FROM outbox WHERE id = ?1",
+    [S_OUTBOX_COUNT] = "SELECT COUNT(*) FROM outbox",
+    [S_OUTBOX_DELETE_RANGE] = "DELETE FROM outbox WHERE kind = ?1 AND "
+                              "id BETWEEN ?2 AND ?3",
+    [S_INBOUND_GET] = "SELECT event_id FROM inbound WHERE xmpp_jid = ?1 AND "
+                      "stanza_id = ?2",
+    [S_INBOUND_ADD] = "INSERT OR IGNORE INTO inbound(xmpp_jid, stanza_id, "
+                      "received_ts) VALUES (?1, ?2, ?3)",
+    [S_INBOUND_DONE] = "UPDATE inbound SET event_id = ?3 WHERE xmpp_jid = ?1 "
+                       "AND stanza_id = ?2",
+    [S_INBOUND_PRUNE] = "DELETE FROM inbound WHERE received_ts < ?1",
+    [S_OCC_PUT] = "INSERT INTO occupants(occupant_jid, muc_jid, room_id, nick, "
+                  "ghost) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO UPDATE "
+                  "SET room_id = excluded.room_id, nick = excluded.nick, "
+                  "ghost = excluded.ghost",
+    [S_OCC_GET] = "SELECT occupant_jid, muc_jid, room_id, nick, ghost FROM "
+                  "occupants WHERE occupant_jid = ?1 AND muc_jid = ?2",
+    [S_OCC_DELETE] = "DELETE FROM occupants WHERE occupant_jid = ?1 AND "
+                     "muc_jid = ?2",
+    [S_OCC_LIST] = "SELECT occupant_jid, muc_jid, room_id, nick, ghost FROM "
+                   "occupants WHERE room_id = ?1",
+    [S_OCC_COUNT_GHOST] = "SELECT COUNT(*) FROM occupants WHERE room_id = ?1 "
+                          "AND ghost = ?2",
+    [S_MEMBER_PUT] = "INSERT INTO members(room_id, mxid, nick, level) VALUES "
+                     "(?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE SET nick = "
+                     "excluded.nick, level = excluded.level",
+    [S_MEMBER_DELETE] = "DELETE FROM members WHERE room_id = ?1 AND mxid = ?2",
+    [S_MEMBER_LIST] = "SELECT mxid, nick, level FROM members WHERE "
+                      "room_id = ?1",
+    [S_MEMBER_CLEAR] = "DELETE FROM members WHERE room_id = ?1",
+    [S_MEMBER_GET] = "SELECT mxid, nick, level FROM members WHERE room_id = ?1 "
+                     "AND mxid = ?2",
+    [S_ROOM_FIND_PORTAL] = "SELECT room_id, mode, xmpp_jid, matrix_user FROM "
+                           "rooms WHERE mode = 3 AND xmpp_jid = ?1 ORDER BY "
+                           "created_ts DESC, rowid DESC LIMIT 1",
+    [S_ROOM_SUBJECT_GET] = "SELECT subject FROM rooms WHERE room_id = ?1",
+    [S_ROOM_SUBJECT_SET] = "UPDATE rooms SET subject = ?2 WHERE room_id = ?1",
+    [S_ROOM_LAST_TS] = "SELECT MAX(ts) FROM messages WHERE room_id = ?1",
+    [S_PU_PUT] = "INSERT INTO portal_users(room_id, mxid, muc_jid, nick, "
+                 "base_nick, attempt, joined) VALUES (?1, ?2, ?3, ?4, ?7, "
+                 "?5, ?6) ON CONFLICT DO UPDATE SET muc_jid = "
+                 "excluded.muc_jid, nick = excluded.nick, base_nick = "
+                 "excluded.base_nick, attempt = excluded.attempt, joined = "
+                 "excluded.joined",
+    [S_PU_GET] = "SELECT room_id, mxid, muc_jid, nick, attempt, joined, "
+                 "base_nick FROM portal_users WHERE muc_jid = ?1 AND "
+                 "mxid = ?2",
+    [S_PU_BY_NICK] = "SELECT room_id, mxid, muc_jid, nick, attempt, "
+                     "joined, base_nick FROM portal_users WHERE "
+                     "muc_jid = ?1 AND nick = ?2",
+    [S_PU_DELETE] = "DELETE FROM portal_users WHERE room_id = ?1 AND mxid = ?2",
+    [S_REACT_PUT] = "INSERT OR REPLACE INTO reactions(target_event_id, "
+                    "sender, reaction_key, event_id, room_id) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_REACT_LIST] = "SELECT reaction_key, event_id FROM reactions WHERE "
+                     "target_event_id = ?1 AND sender = ?2 "
+                     "ORDER BY reaction_key",
+    [S_REACT_BY_EVENT] = "SELECT target_event_id, sender, reaction_key, "
+                         "event_id, room_id FROM reactions WHERE "
+                         "event_id = ?1",
+    [S_REACT_DELETE] = "DELETE FROM reactions WHERE event_id = ?1",
+    /* Values on the right are the old ones: an origin id stored as "same
+     * as the stanza id" keeps that id. */
+    [S_MSG_SET_STANZA] = "UPDATE messages SET origin_id = "
+                         "COALESCE(origin_id, stanza_id), stanza_id = ?2 "
+                         "WHERE event_id = ?1",
+    [S_PU_ALL] = "SELECT room_id, mxid, muc_jid, nick, attempt, joined, "
+                 "base_nick FROM portal_users ORDER BY muc_jid",
+    [S_MSG_ORDER] = "SELECT ts, rowid FROM messages WHERE event_id = ?1",
+    [S_MSG_LAST_FROM_XMPP] = "SELECT " MSG_COLS ", rowid FROM messages "
+                             "WHERE room_id = ?1 AND "
+                             "direction = 1 "
+                             "AND (ts < ?2 OR (ts = ?2 AND rowid <= ?3)) "
+                             "ORDER BY ts DESC, rowid DESC LIMIT 1",
+    /* The WHERE makes the position move forward only; sqlite3_changes()
+     * then tells whether it moved. */
+    [S_READ_ADVANCE] = "INSERT INTO read_positions(room_id, person, event_id, "
+                       "ts, seq, updated_ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                       "ON CONFLICT(room_id, person) DO UPDATE SET "
+                       "event_id = excluded.event_id, ts = excluded.ts, "
+                       "seq = excluded.seq, updated_ts = excluded.updated_ts "
+                       "WHERE excluded.ts > read_positions.ts OR "
+                       "(excluded.ts = read_positions.ts AND "
+                       "excluded.seq > read_positions.seq)",
+    [S_READ_GET] = "SELECT event_id, ts, seq FROM read_positions WHERE "
+                   "room_id = ?1 AND person = ?2",
+    [S_PRES_PUT] = "INSERT INTO presence(person, source, state, status, "
+                   "updated_ts) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO "
+                   "UPDATE SET state = excluded.state, status = "
+                   "excluded.status, updated_ts = excluded.updated_ts",
+    [S_PRES_GET] = "SELECT source, state, status, updated_ts FROM presence "
+                   "WHERE person = ?1",
+    [S_PRES_SUB_PUT] = "INSERT OR IGNORE INTO presence_subs(mxid, jid) "
+                       "VALUES (?1, ?2)",
+    [S_PRES_SUB_DELETE] = "DELETE FROM presence_subs WHERE mxid = ?1 AND "
+                          "jid = ?2",
+    [S_PRES_WATCHERS] = "SELECT jid FROM presence_subs WHERE mxid = ?1 "
+                        "UNION SELECT xmpp_jid FROM rooms WHERE mode = 1 "
+                        "AND matrix_user = ?1",
+    [S_PRES_ROOMS] = "SELECT m.room_id, r.xmpp_jid, m.nick, r.mode FROM "
+                     "members m JOIN rooms r ON r.room_id = m.room_id WHERE "
+                     "m.mxid = ?1 AND r.mode = 2 UNION ALL SELECT room_id, "
+                     "muc_jid, nick, 3 FROM portal_users WHERE mxid = ?1 "
+                     "AND joined = 1",
+    [S_PRES_PRESENT] = "SELECT DISTINCT person FROM presence WHERE "
+                       "state > 0 AND person NOT LIKE '@%'",
+    [S_AVATAR_GET] = "SELECT mxc, sha1, type, data FROM avatars WHERE "
+                     "mxc = ?1",
+    [S_AVATAR_PUT] = "INSERT OR REPLACE INTO avatars(mxc, sha1, type, data) "
+                     "VALUES (?1, ?2, ?3, ?4)",
+    [S_AVATAR_OF_GET] = "SELECT mxc, sha1 FROM avatar_of WHERE who = ?1",
+    [S_AVATAR_OF_PUT] = "INSERT OR REPLACE INTO avatar_of(who, mxc, sha1) "
+                        "VALUES (?1, ?2, ?3)",
+    [S_MEMBER_BY_NICK] = "SELECT mxid FROM members WHERE room_id = ?1 AND "
+                         "nick = ?2 LIMIT 1",
+    [S_GHOST_ROOMS] = "SELECT o.room_id, o.muc_jid, MIN(o.nick), r.mode FROM "
+                      "occupants o JOIN rooms r ON r.room_id = o.room_id "
+                      "WHERE o.ghost = ?1 GROUP BY o.room_id",
+};
