@@ -159,7 +159,7 @@ static void stanzas_leave_before_the_commit(void **state)
     struct fixture *f = *state;
     f->gw.txn_start = metrics_point_now();
     for (int i = 0; i < 8; i++) {
-        char body[16];
+        char body[24];
         snprintf(body, sizeof body, "early-%d", i);
         enqueue(f, body);
     }
@@ -167,7 +167,7 @@ static void stanzas_leave_before_the_commit(void **state)
     assert_true(store_in_txn(f->gw.store));
     peer_reads(f, "early-7");
     for (int i = 0; i < 8; i++) {
-        char body[16];
+        char body[24];
         snprintf(body, sizeof body, "early-%d", i);
         assert_non_null(strstr(f->srv.got.data, body));
     }
