@@ -10,6 +10,7 @@
 #include "gateway/coalesce.h"
 #include "gateway/presence_state.h"
 #include "store/store.h"
+#include "tests/unit/store_fixture.h"
 #include "xep/avatar.h"
 #include "xep/disco.h"
 #include "xep/presence_stanza.h"
@@ -297,43 +298,26 @@ static void avatar_pubsub_results(void **state)
 
 /* ------------------------------------------------------------ store -- */
 
-struct fixture {
-    char dir[64];
-    char path[128];
-    struct store *st;
-};
-
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    strcpy(f->dir, "/tmp/isthmus-presence-XXXXXX");
-    if (!mkdtemp(f->dir))
+    struct store_fixture *f = calloc(1, sizeof *f);
+    if (store_fixture_open(f, "presence") != 0)
         return -1;
-    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
-    char *err = NULL;
-    if (store_open(f->path, &f->st, &err) != 0) {
-        fprintf(stderr, "%s\n", err);
-        return -1;
-    }
     *state = f;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    store_close(f->st);
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    if (system(cmd) != 0)
-        return -1;
+    struct store_fixture *f = *state;
+    int rc = store_fixture_close(f);
     free(f);
-    return 0;
+    return rc;
 }
 
 static void store_keeps_each_source(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct store *st = f->st;
     assert_int_equal(store_presence_put(st, "a@x", "phone", PSTATE_ONLINE,
                                         NULL, 10), 0);
@@ -342,9 +326,7 @@ static void store_keeps_each_source(void **state)
     assert_int_equal(store_presence_put(st, "a@x", "phone", PSTATE_OFFLINE,
                                         "bye", 30), 0);
     assert_int_equal(store_flush(st), 0);
-    store_close(st);
-    char *err = NULL;
-    assert_int_equal(store_open(f->path, &f->st, &err), 0);
+    store_fixture_reopen(f);
     st = f->st;
     struct store_presence *rows;
     int n = store_presence_get(st, "a@x", &rows);
@@ -363,7 +345,7 @@ static void store_keeps_each_source(void **state)
 
 static void watchers_are_subscribers_and_dms(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct store *st = f->st;
     assert_int_equal(store_presence_sub_put(st, "@bob:hs", "a@x"), 0);
     assert_int_equal(store_presence_sub_put(st, "@bob:hs", "a@x"), 0);
@@ -387,7 +369,7 @@ static void watchers_are_subscribers_and_dms(void **state)
 
 static void rooms_of_a_matrix_user(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct store *st = f->st;
     struct store_room gwr = { "!g:hs", ROOM_GATEWAY, "#g%hs@gw", NULL };
     assert_int_equal(store_room_put(st, &gwr, 1), 0);
@@ -416,7 +398,7 @@ static void rooms_of_a_matrix_user(void **state)
 
 static void avatars_are_cached(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct store *st = f->st;
     unsigned char img[] = { 0x89, 'P', 'N', 'G', 0, 1, 2 };
     struct store_avatar a = { "mxc://hs/abc", "aa", "image/png", img,
@@ -441,7 +423,7 @@ static void avatars_are_cached(void **state)
 
 static void ghost_rooms_and_member_nicks(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct store *st = f->st;
     struct store_room gwr = { "!g:hs", ROOM_GATEWAY, "#g%hs@gw", NULL };
     assert_int_equal(store_room_put(st, &gwr, 1), 0);

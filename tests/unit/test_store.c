@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "store/store.h"
+#include "tests/unit/store_fixture.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -15,45 +16,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct fixture {
-    char dir[64];
-    char path[128];
-    struct store *st;
-};
-
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    strcpy(f->dir, "/tmp/isthmus-store-XXXXXX");
-    if (!mkdtemp(f->dir))
+    struct store_fixture *f = calloc(1, sizeof *f);
+    if (store_fixture_open(f, "store") != 0)
         return -1;
-    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
-    char *err = NULL;
-    if (store_open(f->path, &f->st, &err) != 0) {
-        fprintf(stderr, "%s\n", err);
-        return -1;
-    }
     *state = f;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    store_close(f->st);
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    if (system(cmd) != 0)
-        return -1;
+    struct store_fixture *f = *state;
+    int rc = store_fixture_close(f);
     free(f);
-    return 0;
-}
-
-static void reopen(struct fixture *f)
-{
-    store_close(f->st);
-    char *err = NULL;
-    assert_int_equal(store_open(f->path, &f->st, &err), 0);
+    return rc;
 }
 
 static long file_size(const char *path)
@@ -84,7 +61,7 @@ static void put_messages_one_by_one(struct store *st, const char *prefix,
  * at once; and a commit made for any reason takes the waiting ones too. */
 static void lazy_writes_wait_for_a_later_commit(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct store *st = f->st;
     assert_int_equal(store_commit_due_ms(st), -1);
 
@@ -115,9 +92,7 @@ static void lazy_writes_wait_for_a_later_commit(void **state)
 
     /* The lazy removal went out with that commit: after a reopen (as
      * after a crash) only the second item is left. */
-    store_close(st);
-    char *err = NULL;
-    assert_int_equal(store_open(f->path, &f->st, &err), 0);
+    store_fixture_reopen(f);
     struct store_outbox_item it;
     assert_int_equal(store_outbox_head(f->st, "q", &it), 1);
     assert_int_equal(it.id, other);
@@ -131,7 +106,7 @@ static void lazy_writes_wait_for_a_later_commit(void **state)
  * the log was never started again.) */
 static void log_is_copied_back(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     char wal[160];
     snprintf(wal, sizeof wal, "%s-wal", f->path);
     long db_before = file_size(f->path);
@@ -160,13 +135,13 @@ static void log_is_copied_back(void **state)
 
 static void txns_are_remembered(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     assert_int_equal(store_txn_seen(f->st, "1", "d1"), 0);
     assert_int_equal(store_txn_mark(f->st, "1", "d1", 100), 0);
     assert_int_equal(store_txn_seen(f->st, "1", "d1"), 1);
     assert_int_equal(store_txn_mark(f->st, "1", "d1", 200), 0);
     assert_int_equal(store_flush(f->st), 0);
-    reopen(f);
+    store_fixture_reopen(f);
     assert_int_equal(store_txn_seen(f->st, "1", "d1"), 1);
     assert_int_equal(store_txn_seen(f->st, "2", "d1"), 0);
     /* The same id with other contents is a new transaction (the homeserver
@@ -179,7 +154,7 @@ static void txns_are_remembered(void **state)
 
 static void highest_numeric_txn(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     int64_t h = -1;
     assert_int_equal(store_txn_highest(f->st, &h), 0);
     store_txn_mark(f->st, "9", "a", 1);
@@ -202,7 +177,7 @@ static void highest_numeric_txn(void **state)
 
 static void unflushed_writes_are_lost_on_crash(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     assert_int_equal(store_txn_mark(f->st, "committed", NULL, 1), 0);
     assert_int_equal(store_flush(f->st), 0);
     assert_int_equal(store_txn_mark(f->st, "pending", NULL, 1), 0);
@@ -223,7 +198,7 @@ static void unflushed_writes_are_lost_on_crash(void **state)
 
 static void ghosts(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct store_ghost g;
     assert_int_equal(store_ghost_get(f->st, "@_xmpp_a:hs", &g), 0);
     struct store_ghost in = { "@_xmpp_a:hs", "a@x", "Alice", 1 };
@@ -242,7 +217,7 @@ static void ghosts(void **state)
 
 static void dm_rooms(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct store_room r;
     assert_int_equal(store_room_find_dm(f->st, "a@x", "@b:hs", &r), 0);
     struct store_room old = { "!old:hs", ROOM_DM, "a@x", "@b:hs" };
@@ -252,7 +227,7 @@ static void dm_rooms(void **state)
     assert_int_equal(store_room_put(f->st, &newer, 200), 0);
     assert_int_equal(store_room_put(f->st, &other, 300), 0);
     assert_int_equal(store_flush(f->st), 0);
-    reopen(f);
+    store_fixture_reopen(f);
     /* The newest DM between two people wins. */
     assert_int_equal(store_room_find_dm(f->st, "a@x", "@b:hs", &r), 1);
     assert_string_equal(r.room_id, "!new:hs");
@@ -269,7 +244,7 @@ static void dm_rooms(void **state)
 
 static void portals(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct store_room r;
     assert_int_equal(store_room_find_portal(f->st, "room@muc.x", &r), 0);
     struct store_room portal = { "!p:hs", ROOM_PORTAL, "room@muc.x", NULL };
@@ -282,7 +257,7 @@ static void portals(void **state)
                                DIR_XMPP_TO_MATRIX, 4242, NULL, NULL };
     assert_int_equal(store_message_put(f->st, &m), 0);
     assert_int_equal(store_flush(f->st), 0);
-    reopen(f);
+    store_fixture_reopen(f);
     assert_int_equal(store_room_find_portal(f->st, "room@muc.x", &r), 1);
     assert_string_equal(r.room_id, "!p:hs");
     assert_int_equal(r.mode, ROOM_PORTAL);
@@ -320,7 +295,7 @@ static void portals(void **state)
 
 static void messages_both_ways(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct store_message m = { "$ev1", "!r:hs", "a@x", "stanza-1", "origin-1",
                                DIR_XMPP_TO_MATRIX, 1234, NULL, NULL };
     assert_int_equal(store_message_put(f->st, &m), 0);
@@ -381,7 +356,7 @@ static void put_msg(struct store *st, const char *event_id, const char *room,
  * newest XMPP message at or before a place is what a Matrix read marks. */
 static void message_order_and_last_from_xmpp(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     put_msg(f->st, "$x1", "!r:hs", "a@x", "s1", DIR_XMPP_TO_MATRIX, 100);
     put_msg(f->st, "$m1", "!r:hs", "a@x", "$m1", DIR_MATRIX_TO_XMPP, 200);
     put_msg(f->st, "$x2", "!r:hs", "a@x", "s2", DIR_XMPP_TO_MATRIX, 200);
@@ -416,7 +391,7 @@ static void message_order_and_last_from_xmpp(void **state)
 /* One position per person per room, moving forward only, and kept. */
 static void read_positions_only_move_forward(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct store_order p1 = { 100, 1 }, p2 = { 200, 2 }, p2b = { 200, 3 };
     char *ev = NULL;
     struct store_order at;
@@ -441,7 +416,7 @@ static void read_positions_only_move_forward(void **state)
     assert_int_equal(store_read_advance(f->st, "!r:hs", "@bob:hs", "$2b",
                                         &p2b, 15), 1);
     assert_int_equal(store_flush(f->st), 0);
-    reopen(f);
+    store_fixture_reopen(f);
     assert_int_equal(store_read_advance(f->st, "!r:hs", "@bob:hs", "$2", &p2,
                                         16), 0);
     assert_int_equal(store_read_get(f->st, "!r:hs", "@bob:hs", &ev, &at), 1);
@@ -466,13 +441,13 @@ static void collect(const struct store_outbox_item *it, void *ud)
 
 static void outbox_keeps_order_per_queue(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     int64_t a1 = store_outbox_add(f->st, "qa", OUTBOX_STANZA, "<a1/>", 1);
     int64_t b1 = store_outbox_add(f->st, "qb", OUTBOX_XMPP_INBOUND, "<b1/>", 2);
     int64_t a2 = store_outbox_add(f->st, "qa", OUTBOX_STANZA, "<a2/>", 3);
     assert_true(a1 > 0 && b1 > a1 && a2 > b1);
     assert_int_equal(store_flush(f->st), 0);
-    reopen(f); /* survives a restart */
+    store_fixture_reopen(f); /* survives a restart */
     assert_int_equal(store_outbox_count(f->st), 3);
     struct store_outbox_item it;
     assert_int_equal(store_outbox_head(f->st, "qa", &it), 1);
@@ -514,7 +489,7 @@ static void outbox_keeps_order_per_queue(void **state)
 
 static void inbound_ids_deduplicate(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     char *ev = NULL;
     assert_int_equal(store_inbound_get(f->st, "a@x", "m1", &ev), 0);
     assert_int_equal(store_inbound_add(f->st, "a@x", "m1", 1000), 0);
@@ -524,7 +499,7 @@ static void inbound_ids_deduplicate(void **state)
     assert_int_equal(store_inbound_get(f->st, "b@x", "m1", &ev), 0);
     assert_int_equal(store_inbound_delivered(f->st, "a@x", "m1", "$e1"), 0);
     assert_int_equal(store_flush(f->st), 0);
-    reopen(f);
+    store_fixture_reopen(f);
     assert_int_equal(store_inbound_get(f->st, "a@x", "m1", &ev), 1);
     assert_string_equal(ev, "$e1");
     free(ev);
@@ -536,8 +511,8 @@ static void migrations_from_every_older_version(void **state)
 {
     (void)state;
     for (int v = 0; v < store_schema_latest(); v++) {
-        char dir[] = "/tmp/isthmus-mig-XXXXXX";
-        assert_non_null(mkdtemp(dir));
+        char dir[64];
+        assert_int_equal(test_tmpdir_make(dir, "mig"), 0);
         char path[128];
         snprintf(path, sizeof path, "%s/m.db", dir);
         struct store *st;
@@ -550,13 +525,7 @@ static void migrations_from_every_older_version(void **state)
         assert_int_equal(store_txn_mark(st, "x", "d", 1), 0);
         assert_int_equal(store_flush(st), 0);
         store_close(st);
-        unlink(path);
-        char wal[160];
-        snprintf(wal, sizeof wal, "%s-wal", path);
-        unlink(wal);
-        snprintf(wal, sizeof wal, "%s-shm", path);
-        unlink(wal);
-        rmdir(dir);
+        assert_int_equal(test_tmpdir_remove(dir), 0);
     }
 }
 
@@ -567,7 +536,7 @@ static void rows_survive_the_index_migrations(void **state)
 {
     /* A store of its own in the fixture's directory, which teardown
      * removes. */
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     char path[160];
     snprintf(path, sizeof path, "%s/old.db", f->dir);
     struct store *st;
@@ -610,7 +579,7 @@ static void rows_survive_the_index_migrations(void **state)
  * event (what a redaction names); senders kept apart. */
 static void reactions_per_person(void **state)
 {
-    struct store *st = ((struct fixture *)*state)->st;
+    struct store *st = ((struct store_fixture *)*state)->st;
     struct store_reaction rows[] = {
         { "$msg", "@bob:hs", "🎉", "$r2", "!room" },
         { "$msg", "@bob:hs", "👍", "$r1", "!room" },
@@ -648,7 +617,7 @@ static void reactions_per_person(void **state)
 /* Schema 7 keeps who sent each message. */
 static void messages_keep_their_sender(void **state)
 {
-    struct store *st = ((struct fixture *)*state)->st;
+    struct store *st = ((struct store_fixture *)*state)->st;
     struct store_message m = { .event_id = "$e", .room_id = "!r",
                                .xmpp_jid = "a@b", .stanza_id = "s1",
                                .direction = DIR_XMPP_TO_MATRIX, .ts = 5,
@@ -662,7 +631,7 @@ static void messages_keep_their_sender(void **state)
 
 static void newer_schema_is_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     store_close(f->st);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);

@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "gateway/gateway.h"
 #include "gateway/metrics.h"
+#include "tests/unit/store_fixture.h"
 #include "tests/unit/xmpp_peer.h"
 
 #include <poll.h>
@@ -24,8 +25,7 @@
 #include <sys/stat.h>
 
 struct fixture {
-    char dir[64];
-    char path[128];
+    struct store_fixture db;
     struct gateway gw;
     struct xmpp_peer srv;
     bool connected;
@@ -52,16 +52,9 @@ static void on_disconnected(void *ud)
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    strcpy(f->dir, "/tmp/isthmus-toxmpp-XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (store_fixture_open(&f->db, "toxmpp") != 0)
         return -1;
-    snprintf(f->path, sizeof f->path, "%s/store.db", f->dir);
-    char *err = NULL;
-    if (store_open(f->path, &f->gw.store, &err) != 0) {
-        fprintf(stderr, "%s\n", err);
-        free(err);
-        return -1;
-    }
+    f->gw.store = f->db.st;
     f->gw.xmpp = xmpp_ctx_new(NULL, NULL);
     xmpp_peer_listen(&f->srv);
     static const struct component_callbacks cb = { on_stanza, on_connected,
@@ -81,13 +74,10 @@ static int teardown(void **state)
     component_free(f->gw.component);
     to_xmpp_free(&f->gw);
     xmpp_ctx_free(f->gw.xmpp);
-    store_close(f->gw.store);
     xmpp_peer_close(&f->srv);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    int rc = system(cmd);
+    int rc = store_fixture_close(&f->db);
     free(f);
-    return rc == 0 ? 0 : -1;
+    return rc;
 }
 
 static void enqueue(struct fixture *f, const char *body)
@@ -180,7 +170,7 @@ static void stanzas_leave_before_the_commit(void **state)
 static void end_turn_with_failed_commit(struct fixture *f)
 {
     char wal[160];
-    snprintf(wal, sizeof wal, "%s-wal", f->path);
+    snprintf(wal, sizeof wal, "%s-wal", f->db.path);
     struct stat sb;
     assert_int_equal(stat(wal, &sb), 0);
     struct rlimit old, lim;

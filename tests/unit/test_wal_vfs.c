@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "store/wal_vfs.h"
+#include "tests/unit/store_fixture.h"
 
 #include <signal.h>
 #include <sqlite3.h>
@@ -27,8 +28,7 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    strcpy(f->dir, "/tmp/isthmus-walvfs-XXXXXX");
-    if (!mkdtemp(f->dir) || wal_vfs_register() != 0)
+    if (test_tmpdir_make(f->dir, "walvfs") != 0 || wal_vfs_register() != 0)
         return -1;
     snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
     *state = f;
@@ -38,11 +38,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    int rc = system(cmd);
+    int rc = test_tmpdir_remove(f->dir);
     free(f);
-    return rc == 0 ? 0 : -1;
+    return rc;
 }
 
 /* Opened as the store opens its connection. */
