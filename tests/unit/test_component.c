@@ -27,7 +27,6 @@ struct fixture {
     xmpp_ctx_t *ctx;
     struct xmpp_peer srv;
     struct component *c;
-    bool connected;
 };
 
 static void on_stanza(xmpp_stanza_t *st, void *ud)
@@ -36,26 +35,16 @@ static void on_stanza(xmpp_stanza_t *st, void *ud)
     (void)ud;
 }
 
-static void on_connected(void *ud)
-{
-    ((struct fixture *)ud)->connected = true;
-}
-
-static void on_disconnected(void *ud)
-{
-    ((struct fixture *)ud)->connected = false;
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
     f->ctx = xmpp_ctx_new(NULL, NULL);
     xmpp_peer_listen(&f->srv);
-    static const struct component_callbacks cb = { on_stanza, on_connected,
-                                                   on_disconnected };
+    static const struct component_callbacks cb = {
+        on_stanza, xmpp_peer_no_event, xmpp_peer_no_event };
     f->c = component_new(f->ctx, "gw.test", "secret", "127.0.0.1",
                          f->srv.port, &cb, f);
-    xmpp_peer_handshake(&f->srv, f->c, &f->connected);
+    xmpp_peer_handshake(&f->srv, f->c);
     *state = f;
     return 0;
 }
@@ -142,16 +131,16 @@ static void a_disconnection_drops_what_was_not_written(void **state)
     close(f->srv.conn);
     f->srv.conn = -1;
     int64_t deadline = clock_mono_ms() + XMPP_PEER_WAIT_MS;
-    while (f->connected && clock_mono_ms() < deadline) {
+    while (component_is_connected(f->c) && clock_mono_ms() < deadline) {
         component_run(f->c);
         poll(NULL, 0, 1);
     }
-    assert_false(f->connected);
+    assert_false(component_is_connected(f->c));
     assert_int_equal(component_send_xml(f->c, "<message/>", 10), -1);
     assert_false(component_wants_write(f->c));
 
     /* The next connection starts with an empty output. */
-    xmpp_peer_handshake(&f->srv, f->c, &f->connected);
+    xmpp_peer_handshake(&f->srv, f->c);
     static const char last[] = "<message id='after'/>";
     assert_int_equal(component_send_xml(f->c, last, strlen(last)), 0);
     component_flush(f->c);

@@ -28,7 +28,6 @@ struct fixture {
     struct store_fixture db;
     struct gateway gw;
     struct xmpp_peer srv;
-    bool connected;
     bool marker_seen; /* the component received the test's marker */
 };
 
@@ -39,16 +38,6 @@ static void on_stanza(xmpp_stanza_t *st, void *ud)
         ((struct fixture *)ud)->marker_seen = true;
 }
 
-static void on_connected(void *ud)
-{
-    ((struct fixture *)ud)->connected = true;
-}
-
-static void on_disconnected(void *ud)
-{
-    ((struct fixture *)ud)->connected = false;
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
@@ -57,11 +46,11 @@ static int setup(void **state)
     f->gw.store = f->db.st;
     f->gw.xmpp = xmpp_ctx_new(NULL, NULL);
     xmpp_peer_listen(&f->srv);
-    static const struct component_callbacks cb = { on_stanza, on_connected,
-                                                   on_disconnected };
+    static const struct component_callbacks cb = {
+        on_stanza, xmpp_peer_no_event, xmpp_peer_no_event };
     f->gw.component = component_new(f->gw.xmpp, "gw.test", "secret",
                                     "127.0.0.1", f->srv.port, &cb, f);
-    xmpp_peer_handshake(&f->srv, f->gw.component, &f->connected);
+    xmpp_peer_handshake(&f->srv, f->gw.component);
     *state = f;
     return 0;
 }

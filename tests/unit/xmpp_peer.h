@@ -33,9 +33,11 @@ void xmpp_peer_write(struct xmpp_peer *p, const char *text);
 void xmpp_peer_pump_until(struct xmpp_peer *p, struct component *c,
                           const char *want);
 /* Accepts the component's connection and plays the handshake (the secret
- * is not checked), running the component until *connected is set by its
- * on_connected callback. Then forgets what was read. */
-void xmpp_peer_handshake(struct xmpp_peer *p, struct component *c,
-                         const bool *connected);
+ * is not checked), running the component until it is connected. Then
+ * forgets what was read. */
+void xmpp_peer_handshake(struct xmpp_peer *p, struct component *c);
+/* For the connection callbacks a test does not need: the tests ask
+ * component_is_connected() instead. */
+void xmpp_peer_no_event(void *ud);
 
 #endif
