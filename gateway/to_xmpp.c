@@ -1,20 +1,25 @@
-/* Stanzas for XMPP are written to the outbox and sent at once, in order,
+/* Stanzas for XMPP are given an outbox row and sent at once, in order,
  * over the one component connection: a transaction's first messages leave
  * while the gateway still works on the rest, and none waits for the
- * commit. They stay in the outbox until the XMPP server has read them:
- * after a batch, the gateway pings itself through the server, and the
- * server's routing of that ping back means it has taken every stanza sent
- * before it. Only then are their rows removed. A stanza the server never
- * took (it was stopped, killed or restarted with the bytes in a socket
- * buffer) is sent again after the reconnection.
+ * commit. Their rows are written at the commit (store/deferred.c), so the
+ * last stanza of a long transaction does not wait for the rows of all
+ * those before it either. They stay in the outbox until the XMPP server
+ * has read them: after a batch, the gateway pings itself through the
+ * server, and the server's routing of that ping back means it has taken
+ * every stanza sent before it. Only then are their rows removed. A stanza
+ * the server never took (it was stopped, killed or restarted with the
+ * bytes in a socket buffer) is sent again after the reconnection.
  *
  * Sending before the commit doubles nothing that a crash did not already
  * double: if the gateway dies before its commit, the homeserver sends the
  * transaction again (it was not answered), and its stanzas go out again
  * with the same ids, which clients deduplicate, as after any crash before
  * a confirmation. A commit that fails instead rolls back rows that were
- * sent, and their ids are given again to new rows: then every ping in
- * flight is disowned and the outbox is read again from its start.
+ * sent. Their ids are not given again (the store hands out outbox ids
+ * itself, and only ever higher ones), so no answer can remove a row it
+ * does not cover; still, every ping in flight is disowned and the outbox
+ * is read again from its start, so that what was sent and what is stored
+ * agree again.
  *
  * The outbox is read only when it may hold stanzas that were not sent as
  * they were written: after a start, a reconnection, or a failed commit. */
@@ -227,8 +232,8 @@ void to_xmpp_flush(struct gateway *gw, int commit)
     struct to_xmpp *t = state(gw);
     if (commit < 0) {
         /* The turn's rows are gone with its transaction. If some were
-         * sent, their ids will be given again to rows not sent yet: no
-         * answer to a ping asked so far may remove anything now. */
+         * sent, start again from what is stored: no answer to a ping asked
+         * so far is trusted, and the outbox is sent again. */
         if (t->sent_uncommitted) {
             t->epoch++;
             t->ping_out = false;

@@ -14,22 +14,24 @@ int store_message_put(struct store *st, const struct store_message *m)
 {
     if (store_ensure_txn(st) < 0)
         return -1;
-    sqlite3_stmt *s = store_stmt(st, S_MSG_PUT);
-    store_bind_text(s, 1, m->event_id);
-    store_bind_text(s, 2, m->room_id);
-    store_bind_text(s, 3, m->xmpp_jid);
-    store_bind_text(s, 4, m->stanza_id);
+    /* Written at the commit, or before anything reads messages
+     * (deferred.c): the stanza it came with leaves first. */
+    struct deferred_row *r = store_defer_begin(st, S_MSG_PUT);
+    store_defer_text(st, r, m->event_id);
+    store_defer_text(st, r, m->room_id);
+    store_defer_text(st, r, m->xmpp_jid);
+    store_defer_text(st, r, m->stanza_id);
     /* Most rows carry the same id twice (a bridged event's stanza is sent
      * with id = origin-id = event id): storing it once spares an entry in
      * the origin index, a random page written per message. */
     bool same = m->origin_id && m->stanza_id &&
                 strcmp(m->origin_id, m->stanza_id) == 0;
-    store_bind_text(s, 5, same ? NULL : m->origin_id);
-    sqlite3_bind_int(s, 6, m->direction);
-    sqlite3_bind_int64(s, 7, m->ts);
-    store_bind_text(s, 8, m->replaces);
-    store_bind_text(s, 9, m->sender);
-    return store_step_write(st, s, "message put");
+    store_defer_text(st, r, same ? NULL : m->origin_id);
+    store_defer_int(r, m->direction);
+    store_defer_int(r, m->ts);
+    store_defer_text(st, r, m->replaces);
+    store_defer_text(st, r, m->sender);
+    return 0;
 }
 
 int store_message_set_stanza_id(struct store *st, const char *event_id,

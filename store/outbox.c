@@ -10,22 +10,43 @@
 
 /* ----------------------------------------------------------- outbox -- */
 
+/* The store gives outbox ids itself, so that a row can wait for the commit
+ * (deferred.c) while its id is already in use: a stanza's for its
+ * confirmation, a request's as its transaction id. They only grow, even
+ * past a rolled-back transaction, whose ids may already have been sent. */
+static int64_t take_outbox_id(struct store *st)
+{
+    if (st->next_outbox_id == 0) {
+        sqlite3_stmt *s = store_stmt(st, S_OUTBOX_NEXT_ID);
+        if (sqlite3_step(s) == SQLITE_ROW)
+            st->next_outbox_id = sqlite3_column_int64(s, 0);
+        sqlite3_reset(s);
+        if (st->next_outbox_id <= 0) {
+            st->next_outbox_id = 0;
+            return store_report(st, "outbox next id");
+        }
+    }
+    return st->next_outbox_id++;
+}
+
 int64_t store_outbox_add(struct store *st, const char *queue, int kind,
                          const char *payload, int64_t now_ms)
 {
     if (store_ensure_txn(st) < 0)
         return -1;
-    /* New work never waits: a stanza is sent only once its row is
-     * committed, and an XMPP message is lost if the gateway dies before. */
+    /* New work never waits: an XMPP message is lost if the gateway dies
+     * before its row is committed. */
     st->urgent = true;
-    sqlite3_stmt *s = store_stmt(st, S_OUTBOX_ADD);
-    store_bind_text(s, 1, queue);
-    sqlite3_bind_int(s, 2, kind);
-    store_bind_text(s, 3, payload);
-    sqlite3_bind_int64(s, 4, now_ms);
-    if (store_step_write(st, s, "outbox add") < 0)
+    int64_t id = take_outbox_id(st);
+    if (id < 0)
         return -1;
-    return sqlite3_last_insert_rowid(st->db);
+    struct deferred_row *r = store_defer_begin(st, S_OUTBOX_ADD);
+    store_defer_int(r, id);
+    store_defer_text(st, r, queue);
+    store_defer_int(r, kind);
+    store_defer_text(st, r, payload);
+    store_defer_int(r, now_ms);
+    return id;
 }
 
 static void read_item(sqlite3_stmt *s, struct store_outbox_item *out)

@@ -58,8 +58,14 @@ const char *const store_stmt_sql[S_COUNT] = {
                         "xmpp_jid = ?1 AND origin_id = ?2 AND "
                         "origin_id IS NOT NULL "
                         "ORDER BY ts DESC LIMIT 1",
-    [S_OUTBOX_ADD] = "INSERT INTO outbox(queue, kind, payload, created_ts) "
-                     "VALUES (?1, ?2, ?3, ?4)",
+    /* Ids are handed out by the store (outbox.c), never reused. */
+    [S_OUTBOX_ADD] = "INSERT INTO outbox(id, queue, kind, payload, "
+                     "created_ts) VALUES (?1, ?2, ?3, ?4, ?5)",
+    /* What AUTOINCREMENT would give next: past every id ever used, even
+     * of rows since deleted. */
+    [S_OUTBOX_NEXT_ID] = "SELECT MAX(IFNULL((SELECT seq FROM sqlite_sequence "
+                         "WHERE name = 'outbox'), 0), IFNULL((SELECT "
+                         "MAX(id) FROM outbox), 0)) + 1",
     [S_OUTBOX_HEAD] = "SELECT id, queue, kind, payload, created_ts, attempts "
                       "FROM outbox WHERE queue = ?1 ORDER BY id LIMIT 1",
     [S_OUTBOX_SCAN] = "SELECT id, queue, kind, payload, created_ts, attempts "

@@ -62,6 +62,8 @@ sqlite3_stmt *store_stmt(struct store *st, enum stmt_id id)
 {
     if (id > S_ROLLBACK && open_txn(st) < 0)
         log_warn("store: statement %d runs outside a transaction", (int)id);
+    if (st->sees_deferred[id] && store_deferred_count(st))
+        store_settle(st);
     sqlite3_stmt *s = st->stmt[id];
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
@@ -132,11 +134,18 @@ int store_flush(struct store *st)
     st->lazy_since_ms = 0;
     if (!st->in_txn)
         return 0;
-    sqlite3_stmt *s = store_stmt(st, S_COMMIT);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
-        store_report(st, "commit");
+    store_settle(st);
+    bool failed = st->settle_failed;
+    st->settle_failed = false;
+    int rc = SQLITE_DONE;
+    if (!failed) {
+        sqlite3_stmt *s = store_stmt(st, S_COMMIT);
+        rc = sqlite3_step(s);
+        sqlite3_reset(s);
+    }
+    if (rc != SQLITE_DONE || failed) {
+        if (!failed)
+            store_report(st, "commit");
         sqlite3_step(store_stmt(st, S_ROLLBACK));
         sqlite3_reset(st->stmt[S_ROLLBACK]);
         st->in_txn = st->dirty = false;
@@ -254,6 +263,8 @@ int store_open_at_version(const char *path, int version, struct store **out,
                 store_close(st);
                 return -1;
             }
+            st->sees_deferred[i] =
+                store_stmt_sees_deferred((enum stmt_id)i, store_stmt_sql[i]);
         }
     }
     *out = st;
@@ -274,6 +285,7 @@ void store_close(struct store *st)
     checkpointer_stop(st->checkpointer);
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
+    store_deferred_free(st);
     sqlite3_close(st->db);
     free(st);
 }

@@ -36,7 +36,7 @@ enum stmt_id {
     S_PRES_PUT, S_PRES_GET, S_PRES_SUB_PUT, S_PRES_SUB_DELETE,
     S_PRES_WATCHERS, S_PRES_ROOMS, S_PRES_PRESENT,
     S_AVATAR_GET, S_AVATAR_PUT, S_AVATAR_OF_GET, S_AVATAR_OF_PUT,
-    S_MEMBER_BY_NICK, S_GHOST_ROOMS,
+    S_MEMBER_BY_NICK, S_GHOST_ROOMS, S_OUTBOX_NEXT_ID,
     S_COUNT
 };
 
@@ -56,6 +56,15 @@ struct store {
     int64_t lazy_since_ms; /* the oldest write that may wait, or 0 */
     uint64_t writes;
     struct checkpointer *checkpointer;
+    /* Inserts waiting for the commit (deferred.c), and whether one of
+     * them failed, which fails the commit. */
+    struct store_deferred *deferred;
+    bool settle_failed;
+    /* Which statements must run the waiting inserts first. */
+    bool sees_deferred[S_COUNT];
+    /* The id the next outbox row gets, once read (0 before): outbox ids
+     * are handed out before their rows are written. */
+    int64_t next_outbox_id;
 };
 
 /* The cached statement, reset and cleared, inside the turn's transaction
@@ -67,6 +76,25 @@ int store_ensure_txn(struct store *st);
 /* Steps a write statement that returns no rows; 0, or -1 (logged with
  * what). */
 int store_step_write(struct store *st, sqlite3_stmt *s, const char *what);
+/* Deferred inserts (deferred.c). A row is begun with its statement, then
+ * given its values in parameter order; it runs at store_settle, which
+ * store_flush calls before committing and store_stmt before any statement
+ * for which store_stmt_sees_deferred was true at opening. */
+#define STORE_DEFER_MAX_VALUES 9
+struct deferred_row;
+/* The row belongs to the store; fill it before the next store call. */
+struct deferred_row *store_defer_begin(struct store *st, enum stmt_id stmt);
+/* v is copied; NULL binds SQL NULL. */
+void store_defer_text(struct store *st, struct deferred_row *r,
+                      const char *v);
+void store_defer_int(struct deferred_row *r, int64_t v);
+/* Runs the waiting inserts in order; 0, or -1 (logged, and the next
+ * commit fails). */
+int store_settle(struct store *st);
+size_t store_deferred_count(const struct store *st);
+bool store_stmt_sees_deferred(enum stmt_id id, const char *sql);
+void store_deferred_free(struct store *st);
+
 /* Logs SQLite's last error with what; returns -1. */
 int store_report(struct store *st, const char *what);
 /* A copy of a text column, or NULL; caller frees. */

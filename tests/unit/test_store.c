@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "store/store.h"
+#include "store/store_internal.h" /* store_deferred_count */
 #include "tests/unit/store_fixture.h"
 
 #include <sqlite3.h>
@@ -487,6 +488,124 @@ static void outbox_keeps_order_per_queue(void **state)
     assert_true(c1 > again && c2 > d1);
 }
 
+/* Messages and outbox rows wait for the commit (store/deferred.c), so that
+ * a transaction's stanzas are not held up by the rows of those before
+ * them; but nothing reads past a waiting row. */
+static void deferred_inserts_are_seen_and_committed(void **state)
+{
+    struct store_fixture *f = *state;
+    struct store_room room = { "!r:hs", ROOM_DM, "alice@xmpp", "@bob:hs" };
+    assert_int_equal(store_room_put(f->st, &room, 1), 0);
+    struct store_message m = {
+        .event_id = "$e1", .room_id = "!r:hs", .xmpp_jid = "alice@xmpp",
+        .stanza_id = "$e1", .origin_id = "$e1",
+        .direction = DIR_MATRIX_TO_XMPP, .ts = 5, .sender = "@bob:hs",
+    };
+    assert_int_equal(store_message_put(f->st, &m), 0);
+    int64_t id = store_outbox_add(f->st, "q", OUTBOX_STANZA, "<a/>", 1);
+    assert_true(id > 0);
+    assert_int_equal(store_deferred_count(f->st), 2);
+
+    /* A read of another table leaves them waiting... */
+    struct store_room got;
+    assert_int_equal(store_room_get(f->st, "!r:hs", &got), 1);
+    store_room_free(&got);
+    assert_int_equal(store_deferred_count(f->st), 2);
+    /* ...and one that could see them writes them first. */
+    struct store_message back;
+    assert_int_equal(store_message_by_event(f->st, "$e1", &back), 1);
+    assert_string_equal(back.sender, "@bob:hs");
+    store_message_free(&back);
+    assert_int_equal(store_deferred_count(f->st), 0);
+    struct store_outbox_item it;
+    assert_int_equal(store_outbox_head(f->st, "q", &it), 1);
+    assert_int_equal(it.id, id);
+    store_outbox_item_free(&it);
+
+    /* Rows still waiting at the commit are in it. */
+    struct store_message m2 = m;
+    m2.event_id = m2.stanza_id = m2.origin_id = "$e2";
+    assert_int_equal(store_message_put(f->st, &m2), 0);
+    int64_t id2 = store_outbox_add(f->st, "q", OUTBOX_STANZA, "<b/>", 2);
+    assert_int_equal(store_deferred_count(f->st), 2);
+    assert_int_equal(store_flush(f->st), 0);
+    store_fixture_reopen(f);
+    assert_int_equal(store_message_by_event(f->st, "$e2", &back), 1);
+    assert_string_equal(back.xmpp_jid, "alice@xmpp");
+    assert_int_equal(back.ts, 5);
+    store_message_free(&back);
+    assert_int_equal(store_outbox_count(f->st), 2);
+    assert_int_equal(store_outbox_delete(f->st, id), 0);
+    assert_int_equal(store_outbox_head(f->st, "q", &it), 1);
+    assert_int_equal(it.id, id2);
+    assert_string_equal(it.payload, "<b/>");
+    assert_int_equal(it.created_ts, 2);
+    store_outbox_item_free(&it);
+}
+
+/* Makes the next outbox row's insert fail when it runs: its id is one
+ * already taken (a damaged store, or a bug, could do that). */
+static int64_t add_doomed_outbox_row(struct store *st, int64_t taken_id)
+{
+    int64_t next = st->next_outbox_id;
+    st->next_outbox_id = taken_id;
+    assert_int_equal(store_outbox_add(st, "q", OUTBOX_STANZA, "<x/>", 9),
+                     taken_id); /* waits */
+    st->next_outbox_id = next;
+    return taken_id;
+}
+
+/* A waiting insert that fails fails the commit, and the turn's other
+ * writes go with it, as when the commit itself fails. */
+static void a_failed_deferred_insert_fails_the_commit(void **state)
+{
+    struct store_fixture *f = *state;
+    int64_t first = store_outbox_add(f->st, "q", OUTBOX_STANZA, "<a/>", 1);
+    assert_int_equal(store_flush(f->st), 0);
+    struct store_room room = { "!r:hs", ROOM_DM, "alice@xmpp", "@bob:hs" };
+    assert_int_equal(store_room_put(f->st, &room, 1), 0);
+    struct store_message m = {
+        .event_id = "$bad", .room_id = "!r:hs", .xmpp_jid = "alice@xmpp",
+        .direction = DIR_MATRIX_TO_XMPP, .ts = 1,
+    };
+    assert_int_equal(store_message_put(f->st, &m), 0);
+    add_doomed_outbox_row(f->st, first);
+    assert_int_equal(store_flush(f->st), -1);
+    store_fixture_reopen(f);
+    struct store_room got;
+    assert_int_equal(store_room_get(f->st, "!r:hs", &got), 0);
+    struct store_message back;
+    assert_int_equal(store_message_by_event(f->st, "$bad", &back), 0);
+    /* The next turn commits as usual. */
+    assert_int_equal(store_room_put(f->st, &room, 1), 0);
+    assert_int_equal(store_flush(f->st), 0);
+}
+
+/* An outbox id may be sent (as a request's transaction id, or covered by
+ * a stanza confirmation) before its row is committed: one from a turn
+ * that was rolled back is never given again, nor one from before a
+ * restart. */
+static void outbox_ids_outlive_a_rolled_back_commit(void **state)
+{
+    struct store_fixture *f = *state;
+    int64_t a = store_outbox_add(f->st, "q", OUTBOX_STANZA, "<a/>", 1);
+    assert_int_equal(store_flush(f->st), 0);
+    int64_t b = store_outbox_add(f->st, "q", OUTBOX_STANZA, "<b/>", 2);
+    add_doomed_outbox_row(f->st, a);
+    assert_int_equal(store_flush(f->st), -1);
+    int64_t c = store_outbox_add(f->st, "q", OUTBOX_STANZA, "<c/>", 3);
+    assert_true(b > a && c > b);
+    assert_int_equal(store_flush(f->st), 0);
+    store_fixture_reopen(f);
+    assert_int_equal(store_outbox_delete(f->st, a), 0);
+    assert_int_equal(store_outbox_delete(f->st, c), 0);
+    assert_int_equal(store_flush(f->st), 0);
+    store_fixture_reopen(f);
+    int64_t d = store_outbox_add(f->st, "q", OUTBOX_STANZA, "<d/>", 4);
+    assert_true(d > c);
+    assert_int_equal(store_outbox_count(f->st), 1);
+}
+
 static void inbound_ids_deduplicate(void **state)
 {
     struct store_fixture *f = *state;
@@ -666,6 +785,12 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(read_positions_only_move_forward,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(deferred_inserts_are_seen_and_committed,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_failed_deferred_insert_fails_the_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            outbox_ids_outlive_a_rolled_back_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(outbox_keeps_order_per_queue, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(inbound_ids_deduplicate, setup,

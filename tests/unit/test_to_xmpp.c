@@ -1,9 +1,9 @@
 /* Stanzas to XMPP (gateway/to_xmpp.c) with a real store and a component
  * connection to this test playing the XMPP server: a transaction's stanzas
  * leave before its commit, and a commit that fails after some have left
- * loses nothing, even though the rolled-back rows' ids are given again to
- * new rows. The failed commit is a real one: the file-size limit makes the
- * write of its log frames fail. */
+ * loses nothing and removes nothing that was not confirmed. The failed
+ * commit is a real one: the file-size limit makes the write of its log
+ * frames fail. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -201,8 +201,8 @@ static void a_failed_commit_loses_nothing(void **state)
     end_turn_with_failed_commit(f);
     assert_int_equal(store_outbox_count(f->gw.store), 3);
 
-    /* New rows take the freed ids; the second ping's answer, which covers
-     * those ids, must not remove them. */
+    /* New rows follow; the answer to the second ping, asked before the
+     * failure, must not remove any of them. */
     enqueue(f, "third-4");
     enqueue(f, "third-5");
     answer_ping(f, ping2);
