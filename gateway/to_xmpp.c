@@ -40,8 +40,10 @@
 /* A server that takes longer than this to route a ping is asked again. */
 #define CONFIRM_TIMEOUT_MS 30000
 /* Stanzas written in one system call while a transaction is worked on:
- * the first of them waits for the others to be made (about 20 us each),
- * and each call costs about as much as making one. */
+ * the first of them waits for the others to be made (about 10 us each,
+ * their rows waiting for the commit), and each call costs about as much
+ * as making one. Sending them all only before the commit measured the
+ * same at 500 msg/s. */
 #define EARLY_BATCH 8
 
 struct to_xmpp {
