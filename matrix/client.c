@@ -82,7 +82,6 @@ static int on_socket(CURL *easy, curl_socket_t s, int what, void *ud,
                      void *socket_ud)
 {
     (void)easy;
-    (void)socket_ud;
     struct mx_client *c = ud;
     if (what == CURL_POLL_REMOVE) {
         /* curl may already have closed it, which removed it too. */
@@ -95,9 +94,20 @@ static int on_socket(CURL *easy, curl_socket_t s, int what, void *ud,
         ev.events |= EPOLLIN;
     if (what & CURL_POLL_OUT)
         ev.events |= EPOLLOUT;
-    if (epoll_ctl(c->epfd, EPOLL_CTL_MOD, s, &ev) < 0 && errno == ENOENT &&
-        epoll_ctl(c->epfd, EPOLL_CTL_ADD, s, &ev) < 0)
-        log_error("matrix: cannot watch socket %d: %s", s, strerror(errno));
+    /* curl drops a socket's pointer when it stops watching it (at the end
+     * of each transfer, keeping the connection), so a NULL one means the
+     * socket is not in the epoll set: no failed call to find that out. */
+    int op = socket_ud ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (epoll_ctl(c->epfd, op, s, &ev) < 0) {
+        int other = op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+        if (epoll_ctl(c->epfd, other, s, &ev) < 0) {
+            log_error("matrix: cannot watch socket %d: %s", s,
+                      strerror(errno));
+            return 0;
+        }
+    }
+    if (!socket_ud)
+        curl_multi_assign(c->multi, s, c);
     return 0;
 }
 
