@@ -89,6 +89,15 @@ int coalesce_run(struct coalesce *c, int64_t now_ms, int max,
     return flushed;
 }
 
+int64_t coalesce_next_due(const struct coalesce *c)
+{
+    int64_t next = -1;
+    for (int i = 0; i < c->n; i++)
+        if (c->e[i].pending && (next < 0 || c->e[i].due < next))
+            next = c->e[i].due;
+    return next;
+}
+
 int coalesce_size(const struct coalesce *c)
 {
     return c->n;

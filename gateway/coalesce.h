@@ -19,6 +19,9 @@ void coalesce_mark(struct coalesce *c, const char *key, int64_t now_ms);
  * the next run. Returns how many were flushed. */
 int coalesce_run(struct coalesce *c, int64_t now_ms, int max,
                  void (*fn)(const char *key, void *ud), void *ud);
+/* When the earliest pending key is due (on the caller's clock), or -1 if
+ * none is pending: the loop sleeps until then. */
+int64_t coalesce_next_due(const struct coalesce *c);
 /* How many keys the coalescer remembers (pending, or flushed within the
  * last window). */
 int coalesce_size(const struct coalesce *c);

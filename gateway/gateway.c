@@ -25,8 +25,14 @@
 #include <string.h>
 #include <time.h>
 
-/* libstrophe hides its own timers, so never sleep longer than this. */
-#define MAX_POLL_MS 100
+/* The loop sleeps until the earliest thing it has to do at a time (each
+ * part reports its own), and never longer than this: a safety net for a
+ * timer that is not reported, which then runs at most this late. An idle
+ * gateway wakes once per interval, each wake-up costing about 0.1 ms of
+ * CPU on a small VM. */
+#define MAX_POLL_MS 1000
+/* At shutdown, requests under way are looked at this often. */
+#define DRAIN_POLL_MS 100
 /* How long requests under way may take to finish at shutdown. */
 #define DRAIN_MS 3000
 
@@ -239,9 +245,10 @@ int gateway_init(struct gateway *gw, struct config *cfg, char **err)
 #define INBOUND_KEEP_MS (7LL * 24 * 3600 * 1000)
 #define PRUNE_INTERVAL_MS (3600LL * 1000)
 
+static int64_t next_prune;
+
 static void housekeeping(struct gateway *gw)
 {
-    static int64_t next_prune;
     int64_t now = gateway_now_ms();
     if (now < next_prune)
         return;
@@ -328,11 +335,33 @@ static void drain(struct gateway *gw)
         long timeout = mx_client_next_timeout(gw->mx);
         if (timeout < 0 || timeout > left)
             timeout = (long)left;
-        if (timeout > MAX_POLL_MS)
-            timeout = MAX_POLL_MS;
+        if (timeout > DRAIN_POLL_MS)
+            timeout = DRAIN_POLL_MS;
         struct pollfd fd = { mx_client_fd(gw->mx), POLLIN, 0 };
         poll(&fd, 1, (int)timeout);
     }
+}
+
+/* Until the earliest timed work: a commit that may wait (work started
+ * after the commit waits for the next one), a call to retry or curl's
+ * timers, the listener's timeouts, the component's iq timeouts and
+ * reconnection, presence coalescing, pruning. */
+static long sleep_ms(struct gateway *gw)
+{
+    long prune = (long)(next_prune - gateway_now_ms());
+    long due[] = {
+        store_commit_due_ms(gw->store),
+        mx_client_next_timeout(gw->mx),
+        as_server_timeout(gw->as),
+        component_next_timeout_ms(gw->component),
+        presence_next_due_ms(gw),
+        prune < 0 ? 0 : prune,
+    };
+    long timeout = MAX_POLL_MS;
+    for (size_t i = 0; i < sizeof due / sizeof due[0]; i++)
+        if (due[i] >= 0 && due[i] < timeout)
+            timeout = due[i];
+    return timeout;
 }
 
 void gateway_run(struct gateway *gw)
@@ -357,18 +386,7 @@ void gateway_run(struct gateway *gw)
         if (afd >= 0)
             fds[nfds++] = (struct pollfd){ afd, POLLIN, 0 };
         fds[nfds++] = (struct pollfd){ mx_client_fd(gw->mx), POLLIN, 0 };
-        /* Work started after the commit waits for the next one. */
-        long timeout = MAX_POLL_MS;
-        long t = store_commit_due_ms(gw->store);
-        if (t >= 0 && t < timeout)
-            timeout = t;
-        t = mx_client_next_timeout(gw->mx);
-        if (t >= 0 && t < timeout)
-            timeout = t;
-        t = as_server_timeout(gw->as);
-        if (t >= 0 && t < timeout)
-            timeout = t;
-        poll(fds, nfds, (int)timeout);
+        poll(fds, nfds, (int)sleep_ms(gw));
     }
     log_info("shutting down");
     /* Matrix users leave their MUCs as a client would; they rejoin, with

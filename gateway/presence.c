@@ -535,3 +535,28 @@ void presence_tick(struct gateway *gw)
                                           (int)p->to_xmpp_tokens,
                                           flush_to_xmpp, gw);
 }
+
+static int64_t earliest(int64_t a, int64_t b)
+{
+    return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
+
+long presence_next_due_ms(struct gateway *gw)
+{
+    struct presence *p = gw->presence;
+    int64_t now = gateway_now_ms();
+    int64_t due = p->next_refresh;
+    due = earliest(due, coalesce_next_due(p->to_matrix));
+    int64_t to_xmpp = coalesce_next_due(p->to_xmpp);
+    if (to_xmpp >= 0 && p->to_xmpp_tokens < 1) {
+        /* Out of tokens: nothing goes before the next one is earned. */
+        int64_t earned = now + (int64_t)((1 - p->to_xmpp_tokens) * 1000 /
+                                         TO_XMPP_PER_SECOND) + 1;
+        if (earned > to_xmpp)
+            to_xmpp = earned;
+    }
+    due = earliest(due, to_xmpp);
+    if (due < 0)
+        return -1;
+    return due <= now ? 0 : (long)(due - now);
+}

@@ -67,5 +67,7 @@ void presence_decorate(struct gateway *gw, xmpp_stanza_t *p,
 
 /* Flushes what is due; called every loop turn. */
 void presence_tick(struct gateway *gw);
+/* Milliseconds until presence_tick has something to do (0: now). */
+long presence_next_due_ms(struct gateway *gw);
 
 #endif

@@ -26,6 +26,10 @@ struct pending_iq {
     struct pending_iq *next;
 };
 
+/* How often a connection being set up is looked at: libstrophe times the
+ * connect and the handshake itself, with timers it does not expose. */
+#define COMPONENT_SETUP_POLL_MS 100
+
 struct component {
     xmpp_ctx_t *ctx;
     xmpp_conn_t *conn;       /* NULL between attempts */
@@ -327,6 +331,22 @@ void component_run(struct component *c)
             pp = &(*pp)->next;
         }
     }
+}
+
+long component_next_timeout_ms(const struct component *c)
+{
+    if (c->stopping)
+        return -1;
+    if (c->connecting)
+        return COMPONENT_SETUP_POLL_MS;
+    int64_t now = clock_mono_ms();
+    int64_t due = c->connected ? -1 : c->next_attempt_ms;
+    for (const struct pending_iq *p = c->pending; p; p = p->next)
+        if (due < 0 || p->deadline_ms < due)
+            due = p->deadline_ms;
+    if (due < 0)
+        return -1;
+    return due <= now ? 0 : (long)(due - now);
 }
 
 int component_fd(const struct component *c)

@@ -33,6 +33,10 @@ void component_free(struct component *c);
  * (It runs every turn: libstrophe's send queue does not count a stanza it
  * has started to write, so "is there output?" cannot be asked safely.) */
 void component_run(struct component *c);
+/* Milliseconds until component_run has timed work (an iq's timeout, the
+ * next connection attempt), 0 for now, or -1 for none. While a connection
+ * is being set up, libstrophe's own timers are hidden: a short interval. */
+long component_next_timeout_ms(const struct component *c);
 /* The socket to poll, or -1 while there is none. */
 int component_fd(const struct component *c);
 bool component_is_connected(const struct component *c);

@@ -150,6 +150,46 @@ static void a_disconnection_drops_what_was_not_written(void **state)
     assert_string_equal(f->srv.got.data, last);
 }
 
+/* The loop sleeps until component_next_timeout_ms: an iq's timeout and
+ * the next connection attempt are reported, and sleeping exactly that
+ * long is enough for them to happen. */
+static void on_iq_answer(xmpp_stanza_t *result, void *ud)
+{
+    *(int *)ud = result ? 1 : -1;
+}
+
+static void timed_work_is_reported_to_the_loop(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(component_next_timeout_ms(f->c), -1); /* nothing */
+
+    xmpp_stanza_t *iq = xmpp_iq_new(f->ctx, "get", "q1");
+    int answer = 0;
+    assert_int_equal(component_send_iq(f->c, iq, 300, on_iq_answer, &answer),
+                     0);
+    xmpp_stanza_release(iq);
+    long due = component_next_timeout_ms(f->c);
+    assert_true(due > 200 && due <= 300);
+    for (int turns = 0; turns < 5 && answer == 0; turns++) {
+        poll(NULL, 0, (int)component_next_timeout_ms(f->c));
+        component_run(f->c);
+    }
+    assert_int_equal(answer, -1); /* timed out, in at most a few turns */
+    assert_int_equal(component_next_timeout_ms(f->c), -1);
+
+    /* Disconnected: the next attempt is due within the back-off. */
+    close(f->srv.conn);
+    f->srv.conn = -1;
+    int64_t deadline = clock_mono_ms() + XMPP_PEER_WAIT_MS;
+    while (component_is_connected(f->c) && clock_mono_ms() < deadline) {
+        component_run(f->c);
+        poll(NULL, 0, 1);
+    }
+    assert_false(component_is_connected(f->c));
+    due = component_next_timeout_ms(f->c);
+    assert_true(due >= 0 && due <= 60000);
+}
+
 int main(void)
 {
     xmpp_initialize();
@@ -160,6 +200,8 @@ int main(void)
             output_the_socket_refuses_goes_later_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(
             a_disconnection_drops_what_was_not_written, setup, teardown),
+        cmocka_unit_test_setup_teardown(timed_work_is_reported_to_the_loop,
+                                        setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     xmpp_shutdown();

@@ -152,11 +152,36 @@ static void keys_are_independent(void **state)
     coalesce_run(c, 0, 0, count_flush, NULL);
     coalesce_mark(c, "a", 10);
     coalesce_mark(c, "b", 10);
+    assert_int_equal(coalesce_next_due(c), 10); /* b, at once */
     assert_int_equal(coalesce_run(c, 10, 0, count_flush, NULL), 1); /* b */
     assert_string_equal(last_key, "b");
+    assert_int_equal(coalesce_next_due(c), 1000); /* a, after its window */
     assert_int_equal(coalesce_run(c, 999, 0, count_flush, NULL), 0);
     assert_int_equal(coalesce_run(c, 1000, 0, count_flush, NULL), 1); /* a */
     assert_string_equal(last_key, "a");
+    assert_int_equal(coalesce_next_due(c), -1); /* nothing pending */
+    coalesce_free(c);
+}
+
+/* The loop sleeps until coalesce_next_due: woken only then, it still
+ * sends every burst's last change, once per window. */
+static void a_loop_woken_only_when_due_loses_nothing(void **state)
+{
+    (void)state;
+    struct coalesce *c = coalesce_new(1000);
+    flushes = 0;
+    int64_t now = 0;
+    coalesce_mark(c, "@bob:hs", now);
+    for (int turns = 0; turns < 10 && coalesce_next_due(c) >= 0; turns++) {
+        now = coalesce_next_due(c);
+        coalesce_run(c, now, 0, count_flush, NULL);
+        if (flushes == 1) /* changes while the window runs */
+            for (int64_t t = now + 1; t < now + 500; t += 50)
+                coalesce_mark(c, "@bob:hs", t);
+    }
+    assert_int_equal(flushes, 2); /* at once, then the burst's last */
+    assert_int_equal(now, 1000);
+    assert_int_equal(coalesce_next_due(c), -1);
     coalesce_free(c);
 }
 
@@ -476,6 +501,7 @@ int main(void)
         cmocka_unit_test(a_burst_is_bounded_by_the_window),
         cmocka_unit_test(keys_are_independent),
         cmocka_unit_test(coalesce_bounded_run),
+        cmocka_unit_test(a_loop_woken_only_when_due_loses_nothing),
         cmocka_unit_test(presence_parse_and_build),
         cmocka_unit_test(avatar_hash_in_presence),
         cmocka_unit_test(vcard_photo_round_trip),
