@@ -101,6 +101,21 @@ void xmpp_peer_no_event(void *ud)
     (void)ud;
 }
 
+/* Runs the component until its connected state is the one wanted. */
+static void run_until_connected(struct component *c, bool connected)
+{
+    int64_t deadline = clock_mono_ms() + XMPP_PEER_WAIT_MS;
+    while (component_is_connected(c) != connected &&
+           clock_mono_ms() < deadline) {
+        component_run(c);
+        poll(NULL, 0, 1);
+    }
+    if (component_is_connected(c) != connected)
+        fail_msg("the component did not %s within %d ms",
+                 connected ? "connect" : "notice the disconnection",
+                 XMPP_PEER_WAIT_MS);
+}
+
 void xmpp_peer_handshake(struct xmpp_peer *p, struct component *c)
 {
     xmpp_peer_pump_until(p, c, "<stream:stream");
@@ -110,11 +125,13 @@ void xmpp_peer_handshake(struct xmpp_peer *p, struct component *c)
                        "id='s1'>");
     xmpp_peer_pump_until(p, c, "</handshake>");
     xmpp_peer_write(p, "<handshake/>");
-    int64_t deadline = clock_mono_ms() + XMPP_PEER_WAIT_MS;
-    while (!component_is_connected(c) && clock_mono_ms() < deadline) {
-        component_run(c);
-        poll(NULL, 0, 1);
-    }
-    assert_true(component_is_connected(c));
+    run_until_connected(c, true);
     strbuf_reset(&p->got);
+}
+
+void xmpp_peer_hang_up(struct xmpp_peer *p, struct component *c)
+{
+    close(p->conn);
+    p->conn = -1;
+    run_until_connected(c, false);
 }

@@ -36,6 +36,9 @@ void xmpp_peer_pump_until(struct xmpp_peer *p, struct component *c,
  * is not checked), running the component until it is connected. Then
  * forgets what was read. */
 void xmpp_peer_handshake(struct xmpp_peer *p, struct component *c);
+/* Closes the server's side of the connection, running the component until
+ * it has noticed that it is disconnected. */
+void xmpp_peer_hang_up(struct xmpp_peer *p, struct component *c);
 /* For the connection callbacks a test does not need: the tests ask
  * component_is_connected() instead. */
 void xmpp_peer_no_event(void *ud);
