@@ -3,7 +3,9 @@
 Figures (see issue "Measure and harden"):
   1. throughput and latency both ways at offered loads over 20 conversations
   2. CPU per bridged message: isthmus next to Synapse and Prosody,
-     and, in process, the store's share of it (bench/bench_store)
+     and, in process, the store's share of it (bench/bench_store), and
+     what this machine charges any gateway for a message towards Matrix,
+     without isthmus (bench/bench_floor)
   3. isthmus resident memory with 0, 10,000 and 100,000 ghosts and rooms
   4. in-process translations per second (bench/bench_translate)
   5. joining a 5,000-member Matrix room (needs group chats; reported as such)
@@ -423,6 +425,20 @@ def store_figure(runs=3):
     return fig
 
 
+def floor_figure(runs=3):
+    """What this machine charges any gateway for the least a message towards
+    Matrix needs (bench/bench_floor, without isthmus): the median of a few
+    runs, per figure."""
+    results = []
+    for _ in range(runs):
+        out = subprocess.run([str(ROOT / "bench" / "bench_floor"), "40"],
+                             capture_output=True, text=True, check=True)
+        results.append(json.loads(out.stdout))
+    fig = {k: sorted(r[k] for r in results)[runs // 2] for k in results[0]}
+    fig["runs"] = results
+    return fig
+
+
 def fmt(v, spec=".1f"):
     return "-" if v is None else format(v, spec)
 
@@ -468,6 +484,15 @@ def print_table(res):
               f"{x['txn_of_100']:.0f} us CPU, the transaction's writes and "
               f"commit {w['txn_of_1']:.2f} / {w['txn_of_10']:.2f} / "
               f"{w['txn_of_100']:.2f} ms")
+    fl = res.get("floor")
+    if fl:
+        print(f"   what this machine charges any gateway, without isthmus "
+              f"(bench_floor, median of {len(fl['runs'])} runs): waking on "
+              f"a socket {fl['wake_up_cpu_us']:.0f} us;\n   one PUT and its "
+              f"answer through libcurl, kept-alive loopback: "
+              f"{fl['request_paced_cpu_us']:.0f} us at "
+              f"{fl['per_second']:g}/s, {fl['request_back_to_back_cpu_us']:.0f}"
+              f" us back to back")
     print("\n3. isthmus resident memory over the store's size")
     for m in res["memory"]:
         print(f"   {m['ghosts_and_rooms']:>7} ghosts+rooms: RSS "
@@ -568,6 +593,9 @@ def main():
     res["translate"] = translate_figure(2)
     print("2. the store's share, in process ...", flush=True)
     res["store"] = store_figure()
+    print("2. what a message costs this machine, without isthmus ...",
+          flush=True)
+    res["floor"] = floor_figure()
 
     cluster = Cluster()
     try:
