@@ -1,7 +1,8 @@
 /* Set-up, tear-down and the one-thread event loop (DESIGN.md §2).
  *
  * One poll() watches three fds: the XMPP socket, libmicrohttpd's epoll fd
- * and the Matrix client's epoll set of curl's sockets. Each turn serves
+ * and the Matrix client's epoll set of curl's sockets (and a fourth, for
+ * the signals that stop it: common/wakeup.h). Each turn serves
  * whatever is ready on all three, then, before sleeping, commits the turn's
  * store transaction, answers the transactions that waited for that commit,
  * and sends the stanzas it released. */
@@ -179,6 +180,9 @@ int gateway_init(struct gateway *gw, struct config *cfg, char **err)
     memset(gw, 0, sizeof *gw);
     gw->cfg = *cfg;
     memset(cfg, 0, sizeof *cfg);
+    /* First, so that gateway_free never closes an fd it did not open. */
+    if (wakeup_open(&gw->stop_wakeup, err) < 0)
+        return -1;
     if (sodium_init() < 0) {
         *err = xstrdup("libsodium failed to initialise");
         return -1;
@@ -375,7 +379,7 @@ void gateway_run(struct gateway *gw)
         push_out(gw);
         metrics_observe_us(HIST_LOOP_TURN, metrics_now_us() - woke_us);
 
-        struct pollfd fds[3];
+        struct pollfd fds[4];
         nfds_t nfds = 0;
         int xfd = component_fd(gw->component);
         if (xfd >= 0)
@@ -386,13 +390,22 @@ void gateway_run(struct gateway *gw)
         if (afd >= 0)
             fds[nfds++] = (struct pollfd){ afd, POLLIN, 0 };
         fds[nfds++] = (struct pollfd){ mx_client_fd(gw->mx), POLLIN, 0 };
-        poll(fds, nfds, (int)sleep_ms(gw));
+        fds[nfds++] = (struct pollfd){ wakeup_fd(&gw->stop_wakeup), POLLIN,
+                                       0 };
+        if (!gw->stop)
+            poll(fds, nfds, (int)sleep_ms(gw));
     }
     log_info("shutting down");
     /* Matrix users leave their MUCs as a client would; they rejoin, with
      * what they missed, when the gateway is back. */
     if (component_is_connected(gw->component))
         portal_leave_all(gw);
+}
+
+void gateway_request_stop(struct gateway *gw)
+{
+    gw->stop = 1;
+    wakeup_post(&gw->stop_wakeup);
 }
 
 void gateway_free(struct gateway *gw)
@@ -432,4 +445,5 @@ void gateway_free(struct gateway *gw)
         sodium_memzero(gw->cfg.hs_token, strlen(gw->cfg.hs_token));
     config_free(&gw->cfg);
     free(gw->bot_mxid);
+    wakeup_close(&gw->stop_wakeup);
 }

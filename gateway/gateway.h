@@ -3,6 +3,7 @@
 #ifndef ISTHMUS_GATEWAY_H
 #define ISTHMUS_GATEWAY_H
 
+#include "common/wakeup.h"
 #include "gateway/config.h"
 #include "gateway/ids.h"
 #include "matrix/appservice.h"
@@ -56,6 +57,7 @@ struct gateway {
     int64_t unsaved_txn;      /* a numeric txn id applied but not stored */
     int64_t gap_refused_txn;  /* txn refused once for a gap, or -1 */
     volatile sig_atomic_t stop;
+    struct wakeup stop_wakeup; /* see gateway_request_stop */
 };
 
 /* Builds every part from a loaded config (which the gateway takes over).
@@ -63,6 +65,9 @@ struct gateway {
 int gateway_init(struct gateway *gw, struct config *cfg, char **err);
 /* Runs the event loop until gw->stop is set. */
 void gateway_run(struct gateway *gw);
+/* Ends gateway_run: its turn finishes and it does not sleep again.
+ * Async-signal-safe, for the signal handlers. */
+void gateway_request_stop(struct gateway *gw);
 void gateway_free(struct gateway *gw);
 
 /* Wall-clock milliseconds, for timestamps that are stored or sent. */

@@ -15,13 +15,16 @@
 /* Exit statuses: 0 ok, 1 runtime failure, 2 bad usage or configuration. */
 enum { EXIT_RUNTIME = 1, EXIT_CONFIG = 2 };
 
-static struct gateway *running;
+/* Set only while gateway_run runs, so a handler never reaches a gateway
+ * being built or freed. */
+static struct gateway *volatile running;
 
 static void on_signal(int sig)
 {
     (void)sig;
-    if (running)
-        running->stop = 1;
+    struct gateway *gw = running;
+    if (gw)
+        gateway_request_stop(gw);
 }
 
 static void usage(FILE *out)
@@ -130,6 +133,7 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     gateway_run(&gw);
+    running = NULL;
     gateway_free(&gw);
     return 0;
 }
