@@ -492,7 +492,10 @@ def print_table(res):
               f"answer through libcurl, kept-alive loopback: "
               f"{fl['request_paced_cpu_us']:.0f} us at "
               f"{fl['per_second']:g}/s, {fl['request_back_to_back_cpu_us']:.0f}"
-              f" us back to back")
+              f" us back to back;\n   the same on a plain socket, without "
+              f"an HTTP library: {fl['raw_request_paced_cpu_us']:.0f} us at "
+              f"{fl['per_second']:g}/s, "
+              f"{fl['raw_request_back_to_back_cpu_us']:.0f} us back to back")
     print("\n3. isthmus resident memory over the store's size")
     for m in res["memory"]:
         print(f"   {m['ghosts_and_rooms']:>7} ghosts+rooms: RSS "

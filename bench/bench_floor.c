@@ -6,7 +6,10 @@
  *             stanza costs before any of it is read;
  *   request   one PUT of a message event and its answer, through libcurl
  *             on a kept-alive loopback connection: the client-server API
- *             has no batch send, so each message pays one.
+ *             has no batch send, so each message pays one;
+ *   raw       the same request written and its answer read on a plain
+ *             socket, without an HTTP library: what is left is the
+ *             system's share.
  *
  * Both run paced (default 40 per second, about the rate Synapse takes
  * messages at in bench_e2e), so that each starts from sleep as the
@@ -20,6 +23,9 @@
 #include <curl/curl.h>
 #include <microhttpd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -169,6 +175,48 @@ static double request_us(CURL *curl, const char *base, long period_ns,
     return (thread_cpu_us() - before) / count;
 }
 
+/* The least a client can do: one write of a prepared request, one read of
+ * the answer (small enough to come in one piece). */
+static double raw_request_us(unsigned port, long period_ns, int count)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct sockaddr_in addr = { .sin_family = AF_INET,
+                                .sin_port = htons((uint16_t)port) };
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0)
+        die("connect");
+    char req[512];
+    int len = snprintf(req, sizeof req,
+                       "PUT /_matrix/client/v3/rooms/!room:hs.example/send/"
+                       "m.room.message/1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                       "Authorization: Bearer "
+                       "not-a-secret-just-its-length-xx\r\n"
+                       "Content-Type: application/json\r\n"
+                       "Content-Length: %zu\r\n\r\n%s",
+                       sizeof event_json - 1, event_json);
+    struct timespec next;
+    start_pacing(&next);
+    double before = 0;
+    for (int i = -50; i < count; i++) { /* 50 to warm up */
+        if (i == 0)
+            before = thread_cpu_us();
+        if (period_ns && i >= 0)
+            pace(&next, period_ns);
+        if (send(fd, req, (size_t)len, 0) != len)
+            die("send");
+        struct pollfd p = { fd, POLLIN, 0 };
+        char buf[2048];
+        if (poll(&p, 1, 5000) != 1 || recv(fd, buf, sizeof buf, 0) <= 0 ||
+            strncmp(buf, "HTTP/1.1 200", 12) != 0)
+            die("raw request");
+    }
+    double used = thread_cpu_us() - before;
+    close(fd);
+    return used / count;
+}
+
 int main(int argc, char **argv)
 {
     double per_s = argc > 1 ? atof(argv[1]) : 40;
@@ -209,6 +257,9 @@ int main(int argc, char **argv)
     double paced = request_us(curl, base, period_ns, count);
     double busy = request_us(curl, base, 0, count * 5);
 
+    double raw_paced = raw_request_us(info->port, period_ns, count);
+    double raw_busy = raw_request_us(info->port, 0, count * 5);
+
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
     curl_global_cleanup();
@@ -217,7 +268,9 @@ int main(int argc, char **argv)
     printf("{\"per_second\": %g, \"count\": %d,\n"
            " \"wake_up_cpu_us\": %.1f,\n"
            " \"request_paced_cpu_us\": %.1f,\n"
-           " \"request_back_to_back_cpu_us\": %.1f}\n",
-           per_s, count, wake, paced, busy);
+           " \"request_back_to_back_cpu_us\": %.1f,\n"
+           " \"raw_request_paced_cpu_us\": %.1f,\n"
+           " \"raw_request_back_to_back_cpu_us\": %.1f}\n",
+           per_s, count, wake, paced, busy, raw_paced, raw_busy);
     return 0;
 }
