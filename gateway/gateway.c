@@ -392,7 +392,7 @@ void gateway_run(struct gateway *gw)
         fds[nfds++] = (struct pollfd){ mx_client_fd(gw->mx), POLLIN, 0 };
         fds[nfds++] = (struct pollfd){ wakeup_fd(&gw->stop_wakeup), POLLIN,
                                        0 };
-        if (!gw->stop)
+        if (!gw->stop) /* asked for during the turn: no sleep first */
             poll(fds, nfds, (int)sleep_ms(gw));
     }
     log_info("shutting down");
