@@ -400,18 +400,22 @@ def memory_figure(cluster, sizes):
     return results
 
 
-def translate_figure(seconds, runs=3):
-    """The median of a few runs per direction: one run on a shared VM can
-    land on a busy moment."""
+def median_of_runs(program, *args, runs=3):
+    """Runs bench/<program> a few times and takes the median of each figure
+    in the JSON object it prints: one run on a shared VM can land on a busy
+    moment. The runs themselves are kept under "runs"."""
     results = []
     for _ in range(runs):
-        out = subprocess.run([str(ROOT / "bench" / "bench_translate"),
-                              str(seconds)], capture_output=True, text=True,
-                             check=True)
+        out = subprocess.run([str(ROOT / "bench" / program), *args],
+                             capture_output=True, text=True, check=True)
         results.append(json.loads(out.stdout))
     fig = {k: sorted(r[k] for r in results)[runs // 2] for k in results[0]}
     fig["runs"] = results
     return fig
+
+
+def translate_figure(seconds):
+    return median_of_runs("bench_translate", str(seconds))
 
 
 def store_figure(runs=3):
@@ -434,18 +438,10 @@ def store_figure(runs=3):
     return fig
 
 
-def floor_figure(runs=3):
+def floor_figure():
     """What this machine charges any gateway for the least a message towards
-    Matrix needs (bench/bench_floor, without isthmus): the median of a few
-    runs, per figure."""
-    results = []
-    for _ in range(runs):
-        out = subprocess.run([str(ROOT / "bench" / "bench_floor"), "40"],
-                             capture_output=True, text=True, check=True)
-        results.append(json.loads(out.stdout))
-    fig = {k: sorted(r[k] for r in results)[runs // 2] for k in results[0]}
-    fig["runs"] = results
-    return fig
+    Matrix needs (bench/bench_floor, without isthmus), paced at 40/s."""
+    return median_of_runs("bench_floor", "40")
 
 
 def fmt(v, spec=".1f"):

@@ -8,6 +8,7 @@
  * and sends the stanzas it released. */
 #include "gateway/gateway.h"
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "gateway/media.h"
@@ -352,14 +353,13 @@ static void drain(struct gateway *gw)
  * reconnection, presence coalescing, pruning. */
 static long sleep_ms(struct gateway *gw)
 {
-    long prune = (long)(next_prune - gateway_now_ms());
     long due[] = {
         store_commit_due_ms(gw->store),
         mx_client_next_timeout(gw->mx),
         as_server_timeout(gw->as),
         component_next_timeout_ms(gw->component),
         presence_next_due_ms(gw),
-        prune < 0 ? 0 : prune,
+        clock_ms_until(next_prune, gateway_now_ms()),
     };
     long timeout = MAX_POLL_MS;
     for (size_t i = 0; i < sizeof due / sizeof due[0]; i++)

@@ -124,16 +124,15 @@ char *metrics_render(void)
      * the benchmark read it as they read any other. Linux adds it up in
      * nanoseconds, not in clock ticks. */
     struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) == 0)
+    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+        long long us = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000LL +
+                       ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
         strbuf_printf(&sb,
                       "# HELP process_cpu_seconds_total Total user and "
                       "system CPU time spent in seconds.\n"
                       "# TYPE process_cpu_seconds_total counter\n"
-                      "process_cpu_seconds_total %ld.%06ld\n",
-                      (long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
-                             (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) /
-                                 1000000),
-                      (long)((ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) %
-                             1000000));
+                      "process_cpu_seconds_total %lld.%06lld\n",
+                      us / 1000000, us % 1000000);
+    }
     return strbuf_detach(&sb);
 }

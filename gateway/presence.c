@@ -1,6 +1,7 @@
 /* Presence: Matrix m.presence <-> XMPP presence (see presence.h). */
 #include "gateway/presence.h"
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "gateway/avatars.h"
@@ -555,8 +556,5 @@ long presence_next_due_ms(struct gateway *gw)
         if (earned > to_xmpp)
             to_xmpp = earned;
     }
-    due = earliest(due, to_xmpp);
-    if (due < 0)
-        return -1;
-    return due <= now ? 0 : (long)(due - now);
+    return clock_ms_until(earliest(due, to_xmpp), now);
 }

@@ -468,10 +468,8 @@ long mx_client_next_timeout(struct mx_client *c)
     for (struct call *l = c->waiting; l; l = l->next)
         if (l->retry_at_ms < soonest)
             soonest = l->retry_at_ms;
-    if (soonest == INT64_MAX)
-        return -1;
-    int64_t now = clock_mono_ms();
-    return soonest <= now ? 0 : (long)(soonest - now);
+    return clock_ms_until(soonest == INT64_MAX ? -1 : soonest,
+                          clock_mono_ms());
 }
 
 int mx_client_pending(const struct mx_client *c)

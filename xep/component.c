@@ -339,14 +339,11 @@ long component_next_timeout_ms(const struct component *c)
         return -1;
     if (c->connecting)
         return COMPONENT_SETUP_POLL_MS;
-    int64_t now = clock_mono_ms();
     int64_t due = c->connected ? -1 : c->next_attempt_ms;
     for (const struct pending_iq *p = c->pending; p; p = p->next)
         if (due < 0 || p->deadline_ms < due)
             due = p->deadline_ms;
-    if (due < 0)
-        return -1;
-    return due <= now ? 0 : (long)(due - now);
+    return clock_ms_until(due, clock_mono_ms());
 }
 
 int component_fd(const struct component *c)
