@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void out_of_memory(size_t n)
+void out_of_memory(size_t n)
 {
     fprintf(stderr, "isthmus: out of memory (wanted %zu bytes)\n", n);
     abort();

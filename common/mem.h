@@ -18,5 +18,8 @@ char *xstrdup(const char *s);             /* NULL in, NULL out */
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *xvasprintf(const char *fmt, va_list ap);
+/* For other allocators (libsodium's guarded memory...): says how much was
+ * wanted and aborts, as the wrappers above do. */
+_Noreturn void out_of_memory(size_t n);
 
 #endif

@@ -61,6 +61,7 @@ static const struct key_spec keys[] = {
     { "media", "download_timeout", T_INT, OFF(media_timeout_s), false, "60",
       1, 3600 },
     { "store", "path", T_STRING, OFF(store_path), false, "isthmus.db", 0, 0 },
+    { "store", "key_file", T_STRING, OFF(store_key_file), false, NULL, 0, 0 },
     { "log", "level", T_LOGLEVEL, OFF(log_level), false, "info", 0, 0 },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])

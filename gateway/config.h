@@ -34,6 +34,7 @@ struct config {
     int media_timeout_s;     /* whole download of a file from XMPP */
     /* [store] */
     char *store_path;
+    char *store_key_file;    /* NULL: store_path + ".key" */
     /* [log] */
     int log_level;           /* enum log_level */
 

@@ -18,6 +18,7 @@
 #include "gateway/queues.h"
 #include "gateway/ratelimit.h"
 #include "gateway/registration.h"
+#include "gateway/store_key.h"
 
 #include <poll.h>
 #include <stdarg.h>
@@ -176,6 +177,25 @@ static void ping_homeserver(struct gateway *gw)
 
 /* ----------------------------------------------------------- lifecycle -- */
 
+/* Message text in the outbox is sealed with the operator's key file
+ * (gateway/store_key.h), made here on the first start if missing. */
+static int open_store_key(struct gateway *gw, char **err)
+{
+    char *path = store_key_path(gw->cfg.store_key_file, gw->cfg.store_path);
+    unsigned char key[STORE_KEY_BYTES];
+    int made = store_key_create(path, err);
+    if (made > 0)
+        log_info("store: created the store key file %s; keep it with the "
+                 "database: without it, work waiting in the outbox cannot "
+                 "be read", path);
+    int rc = made < 0 ? -1 : store_key_read(path, key, err);
+    if (rc == 0)
+        store_set_seal_key(gw->store, key);
+    sodium_memzero(key, sizeof key);
+    free(path);
+    return rc;
+}
+
 int gateway_init(struct gateway *gw, struct config *cfg, char **err)
 {
     memset(gw, 0, sizeof *gw);
@@ -202,6 +222,8 @@ int gateway_init(struct gateway *gw, struct config *cfg, char **err)
         free(serr);
         return -1;
     }
+    if (open_store_key(gw, err) < 0)
+        return -1;
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
     gw->multi = curl_multi_init();

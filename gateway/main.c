@@ -5,12 +5,15 @@
 #include "gateway/config.h"
 #include "gateway/gateway.h"
 #include "gateway/registration.h"
+#include "gateway/store_key.h"
 
 #include <getopt.h>
+#include <sodium.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Exit statuses: 0 ok, 1 runtime failure, 2 bad usage or configuration. */
 enum { EXIT_RUNTIME = 1, EXIT_CONFIG = 2 };
@@ -92,15 +95,24 @@ int main(int argc, char **argv)
 
     if (registration_out) {
         int rc = registration_write(&cfg, registration_out, &err);
+        char *key_path = store_key_path(cfg.store_key_file, cfg.store_path);
+        /* The store key too, so the operator sees where it is from the
+         * start; one that exists is kept (it opens what is stored). */
+        int made = rc < 0 ? 0 : store_key_create(key_path, &err);
         config_free(&cfg);
-        if (rc < 0) {
+        if (rc < 0 || made < 0) {
             fprintf(stderr, "isthmus: %s\n", err);
             free(err);
+            free(key_path);
             return EXIT_RUNTIME;
         }
         printf("wrote %s; point the homeserver at it (Synapse: "
                "app_service_config_files) and restart the homeserver\n",
                registration_out);
+        if (made > 0)
+            printf("wrote %s, the key that seals message text in the store; "
+                   "keep it private and with the database\n", key_path);
+        free(key_path);
         return 0;
     }
     if (check_only) {
@@ -108,6 +120,14 @@ int main(int argc, char **argv)
         int rc = registration_read_tokens(cfg.registration_file, &as, &hs, &err);
         free(as);
         free(hs);
+        char *key_path = store_key_path(cfg.store_key_file, cfg.store_path);
+        unsigned char key[STORE_KEY_BYTES];
+        /* A missing key file is made at start; one that is there must be
+         * usable. */
+        if (rc == 0 && access(key_path, F_OK) == 0)
+            rc = store_key_read(key_path, key, &err);
+        sodium_memzero(key, sizeof key);
+        free(key_path);
         config_free(&cfg);
         if (rc < 0) {
             fprintf(stderr, "%s\n", err);

@@ -2,11 +2,15 @@
  * crash or an outage delays it and loses nothing. */
 #include "store/store_internal.h"
 
+#include "common/log.h"
 #include "common/mem.h"
+#include "store/seal.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+
+_Static_assert(STORE_KEY_BYTES == SEAL_KEY_BYTES, "one key size");
 
 /* ----------------------------------------------------------- outbox -- */
 
@@ -29,9 +33,21 @@ static int64_t take_outbox_id(struct store *st)
     return st->next_outbox_id++;
 }
 
+void store_set_seal_key(struct store *st,
+                        const unsigned char key[STORE_KEY_BYTES])
+{
+    seal_free(st->seal);
+    st->seal = seal_new(key);
+}
+
 int64_t store_outbox_add(struct store *st, const char *queue, int kind,
                          const char *payload, int64_t now_ms)
 {
+    if (!st->seal) {
+        log_error("store: no store key is set; the outbox takes no message "
+                  "text in clear");
+        return -1;
+    }
     if (store_ensure_txn(st) < 0)
         return -1;
     /* New work never waits: an XMPP message is lost if the gateway dies
@@ -44,17 +60,34 @@ int64_t store_outbox_add(struct store *st, const char *queue, int kind,
     store_defer_int(r, id);
     store_defer_text(st, r, queue);
     store_defer_int(r, kind);
-    store_defer_text(st, r, payload);
+    char *sealed = seal_text(st->seal, payload);
+    store_defer_text(st, r, sealed);
+    free(sealed);
     store_defer_int(r, now_ms);
     return id;
 }
 
-static void read_item(sqlite3_stmt *s, struct store_outbox_item *out)
+/* An item whose payload does not open (the key_file was replaced) gets an
+ * empty payload, which its queue drops as malformed, with this error. */
+static void open_payload(const struct store *st, int64_t id,
+                         const char *stored, char **out)
+{
+    const char *why = NULL;
+    if (!stored || !st->seal || seal_open(st->seal, stored, out, &why) < 0) {
+        log_error("store: outbox item %lld cannot be read: %s", (long long)id,
+                  why ? why : "no store key is set");
+        *out = xstrdup("");
+    }
+}
+
+static void read_item(const struct store *st, sqlite3_stmt *s,
+                      struct store_outbox_item *out)
 {
     out->id = sqlite3_column_int64(s, 0);
     out->queue = store_dup_col(s, 1);
     out->kind = sqlite3_column_int(s, 2);
-    out->payload = store_dup_col(s, 3);
+    open_payload(st, out->id, (const char *)sqlite3_column_text(s, 3),
+                 &out->payload);
     out->created_ts = sqlite3_column_int64(s, 4);
     out->attempts = sqlite3_column_int(s, 5);
 }
@@ -66,7 +99,7 @@ int store_outbox_head(struct store *st, const char *queue,
     store_bind_text(s, 1, queue);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
-        read_item(s, out);
+        read_item(st, s, out);
     sqlite3_reset(s);
     if (rc == SQLITE_ROW)
         return 1;
@@ -87,7 +120,7 @@ int store_outbox_scan(struct store *st, int kind, int64_t after_id, int limit,
     int n = 0, rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         items = xrealloc(items, (size_t)(n + 1) * sizeof *items);
-        read_item(s, &items[n++]);
+        read_item(st, s, &items[n++]);
     }
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {

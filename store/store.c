@@ -3,6 +3,7 @@
  * checkpointer.c). What each kind of data is stored as lives in its own
  * file (see store_internal.h). */
 #include "store/store_internal.h"
+#include "store/seal.h"
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -286,6 +287,7 @@ void store_close(struct store *st)
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
     store_deferred_free(st);
+    seal_free(st->seal);
     sqlite3_close(st->db);
     free(st);
 }

@@ -186,7 +186,13 @@ int store_read_advance(struct store *st, const char *room_id,
 int store_read_get(struct store *st, const char *room_id, const char *person,
                    char **event_id, struct store_order *at);
 
-/* ---- outbox: work that must survive a crash until it is done */
+/* ---- outbox: work that must survive a crash until it is done
+ * Payloads are sealed at rest (store/seal.h) with the key given here,
+ * which the operator keeps outside the database; until one is given,
+ * store_outbox_add fails. The store keeps a copy in guarded memory. */
+#define STORE_KEY_BYTES 32
+void store_set_seal_key(struct store *st,
+                        const unsigned char key[STORE_KEY_BYTES]);
 enum store_outbox_kind {
     OUTBOX_STANZA = 1,      /* payload: stanza XML to send to XMPP */
     OUTBOX_XMPP_INBOUND = 2,/* payload: stanza XML received, to bridge */

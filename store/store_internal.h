@@ -65,6 +65,9 @@ struct store {
     /* The id the next outbox row gets, once read (0 before): outbox ids
      * are handed out before their rows are written. */
     int64_t next_outbox_id;
+    /* Outbox payloads are sealed with it (seal.c); none: the outbox takes
+     * no writes, rather than keep message text in clear. */
+    struct seal *seal;
 };
 
 /* The cached statement, reset and cleared, inside the turn's transaction

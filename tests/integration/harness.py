@@ -6,6 +6,7 @@ directory under one temporary root. Nothing here fakes a server.
 """
 
 import os
+import re
 import pathlib
 import pwd
 import shutil
@@ -308,6 +309,13 @@ level = {os.environ.get("ISTHMUS_LOG_LEVEL", "debug")}
         return {line.split()[0]: float(line.split()[1])
                 for line in text.splitlines()
                 if line and not line.startswith("#")}
+
+    def set_log_level(self, level):
+        """Rewrites [log] level in the config; takes effect at the next
+        start."""
+        text = self.config.read_text()
+        self.config.write_text(re.sub(r"(?m)^level = .*$", f"level = {level}",
+                                      text))
 
     def log_text(self):
         return self.log.read_text(errors="replace") if self.log.exists() else ""

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+const unsigned char store_fixture_key[STORE_KEY_BYTES] = { 1, 2, 3 };
+
 int test_tmpdir_make(char *dir, const char *name)
 {
     snprintf(dir, 64, "/tmp/isthmus-%s-XXXXXX", name);
@@ -45,6 +47,7 @@ int store_fixture_open(struct store_fixture *f, const char *name)
         free(err);
         return -1;
     }
+    store_set_seal_key(f->st, store_fixture_key);
     return 0;
 }
 
@@ -60,4 +63,5 @@ void store_fixture_reopen(struct store_fixture *f)
     store_close(f->st);
     char *err = NULL;
     assert_int_equal(store_open(f->path, &f->st, &err), 0);
+    store_set_seal_key(f->st, store_fixture_key);
 }
