@@ -391,6 +391,25 @@ int component_send_iq(struct component *c, xmpp_stanza_t *iq, int timeout_ms,
     return 0;
 }
 
+int component_query(struct component *c, const struct component_query *q,
+                    int timeout_ms, component_iq_cb cb, void *ud)
+{
+    if (!c->connected)
+        return -1;
+    char *id = component_new_id(c);
+    xmpp_stanza_t *iq = xmpp_iq_new(c->ctx, q->type ? q->type : "get", id);
+    xmpp_stanza_set_from(iq, q->from ? q->from : c->jid);
+    xmpp_stanza_set_to(iq, q->to);
+    if (q->payload)
+        xmpp_stanza_add_child(iq, q->payload);
+    else
+        xml_add_child(c->ctx, iq, q->name, q->ns);
+    int rc = component_send_iq(c, iq, timeout_ms, cb, ud);
+    xmpp_stanza_release(iq);
+    free(id);
+    return rc;
+}
+
 bool component_wants_write(const struct component *c)
 {
     return c->connected && !c->out_broken && c->out_done < c->out.len;

@@ -51,6 +51,24 @@ int component_send_xml(struct component *c, const char *xml, size_t len);
  * timeout_ms or a disconnection. The iq must carry an id. */
 int component_send_iq(struct component *c, xmpp_stanza_t *iq, int timeout_ms,
                       component_iq_cb cb, void *ud);
+/* An iq request, for component_query. */
+struct component_query {
+    const char *type;  /* "get" when NULL, or "set" */
+    const char *from;  /* the component's own address when NULL; an
+                        * occupant or puppet JID when asking as one */
+    const char *to;
+    /* The request's one child: payload when set (copied: the caller still
+     * releases it), else an empty <name xmlns='ns'/>. */
+    xmpp_stanza_t *payload;
+    const char *name;
+    const char *ns;
+};
+/* Builds the iq (with a fresh id) and sends it as component_send_iq does:
+ * cb runs once, with the answer, or with NULL after timeout_ms or a
+ * disconnection. -1, sending nothing and never calling cb, while
+ * disconnected. */
+int component_query(struct component *c, const struct component_query *q,
+                    int timeout_ms, component_iq_cb cb, void *ud);
 /* Writes as much of the output as the socket takes now, without waiting.
  * The gateway calls it whenever it wants what it sent so far on its way,
  * even in the middle of its work, and at the end of every turn. */

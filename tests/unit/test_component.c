@@ -176,6 +176,99 @@ static void timed_work_is_reported_to_the_loop(void **state)
     assert_true(due >= 0 && due <= 60000);
 }
 
+/* component_query builds the iq: type, addresses, a fresh id and its one
+ * child; the answer with that id reaches the callback and no other. */
+struct query_answer {
+    int calls;
+    char *text; /* the answer's <query/> namespace */
+};
+
+static void on_query_answer(xmpp_stanza_t *result, void *ud)
+{
+    struct query_answer *a = ud;
+    a->calls++;
+    xmpp_stanza_t *q = result ? xmpp_stanza_get_child_by_name(result, "query")
+                              : NULL;
+    a->text = q ? strdup(xmpp_stanza_get_ns(q)) : NULL;
+}
+
+static void a_query_is_built_sent_and_answered(void **state)
+{
+    struct fixture *f = *state;
+    struct query_answer a = { 0 };
+    assert_int_equal(component_query(
+                         f->c,
+                         &(struct component_query){
+                             .to = "room@muc.test", .name = "query",
+                             .ns = "http://jabber.org/protocol/disco#info" },
+                         5000, on_query_answer, &a),
+                     0);
+    component_flush(f->c);
+    xmpp_peer_pump_until(&f->srv, f->c, "</iq>");
+    const char *got = f->srv.got.data;
+    assert_non_null(strstr(got, "type=\"get\""));
+    assert_non_null(strstr(got, "from=\"gw.test\""));
+    assert_non_null(strstr(got, "to=\"room@muc.test\""));
+    assert_non_null(
+        strstr(got, "<query xmlns=\"http://jabber.org/protocol/disco#info\"/>"));
+    const char *id = strstr(got, "id=\"");
+    assert_non_null(id);
+    id += 4;
+    char idbuf[64];
+    size_t n = strcspn(id, "\"");
+    assert_true(n > 0 && n < sizeof idbuf);
+    memcpy(idbuf, id, n);
+    idbuf[n] = '\0';
+
+    /* An answer with another id is not ours; the one with ours is. */
+    char reply[512];
+    snprintf(reply, sizeof reply,
+             "<iq type='result' id='other' from='room@muc.test' to='gw.test'/>"
+             "<iq type='result' id='%s' from='room@muc.test' to='gw.test'>"
+             "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>",
+             idbuf);
+    xmpp_peer_write(&f->srv, reply);
+    for (int turns = 0; turns < 100 && a.calls == 0; turns++) {
+        poll(NULL, 0, 10);
+        component_run(f->c);
+    }
+    assert_int_equal(a.calls, 1);
+    assert_string_equal(a.text, "http://jabber.org/protocol/disco#info");
+    free(a.text);
+
+    /* A set, as someone else, with a ready payload the caller keeps. */
+    xmpp_stanza_t *payload = xmpp_stanza_new(f->ctx);
+    xmpp_stanza_set_name(payload, "moderate");
+    xmpp_stanza_set_ns(payload, "urn:xmpp:message-moderate:1");
+    struct query_answer b = { 0 };
+    assert_int_equal(component_query(
+                         f->c,
+                         &(struct component_query){
+                             .type = "set", .from = "bob%hs@gw.test/matrix",
+                             .to = "room@muc.test", .payload = payload },
+                         5000, on_query_answer, &b),
+                     0);
+    xmpp_stanza_release(payload);
+    component_flush(f->c);
+    xmpp_peer_pump_until(&f->srv, f->c, "message-moderate:1\"/>");
+    assert_non_null(strstr(f->srv.got.data, "type=\"set\""));
+    assert_non_null(strstr(f->srv.got.data, "from=\"bob%hs@gw.test/matrix\""));
+
+    /* Disconnected: nothing is sent and the callback never runs. */
+    xmpp_peer_hang_up(&f->srv, f->c);
+    struct query_answer c = { 0 };
+    assert_int_equal(component_query(f->c,
+                                     &(struct component_query){
+                                         .to = "x.test", .name = "ping",
+                                         .ns = "urn:xmpp:ping" },
+                                     5000, on_query_answer, &c),
+                     -1);
+    assert_int_equal(c.calls, 0);
+    component_cancel_pending(f->c);
+    assert_int_equal(b.calls, 1); /* ended with NULL, as on a timeout */
+    assert_null(b.text);
+}
+
 int main(void)
 {
     xmpp_initialize();
@@ -187,6 +280,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             a_disconnection_drops_what_was_not_written, setup, teardown),
         cmocka_unit_test_setup_teardown(timed_work_is_reported_to_the_loop,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(a_query_is_built_sent_and_answered,
                                         setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
