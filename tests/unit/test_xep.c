@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "xep/disco.h"
+#include "xep/encrypted.h"
 #include "xep/reactions.h"
 #include "xep/retract.h"
 #include "xep/stanza_error.h"
@@ -569,11 +570,56 @@ static void error_conditions_are_read(void **state)
     xmpp_stanza_release(st);
 }
 
+/* Which encryption a message carries, so that the sender can be told it
+ * did not cross. */
+static void encrypted_messages_are_recognised(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *xml;
+        const char *scheme; /* NULL: not an encrypted message */
+    } cases[] = {
+        { "<message><body>hi</body></message>", NULL },
+        { "<message><body>I sent you an OMEMO encrypted message</body>"
+          "<encrypted xmlns='eu.siacs.conversations.axolotl'><header sid='1'>"
+          "<key rid='2'>AAAA</key><iv>AAAA</iv></header><payload>AAAA"
+          "</payload></encrypted></message>", "OMEMO" },
+        /* Key transport: a session set up, nothing written. */
+        { "<message><encrypted xmlns='eu.siacs.conversations.axolotl'>"
+          "<header sid='1'><key rid='2'>AAAA</key><iv>AAAA</iv></header>"
+          "</encrypted></message>", NULL },
+        { "<message><encrypted xmlns='urn:xmpp:omemo:2'><header sid='1'>"
+          "<keys jid='a@b'><key rid='2'>AAAA</key></keys></header>"
+          "<payload>AAAA</payload></encrypted></message>", "OMEMO 2" },
+        { "<message><openpgp xmlns='urn:xmpp:openpgp:0'>AAAA</openpgp>"
+          "</message>", "OpenPGP" },
+        { "<message><body>This message is encrypted.</body>"
+          "<x xmlns='jabber:x:encrypted'>AAAA</x></message>",
+          "legacy OpenPGP" },
+        { "<message><body>?OTRv23?</body></message>", "OTR" },
+        { "<message><body>[encrypted]</body><encryption xmlns='urn:xmpp:eme:0'"
+          " namespace='urn:xmpp:otr:0'/></message>", "OTR" },
+        { "<message><body>x</body><encryption xmlns='urn:xmpp:eme:0'"
+          " namespace='urn:example:unknown'/></message>", NULL },
+        { "<message><body>what does ?OTR mean</body></message>", NULL },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        xmpp_stanza_t *st = parse(cases[i].xml);
+        const char *got = xencrypted_scheme(st);
+        if (cases[i].scheme)
+            assert_string_equal(got, cases[i].scheme);
+        else
+            assert_null(got);
+        xmpp_stanza_release(st);
+    }
+}
+
 int main(void)
 {
     xmpp_initialize();
     ctx = xmpp_ctx_new(NULL, NULL);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(encrypted_messages_are_recognised),
         cmocka_unit_test(reactions_are_a_set),
         cmocka_unit_test(bad_reactions_are_refused),
         cmocka_unit_test(reactions_round_trip),

@@ -1,0 +1,24 @@
+/* End-to-end encrypted messages (OMEMO, OpenPGP, OTR): which scheme a
+ * message is encrypted with, read from its payload elements and from
+ * XEP-0380's explicit marker. Until the gateway decrypts a scheme, it uses
+ * this to tell the sender that the message was not carried, instead of
+ * bridging a fallback body that says nothing of what was sent. */
+#ifndef ISTHMUS_XEP_ENCRYPTED_H
+#define ISTHMUS_XEP_ENCRYPTED_H
+
+#include <strophe.h>
+
+#define NS_OMEMO_LEGACY "eu.siacs.conversations.axolotl"
+#define NS_OMEMO2 "urn:xmpp:omemo:2"
+#define NS_OX "urn:xmpp:openpgp:0"
+#define NS_PGP_LEGACY "jabber:x:encrypted"
+#define NS_EME "urn:xmpp:eme:0"
+
+/* The name of the scheme msg carries an encrypted message in ("OMEMO",
+ * "OMEMO 2", "OpenPGP", "legacy OpenPGP", "OTR"), or NULL for a message
+ * with no encrypted content. OMEMO messages without a <payload/> (key
+ * transport, which sets up a session and holds no text) are not messages
+ * anyone wrote, and give NULL. Static string. */
+const char *xencrypted_scheme(xmpp_stanza_t *msg);
+
+#endif
