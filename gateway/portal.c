@@ -7,6 +7,7 @@
  * state first (presences, the subject) or deduplicated by the id the room
  * stamped on it (messages): N Matrix users never mean N copies. */
 #include "gateway/portal.h"
+#include "gateway/portal_pending.h"
 
 #include "common/log.h"
 #include "common/mem.h"
@@ -48,11 +49,14 @@ struct portal_sync {
 
 struct portal_state {
     struct portal_sync *syncs;
+    struct portal_pending *subjects; /* sent for Matrix users, unanswered */
 };
 
 struct portal_state *portal_state_new(void)
 {
-    return xcalloc(1, sizeof(struct portal_state));
+    struct portal_state *ps = xcalloc(1, sizeof *ps);
+    ps->subjects = portal_pending_new();
+    return ps;
 }
 
 static void sync_free(struct portal_sync *s)
@@ -73,6 +77,7 @@ void portal_state_free(struct portal_state *ps)
         sync_free(ps->syncs);
         ps->syncs = next;
     }
+    portal_pending_free(ps->subjects);
     free(ps);
 }
 
@@ -584,9 +589,18 @@ static void on_matrix_topic(struct gateway *gw, const struct mx_event *ev,
         return;
     char *occupant = occupant_of(gw, ev->sender);
     if (occupant) {
+        /* Sent with the topic event's id, which the MUC's refusal names. */
+        char *previous = NULL;
+        store_room_subject_get(gw->store, ev->room_id, &previous);
+        portal_pending_add(gw->portal->subjects, ev->event_id, ev->room_id,
+                           previous ? previous : "", ev->sender,
+                           gateway_now_ms());
+        free(previous);
         store_room_subject_set(gw->store, ev->room_id, topic);
-        send_to_muc(gw, ev->room_id,
-                    muc_subject(gw->xmpp, occupant, room->xmpp_jid, topic));
+        xmpp_stanza_t *st = muc_subject(gw->xmpp, occupant, room->xmpp_jid,
+                                        topic);
+        xmpp_stanza_set_id(st, ev->event_id);
+        send_to_muc(gw, ev->room_id, st);
     }
     free(occupant);
     store_portal_user_free(&u);
@@ -713,9 +727,18 @@ static void on_presence_error(struct gateway *gw, xmpp_stanza_t *st,
         cond = xmpp_stanza_get_next(cond);
     const char *condition = cond ? xmpp_stanza_get_name(cond) : "unknown";
     if (u.joined) {
-        /* A refused nick change: the old nick stays. */
+        /* A refused nick change: the old nick stays, and the room hears
+         * why the XMPP side still shows the old name. */
         log_info("portal: %s in %s: the room refused a change: %s", mxid,
                  room->xmpp_jid, condition);
+        char *seed = xasprintf("nick refused %s %s", mxid, u.base_nick);
+        char *notice = xasprintf("The XMPP room %s refused the nick \"%s\" "
+                                 "for %s (%s); the XMPP side still knows "
+                                 "them as \"%s\".", room->xmpp_jid,
+                                 u.base_nick, mxid, condition, u.nick);
+        bot_notice(gw, room->room_id, seed, notice);
+        free(notice);
+        free(seed);
     } else if (strcmp(condition, "conflict") == 0 &&
                u.attempt + 1 < MAX_NICK_ATTEMPTS) {
         u.attempt++;
@@ -886,16 +909,53 @@ static void on_subject(struct gateway *gw, const struct store_room *room,
     free(known);
 }
 
+/* A subject change the MUC refused: the Matrix topic goes back to the
+ * MUC's subject, so the two sides agree again, and the room is told who
+ * was refused and why. */
+static bool on_subject_refused(struct gateway *gw, const char *id,
+                               const struct store_room *room,
+                               const char *text)
+{
+    struct portal_change c;
+    if (portal_pending_take(gw->portal->subjects, id, &c) != 1)
+        return false;
+    log_info("portal: %s refused a subject change from %s", room->xmpp_jid,
+             c.who);
+    store_room_subject_set(gw->store, room->room_id, c.previous);
+    json_t *op = op_new("topic", gw->bot_mxid);
+    json_object_set_new(op, "topic", json_string(c.previous));
+    enqueue_op(gw, room->room_id, op);
+    char *notice = xasprintf("The XMPP room %s refused the topic change by "
+                             "%s%s%s%s. The topic is back to the room's "
+                             "subject.", room->xmpp_jid, c.who,
+                             text ? " (" : "", text ? text : "",
+                             text ? ")" : "");
+    bot_notice(gw, room->room_id, id, notice);
+    free(notice);
+    portal_change_free(&c);
+    return true;
+}
+
 /* Our message came back refused: tell its Matrix author. */
 static void on_message_error(struct gateway *gw, xmpp_stanza_t *st,
                              const struct store_room *room)
 {
     const char *id = xmpp_stanza_get_id(st);
-    struct store_message m;
-    if (!id || store_message_by_event(gw->store, id, &m) != 1)
-        return;
     xmpp_stanza_t *err = xmpp_stanza_get_child_by_name(st, "error");
     char *text = err ? xml_child_text(err, "text", NULL) : NULL;
+    if (text && !*text) {
+        free(text);
+        text = NULL;
+    }
+    if (id && on_subject_refused(gw, id, room, text)) {
+        free(text);
+        return;
+    }
+    struct store_message m;
+    if (!id || store_message_by_event(gw->store, id, &m) != 1) {
+        free(text);
+        return;
+    }
     char *notice = xasprintf("A message was not delivered to the XMPP room "
                              "%s%s%s", room->xmpp_jid, text ? ": " : ".",
                              text ? text : "");

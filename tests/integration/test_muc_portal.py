@@ -354,3 +354,50 @@ async def test_portal_roles_become_power_levels(cluster, gateway, alice):
     finally:
         await bob.close()
         await dave.disconnect()
+
+
+async def test_a_refused_topic_change_is_told_and_undone(cluster, gateway,
+                                                         alice):
+    """The MUC lets only moderators change its subject: a Matrix member's
+    topic change is refused there, so the room hears why and the topic goes
+    back to the MUC's subject; the two sides agree again."""
+    room, _ = await create_muc(alice, nick="alice", changesubject=False)
+    muc(alice).set_subject(f"{room}@{MUC}", "Agreed subject")
+    bob = await matrix_user(cluster, "Topic Setter")
+    bob_topics = topics(bob)
+    try:
+        room_id = await join_portal(bob, room)
+        await wait_for(bob_topics, lambda t: t[0] == room_id and
+                       t[1].topic == "Agreed subject", 20,
+                       "the MUC subject as the topic")
+        await wait_occupant(alice, room, "Topic Setter")
+        await bob.client.room_put_state(room_id, "m.room.topic",
+                                        {"topic": "Refused change"})
+        _, notice = await bob.wait_message(
+            lambda r, e: r == room_id and "refused the topic change" in e.body,
+            what="a notice that the MUC refused the topic change")
+        assert bob.user_id in notice.body
+        assert room in notice.body
+        await wait_for(bob_topics, lambda t: t[0] == room_id and
+                       t[1].topic == "Agreed subject", 20,
+                       "the topic back to the MUC's subject")
+    finally:
+        await bob.close()
+
+
+async def test_a_refused_nick_change_is_told(cluster, gateway, alice):
+    """A Matrix member renames to a nick an XMPP occupant holds: the MUC
+    refuses the change (conflict), and the room hears it."""
+    room, _ = await create_muc(alice, nick="alice")
+    bob = await matrix_user(cluster, "Renamer")
+    try:
+        room_id = await join_portal(bob, room)
+        await wait_occupant(alice, room, "Renamer")
+        await bob.client.set_displayname("alice")
+        _, notice = await bob.wait_message(
+            lambda r, e: r == room_id and "refused the nick" in e.body,
+            what="a notice that the MUC refused the new nick")
+        assert '"alice"' in notice.body and "conflict" in notice.body
+        assert '"Renamer"' in notice.body
+    finally:
+        await bob.close()
