@@ -34,7 +34,7 @@ struct mx_room_id {
 struct mx_event_id {
     const char *event_id;
 };
-struct mx_member {
+struct mx_joined_member {
     const char *user_id;
     const char *display_name; /* NULL when none */
     const char *avatar_url;   /* NULL when none */
@@ -42,7 +42,7 @@ struct mx_member {
 /* GET joined_members, in the homeserver's order. */
 struct mx_members {
     size_t n;
-    struct mx_member *members;
+    struct mx_joined_member *members;
 };
 /* GET /messages. chunk: the raw events (a JSON array, borrowed); state:
  * the state events sent along (array or NULL). */

@@ -50,7 +50,7 @@ int mx_parse_members(const json_t *body, struct mx_members *out,
     const char *mxid;
     json_t *info;
     json_object_foreach(joined, mxid, info) {
-        struct mx_member *m = &out->members[out->n++];
+        struct mx_joined_member *m = &out->members[out->n++];
         m->user_id = mxid;
         m->display_name = opt_str(info, "display_name");
         m->avatar_url = opt_str(info, "avatar_url");
