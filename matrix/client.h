@@ -28,10 +28,10 @@ struct mx_response {
 
 typedef void (*mx_done_cb)(const struct mx_response *r, void *ud);
 
-/* Other transfers may share the multi handle (the media proxy and
- * downloads, matrix/media_transfer.c): each easy handle's CURLOPT_PRIVATE points at
- * a struct whose first member is this, and mx_client_run hands the
- * finished transfer to its done function. */
+/* Other transfers may share the multi handle (the media proxy's stream
+ * and downloads, matrix/media_transfer.c): each easy handle's
+ * CURLOPT_PRIVATE points at a struct whose first member is this, and
+ * mx_client_run hands the finished transfer to its done function. */
 struct mx_transfer {
     void (*done)(struct mx_transfer *t, CURLcode code);
 };
