@@ -27,37 +27,20 @@ struct fetch {
     void *ud;
 };
 
-/* mxc://server/id -> the download path, or NULL for a malformed URI.
- * Caller frees. */
-static char *download_path(const char *mxc)
-{
-    if (strncmp(mxc, "mxc://", 6) != 0)
-        return NULL;
-    const char *server = mxc + 6, *slash = strchr(server, '/');
-    if (!slash || slash == server || !slash[1] || strchr(slash + 1, '/'))
-        return NULL;
-    char *srv = xstrndup(server, (size_t)(slash - server));
-    char *s = mx_escape(srv), *id = mx_escape(slash + 1);
-    char *path = xasprintf("/_matrix/client/v1/media/download/%s/%s", s, id);
-    free(srv);
-    free(s);
-    free(id);
-    return path;
-}
-
-static void on_download(const struct mx_response *r, void *ud)
+static void on_download(const struct mx_response *r,
+                        const struct mx_media *res, void *ud)
 {
     struct fetch *f = ud;
-    if (r->status == 200 && r->raw_len > 0) {
+    if (res && res->len > 0) {
         char sha1[41];
-        avatar_sha1_hex(r->raw, r->raw_len, sha1);
-        const char *type = r->content_type &&
-                                   strncmp(r->content_type, "image/", 6) == 0
-                               ? r->content_type
+        avatar_sha1_hex(res->data, res->len, sha1);
+        const char *type = res->content_type &&
+                                   strncmp(res->content_type, "image/", 6) == 0
+                               ? res->content_type
                                : "image/png";
         char *t = xstrndup(type, strcspn(type, "; \r\n"));
-        struct store_avatar a = { f->mxc, sha1, t, (unsigned char *)r->raw,
-                                  r->raw_len };
+        struct store_avatar a = { f->mxc, sha1, t, (unsigned char *)res->data,
+                                  res->len };
         store_avatar_put(f->gw->store, &a);
         f->cb(f->gw, &a, f->ud);
         free(t);
@@ -80,19 +63,18 @@ static void fetch(struct gateway *gw, const char *mxc, fetched_cb cb, void *ud)
         store_avatar_free(&a);
         return;
     }
-    char *path = download_path(mxc);
-    if (!path) {
-        cb(gw, NULL, ud);
-        return;
-    }
     struct fetch *f = xcalloc(1, sizeof *f);
     f->gw = gw;
     f->mxc = xstrdup(mxc);
     f->cb = cb;
     f->ud = ud;
-    mx_client_call_raw(gw->mx, "GET", path, NULL, NULL, 0, AVATAR_MAX_BYTES,
-                       2, on_download, f);
-    free(path);
+    const char *why;
+    if (mx_media_download(gw->mx, mxc, AVATAR_MAX_BYTES, 2, on_download, f,
+                          &why) < 0) {
+        free(f->mxc);
+        free(f);
+        cb(gw, NULL, ud);
+    }
 }
 
 /* ------------------------------------------------------ Matrix -> XMPP -- */
@@ -273,26 +255,18 @@ static void on_avatar_url_set(const struct mx_response *r, void *ud)
 
 static void set_avatar_url(struct ghost_job *j)
 {
-    char *uid = mx_escape(j->ghost);
-    char *path = xasprintf("/_matrix/client/v3/profile/%s/avatar_url"
-                           "?user_id=%s", uid, uid);
-    mx_client_call(j->gw->mx, "PUT", path,
-                   json_pack("{s:s}", "avatar_url", j->mxc ? j->mxc : ""), 3,
-                   on_avatar_url_set, j);
-    free(path);
-    free(uid);
+    mx_set_avatar_url(j->gw->mx, j->ghost, j->mxc, 3, on_avatar_url_set, j);
 }
 
-static void on_uploaded(const struct mx_response *r, void *ud)
+static void on_uploaded(const struct mx_response *r,
+                        const struct mx_content_uri *res, void *ud)
 {
     struct ghost_job *j = ud;
-    const char *uri = json_string_value(json_object_get(r->body,
-                                                        "content_uri"));
-    if (r->status != 200 || !uri) {
+    if (!res) {
         ghost_job_fail(j, r->error);
         return;
     }
-    j->mxc = xstrdup(uri);
+    j->mxc = xstrdup(res->content_uri);
     set_avatar_url(j);
 }
 
@@ -314,13 +288,9 @@ static void on_xmpp_vcard(xmpp_stanza_t *result, void *ud)
     avatar_sha1_hex(data, len, sha1);
     free(j->sha1);
     j->sha1 = xstrdup(sha1);
-    char *uid = mx_escape(j->ghost);
-    char *path = xasprintf("/_matrix/media/v3/upload?user_id=%s", uid);
     /* The call takes data over. */
-    mx_client_call_raw(j->gw->mx, "POST", path, type, (char *)data, len, 0,
-                       3, on_uploaded, j);
-    free(path);
-    free(uid);
+    mx_upload(j->gw->mx, j->ghost, NULL, type, (char *)data, len, 3,
+              on_uploaded, j);
     free(type);
 }
 

@@ -69,8 +69,10 @@ bool gateway_is_ours(const struct gateway *gw, const char *mxid)
     return ids_is_ghost(&gw->ids, mxid) || strcmp(mxid, gw->bot_mxid) == 0;
 }
 
-static void on_notice_sent(const struct mx_response *r, void *ud)
+static void on_notice_sent(const struct mx_response *r,
+                           const struct mx_event_id *res, void *ud)
 {
+    (void)res;
     (void)ud;
     if (r->status != 200)
         log_warn("matrix: could not post a notice: %s", r->error);
@@ -80,23 +82,11 @@ void gateway_notice(struct gateway *gw, const char *room_id,
                     const char *as_user, const char *txn_seed,
                     const char *text)
 {
-    char *room = mx_escape(room_id);
-    char *txn = mx_escape(txn_seed);
-    char *path;
-    if (as_user) {
-        char *uid = mx_escape(as_user);
-        path = xasprintf("/_matrix/client/v3/rooms/%s/send/m.room.message/"
-                         "notice.%s?user_id=%s", room, txn, uid);
-        free(uid);
-    } else {
-        path = xasprintf("/_matrix/client/v3/rooms/%s/send/m.room.message/"
-                         "notice.%s", room, txn);
-    }
-    mx_client_call(gw->mx, "PUT", path, mx_message_content("m.notice", text),
-                   3, on_notice_sent, NULL);
-    free(path);
+    char *txn = xasprintf("notice.%s", txn_seed);
+    mx_send_event(gw->mx, room_id, "m.room.message", txn, as_user, -1,
+                  mx_message_content("m.notice", text), 3, on_notice_sent,
+                  NULL);
     free(txn);
-    free(room);
 }
 
 void gateway_send_now(struct gateway *gw, xmpp_stanza_t *st)
@@ -164,15 +154,9 @@ static void on_ping(const struct mx_response *r, void *ud)
 
 static void ping_homeserver(struct gateway *gw)
 {
-    char *id = mx_escape(gw->cfg.as_id);
-    char *path = xasprintf("/_matrix/client/v1/appservice/%s/ping", id);
     char *txn = xasprintf("isthmus-start-%lld", (long long)gateway_now_ms());
-    mx_client_call(gw->mx, "POST", path,
-                   json_pack("{s:s}", "transaction_id", txn), 5, on_ping,
-                   NULL);
+    mx_appservice_ping(gw->mx, gw->cfg.as_id, txn, 5, on_ping, NULL);
     free(txn);
-    free(path);
-    free(id);
 }
 
 /* ----------------------------------------------------------- lifecycle -- */

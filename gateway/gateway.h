@@ -6,6 +6,7 @@
 #include "common/wakeup.h"
 #include "gateway/config.h"
 #include "gateway/ids.h"
+#include "matrix/api.h"
 #include "matrix/appservice.h"
 #include "matrix/client.h"
 #include "matrix/event.h"

@@ -43,14 +43,8 @@ static void on_displayname(const struct mx_response *r, void *ud)
 
 static void set_displayname(struct ensure *e)
 {
-    char *uid = mx_escape(e->mxid);
-    char *path = xasprintf("/_matrix/client/v3/profile/%s/displayname"
-                           "?user_id=%s", uid, uid);
-    mx_client_call(e->gw->mx, "PUT", path,
-                   json_pack("{s:s}", "displayname", e->displayname), 3,
-                   on_displayname, e);
-    free(path);
-    free(uid);
+    mx_set_displayname(e->gw->mx, e->mxid, e->displayname, 3,
+                       on_displayname, e);
 }
 
 static void on_register(const struct mx_response *r, void *ud)
@@ -70,12 +64,8 @@ static void do_register(struct ensure *e)
 {
     const char *colon = strchr(e->mxid, ':');
     char *localpart = xstrndup(e->mxid + 1, (size_t)(colon - e->mxid - 1));
-    json_t *body = json_pack("{s:s, s:s, s:b}", "type",
-                             "m.login.application_service", "username",
-                             localpart, "inhibit_login", 1);
+    mx_register(e->gw->mx, localpart, 5, on_register, e);
     free(localpart);
-    mx_client_call(e->gw->mx, "POST", "/_matrix/client/v3/register", body, 5,
-                   on_register, e);
 }
 
 static void on_vcard(xmpp_stanza_t *result, void *ud)
@@ -159,21 +149,9 @@ void ghosts_keep_room_nicks(struct gateway *gw, const char *ghost,
 {
     struct store_presence_room *rooms;
     int n = store_ghost_rooms(gw->store, ghost, &rooms);
-    char *uid = mx_escape(ghost);
-    for (int i = 0; i < n; i++) {
-        json_t *content = json_pack("{s:s, s:s}", "membership", "join",
-                                    "displayname", rooms[i].nick);
-        if (avatar_url && *avatar_url)
-            json_object_set_new(content, "avatar_url",
-                                json_string(avatar_url));
-        char *room = mx_escape(rooms[i].room_id);
-        char *path = xasprintf("/_matrix/client/v3/rooms/%s/state/"
-                               "m.room.member/%s?user_id=%s", room, uid, uid);
-        mx_client_call(gw->mx, "PUT", path, content, 3, on_nick_kept, NULL);
-        free(path);
-        free(room);
-    }
-    free(uid);
+    for (int i = 0; i < n; i++)
+        mx_member_join(gw->mx, rooms[i].room_id, ghost, rooms[i].nick,
+                       avatar_url, 3, on_nick_kept, NULL);
     if (n > 0)
         store_presence_rooms_free(rooms, n);
 }

@@ -291,15 +291,16 @@ static void take(struct mam_job *j, json_t *raw, json_t *state)
 
 static void fetch(struct mam_job *j);
 
-static void on_messages(const struct mx_response *r, void *ud)
+static void on_messages(const struct mx_response *r,
+                        const struct mx_messages *res, void *ud)
 {
     struct mam_job *j = ud;
-    if (r->status != 200) {
+    if (!res) {
         fail_matrix(j, r);
         return;
     }
-    json_t *chunk = json_object_get(r->body, "chunk");
-    json_t *state = json_object_get(r->body, "state");
+    json_t *chunk = res->chunk;
+    json_t *state = res->state;
     size_t n = json_array_size(chunk);
     bool stopped = false, complete = false;
     for (size_t k = 0; k < n && !stopped; k++) {
@@ -322,7 +323,7 @@ static void on_messages(const struct mx_response *r, void *ud)
         }
         take(j, raw, state);
     }
-    const char *next = str_field(r->body, "end");
+    const char *next = res->end;
     if (!stopped) {
         if ((int)n < j->limit || !next) {
             complete = true;
@@ -341,31 +342,19 @@ static void on_messages(const struct mx_response *r, void *ud)
 static void fetch(struct mam_job *j)
 {
     j->limit = j->want - j->nhits + 1;
-    char *room = mx_escape(j->room_id), *uid = mx_escape(j->ghost);
-    char *filter = mx_escape(MESSAGES_FILTER);
-    char *from = j->token ? mx_escape(j->token) : NULL;
-    char *path = xasprintf("/_matrix/client/v3/rooms/%s/messages?dir=%s&"
-                           "limit=%d&filter=%s&user_id=%s%s%s", room,
-                           j->backward ? "b" : "f", j->limit, filter, uid,
-                           from ? "&from=" : "", from ? from : "");
-    mx_client_call(j->gw->mx, "GET", path, NULL, 2, on_messages, j);
-    free(path);
-    free(from);
-    free(filter);
-    free(uid);
-    free(room);
+    mx_messages(j->gw->mx, j->room_id, j->ghost, j->backward, j->limit,
+                MESSAGES_FILTER, j->token, 2, on_messages, j);
 }
 
-static void on_context(const struct mx_response *r, void *ud)
+static void on_context(const struct mx_response *r,
+                       const struct mx_context *res, void *ud)
 {
     struct mam_job *j = ud;
     /* Synapse answers for an event of another room too, with tokens that
      * mean nothing in this one. */
-    const char *room = str_field(json_object_get(r->body, "event"),
-                                 "room_id");
-    const char *token = r->status == 200 && room &&
-                                strcmp(room, j->room_id) == 0
-                            ? str_field(r->body, j->backward ? "start" : "end")
+    const char *room = res ? res->event_room_id : NULL;
+    const char *token = room && strcmp(room, j->room_id) == 0
+                            ? j->backward ? res->start : res->end
                             : NULL;
     if (!token && j->anchor_named) {
         if (r->status == 200 || r->status == 404 || r->status == 400)
@@ -388,38 +377,27 @@ static void context(struct mam_job *j, const char *event_id, bool named)
 {
     j->anchor = xstrdup(event_id);
     j->anchor_named = named;
-    char *room = mx_escape(j->room_id), *uid = mx_escape(j->ghost);
-    char *ev = mx_escape(event_id);
-    char *path = xasprintf("/_matrix/client/v3/rooms/%s/context/%s?limit=0&"
-                           "user_id=%s", room, ev, uid);
-    mx_client_call(j->gw->mx, "GET", path, NULL, 2, on_context, j);
-    free(path);
-    free(ev);
-    free(uid);
-    free(room);
+    mx_context(j->gw->mx, j->room_id, event_id, 0, j->ghost, 2, on_context,
+               j);
 }
 
-static void on_timestamp(const struct mx_response *r, void *ud)
+static void on_timestamp(const struct mx_response *r,
+                         const struct mx_timestamp_event *res, void *ud)
 {
+    (void)r;
     struct mam_job *j = ud;
-    const char *event_id = r->status == 200 ? str_field(r->body, "event_id")
-                                            : NULL;
+    const char *event_id = res ? res->event_id : NULL;
     if (event_id)
         context(j, event_id, false);
     else
         fetch(j); /* nothing on the far side of the bound */
 }
 
-/* The event nearest ts in direction dir ("f" or "b"). */
-static void timestamp(struct mam_job *j, long long ts, const char *dir)
+/* The event nearest ts, looking backward or forward from it. */
+static void timestamp(struct mam_job *j, long long ts, bool backward)
 {
-    char *room = mx_escape(j->room_id), *uid = mx_escape(j->ghost);
-    char *path = xasprintf("/_matrix/client/v1/rooms/%s/timestamp_to_event?"
-                           "ts=%lld&dir=%s&user_id=%s", room, ts, dir, uid);
-    mx_client_call(j->gw->mx, "GET", path, NULL, 2, on_timestamp, j);
-    free(path);
-    free(uid);
-    free(room);
+    mx_timestamp_to_event(j->gw->mx, j->room_id, ts, backward, j->ghost, 2,
+                          on_timestamp, j);
 }
 
 /* Once the room is known: where does the page start? */
@@ -433,20 +411,20 @@ static void begin(struct mam_job *j)
         context(j, j->q.after, true);
     } else if (j->backward && j->q.end_ms >= 0) {
         /* Backwards from the first event after the period. */
-        timestamp(j, j->q.end_ms + 1, "f");
+        timestamp(j, j->q.end_ms + 1, false);
     } else if (!j->backward && j->q.start_ms > 0) {
         /* Forwards from the last event before the period. */
-        timestamp(j, j->q.start_ms - 1, "b");
+        timestamp(j, j->q.start_ms - 1, true);
     } else {
         fetch(j);
     }
 }
 
-static void on_alias(const struct mx_response *r, void *ud)
+static void on_alias(const struct mx_response *r,
+                     const struct mx_room_id *res, void *ud)
 {
     struct mam_job *j = ud;
-    const char *room_id = r->status == 200 ? str_field(r->body, "room_id")
-                                           : NULL;
+    const char *room_id = res ? res->room_id : NULL;
     if (!room_id) {
         if (r->status == 404)
             fail(j, "cancel", "item-not-found", "no such Matrix room");
@@ -482,11 +460,7 @@ static void query_set(struct gateway *gw, xmpp_stanza_t *iq,
     j->want = j->q.max < 0 ? DEFAULT_MAX
               : j->q.max > MAX_MAX ? MAX_MAX : j->q.max;
     if (target[0] == '#') {
-        char *alias = mx_escape(target);
-        char *path = xasprintf("/_matrix/client/v3/directory/room/%s", alias);
-        mx_client_call(gw->mx, "GET", path, NULL, 2, on_alias, j);
-        free(path);
-        free(alias);
+        mx_alias_lookup(gw->mx, target, 2, on_alias, j);
         return;
     }
     if (target[0] == '!') {

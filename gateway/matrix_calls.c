@@ -4,17 +4,17 @@
 #include "common/mem.h"
 #include "gateway/gateway.h"
 #include "gateway/queues.h"
-#include "matrix/client.h"
 #include "store/store.h"
 
 #include <stdlib.h>
 
 int matrix_call_enqueue(struct gateway *gw, const char *queue,
-                        const char *method, const char *path, json_t *body)
+                        struct mx_request *req)
 {
-    json_t *call = json_pack("{s:s, s:s}", "method", method, "path", path);
-    if (body)
-        json_object_set_new(call, "body", body);
+    /* The stored form is the one rows have always had, so rows written
+     * before an upgrade replay after it. */
+    json_t *call = mx_request_to_json(req);
+    mx_request_free(req);
     char *payload = json_dumps(call, JSON_COMPACT);
     json_decref(call);
     int64_t id = store_outbox_add(gw->store, queue, OUTBOX_MATRIX_CALL,
@@ -51,12 +51,12 @@ void matrix_call_process(struct gateway *gw,
                          const struct store_outbox_item *it)
 {
     json_t *call = json_loads(it->payload, 0, NULL);
-    const char *method = json_string_value(json_object_get(call, "method"));
-    const char *path = json_string_value(json_object_get(call, "path"));
-    if (!method || !path) {
-        log_error("matrix_calls: malformed outbox item %lld; dropping it",
-                  (long long)it->id);
-        json_decref(call);
+    const char *why = "not JSON";
+    struct mx_request *req = call ? mx_request_from_json(call, &why) : NULL;
+    json_decref(call);
+    if (!req) {
+        log_error("matrix_calls: malformed outbox item %lld (%s); dropping "
+                  "it", (long long)it->id, why);
         queues_done(gw, it->queue, it->id);
         return;
     }
@@ -64,11 +64,8 @@ void matrix_call_process(struct gateway *gw,
     j->gw = gw;
     j->item_id = it->id;
     j->queue = xstrdup(it->queue);
-    j->what = xasprintf("%s %s", method, path);
-    json_t *body = json_object_get(call, "body");
+    j->what = xasprintf("%s %s", req->method, req->path);
     /* 0 attempts: transient failures (the homeserver down) are retried
      * until it answers. */
-    mx_client_call(gw->mx, method, path, body ? json_incref(body) : NULL, 0,
-                   on_answer, j);
-    json_decref(call);
+    mx_request_send(gw->mx, req, 0, on_answer, j);
 }

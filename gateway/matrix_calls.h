@@ -5,16 +5,16 @@
 #ifndef ISTHMUS_GATEWAY_MATRIX_CALLS_H
 #define ISTHMUS_GATEWAY_MATRIX_CALLS_H
 
-#include <jansson.h>
+#include "matrix/request.h"
 
 struct gateway;
 struct store_outbox_item;
 
-/* Queues method path (query string included) with body (consumed; NULL for
- * none) on the ordered queue `queue`; it runs after the turn commits.
- * Returns 0, or -1 when the store refused it (logged). */
+/* Queues req (consumed; built by matrix/api.h) on the ordered queue
+ * `queue`; it runs after the turn commits. Returns 0, or -1 when the
+ * store refused it (logged). */
 int matrix_call_enqueue(struct gateway *gw, const char *queue,
-                        const char *method, const char *path, json_t *body);
+                        struct mx_request *req);
 /* Runs one queued call (the queues' dispatcher calls this). */
 void matrix_call_process(struct gateway *gw,
                          const struct store_outbox_item *it);

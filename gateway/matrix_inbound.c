@@ -475,8 +475,10 @@ static void join_job_free(struct join_job *j)
     free(j);
 }
 
-static void on_joined(const struct mx_response *r, void *ud)
+static void on_joined(const struct mx_response *r,
+                      const struct mx_room_id *res, void *ud)
 {
+    (void)res;
     struct join_job *j = ud;
     if (r->status == 200)
         log_info("to_xmpp: %s joined %s", j->user_id, j->room_id);
@@ -495,13 +497,7 @@ static void on_join_ghost_ready(struct gateway *gw, bool ok, const char *error,
         join_job_free(j);
         return;
     }
-    char *room = mx_escape(j->room_id);
-    char *uid = mx_escape(j->user_id);
-    char *path = xasprintf("/_matrix/client/v3/join/%s?user_id=%s", room, uid);
-    mx_client_call(gw->mx, "POST", path, json_object(), 0, on_joined, j);
-    free(path);
-    free(uid);
-    free(room);
+    mx_join(gw->mx, j->room_id, j->user_id, 0, on_joined, j);
 }
 
 void matrix_join_process(struct gateway *gw, const struct store_outbox_item *it)

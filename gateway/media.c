@@ -5,9 +5,11 @@
 #include "common/strbuf.h"
 #include "common/utf8.h"
 #include "gateway/gateway.h"
+#include "common/urlenc.h"
 #include "gateway/media_sniff.h"
+#include "matrix/media_transfer.h"
+#include "matrix/mxc.h"
 
-#include <curl/curl.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +20,6 @@
  * not read yet; past it the homeserver transfer is paused. */
 #define STREAM_HIGH_WATER (256 * 1024)
 #define STREAM_COMPACT_AT (64 * 1024)
-#define MXC_PART_MAX 255
 /* Files from XMPP are held in memory between download and upload; at most
  * this many at once, so memory stays under this many times max_bytes. The
  * rest wait their turn. */
@@ -71,35 +72,6 @@ void media_free(struct media *m)
 
 /* ---------------------------------------------------------- mxc URIs -- */
 
-static bool part_ok(const char *s, size_t n, const char *extra)
-{
-    if (n == 0 || n > MXC_PART_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || strchr(extra, c)))
-            return false;
-    }
-    return true;
-}
-
-/* Splits mxc://server/id; 0, or -1 if it is not a well-formed one. The
- * parts (caller frees) are safe to put in a URL path. */
-static int mxc_split(const char *mxc, char **server, char **id)
-{
-    if (strncmp(mxc, "mxc://", 6) != 0)
-        return -1;
-    const char *s = mxc + 6;
-    const char *slash = strchr(s, '/');
-    if (!slash || !part_ok(s, (size_t)(slash - s), ".-:[]") ||
-        !part_ok(slash + 1, strlen(slash + 1), "_-"))
-        return -1;
-    *server = xstrndup(s, (size_t)(slash - s));
-    *id = xstrdup(slash + 1);
-    return 0;
-}
-
 /* The MAC covers the server, the media id and the file name; a newline
  * separates them since none may contain one. */
 static void url_mac(const struct media *m, const char *server, const char *id,
@@ -114,7 +86,7 @@ char *media_proxy_url(struct media *m, const char *mxc, const char *filename,
                       const char **why)
 {
     char *server, *id;
-    if (mxc_split(mxc, &server, &id) < 0) {
+    if (mx_mxc_split(mxc, &server, &id) < 0) {
         *why = "the event's media URI is not a valid mxc:// URI";
         return NULL;
     }
@@ -123,7 +95,7 @@ char *media_proxy_url(struct media *m, const char *mxc, const char *filename,
     url_mac(m, server, id, name, mac);
     char hex[crypto_auth_BYTES * 2 + 1];
     sodium_bin2hex(hex, sizeof hex, mac, sizeof mac);
-    char *esc_server = mx_escape(server), *esc_name = mx_escape(name);
+    char *esc_server = url_escape(server), *esc_name = url_escape(name);
     char *url = xasprintf("%s" PROXY_PATH "%s/%s/%s/%s",
                           m->gw->cfg.media_url, hex, esc_server, id, esc_name);
     free(esc_name);
@@ -193,11 +165,9 @@ int media_to_xmpp(struct gateway *gw, const struct mx_message *msg,
 /* --------------------------------------------- Matrix -> XMPP: proxy -- */
 
 struct proxy {
-    struct mx_transfer t; /* first: the easy handle's CURLOPT_PRIVATE */
     struct media *m;
     struct as_request *req; /* NULL once the request is gone */
-    CURL *easy;             /* NULL once the transfer ended */
-    struct curl_slist *headers;
+    struct mx_media_stream *stream; /* NULL once the transfer ended */
     char *filename;
     /* From the homeserver's final answer. */
     char *content_type;
@@ -222,11 +192,7 @@ static void proxy_free(struct proxy *p)
             *pp = p->next;
             break;
         }
-    if (p->easy) {
-        curl_multi_remove_handle(m->gw->multi, p->easy);
-        curl_easy_cleanup(p->easy);
-    }
-    curl_slist_free_all(p->headers);
+    mx_media_stream_cancel(p->stream);
     strbuf_free(&p->buf);
     free(p->filename);
     free(p->content_type);
@@ -278,10 +244,10 @@ static long proxy_read(void *cls, unsigned long long pos, char *out,
             p->off = 0;
         }
         if (p->curl_paused && p->buf.len - p->off < STREAM_HIGH_WATER / 2 &&
-            p->easy) {
+            p->stream) {
             p->curl_paused = false;
-            /* May deliver held-back data through proxy_write at once. */
-            curl_easy_pause(p->easy, CURLPAUSE_CONT);
+            /* May deliver held-back data through proxy_data at once. */
+            mx_media_stream_resume(p->stream);
         }
         return (long)n;
     }
@@ -294,10 +260,14 @@ static long proxy_read(void *cls, unsigned long long pos, char *out,
 
 /* The homeserver's status and headers are in: answer the XMPP client.
  * Returns -1 if the answer was a refusal (the transfer should stop). */
-static int proxy_answer(struct proxy *p)
+static int proxy_answer(struct proxy *p, const struct mx_media_head *h)
 {
-    long status = 0;
-    curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &status);
+    long status = h->status;
+    free(p->content_type);
+    free(p->disposition);
+    p->content_type = xstrdup(h->content_type);
+    p->disposition = xstrdup(h->disposition);
+    p->length = h->length;
     long long max = p->m->gw->cfg.media_max_bytes;
     if (status == 404) {
         proxy_refuse(p, 404, "no such media on the homeserver");
@@ -318,7 +288,7 @@ static int proxy_answer(struct proxy *p)
     }
     char *disposition = NULL;
     if (!p->disposition) {
-        char *esc = mx_escape(p->filename);
+        char *esc = url_escape(p->filename);
         disposition = xasprintf("inline; filename*=UTF-8''%s", esc);
         free(esc);
     }
@@ -332,98 +302,60 @@ static int proxy_answer(struct proxy *p)
     return 0;
 }
 
-/* The value of header line[0..n) if it is `name` (with its colon), trimmed;
- * else NULL. Caller frees. */
-static char *header_value(const char *line, size_t n, const char *name)
-{
-    size_t k = strlen(name);
-    if (n <= k || strncasecmp(line, name, k) != 0)
-        return NULL;
-    const char *v = line + k, *end = line + n;
-    while (v < end && (*v == ' ' || *v == '\t'))
-        v++;
-    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
-        end--;
-    return xstrndup(v, (size_t)(end - v));
-}
-
-static size_t proxy_header(char *line, size_t size, size_t n, void *ud)
+static int proxy_head(void *ud, const struct mx_media_head *h)
 {
     struct proxy *p = ud;
-    size_t len = size * n;
-    char *v;
-    if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
-        /* A new response (after a 1xx): forget the previous headers. */
-        free(p->content_type);
-        free(p->disposition);
-        p->content_type = p->disposition = NULL;
-        p->length = -1;
-    } else if ((v = header_value(line, len, "Content-Type:"))) {
-        free(p->content_type);
-        p->content_type = v;
-    } else if ((v = header_value(line, len, "Content-Disposition:"))) {
-        free(p->disposition);
-        p->disposition = v;
-    } else if ((v = header_value(line, len, "Content-Length:"))) {
-        char *end;
-        long long cl = strtoll(v, &end, 10);
-        p->length = *v && !*end && cl >= 0 ? cl : -1;
-        free(v);
-    }
-    return len;
-}
-
-static size_t proxy_write(char *data, size_t size, size_t n, void *ud)
-{
-    struct proxy *p = ud;
-    size_t len = size * n;
     if (!p->req)
-        return 0;
-    if (!p->answered && proxy_answer(p) < 0)
-        return 0;
-    if (p->failed)
-        return 0;
+        return -1;
+    return p->answered ? 0 : proxy_answer(p, h);
+}
+
+static enum mx_stream_take proxy_data(void *ud, const char *data, size_t len)
+{
+    struct proxy *p = ud;
+    if (!p->req || p->failed)
+        return MX_STREAM_STOP;
     if (p->received + (long long)len > p->m->gw->cfg.media_max_bytes ||
         (p->length >= 0 && p->received + (long long)len > p->length)) {
         log_warn("media: %s is larger than announced or allowed; cut",
                  p->filename);
         p->failed = true;
-        return 0;
+        return MX_STREAM_STOP;
     }
     if (p->buf.len - p->off >= STREAM_HIGH_WATER) {
         if (!p->curl_paused)
             log_debug("media: the XMPP client lags; pausing %s", p->filename);
         p->curl_paused = true;
-        return CURL_WRITEFUNC_PAUSE; /* curl keeps this chunk for later */
+        return MX_STREAM_PAUSE; /* the chunk comes again after resuming */
     }
     strbuf_append(&p->buf, data, len);
     p->received += (long long)len;
     proxy_wake(p);
-    return len;
+    return MX_STREAM_TAKEN;
 }
 
-static void proxy_done(struct mx_transfer *t, CURLcode code)
+static void proxy_end(void *ud, bool ok, const struct mx_media_head *h,
+                      const char *error)
 {
-    struct proxy *p = (struct proxy *)t;
-    struct media *m = p->m;
-    curl_multi_remove_handle(m->gw->multi, p->easy);
-    curl_easy_cleanup(p->easy);
-    p->easy = NULL;
+    struct proxy *p = ud;
+    p->stream = NULL; /* the stream frees itself after this */
     p->done = true;
     if (!p->answered) {
-        if (code == CURLE_OK) {
-            proxy_answer(p); /* an empty file, or a refusal */
+        if (ok) {
+            proxy_answer(p, h); /* an empty file, or a refusal */
         } else {
             log_warn("media: fetching %s from the homeserver failed: %s",
-                     p->filename, curl_easy_strerror(code));
+                     p->filename, error);
             proxy_refuse(p, 502, "the homeserver could not be reached");
         }
-    } else if (code != CURLE_OK ||
-               (p->length >= 0 && p->received != p->length)) {
+    } else if (!ok || (p->length >= 0 && p->received != p->length)) {
         p->failed = true;
     }
     proxy_wake(p);
 }
+
+static const struct mx_stream_ops proxy_ops = { proxy_head, proxy_data,
+                                                proxy_end };
 
 void media_proxy_request(struct as_request *req, const char *path, void *ud)
 {
@@ -457,7 +389,7 @@ void media_proxy_request(struct as_request *req, const char *path, void *ud)
     free(msg);
     char *mxc = xasprintf("mxc://%s/%s", server, id);
     char *cs = NULL, *ci = NULL;
-    if (ok != 0 || mxc_split(mxc, &cs, &ci) < 0) {
+    if (ok != 0 || mx_mxc_split(mxc, &cs, &ci) < 0) {
         log_info("media: refused a forged or damaged proxy URL");
         as_request_reply_text(req, 403, "text/plain",
                               "this media URL was not issued by this "
@@ -465,7 +397,6 @@ void media_proxy_request(struct as_request *req, const char *path, void *ud)
         goto out;
     }
     struct proxy *p = xcalloc(1, sizeof *p);
-    p->t.done = proxy_done;
     p->m = m;
     p->req = req;
     p->filename = name;
@@ -474,31 +405,11 @@ void media_proxy_request(struct as_request *req, const char *path, void *ud)
     p->next = m->proxies;
     m->proxies = p;
     as_request_on_gone(req, proxy_gone, p);
-
-    char *url = xasprintf("%s/_matrix/client/v1/media/download/%s/%s",
-                          mx_client_base_url(gw->mx), cs, ci);
-    p->headers = mx_client_auth_headers(gw->mx);
-    CURL *e = curl_easy_init();
-    if (!e)
-        abort();
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->headers);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, proxy_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, p);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, proxy_write);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, p);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, p);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-    /* No total limit (a large file to a slow client takes what it takes),
-     * but a homeserver that stalls for a minute is given up on, so that a
-     * suspended connection cannot wait forever. Paused transfers are not
-     * counted as stalled. */
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 60L);
-    free(url);
-    p->easy = e;
-    curl_multi_add_handle(gw->multi, e);
+    /* The URI was checked above: the stream starts. */
+    const char *why;
+    p->stream = mx_media_stream_start(gw->mx, mxc, &proxy_ops, p, &why);
+    if (!p->stream)
+        proxy_refuse(p, 404, why);
 out:
     free(cs);
     free(ci);
@@ -526,13 +437,10 @@ bool media_is_share(const struct xmsg *msg)
 }
 
 struct download {
-    struct mx_transfer t; /* first: the easy handle's CURLOPT_PRIVATE */
     struct media *m;
-    CURL *easy;
+    struct mx_fetch *fetch; /* while downloading */
     char *ghost;
     char *url;
-    struct strbuf data;
-    bool too_big;
     bool started;        /* counts in media->active */
     /* Known once downloaded. */
     char *filename;
@@ -570,11 +478,7 @@ static void download_free(struct download *d)
                 break;
             }
     }
-    if (d->easy) {
-        curl_multi_remove_handle(d->m->gw->multi, d->easy);
-        curl_easy_cleanup(d->easy);
-    }
-    strbuf_free(&d->data);
+    mx_fetch_cancel(d->fetch);
     free(d->ghost);
     free(d->url);
     free(d->filename);
@@ -595,12 +499,12 @@ static void download_fail(struct download *d, const char *condition,
     cb(gw, NULL, condition, why, ud);
 }
 
-static void on_uploaded(const struct mx_response *r, void *ud)
+static void on_uploaded(const struct mx_response *r,
+                        const struct mx_content_uri *res, void *ud)
 {
     struct download *d = ud;
-    const char *uri = json_string_value(json_object_get(r->body,
-                                                        "content_uri"));
-    if (r->status != 200 || !uri) {
+    const char *uri = res ? res->content_uri : NULL;
+    if (!uri) {
         char *why = xasprintf("the Matrix media repository refused the "
                               "file: %s", r->error);
         download_fail(d, r->status == 413 ? "not-acceptable"
@@ -626,45 +530,23 @@ static void on_uploaded(const struct mx_response *r, void *ud)
     cb(gw, content, NULL, NULL, cud);
 }
 
-static size_t download_write(char *data, size_t size, size_t n, void *ud)
+static void download_done(void *ud, struct mx_fetch_result *r)
 {
     struct download *d = ud;
-    size_t len = size * n;
-    if (d->data.len + len > (size_t)d->m->gw->cfg.media_max_bytes) {
-        d->too_big = true;
-        return 0;
-    }
-    strbuf_append(&d->data, data, len);
-    return len;
-}
-
-static void download_done(struct mx_transfer *t, CURLcode code)
-{
-    struct download *d = (struct download *)t;
     struct gateway *gw = d->m->gw;
-    long status = 0;
-    char *ctype = NULL;
-    if (code == CURLE_OK) {
-        curl_easy_getinfo(d->easy, CURLINFO_RESPONSE_CODE, &status);
-        const char *ct = NULL;
-        curl_easy_getinfo(d->easy, CURLINFO_CONTENT_TYPE, &ct);
-        ctype = ct ? xstrdup(ct) : NULL;
-    }
-    curl_multi_remove_handle(gw->multi, d->easy);
-    curl_easy_cleanup(d->easy);
-    d->easy = NULL;
+    d->fetch = NULL; /* it frees itself after this */
+    long status = r->status;
     char *why = NULL;
-    if (d->too_big || code == CURLE_FILESIZE_EXCEEDED) {
+    if (r->outcome == MX_FETCH_TOO_BIG) {
         why = xasprintf("the file is larger than the gateway's limit of %d "
                         "bytes", gw->cfg.media_max_bytes);
         download_fail(d, "not-acceptable", why);
-    } else if (code == CURLE_OPERATION_TIMEDOUT) {
+    } else if (r->outcome == MX_FETCH_TIMEOUT) {
         why = xasprintf("the file could not be downloaded within %d s",
                         gw->cfg.media_timeout_s);
         download_fail(d, "remote-server-timeout", why);
-    } else if (code != CURLE_OK) {
-        why = xasprintf("the file could not be downloaded: %s",
-                        curl_easy_strerror(code));
+    } else if (r->outcome != MX_FETCH_DONE) {
+        why = xasprintf("the file could not be downloaded: %s", r->error);
         download_fail(d, "remote-server-not-found", why);
     } else if (status != 200) {
         why = xasprintf("the file could not be downloaded: the server "
@@ -673,27 +555,20 @@ static void download_done(struct mx_transfer *t, CURLcode code)
                                                         : "undefined-condition",
                       why);
     } else {
-        const unsigned char *bytes = (const unsigned char *)d->data.data;
-        d->size = d->data.len;
-        d->mime = media_pick_mime(ctype, bytes, d->size);
+        const unsigned char *bytes = (const unsigned char *)r->data;
+        d->size = r->len;
+        d->mime = media_pick_mime(r->content_type, bytes, d->size);
         if (strncmp(d->mime, "image/", 6) == 0 &&
             media_image_size(bytes, d->size, &d->width, &d->height) < 0)
             d->width = d->height = 0;
         /* The download is over: from here the upload call owns d. */
         download_unlink(d);
-        char *uid = mx_escape(d->ghost), *fname = mx_escape(d->filename);
-        char *path = xasprintf("/_matrix/media/v3/upload?user_id=%s&"
-                               "filename=%s", uid, fname);
-        size_t size = d->data.len;
-        char *data = strbuf_detach(&d->data);
-        mx_client_call_raw(gw->mx, "POST", path, d->mime, data, size, 0, 3,
-                           on_uploaded, d);
-        free(path);
-        free(fname);
-        free(uid);
+        char *data = r->data;
+        r->data = NULL; /* the upload takes it over */
+        mx_upload(gw->mx, d->ghost, d->filename, d->mime, data, d->size, 3,
+                  on_uploaded, d);
     }
     free(why);
-    free(ctype);
 }
 
 void media_to_matrix(struct gateway *gw, const char *ghost, const char *url,
@@ -701,7 +576,6 @@ void media_to_matrix(struct gateway *gw, const char *ghost, const char *url,
 {
     struct media *m = gw->media;
     struct download *d = xcalloc(1, sizeof *d);
-    d->t.done = download_done;
     d->m = m;
     d->ghost = xstrdup(ghost);
     d->url = xstrdup(url);
@@ -727,26 +601,9 @@ static void download_start(struct download *d)
     struct gateway *gw = d->m->gw;
     d->started = true;
     d->m->active++;
-    CURL *e = curl_easy_init();
-    if (!e)
-        abort();
-    curl_easy_setopt(e, CURLOPT_URL, d->url);
-    /* Only the web: no file://, no other scheme, even after a redirect. */
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
-    /* The limit is checked on Content-Length first, then on every byte. */
-    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
-                     (curl_off_t)gw->cfg.media_max_bytes);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
-                     (long)gw->cfg.media_timeout_s * 1000L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "isthmus (XMPP-Matrix gateway)");
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, download_write);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, d);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, d);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    d->easy = e;
-    curl_multi_add_handle(gw->multi, e);
+    struct mx_fetch_opts opts = {
+        .max_bytes = gw->cfg.media_max_bytes,
+        .timeout_ms = (long)gw->cfg.media_timeout_s * 1000L,
+    };
+    d->fetch = mx_fetch_start(gw->mx, d->url, &opts, download_done, d);
 }

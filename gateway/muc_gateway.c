@@ -125,7 +125,7 @@ struct join {
     char *target;            /* #alias or !room as addressed */
     char *room_id;
     char *ghost;
-    json_t *members;         /* joined_members answer */
+    struct mx_members *members; /* joined_members answer */
     json_t *state[4];        /* the STATE_* events, NULL if absent */
     int state_pending;       /* of those, still being fetched */
     bool state_failed;       /* one could not be fetched */
@@ -147,7 +147,7 @@ static void join_free(struct join *j)
     free(j->target);
     free(j->room_id);
     free(j->ghost);
-    json_decref(j->members);
+    mx_members_free(j->members);
     for (size_t k = 0; k < sizeof j->state / sizeof j->state[0]; k++)
         json_decref(j->state[k]);
     json_decref(j->burst);
@@ -177,11 +177,13 @@ static void finish_join(struct join *j)
 }
 
 /* History on join, oldest first, marked with XEP-0203 delays. */
-static void on_history(const struct mx_response *r, void *ud)
+static void on_history(const struct mx_response *r,
+                       const struct mx_messages *res, void *ud)
 {
+    (void)r;
     struct join *j = ud;
     struct gateway *gw = j->gw;
-    json_t *chunk = r->status == 200 ? json_object_get(r->body, "chunk") : NULL;
+    json_t *chunk = res ? res->chunk : NULL;
     size_t n = json_array_size(chunk);
     for (size_t k = n; k-- > 0;) { /* the chunk runs newest first */
         json_t *raw = json_array_get(chunk, k);
@@ -222,16 +224,9 @@ static void on_history(const struct mx_response *r, void *ud)
 
 static void fetch_history(struct join *j)
 {
-    char *room = mx_escape(j->room_id), *uid = mx_escape(j->ghost);
-    char *filter = mx_escape("{\"types\":" MX_MESSAGE_TYPES_JSON "}");
-    char *path = xasprintf("/_matrix/client/v3/rooms/%s/messages?dir=b&"
-                           "limit=%d&filter=%s&user_id=%s", room,
-                           j->history_max, filter, uid);
-    mx_client_call(j->gw->mx, "GET", path, NULL, 3, on_history, j);
-    free(path);
-    free(filter);
-    free(uid);
-    free(room);
+    mx_messages(j->gw->mx, j->room_id, j->ghost, true, j->history_max,
+                "{\"types\":" MX_MESSAGE_TYPES_JSON "}", NULL, 3, on_history,
+                j);
 }
 
 static void on_left(const struct mx_response *r, void *ud)
@@ -244,14 +239,7 @@ static void on_left(const struct mx_response *r, void *ud)
 static void leave_room(struct gateway *gw, const char *room_id,
                        const char *ghost)
 {
-    char *room = mx_escape(room_id), *uid = mx_escape(ghost);
-    char *path = xasprintf("/_matrix/client/v3/rooms/%s/leave?user_id=%s",
-                           room, uid);
-    mx_client_call(gw->mx, "POST", path, json_object(), 3,
-                   on_left, NULL);
-    free(path);
-    free(uid);
-    free(room);
+    mx_leave(gw->mx, room_id, ghost, 3, on_left, NULL);
 }
 
 /* The occupants' presences go out in slices. After each slice the gateway
@@ -357,11 +345,14 @@ static void finish_members(struct join *j)
  * a large room holds every member event (megabytes for 5,000 members),
  * which took the loop hundreds of milliseconds to read. */
 enum { STATE_LEVELS, STATE_CREATE, STATE_TOPIC, STATE_NAME };
-static const char *const state_paths[] = {
-    [STATE_LEVELS] = "m.room.power_levels/?",
-    [STATE_CREATE] = "m.room.create/?format=event&", /* sender counts too */
-    [STATE_TOPIC] = "m.room.topic/?",
-    [STATE_NAME] = "m.room.name/?",
+static const struct {
+    const char *type;
+    bool whole_event;
+} state_parts[] = {
+    [STATE_LEVELS] = { "m.room.power_levels", false },
+    [STATE_CREATE] = { "m.room.create", true }, /* sender counts too */
+    [STATE_TOPIC] = { "m.room.topic", false },
+    [STATE_NAME] = { "m.room.name", false },
 };
 
 /* Sends the join answers: members, self, subject. */
@@ -376,15 +367,12 @@ static void state_ready(struct join *j)
 
     /* Nicks, made unique: a second member with the same display name gets
      * its Matrix ID appended. */
-    json_t *joined = json_object_get(j->members, "joined");
     json_t *nicks = json_object();
-    const char *mxid;
-    json_t *info;
-    json_object_foreach(joined, mxid, info) {
+    for (size_t k = 0; k < j->members->n; k++) {
+        const char *mxid = j->members->members[k].user_id;
         if (strcmp(mxid, j->ghost) == 0)
             continue;
-        char *nick = nick_for(mxid, json_string_value(
-                                        json_object_get(info, "display_name")));
+        char *nick = nick_for(mxid, j->members->members[k].display_name);
         if (json_object_get(nicks, nick)) {
             char *longer = xasprintf("%s (%s)", nick, mxid);
             free(nick);
@@ -428,13 +416,14 @@ struct state_part {
     int which; /* STATE_* */
 };
 
-static void on_state_part(const struct mx_response *r, void *ud)
+static void on_state_part(const struct mx_response *r,
+                          const struct mx_state *res, void *ud)
 {
     struct state_part *part = ud;
     struct join *j = part->j;
     /* 404: the room has no such event (no topic, no name). */
-    if (r->status == 200 && json_is_object(r->body))
-        j->state[part->which] = json_incref(r->body);
+    if (res)
+        j->state[part->which] = json_incref(res->content);
     else if (r->status != 404)
         j->state_failed = true;
     free(part);
@@ -447,27 +436,26 @@ static void on_state_part(const struct mx_response *r, void *ud)
         state_ready(j);
 }
 
-static void on_members(const struct mx_response *r, void *ud)
+static void on_members(const struct mx_response *r,
+                       const struct mx_members *res, void *ud)
 {
     struct join *j = ud;
-    if (r->status != 200 || !json_is_object(json_object_get(r->body, "joined"))) {
+    if (!res) {
         join_fail(j, "remote-server-timeout", r->error);
         return;
     }
-    j->members = json_incref(r->body);
-    char *room = mx_escape(j->room_id), *uid = mx_escape(j->ghost);
-    j->state_pending = (int)(sizeof state_paths / sizeof state_paths[0]);
-    for (size_t k = 0; k < sizeof state_paths / sizeof state_paths[0]; k++) {
-        char *path = xasprintf("/_matrix/client/v3/rooms/%s/state/%s"
-                               "user_id=%s", room, state_paths[k], uid);
+    j->members = mx_members_dup(res);
+    size_t nparts = sizeof state_parts / sizeof state_parts[0];
+    j->state_pending = (int)nparts;
+    for (size_t k = 0; k < nparts; k++) {
         struct state_part *part = xcalloc(1, sizeof *part);
         part->j = j;
         part->which = (int)k;
-        mx_client_call(j->gw->mx, "GET", path, NULL, 3, on_state_part, part);
-        free(path);
+        /* The empty state key: these events have no other. */
+        mx_state_get(j->gw->mx, j->room_id, state_parts[k].type, "",
+                     j->ghost, state_parts[k].whole_event, 3, on_state_part,
+                     part);
     }
-    free(uid);
-    free(room);
 }
 
 static void on_joined(const struct mx_response *r, void *ud)
@@ -479,13 +467,14 @@ static void on_joined(const struct mx_response *r, void *ud)
         return;
     }
     /* One members query answers the whole join, whatever the room size. */
-    char *room = mx_escape(j->room_id), *uid = mx_escape(j->ghost);
-    char *path = xasprintf("/_matrix/client/v3/rooms/%s/joined_members"
-                           "?user_id=%s", room, uid);
-    mx_client_call(j->gw->mx, "GET", path, NULL, 3, on_members, j);
-    free(path);
-    free(uid);
-    free(room);
+    mx_joined_members(j->gw->mx, j->room_id, j->ghost, 3, on_members, j);
+}
+
+static void on_joined_room(const struct mx_response *r,
+                           const struct mx_room_id *res, void *ud)
+{
+    (void)res;
+    on_joined(r, ud);
 }
 
 static void on_ghost_ready(struct gateway *gw, bool ok, const char *error,
@@ -496,35 +485,24 @@ static void on_ghost_ready(struct gateway *gw, bool ok, const char *error,
         join_fail(j, "not-allowed", error);
         return;
     }
-    char *room = mx_escape(j->room_id), *uid = mx_escape(j->ghost);
-    char *path;
     if (store_occupants_of_ghost(gw->store, j->room_id, j->ghost) > 0) {
         /* Another resource of the user is in already, under its nick. */
-        path = xasprintf("/_matrix/client/v3/join/%s?user_id=%s", room, uid);
-        mx_client_call(gw->mx, "POST", path, json_object(), 3, on_joined, j);
+        mx_join(gw->mx, j->room_id, j->ghost, 3, on_joined_room, j);
     } else {
         /* Joining through the member event sets the MUC nick as the
          * ghost's name in this room, so that Matrix users and the other
          * XMPP occupants see the same name. */
-        path = xasprintf("/_matrix/client/v3/rooms/%s/state/m.room.member/"
-                         "%s?user_id=%s", room, uid, uid);
-        mx_client_call(gw->mx, "PUT", path,
-                       json_pack("{s:s, s:s}", "membership", "join",
-                                 "displayname", j->nick),
-                       3, on_joined, j);
+        mx_member_join(gw->mx, j->room_id, j->ghost, j->nick, NULL, 3,
+                       on_joined, j);
     }
-    free(path);
-    free(uid);
-    free(room);
 }
 
-static void on_alias(const struct mx_response *r, void *ud)
+static void on_alias(const struct mx_response *r,
+                     const struct mx_room_id *res, void *ud)
 {
+    (void)r;
     struct join *j = ud;
-    const char *room_id = r->status == 200
-                              ? json_string_value(json_object_get(r->body,
-                                                                  "room_id"))
-                              : NULL;
+    const char *room_id = res ? res->room_id : NULL;
     if (!room_id) {
         join_fail(j, "item-not-found", "no such Matrix room alias");
         return;
@@ -556,11 +534,7 @@ static void join(struct gateway *gw, xmpp_stanza_t *st, const char *target,
         return;
     }
     if (target[0] == '#') {
-        char *alias = mx_escape(target);
-        char *path = xasprintf("/_matrix/client/v3/directory/room/%s", alias);
-        mx_client_call(gw->mx, "GET", path, NULL, 3, on_alias, j);
-        free(path);
-        free(alias);
+        mx_alias_lookup(gw->mx, target, 3, on_alias, j);
     } else {
         j->room_id = xstrdup(target);
         ghosts_ensure(gw, j->ghost, j->bare, NULL, on_ghost_ready, j);
@@ -661,17 +635,9 @@ static void change_nick(struct gateway *gw, xmpp_stanza_t *st,
     o->nick = xstrdup(nick);
     store_occupant_put(gw->store, o);
     store_member_put(gw->store, o->room_id, o->ghost, nick, level);
-    char *room = mx_escape(o->room_id), *uid = mx_escape(o->ghost);
-    char *path = xasprintf("/_matrix/client/v3/rooms/%s/state/m.room.member/"
-                           "%s?user_id=%s", room, uid, uid);
-    mx_client_call(gw->mx, "PUT", path,
-                   json_pack("{s:s, s:s}", "membership", "join",
-                             "displayname", nick),
-                   3, on_renamed, NULL);
+    mx_member_join(gw->mx, o->room_id, o->ghost, nick, NULL, 3, on_renamed,
+                   NULL);
     log_info("muc: %s is now %s in %s", o->occupant_jid, nick, o->muc_jid);
-    free(path);
-    free(uid);
-    free(room);
     free(new_from);
     free(old_from);
     free(jid);
@@ -1043,11 +1009,12 @@ struct directory {
     xmpp_stanza_t *iq;
 };
 
-static void on_public_rooms(const struct mx_response *r, void *ud)
+static void on_public_rooms(const struct mx_response *r,
+                            const struct mx_public_rooms *pr, void *ud)
 {
     struct directory *d = ud;
     struct gateway *gw = d->gw;
-    if (r->status != 200) {
+    if (!pr) {
         send_now(gw, stanza_error_reply(gw->xmpp, d->iq, "wait",
                                         "remote-server-timeout", r->error));
         goto out;
@@ -1058,15 +1025,11 @@ static void on_public_rooms(const struct mx_response *r, void *ud)
     xmpp_stanza_set_from(res, xmpp_stanza_get_to(d->iq));
     xmpp_stanza_t *q = xml_add_child(gw->xmpp, res, "query",
                                      "http://jabber.org/protocol/disco#items");
-    size_t i;
-    json_t *room;
     char *first = NULL;
-    json_array_foreach(json_object_get(r->body, "chunk"), i, room) {
-        const char *alias = json_string_value(
-            json_object_get(room, "canonical_alias"));
-        const char *room_id = json_string_value(json_object_get(room,
-                                                                "room_id"));
-        const char *name = json_string_value(json_object_get(room, "name"));
+    for (size_t i = 0; i < pr->n; i++) {
+        const char *alias = pr->rooms[i].canonical_alias;
+        const char *room_id = pr->rooms[i].room_id;
+        const char *name = pr->rooms[i].name;
         char *jid = NULL;
         const char *why;
         if ((!alias || ids_matrix_to_jid(&gw->ids, alias, &jid, &why) < 0) &&
@@ -1083,17 +1046,14 @@ static void on_public_rooms(const struct mx_response *r, void *ud)
     /* RSM: <last/> carries the directory's next_batch token, which a
      * client sends back as <after/> for the next page. */
     xmpp_stanza_t *set = xml_add_child(gw->xmpp, q, "set", NS_RSM);
-    const char *next = json_string_value(json_object_get(r->body,
-                                                         "next_batch"));
+    const char *next = pr->next_batch;
     if (first)
         xml_add_text_child(gw->xmpp, set, "first", NULL, first);
     if (next)
         xml_add_text_child(gw->xmpp, set, "last", NULL, next);
-    json_t *total = json_object_get(r->body, "total_room_count_estimate");
-    if (json_is_integer(total)) {
+    if (pr->has_total) {
         char count[32];
-        snprintf(count, sizeof count, "%lld",
-                 (long long)json_integer_value(total));
+        snprintf(count, sizeof count, "%lld", pr->total_room_count_estimate);
         xml_add_text_child(gw->xmpp, set, "count", NULL, count);
     }
     free(first);
@@ -1117,14 +1077,7 @@ void muc_gateway_directory(struct gateway *gw, xmpp_stanza_t *iq)
     struct directory *d = xcalloc(1, sizeof *d);
     d->gw = gw;
     d->iq = xmpp_stanza_copy(iq);
-    char *since = after ? mx_escape(after) : NULL;
-    char *path = since ? xasprintf("/_matrix/client/v3/publicRooms?limit=%d"
-                                   "&since=%s", limit, since)
-                       : xasprintf("/_matrix/client/v3/publicRooms?limit=%d",
-                                   limit);
-    mx_client_call(gw->mx, "GET", path, NULL, 3, on_public_rooms, d);
-    free(path);
-    free(since);
+    mx_public_rooms(gw->mx, limit, after, 3, on_public_rooms, d);
     free(max);
     free(after);
 }

@@ -209,11 +209,11 @@ static void create_job_end(struct create_job *j, bool ok, const char *room_id,
     free(j);
 }
 
-static void on_room_created(const struct mx_response *r, void *ud)
+static void on_room_created(const struct mx_response *r,
+                            const struct mx_room_id *res, void *ud)
 {
     struct create_job *j = ud;
-    const char *room_id = r->status == 200
-        ? json_string_value(json_object_get(r->body, "room_id")) : NULL;
+    const char *room_id = res ? res->room_id : NULL;
     if (room_id) {
         struct store_room room = { (char *)room_id, ROOM_PORTAL, j->muc_jid,
                                    NULL };
@@ -240,13 +240,15 @@ static void create_room(struct create_job *j, const char *name)
     char *localpart = xstrndup(alias + 1, strcspn(alias + 1, ":"));
     /* Anyone may set the topic: the MUC decides who may change the
      * subject, and refuses the others. */
-    json_t *body = json_pack(
-        "{s:s, s:s, s:s, s:s, s:{s:{s:i}}}", "room_alias_name", localpart,
-        "name", name && *name ? name : j->muc_jid, "preset", "public_chat",
-        "visibility", "private", "power_level_content_override", "events",
-        "m.room.topic", 0);
-    mx_client_call(j->gw->mx, "POST", "/_matrix/client/v3/createRoom", body, 3,
-                   on_room_created, j);
+    struct mx_create_room opts = {
+        .room_alias_name = localpart,
+        .name = name && *name ? name : j->muc_jid,
+        .preset = "public_chat",
+        .visibility = "private",
+        .power_level_content_override =
+            json_pack("{s:{s:i}}", "events", "m.room.topic", 0),
+    };
+    mx_create_room(j->gw->mx, NULL, &opts, 3, on_room_created, j);
     free(localpart);
     free(alias);
 }
@@ -343,13 +345,7 @@ void portal_alias_query(struct gateway *gw, struct as_request *req,
     struct store_room room;
     if (store_room_find_portal(gw->store, muc_jid, &room) == 1) {
         /* The portal exists but its alias was removed: point it back. */
-        char *a = mx_escape(alias);
-        char *path = xasprintf("/_matrix/client/v3/directory/room/%s", a);
-        mx_client_call(gw->mx, "PUT", path,
-                       json_pack("{s:s}", "room_id", room.room_id), 3,
-                       on_alias_restored, req);
-        free(path);
-        free(a);
+        mx_alias_put(gw->mx, alias, room.room_id, 3, on_alias_restored, req);
         store_room_free(&room);
     } else {
         portal_ensure(gw, muc_jid, on_alias_ready, req);
@@ -377,20 +373,14 @@ static void on_invite_ready(struct gateway *gw, bool ok, const char *room_id,
         log_warn("portal: cannot invite %s to %s: %s", j->mxid, j->muc_jid,
                  error ? error : "the portal room is unknown");
     } else {
-        char *r = mx_escape(room_id);
-        char *path = xasprintf("/_matrix/client/v3/rooms/%s/invite", r);
         char *reason = xasprintf("%s invites you to the XMPP room %s",
                                  j->inviter ? j->inviter : "someone",
                                  j->muc_jid);
-        mx_client_call(gw->mx, "POST", path,
-                       json_pack("{s:s, s:s}", "user_id", j->mxid, "reason",
-                                 reason),
-                       3, on_call_logged, xstrdup("an invite"));
+        mx_invite(gw->mx, room_id, j->mxid, reason, NULL, 3, on_call_logged,
+                  xstrdup("an invite"));
         log_info("portal: %s invites %s to %s", j->inviter, j->mxid,
                  j->muc_jid);
         free(reason);
-        free(path);
-        free(r);
     }
     store_room_free(&room);
     free(j->mxid);
@@ -1301,16 +1291,15 @@ static const char *op_str(const struct op_job *j, const char *key)
     return json_string_value(json_object_get(j->op, key));
 }
 
-static void on_op_done(const struct mx_response *r, void *ud)
+/* The homeserver answered the op's call; event_id: what a "say" sent. */
+static void op_answered(struct op_job *j, const struct mx_response *r,
+                        const char *event_id)
 {
-    struct op_job *j = ud;
     const char *op = op_str(j, "op");
     if (r->status != 200) {
         log_warn("portal: %s for %s in %s failed: %s", op,
                  op_str(j, "user_id"), op_str(j, "room_id"), r->error);
     } else if (strcmp(op, "say") == 0) {
-        const char *event_id = json_string_value(
-            json_object_get(r->body, "event_id"));
         const char *muc = op_str(j, "muc");
         const char *sid = op_str(j, "stanza_id");
         if (event_id && muc) {
@@ -1333,45 +1322,30 @@ static void on_op_done(const struct mx_response *r, void *ud)
     op_done(j);
 }
 
-/* Calls /_matrix/client/v3/rooms/{room}{tail}, with ?user_id=… when the op
- * acts as a ghost and without when the bot (the appservice's own user)
- * acts; cb ends the op. */
-static void op_call_then(struct op_job *j, const char *method,
-                         const char *tail, const char *as_user, json_t *body,
-                         mx_done_cb cb)
+/* The calls below act as the op's ghost (user_id) or as the bot (the
+ * appservice's own user), and are retried until the homeserver answers:
+ * the op stays queued meanwhile. */
+static void on_op_done(const struct mx_response *r, void *ud)
 {
-    char *room = mx_escape(op_str(j, "room_id"));
-    char *base = xasprintf("/_matrix/client/v3/rooms/%s%s", room, tail);
-    char *path;
-    if (as_user) {
-        char *uid = mx_escape(as_user);
-        path = xasprintf("%s%suser_id=%s", base, strchr(base, '?') ? "&" : "?",
-                         uid);
-        free(uid);
-    } else {
-        path = xstrdup(base);
-    }
-    mx_client_call(j->gw->mx, method, path, body, 0, cb, j);
-    free(path);
-    free(base);
-    free(room);
+    op_answered(ud, r, NULL);
 }
 
-static void op_call(struct op_job *j, const char *method, const char *tail,
-                    const char *as_user, json_t *body)
+static void on_said(const struct mx_response *r,
+                    const struct mx_event_id *res, void *ud)
 {
-    op_call_then(j, method, tail, as_user, body, on_op_done);
+    op_answered(ud, r, res ? res->event_id : NULL);
 }
 
 /* The power levels as they are now, with one user's level changed. */
-static void on_levels(const struct mx_response *r, void *ud)
+static void on_levels(const struct mx_response *r, const struct mx_state *res,
+                      void *ud)
 {
     struct op_job *j = ud;
-    if (r->status != 200 || !json_is_object(r->body)) {
+    if (!res) {
         on_op_done(r, ud);
         return;
     }
-    json_t *levels = json_deep_copy(r->body);
+    json_t *levels = json_deep_copy(res->content);
     json_t *users = json_object_get(levels, "users");
     if (!json_is_object(users)) {
         users = json_object();
@@ -1383,7 +1357,8 @@ static void on_levels(const struct mx_response *r, void *ud)
         json_object_del(users, user);
     else
         json_object_set_new(users, user, json_integer(level));
-    op_call(j, "PUT", "/state/m.room.power_levels", NULL, levels);
+    mx_state_put(j->gw->mx, op_str(j, "room_id"), "m.room.power_levels",
+                 NULL, NULL, levels, 0, on_op_done, j);
 }
 
 static void on_op_ghost_ready(struct gateway *gw, bool ok, const char *error,
@@ -1399,13 +1374,8 @@ static void on_op_ghost_ready(struct gateway *gw, bool ok, const char *error,
     }
     /* Joining through the member state event carries the room nick as the
      * ghost's display name in this room. */
-    char *g = mx_escape(ghost);
-    char *tail = xasprintf("/state/m.room.member/%s", g);
-    op_call(j, "PUT", tail, ghost,
-            json_pack("{s:s, s:s}", "membership", "join", "displayname",
-                      op_str(j, "nick")));
-    free(tail);
-    free(g);
+    mx_member_join(j->gw->mx, op_str(j, "room_id"), ghost, op_str(j, "nick"),
+                   NULL, 0, on_op_done, j);
 }
 
 static void on_op_acted(struct gateway *gw, const char *error, void *ud)
@@ -1468,13 +1438,13 @@ static void say(struct op_job *j)
 {
     /* The outbox id names the message for good, so a replay after a crash
      * hands the homeserver the same transaction. */
-    char *tail = xasprintf("/send/m.room.message/isthmus.p%lld?ts=%lld",
-                           (long long)j->item_id,
-                           (long long)json_integer_value(
-                               json_object_get(j->op, "ts")));
+    char *txn = xasprintf("isthmus.p%lld", (long long)j->item_id);
     json_t *content = json_object_get(j->op, "content");
-    op_call(j, "PUT", tail, op_str(j, "user_id"), json_incref(content));
-    free(tail);
+    mx_send_event(j->gw->mx, op_str(j, "room_id"), "m.room.message", txn,
+                  op_str(j, "user_id"),
+                  (long long)json_integer_value(json_object_get(j->op, "ts")),
+                  json_incref(content), 0, on_said, j);
+    free(txn);
 }
 
 /* A MUC has nobody to send an error to that would not bother the whole
@@ -1515,18 +1485,18 @@ void portal_op_process(struct gateway *gw, const struct store_outbox_item *it)
         else
             ghosts_ensure_named(gw, user, jid, nick, on_op_ghost_ready, j);
     } else if (strcmp(op, "leave") == 0) {
-        op_call(j, "POST", "/leave", user,
-                json_object());
+        mx_leave(gw->mx, op_str(j, "room_id"), user, 0, on_op_done, j);
     } else if (strcmp(op, "kick") == 0 || strcmp(op, "ban") == 0) {
-        op_call(j, "POST", op[0] == 'k' ? "/kick" : "/ban", NULL,
-                json_pack("{s:s, s:s}", "user_id", user, "reason",
-                          op_str(j, "reason") ? op_str(j, "reason") : ""));
+        const char *reason = op_str(j, "reason") ? op_str(j, "reason") : "";
+        (op[0] == 'k' ? mx_kick : mx_ban)(gw->mx, op_str(j, "room_id"), user,
+                                          reason, NULL, 0, on_op_done, j);
     } else if (strcmp(op, "power") == 0) {
-        op_call_then(j, "GET", "/state/m.room.power_levels", NULL, NULL,
-                     on_levels);
+        mx_state_get(gw->mx, op_str(j, "room_id"), "m.room.power_levels",
+                     NULL, NULL, false, 0, on_levels, j);
     } else if (strcmp(op, "topic") == 0) {
-        op_call(j, "PUT", "/state/m.room.topic",
-                NULL, json_pack("{s:s}", "topic", op_str(j, "topic")));
+        mx_state_put(gw->mx, op_str(j, "room_id"), "m.room.topic", NULL, NULL,
+                     json_pack("{s:s}", "topic", op_str(j, "topic")), 0,
+                     on_op_done, j);
     } else if (strcmp(op, "say") == 0) {
         const char *media_url = op_str(j, "media_url");
         if (media_url)

@@ -156,18 +156,10 @@ static void put_presence(struct gateway *gw, bool ok, const char *error,
         free(j);
         return;
     }
-    json_t *body = json_pack("{s:s}", "presence",
-                             presence_state_matrix(state));
-    if (status)
-        json_object_set_new(body, "status_msg", json_string(status));
-    char *uid = mx_escape(j->ghost);
-    char *path = xasprintf("/_matrix/client/v3/presence/%s/status?user_id=%s",
-                           uid, uid);
     if (!j->refresh)
         metrics_inc(CNT_PRESENCE_TO_MATRIX);
-    mx_client_call(gw->mx, "PUT", path, body, 2, on_presence_put, j);
-    free(path);
-    free(uid);
+    mx_presence(gw->mx, j->ghost, presence_state_matrix(state), status, 2,
+                on_presence_put, j);
     free(status);
 }
 
@@ -247,17 +239,10 @@ static void apply_nick(struct gateway *gw, const char *ghost, const char *nick)
         free(g.displayname);
         g.displayname = xstrdup(nick);
         store_ghost_put(gw->store, &g);
-        char *uid = mx_escape(ghost);
-        char *path = xasprintf("/_matrix/client/v3/profile/%s/displayname"
-                               "?user_id=%s", uid, uid);
         struct rename_job *j = xcalloc(1, sizeof *j);
         j->gw = gw;
         j->ghost = xstrdup(ghost);
-        mx_client_call(gw->mx, "PUT", path,
-                       json_pack("{s:s}", "displayname", nick), 3,
-                       on_displayname_put, j);
-        free(path);
-        free(uid);
+        mx_set_displayname(gw->mx, ghost, nick, 3, on_displayname_put, j);
     }
     store_ghost_free(&g);
 }

@@ -48,14 +48,12 @@ static void call_ended(struct react_call *c, const struct mx_response *r)
     free(j);
 }
 
-static void on_added(const struct mx_response *r, void *ud)
+static void on_added(const struct mx_response *r,
+                     const struct mx_event_id *res, void *ud)
 {
     struct react_call *c = ud;
     struct react_job *j = c->job;
-    const char *event_id = r->status == 200
-                               ? json_string_value(json_object_get(r->body,
-                                                                   "event_id"))
-                               : NULL;
+    const char *event_id = res ? res->event_id : NULL;
     if (event_id) {
         struct store_reaction row = { j->target, j->ghost, c->key,
                                       (char *)event_id, j->room_id };
@@ -118,8 +116,6 @@ void reactions_from_xmpp(struct gateway *gw, const char *room_id,
     /* One extra count, dropped at the end, so that requests finishing at
      * once cannot end the job while others are still being started. */
     j->pending = 1;
-    char *room = mx_escape(room_id);
-    char *uid = mx_escape(ghost);
     for (int i = 0; i < n; i++) {
         bool known = false;
         for (int k = 0; k < nhave && !known; k++)
@@ -131,13 +127,11 @@ void reactions_from_xmpp(struct gateway *gw, const char *room_id,
         c->key = xstrdup(keys[i]);
         j->pending++;
         char *txn = txn_for(txn_seed, "add", keys[i]);
-        char *path = xasprintf("/_matrix/client/v3/rooms/%s/send/m.reaction/"
-                               "%s?user_id=%s", room, txn, uid);
         json_t *content = json_pack("{s:{s:s, s:s, s:s}}", "m.relates_to",
                                     "rel_type", "m.annotation", "event_id",
                                     target_event_id, "key", keys[i]);
-        mx_client_call(gw->mx, "PUT", path, content, 0, on_added, c);
-        free(path);
+        mx_send_event(gw->mx, room_id, "m.reaction", txn, ghost, -1, content,
+                      0, on_added, c);
         free(txn);
     }
     for (int k = 0; k < nhave; k++) {
@@ -148,16 +142,10 @@ void reactions_from_xmpp(struct gateway *gw, const char *room_id,
         c->event_id = xstrdup(have[k].event_id);
         j->pending++;
         char *txn = txn_for(txn_seed, "remove", have[k].event_id);
-        char *ev = mx_escape(have[k].event_id);
-        char *path = xasprintf("/_matrix/client/v3/rooms/%s/redact/%s/%s"
-                               "?user_id=%s", room, ev, txn, uid);
-        mx_client_call(gw->mx, "PUT", path, json_object(), 0, on_removed, c);
-        free(path);
-        free(ev);
+        mx_redact(gw->mx, room_id, have[k].event_id, txn, ghost, NULL, 0,
+                  on_removed, c);
         free(txn);
     }
-    free(uid);
-    free(room);
     store_reactions_free(have, nhave);
     struct react_call *last = xcalloc(1, sizeof *last);
     last->job = j;

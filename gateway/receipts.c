@@ -163,24 +163,16 @@ static bool xmpp_read(struct gateway *gw, const char *room_id,
     if (store_read_advance(gw->store, room_id, ghost, read->event_id, &at,
                            gateway_now_ms()) != 1)
         return false; /* an older message, or told already */
-    char *room = mx_escape(room_id);
-    char *event = mx_escape(read->event_id);
-    char *uid = mx_escape(ghost);
-    char *path = xasprintf("/_matrix/client/v3/rooms/%s/receipt/m.read/%s"
-                           "?user_id=%s", room, event, uid);
     /* The read position is committed with this turn, so the receipt must
      * not live only in memory: a crash or an outage of the homeserver
      * would lose it for good. One queue per person and room keeps their
      * receipts in order. */
     char *queue = xasprintf("read %s %s", room_id, ghost);
-    matrix_call_enqueue(gw, queue, "POST", path, json_object());
+    matrix_call_enqueue(gw, queue,
+                        mx_req_read_receipt(room_id, read->event_id, ghost));
     metrics_inc(CNT_READS_TO_MATRIX);
     log_debug("receipts: queued %s reading %s", ghost, read->event_id);
     free(queue);
-    free(path);
-    free(uid);
-    free(event);
-    free(room);
     return true;
 }
 

@@ -80,19 +80,7 @@ static void redact_call(struct gateway *gw, const char *room_id,
         snprintf(fresh, sizeof fresh, "isthmus.d%s", hex);
         txn = fresh;
     }
-    char *room = mx_escape(room_id);
-    char *ev = mx_escape(event_id);
-    char *uid = mx_escape(user);
-    char *path = xasprintf("/_matrix/client/v3/rooms/%s/redact/%s/%s"
-                           "?user_id=%s", room, ev, txn, uid);
-    json_t *body = json_object();
-    if (reason && *reason)
-        json_object_set_new(body, "reason", json_string(reason));
-    mx_client_call(gw->mx, "PUT", path, body, 0, cb, ud);
-    free(path);
-    free(uid);
-    free(ev);
-    free(room);
+    mx_redact(gw->mx, room_id, event_id, txn, user, reason, 0, cb, ud);
 }
 
 static void redact(struct gateway *gw, const char *room_id, const char *user,

@@ -142,13 +142,13 @@ static void act(struct job *j)
     free(event_id);
 }
 
-static void on_sent(const struct mx_response *r, void *ud)
+static void on_sent(const struct mx_response *r,
+                    const struct mx_event_id *res, void *ud)
 {
     struct job *j = ud;
     if (r->status == 200) {
         metrics_inc(CNT_TO_MATRIX);
-        const char *event_id = json_string_value(
-            json_object_get(r->body, "event_id"));
+        const char *event_id = res ? res->event_id : NULL;
         if (event_id) {
             struct store_message m = {
                 .event_id = (char *)event_id,
@@ -240,33 +240,24 @@ static void send_event(struct job *j)
                                : relations_to_matrix(j->gw, j->sender_jid,
                                                      &j->msg, &t,
                                                      &j->replaces);
-    char *room = mx_escape(j->room_id);
-    char *uid = mx_escape(j->ghost);
     char *txn = txn_id_for(j);
     /* ts keeps the time the stanza reached us, even after an outage. */
-    char *path = xasprintf("/_matrix/client/v3/rooms/%s/send/m.room.message/"
-                           "%s?user_id=%s&ts=%lld",
-                           room, txn, uid, (long long)j->arrived_ms);
-    mx_client_call(j->gw->mx, "PUT", path, content, 0, on_sent, j);
+    mx_send_event(j->gw->mx, j->room_id, "m.room.message", txn, j->ghost,
+                  (long long)j->arrived_ms, content, 0, on_sent, j);
     /* Only steady-state messages say anything about the gateway's speed:
      * first contact waits on registration and room creation. */
     if (!j->waited)
         metrics_observe_span(HIST_TO_MATRIX, HIST_TO_MATRIX_CPU, j->start,
                              metrics_point_now());
-    free(path);
     free(txn);
-    free(uid);
-    free(room);
     free(t.body);
 }
 
-static void on_room_created(const struct mx_response *r, void *ud)
+static void on_room_created(const struct mx_response *r,
+                            const struct mx_room_id *res, void *ud)
 {
     struct job *j = ud;
-    const char *room_id = r->status == 200
-                              ? json_string_value(json_object_get(r->body,
-                                                                  "room_id"))
-                              : NULL;
+    const char *room_id = res ? res->room_id : NULL;
     if (!room_id) {
         const char *cond = r->status == 404 || (r->errcode &&
                                                 strcmp(r->errcode,
@@ -289,20 +280,20 @@ static void on_room_created(const struct mx_response *r, void *ud)
 
 static void create_room(struct job *j)
 {
-    json_t *body = json_pack("{s:s, s:b, s:[s]}", "preset",
-                             "trusted_private_chat", "is_direct", 1, "invite",
-                             j->target);
-    char *uid = mx_escape(j->ghost);
-    char *path = xasprintf("/_matrix/client/v3/createRoom?user_id=%s", uid);
-    mx_client_call(j->gw->mx, "POST", path, body, 0, on_room_created, j);
-    free(path);
-    free(uid);
+    struct mx_create_room opts = {
+        .preset = "trusted_private_chat",
+        .is_direct = true,
+        .invite = j->target,
+    };
+    mx_create_room(j->gw->mx, j->ghost, &opts, 0, on_room_created, j);
 }
 
 /* Synapse happily invites users that do not exist, which would swallow the
  * message; a profile lookup tells them apart first. */
-static void on_target_profile(const struct mx_response *r, void *ud)
+static void on_target_profile(const struct mx_response *r,
+                              const struct mx_profile *res, void *ud)
 {
+    (void)res;
     struct job *j = ud;
     if (r->status == 404) {
         char *text = xasprintf("there is no Matrix user %s", j->target);
@@ -322,11 +313,7 @@ static void find_or_create_room(struct job *j)
         send_event(j);
         return;
     }
-    char *uid = mx_escape(j->target);
-    char *path = xasprintf("/_matrix/client/v3/profile/%s", uid);
-    mx_client_call(j->gw->mx, "GET", path, NULL, 3, on_target_profile, j);
-    free(path);
-    free(uid);
+    mx_profile_get(j->gw->mx, j->target, 3, on_target_profile, j);
 }
 
 static void on_ghost_ready(struct gateway *gw, bool ok, const char *error,

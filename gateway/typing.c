@@ -156,19 +156,9 @@ static void on_typing_set(const struct mx_response *r, void *ud)
 static void put_typing(struct gateway *gw, const char *room_id,
                        const char *ghost, bool typing)
 {
-    char *room = mx_escape(room_id);
-    char *uid = mx_escape(ghost);
-    char *path = xasprintf("/_matrix/client/v3/rooms/%s/typing/%s?user_id=%s",
-                           room, uid, uid);
-    json_t *body = typing ? json_pack("{s:b, s:i}", "typing", 1, "timeout",
-                                      GHOST_TYPING_MS)
-                          : json_pack("{s:b}", "typing", 0);
     /* Stale soon: one retry is all a typing notification is worth. */
-    mx_client_call(gw->mx, "PUT", path, body, 2, on_typing_set,
-                   xasprintf("%s typing in %s", ghost, room_id));
-    free(path);
-    free(uid);
-    free(room);
+    mx_typing(gw->mx, room_id, ghost, typing, GHOST_TYPING_MS, 2,
+              on_typing_set, xasprintf("%s typing in %s", ghost, room_id));
 }
 
 static void ghost_entry_free(struct ghost_typing *g)

@@ -312,15 +312,14 @@ struct vcard_job {
     char *mxid;
 };
 
-static void on_profile(const struct mx_response *r, void *ud)
+static void on_profile(const struct mx_response *r,
+                       const struct mx_profile *res, void *ud)
 {
     struct vcard_job *j = ud;
-    if (r->status == 200) {
-        const char *name = json_string_value(
-            json_object_get(r->body, "displayname"));
+    if (res) {
+        const char *name = res->displayname;
         avatars_vcard_reply(j->gw, j->iq, name ? name : j->mxid, name,
-                            json_string_value(json_object_get(
-                                r->body, "avatar_url")));
+                            res->avatar_url);
     } else if (r->status == 404) {
         reply_error(j->gw, j->iq, "cancel", "item-not-found",
                     "no such Matrix user");
@@ -409,11 +408,7 @@ static void on_iq(struct gateway *gw, xmpp_stanza_t *st)
             j->gw = gw;
             j->iq = xmpp_stanza_copy(st);
             j->mxid = xstrdup(mxid);
-            char *uid = mx_escape(mxid);
-            char *path = xasprintf("/_matrix/client/v3/profile/%s", uid);
-            mx_client_call(gw->mx, "GET", path, NULL, 2, on_profile, j);
-            free(path);
-            free(uid);
+            mx_profile_get(gw->mx, mxid, 2, on_profile, j);
         } else {
             res = vcard_result(gw->xmpp, st, mxid, NULL);
         }

@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/strbuf.h"
+#include "common/urlenc.h"
 #include "matrix/json_read.h"
 #include "matrix/json_write.h"
 
@@ -64,18 +65,7 @@ struct mx_client {
 
 char *mx_escape(const char *s)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    struct strbuf sb = STRBUF_INIT;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-            (*p >= '0' && *p <= '9') || strchr("-._~", *p)) {
-            strbuf_putc(&sb, (char)*p);
-        } else {
-            char e[3] = { '%', hex[*p >> 4], hex[*p & 15] };
-            strbuf_append(&sb, e, 3);
-        }
-    }
-    return strbuf_detach(&sb);
+    return url_escape(s);
 }
 
 static int on_socket(CURL *easy, curl_socket_t s, int what, void *ud,
@@ -316,6 +306,11 @@ void mx_client_call_raw(struct mx_client *c, const char *method,
 const char *mx_client_base_url(const struct mx_client *c)
 {
     return c->base_url;
+}
+
+CURLM *mx_client_multi(const struct mx_client *c)
+{
+    return c->multi;
 }
 
 struct curl_slist *mx_client_auth_headers(const struct mx_client *c)

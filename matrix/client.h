@@ -28,10 +28,10 @@ struct mx_response {
 
 typedef void (*mx_done_cb)(const struct mx_response *r, void *ud);
 
-/* Other transfers may share the multi handle (the media proxy and
- * downloads, gateway/media.c): each easy handle's CURLOPT_PRIVATE points at
- * a struct whose first member is this, and mx_client_run hands the
- * finished transfer to its done function. */
+/* Other transfers may share the multi handle (the media proxy's stream
+ * and downloads, matrix/media_transfer.c): each easy handle's
+ * CURLOPT_PRIVATE points at a struct whose first member is this, and
+ * mx_client_run hands the finished transfer to its done function. */
 struct mx_transfer {
     void (*done)(struct mx_transfer *t, CURLcode code);
 };
@@ -61,6 +61,8 @@ void mx_client_call_raw(struct mx_client *c, const char *method,
  * holding the as_token's Authorization header, for transfers made outside
  * this client (caller frees with curl_slist_free_all). */
 const char *mx_client_base_url(const struct mx_client *c);
+/* The multi handle the client runs on, for matrix/media_transfer.c. */
+CURLM *mx_client_multi(const struct mx_client *c);
 struct curl_slist *mx_client_auth_headers(const struct mx_client *c);
 
 /* Drives transfers and retries; call every loop turn. */
@@ -79,7 +81,8 @@ long mx_client_next_timeout(struct mx_client *c);
 /* Calls in flight or waiting to retry. */
 int mx_client_pending(const struct mx_client *c);
 
-/* Percent-encodes s for a path segment or query value; caller frees. */
+/* Percent-encodes s for a path segment or query value; caller frees.
+ * For matrix/: the gateway leaves Matrix paths to matrix/api.h. */
 char *mx_escape(const char *s);
 
 #endif
