@@ -45,6 +45,9 @@ struct mx_message {
     const char *filename;
     const char *mimetype;
     long long size;
+    /* Borrowed: the object that holds the text shown (body, msgtype,
+     * formatted_body): an edit's m.new_content, else the content. */
+    json_t *shown;
 };
 
 struct mx_member {

@@ -41,6 +41,7 @@ int mx_message_content_parse(const char *type, json_t *content,
         out->body = mx_field_str(new_content, "body");
     }
     json_t *shown = out->replaces ? new_content : content;
+    out->shown = shown;
     const char *format = mx_field_str(shown, "format");
     out->html = format && strcmp(format, MX_HTML_FORMAT) == 0
                     ? mx_field_str(shown, "formatted_body")
