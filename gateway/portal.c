@@ -1313,8 +1313,11 @@ static void on_levels(const struct mx_response *r, void *ud)
         return;
     }
     json_t *levels = json_deep_copy(r->body);
-    json_t *users = json_object_get(levels, "users");
-    if (!json_is_object(users)) {
+    struct mx_power_levels pl;
+    const char *why;
+    mx_power_levels_parse(levels, &pl, &why); /* an object: checked above */
+    json_t *users = pl.users; /* borrowed from levels, changed in place */
+    if (!users) {
         users = json_object();
         json_object_set_new(levels, "users", users);
     }

@@ -68,6 +68,7 @@ static void message_and_bundled_edit(void **state)
     assert_string_equal(m.reply_to, "$q");
     assert_null(m.replaces);
     assert_int_equal(m.size, -1);
+    assert_ptr_equal(m.shown, ev.content);
     struct mx_bundled_edit e;
     assert_int_equal(mx_bundled_edit_parse(&ev, &e, &why), 0);
     assert_string_equal(e.body, "new");
