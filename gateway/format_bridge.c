@@ -4,6 +4,7 @@
 #include "common/utf8.h"
 #include "gateway/gateway.h"
 #include "gateway/muc_gateway.h"
+#include "matrix/event.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -113,17 +114,19 @@ static json_t *user_ids(const struct fmt_mention *list, size_t n)
 void format_to_matrix(struct gateway *gw, const struct xmsg *m,
                       const char *conversation, json_t *content)
 {
-    json_t *edited = json_object_get(content, "m.new_content");
-    json_t *target = edited ? edited : content;
-    const char *text = json_string_value(json_object_get(target, "body"));
-    const char *msgtype = json_string_value(json_object_get(target,
-                                                            "msgtype"));
-    if (!text || (!m->xhtml && m->unstyled && m->n_refs == 0))
+    /* The content the gateway built (mx_message_content, mx_edit_content,
+     * mx_content_set_reply): an edit's text is its new one. */
+    struct mx_message parsed;
+    const char *why;
+    if (mx_message_content_parse("m.room.message", content, &parsed,
+                                 &why) < 0 ||
+        (!m->xhtml && m->unstyled && m->n_refs == 0))
         return;
-    bool emote = msgtype && strcmp(msgtype, "m.emote") == 0;
-    bool quote_cut = json_object_get(json_object_get(content,
-                                                     "m.relates_to"),
-                                     "m.in_reply_to") != NULL;
+    const char *text = parsed.body;
+    json_t *target = parsed.shown;
+    bool edited = parsed.replaces != NULL;
+    bool emote = strcmp(parsed.msgtype, "m.emote") == 0;
+    bool quote_cut = parsed.reply_to != NULL;
     struct fmt_mention *mentions;
     size_t n = resolve_mentions(gw, m, conversation, emote, quote_cut,
                                 &mentions);

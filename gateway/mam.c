@@ -120,11 +120,6 @@ static void fail_matrix(struct mam_job *j, const struct mx_response *r)
         fail(j, "cancel", "internal-server-error", r->error);
 }
 
-static const char *str_field(json_t *obj, const char *key)
-{
-    return json_string_value(json_object_get(obj, key));
-}
-
 /* ------------------------------------------------------------ the end -- */
 
 static void finish(struct mam_job *j, bool complete)
@@ -154,18 +149,14 @@ static void finish(struct mam_job *j, bool complete)
 
 /* The latest edit's text (Synapse bundles the newest m.replace under
  * unsigned.m.relations), so the archive shows what the room shows. */
-static void apply_latest_edit(json_t *raw, struct mx_message *msg)
+static void apply_latest_edit(const struct mx_event *ev,
+                              struct mx_message *msg)
 {
-    json_t *edit = json_object_get(
-        json_object_get(json_object_get(raw, "unsigned"), "m.relations"),
-        "m.replace");
-    json_t *fresh = json_object_get(json_object_get(edit, "content"),
-                                    "m.new_content");
-    const char *body = str_field(fresh, "body");
-    const char *msgtype = str_field(fresh, "msgtype");
-    if (body && msgtype) {
-        msg->body = body;
-        msg->msgtype = msgtype;
+    struct mx_bundled_edit edit;
+    const char *why;
+    if (mx_bundled_edit_parse(ev, &edit, &why) == 0) {
+        msg->body = edit.body;
+        msg->msgtype = edit.msgtype;
     }
 }
 
@@ -175,11 +166,14 @@ static const char *state_displayname(json_t *state, const char *mxid)
     size_t i;
     json_t *ev;
     json_array_foreach(state, i, ev) {
-        const char *type = str_field(ev, "type");
-        const char *key = str_field(ev, "state_key");
-        if (type && key && strcmp(type, "m.room.member") == 0 &&
-            strcmp(key, mxid) == 0)
-            return str_field(json_object_get(ev, "content"), "displayname");
+        struct mx_event parsed;
+        struct mx_member m;
+        const char *why;
+        if (mx_event_parse(ev, &parsed, &why) == 0 &&
+            strcmp(parsed.type, "m.room.member") == 0 &&
+            mx_member_parse(&parsed, &m, &why) == 0 &&
+            strcmp(parsed.state_key, mxid) == 0)
+            return m.displayname;
     }
     return NULL;
 }
@@ -257,17 +251,17 @@ static bool jid_matches(const char *with, const char *jid)
 
 /* Adds the event to the page if the archive shows it: messages with a
  * body, not edits (the original shows the latest text instead). */
-static void take(struct mam_job *j, json_t *raw, json_t *state)
+static void take(struct mam_job *j, const struct mx_event *parsed,
+                 json_t *state)
 {
-    struct mx_event ev;
+    struct mx_event ev = *parsed;
     struct mx_message msg;
     const char *why, *type;
     char *body = NULL;
-    if (mx_event_parse(raw, &ev, &why) < 0 ||
-        !mx_event_is_message(ev.type) ||
+    if (!mx_event_is_message(ev.type) ||
         mx_message_parse(&ev, &msg, &why) < 0 || msg.replaces)
         return;
-    apply_latest_edit(raw, &msg);
+    apply_latest_edit(&ev, &msg);
     if (translate_to_xmpp(&msg, (size_t)j->gw->cfg.max_stanza_body, &body,
                           &type, &why) < 0)
         return;
@@ -308,10 +302,14 @@ static void on_messages(const struct mx_response *r,
             stopped = true; /* more remain: not complete */
             break;
         }
-        json_t *raw = json_array_get(chunk, k);
-        const char *id = str_field(raw, "event_id");
-        json_t *jts = json_object_get(raw, "origin_server_ts");
-        long long ts = json_is_integer(jts) ? json_integer_value(jts) : 0;
+        /* Parsed once; one that does not parse still counts for the
+         * anchor and the period by what it has (its id, its time). */
+        struct mx_event ev;
+        const char *why;
+        bool usable = mx_event_parse(json_array_get(chunk, k), &ev,
+                                     &why) == 0;
+        const char *id = ev.event_id;
+        long long ts = (long long)ev.origin_server_ts;
         if (id && j->anchor && strcmp(id, j->anchor) == 0)
             continue;
         long long start = j->q.start_ms, end = j->q.end_ms;
@@ -321,7 +319,8 @@ static void on_messages(const struct mx_response *r,
             stopped = complete = true; /* past the period */
             break;
         }
-        take(j, raw, state);
+        if (usable)
+            take(j, &ev, state);
     }
     const char *next = res->end;
     if (!stopped) {

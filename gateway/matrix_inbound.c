@@ -24,6 +24,8 @@
 #include "gateway/typing.h"
 #include "gateway/translate.h"
 #include "matrix/event.h"
+#include "matrix/event_ephemeral.h"
+#include "matrix/transaction.h"
 #include "xep/message.h"
 #include "xep/muc.h"
 
@@ -41,6 +43,46 @@ static void notify_undelivered(struct gateway *gw, const char *room_id,
     gateway_notice(gw, room_id, ghost, event_id, text);
     free(text);
 }
+
+/* ------------------------------------------------- join outbox items -- */
+
+/* An invited ghost's join, kept in the outbox (OUTBOX_MATRIX_JOIN) until
+ * the homeserver has it: the one place its stored JSON is written and
+ * read. */
+struct join_item {
+    const char *room_id;
+    const char *user_id; /* the ghost */
+    const char *jid;     /* the XMPP user behind it */
+};
+
+/* The payload to store; the caller frees it. */
+static char *join_item_encode(const struct join_item *item)
+{
+    json_t *job = json_pack("{s:s, s:s, s:s}", "room_id", item->room_id,
+                            "user_id", item->user_id, "jid", item->jid);
+    char *payload = json_dumps(job, JSON_COMPACT);
+    json_decref(job);
+    return payload;
+}
+
+/* Fills *out with strings borrowed from the returned tree, which the
+ * caller drops with json_decref(); NULL with *why set when the payload is
+ * not a join item. */
+static json_t *join_item_decode(const char *payload, struct join_item *out,
+                                const char **why)
+{
+    json_t *tree = json_loads(payload, 0, NULL);
+    if (!tree || json_unpack_ex(tree, NULL, 0, "{s:s, s:s, s:s}", "room_id",
+                                &out->room_id, "user_id", &out->user_id,
+                                "jid", &out->jid) < 0) {
+        json_decref(tree);
+        *why = "not {room_id, user_id, jid} strings";
+        return NULL;
+    }
+    return tree;
+}
+
+/* ------------------------------------------------------- room events -- */
 
 static void on_member(struct gateway *gw, const struct mx_event *ev)
 {
@@ -86,16 +128,14 @@ static void on_member(struct gateway *gw, const struct mx_event *ev)
             free(jid);
             return;
         }
-        json_t *job = json_pack("{s:s, s:s, s:s}", "room_id", ev->room_id,
-                                "user_id", ev->state_key, "jid", jid);
-        char *payload = json_dumps(job, JSON_COMPACT);
+        struct join_item item = { ev->room_id, ev->state_key, jid };
+        char *payload = join_item_encode(&item);
         char *queue = xasprintf("join %s", ev->room_id);
         store_outbox_add(gw->store, queue, OUTBOX_MATRIX_JOIN, payload,
                          gateway_now_ms());
         queues_kick(gw, queue);
         free(queue);
         free(payload);
-        json_decref(job);
         free(jid);
         return;
     }
@@ -104,9 +144,7 @@ static void on_member(struct gateway *gw, const struct mx_event *ev)
         return;
     /* A Matrix user's avatar, in whichever kind of room it shows. */
     if (strcmp(m.membership, "join") == 0 && !gateway_is_ours(gw, ev->state_key))
-        avatars_matrix_user(gw, ev->state_key,
-                            json_string_value(json_object_get(
-                                ev->content, "avatar_url")));
+        avatars_matrix_user(gw, ev->state_key, m.avatar_url);
     if (room.mode == ROOM_GATEWAY) {
         muc_gateway_event(gw, ev, &room);
     } else if (room.mode == ROOM_PORTAL) {
@@ -257,16 +295,21 @@ static bool refuse_for_gap(struct gateway *gw, struct as_request *req,
 }
 
 /* Reactions and redactions, in any kind of bridged room. */
-static void on_reaction_or_redaction(struct gateway *gw,
-                                     const struct mx_event *ev, json_t *raw)
+static void on_reaction(struct gateway *gw, const struct mx_event *ev)
 {
     struct store_room room;
     if (store_room_get(gw->store, ev->room_id, &room) != 1)
         return;
-    if (strcmp(ev->type, "m.reaction") == 0)
-        reactions_matrix_event(gw, ev, &room);
-    else
-        retractions_matrix_event(gw, ev, raw, &room);
+    reactions_matrix_event(gw, ev, &room);
+    store_room_free(&room);
+}
+
+static void on_redaction(struct gateway *gw, const struct mx_event *ev)
+{
+    struct store_room room;
+    if (store_room_get(gw->store, ev->room_id, &room) != 1)
+        return;
+    retractions_matrix_event(gw, ev, &room);
     store_room_free(&room);
 }
 
@@ -283,34 +326,73 @@ static void on_other(struct gateway *gw, const struct mx_event *ev)
     store_room_free(&room);
 }
 
-/* The ephemeral events of a transaction (typing, receipts, presence):
- * under the stable name, else the MSC2409 one, never both (Synapse sends
- * the same events under each). Borrowed; may be NULL. */
-static json_t *txn_ephemeral(json_t *body)
+/* Room events by type. Messages (m.room.message, m.sticker) are found by
+ * mx_event_is_message, which knows their types; any type not here goes to
+ * on_other. */
+typedef void event_handler(struct gateway *gw, const struct mx_event *ev);
+static const struct {
+    const char *type;
+    event_handler *fn;
+} event_handlers[] = {
+    { "m.room.member", on_member },
+    { "m.reaction", on_reaction },
+    { "m.room.redaction", on_redaction },
+};
+
+static event_handler *handler_for(const char *type)
 {
-    json_t *eph = json_object_get(body, "ephemeral");
-    if (!json_is_array(eph))
-        eph = json_object_get(body, "de.sorunome.msc2409.ephemeral");
-    return json_is_array(eph) ? eph : NULL;
+    if (mx_event_is_message(type))
+        return on_message;
+    for (size_t i = 0; i < sizeof event_handlers / sizeof event_handlers[0];
+         i++)
+        if (strcmp(event_handlers[i].type, type) == 0)
+            return event_handlers[i].fn;
+    return on_other;
+}
+
+/* Ephemeral events by type; others are not bridged. */
+typedef void ephemeral_handler(struct gateway *gw,
+                               const struct mx_ephemeral *ev);
+static const struct {
+    const char *type;
+    ephemeral_handler *fn;
+} ephemeral_handlers[] = {
+    { "m.typing", typing_matrix_ephemeral },
+    { "m.receipt", receipts_matrix_ephemeral },
+    { "m.presence", presence_matrix_ephemeral },
+};
+
+static ephemeral_handler *ephemeral_handler_for(const char *type)
+{
+    for (size_t i = 0;
+         i < sizeof ephemeral_handlers / sizeof ephemeral_handlers[0]; i++)
+        if (strcmp(ephemeral_handlers[i].type, type) == 0)
+            return ephemeral_handlers[i].fn;
+    return NULL;
 }
 
 /* What a transaction carried, as a short hash of its event ids and its
  * ephemeral events (which have no ids): a retry carries the same events, a
  * new transaction under a reused id does not. Writes 33 characters into
  * out. */
-static void txn_digest(json_t *body, char out[33])
+static void txn_digest(const struct mx_transaction *txn, char out[33])
 {
     crypto_generichash_state h;
     crypto_generichash_init(&h, NULL, 0, 16);
     size_t i;
     json_t *ev;
-    json_array_foreach(json_object_get(body, "events"), i, ev) {
-        const char *id = json_string_value(json_object_get(ev, "event_id"));
+    json_array_foreach(txn->events, i, ev) {
+        /* Even an event that does not parse counts by its id, if it has
+         * one (mx_event_parse keeps the fields it found). */
+        struct mx_event parsed;
+        const char *why;
+        mx_event_parse(ev, &parsed, &why);
+        const char *id = parsed.event_id;
         if (id)
             crypto_generichash_update(&h, (const unsigned char *)id,
                                       strlen(id) + 1);
     }
-    json_array_foreach(txn_ephemeral(body), i, ev) {
+    json_array_foreach(txn->ephemeral, i, ev) {
         char *text = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
         if (text)
             crypto_generichash_update(&h, (const unsigned char *)text,
@@ -326,8 +408,12 @@ static void on_transaction(struct as_request *req, const char *txn_id,
                            json_t *body, void *ud)
 {
     struct gateway *gw = ud;
+    struct mx_transaction txn;
+    const char *why;
+    if (mx_transaction_parse(body, &txn, &why) < 0)
+        log_warn("to_xmpp: transaction %s carries nothing: %s", txn_id, why);
     char digest[33];
-    txn_digest(body, digest);
+    txn_digest(&txn, digest);
     int seen = store_txn_seen(gw->store, txn_id, digest);
     if (seen < 0) {
         as_request_reply_error(req, 500, "M_UNKNOWN", "store failure");
@@ -344,12 +430,10 @@ static void on_transaction(struct as_request *req, const char *txn_id,
     metrics_inc(CNT_TXNS);
     gw->txn_start = metrics_point_now();
     uint64_t writes_before = store_write_count(gw->store);
-    json_t *events = json_object_get(body, "events");
     size_t i;
     json_t *raw;
-    json_array_foreach(events, i, raw) {
+    json_array_foreach(txn.events, i, raw) {
         struct mx_event ev;
-        const char *why;
         if (mx_event_parse(raw, &ev, &why) < 0) {
             /* One bad event must not make the homeserver retry the whole
              * transaction forever. */
@@ -357,26 +441,15 @@ static void on_transaction(struct as_request *req, const char *txn_id,
                      txn_id, why);
             continue;
         }
-        if (strcmp(ev.type, "m.room.member") == 0)
-            on_member(gw, &ev);
-        else if (mx_event_is_message(ev.type))
-            on_message(gw, &ev);
-        else if (strcmp(ev.type, "m.reaction") == 0 ||
-                 strcmp(ev.type, "m.room.redaction") == 0)
-            on_reaction_or_redaction(gw, &ev, raw);
-        else
-            on_other(gw, &ev);
+        handler_for(ev.type)(gw, &ev);
     }
-    json_array_foreach(txn_ephemeral(body), i, raw) {
-        const char *type = json_string_value(json_object_get(raw, "type"));
-        if (!type || !json_is_object(json_object_get(raw, "content")))
+    json_array_foreach(txn.ephemeral, i, raw) {
+        struct mx_ephemeral eph;
+        if (mx_ephemeral_parse(raw, &eph, &why) < 0)
             continue;
-        if (strcmp(type, "m.typing") == 0)
-            typing_matrix_ephemeral(gw, raw);
-        else if (strcmp(type, "m.receipt") == 0)
-            receipts_matrix_ephemeral(gw, raw);
-        else if (strcmp(type, "m.presence") == 0)
-            presence_matrix_ephemeral(gw, raw);
+        ephemeral_handler *fn = ephemeral_handler_for(eph.type);
+        if (fn)
+            fn(gw, &eph);
     }
     gw->txn_start.wall_us = 0;
     int64_t n = txn_number(txn_id);
@@ -502,13 +575,12 @@ static void on_join_ghost_ready(struct gateway *gw, bool ok, const char *error,
 
 void matrix_join_process(struct gateway *gw, const struct store_outbox_item *it)
 {
-    json_t *p = json_loads(it->payload, 0, NULL);
-    const char *room = json_string_value(json_object_get(p, "room_id"));
-    const char *user = json_string_value(json_object_get(p, "user_id"));
-    const char *jid = json_string_value(json_object_get(p, "jid"));
-    if (!room || !user || !jid) {
-        log_error("to_xmpp: malformed join item %lld", (long long)it->id);
-        json_decref(p);
+    struct join_item item;
+    const char *why;
+    json_t *tree = join_item_decode(it->payload, &item, &why);
+    if (!tree) {
+        log_error("to_xmpp: malformed join item %lld: %s", (long long)it->id,
+                  why);
         queues_done(gw, it->queue, it->id);
         return;
     }
@@ -516,9 +588,9 @@ void matrix_join_process(struct gateway *gw, const struct store_outbox_item *it)
     j->gw = gw;
     j->item_id = it->id;
     j->queue = xstrdup(it->queue);
-    j->room_id = xstrdup(room);
-    j->user_id = xstrdup(user);
-    j->jid = xstrdup(jid);
-    json_decref(p);
+    j->room_id = xstrdup(item.room_id);
+    j->user_id = xstrdup(item.user_id);
+    j->jid = xstrdup(item.jid);
+    json_decref(tree);
     ghosts_ensure(gw, j->user_id, j->jid, NULL, on_join_ghost_ready, j);
 }

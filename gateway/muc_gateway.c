@@ -13,6 +13,7 @@
 #include "gateway/media.h"
 #include "gateway/presence.h"
 #include "gateway/translate.h"
+#include "matrix/event_state.h"
 #include "xep/disco.h"
 #include "xep/message.h"
 #include "xep/avatar.h"
@@ -47,35 +48,42 @@ static struct muc_item item_for_level(long level, const char *jid)
 #define CREATOR_LEVEL 1000000L
 
 /* From room version 12 on, a room's creators outrank every power level
- * and are not listed in m.room.power_levels (MSC4289). */
-static bool is_creator(json_t *create, const char *mxid)
+ * and are not listed in m.room.power_levels (MSC4289). create is NULL when
+ * the room's create event could not be read. */
+static bool is_creator(const struct mx_create *create, const char *mxid)
 {
-    if (!create)
-        return false;
-    json_t *content = json_object_get(create, "content");
-    const char *version = json_string_value(json_object_get(content,
-                                                            "room_version"));
-    if (!version || strspn(version, "0123456789") != strlen(version) ||
-        atoi(version) < 12)
-        return false;
-    const char *sender = json_string_value(json_object_get(create, "sender"));
-    if (sender && strcmp(sender, mxid) == 0)
-        return true;
-    size_t i;
-    json_t *c;
-    json_array_foreach(json_object_get(content, "additional_creators"), i, c)
-        if (json_is_string(c) && strcmp(json_string_value(c), mxid) == 0)
-            return true;
-    return false;
+    return create && mx_create_is_creator(create, mxid);
 }
 
-static long power_level(json_t *levels, const char *mxid)
+/* The room's create event as fetched (format=event), or NULL when it was
+ * not fetched or does not parse; views into ev's tree. */
+static const struct mx_create *parse_create(json_t *raw, struct mx_event *ev,
+                                            struct mx_create *out)
 {
-    json_t *v = json_object_get(json_object_get(levels, "users"), mxid);
-    if (json_is_integer(v))
-        return (long)json_integer_value(v);
-    v = json_object_get(levels, "users_default");
-    return json_is_integer(v) ? (long)json_integer_value(v) : 0;
+    const char *why;
+    if (!raw)
+        return NULL;
+    if (mx_event_parse(raw, ev, &why) < 0 ||
+        mx_create_parse(ev, out, &why) < 0) {
+        log_debug("muc: ignoring the room's create event: %s", why);
+        return NULL;
+    }
+    return out;
+}
+
+/* The power levels content, or every default when there is none (the
+ * fetch failed) or it is not an object. */
+static void parse_levels(json_t *content, struct mx_power_levels *out)
+{
+    const char *why;
+    if (mx_power_levels_parse(content, out, &why) < 0)
+        mx_power_levels_default(out);
+}
+
+static long power_level(const struct mx_power_levels *levels,
+                        const char *mxid)
+{
+    return (long)mx_power_levels_user(levels, mxid);
 }
 
 /* The real JID behind a member: an XMPP user's own JID for ghosts, the
@@ -359,11 +367,23 @@ static const struct {
 static void state_ready(struct join *j)
 {
     struct gateway *gw = j->gw;
-    json_t *levels = j->state[STATE_LEVELS], *create = j->state[STATE_CREATE];
-    const char *topic = json_string_value(
-        json_object_get(j->state[STATE_TOPIC], "topic"));
-    const char *name = json_string_value(
-        json_object_get(j->state[STATE_NAME], "name"));
+    /* Each state part parsed once for all members. */
+    struct mx_power_levels pl;
+    parse_levels(j->state[STATE_LEVELS], &pl);
+    const struct mx_power_levels *levels = &pl;
+    struct mx_event create_ev;
+    struct mx_create create_view;
+    const struct mx_create *create = parse_create(j->state[STATE_CREATE],
+                                                  &create_ev, &create_view);
+    struct mx_topic t;
+    struct mx_name nm;
+    const char *why;
+    const char *topic = mx_topic_parse(j->state[STATE_TOPIC], &t, &why) == 0
+                            ? t.topic
+                            : NULL;
+    const char *name = mx_name_parse(j->state[STATE_NAME], &nm, &why) == 0
+                           ? nm.name
+                           : NULL;
 
     /* Nicks, made unique: a second member with the same display name gets
      * its Matrix ID appended. */
@@ -958,6 +978,8 @@ char *muc_gateway_member_at(struct gateway *gw, const char *requester,
 static void relay_power_levels(struct gateway *gw, const struct mx_event *ev,
                                const struct store_room *room)
 {
+    struct mx_power_levels levels;
+    parse_levels(ev->content, &levels);
     struct store_member *members;
     int nm = store_members_in_room(gw->store, ev->room_id, &members);
     struct store_occupant *all;
@@ -965,7 +987,7 @@ static void relay_power_levels(struct gateway *gw, const struct mx_event *ev,
     for (int k = 0; k < nm; k++) {
         if (members[k].level == CREATOR_LEVEL)
             continue; /* creators are above power levels */
-        long level = power_level(ev->content, members[k].mxid);
+        long level = power_level(&levels, members[k].mxid);
         if (level == members[k].level)
             continue;
         store_member_put(gw->store, ev->room_id, members[k].mxid,
@@ -989,8 +1011,7 @@ static void relay_power_levels(struct gateway *gw, const struct mx_event *ev,
 void muc_gateway_event(struct gateway *gw, const struct mx_event *ev,
                        const struct store_room *room)
 {
-    if (strcmp(ev->type, "m.room.power_levels") == 0 && ev->state_key &&
-        !*ev->state_key) {
+    if (mx_event_is_room_state(ev, "m.room.power_levels")) {
         relay_power_levels(gw, ev, room);
         return;
     }

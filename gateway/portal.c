@@ -23,6 +23,7 @@
 #include "gateway/receipts.h"
 #include "gateway/typing.h"
 #include "gateway/translate.h"
+#include "matrix/event_state.h"
 #include "xep/disco.h"
 #include "xep/message.h"
 #include "xep/muc.h"
@@ -565,10 +566,11 @@ out:
 static void on_matrix_topic(struct gateway *gw, const struct mx_event *ev,
                             const struct store_room *room)
 {
-    const char *topic = json_string_value(json_object_get(ev->content,
-                                                          "topic"));
-    if (!topic)
-        topic = "";
+    /* No topic string: the topic was removed. */
+    struct mx_topic t;
+    const char *why;
+    const char *topic = mx_topic_parse(ev->content, &t, &why) == 0 ? t.topic
+                                                                    : "";
     char *subject = NULL;
     store_room_subject_get(gw->store, ev->room_id, &subject);
     bool same = subject && strcmp(subject, topic) == 0;
@@ -607,8 +609,7 @@ void portal_matrix_event(struct gateway *gw, const struct mx_event *ev,
         return; /* our ghosts' and bot's own events echoing back */
     if (mx_event_is_message(ev->type))
         on_matrix_message(gw, ev, room);
-    else if (strcmp(ev->type, "m.room.topic") == 0 && ev->state_key &&
-             !*ev->state_key)
+    else if (mx_event_is_room_state(ev, "m.room.topic"))
         on_matrix_topic(gw, ev, room);
 }
 
@@ -1346,8 +1347,11 @@ static void on_levels(const struct mx_response *r, const struct mx_state *res,
         return;
     }
     json_t *levels = json_deep_copy(res->content);
-    json_t *users = json_object_get(levels, "users");
-    if (!json_is_object(users)) {
+    struct mx_power_levels pl;
+    const char *why;
+    mx_power_levels_parse(levels, &pl, &why); /* an object: checked above */
+    json_t *users = pl.users; /* borrowed from levels, changed in place */
+    if (!users) {
         users = json_object();
         json_object_set_new(levels, "users", users);
     }

@@ -3,6 +3,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "matrix/event_ephemeral.h"
 #include "common/mem.h"
 #include "gateway/avatars.h"
 #include "gateway/coalesce.h"
@@ -311,18 +312,22 @@ void presence_portal_occupant(struct gateway *gw, const char *person,
 
 /* ---------------------------------------------------- Matrix -> XMPP -- */
 
-void presence_matrix_ephemeral(struct gateway *gw, json_t *ev)
+void presence_matrix_ephemeral(struct gateway *gw,
+                               const struct mx_ephemeral *ev)
 {
-    const char *sender = json_string_value(json_object_get(ev, "sender"));
-    json_t *content = json_object_get(ev, "content");
-    if (!sender || gateway_is_ours(gw, sender))
+    struct mx_presence p;
+    const char *why;
+    if (mx_presence_parse(ev, &p, &why) < 0) {
+        log_debug("presence: skipping an m.presence event: %s", why);
+        return;
+    }
+    const char *sender = p.user_id;
+    if (gateway_is_ours(gw, sender))
         return; /* our own ghosts' presence coming back */
-    int state = presence_state_from_matrix(
-        json_string_value(json_object_get(content, "presence")));
+    int state = presence_state_from_matrix(p.presence);
     if (state < 0)
         return;
-    const char *msg = json_string_value(json_object_get(content,
-                                                        "status_msg"));
+    const char *msg = p.status_msg;
     char *status = msg ? clip_copy(msg, MAX_TEXT) : NULL;
     /* Synapse repeats a user's presence (last_active_ago moves on); only a
      * change of state or status is news, and only news is written. */

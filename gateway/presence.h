@@ -24,9 +24,11 @@ struct presence;
 struct presence *presence_pending_new(void);
 void presence_pending_free(struct presence *p);
 
-/* One m.presence ephemeral event from an appservice transaction
- * (borrowed; its content is an object). */
-void presence_matrix_ephemeral(struct gateway *gw, json_t *ev);
+struct mx_ephemeral;
+
+/* One m.presence ephemeral event from an appservice transaction. */
+void presence_matrix_ephemeral(struct gateway *gw,
+                             const struct mx_ephemeral *ev);
 
 /* Presence from an XMPP user to a Matrix user's JID or to a gateway-mode
  * MUC, of no type or type "unavailable"; subscriptions are handled

@@ -1,6 +1,7 @@
 #include "gateway/reactions.h"
 
 #include "common/log.h"
+#include "matrix/event_relation.h"
 #include "common/mem.h"
 #include "common/utf8.h"
 #include "gateway/conversation.h"
@@ -196,17 +197,16 @@ static void send_set(struct gateway *gw, const struct store_room *room,
 void reactions_matrix_event(struct gateway *gw, const struct mx_event *ev,
                             const struct store_room *room)
 {
-    json_t *rel = json_object_get(ev->content, "m.relates_to");
-    const char *rel_type = json_string_value(json_object_get(rel,
-                                                             "rel_type"));
-    const char *target = json_string_value(json_object_get(rel, "event_id"));
-    const char *key = json_string_value(json_object_get(rel, "key"));
-    if (!rel_type || strcmp(rel_type, "m.annotation") != 0 || !target ||
-        !key || !*key || strlen(key) > REACTION_MAX_BYTES ||
-        !utf8_valid(key, strlen(key))) {
-        log_debug("reactions: skipping malformed reaction %s", ev->event_id);
+    struct mx_reaction r;
+    const char *why = "an empty, overlong or invalid key";
+    if (mx_reaction_parse(ev, &r, &why) < 0 || !*r.key ||
+        strlen(r.key) > REACTION_MAX_BYTES ||
+        !utf8_valid(r.key, strlen(r.key))) {
+        log_debug("reactions: skipping malformed reaction %s: %s",
+                  ev->event_id, why);
         return;
     }
+    const char *target = r.target, *key = r.key;
     /* Stored whoever sent it, our ghosts included: the echo of a ghost's
      * reaction may come before the answer to the request that made it. */
     struct store_reaction row = { (char *)target, (char *)ev->sender,

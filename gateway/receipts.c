@@ -13,6 +13,7 @@
 #include "gateway/receipts.h"
 
 #include "common/log.h"
+#include "matrix/event_ephemeral.h"
 #include "common/mem.h"
 #include "gateway/conversation.h"
 #include "gateway/gateway.h"
@@ -119,33 +120,36 @@ static void matrix_read(struct gateway *gw, const struct store_room *room,
     store_message_free(&x);
 }
 
-void receipts_matrix_ephemeral(struct gateway *gw, json_t *ev)
+struct read_walk {
+    struct gateway *gw;
+    const struct store_room *room;
+};
+
+static void on_read_receipt(const struct mx_read_receipt *rr, void *ud)
 {
-    const char *room_id = json_string_value(json_object_get(ev, "room_id"));
-    if (!room_id)
+    struct read_walk *w = ud;
+    /* XMPP has no threads' own read positions. */
+    if (rr->thread_id && strcmp(rr->thread_id, "main") != 0)
         return;
-    struct store_room room;
-    if (store_room_get(gw->store, room_id, &room) != 1)
+    if (!gateway_is_ours(w->gw, rr->user_id))
+        matrix_read(w->gw, w->room, rr->user_id, rr->event_id, rr->ts);
+}
+
+void receipts_matrix_ephemeral(struct gateway *gw,
+                               const struct mx_ephemeral *ev)
+{
+    struct mx_receipt r;
+    const char *why;
+    if (mx_receipt_parse(ev, &r, &why) < 0) {
+        log_debug("receipts: skipping an m.receipt event: %s", why);
         return;
-    /* {event_id: {"m.read": {user_id: {"ts": …, "thread_id"?: …}}}};
-     * private receipts never reach appservices. */
-    const char *event_id;
-    json_t *by_type;
-    json_object_foreach(json_object_get(ev, "content"), event_id, by_type) {
-        const char *mxid;
-        json_t *info;
-        json_object_foreach(json_object_get(by_type, "m.read"), mxid, info) {
-            const char *thread = json_string_value(
-                json_object_get(info, "thread_id"));
-            /* XMPP has no threads' own read positions. */
-            if (thread && strcmp(thread, "main") != 0)
-                continue;
-            json_t *ts = json_object_get(info, "ts");
-            if (!gateway_is_ours(gw, mxid))
-                matrix_read(gw, &room, mxid, event_id,
-                            json_is_integer(ts) ? json_integer_value(ts) : 0);
-        }
     }
+    struct store_room room;
+    if (store_room_get(gw->store, r.room_id, &room) != 1)
+        return;
+    /* Only m.read: private receipts never reach appservices. */
+    struct read_walk w = { gw, &room };
+    mx_receipt_foreach(&r, "m.read", on_read_receipt, &w);
     store_room_free(&room);
 }
 

@@ -9,9 +9,11 @@ struct gateway;
 struct store_room;
 struct xmsg;
 
-/* One m.receipt ephemeral event from an appservice transaction
- * (borrowed; its content is an object). */
-void receipts_matrix_ephemeral(struct gateway *gw, json_t *ev);
+struct mx_ephemeral;
+
+/* One m.receipt ephemeral event from an appservice transaction. */
+void receipts_matrix_ephemeral(struct gateway *gw,
+                             const struct mx_ephemeral *ev);
 
 /* Every message from an XMPP user to the gateway (not an error, not a
  * spoof): its XEP-0184 receipt or XEP-0333 marker, if any. */

@@ -1,6 +1,7 @@
 #include "gateway/retractions.h"
 
 #include "common/log.h"
+#include "matrix/event_relation.h"
 #include "common/mem.h"
 #include "gateway/conversation.h"
 #include "gateway/muc_gateway.h"
@@ -403,21 +404,22 @@ static void moderate_in_portal(struct gateway *gw, const struct store_room *room
 }
 
 void retractions_matrix_event(struct gateway *gw, const struct mx_event *ev,
-                              json_t *raw, const struct store_room *room)
+                              const struct store_room *room)
 {
-    const char *redacts = json_string_value(json_object_get(ev->content,
-                                                            "redacts"));
-    if (!redacts)
-        redacts = json_string_value(json_object_get(raw, "redacts"));
-    if (!redacts)
+    struct mx_redaction red;
+    const char *why;
+    if (mx_redaction_parse(ev, &red, &why) < 0) {
+        log_debug("retractions: skipping redaction %s: %s", ev->event_id,
+                  why);
         return;
+    }
+    const char *redacts = red.redacts;
     if (reactions_matrix_redaction(gw, ev, redacts, room))
         return;
     struct store_message m;
     if (store_message_by_event(gw->store, redacts, &m) != 1)
         return; /* never crossed */
-    const char *reason = json_string_value(json_object_get(ev->content,
-                                                           "reason"));
+    const char *reason = red.reason;
     bool moderated = m.sender && strcmp(m.sender, ev->sender) != 0;
     char *xmpp_id = relations_xmpp_id(gw, room, redacts);
     if (!xmpp_id)

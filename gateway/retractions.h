@@ -30,9 +30,8 @@ void retractions_moderated_in_portal(struct gateway *gw, const char *room_id,
  * whether the occupant may. */
 void retractions_moderate_iq(struct gateway *gw, xmpp_stanza_t *iq);
 
-/* Matrix -> XMPP: an m.room.redaction event (raw: the event as received,
- * for the room versions that keep `redacts` outside the content). */
+/* Matrix -> XMPP: an m.room.redaction event. */
 void retractions_matrix_event(struct gateway *gw, const struct mx_event *ev,
-                              json_t *raw, const struct store_room *room);
+                              const struct store_room *room);
 
 #endif

@@ -6,6 +6,7 @@
 #include "gateway/typing.h"
 
 #include "common/log.h"
+#include "matrix/event_ephemeral.h"
 #include "common/mem.h"
 #include "gateway/conversation.h"
 #include "gateway/gateway.h"
@@ -83,12 +84,16 @@ static void announce(struct gateway *gw, const struct store_room *room,
     free(from);
 }
 
-void typing_matrix_ephemeral(struct gateway *gw, json_t *ev)
+void typing_matrix_ephemeral(struct gateway *gw,
+                             const struct mx_ephemeral *ev)
 {
-    const char *room_id = json_string_value(json_object_get(ev, "room_id"));
-    json_t *ids = json_object_get(json_object_get(ev, "content"), "user_ids");
-    if (!room_id || !json_is_array(ids))
+    struct mx_typing t;
+    const char *why;
+    if (mx_typing_parse(ev, &t, &why) < 0) {
+        log_debug("typing: skipping an m.typing event: %s", why);
         return;
+    }
+    const char *room_id = t.room_id;
     purge_expired(gateway_now_ms()); /* whichever side is busier cleans */
     struct room_typists **slot = room_find(room_id);
     struct store_room room;
@@ -105,9 +110,8 @@ void typing_matrix_ephemeral(struct gateway *gw, json_t *ev)
     char **now = xcalloc(MAX_TYPISTS, sizeof *now);
     size_t n = 0;
     size_t i;
-    json_t *v;
-    json_array_foreach(ids, i, v) {
-        const char *mxid = json_string_value(v);
+    for (i = 0; i < t.user_ids.n; i++) {
+        const char *mxid = mx_str_list_at(&t.user_ids, i);
         /* Our ghosts type because XMPP users do: that is their echo. */
         if (!mxid || gateway_is_ours(gw, mxid) || n == MAX_TYPISTS ||
             contains(now, n, mxid))

@@ -9,9 +9,11 @@ struct gateway;
 struct store_room;
 struct xmsg;
 
-/* One m.typing ephemeral event from an appservice transaction
- * (borrowed; its content is an object). */
-void typing_matrix_ephemeral(struct gateway *gw, json_t *ev);
+struct mx_ephemeral;
+
+/* One m.typing ephemeral event from an appservice transaction. */
+void typing_matrix_ephemeral(struct gateway *gw,
+                             const struct mx_ephemeral *ev);
 
 /* Every message from an XMPP user to the gateway (not an error, not a
  * spoof), before anything else looks at it: its chat state, if any.

@@ -1,17 +1,13 @@
+/* The event every kind shares, and the message contents the gateway
+ * builds. The parsers of each kind live in event_*.c. */
 #include "matrix/event.h"
 
 #include "common/mem.h"
+#include "matrix/event_fields.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define HTML_FORMAT "org.matrix.custom.html"
-
-static const char *str_field(json_t *obj, const char *key)
-{
-    json_t *v = json_object_get(obj, key);
-    return json_is_string(v) ? json_string_value(v) : NULL;
-}
 
 int mx_event_parse(json_t *ev, struct mx_event *out, const char **why)
 {
@@ -20,13 +16,13 @@ int mx_event_parse(json_t *ev, struct mx_event *out, const char **why)
         *why = "the event is not a JSON object";
         return -1;
     }
-    out->event_id = str_field(ev, "event_id");
-    out->room_id = str_field(ev, "room_id");
-    out->sender = str_field(ev, "sender");
-    out->type = str_field(ev, "type");
-    out->state_key = str_field(ev, "state_key");
-    json_t *ts = json_object_get(ev, "origin_server_ts");
-    out->origin_server_ts = json_is_integer(ts) ? json_integer_value(ts) : 0;
+    out->raw = ev;
+    out->event_id = mx_field_str(ev, "event_id");
+    out->room_id = mx_field_str(ev, "room_id");
+    out->sender = mx_field_str(ev, "sender");
+    out->type = mx_field_str(ev, "type");
+    out->state_key = mx_field_str(ev, "state_key");
+    out->origin_server_ts = mx_field_int(ev, "origin_server_ts", 0);
     out->content = json_object_get(ev, "content");
     if (!out->event_id || !out->room_id || !out->sender || !out->type) {
         *why = "the event lacks event_id, room_id, sender or type";
@@ -43,62 +39,6 @@ bool mx_event_is_message(const char *type)
 {
     return type && (strcmp(type, "m.room.message") == 0 ||
                     strcmp(type, "m.sticker") == 0);
-}
-
-int mx_message_parse(const struct mx_event *ev, struct mx_message *out,
-                     const char **why)
-{
-    /* A sticker event has no msgtype; giving it one lets it take the
-     * image's way through the gateway. */
-    out->msgtype = strcmp(ev->type, "m.sticker") == 0
-                       ? "m.sticker"
-                       : str_field(ev->content, "msgtype");
-    out->body = str_field(ev->content, "body");
-    out->replaces = NULL;
-    out->html = NULL;
-    out->url = str_field(ev->content, "url");
-    out->filename = str_field(ev->content, "filename");
-    json_t *info = json_object_get(ev->content, "info");
-    out->mimetype = str_field(info, "mimetype");
-    json_t *size = json_object_get(info, "size");
-    out->size = json_is_integer(size) && json_integer_value(size) >= 0
-                    ? (long long)json_integer_value(size)
-                    : -1;
-    json_t *rel = json_object_get(ev->content, "m.relates_to");
-    out->reply_to = str_field(json_object_get(rel, "m.in_reply_to"),
-                              "event_id");
-    const char *rel_type = str_field(rel, "rel_type");
-    json_t *new_content = json_object_get(ev->content, "m.new_content");
-    if (rel_type && strcmp(rel_type, "m.replace") == 0 &&
-        str_field(rel, "event_id") && str_field(new_content, "body") &&
-        str_field(new_content, "msgtype")) {
-        out->replaces = str_field(rel, "event_id");
-        out->msgtype = str_field(new_content, "msgtype");
-        out->body = str_field(new_content, "body");
-    }
-    json_t *shown = out->replaces ? new_content : ev->content;
-    const char *format = str_field(shown, "format");
-    out->html = format && strcmp(format, HTML_FORMAT) == 0
-                    ? str_field(shown, "formatted_body")
-                    : NULL;
-    if (!out->msgtype || !out->body) {
-        *why = "the message has no msgtype or body";
-        return -1;
-    }
-    return 0;
-}
-
-int mx_member_parse(const struct mx_event *ev, struct mx_member *out,
-                    const char **why)
-{
-    out->membership = str_field(ev->content, "membership");
-    out->displayname = str_field(ev->content, "displayname");
-    out->is_direct = json_is_true(json_object_get(ev->content, "is_direct"));
-    if (!out->membership || !ev->state_key) {
-        *why = "the member event has no membership or state_key";
-        return -1;
-    }
-    return 0;
 }
 
 json_t *mx_message_content(const char *msgtype, const char *body)
@@ -135,7 +75,7 @@ json_t *mx_edit_content(const char *msgtype, const char *body,
 
 void mx_content_set_html(json_t *content, const char *html)
 {
-    json_object_set_new(content, "format", json_string(HTML_FORMAT));
+    json_object_set_new(content, "format", json_string(MX_HTML_FORMAT));
     json_object_set_new(content, "formatted_body", json_string(html));
 }
 

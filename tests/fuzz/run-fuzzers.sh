@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 SECONDS_PER_TARGET=${1:-20}
 shift || true
 TARGETS=("$@")
-((${#TARGETS[@]})) || TARGETS=(ids config stanza transaction formatting media json_read)
+((${#TARGETS[@]})) || TARGETS=(ids config stanza transaction events formatting media json_read)
 
 CC=${FUZZ_CC:-clang}
 command -v "$CC" >/dev/null || {
@@ -24,7 +24,10 @@ CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
 LIBS="$(pkg-config --libs $PKGS)"
 SOURCES="common/mem.c common/strbuf.c common/utf8.c common/log.c \
   gateway/ids.c gateway/config.c gateway/translate.c gateway/formatting.c \
-  gateway/media_sniff.c matrix/event.c matrix/json_read.c matrix/json_write.c \
+  gateway/media_sniff.c matrix/event.c matrix/event_message.c \
+  matrix/event_state.c matrix/event_relation.c matrix/event_ephemeral.c \
+  matrix/event_device.c matrix/transaction.c \
+  matrix/json_read.c matrix/json_write.c \
   xep/mam.c xep/message.c xep/muc.c xep/reactions.c xep/retract.c xep/xml.c \
   xep/presence_stanza.c xep/avatar.c"
 
