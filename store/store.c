@@ -114,9 +114,9 @@ int store_step_write(struct store *st, sqlite3_stmt *s, const char *what)
     return 0;
 }
 
-void store_lazy_begin(struct store *st) { st->lazy_depth++; }
+void store_may_wait_begin(struct store *st) { st->lazy_depth++; }
 
-void store_lazy_end(struct store *st) { st->lazy_depth--; }
+void store_may_wait_end(struct store *st) { st->lazy_depth--; }
 
 long store_commit_due_ms(const struct store *st)
 {
@@ -124,7 +124,7 @@ long store_commit_due_ms(const struct store *st)
         return -1;
     if (st->urgent)
         return 0;
-    int64_t left = st->lazy_since_ms + STORE_LAZY_MS - clock_mono_ms();
+    int64_t left = st->lazy_since_ms + STORE_MAY_WAIT_MS - clock_mono_ms();
     return left > 0 ? (long)left : 0;
 }
 

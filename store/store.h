@@ -35,14 +35,16 @@ int store_flush(struct store *st);
 uint64_t store_write_count(const struct store *st);
 /* True while writes wait for store_flush() to commit them. */
 bool store_in_txn(const struct store *st);
-/* Writes made between these two calls (they nest) may wait for a later
- * turn's commit, up to STORE_LAZY_MS: the marks that a piece of work is
- * finished, whose loss in a crash only makes that work run again with
- * the same ids. Most then ride on a commit made for something else, so a
- * message costs one commit instead of two. */
-#define STORE_LAZY_MS 100
-void store_lazy_begin(struct store *st);
-void store_lazy_end(struct store *st);
+/* Durability. A write is durable once committed, and by default it is
+ * committed at the end of its loop turn. Writes made between these two
+ * calls (they nest) may instead wait up to STORE_MAY_WAIT_MS for a later
+ * commit: the marks that a piece of work is finished, whose loss in a
+ * crash only makes that work run again with the same ids. Most then ride
+ * on a commit made for something else, so a message costs one commit
+ * instead of two. New outbox work never waits. */
+#define STORE_MAY_WAIT_MS 100
+void store_may_wait_begin(struct store *st);
+void store_may_wait_end(struct store *st);
 /* When the open transaction must be committed: -1 if it wrote nothing, 0
  * now, else in that many milliseconds (only writes that may wait). */
 long store_commit_due_ms(const struct store *st);

@@ -52,7 +52,7 @@ struct store {
     bool in_txn; /* a transaction is open: reads or writes this turn */
     bool dirty;  /* ...and it has written something */
     bool urgent; /* ...that must be committed before the turn ends */
-    int lazy_depth;        /* inside store_lazy_begin/end */
+    int lazy_depth;        /* inside store_may_wait_begin/end */
     int64_t lazy_since_ms; /* the oldest write that may wait, or 0 */
     uint64_t writes;
     struct checkpointer *checkpointer;

@@ -58,7 +58,7 @@ static void put_messages_one_by_one(struct store *st, const char *prefix,
 }
 
 /* Marks that work is finished may wait for a later commit, up to
- * STORE_LAZY_MS; anything else, and new outbox work in particular, is due
+ * STORE_MAY_WAIT_MS; anything else, and new outbox work in particular, is due
  * at once; and a commit made for any reason takes the waiting ones too. */
 static void lazy_writes_wait_for_a_later_commit(void **state)
 {
@@ -72,20 +72,20 @@ static void lazy_writes_wait_for_a_later_commit(void **state)
     assert_int_equal(store_flush(st), 0);
     assert_int_equal(store_commit_due_ms(st), -1);
 
-    store_lazy_begin(st);
+    store_may_wait_begin(st);
     assert_int_equal(store_outbox_delete(st, item), 0);
-    store_lazy_end(st);
+    store_may_wait_end(st);
     long due = store_commit_due_ms(st);
-    assert_true(due > 0 && due <= STORE_LAZY_MS);
+    assert_true(due > 0 && due <= STORE_MAY_WAIT_MS);
 
     /* Once due, it is due now. */
-    usleep((STORE_LAZY_MS + 20) * 1000);
+    usleep((STORE_MAY_WAIT_MS + 20) * 1000);
     assert_int_equal(store_commit_due_ms(st), 0);
 
     /* New work inside a lazy scope is still due at once. */
-    store_lazy_begin(st);
+    store_may_wait_begin(st);
     int64_t other = store_outbox_add(st, "q", OUTBOX_XMPP_INBOUND, "<n/>", 2);
-    store_lazy_end(st);
+    store_may_wait_end(st);
     assert_true(other > item);
     assert_int_equal(store_commit_due_ms(st), 0);
     assert_int_equal(store_flush(st), 0);
