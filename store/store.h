@@ -1,10 +1,11 @@
 /* The store: everything a conversation needs to survive a restart
- * (DESIGN.md §5). SQLite in WAL mode, one write transaction per loop turn.
+ * (DESIGN.md §5, doc/STORE.md). One transaction per loop turn, over a
+ * driver (store/driver.h; SQLite's in store/sqlite/).
  *
- * Writes open a transaction lazily; store_flush() commits it. Reads on the
- * same connection see uncommitted writes. Callers never see SQL: each
- * function answers one question, so a PostgreSQL backend can replace this
- * file without touching them.
+ * Writes open a transaction lazily; store_flush() commits it. Reads see
+ * the uncommitted writes of the turn. Callers never see SQL: each
+ * function answers one question, so another backend (PostgreSQL) is a
+ * driver of its own without touching them.
  *
  * Return values: 0 ok, -1 error (logged), and for lookups 1 = found,
  * 0 = not found. Strings filled into out-structs are owned by the caller and
@@ -24,12 +25,6 @@ int store_open(const char *path, struct store **out, char **err);
 void store_close(struct store *st);
 /* Commits the open write transaction, if any. */
 int store_flush(struct store *st);
-/* The write-ahead log is copied back into the database by a thread once
- * it holds STORE_LOG_PAGES pages; under writes so steady that the thread
- * never catches up, the committing loop copies it back itself at
- * STORE_LOG_MAX_PAGES. So the log never grows much past that. */
-#define STORE_LOG_PAGES 1000
-#define STORE_LOG_MAX_PAGES (4 * STORE_LOG_PAGES)
 /* How many writes were made since the store was opened: a caller compares
  * two readings to learn whether some work changed anything. */
 uint64_t store_write_count(const struct store *st);
