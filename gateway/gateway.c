@@ -302,7 +302,7 @@ static void before_sleep(struct gateway *gw)
             metrics_observe_us(HIST_COMMIT, metrics_now_us() - commit_us);
     }
     /* else only writes that may wait were made: they ride on a later
-     * commit (store_lazy_begin). */
+     * commit (store_may_wait_begin). */
     to_xmpp_flush(gw, commit);
     if (waiting)
         as_server_committed(gw->as, commit >= 0);

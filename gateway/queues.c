@@ -88,9 +88,9 @@ void queues_done(struct gateway *gw, const char *queue, int64_t item_id)
     struct queues *q = gw->queues;
     /* Workers are written to run again after a crash (that is why items
      * stay until now), so the removal may wait for a later commit. */
-    store_lazy_begin(gw->store);
+    store_may_wait_begin(gw->store);
     store_outbox_delete(gw->store, item_id);
-    store_lazy_end(gw->store);
+    store_may_wait_end(gw->store);
     struct busy **pp = find(q, queue);
     if (*pp) {
         struct busy *b = *pp;

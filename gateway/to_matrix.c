@@ -164,13 +164,13 @@ static void on_sent(const struct mx_response *r,
             /* After a crash that loses these, the message is sent again
              * with the same txnId, and the homeserver answers with this
              * same event: they may wait for a later commit. */
-            store_lazy_begin(j->gw->store);
+            store_may_wait_begin(j->gw->store);
             store_message_put(j->gw->store, &m);
             const char *dedupe_id = xmsg_dedupe_id(&j->msg);
             if (dedupe_id)
                 store_inbound_delivered(j->gw->store, j->sender_jid, dedupe_id,
                                         event_id);
-            store_lazy_end(j->gw->store);
+            store_may_wait_end(j->gw->store);
             receipts_message_stored(j->gw, event_id);
             /* XEP-0184: the message now exists on Matrix; the sender may
              * stop resending it. */

@@ -6,7 +6,6 @@
 
 #include "common/mem.h"
 
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,14 +13,14 @@
 
 int store_txn_seen(struct store *st, const char *txn_id, const char *digest)
 {
-    sqlite3_stmt *s = store_stmt(st, S_TXN_SEEN);
-    store_bind_text(s, 1, txn_id);
-    store_bind_text(s, 2, digest);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc == SQLITE_ROW)
+    struct db_stmt *s = db_stmt(st->db, S_TXN_SEEN);
+    db_bind_text(s, 1, txn_id);
+    db_bind_text(s, 2, digest);
+    int rc = db_step(s);
+    db_reset(s);
+    if (rc == DB_ROW)
         return 1;
-    if (rc == SQLITE_DONE)
+    if (rc == DB_DONE)
         return 0;
     return store_report(st, "txn lookup");
 }
@@ -31,24 +30,24 @@ int store_txn_mark(struct store *st, const char *txn_id, const char *digest,
 {
     if (store_ensure_txn(st) < 0)
         return -1;
-    sqlite3_stmt *s = store_stmt(st, S_TXN_MARK);
-    store_bind_text(s, 1, txn_id);
-    sqlite3_bind_int64(s, 2, now_ms);
-    store_bind_text(s, 3, digest);
+    struct db_stmt *s = db_stmt(st->db, S_TXN_MARK);
+    db_bind_text(s, 1, txn_id);
+    db_bind_int64(s, 2, now_ms);
+    db_bind_text(s, 3, digest);
     return store_step_write(st, s, "txn mark");
 }
 
 int store_txn_highest(struct store *st, int64_t *out)
 {
-    sqlite3_stmt *s = store_stmt(st, S_TXN_HIGHEST);
-    int rc = sqlite3_step(s);
+    struct db_stmt *s = db_stmt(st->db, S_TXN_HIGHEST);
+    int rc = db_step(s);
     int found = 0;
-    if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
-        *out = sqlite3_column_int64(s, 0);
+    if (rc == DB_ROW && !db_column_is_null(s, 0)) {
+        *out = db_column_int64(s, 0);
         found = 1;
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    db_reset(s);
+    if (rc != DB_ROW && rc != DB_DONE)
         return store_report(st, "highest txn");
     return found;
 }
@@ -57,8 +56,8 @@ int store_txn_prune(struct store *st, int64_t older_than_ms)
 {
     if (store_ensure_txn(st) < 0)
         return -1;
-    sqlite3_stmt *s = store_stmt(st, S_TXN_PRUNE);
-    sqlite3_bind_int64(s, 1, older_than_ms);
+    struct db_stmt *s = db_stmt(st->db, S_TXN_PRUNE);
+    db_bind_int64(s, 1, older_than_ms);
     return store_step_write(st, s, "txn prune");
 }
 
@@ -69,16 +68,16 @@ int store_inbound_get(struct store *st, const char *xmpp_jid,
 {
     if (event_id)
         *event_id = NULL;
-    sqlite3_stmt *s = store_stmt(st, S_INBOUND_GET);
-    store_bind_text(s, 1, xmpp_jid);
-    store_bind_text(s, 2, stanza_id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW && event_id)
-        *event_id = store_dup_col(s, 0);
-    sqlite3_reset(s);
-    if (rc == SQLITE_ROW)
+    struct db_stmt *s = db_stmt(st->db, S_INBOUND_GET);
+    db_bind_text(s, 1, xmpp_jid);
+    db_bind_text(s, 2, stanza_id);
+    int rc = db_step(s);
+    if (rc == DB_ROW && event_id)
+        *event_id = db_column_dup(s, 0);
+    db_reset(s);
+    if (rc == DB_ROW)
         return 1;
-    return rc == SQLITE_DONE ? 0 : store_report(st, "inbound lookup");
+    return rc == DB_DONE ? 0 : store_report(st, "inbound lookup");
 }
 
 int store_inbound_add(struct store *st, const char *xmpp_jid,
@@ -86,10 +85,10 @@ int store_inbound_add(struct store *st, const char *xmpp_jid,
 {
     if (store_ensure_txn(st) < 0)
         return -1;
-    sqlite3_stmt *s = store_stmt(st, S_INBOUND_ADD);
-    store_bind_text(s, 1, xmpp_jid);
-    store_bind_text(s, 2, stanza_id);
-    sqlite3_bind_int64(s, 3, now_ms);
+    struct db_stmt *s = db_stmt(st->db, S_INBOUND_ADD);
+    db_bind_text(s, 1, xmpp_jid);
+    db_bind_text(s, 2, stanza_id);
+    db_bind_int64(s, 3, now_ms);
     return store_step_write(st, s, "inbound add");
 }
 
@@ -98,10 +97,10 @@ int store_inbound_delivered(struct store *st, const char *xmpp_jid,
 {
     if (store_ensure_txn(st) < 0)
         return -1;
-    sqlite3_stmt *s = store_stmt(st, S_INBOUND_DONE);
-    store_bind_text(s, 1, xmpp_jid);
-    store_bind_text(s, 2, stanza_id);
-    store_bind_text(s, 3, event_id);
+    struct db_stmt *s = db_stmt(st->db, S_INBOUND_DONE);
+    db_bind_text(s, 1, xmpp_jid);
+    db_bind_text(s, 2, stanza_id);
+    db_bind_text(s, 3, event_id);
     return store_step_write(st, s, "inbound delivered");
 }
 
@@ -109,7 +108,7 @@ int store_inbound_prune(struct store *st, int64_t older_than_ms)
 {
     if (store_ensure_txn(st) < 0)
         return -1;
-    sqlite3_stmt *s = store_stmt(st, S_INBOUND_PRUNE);
-    sqlite3_bind_int64(s, 1, older_than_ms);
+    struct db_stmt *s = db_stmt(st->db, S_INBOUND_PRUNE);
+    db_bind_int64(s, 1, older_than_ms);
     return store_step_write(st, s, "inbound prune");
 }

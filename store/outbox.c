@@ -6,7 +6,6 @@
 #include "common/mem.h"
 #include "store/seal.h"
 
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,16 +14,16 @@ _Static_assert(STORE_KEY_BYTES == SEAL_KEY_BYTES, "one key size");
 /* ----------------------------------------------------------- outbox -- */
 
 /* The store gives outbox ids itself, so that a row can wait for the commit
- * (deferred.c) while its id is already in use: a stanza's for its
+ * (db_defer) while its id is already in use: a stanza's for its
  * confirmation, a request's as its transaction id. They only grow, even
  * past a rolled-back transaction, whose ids may already have been sent. */
 static int64_t take_outbox_id(struct store *st)
 {
     if (st->next_outbox_id == 0) {
-        sqlite3_stmt *s = store_stmt(st, S_OUTBOX_NEXT_ID);
-        if (sqlite3_step(s) == SQLITE_ROW)
-            st->next_outbox_id = sqlite3_column_int64(s, 0);
-        sqlite3_reset(s);
+        struct db_stmt *s = db_stmt(st->db, S_OUTBOX_NEXT_ID);
+        if (db_step(s) == DB_ROW)
+            st->next_outbox_id = db_column_int64(s, 0);
+        db_reset(s);
         if (st->next_outbox_id <= 0) {
             st->next_outbox_id = 0;
             return store_report(st, "outbox next id");
@@ -48,22 +47,21 @@ int64_t store_outbox_add(struct store *st, const char *queue, int kind,
                   "text in clear");
         return -1;
     }
-    if (store_ensure_txn(st) < 0)
+    /* New work never waits, even where finished work may: an XMPP
+     * message is lost if the gateway dies before its row is committed. */
+    if (db_will_write(st->db, DB_DURABLE_NOW) < 0)
         return -1;
-    /* New work never waits: an XMPP message is lost if the gateway dies
-     * before its row is committed. */
-    st->urgent = true;
     int64_t id = take_outbox_id(st);
     if (id < 0)
         return -1;
-    struct deferred_row *r = store_defer_begin(st, S_OUTBOX_ADD);
-    store_defer_int(r, id);
-    store_defer_text(st, r, queue);
-    store_defer_int(r, kind);
+    struct db_row *r = store_defer_begin(st, S_OUTBOX_ADD);
+    db_defer_int(r, id);
+    db_defer_text(st->db, r, queue);
+    db_defer_int(r, kind);
     char *sealed = seal_text(st->seal, payload);
-    store_defer_text(st, r, sealed);
+    db_defer_text(st->db, r, sealed);
     free(sealed);
-    store_defer_int(r, now_ms);
+    db_defer_int(r, now_ms);
     return id;
 }
 
@@ -80,30 +78,31 @@ static void open_payload(const struct store *st, int64_t id,
     }
 }
 
-static void read_item(const struct store *st, sqlite3_stmt *s,
+static void read_item(const struct store *st, struct db_stmt *s,
                       struct store_outbox_item *out)
 {
-    out->id = sqlite3_column_int64(s, 0);
-    out->queue = store_dup_col(s, 1);
-    out->kind = sqlite3_column_int(s, 2);
-    open_payload(st, out->id, (const char *)sqlite3_column_text(s, 3),
-                 &out->payload);
-    out->created_ts = sqlite3_column_int64(s, 4);
-    out->attempts = sqlite3_column_int(s, 5);
+    out->id = db_column_int64(s, 0);
+    out->queue = db_column_dup(s, 1);
+    out->kind = db_column_int(s, 2);
+    char *stored = db_column_dup(s, 3);
+    open_payload(st, out->id, stored, &out->payload);
+    free(stored);
+    out->created_ts = db_column_int64(s, 4);
+    out->attempts = db_column_int(s, 5);
 }
 
 int store_outbox_head(struct store *st, const char *queue,
                       struct store_outbox_item *out)
 {
-    sqlite3_stmt *s = store_stmt(st, S_OUTBOX_HEAD);
-    store_bind_text(s, 1, queue);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
+    struct db_stmt *s = db_stmt(st->db, S_OUTBOX_HEAD);
+    db_bind_text(s, 1, queue);
+    int rc = db_step(s);
+    if (rc == DB_ROW)
         read_item(st, s, out);
-    sqlite3_reset(s);
-    if (rc == SQLITE_ROW)
+    db_reset(s);
+    if (rc == DB_ROW)
         return 1;
-    return rc == SQLITE_DONE ? 0 : store_report(st, "outbox head");
+    return rc == DB_DONE ? 0 : store_report(st, "outbox head");
 }
 
 int store_outbox_scan(struct store *st, int kind, int64_t after_id, int limit,
@@ -112,18 +111,18 @@ int store_outbox_scan(struct store *st, int kind, int64_t after_id, int limit,
 {
     /* Collect first: fn may write to the store, which would disturb a
      * statement that is still stepping. */
-    sqlite3_stmt *s = store_stmt(st, S_OUTBOX_SCAN);
-    sqlite3_bind_int(s, 1, kind);
-    sqlite3_bind_int64(s, 2, after_id);
-    sqlite3_bind_int(s, 3, limit);
+    struct db_stmt *s = db_stmt(st->db, S_OUTBOX_SCAN);
+    db_bind_int(s, 1, kind);
+    db_bind_int64(s, 2, after_id);
+    db_bind_int(s, 3, limit);
     struct store_outbox_item *items = NULL;
     int n = 0, rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         items = xrealloc(items, (size_t)(n + 1) * sizeof *items);
         read_item(st, s, &items[n++]);
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
+    db_reset(s);
+    if (rc != DB_DONE) {
         for (int i = 0; i < n; i++)
             store_outbox_item_free(&items[i]);
         free(items);
@@ -141,8 +140,8 @@ int store_outbox_delete(struct store *st, int64_t id)
 {
     if (store_ensure_txn(st) < 0)
         return -1;
-    sqlite3_stmt *s = store_stmt(st, S_OUTBOX_DELETE);
-    sqlite3_bind_int64(s, 1, id);
+    struct db_stmt *s = db_stmt(st->db, S_OUTBOX_DELETE);
+    db_bind_int64(s, 1, id);
     return store_step_write(st, s, "outbox delete");
 }
 
@@ -151,20 +150,20 @@ int store_outbox_delete_range(struct store *st, int kind, int64_t first_id,
 {
     if (store_ensure_txn(st) < 0)
         return -1;
-    sqlite3_stmt *s = store_stmt(st, S_OUTBOX_DELETE_RANGE);
-    sqlite3_bind_int(s, 1, kind);
-    sqlite3_bind_int64(s, 2, first_id);
-    sqlite3_bind_int64(s, 3, last_id);
+    struct db_stmt *s = db_stmt(st->db, S_OUTBOX_DELETE_RANGE);
+    db_bind_int(s, 1, kind);
+    db_bind_int64(s, 2, first_id);
+    db_bind_int64(s, 3, last_id);
     return store_step_write(st, s, "outbox delete range");
 }
 
 int store_outbox_count(struct store *st)
 {
-    sqlite3_stmt *s = store_stmt(st, S_OUTBOX_COUNT);
+    struct db_stmt *s = db_stmt(st->db, S_OUTBOX_COUNT);
     int n = -1;
-    if (sqlite3_step(s) == SQLITE_ROW)
-        n = sqlite3_column_int(s, 0);
-    sqlite3_reset(s);
+    if (db_step(s) == DB_ROW)
+        n = db_column_int(s, 0);
+    db_reset(s);
     return n;
 }
 

@@ -4,7 +4,6 @@
 
 #include "common/mem.h"
 
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,30 +11,30 @@
 
 int store_ghost_get(struct store *st, const char *mxid, struct store_ghost *out)
 {
-    sqlite3_stmt *s = store_stmt(st, S_GHOST_GET);
-    store_bind_text(s, 1, mxid);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        out->mxid = store_dup_col(s, 0);
-        out->jid = store_dup_col(s, 1);
-        out->displayname = store_dup_col(s, 2);
-        out->registered = sqlite3_column_int(s, 3);
+    struct db_stmt *s = db_stmt(st->db, S_GHOST_GET);
+    db_bind_text(s, 1, mxid);
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
+        out->mxid = db_column_dup(s, 0);
+        out->jid = db_column_dup(s, 1);
+        out->displayname = db_column_dup(s, 2);
+        out->registered = db_column_int(s, 3);
     }
-    sqlite3_reset(s);
-    if (rc == SQLITE_ROW)
+    db_reset(s);
+    if (rc == DB_ROW)
         return 1;
-    return rc == SQLITE_DONE ? 0 : store_report(st, "ghost lookup");
+    return rc == DB_DONE ? 0 : store_report(st, "ghost lookup");
 }
 
 int store_ghost_put(struct store *st, const struct store_ghost *g)
 {
     if (store_ensure_txn(st) < 0)
         return -1;
-    sqlite3_stmt *s = store_stmt(st, S_GHOST_PUT);
-    store_bind_text(s, 1, g->mxid);
-    store_bind_text(s, 2, g->jid);
-    store_bind_text(s, 3, g->displayname);
-    sqlite3_bind_int(s, 4, g->registered);
+    struct db_stmt *s = db_stmt(st->db, S_GHOST_PUT);
+    db_bind_text(s, 1, g->mxid);
+    db_bind_text(s, 2, g->jid);
+    db_bind_text(s, 3, g->displayname);
+    db_bind_int(s, 4, g->registered);
     return store_step_write(st, s, "ghost put");
 }
 
@@ -53,37 +52,37 @@ int store_occupant_put(struct store *st, const struct store_occupant *o)
 {
     if (store_ensure_txn(st) < 0)
         return -1;
-    sqlite3_stmt *s = store_stmt(st, S_OCC_PUT);
-    store_bind_text(s, 1, o->occupant_jid);
-    store_bind_text(s, 2, o->muc_jid);
-    store_bind_text(s, 3, o->room_id);
-    store_bind_text(s, 4, o->nick);
-    store_bind_text(s, 5, o->ghost);
+    struct db_stmt *s = db_stmt(st->db, S_OCC_PUT);
+    db_bind_text(s, 1, o->occupant_jid);
+    db_bind_text(s, 2, o->muc_jid);
+    db_bind_text(s, 3, o->room_id);
+    db_bind_text(s, 4, o->nick);
+    db_bind_text(s, 5, o->ghost);
     return store_step_write(st, s, "occupant put");
 }
 
-static void read_occupant(sqlite3_stmt *s, struct store_occupant *o)
+static void read_occupant(struct db_stmt *s, struct store_occupant *o)
 {
-    o->occupant_jid = store_dup_col(s, 0);
-    o->muc_jid = store_dup_col(s, 1);
-    o->room_id = store_dup_col(s, 2);
-    o->nick = store_dup_col(s, 3);
-    o->ghost = store_dup_col(s, 4);
+    o->occupant_jid = db_column_dup(s, 0);
+    o->muc_jid = db_column_dup(s, 1);
+    o->room_id = db_column_dup(s, 2);
+    o->nick = db_column_dup(s, 3);
+    o->ghost = db_column_dup(s, 4);
 }
 
 int store_occupant_get(struct store *st, const char *occupant_jid,
                        const char *muc_jid, struct store_occupant *out)
 {
-    sqlite3_stmt *s = store_stmt(st, S_OCC_GET);
-    store_bind_text(s, 1, occupant_jid);
-    store_bind_text(s, 2, muc_jid);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
+    struct db_stmt *s = db_stmt(st->db, S_OCC_GET);
+    db_bind_text(s, 1, occupant_jid);
+    db_bind_text(s, 2, muc_jid);
+    int rc = db_step(s);
+    if (rc == DB_ROW)
         read_occupant(s, out);
-    sqlite3_reset(s);
-    if (rc == SQLITE_ROW)
+    db_reset(s);
+    if (rc == DB_ROW)
         return 1;
-    return rc == SQLITE_DONE ? 0 : store_report(st, "occupant lookup");
+    return rc == DB_DONE ? 0 : store_report(st, "occupant lookup");
 }
 
 int store_occupant_delete(struct store *st, const char *occupant_jid,
@@ -91,37 +90,37 @@ int store_occupant_delete(struct store *st, const char *occupant_jid,
 {
     if (store_ensure_txn(st) < 0)
         return -1;
-    sqlite3_stmt *s = store_stmt(st, S_OCC_DELETE);
-    store_bind_text(s, 1, occupant_jid);
-    store_bind_text(s, 2, muc_jid);
+    struct db_stmt *s = db_stmt(st->db, S_OCC_DELETE);
+    db_bind_text(s, 1, occupant_jid);
+    db_bind_text(s, 2, muc_jid);
     return store_step_write(st, s, "occupant delete");
 }
 
 int store_occupants_in_room(struct store *st, const char *room_id,
                             struct store_occupant **out)
 {
-    sqlite3_stmt *s = store_stmt(st, S_OCC_LIST);
-    store_bind_text(s, 1, room_id);
+    struct db_stmt *s = db_stmt(st->db, S_OCC_LIST);
+    db_bind_text(s, 1, room_id);
     int n = 0, rc;
     *out = NULL;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
         read_occupant(s, &(*out)[n++]);
     }
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? n : store_report(st, "occupant list");
+    db_reset(s);
+    return rc == DB_DONE ? n : store_report(st, "occupant list");
 }
 
 int store_occupants_of_ghost(struct store *st, const char *room_id,
                              const char *ghost)
 {
-    sqlite3_stmt *s = store_stmt(st, S_OCC_COUNT_GHOST);
-    store_bind_text(s, 1, room_id);
-    store_bind_text(s, 2, ghost);
+    struct db_stmt *s = db_stmt(st->db, S_OCC_COUNT_GHOST);
+    db_bind_text(s, 1, room_id);
+    db_bind_text(s, 2, ghost);
     int n = -1;
-    if (sqlite3_step(s) == SQLITE_ROW)
-        n = sqlite3_column_int(s, 0);
-    sqlite3_reset(s);
+    if (db_step(s) == DB_ROW)
+        n = db_column_int(s, 0);
+    db_reset(s);
     return n;
 }
 
@@ -149,11 +148,11 @@ int store_member_put(struct store *st, const char *room_id, const char *mxid,
 {
     if (store_ensure_txn(st) < 0)
         return -1;
-    sqlite3_stmt *s = store_stmt(st, S_MEMBER_PUT);
-    store_bind_text(s, 1, room_id);
-    store_bind_text(s, 2, mxid);
-    store_bind_text(s, 3, nick);
-    sqlite3_bind_int64(s, 4, level);
+    struct db_stmt *s = db_stmt(st->db, S_MEMBER_PUT);
+    db_bind_text(s, 1, room_id);
+    db_bind_text(s, 2, mxid);
+    db_bind_text(s, 3, nick);
+    db_bind_int64(s, 4, level);
     return store_step_write(st, s, "member put");
 }
 
@@ -162,9 +161,9 @@ int store_member_delete(struct store *st, const char *room_id,
 {
     if (store_ensure_txn(st) < 0)
         return -1;
-    sqlite3_stmt *s = store_stmt(st, S_MEMBER_DELETE);
-    store_bind_text(s, 1, room_id);
-    store_bind_text(s, 2, mxid);
+    struct db_stmt *s = db_stmt(st->db, S_MEMBER_DELETE);
+    db_bind_text(s, 1, room_id);
+    db_bind_text(s, 2, mxid);
     return store_step_write(st, s, "member delete");
 }
 
@@ -172,45 +171,45 @@ int store_members_clear(struct store *st, const char *room_id)
 {
     if (store_ensure_txn(st) < 0)
         return -1;
-    sqlite3_stmt *s = store_stmt(st, S_MEMBER_CLEAR);
-    store_bind_text(s, 1, room_id);
+    struct db_stmt *s = db_stmt(st->db, S_MEMBER_CLEAR);
+    db_bind_text(s, 1, room_id);
     return store_step_write(st, s, "members clear");
 }
 
 int store_members_in_room(struct store *st, const char *room_id,
                           struct store_member **out)
 {
-    sqlite3_stmt *s = store_stmt(st, S_MEMBER_LIST);
-    store_bind_text(s, 1, room_id);
+    struct db_stmt *s = db_stmt(st->db, S_MEMBER_LIST);
+    db_bind_text(s, 1, room_id);
     int n = 0, rc;
     *out = NULL;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
-        (*out)[n].mxid = store_dup_col(s, 0);
-        (*out)[n].nick = store_dup_col(s, 1);
-        (*out)[n].level = sqlite3_column_int64(s, 2);
+        (*out)[n].mxid = db_column_dup(s, 0);
+        (*out)[n].nick = db_column_dup(s, 1);
+        (*out)[n].level = db_column_int64(s, 2);
         n++;
     }
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? n : store_report(st, "member list");
+    db_reset(s);
+    return rc == DB_DONE ? n : store_report(st, "member list");
 }
 
 int store_member_get(struct store *st, const char *room_id, const char *mxid,
                      struct store_member *out)
 {
-    sqlite3_stmt *s = store_stmt(st, S_MEMBER_GET);
-    store_bind_text(s, 1, room_id);
-    store_bind_text(s, 2, mxid);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        out->mxid = store_dup_col(s, 0);
-        out->nick = store_dup_col(s, 1);
-        out->level = sqlite3_column_int64(s, 2);
+    struct db_stmt *s = db_stmt(st->db, S_MEMBER_GET);
+    db_bind_text(s, 1, room_id);
+    db_bind_text(s, 2, mxid);
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
+        out->mxid = db_column_dup(s, 0);
+        out->nick = db_column_dup(s, 1);
+        out->level = db_column_int64(s, 2);
     }
-    sqlite3_reset(s);
-    if (rc == SQLITE_ROW)
+    db_reset(s);
+    if (rc == DB_ROW)
         return 1;
-    return rc == SQLITE_DONE ? 0 : store_report(st, "member lookup");
+    return rc == DB_DONE ? 0 : store_report(st, "member lookup");
 }
 
 void store_members_free(struct store_member *list, int n)
@@ -225,14 +224,14 @@ void store_members_free(struct store_member *list, int n)
 int store_member_by_nick(struct store *st, const char *room_id,
                          const char *nick, char **mxid)
 {
-    sqlite3_stmt *s = store_stmt(st, S_MEMBER_BY_NICK);
-    store_bind_text(s, 1, room_id);
-    store_bind_text(s, 2, nick);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *mxid = store_dup_col(s, 0);
-    sqlite3_reset(s);
-    if (rc == SQLITE_ROW)
+    struct db_stmt *s = db_stmt(st->db, S_MEMBER_BY_NICK);
+    db_bind_text(s, 1, room_id);
+    db_bind_text(s, 2, nick);
+    int rc = db_step(s);
+    if (rc == DB_ROW)
+        *mxid = db_column_dup(s, 0);
+    db_reset(s);
+    if (rc == DB_ROW)
         return 1;
-    return rc == SQLITE_DONE ? 0 : store_report(st, "member by nick");
+    return rc == DB_DONE ? 0 : store_report(st, "member by nick");
 }

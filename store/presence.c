@@ -3,7 +3,6 @@
 
 #include "common/mem.h"
 
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,32 +14,32 @@ int store_presence_put(struct store *st, const char *person,
 {
     if (store_ensure_txn(st) < 0)
         return -1;
-    sqlite3_stmt *s = store_stmt(st, S_PRES_PUT);
-    store_bind_text(s, 1, person);
-    store_bind_text(s, 2, source);
-    sqlite3_bind_int(s, 3, state);
-    store_bind_text(s, 4, status);
-    sqlite3_bind_int64(s, 5, now_ms);
+    struct db_stmt *s = db_stmt(st->db, S_PRES_PUT);
+    db_bind_text(s, 1, person);
+    db_bind_text(s, 2, source);
+    db_bind_int(s, 3, state);
+    db_bind_text(s, 4, status);
+    db_bind_int64(s, 5, now_ms);
     return store_step_write(st, s, "presence put");
 }
 
 int store_presence_get(struct store *st, const char *person,
                        struct store_presence **out)
 {
-    sqlite3_stmt *s = store_stmt(st, S_PRES_GET);
-    store_bind_text(s, 1, person);
+    struct db_stmt *s = db_stmt(st->db, S_PRES_GET);
+    db_bind_text(s, 1, person);
     int n = 0, rc;
     *out = NULL;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
         struct store_presence *p = &(*out)[n++];
-        p->source = store_dup_col(s, 0);
-        p->state = sqlite3_column_int(s, 1);
-        p->status = store_dup_col(s, 2);
-        p->ts = sqlite3_column_int64(s, 3);
+        p->source = db_column_dup(s, 0);
+        p->state = db_column_int(s, 1);
+        p->status = db_column_dup(s, 2);
+        p->ts = db_column_int64(s, 3);
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
+    db_reset(s);
+    if (rc != DB_DONE) {
         store_presence_free(*out, n);
         *out = NULL;
         return store_report(st, "presence get");
@@ -62,9 +61,9 @@ int store_presence_sub_put(struct store *st, const char *mxid,
 {
     if (store_ensure_txn(st) < 0)
         return -1;
-    sqlite3_stmt *s = store_stmt(st, S_PRES_SUB_PUT);
-    store_bind_text(s, 1, mxid);
-    store_bind_text(s, 2, jid);
+    struct db_stmt *s = db_stmt(st->db, S_PRES_SUB_PUT);
+    db_bind_text(s, 1, mxid);
+    db_bind_text(s, 2, jid);
     return store_step_write(st, s, "presence subscription put");
 }
 
@@ -73,27 +72,27 @@ int store_presence_sub_delete(struct store *st, const char *mxid,
 {
     if (store_ensure_txn(st) < 0)
         return -1;
-    sqlite3_stmt *s = store_stmt(st, S_PRES_SUB_DELETE);
-    store_bind_text(s, 1, mxid);
-    store_bind_text(s, 2, jid);
+    struct db_stmt *s = db_stmt(st->db, S_PRES_SUB_DELETE);
+    db_bind_text(s, 1, mxid);
+    db_bind_text(s, 2, jid);
     return store_step_write(st, s, "presence subscription delete");
 }
 
 int store_presence_watchers(struct store *st, const char *mxid, char ***out)
 {
-    sqlite3_stmt *s = store_stmt(st, S_PRES_WATCHERS);
-    store_bind_text(s, 1, mxid);
+    struct db_stmt *s = db_stmt(st->db, S_PRES_WATCHERS);
+    db_bind_text(s, 1, mxid);
     int n = 0, rc;
     *out = NULL;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        char *jid = store_dup_col(s, 0);
+    while ((rc = db_step(s)) == DB_ROW) {
+        char *jid = db_column_dup(s, 0);
         if (!jid)
             continue;
         *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
         (*out)[n++] = jid;
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
+    db_reset(s);
+    if (rc != DB_DONE) {
         store_strings_free(*out, n);
         *out = NULL;
         return store_report(st, "presence watchers");
@@ -103,18 +102,18 @@ int store_presence_watchers(struct store *st, const char *mxid, char ***out)
 
 int store_presence_xmpp_present(struct store *st, char ***out)
 {
-    sqlite3_stmt *s = store_stmt(st, S_PRES_PRESENT);
+    struct db_stmt *s = db_stmt(st->db, S_PRES_PRESENT);
     int n = 0, rc;
     *out = NULL;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        char *person = store_dup_col(s, 0);
+    while ((rc = db_step(s)) == DB_ROW) {
+        char *person = db_column_dup(s, 0);
         if (!person)
             continue;
         *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
         (*out)[n++] = person;
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
+    db_reset(s);
+    if (rc != DB_DONE) {
         store_strings_free(*out, n);
         *out = NULL;
         return store_report(st, "present XMPP users");
@@ -129,40 +128,40 @@ void store_strings_free(char **list, int n)
     free(list);
 }
 
-static int read_presence_rooms(struct store *st, sqlite3_stmt *s,
+static int read_presence_rooms(struct store *st, struct db_stmt *s,
                                struct store_presence_room **out);
 
 int store_presence_rooms(struct store *st, const char *mxid,
                          struct store_presence_room **out)
 {
-    sqlite3_stmt *s = store_stmt(st, S_PRES_ROOMS);
-    store_bind_text(s, 1, mxid);
+    struct db_stmt *s = db_stmt(st->db, S_PRES_ROOMS);
+    db_bind_text(s, 1, mxid);
     return read_presence_rooms(st, s, out);
 }
 
 int store_ghost_rooms(struct store *st, const char *ghost,
                       struct store_presence_room **out)
 {
-    sqlite3_stmt *s = store_stmt(st, S_GHOST_ROOMS);
-    store_bind_text(s, 1, ghost);
+    struct db_stmt *s = db_stmt(st->db, S_GHOST_ROOMS);
+    db_bind_text(s, 1, ghost);
     return read_presence_rooms(st, s, out);
 }
 
-static int read_presence_rooms(struct store *st, sqlite3_stmt *s,
+static int read_presence_rooms(struct store *st, struct db_stmt *s,
                                struct store_presence_room **out)
 {
     int n = 0, rc;
     *out = NULL;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
         struct store_presence_room *r = &(*out)[n++];
-        r->room_id = store_dup_col(s, 0);
-        r->muc_jid = store_dup_col(s, 1);
-        r->nick = store_dup_col(s, 2);
-        r->mode = sqlite3_column_int(s, 3);
+        r->room_id = db_column_dup(s, 0);
+        r->muc_jid = db_column_dup(s, 1);
+        r->nick = db_column_dup(s, 2);
+        r->mode = db_column_int(s, 3);
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
+    db_reset(s);
+    if (rc != DB_DONE) {
         store_presence_rooms_free(*out, n);
         *out = NULL;
         return store_report(st, "presence rooms");
@@ -185,33 +184,33 @@ void store_presence_rooms_free(struct store_presence_room *list, int n)
 int store_avatar_get(struct store *st, const char *mxc,
                      struct store_avatar *out)
 {
-    sqlite3_stmt *s = store_stmt(st, S_AVATAR_GET);
-    store_bind_text(s, 1, mxc);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        out->mxc = store_dup_col(s, 0);
-        out->sha1 = store_dup_col(s, 1);
-        out->type = store_dup_col(s, 2);
-        out->len = (size_t)sqlite3_column_bytes(s, 3);
+    struct db_stmt *s = db_stmt(st->db, S_AVATAR_GET);
+    db_bind_text(s, 1, mxc);
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
+        out->mxc = db_column_dup(s, 0);
+        out->sha1 = db_column_dup(s, 1);
+        out->type = db_column_dup(s, 2);
+        const void *data = db_column_blob(s, 3, &out->len);
         out->data = xmalloc(out->len ? out->len : 1);
         if (out->len)
-            memcpy(out->data, sqlite3_column_blob(s, 3), out->len);
+            memcpy(out->data, data, out->len);
     }
-    sqlite3_reset(s);
-    if (rc == SQLITE_ROW)
+    db_reset(s);
+    if (rc == DB_ROW)
         return 1;
-    return rc == SQLITE_DONE ? 0 : store_report(st, "avatar get");
+    return rc == DB_DONE ? 0 : store_report(st, "avatar get");
 }
 
 int store_avatar_put(struct store *st, const struct store_avatar *a)
 {
     if (store_ensure_txn(st) < 0)
         return -1;
-    sqlite3_stmt *s = store_stmt(st, S_AVATAR_PUT);
-    store_bind_text(s, 1, a->mxc);
-    store_bind_text(s, 2, a->sha1);
-    store_bind_text(s, 3, a->type);
-    sqlite3_bind_blob(s, 4, a->data, (int)a->len, SQLITE_TRANSIENT);
+    struct db_stmt *s = db_stmt(st->db, S_AVATAR_PUT);
+    db_bind_text(s, 1, a->mxc);
+    db_bind_text(s, 2, a->sha1);
+    db_bind_text(s, 3, a->type);
+    db_bind_blob(s, 4, a->data, a->len);
     return store_step_write(st, s, "avatar put");
 }
 
@@ -227,17 +226,17 @@ void store_avatar_free(struct store_avatar *a)
 int store_avatar_of_get(struct store *st, const char *who, char **mxc,
                         char **sha1)
 {
-    sqlite3_stmt *s = store_stmt(st, S_AVATAR_OF_GET);
-    store_bind_text(s, 1, who);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        *mxc = store_dup_col(s, 0);
-        *sha1 = store_dup_col(s, 1);
+    struct db_stmt *s = db_stmt(st->db, S_AVATAR_OF_GET);
+    db_bind_text(s, 1, who);
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
+        *mxc = db_column_dup(s, 0);
+        *sha1 = db_column_dup(s, 1);
     }
-    sqlite3_reset(s);
-    if (rc == SQLITE_ROW)
+    db_reset(s);
+    if (rc == DB_ROW)
         return 1;
-    return rc == SQLITE_DONE ? 0 : store_report(st, "avatar_of get");
+    return rc == DB_DONE ? 0 : store_report(st, "avatar_of get");
 }
 
 int store_avatar_of_put(struct store *st, const char *who, const char *mxc,
@@ -245,9 +244,9 @@ int store_avatar_of_put(struct store *st, const char *who, const char *mxc,
 {
     if (store_ensure_txn(st) < 0)
         return -1;
-    sqlite3_stmt *s = store_stmt(st, S_AVATAR_OF_PUT);
-    store_bind_text(s, 1, who);
-    store_bind_text(s, 2, mxc);
-    store_bind_text(s, 3, sha1);
+    struct db_stmt *s = db_stmt(st->db, S_AVATAR_OF_PUT);
+    db_bind_text(s, 1, who);
+    db_bind_text(s, 2, mxc);
+    db_bind_text(s, 3, sha1);
     return store_step_write(st, s, "avatar_of put");
 }

@@ -1,10 +1,11 @@
 /* The store: everything a conversation needs to survive a restart
- * (DESIGN.md §5). SQLite in WAL mode, one write transaction per loop turn.
+ * (DESIGN.md §5, doc/STORE.md). One transaction per loop turn, over a
+ * driver (store/driver.h; SQLite's in store/sqlite/).
  *
- * Writes open a transaction lazily; store_flush() commits it. Reads on the
- * same connection see uncommitted writes. Callers never see SQL: each
- * function answers one question, so a PostgreSQL backend can replace this
- * file without touching them.
+ * Writes open a transaction lazily; store_flush() commits it. Reads see
+ * the uncommitted writes of the turn. Callers never see SQL: each
+ * function answers one question, so another backend (PostgreSQL) is a
+ * driver of its own without touching them.
  *
  * Return values: 0 ok, -1 error (logged), and for lookups 1 = found,
  * 0 = not found. Strings filled into out-structs are owned by the caller and
@@ -24,25 +25,21 @@ int store_open(const char *path, struct store **out, char **err);
 void store_close(struct store *st);
 /* Commits the open write transaction, if any. */
 int store_flush(struct store *st);
-/* The write-ahead log is copied back into the database by a thread once
- * it holds STORE_LOG_PAGES pages; under writes so steady that the thread
- * never catches up, the committing loop copies it back itself at
- * STORE_LOG_MAX_PAGES. So the log never grows much past that. */
-#define STORE_LOG_PAGES 1000
-#define STORE_LOG_MAX_PAGES (4 * STORE_LOG_PAGES)
 /* How many writes were made since the store was opened: a caller compares
  * two readings to learn whether some work changed anything. */
 uint64_t store_write_count(const struct store *st);
 /* True while writes wait for store_flush() to commit them. */
 bool store_in_txn(const struct store *st);
-/* Writes made between these two calls (they nest) may wait for a later
- * turn's commit, up to STORE_LAZY_MS: the marks that a piece of work is
- * finished, whose loss in a crash only makes that work run again with
- * the same ids. Most then ride on a commit made for something else, so a
- * message costs one commit instead of two. */
-#define STORE_LAZY_MS 100
-void store_lazy_begin(struct store *st);
-void store_lazy_end(struct store *st);
+/* Durability. A write is durable once committed, and by default it is
+ * committed at the end of its loop turn. Writes made between these two
+ * calls (they nest) may instead wait up to STORE_MAY_WAIT_MS for a later
+ * commit: the marks that a piece of work is finished, whose loss in a
+ * crash only makes that work run again with the same ids. Most then ride
+ * on a commit made for something else, so a message costs one commit
+ * instead of two. New outbox work never waits. */
+#define STORE_MAY_WAIT_MS 100
+void store_may_wait_begin(struct store *st);
+void store_may_wait_end(struct store *st);
 /* When the open transaction must be committed: -1 if it wrote nothing, 0
  * now, else in that many milliseconds (only writes that may wait). */
 long store_commit_due_ms(const struct store *st);

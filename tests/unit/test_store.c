@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "store/store.h"
+#include "store/sqlite/sqlite_db.h" /* WAL_MAX_PAGES */
 #include "store/store_internal.h" /* store_deferred_count */
 #include "tests/unit/store_fixture.h"
 
@@ -58,7 +59,7 @@ static void put_messages_one_by_one(struct store *st, const char *prefix,
 }
 
 /* Marks that work is finished may wait for a later commit, up to
- * STORE_LAZY_MS; anything else, and new outbox work in particular, is due
+ * STORE_MAY_WAIT_MS; anything else, and new outbox work in particular, is due
  * at once; and a commit made for any reason takes the waiting ones too. */
 static void lazy_writes_wait_for_a_later_commit(void **state)
 {
@@ -72,20 +73,20 @@ static void lazy_writes_wait_for_a_later_commit(void **state)
     assert_int_equal(store_flush(st), 0);
     assert_int_equal(store_commit_due_ms(st), -1);
 
-    store_lazy_begin(st);
+    store_may_wait_begin(st);
     assert_int_equal(store_outbox_delete(st, item), 0);
-    store_lazy_end(st);
+    store_may_wait_end(st);
     long due = store_commit_due_ms(st);
-    assert_true(due > 0 && due <= STORE_LAZY_MS);
+    assert_true(due > 0 && due <= STORE_MAY_WAIT_MS);
 
     /* Once due, it is due now. */
-    usleep((STORE_LAZY_MS + 20) * 1000);
+    usleep((STORE_MAY_WAIT_MS + 20) * 1000);
     assert_int_equal(store_commit_due_ms(st), 0);
 
     /* New work inside a lazy scope is still due at once. */
-    store_lazy_begin(st);
+    store_may_wait_begin(st);
     int64_t other = store_outbox_add(st, "q", OUTBOX_XMPP_INBOUND, "<n/>", 2);
-    store_lazy_end(st);
+    store_may_wait_end(st);
     assert_true(other > item);
     assert_int_equal(store_commit_due_ms(st), 0);
     assert_int_equal(store_flush(st), 0);
@@ -122,12 +123,12 @@ static void log_is_copied_back(void **state)
     }
     assert_true(db_after > db_before);
     /* These commits write about 60,000 frames. Reused, the log stays near
-     * STORE_LOG_MAX_PAGES frames, past it by what is committed while the
+     * WAL_MAX_PAGES frames, past it by what is committed while the
      * thread finishes a checkpoint (the loop does not wait for it): on a
      * loaded machine, up to 7,300 frames in all were seen. */
     put_messages_one_by_one(f->st, "b", 12000);
     long frame = 24 + 4096; /* header + page */
-    long bound = 32 + 3L * STORE_LOG_MAX_PAGES * frame;
+    long bound = 32 + 3L * WAL_MAX_PAGES * frame;
     long wal_size = file_size(wal);
     if (wal_size > bound)
         fail_msg("the log is %ld bytes, more than %ld: not reused",
@@ -488,7 +489,7 @@ static void outbox_keeps_order_per_queue(void **state)
     assert_true(c1 > again && c2 > d1);
 }
 
-/* Messages and outbox rows wait for the commit (store/deferred.c), so that
+/* Messages and outbox rows wait for the commit (store/sqlite/deferred.c), so that
  * a transaction's stanzas are not held up by the rows of those before
  * them; but nothing reads past a waiting row. */
 static void deferred_inserts_are_seen_and_committed(void **state)

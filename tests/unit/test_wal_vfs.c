@@ -1,4 +1,4 @@
-/* The log-writing VFS (store/wal_vfs.c): what a commit wrote is in the
+/* The log-writing VFS (store/sqlite/wal_vfs.c): what a commit wrote is in the
  * file once the commit returns, for another connection and after a crash,
  * whatever the size of the transaction. */
 #include <setjmp.h>
@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "store/wal_vfs.h"
+#include "store/sqlite/wal_vfs.h"
 #include "tests/unit/store_fixture.h"
 
 #include <signal.h>

@@ -1,5 +1,5 @@
-#ifndef ISTHMUS_STORE_WAL_VFS_H
-#define ISTHMUS_STORE_WAL_VFS_H
+#ifndef ISTHMUS_STORE_SQLITE_WAL_VFS_H
+#define ISTHMUS_STORE_SQLITE_WAL_VFS_H
 
 #include <sqlite3.h>
 

@@ -1,9 +1,11 @@
-/* The schema, as the steps that build it (see store_internal.h). */
-#include "store/store_internal.h"
+/* The schema, as the steps that build it, in SQLite's dialect (WITHOUT
+ * ROWID, AUTOINCREMENT, PRAGMA user_version as the version: see
+ * connection.c). */
+#include "store/sqlite/sqlite_db.h"
 
 /* Each entry migrates from version i to i+1. Only ever append: a database
  * written by an older isthmus is brought forward step by step. */
-const char *const store_migrations[] = {
+const char *const sqldb_migrations[] = {
     /* 1: the foundation */
     "CREATE TABLE txns ("
     "  txn_id TEXT PRIMARY KEY,"
@@ -153,5 +155,5 @@ const char *const store_migrations[] = {
     "ALTER TABLE txns_by_id RENAME TO txns;",
 };
 
-const int store_migration_count =
-    (int)(sizeof store_migrations / sizeof store_migrations[0]);
+const int sqldb_migration_count =
+    (int)(sizeof sqldb_migrations / sizeof sqldb_migrations[0]);

@@ -1,11 +1,16 @@
-/* Every SQL statement the store runs, prepared once when it opens. Only
- * bound parameters: no value is ever written into the SQL text. */
-#include "store/store_internal.h"
+/* The SQL of every statement of the catalogue (store/statements.h), in
+ * SQLite's dialect, prepared once when the store opens. Only bound
+ * parameters: no value is ever written into the SQL text. What is
+ * SQLite's own here: INSERT OR IGNORE / OR REPLACE, GLOB, rowid as a
+ * message's place (S_MSG_ORDER, S_MSG_LAST_FROM_XMPP: the seq column) and
+ * sqlite_sequence (S_OUTBOX_NEXT_ID). */
+#include "store/sqlite/sqlite_db.h"
 
-const char *const store_stmt_sql[S_COUNT] = {
-    [S_BEGIN] = "BEGIN",
-    [S_COMMIT] = "COMMIT",
-    [S_ROLLBACK] = "ROLLBACK",
+/* A messages row as messages.c's fill_message reads it. */
+#define MSG_COLS "event_id, room_id, xmpp_jid, stanza_id, origin_id, " \
+                 "direction, ts, replaces, sender"
+
+const char *const sqldb_stmt_sql[S_COUNT] = {
     [S_TXN_SEEN] = "SELECT 1 FROM txns WHERE txn_id = ?1 AND digest = ?2",
     [S_TXN_MARK] = "INSERT INTO txns(txn_id, received_ts, digest) "
                    "VALUES (?1, ?2, ?3) ON CONFLICT(txn_id) DO UPDATE SET "

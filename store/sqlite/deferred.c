@@ -11,16 +11,18 @@
  *
  * Nothing may read past them either. Any statement whose SQL names a table
  * that a waiting insert writes (messages, outbox) first runs the waiting
- * inserts (see store_stmt): an edit of a message from earlier in the same
+ * inserts (see db_stmt): an edit of a message from earlier in the same
  * transaction finds its row. The tables are found in the SQL text once, at
  * opening, so a statement added later cannot forget to say so.
  *
- * An insert that fails here fails the commit (store_flush rolls back and
+ * An insert that fails here fails the commit (db_commit rolls back and
  * returns -1), as a failed commit always did: the turn's work is then done
  * again from the homeserver's retry or the outbox. */
-#include "store/store_internal.h"
+#include "store/sqlite/sqlite_db.h"
 
 #include "common/mem.h"
+
+#include <sqlite3.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -33,14 +35,17 @@ struct deferred_value {
     size_t off, len;  /* V_TEXT: in the arena */
 };
 
-struct deferred_row {
+/* Rows hold at most this many values: raise it for a longer insert. */
+#define MAX_VALUES 9
+
+struct db_row {
     enum stmt_id stmt;
     int n;
-    struct deferred_value v[STORE_DEFER_MAX_VALUES];
+    struct deferred_value v[MAX_VALUES];
 };
 
-struct store_deferred {
-    struct deferred_row *rows;
+struct sqldb_deferred {
+    struct db_row *rows;
     size_t n, cap;
     /* The texts of every waiting row, one after another: one buffer that
      * grows to the largest transaction and is then reused, rather than an
@@ -49,10 +54,10 @@ struct store_deferred {
     size_t used, arena_cap;
 };
 
-/* The tables that deferrable inserts write; see store_defer_begin. */
+/* The tables that deferrable inserts write; see db_defer. */
 static const char *const deferred_tables[] = { "messages", "outbox" };
 
-bool store_stmt_sees_deferred(enum stmt_id id, const char *sql)
+bool sqldb_sees_deferred(enum stmt_id id, const char *sql)
 {
     /* The deferred inserts themselves, and the outbox's next id, which is
      * read only before any outbox row has been deferred. */
@@ -65,37 +70,36 @@ bool store_stmt_sees_deferred(enum stmt_id id, const char *sql)
     return false;
 }
 
-struct deferred_row *store_defer_begin(struct store *st, enum stmt_id stmt)
+struct db_row *db_defer(struct db *db, enum stmt_id stmt)
 {
-    if (!st->deferred)
-        st->deferred = xcalloc(1, sizeof *st->deferred);
-    struct store_deferred *d = st->deferred;
+    if (!db->deferred)
+        db->deferred = xcalloc(1, sizeof *db->deferred);
+    struct sqldb_deferred *d = db->deferred;
     if (d->n == d->cap) {
         d->cap = d->cap ? 2 * d->cap : 64;
         d->rows = xrealloc(d->rows, d->cap * sizeof *d->rows);
     }
-    struct deferred_row *r = &d->rows[d->n++];
+    struct db_row *r = &d->rows[d->n++];
     r->stmt = stmt;
     r->n = 0;
-    st->writes++;
     return r;
 }
 
-static struct deferred_value *next_value(struct deferred_row *r)
+static struct deferred_value *next_value(struct db_row *r)
 {
-    if (r->n >= STORE_DEFER_MAX_VALUES)
-        abort(); /* a programming error: raise STORE_DEFER_MAX_VALUES */
+    if (r->n >= MAX_VALUES)
+        abort(); /* a programming error: raise MAX_VALUES */
     return &r->v[r->n++];
 }
 
-void store_defer_text(struct store *st, struct deferred_row *r, const char *v)
+void db_defer_text(struct db *db, struct db_row *r, const char *v)
 {
     struct deferred_value *dv = next_value(r);
     if (!v) {
         dv->type = V_NULL;
         return;
     }
-    struct store_deferred *d = st->deferred;
+    struct sqldb_deferred *d = db->deferred;
     size_t len = strlen(v);
     if (d->used + len + 1 > d->arena_cap) {
         size_t cap = d->arena_cap ? d->arena_cap : 4096;
@@ -111,22 +115,24 @@ void store_defer_text(struct store *st, struct deferred_row *r, const char *v)
     d->used += len + 1;
 }
 
-void store_defer_int(struct deferred_row *r, int64_t v)
+void db_defer_int(struct db_row *r, int64_t v)
 {
     struct deferred_value *dv = next_value(r);
     dv->type = V_INT;
     dv->i = v;
 }
 
-int store_settle(struct store *st)
+int sqldb_settle(struct db *db)
 {
-    struct store_deferred *d = st->deferred;
+    struct sqldb_deferred *d = db->deferred;
     if (!d || d->n == 0)
         return 0;
     int rc = 0;
     for (size_t k = 0; k < d->n && rc == 0; k++) {
-        const struct deferred_row *r = &d->rows[k];
-        sqlite3_stmt *s = store_stmt(st, r->stmt);
+        const struct db_row *r = &d->rows[k];
+        /* The driver's own statements: db_stmt hands out the
+         * sqlite3_stmt itself (statement.c). */
+        sqlite3_stmt *s = (sqlite3_stmt *)db_stmt(db, r->stmt);
         for (int i = 0; i < r->n; i++) {
             const struct deferred_value *v = &r->v[i];
             if (v->type == V_INT)
@@ -142,7 +148,7 @@ int store_settle(struct store *st)
         sqlite3_reset(s);
         sqlite3_clear_bindings(s);
         if (step != SQLITE_DONE) {
-            store_report(st, "a deferred insert");
+            sqldb_report(db, "a deferred insert");
             rc = -1;
         }
     }
@@ -150,21 +156,28 @@ int store_settle(struct store *st)
     d->n = 0;
     d->used = 0;
     if (rc < 0)
-        st->settle_failed = true;
+        db->settle_failed = true;
     return rc;
 }
 
-size_t store_deferred_count(const struct store *st)
+size_t db_deferred_count(const struct db *db)
 {
-    return st->deferred ? st->deferred->n : 0;
+    return db->deferred ? db->deferred->n : 0;
 }
 
-void store_deferred_free(struct store *st)
+void sqldb_deferred_drop(struct db *db)
 {
-    if (!st->deferred)
+    if (db->deferred)
+        db->deferred->n = db->deferred->used = 0;
+    db->settle_failed = false;
+}
+
+void sqldb_deferred_free(struct db *db)
+{
+    if (!db->deferred)
         return;
-    free(st->deferred->rows);
-    free(st->deferred->arena);
-    free(st->deferred);
-    st->deferred = NULL;
+    free(db->deferred->rows);
+    free(db->deferred->arena);
+    free(db->deferred);
+    db->deferred = NULL;
 }

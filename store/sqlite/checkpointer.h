@@ -4,8 +4,8 @@
  * disk writes and fsyncs while the event loop waits: that was the tail of
  * the gateway's latency. The thread only ever checkpoints, through its own
  * connection, in PASSIVE mode, so it never blocks the gateway's writes. */
-#ifndef ISTHMUS_STORE_CHECKPOINTER_H
-#define ISTHMUS_STORE_CHECKPOINTER_H
+#ifndef ISTHMUS_STORE_SQLITE_CHECKPOINTER_H
+#define ISTHMUS_STORE_SQLITE_CHECKPOINTER_H
 
 struct checkpointer;
 

@@ -1,4 +1,4 @@
-#include "store/wal_vfs.h"
+#include "store/sqlite/wal_vfs.h"
 
 #include "common/mem.h"
 
