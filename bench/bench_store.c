@@ -131,7 +131,7 @@ static double to_matrix(struct store *st, int64_t *seq)
                  (int)(*seq % CONVERSATIONS));
         /* Clients make ids as random as Matrix's. */
         random_event_id(stanza_id, 24);
-        if (store_inbound_add(st, jid, stanza_id + 1, *seq) != 0)
+        if (store_inbound_add(st, jid, "bob%hs.example@gw.example", stanza_id + 1, *seq) != 0)
             die("inbound add");
         int64_t item = store_outbox_add(st, "x2m", OUTBOX_XMPP_INBOUND,
                                         stanza_xml, *seq);
@@ -147,7 +147,8 @@ static double to_matrix(struct store *st, int64_t *seq)
             .sender = "@_xmpp_alice:hs.example",
         };
         if (store_message_put(st, &m) != 0 ||
-            store_inbound_delivered(st, jid, stanza_id + 1, ev) != 0 ||
+            store_inbound_delivered(st, jid, "bob%hs.example@gw.example",
+                                    stanza_id + 1, ev) != 0 ||
             store_outbox_delete(st, item) != 0)
             die("delivery marks");
         snprintf(txn, sizeof txn, "e%lld", (long long)*seq);

@@ -1002,9 +1002,9 @@ static void on_muc_moderated(struct gateway *gw, const struct store_room *room,
 {
     const char *muc = room->xmpp_jid;
     char *seen = xasprintf("moderated %s", mod->id);
-    if (store_inbound_get(gw->store, muc, seen, NULL) == 1)
+    if (store_inbound_get(gw->store, muc, muc, seen, NULL) == 1)
         goto out;
-    store_inbound_add(gw->store, muc, seen, gateway_now_ms());
+    store_inbound_add(gw->store, muc, muc, seen, gateway_now_ms());
     char *event_id = relations_event_for(gw, muc, mod->id);
     if (!event_id) {
         log_debug("portal: a moderator in %s removed %s, which never crossed",
@@ -1112,12 +1112,12 @@ static void on_muc_message(struct gateway *gw, xmpp_stanza_t *st,
         store_message_free(&known);
         goto out; /* bridged already, or our own reflection */
     }
-    if (dedupe && store_inbound_get(gw->store, muc, dedupe, NULL) == 1)
+    if (dedupe && store_inbound_get(gw->store, muc, muc, dedupe, NULL) == 1)
         goto out; /* another Matrix user's copy of the same message */
     if (action) {
         on_muc_action(gw, st, room, nick, &reactions, retract_id);
         if (dedupe)
-            store_inbound_add(gw->store, muc, dedupe, gateway_now_ms());
+            store_inbound_add(gw->store, muc, muc, dedupe, gateway_now_ms());
         goto out;
     }
     struct translated_text t;
@@ -1165,7 +1165,7 @@ static void on_muc_message(struct gateway *gw, xmpp_stanza_t *st,
         }
         enqueue_op(gw, room->room_id, op);
         if (dedupe)
-            store_inbound_add(gw->store, muc, dedupe, now);
+            store_inbound_add(gw->store, muc, muc, dedupe, now);
     }
     free(ghost);
     free(occ_jid);
@@ -1317,7 +1317,7 @@ static void op_answered(struct op_job *j, const struct mx_response *r,
             store_message_put(j->gw->store, &m);
             receipts_message_stored(j->gw, event_id);
             if (sid)
-                store_inbound_delivered(j->gw->store, muc, sid, event_id);
+                store_inbound_delivered(j->gw->store, muc, muc, sid, event_id);
         }
     }
     op_done(j);

@@ -167,9 +167,12 @@ static void on_sent(const struct mx_response *r,
             store_may_wait_begin(j->gw->store);
             store_message_put(j->gw->store, &m);
             const char *dedupe_id = xmsg_dedupe_id(&j->msg);
-            if (dedupe_id)
-                store_inbound_delivered(j->gw->store, j->sender_jid, dedupe_id,
-                                        event_id);
+            if (dedupe_id) {
+                char *peer = ids_jid_bare(j->msg.to);
+                store_inbound_delivered(j->gw->store, j->sender_jid, peer,
+                                        dedupe_id, event_id);
+                free(peer);
+            }
             store_may_wait_end(j->gw->store);
             receipts_message_stored(j->gw, event_id);
             /* XEP-0184: the message now exists on Matrix; the sender may

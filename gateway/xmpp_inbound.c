@@ -168,10 +168,12 @@ static void on_message(struct gateway *gw, xmpp_stanza_t *st)
     }
 
     char *bare = ids_jid_bare(m.from);
+    char *peer = ids_jid_bare(m.to);
     const char *dedupe_id = xmsg_dedupe_id(&m);
     if (dedupe_id) {
         char *event_id = NULL;
-        if (store_inbound_get(gw->store, bare, dedupe_id, &event_id) == 1) {
+        if (store_inbound_get(gw->store, bare, peer, dedupe_id, &event_id) ==
+            1) {
             /* A resend: bridged already (or on its way). Confirm again if
              * it is done, so the client stops resending. */
             if (event_id && m.receipt_requested && m.id) {
@@ -179,10 +181,11 @@ static void on_message(struct gateway *gw, xmpp_stanza_t *st)
                 gateway_send_now(gw, r);
                 xmpp_stanza_release(r);
             }
-            log_debug("xmpp: %s resent %s; not bridged twice", bare,
-                      dedupe_id);
+            log_debug("xmpp: %s resent %s to %s; not bridged twice", bare,
+                      dedupe_id, peer);
             free(event_id);
             free(bare);
+            free(peer);
             goto out_mxid;
         }
     }
@@ -191,12 +194,14 @@ static void on_message(struct gateway *gw, xmpp_stanza_t *st)
                     "You are sending messages faster than the gateway "
                     "accepts; this one was not delivered. Slow down.");
         free(bare);
+        free(peer);
         goto out_mxid;
     }
     char *xml = xmsg_stanza_to_xml(st);
     if (!xml) {
         reply_error(gw, st, "wait", "internal-server-error", NULL);
         free(bare);
+        free(peer);
         goto out_mxid;
     }
     char *queue = xasprintf("x2m %s %s", bare, target);
@@ -204,7 +209,8 @@ static void on_message(struct gateway *gw, xmpp_stanza_t *st)
     if ((item_id = store_outbox_add(gw->store, queue, OUTBOX_XMPP_INBOUND, xml,
                                     gateway_now_ms())) < 0 ||
         (dedupe_id &&
-         store_inbound_add(gw->store, bare, dedupe_id, gateway_now_ms()) < 0))
+         store_inbound_add(gw->store, bare, peer, dedupe_id,
+                           gateway_now_ms()) < 0))
         reply_error(gw, st, "wait", "internal-server-error",
                     "the gateway could not store the message; send it again");
     else {
@@ -218,6 +224,7 @@ static void on_message(struct gateway *gw, xmpp_stanza_t *st)
     }
     free(queue);
     free(bare);
+    free(peer);
     free(xml);
 out_mxid:
     free(mxid);

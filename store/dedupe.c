@@ -64,13 +64,15 @@ int store_txn_prune(struct store *st, int64_t older_than_ms)
 /* ---------------------------------------------------------- inbound -- */
 
 int store_inbound_get(struct store *st, const char *xmpp_jid,
-                      const char *stanza_id, char **event_id)
+                      const char *peer, const char *stanza_id,
+                      char **event_id)
 {
     if (event_id)
         *event_id = NULL;
     struct db_stmt *s = db_stmt(st->db, S_INBOUND_GET);
     db_bind_text(s, 1, xmpp_jid);
-    db_bind_text(s, 2, stanza_id);
+    db_bind_text(s, 2, peer);
+    db_bind_text(s, 3, stanza_id);
     int rc = db_step(s);
     if (rc == DB_ROW && event_id)
         *event_id = db_column_dup(s, 0);
@@ -81,26 +83,29 @@ int store_inbound_get(struct store *st, const char *xmpp_jid,
 }
 
 int store_inbound_add(struct store *st, const char *xmpp_jid,
-                      const char *stanza_id, int64_t now_ms)
+                      const char *peer, const char *stanza_id, int64_t now_ms)
 {
     if (store_ensure_txn(st) < 0)
         return -1;
     struct db_stmt *s = db_stmt(st->db, S_INBOUND_ADD);
     db_bind_text(s, 1, xmpp_jid);
-    db_bind_text(s, 2, stanza_id);
-    db_bind_int64(s, 3, now_ms);
+    db_bind_text(s, 2, peer);
+    db_bind_text(s, 3, stanza_id);
+    db_bind_int64(s, 4, now_ms);
     return store_step_write(st, s, "inbound add");
 }
 
 int store_inbound_delivered(struct store *st, const char *xmpp_jid,
-                            const char *stanza_id, const char *event_id)
+                            const char *peer, const char *stanza_id,
+                            const char *event_id)
 {
     if (store_ensure_txn(st) < 0)
         return -1;
     struct db_stmt *s = db_stmt(st->db, S_INBOUND_DONE);
     db_bind_text(s, 1, xmpp_jid);
-    db_bind_text(s, 2, stanza_id);
-    db_bind_text(s, 3, event_id);
+    db_bind_text(s, 2, peer);
+    db_bind_text(s, 3, stanza_id);
+    db_bind_text(s, 4, event_id);
     return store_step_write(st, s, "inbound delivered");
 }
 

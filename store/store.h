@@ -224,15 +224,20 @@ int store_outbox_count(struct store *st);
 void store_outbox_item_free(struct store_outbox_item *it);
 
 /* ---- inbound: XMPP message ids already taken in, so that a client that
- * resends (no receipt came) is not bridged twice */
+ * resends (no receipt came) is not bridged twice. A resend is the same
+ * sender (xmpp_jid, bare), the same recipient (peer: the bare address it
+ * was sent to) and the same id; anything else is a new message. */
 /* 1 if seen; *event_id (caller frees; event_id may be NULL) is set once it
  * was delivered. */
 int store_inbound_get(struct store *st, const char *xmpp_jid,
-                      const char *stanza_id, char **event_id);
+                      const char *peer, const char *stanza_id,
+                      char **event_id);
 int store_inbound_add(struct store *st, const char *xmpp_jid,
-                      const char *stanza_id, int64_t now_ms);
+                      const char *peer, const char *stanza_id,
+                      int64_t now_ms);
 int store_inbound_delivered(struct store *st, const char *xmpp_jid,
-                            const char *stanza_id, const char *event_id);
+                            const char *peer, const char *stanza_id,
+                            const char *event_id);
 /* Forgets ids older than the cut-off (clients resend within minutes). */
 int store_inbound_prune(struct store *st, int64_t older_than_ms);
 

@@ -153,6 +153,22 @@ const char *const sqldb_migrations[] = {
     "INSERT INTO txns_by_id SELECT txn_id, received_ts, digest FROM txns;"
     "DROP TABLE txns;"
     "ALTER TABLE txns_by_id RENAME TO txns;",
+    /* 12: a resend is the same sender, the same recipient and the same id:
+     * clients that number their messages use the same id for different
+     * contacts, and keyed on sender and id alone the second message was
+     * taken for a resend of the first and never bridged. */
+    "CREATE TABLE inbound_by_peer ("
+    "  xmpp_jid TEXT NOT NULL,"
+    "  peer TEXT NOT NULL,"
+    "  stanza_id TEXT NOT NULL,"
+    "  received_ts INTEGER NOT NULL,"
+    "  event_id TEXT,"
+    "  PRIMARY KEY (xmpp_jid, peer, stanza_id));"
+    "INSERT INTO inbound_by_peer SELECT xmpp_jid, '', stanza_id, received_ts, "
+    "  event_id FROM inbound;"
+    "DROP TABLE inbound;"
+    "ALTER TABLE inbound_by_peer RENAME TO inbound;"
+    "CREATE INDEX inbound_age ON inbound(received_ts);",
 };
 
 const int sqldb_migration_count =

@@ -80,12 +80,15 @@ const char *const sqldb_stmt_sql[S_COUNT] = {
     [S_OUTBOX_COUNT] = "SELECT COUNT(*) FROM outbox",
     [S_OUTBOX_DELETE_RANGE] = "DELETE FROM outbox WHERE kind = ?1 AND "
                               "id BETWEEN ?2 AND ?3",
+    /* Rows from before schema 12 have the peer '': they still match, for
+     * the few minutes they are kept. */
     [S_INBOUND_GET] = "SELECT event_id FROM inbound WHERE xmpp_jid = ?1 AND "
-                      "stanza_id = ?2",
-    [S_INBOUND_ADD] = "INSERT OR IGNORE INTO inbound(xmpp_jid, stanza_id, "
-                      "received_ts) VALUES (?1, ?2, ?3)",
-    [S_INBOUND_DONE] = "UPDATE inbound SET event_id = ?3 WHERE xmpp_jid = ?1 "
-                       "AND stanza_id = ?2",
+                      "peer IN (?2, '') AND stanza_id = ?3 "
+                      "ORDER BY peer DESC LIMIT 1",
+    [S_INBOUND_ADD] = "INSERT OR IGNORE INTO inbound(xmpp_jid, peer, "
+                      "stanza_id, received_ts) VALUES (?1, ?2, ?3, ?4)",
+    [S_INBOUND_DONE] = "UPDATE inbound SET event_id = ?4 WHERE xmpp_jid = ?1 "
+                       "AND peer IN (?2, '') AND stanza_id = ?3",
     [S_INBOUND_PRUNE] = "DELETE FROM inbound WHERE received_ts < ?1",
     [S_OCC_PUT] = "INSERT INTO occupants(occupant_jid, muc_jid, room_id, nick, "
                   "ghost) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO UPDATE "

@@ -3,6 +3,7 @@
 from nio.responses import ProfileGetDisplayNameResponse
 
 from harness import COMPONENT, DOMAIN
+from peers import MatrixUser
 
 
 def puppet_jid(matrix_user):
@@ -114,6 +115,39 @@ async def test_too_large_message_gets_an_error_back(alice, bob):
     alice.send(puppet_jid(bob), "after the big one")
     await bob.wait_message(lambda r, e: e.body == "after the big one",
                            what="the message after the rejected one")
+
+
+def send_numbered(alice, to, body, msg_id):
+    """A message with the stanza id and origin-id a numbering client gives."""
+    msg = alice.client.make_message(mto=to, mbody=body, mtype="chat")
+    msg["id"] = msg_id
+    msg["origin_id"]["id"] = msg_id
+    msg.send()
+
+
+async def test_the_same_id_to_another_contact_is_a_new_message(cluster,
+                                                               alice, bob):
+    """Clients that number their messages reuse ids across contacts: a
+    resend is the same sender, recipient and id, and anything else must
+    cross."""
+    carol = await MatrixUser(cluster.synapse.url).register()
+    try:
+        send_numbered(alice, puppet_jid(bob), "to bob, numbered 1", "n1")
+        room_bob, _ = await bob.wait_invite()
+        await bob.join(room_bob)
+        await bob.wait_message(lambda r, e: r == room_bob and
+                               e.body == "to bob, numbered 1",
+                               what="alice's first message to bob")
+        send_numbered(alice, puppet_jid(carol), "to carol, numbered 1", "n1")
+        room_carol, invite = await carol.wait_invite()
+        assert invite.sender == ghost_id(alice)
+        await carol.join(room_carol)
+        await carol.wait_message(lambda r, e: r == room_carol and
+                                 e.body == "to carol, numbered 1",
+                                 what="alice's message to carol, with the id "
+                                 "her message to bob had")
+    finally:
+        await carol.close()
 
 
 async def test_messages_keep_their_order(alice, bob):

@@ -611,20 +611,27 @@ static void inbound_ids_deduplicate(void **state)
 {
     struct store_fixture *f = *state;
     char *ev = NULL;
-    assert_int_equal(store_inbound_get(f->st, "a@x", "m1", &ev), 0);
-    assert_int_equal(store_inbound_add(f->st, "a@x", "m1", 1000), 0);
-    assert_int_equal(store_inbound_add(f->st, "a@x", "m1", 2000), 0);
-    assert_int_equal(store_inbound_get(f->st, "a@x", "m1", &ev), 1);
+    assert_int_equal(store_inbound_get(f->st, "a@x", "b%h@gw", "m1", &ev), 0);
+    assert_int_equal(store_inbound_add(f->st, "a@x", "b%h@gw", "m1", 1000), 0);
+    assert_int_equal(store_inbound_add(f->st, "a@x", "b%h@gw", "m1", 2000), 0);
+    assert_int_equal(store_inbound_get(f->st, "a@x", "b%h@gw", "m1", &ev), 1);
     assert_null(ev); /* taken in, not yet delivered */
-    assert_int_equal(store_inbound_get(f->st, "b@x", "m1", &ev), 0);
-    assert_int_equal(store_inbound_delivered(f->st, "a@x", "m1", "$e1"), 0);
+    assert_int_equal(store_inbound_get(f->st, "b@x", "b%h@gw", "m1", &ev), 0);
+    /* The same id from the same sender to someone else is a new message
+     * (clients that number their messages reuse ids across contacts). */
+    assert_int_equal(store_inbound_get(f->st, "a@x", "c%h@gw", "m1", &ev), 0);
+    assert_int_equal(store_inbound_add(f->st, "a@x", "c%h@gw", "m1", 1000), 0);
+    assert_int_equal(
+        store_inbound_delivered(f->st, "a@x", "b%h@gw", "m1", "$e1"), 0);
     assert_int_equal(store_flush(f->st), 0);
     store_fixture_reopen(f);
-    assert_int_equal(store_inbound_get(f->st, "a@x", "m1", &ev), 1);
+    assert_int_equal(store_inbound_get(f->st, "a@x", "b%h@gw", "m1", &ev), 1);
     assert_string_equal(ev, "$e1");
     free(ev);
+    assert_int_equal(store_inbound_get(f->st, "a@x", "c%h@gw", "m1", &ev), 1);
+    assert_null(ev); /* the other conversation's copy is not delivered */
     assert_int_equal(store_inbound_prune(f->st, 1500), 0);
-    assert_int_equal(store_inbound_get(f->st, "a@x", "m1", &ev), 0);
+    assert_int_equal(store_inbound_get(f->st, "a@x", "b%h@gw", "m1", &ev), 0);
 }
 
 static void migrations_from_every_older_version(void **state)
