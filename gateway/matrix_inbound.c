@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "common/mem.h"
+#include "gateway/encrypted.h"
 #include "common/utf8.h"
 #include "gateway/format_bridge.h"
 #include "gateway/avatars.h"
@@ -337,6 +338,7 @@ static const struct {
     { "m.room.member", on_member },
     { "m.reaction", on_reaction },
     { "m.room.redaction", on_redaction },
+    { "m.room.encrypted", encrypted_matrix_event },
 };
 
 static event_handler *handler_for(const char *type)

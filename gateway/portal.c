@@ -25,6 +25,7 @@
 #include "gateway/translate.h"
 #include "matrix/event_state.h"
 #include "xep/disco.h"
+#include "xep/encrypted.h"
 #include "xep/message.h"
 #include "xep/muc.h"
 #include "xep/reactions.h"
@@ -1119,6 +1120,14 @@ static void on_muc_message(struct gateway *gw, xmpp_stanza_t *st,
         if (dedupe)
             store_inbound_add(gw->store, muc, muc, dedupe, gateway_now_ms());
         goto out;
+    }
+    /* An encrypted message's body is only a fallback for clients without
+     * the scheme: the room is told plainly what it cannot see. */
+    const char *scheme = xencrypted_scheme(st);
+    if (scheme) {
+        free(m.body);
+        m.body = xasprintf("[%s sent a %s-encrypted message, which this "
+                           "gateway cannot decrypt yet]", nick, scheme);
     }
     struct translated_text t;
     if (translate_to_matrix(&m, (size_t)gw->cfg.max_event_body, &t, &why) < 0) {

@@ -7,6 +7,7 @@
 #include "common/mem.h"
 #include "gateway/mam.h"
 #include "gateway/avatars.h"
+#include "gateway/encrypted.h"
 #include "gateway/metrics.h"
 #include "gateway/muc_gateway.h"
 #include "gateway/portal.h"
@@ -63,23 +64,6 @@ static bool from_is_acceptable(struct gateway *gw, const char *from)
 
 /* ------------------------------------------------------------ messages -- */
 
-/* The gateway cannot decrypt yet: the sender learns that the message did
- * not cross, rather than the recipient getting a fallback body ("I sent
- * you an OMEMO message...") or nothing at all. */
-static void refuse_encrypted(struct gateway *gw, xmpp_stanza_t *st,
-                             const char *scheme)
-{
-    log_info("xmpp: a %s-encrypted message from %s was refused: the gateway "
-             "cannot carry encrypted messages yet", scheme,
-             xmpp_stanza_get_from(st));
-    char *text = xasprintf("This message is encrypted with %s, and this "
-                           "gateway cannot carry encrypted messages to Matrix "
-                           "yet, so it was not delivered. Turn encryption off "
-                           "for this contact to reach them.", scheme);
-    reply_error(gw, st, "cancel", "feature-not-implemented", text);
-    free(text);
-}
-
 static void on_message(struct gateway *gw, xmpp_stanza_t *st)
 {
     if (from_is_acceptable(gw, xmpp_stanza_get_from(st)) &&
@@ -111,7 +95,7 @@ static void on_message(struct gateway *gw, xmpp_stanza_t *st)
     receipts_xmpp_message(gw, st, &m);
     const char *scheme = xencrypted_scheme(st);
     if (scheme) {
-        refuse_encrypted(gw, st, scheme);
+        encrypted_refuse_xmpp(gw, st, scheme);
         goto out;
     }
     /* Reactions and retractions need no body (a retraction's body is only

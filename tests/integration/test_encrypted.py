@@ -3,15 +3,20 @@ dropped in silence: the person who sent one is told, in their own client,
 and nothing misleading (a fallback body) reaches the other side."""
 
 import slixmpp
+from nio.responses import RoomSendResponse
 
-from peers import unique
-from test_dm import open_dm_from_xmpp, puppet_jid
+from harness import MUC
+from peers import XmppUser, unique
+from test_dm import ghost_id, open_dm_from_xmpp, puppet_jid
+from test_muc_gateway import make_room, matrix_pair
+from test_muc_gateway import muc as gw_muc
+from test_muc_portal import create_muc, join_portal, matrix_user, wait_occupant
 
 OMEMO = "eu.siacs.conversations.axolotl"
 
 
-def omemo_message(alice, to, fallback, payload=True):
-    msg = alice.client.make_message(mto=to, mbody=fallback, mtype="chat")
+def omemo_message(alice, to, fallback, payload=True, mtype="chat"):
+    msg = alice.client.make_message(mto=to, mbody=fallback, mtype=mtype)
     msg["id"] = unique("omemo-")
     enc = slixmpp.ET.fromstring(
         f"<encrypted xmlns='{OMEMO}'><header sid='4711'>"
@@ -49,3 +54,96 @@ async def test_an_omemo_message_is_refused_with_a_reason(alice, bob):
     # refused messages came before the plain message crossed).
     assert not any(m["type"] == "error" and m["id"] == transport["id"]
                    for m in list(alice.messages._queue))
+
+
+FAKE_MEGOLM = {
+    "algorithm": "m.megolm.v1.aes-sha2",
+    "ciphertext": "AwgAEnACgAkLmt6qF84IK++J7UDH2Za1YVchHyprqTqsg",
+    "sender_key": "Szl29ksW/L8yZGWAX+8dY1XyFi+i5wm+DRhTGkbMiwU",
+    "session_id": "ox/3ZQ5CQ0uD33BB6BofVNbXmdfOOsOjdDfVzXA3Buo",
+    "device_id": "BOBDEVICE",
+}
+
+
+async def send_encrypted(bob, room_id):
+    """An m.room.encrypted event as a client that encrypts sends it (the
+    gateway cannot decrypt any, so its ciphertext need not be real)."""
+    resp = await bob.client.room_send(room_id, "m.room.encrypted",
+                                      FAKE_MEGOLM)
+    assert isinstance(resp, RoomSendResponse), resp
+    return resp.event_id
+
+
+async def test_an_encrypted_matrix_message_is_told_both_ways(alice, bob):
+    room_id = await open_dm_from_xmpp(alice, bob, "before encryption")
+    event_id = await send_encrypted(bob, room_id)
+    msg = await alice.wait_message(
+        lambda m: m["type"] == "chat" and "encrypted" in m["body"],
+        what="word of bob's encrypted message on XMPP")
+    assert bob.user_id in msg["body"]
+    assert "cannot decrypt" in msg["body"]
+    assert msg["id"] == event_id
+    _, notice = await bob.wait_message(
+        lambda r, e: r == room_id and "not delivered" in e.body,
+        what="a notice to bob that his encrypted message did not cross")
+    assert "encrypted" in notice.body
+    assert notice.sender == ghost_id(alice)
+
+
+async def test_encrypted_messages_in_a_portal_are_told(cluster, gateway,
+                                                       alice):
+    room, _ = await create_muc(alice, nick="alice")
+    bob = await matrix_user(cluster, "Cipher")
+    try:
+        room_id = await join_portal(bob, room)
+        await wait_occupant(alice, room, "Cipher")
+        # Matrix -> XMPP: the room hears that Cipher wrote something it
+        # cannot see, and Cipher is told it did not cross.
+        await send_encrypted(bob, room_id)
+        msg = await alice.wait_message(
+            lambda m: m["type"] == "groupchat" and "encrypted" in
+            (m["body"] or ""), what="word of the encrypted message in the MUC")
+        assert msg["from"].resource == "Cipher"
+        _, notice = await bob.wait_message(
+            lambda r, e: r == room_id and "not delivered" in e.body,
+            what="a notice that the encrypted message did not cross")
+        assert room in notice.body
+        # XMPP -> Matrix: an OMEMO message in the MUC shows as what it is,
+        # not as its fallback body.
+        omemo_message(alice, f"{room}@{MUC}", "I sent you an OMEMO encrypted "
+                      "message but your client doesn't seem to support "
+                      "that.", mtype="groupchat")
+        _, shown = await bob.wait_message(
+            lambda r, e: r == room_id and "OMEMO" in e.body,
+            what="alice's OMEMO message shown in the portal room")
+        assert "cannot decrypt" in shown.body
+        assert "doesn't seem to support" not in shown.body
+    finally:
+        await bob.close()
+
+
+async def test_encrypted_messages_in_a_gateway_room_are_told(cluster,
+                                                             gateway):
+    bob, carol = await matrix_pair(cluster)
+    alice = await XmppUser(cluster.prosody).connect()
+    try:
+        room_id, muc_jid = await make_room(bob, carol, "Sealed room")
+        await gw_muc(alice).join_muc_wait(muc_jid, "alice", maxstanzas=0,
+                                          timeout=30)
+        await bob.wait_member(
+            lambda r, e: r == room_id and e.state_key == ghost_id(alice)
+            and e.membership == "join", what="alice's ghost joining")
+        event_id = await send_encrypted(bob, room_id)
+        msg = await alice.wait_message(
+            lambda m: m["type"] == "groupchat" and "encrypted" in
+            (m["body"] or ""), what="word of bob's encrypted message")
+        assert msg["from"] == f"{muc_jid}/Bob B"
+        assert msg["id"] == event_id
+        _, notice = await bob.wait_message(
+            lambda r, e: r == room_id and "not delivered" in e.body,
+            what="a notice that the encrypted message did not cross")
+        assert notice.sender == ghost_id(alice)
+    finally:
+        await bob.close()
+        await carol.close()
+        await alice.disconnect()
