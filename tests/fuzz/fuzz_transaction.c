@@ -1,7 +1,8 @@
 /* libFuzzer target: an appservice transaction body, parsed the way the
- * gateway parses it, each event translated to an XMPP body. */
-#include "gateway/formatting.h"
-#include "gateway/translate.h"
+ * gateway parses it, each message translated the way it crosses to XMPP
+ * (gateway/m2x.c: text, files, edits, replies, mentions). */
+#include "common/mem.h"
+#include "gateway/m2x.h"
 #include "matrix/event.h"
 #include "matrix/json_read.h"
 
@@ -10,6 +11,25 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Every event "crossed", under an id of its own. */
+static char *lookup(void *ud, const char *event_id, bool correction)
+{
+    (void)ud;
+    return xasprintf("%s-%d", event_id, correction);
+}
+
+static char *proxy(void *ud, const char *mxc, const char *name,
+                   const char **why)
+{
+    (void)ud;
+    (void)why;
+    return xasprintf("https://gw/%s/%s", mxc, name ? name : "");
+}
+
+static const struct ids ids = { "_xmpp_", "_xmpp_", "hs", "gw" };
+static const struct m2x_env env = { 262144, 1000000, &ids, lookup, proxy,
+                                    NULL };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -27,17 +47,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct mx_member mem;
         mx_member_parse(&ev, &mem, &why);
         struct mx_message msg;
-        if (mx_message_parse(&ev, &msg, &why) == 0) {
-            char *out = NULL;
-            const char *type;
-            struct fmt_mention *m;
-            size_t n;
-            if (translate_to_xmpp_rich(&msg, 262144, &out, &type, &m, &n,
-                                       &why) == 0) {
-                free(out);
-                fmt_mentions_free(m, n);
-            }
-        }
+        struct m2x_message out;
+        if (mx_message_parse(&ev, &msg, &why) == 0 &&
+            m2x_translate(&msg, &env, &out, &why) == 0)
+            m2x_message_free(&out);
     }
     json_decref(body);
     return 0;
