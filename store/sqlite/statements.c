@@ -80,8 +80,9 @@ const char *const sqldb_stmt_sql[S_COUNT] = {
     [S_OUTBOX_COUNT] = "SELECT COUNT(*) FROM outbox",
     [S_OUTBOX_DELETE_RANGE] = "DELETE FROM outbox WHERE kind = ?1 AND "
                               "id BETWEEN ?2 AND ?3",
-    /* Rows from before schema 12 have the peer '': they still match, for
-     * the few minutes they are kept. */
+    /* Rows from before schema 12 have the peer '' (who it went to was not
+     * kept): they still match any peer, until they are pruned (a week), so
+     * an upgrade never bridges a resend twice. */
     [S_INBOUND_GET] = "SELECT event_id FROM inbound WHERE xmpp_jid = ?1 AND "
                       "peer IN (?2, '') AND stanza_id = ?3 "
                       "ORDER BY peer DESC LIMIT 1",
