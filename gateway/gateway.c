@@ -11,14 +11,14 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/mem.h"
-#include "gateway/media.h"
-#include "gateway/metrics.h"
-#include "gateway/portal.h"
-#include "gateway/presence.h"
-#include "gateway/queues.h"
-#include "gateway/ratelimit.h"
-#include "gateway/registration.h"
-#include "gateway/store_key.h"
+#include "gateway/features/media.h"
+#include "gateway/base/metrics.h"
+#include "gateway/portal/portal.h"
+#include "gateway/features/presence.h"
+#include "gateway/base/queues.h"
+#include "gateway/core/ratelimit.h"
+#include "gateway/core/registration.h"
+#include "gateway/base/store_key.h"
 
 #include <poll.h>
 #include <stdarg.h>

@@ -4,17 +4,17 @@
 #define ISTHMUS_GATEWAY_H
 
 #include "common/wakeup.h"
-#include "gateway/config.h"
-#include "gateway/ids.h"
+#include "gateway/core/config.h"
+#include "gateway/core/ids.h"
 #include "matrix/api.h"
 #include "matrix/appservice.h"
 #include "matrix/client.h"
 #include "matrix/event.h"
-#include "gateway/metrics.h"
+#include "gateway/base/metrics.h"
 #include "store/store.h"
 #include "xep/component.h"
 #include "xep/message.h"
-#include "gateway/translate.h"
+#include "gateway/core/translate.h"
 
 #include <curl/curl.h>
 #include <signal.h>
@@ -126,15 +126,15 @@ char *relations_event_for(struct gateway *gw, const char *jid,
 char *relations_xmpp_id(struct gateway *gw, const struct store_room *room,
                         const char *event_id);
 
-/* ---- gateway/xmpp_inbound.c: every stanza from the XMPP server */
+/* ---- gateway/edges/xmpp_inbound.c: every stanza from the XMPP server */
 void xmpp_inbound_stanza(struct gateway *gw, xmpp_stanza_t *st);
-/* ---- gateway/to_matrix.c: bridging a stored XMPP message to Matrix */
+/* ---- gateway/edges/to_matrix.c: bridging a stored XMPP message to Matrix */
 void to_matrix_process(struct gateway *gw, const struct store_outbox_item *it);
-/* ---- gateway/matrix_inbound.c: appservice requests */
+/* ---- gateway/edges/matrix_inbound.c: appservice requests */
 extern const struct as_handlers matrix_inbound_handlers;
 void matrix_join_process(struct gateway *gw,
                          const struct store_outbox_item *it);
-/* ---- gateway/to_xmpp.c: stanzas to XMPP, kept in the outbox until the
+/* ---- gateway/base/to_xmpp.c: stanzas to XMPP, kept in the outbox until the
  * server confirms them */
 /* At the end of the turn, after its commit (commit 1), without one (0:
  * the transaction stays open) or after a failed one (-1): sends what waited

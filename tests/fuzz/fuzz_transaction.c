@@ -1,7 +1,7 @@
 /* libFuzzer target: an appservice transaction body, parsed the way the
  * gateway parses it, each event translated to an XMPP body. */
-#include "gateway/formatting.h"
-#include "gateway/translate.h"
+#include "gateway/core/formatting.h"
+#include "gateway/core/translate.h"
 #include "matrix/event.h"
 #include "matrix/json_read.h"
 

@@ -12,7 +12,7 @@
 
 #include "common/clock.h"
 #include "gateway/gateway.h"
-#include "gateway/metrics.h"
+#include "gateway/base/metrics.h"
 #include "tests/unit/store_fixture.h"
 #include "tests/unit/xmpp_peer.h"
 
