@@ -2,7 +2,8 @@
 
 #include "common/log.h"
 #include "common/mem.h"
-#include "gateway/gateway.h"
+#include "gateway/base/context.h"
+#include "gateway/base/effects.h"
 #include "gateway/base/queues.h"
 #include "store/store.h"
 

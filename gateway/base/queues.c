@@ -2,7 +2,9 @@
 
 #include "common/log.h"
 #include "common/mem.h"
-#include "gateway/gateway.h"
+#include "gateway/base/context.h"
+#include "gateway/edges/to_matrix.h"
+#include "gateway/edges/matrix_inbound.h"
 #include "gateway/base/matrix_calls.h"
 #include "gateway/portal/portal.h"
 

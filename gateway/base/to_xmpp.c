@@ -23,7 +23,10 @@
  *
  * The outbox is read only when it may hold stanzas that were not sent as
  * they were written: after a start, a reconnection, or a failed commit. */
-#include "gateway/gateway.h"
+#include "gateway/base/to_xmpp.h"
+
+#include "gateway/base/context.h"
+#include "gateway/base/effects.h"
 
 #include "common/log.h"
 #include "common/mem.h"

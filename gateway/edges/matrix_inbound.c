@@ -4,7 +4,12 @@
  * A transaction's effects (room mappings, stanzas to send, joins to make)
  * are written to the store, and the 200 goes out only once the loop turn
  * has committed them (DESIGN.md §4). */
-#include "gateway/gateway.h"
+#include "gateway/edges/matrix_inbound.h"
+
+#include "gateway/base/context.h"
+#include "gateway/features/relations.h"
+#include "gateway/base/to_xmpp.h"
+#include "gateway/base/effects.h"
 
 #include "common/log.h"
 #include "common/mem.h"

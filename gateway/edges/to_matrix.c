@@ -1,7 +1,11 @@
 /* Bridges one stored XMPP message to Matrix: make sure the sender's ghost
  * exists, find or create the DM room, then send the event idempotently.
  * Runs as an outbox queue item, so a crash at any step replays it. */
-#include "gateway/gateway.h"
+#include "gateway/edges/to_matrix.h"
+
+#include "gateway/base/context.h"
+#include "gateway/features/relations.h"
+#include "gateway/base/effects.h"
 
 #include "common/log.h"
 #include "common/mem.h"

@@ -1,7 +1,10 @@
 /* Every stanza the XMPP server hands the component lands here first.
  * Messages are checked, then written to the outbox before any further
  * work (DESIGN.md §4); presence and iq are answered on the spot. */
-#include "gateway/gateway.h"
+#include "gateway/edges/xmpp_inbound.h"
+
+#include "gateway/base/context.h"
+#include "gateway/base/effects.h"
 
 #include "common/log.h"
 #include "common/mem.h"

@@ -3,7 +3,8 @@
 
 #include "common/log.h"
 #include "common/mem.h"
-#include "gateway/gateway.h"
+#include "gateway/base/context.h"
+#include "gateway/base/effects.h"
 #include "gateway/features/ghosts.h"
 #include "gateway/features/presence.h"
 #include "xep/avatar.h"

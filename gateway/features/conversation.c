@@ -1,4 +1,6 @@
 #include "gateway/features/conversation.h"
+#include "gateway/base/to_xmpp.h"
+#include "gateway/base/effects.h"
 
 #include "common/log.h"
 #include "common/mem.h"

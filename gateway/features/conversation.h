@@ -5,7 +5,7 @@
 #ifndef ISTHMUS_GATEWAY_CONVERSATION_H
 #define ISTHMUS_GATEWAY_CONVERSATION_H
 
-#include "gateway/gateway.h"
+#include "gateway/base/context.h"
 
 #include <stdbool.h>
 

@@ -2,7 +2,7 @@
 
 #include "common/mem.h"
 #include "common/utf8.h"
-#include "gateway/gateway.h"
+#include "gateway/base/context.h"
 #include "gateway/room/muc_gateway.h"
 #include "matrix/event.h"
 

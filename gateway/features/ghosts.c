@@ -2,7 +2,7 @@
 
 #include "common/log.h"
 #include "common/mem.h"
-#include "gateway/gateway.h"
+#include "gateway/base/context.h"
 #include "xep/disco.h"
 
 #include <stdlib.h>

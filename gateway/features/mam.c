@@ -23,6 +23,8 @@
  * says. Results are sent oldest first within a page (newest first with
  * <flip-page/>), then the iq result. Archive ids are event ids. */
 #include "gateway/features/mam.h"
+#include "gateway/features/relations.h"
+#include "gateway/base/effects.h"
 
 #include "common/log.h"
 #include "common/mem.h"

@@ -6,7 +6,7 @@
 #ifndef ISTHMUS_GATEWAY_MAM_H
 #define ISTHMUS_GATEWAY_MAM_H
 
-#include "gateway/gateway.h"
+#include "gateway/base/context.h"
 
 /* An iq whose payload `query` is in urn:xmpp:mam:2, addressed to the
  * Matrix user, alias or room `target` (from ids_jid_to_matrix). A get is

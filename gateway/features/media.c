@@ -4,7 +4,7 @@
 #include "common/mem.h"
 #include "common/strbuf.h"
 #include "common/utf8.h"
-#include "gateway/gateway.h"
+#include "gateway/base/context.h"
 #include "common/urlenc.h"
 #include "gateway/core/media_sniff.h"
 #include "matrix/media_transfer.h"

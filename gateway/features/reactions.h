@@ -5,7 +5,7 @@
 #ifndef ISTHMUS_GATEWAY_REACTIONS_H
 #define ISTHMUS_GATEWAY_REACTIONS_H
 
-#include "gateway/gateway.h"
+#include "gateway/base/context.h"
 
 /* Ends an asynchronous action on Matrix; error is NULL when ok. */
 typedef void (*action_done_cb)(struct gateway *gw, const char *error,

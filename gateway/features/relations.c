@@ -2,7 +2,9 @@
  * edit (m.replace / XEP-0308) or a reply (m.in_reply_to / XEP-0461)
  * points at, looked up in the message store, and the reply fallback quotes
  * each side expects. Shared by direct chats and both kinds of rooms. */
-#include "gateway/gateway.h"
+#include "gateway/features/relations.h"
+
+#include "gateway/base/context.h"
 
 #include "common/mem.h"
 #include "gateway/features/format_bridge.h"

@@ -1,4 +1,6 @@
 #include "gateway/features/retractions.h"
+#include "gateway/features/relations.h"
+#include "gateway/base/effects.h"
 
 #include "common/log.h"
 #include "matrix/event_relation.h"

@@ -4,7 +4,7 @@
 #ifndef ISTHMUS_GATEWAY_RETRACTIONS_H
 #define ISTHMUS_GATEWAY_RETRACTIONS_H
 
-#include "gateway/gateway.h"
+#include "gateway/base/context.h"
 #include "gateway/features/reactions.h"
 
 /* XMPP -> Matrix: `ghost` retracts its own message event_id in room_id.

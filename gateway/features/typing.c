@@ -9,7 +9,8 @@
 #include "matrix/event_ephemeral.h"
 #include "common/mem.h"
 #include "gateway/features/conversation.h"
-#include "gateway/gateway.h"
+#include "gateway/base/context.h"
+#include "gateway/base/effects.h"
 #include "xep/chatstates.h"
 
 #include <stdlib.h>

@@ -7,6 +7,9 @@
  * state first (presences, the subject) or deduplicated by the id the room
  * stamped on it (messages): N Matrix users never mean N copies. */
 #include "gateway/portal/portal.h"
+#include "gateway/features/relations.h"
+#include "gateway/base/to_xmpp.h"
+#include "gateway/base/effects.h"
 #include "gateway/core/portal_pending.h"
 
 #include "common/log.h"

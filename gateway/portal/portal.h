@@ -10,7 +10,7 @@
 #ifndef ISTHMUS_PORTAL_H
 #define ISTHMUS_PORTAL_H
 
-#include "gateway/gateway.h"
+#include "gateway/base/context.h"
 #include "matrix/event.h"
 
 #include <stdbool.h>

@@ -4,6 +4,8 @@
  * presence per Matrix member (from one members query), the user's own
  * presence (110) and the subject, and relays messages both ways. */
 #include "gateway/room/muc_gateway.h"
+#include "gateway/base/to_xmpp.h"
+#include "gateway/base/effects.h"
 
 #include "common/log.h"
 #include "common/mem.h"

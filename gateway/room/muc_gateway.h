@@ -3,7 +3,7 @@
 #ifndef ISTHMUS_MUC_GATEWAY_H
 #define ISTHMUS_MUC_GATEWAY_H
 
-#include "gateway/gateway.h"
+#include "gateway/base/context.h"
 #include "matrix/event.h"
 
 /* A presence to room%server@gw/nick: join, leave or update. target is the

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "gateway/gateway.h"
+#include "gateway/base/context.h"
 #include "gateway/features/media.h"
 #include "gateway/core/media_sniff.h"
 #include "xep/message.h"
