@@ -7,10 +7,13 @@
  * store transaction, answers the transactions that waited for that commit,
  * and sends the stanzas it released. */
 #include "gateway/gateway.h"
-#include "gateway/edges/xmpp_inbound.h"
-#include "gateway/edges/matrix_inbound.h"
-#include "gateway/base/to_xmpp.h"
+
 #include "gateway/base/effects.h"
+#include "gateway/base/matrix_calls.h"
+#include "gateway/base/to_xmpp.h"
+#include "gateway/edges/matrix_inbound.h"
+#include "gateway/edges/to_matrix.h"
+#include "gateway/edges/xmpp_inbound.h"
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -42,6 +45,16 @@
 #define DRAIN_POLL_MS 100
 /* How long requests under way may take to finish at shutdown. */
 #define DRAIN_MS 3000
+
+/* Who runs each kind of durable work in the outbox: the loop, on top,
+ * hands this to the queues, so that they never call up. */
+static const struct queue_worker queue_workers[] = {
+    { OUTBOX_XMPP_INBOUND, to_matrix_process },
+    { OUTBOX_MATRIX_JOIN, matrix_join_process },
+    { OUTBOX_PORTAL_OP, portal_op_process },
+    { OUTBOX_MATRIX_CALL, matrix_call_process },
+    { 0, NULL },
+};
 
 /* ------------------------------------------------- component callbacks -- */
 
@@ -180,7 +193,7 @@ int gateway_init(struct gateway *gw, struct config *cfg, char **err)
         gw->highest_txn = -1;
     gw->gap_refused_txn = -1;
     gw->unsaved_txn = -1;
-    gw->queues = queues_new();
+    gw->queues = queues_new(queue_workers);
     gw->portal = portal_state_new();
     gw->presence = presence_pending_new();
     gw->senders = ratelimit_new(gw->cfg.sender_rate, gw->cfg.sender_burst);

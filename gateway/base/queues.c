@@ -3,10 +3,6 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "gateway/base/context.h"
-#include "gateway/edges/to_matrix.h"
-#include "gateway/edges/matrix_inbound.h"
-#include "gateway/base/matrix_calls.h"
-#include "gateway/portal/portal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +13,16 @@ struct busy {
 };
 
 struct queues {
+    const struct queue_worker *workers; /* the loop's table, by kind */
     struct busy *busy; /* few at once: one per conversation with work */
     int nbusy;
 };
 
-struct queues *queues_new(void)
+struct queues *queues_new(const struct queue_worker *workers)
 {
-    return xcalloc(1, sizeof(struct queues));
+    struct queues *q = xcalloc(1, sizeof(struct queues));
+    q->workers = workers;
+    return q;
 }
 
 void queues_free(struct queues *q)
@@ -46,26 +45,20 @@ static struct busy **find(struct queues *q, const char *name)
     return pp;
 }
 
+/* The worker for the item's kind comes from the table the loop gave, so
+ * this floor never names the features and edges that run items. */
 static void dispatch(struct gateway *gw, const struct store_outbox_item *it)
 {
-    switch (it->kind) {
-    case OUTBOX_XMPP_INBOUND:
-        to_matrix_process(gw, it);
-        return;
-    case OUTBOX_MATRIX_JOIN:
-        matrix_join_process(gw, it);
-        return;
-    case OUTBOX_PORTAL_OP:
-        portal_op_process(gw, it);
-        return;
-    case OUTBOX_MATRIX_CALL:
-        matrix_call_process(gw, it);
-        return;
-    default:
-        log_error("queues: item %lld has unknown kind %d; dropping it",
-                  (long long)it->id, it->kind);
-        queues_done(gw, it->queue, it->id);
+    for (const struct queue_worker *w = gw->queues->workers; w && w->run;
+         w++) {
+        if (w->kind == it->kind) {
+            w->run(gw, it);
+            return;
+        }
     }
+    log_error("queues: item %lld has unknown kind %d; dropping it",
+              (long long)it->id, it->kind);
+    queues_done(gw, it->queue, it->id);
 }
 
 void queues_kick(struct gateway *gw, const char *queue)

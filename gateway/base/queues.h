@@ -10,8 +10,21 @@
 #include <stdint.h>
 
 struct gateway;
+struct store_outbox_item;
 
-struct queues *queues_new(void);
+/* Runs one outbox item; it calls queues_done when the item is finished. */
+typedef void queue_worker_fn(struct gateway *gw,
+                             const struct store_outbox_item *it);
+/* Which worker runs the items of one outbox kind (OUTBOX_*). */
+struct queue_worker {
+    int kind;
+    queue_worker_fn *run;
+};
+
+/* workers: a table ended by an entry whose run is NULL, owned by the
+ * caller and kept for the queues' life (a static table). Caller frees the
+ * result with queues_free. */
+struct queues *queues_new(const struct queue_worker *workers);
 void queues_free(struct queues *q);
 /* Starts the queue's head item unless the queue is already busy. */
 void queues_kick(struct gateway *gw, const char *queue);

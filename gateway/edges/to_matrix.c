@@ -3,6 +3,7 @@
  * Runs as an outbox queue item, so a crash at any step replays it. */
 #include "gateway/edges/to_matrix.h"
 
+#include "gateway/features/members.h"
 #include "gateway/base/context.h"
 #include "gateway/features/relations.h"
 #include "gateway/base/effects.h"
@@ -380,7 +381,7 @@ void to_matrix_process(struct gateway *gw, const struct store_outbox_item *it)
     }
     if (strcmp(j->msg.type, "groupchat") == 0) {
         char *muc_jid = ids_jid_bare(j->msg.to);
-        int found = muc_gateway_occupant(gw, j->msg.from, muc_jid,
+        int found = members_occupant(gw, j->msg.from, muc_jid,
                                          &j->occupant);
         free(muc_jid);
         if (found != 1) {

@@ -3,6 +3,7 @@
  * work (DESIGN.md §4); presence and iq are answered on the spot. */
 #include "gateway/edges/xmpp_inbound.h"
 
+#include "gateway/features/members.h"
 #include "gateway/base/context.h"
 #include "gateway/base/effects.h"
 
@@ -140,7 +141,7 @@ static void on_message(struct gateway *gw, xmpp_stanza_t *st)
     struct store_occupant occupant = { 0 };
     if (groupchat && kind != IDS_MATRIX_USER) {
         char *muc_jid = ids_jid_bare(m.to);
-        int found = muc_gateway_occupant(gw, m.from, muc_jid, &occupant);
+        int found = members_occupant(gw, m.from, muc_jid, &occupant);
         free(muc_jid);
         if (found != 1) {
             reply_error(gw, st, "modify", "not-acceptable",

@@ -6,7 +6,7 @@
 #include "gateway/base/context.h"
 #include "gateway/base/effects.h"
 #include "gateway/features/ghosts.h"
-#include "gateway/features/presence.h"
+#include "gateway/features/presence_pending.h"
 #include "xep/avatar.h"
 #include "xep/disco.h"
 #include "xep/stanza_error.h"

@@ -2,10 +2,9 @@
 #include "gateway/base/to_xmpp.h"
 #include "gateway/base/effects.h"
 
+#include "gateway/features/members.h"
 #include "common/log.h"
 #include "common/mem.h"
-#include "gateway/room/muc_gateway.h"
-#include "gateway/portal/portal.h"
 #include "xep/muc.h"
 
 #include <stdlib.h>
@@ -80,7 +79,7 @@ char *conversation_matrix_from(struct gateway *gw,
     char *jid = NULL;
     const char *why;
     if (room->mode == ROOM_GATEWAY) {
-        char *nick = muc_gateway_nick(gw, room->room_id, mxid, NULL);
+        char *nick = members_nick(gw, room->room_id, mxid, NULL);
         char *from = xasprintf("%s/%s", room->xmpp_jid, nick);
         free(nick);
         return from;
@@ -97,7 +96,7 @@ char *conversation_matrix_from(struct gateway *gw,
     char *from = NULL;
     if (in_muc == 1) {
         if (u.joined)
-            from = portal_occupant_of(gw, mxid);
+            from = members_portal_occupant(gw, mxid);
         store_portal_user_free(&u);
     }
     return from;

@@ -1,9 +1,9 @@
 #include "gateway/features/format_bridge.h"
 
+#include "gateway/features/members.h"
 #include "common/mem.h"
 #include "common/utf8.h"
 #include "gateway/base/context.h"
-#include "gateway/room/muc_gateway.h"
 #include "matrix/event.h"
 
 #include <stdlib.h>
@@ -17,7 +17,7 @@ static char *gateway_member(struct gateway *gw, const char *sender,
                             const char *muc, const char *nick)
 {
     struct store_occupant o;
-    if (!sender || muc_gateway_occupant(gw, sender, muc, &o) != 1)
+    if (!sender || members_occupant(gw, sender, muc, &o) != 1)
         return NULL;
     struct store_member *all;
     int n = store_members_in_room(gw->store, o.room_id, &all);

@@ -26,9 +26,9 @@
 #include "gateway/features/relations.h"
 #include "gateway/base/effects.h"
 
+#include "gateway/features/members.h"
 #include "common/log.h"
 #include "common/mem.h"
-#include "gateway/room/muc_gateway.h"
 #include "xep/mam.h"
 #include "xep/message.h"
 #include "xep/muc.h"
@@ -186,7 +186,7 @@ static xmpp_stanza_t *room_message(struct mam_job *j, const struct mx_event *ev,
                                    json_t *state)
 {
     struct gateway *gw = j->gw;
-    char *nick = muc_gateway_nick(gw, j->room_id, ev->sender,
+    char *nick = members_nick(gw, j->room_id, ev->sender,
                                   state_displayname(state, ev->sender));
     char *from = xasprintf("%s/%s", j->archive, nick);
     int fallback_len = 0;

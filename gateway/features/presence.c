@@ -1,6 +1,8 @@
 /* Presence: Matrix m.presence <-> XMPP presence (see presence.h). */
 #include "gateway/features/presence.h"
 
+#include "gateway/features/presence_pending.h"
+
 #include "common/clock.h"
 #include "common/log.h"
 #include "matrix/event_ephemeral.h"
@@ -11,7 +13,7 @@
 #include "gateway/base/effects.h"
 #include "gateway/features/ghosts.h"
 #include "gateway/base/metrics.h"
-#include "gateway/room/muc_gateway.h"
+#include "gateway/features/members.h"
 #include "gateway/core/presence_state.h"
 #include "xep/avatar.h"
 #include "xep/presence_stanza.h"
@@ -38,31 +40,6 @@
  * state of each is what finally goes out. */
 #define TO_XMPP_PER_SECOND 100
 #define TO_XMPP_BURST 100
-
-struct presence {
-    struct coalesce *to_matrix; /* keys: "ghost person" */
-    struct coalesce *to_xmpp;   /* keys: Matrix IDs */
-    int64_t next_refresh;
-    double to_xmpp_tokens;      /* people that may go out now */
-    int64_t to_xmpp_filled_ms;  /* when the tokens were last topped up */
-};
-
-struct presence *presence_pending_new(void)
-{
-    struct presence *p = xcalloc(1, sizeof *p);
-    p->to_matrix = coalesce_new(PRESENCE_WINDOW_MS);
-    p->to_xmpp = coalesce_new(PRESENCE_WINDOW_MS);
-    return p;
-}
-
-void presence_pending_free(struct presence *p)
-{
-    if (!p)
-        return;
-    coalesce_free(p->to_matrix);
-    coalesce_free(p->to_xmpp);
-    free(p);
-}
 
 /* A copy of s cut to at most max bytes on a UTF-8 boundary; caller
  * frees. */
@@ -361,11 +338,6 @@ static xmpp_stanza_t *user_presence(struct gateway *gw, const char *from,
     return p;
 }
 
-void presence_matrix_touch(struct gateway *gw, const char *mxid)
-{
-    coalesce_mark(gw->presence->to_xmpp, mxid, gateway_now_ms());
-}
-
 void presence_send_current(struct gateway *gw, const char *mxid,
                            const char *to)
 {
@@ -382,6 +354,44 @@ void presence_send_current(struct gateway *gw, const char *mxid,
     free(hash);
     free(status);
     free(from);
+}
+
+/* A Matrix member's presence changed: every XMPP occupant of the
+ * gateway-mode room sees the member's occupant presence with show, status
+ * and the XEP-0153 hash of their avatar (each may be NULL). Returns how
+ * many stanzas were sent. */
+static int member_show(struct gateway *gw, const char *room_id,
+                       const char *muc_jid, const char *mxid,
+                       const char *show, const char *status,
+                       const char *photo_hash)
+{
+    struct store_member me;
+    if (store_member_get(gw->store, room_id, mxid, &me) != 1)
+        return 0;
+    char *jid = members_real_jid(gw, mxid);
+    char *from = xasprintf("%s/%s", muc_jid, me.nick);
+    struct muc_item item = members_muc_item(me.level, jid);
+    struct store_occupant *all;
+    int n = store_occupants_in_room(gw->store, room_id, &all), sent = 0;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(all[i].ghost, mxid) == 0)
+            continue;
+        xmpp_stanza_t *p = muc_presence(gw->xmpp, from, all[i].occupant_jid,
+                                        NULL, &item, NULL);
+        xpresence_add_show(gw->xmpp, p, show, status);
+        if (photo_hash)
+            avatar_presence_add_hash(gw->xmpp, p, photo_hash);
+        gateway_send_now(gw, p);
+        xmpp_stanza_release(p);
+        sent++;
+    }
+    if (n > 0)
+        store_occupants_free(all, n);
+    free(from);
+    free(jid);
+    free(me.mxid);
+    free(me.nick);
+    return sent;
 }
 
 static void flush_to_xmpp(const char *mxid, void *ud)
@@ -411,7 +421,7 @@ static void flush_to_xmpp(const char *mxid, void *ud)
     char *occupant = xasprintf("%s/%s", from, OCCUPANT_RESOURCE);
     for (int i = 0; i < nr; i++) {
         if (rooms[i].mode == ROOM_GATEWAY) {
-            int sent = muc_gateway_member_show(gw, rooms[i].room_id,
+            int sent = member_show(gw, rooms[i].room_id,
                                                rooms[i].muc_jid, mxid, show,
                                                status, hash);
             for (int k = 0; k < sent; k++)

@@ -15,14 +15,9 @@
 #include <stdbool.h>
 #include <strophe.h>
 
+#include "gateway/features/presence_pending.h"
+
 struct gateway;
-struct presence;
-
-#define PRESENCE_WINDOW_MS 1000
-
-/* Caller frees with presence_pending_free. */
-struct presence *presence_pending_new(void);
-void presence_pending_free(struct presence *p);
 
 struct mx_ephemeral;
 
@@ -57,10 +52,6 @@ void presence_send_current(struct gateway *gw, const char *mxid,
  * NULL): the XMPP side gets a presence with the XEP-0172 nick. */
 void presence_matrix_name(struct gateway *gw, const char *mxid,
                           const char *xmpp_jid, const char *displayname);
-/* Something a Matrix user's presences carry changed (their avatar): their
- * watchers get a presence again. */
-void presence_matrix_touch(struct gateway *gw, const char *mxid);
-
 /* Adds a Matrix user's stored show, status and avatar hash to an
  * available presence built for them (an occupant presence). Nothing for
  * ghosts or for users the gateway knows nothing about. */

@@ -2,11 +2,11 @@
 #include "gateway/features/relations.h"
 #include "gateway/base/effects.h"
 
+#include "gateway/features/members.h"
 #include "common/log.h"
 #include "matrix/event_relation.h"
 #include "common/mem.h"
 #include "gateway/features/conversation.h"
-#include "gateway/room/muc_gateway.h"
 #include "gateway/portal/portal.h"
 #include "xep/disco.h"
 #include "xep/retract.h"
@@ -217,7 +217,7 @@ void retractions_moderate_iq(struct gateway *gw, xmpp_stanza_t *iq)
     }
     char *muc_jid = ids_jid_bare(xmpp_stanza_get_to(iq));
     struct store_occupant o;
-    int found = muc_gateway_occupant(gw, xmpp_stanza_get_from(iq), muc_jid,
+    int found = members_occupant(gw, xmpp_stanza_get_from(iq), muc_jid,
                                      &o);
     free(muc_jid);
     if (found != 1) {
@@ -379,7 +379,7 @@ static void moderate_in_portal(struct gateway *gw, const struct store_room *room
     if (store_portal_user_get(gw->store, room->xmpp_jid, moderator, &u) != 1)
         return; /* not in the MUC: nobody there to ask on their behalf */
     store_portal_user_free(&u);
-    char *occupant = portal_occupant_of(gw, moderator);
+    char *occupant = members_portal_occupant(gw, moderator);
     if (!occupant)
         return;
     struct portal_moderation *pm = xcalloc(1, sizeof *pm);
@@ -431,7 +431,7 @@ void retractions_matrix_event(struct gateway *gw, const struct mx_event *ev,
         conversation_tell(gw, room, ev->sender, false, ev->event_id,
                           fill_retract, &f);
     } else if (room->mode == ROOM_GATEWAY) {
-        char *nick = muc_gateway_nick(gw, room->room_id, ev->sender,
+        char *nick = members_nick(gw, room->room_id, ev->sender,
                                       NULL);
         char *by = xasprintf("%s/%s", room->xmpp_jid, nick);
         f.moderated_by = by;

@@ -12,6 +12,7 @@
 #include "gateway/base/effects.h"
 #include "gateway/core/portal_pending.h"
 
+#include "gateway/features/members.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/utf8.h"
@@ -114,21 +115,6 @@ static void sync_seen(struct portal_state *ps, const char *muc_jid,
 }
 
 /* ------------------------------------------------------------ helpers -- */
-
-/* The full JID a Matrix user's occupant has: their JID on the component
- * with a fixed resource. Caller frees; NULL if the id maps to no JID. */
-static char *occupant_of(struct gateway *gw, const char *mxid)
-{
-    char *jid = NULL;
-    const char *why;
-    if (ids_matrix_to_jid(&gw->ids, mxid, &jid, &why) < 0) {
-        log_warn("portal: %s has no JID: %s", mxid, why);
-        return NULL;
-    }
-    char *full = xasprintf("%s/%s", jid, OCCUPANT_RESOURCE);
-    free(jid);
-    return full;
-}
 
 /* The nick to try after `attempt` conflicts. Caller frees. */
 static char *nick_for_attempt(const char *base, int attempt)
@@ -440,7 +426,7 @@ static void on_matrix_member(struct gateway *gw, const struct mx_event *ev,
                                       ev->state_key, &u);
     if (found < 0)
         return;
-    char *occupant = occupant_of(gw, ev->state_key);
+    char *occupant = members_portal_occupant(gw, ev->state_key);
     if (!occupant)
         goto out;
     if (strcmp(m.membership, "join") == 0) {
@@ -509,7 +495,7 @@ static void on_matrix_message(struct gateway *gw, const struct mx_event *ev,
     char *body = NULL, *oob = NULL;
     struct fmt_mention *mentions = NULL; /* until references take them */
     size_t n_mentions = 0;
-    char *occupant = occupant_of(gw, ev->sender);
+    char *occupant = members_portal_occupant(gw, ev->sender);
     if (!occupant || mx_message_parse(ev, &msg, &why) < 0)
         goto out;
     if (translate_to_xmpp_rich(&msg, (size_t)gw->cfg.max_stanza_body, &body,
@@ -582,7 +568,7 @@ static void on_matrix_topic(struct gateway *gw, const struct mx_event *ev,
     if (same || store_portal_user_get(gw->store, room->xmpp_jid, ev->sender,
                                       &u) != 1)
         return;
-    char *occupant = occupant_of(gw, ev->sender);
+    char *occupant = members_portal_occupant(gw, ev->sender);
     if (occupant) {
         /* Sent with the topic event's id, which the MUC's refusal names. */
         char *previous = NULL;
@@ -739,7 +725,7 @@ static void on_presence_error(struct gateway *gw, xmpp_stanza_t *st,
         free(u.nick);
         u.nick = nick_for_attempt(u.base_nick, u.attempt);
         store_portal_user_put(gw->store, &u);
-        char *occupant = occupant_of(gw, mxid);
+        char *occupant = members_portal_occupant(gw, mxid);
         char *to = xasprintf("%s/%s", room->xmpp_jid, u.nick);
         if (occupant)
             send_to_muc(gw, room->room_id,
@@ -1229,7 +1215,7 @@ void portal_rejoin_all(struct gateway *gw)
     int n = store_portal_users_all(gw->store, &list);
     for (int i = 0; i < n; i++) {
         struct store_portal_user *u = &list[i];
-        char *occupant = occupant_of(gw, u->mxid);
+        char *occupant = members_portal_occupant(gw, u->mxid);
         if (!occupant)
             continue;
         /* Only what was said since the last bridged message: the rest
@@ -1256,7 +1242,7 @@ void portal_leave_all(struct gateway *gw)
     struct store_portal_user *list;
     int n = store_portal_users_all(gw->store, &list);
     for (int i = 0; i < n; i++) {
-        char *occupant = occupant_of(gw, list[i].mxid);
+        char *occupant = members_portal_occupant(gw, list[i].mxid);
         if (!occupant)
             continue;
         char *to = xasprintf("%s/%s", list[i].muc_jid, list[i].nick);
@@ -1520,9 +1506,4 @@ void portal_op_process(struct gateway *gw, const struct store_outbox_item *it)
                   (long long)it->id);
         op_done(j);
     }
-}
-
-char *portal_occupant_of(struct gateway *gw, const char *mxid)
-{
-    return occupant_of(gw, mxid);
 }

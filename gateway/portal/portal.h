@@ -38,8 +38,5 @@ void portal_op_process(struct gateway *gw, const struct store_outbox_item *it);
 void portal_rejoin_all(struct gateway *gw);
 /* Shutting down: every Matrix user's occupant leaves cleanly. */
 void portal_leave_all(struct gateway *gw);
-/* The occupant JID a Matrix user has in every portal MUC
- * (user%hs@component/matrix), or NULL. Caller frees. */
-char *portal_occupant_of(struct gateway *gw, const char *mxid);
 
 #endif

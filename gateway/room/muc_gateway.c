@@ -4,6 +4,8 @@
  * presence per Matrix member (from one members query), the user's own
  * presence (110) and the subject, and relays messages both ways. */
 #include "gateway/room/muc_gateway.h"
+
+#include "gateway/features/members.h"
 #include "gateway/base/to_xmpp.h"
 #include "gateway/base/effects.h"
 
@@ -34,16 +36,6 @@ static void send_now(struct gateway *gw, xmpp_stanza_t *st)
 {
     gateway_send_now(gw, st);
     xmpp_stanza_release(st);
-}
-
-/* Affiliation and role from a Matrix power level. */
-static struct muc_item item_for_level(long level, const char *jid)
-{
-    if (level >= 100)
-        return (struct muc_item){ "owner", "moderator", jid, NULL };
-    if (level >= 50)
-        return (struct muc_item){ "admin", "moderator", jid, NULL };
-    return (struct muc_item){ "member", "participant", jid, NULL };
 }
 
 /* Creators of v12+ rooms outrank any power level; stored as this. */
@@ -88,31 +80,6 @@ static long power_level(const struct mx_power_levels *levels,
     return (long)mx_power_levels_user(levels, mxid);
 }
 
-/* The real JID behind a member: an XMPP user's own JID for ghosts, the
- * Matrix user's JID on the component otherwise. Caller frees. */
-static char *real_jid(struct gateway *gw, const char *mxid)
-{
-    char *jid = NULL;
-    const char *why;
-    if (ids_ghost_to_jid(&gw->ids, mxid, &jid, &why) == 0)
-        return jid;
-    if (ids_matrix_to_jid(&gw->ids, mxid, &jid, &why) == 0)
-        return jid;
-    return NULL;
-}
-
-/* A member's nick: the display name, else the localpart. Caller frees. */
-static char *nick_for(const char *mxid, const char *displayname)
-{
-    if (displayname && *displayname)
-        return xstrdup(displayname);
-    const char *colon = strchr(mxid, ':');
-    return colon ? xstrndup(mxid + 1, (size_t)(colon - mxid - 1))
-                 : xstrdup(mxid + 1);
-}
-
-/* A join error; XEP-0045 §7.2 puts the <x xmlns='…/muc'/> of the join in
- * it, and clients match on that. */
 static void presence_error(struct gateway *gw, xmpp_stanza_t *orig,
                            const char *type, const char *condition,
                            const char *text)
@@ -173,9 +140,6 @@ static void join_fail(struct join *j, const char *condition, const char *text)
     join_free(j);
 }
 
-static char *member_nick(struct gateway *gw, const char *room_id,
-                         const char *mxid);
-
 /* The last join answer: XEP-0045 clients treat the subject as "joined". */
 static void finish_join(struct join *j)
 {
@@ -213,9 +177,9 @@ static void on_history(const struct mx_response *r,
             free(body);
             continue;
         }
-        char *nick = member_nick(gw, j->room_id, ev.sender);
+        char *nick = members_stored_nick(gw, j->room_id, ev.sender);
         if (!nick)
-            nick = nick_for(ev.sender, NULL);
+            nick = members_default_nick(ev.sender, NULL);
         char *from = xasprintf("%s/%s", j->muc_jid, nick);
         xmpp_stanza_t *st = muc_groupchat(gw->xmpp, from, j->occupant_jid,
                                           ev.event_id, NULL, body,
@@ -284,8 +248,8 @@ static void send_burst(struct join *j)
          * large room. */
         store_member_put(gw->store, j->room_id, member, nick, level);
         char *from = xasprintf("%s/%s", j->muc_jid, nick);
-        char *jid = real_jid(gw, member);
-        struct muc_item item = item_for_level(level, jid);
+        char *jid = members_real_jid(gw, member);
+        struct muc_item item = members_muc_item(level, jid);
         xmpp_stanza_t *p = muc_presence(gw->xmpp, from, j->occupant_jid, NULL,
                                         &item, NULL);
         presence_decorate(gw, p, member); /* their show, status, avatar */
@@ -322,11 +286,11 @@ static void finish_members(struct join *j)
     struct store_occupant *others;
     int nothers = store_occupants_in_room(gw->store, j->room_id, &others);
     char *newcomer = xasprintf("%s/%s", j->muc_jid, j->nick);
-    char *own_jid = real_jid(gw, j->ghost);
+    char *own_jid = members_real_jid(gw, j->ghost);
     for (int k = 0; k < nothers; k++) {
         if (strcmp(others[k].ghost, j->ghost) == 0)
             continue;
-        struct muc_item it = item_for_level(j->own_level, own_jid);
+        struct muc_item it = members_muc_item(j->own_level, own_jid);
         send_now(gw, muc_presence(gw->xmpp, newcomer, others[k].occupant_jid,
                                   NULL, &it, NULL));
     }
@@ -341,7 +305,7 @@ static void finish_members(struct join *j)
     static const int self_codes[] = { 100, 110, 0 };
     char *self = xasprintf("%s/%s", j->muc_jid, j->nick);
     store_member_put(gw->store, j->room_id, j->ghost, j->nick, j->own_level);
-    struct muc_item item = item_for_level(j->own_level, j->occupant_jid);
+    struct muc_item item = members_muc_item(j->own_level, j->occupant_jid);
     send_now(gw, muc_presence(gw->xmpp, self, j->occupant_jid, NULL, &item,
                               self_codes));
     free(self);
@@ -394,7 +358,7 @@ static void state_ready(struct join *j)
         const char *mxid = j->members->members[k].user_id;
         if (strcmp(mxid, j->ghost) == 0)
             continue;
-        char *nick = nick_for(mxid, j->members->members[k].display_name);
+        char *nick = members_default_nick(mxid, j->members->members[k].display_name);
         if (json_object_get(nicks, nick)) {
             char *longer = xasprintf("%s (%s)", nick, mxid);
             free(nick);
@@ -634,7 +598,7 @@ static void change_nick(struct gateway *gw, xmpp_stanza_t *st,
         free(me.mxid);
         free(me.nick);
     }
-    char *jid = real_jid(gw, o->ghost);
+    char *jid = members_real_jid(gw, o->ghost);
     char *old_from = xasprintf("%s/%s", o->muc_jid, o->nick);
     char *new_from = xasprintf("%s/%s", o->muc_jid, nick);
     struct store_occupant *all;
@@ -643,7 +607,7 @@ static void change_nick(struct gateway *gw, xmpp_stanza_t *st,
         bool self = strcmp(all[i].occupant_jid, o->occupant_jid) == 0;
         int gone_codes[] = { 303, self ? 110 : 0, 0 };
         int here_codes[] = { self ? 110 : 0, 0 };
-        struct muc_item item = item_for_level(level, self ? o->occupant_jid
+        struct muc_item item = members_muc_item(level, self ? o->occupant_jid
                                                           : jid);
         item.nick = nick;
         send_now(gw, muc_presence(gw->xmpp, old_from, all[i].occupant_jid,
@@ -694,12 +658,6 @@ void muc_gateway_presence(struct gateway *gw, xmpp_stanza_t *st,
 
 /* ------------------------------------------------------------ messages -- */
 
-int muc_gateway_occupant(struct gateway *gw, const char *occupant_jid,
-                         const char *muc_jid, struct store_occupant *out)
-{
-    return store_occupant_get(gw->store, occupant_jid, muc_jid, out);
-}
-
 void muc_gateway_reflect(struct gateway *gw, const struct store_occupant *o,
                          const char *id, const char *origin_id,
                          const char *body, const char *oob_url,
@@ -725,23 +683,6 @@ void muc_gateway_reflect(struct gateway *gw, const struct store_occupant *o,
     }
     free(from);
     store_occupants_free(all, n);
-}
-
-static char *member_nick(struct gateway *gw, const char *room_id,
-                         const char *mxid)
-{
-    struct store_member m;
-    if (store_member_get(gw->store, room_id, mxid, &m) != 1)
-        return NULL;
-    free(m.mxid);
-    return m.nick;
-}
-
-char *muc_gateway_nick(struct gateway *gw, const char *room_id,
-                       const char *mxid, const char *displayname)
-{
-    char *nick = member_nick(gw, room_id, mxid);
-    return nick ? nick : nick_for(mxid, displayname);
 }
 
 /* Tells the room a file did not reach XMPP. The gateway's bot is not in
@@ -795,9 +736,9 @@ static void relay_message(struct gateway *gw, const struct mx_event *ev,
     int n_refs;
     format_refs_for_xmpp(gw, mentions, n_mentions, body, translated_cp, &refs,
                          &n_refs);
-    char *nick = member_nick(gw, ev->room_id, ev->sender);
+    char *nick = members_stored_nick(gw, ev->room_id, ev->sender);
     if (!nick)
-        nick = nick_for(ev->sender, NULL);
+        nick = members_default_nick(ev->sender, NULL);
     char *from = xasprintf("%s/%s", room->xmpp_jid, nick);
     struct store_occupant *all;
     int n = store_occupants_in_room(gw->store, ev->room_id, &all);
@@ -854,8 +795,8 @@ static void relay_member(struct gateway *gw, const struct mx_event *ev,
     if (joined &&
         store_occupants_of_ghost(gw->store, ev->room_id, ev->state_key) > 0)
         return;
-    char *old = member_nick(gw, ev->room_id, ev->state_key);
-    char *nick = joined ? nick_for(ev->state_key, m.displayname) : NULL;
+    char *old = members_stored_nick(gw, ev->room_id, ev->state_key);
+    char *nick = joined ? members_default_nick(ev->state_key, m.displayname) : NULL;
     if (joined) {
         struct store_member prev;
         long level = 0;
@@ -874,7 +815,7 @@ static void relay_member(struct gateway *gw, const struct mx_event *ev,
         free(nick);
         return; /* nothing an occupant would see */
     }
-    char *jid = real_jid(gw, ev->state_key);
+    char *jid = members_real_jid(gw, ev->state_key);
     /* 303 nick change, 307 kicked, 301 banned, else a plain leave. */
     bool renamed = joined && old;
     bool banned = strcmp(m.membership, "ban") == 0;
@@ -924,39 +865,6 @@ static void relay_member(struct gateway *gw, const struct mx_event *ev,
     free(nick);
 }
 
-int muc_gateway_member_show(struct gateway *gw, const char *room_id,
-                            const char *muc_jid, const char *mxid,
-                            const char *show, const char *status,
-                            const char *photo_hash)
-{
-    struct store_member me;
-    if (store_member_get(gw->store, room_id, mxid, &me) != 1)
-        return 0;
-    char *jid = real_jid(gw, mxid);
-    char *from = xasprintf("%s/%s", muc_jid, me.nick);
-    struct muc_item item = item_for_level(me.level, jid);
-    struct store_occupant *all;
-    int n = store_occupants_in_room(gw->store, room_id, &all), sent = 0;
-    for (int i = 0; i < n; i++) {
-        if (strcmp(all[i].ghost, mxid) == 0)
-            continue;
-        xmpp_stanza_t *p = muc_presence(gw->xmpp, from, all[i].occupant_jid,
-                                        NULL, &item, NULL);
-        xpresence_add_show(gw->xmpp, p, show, status);
-        if (photo_hash)
-            avatar_presence_add_hash(gw->xmpp, p, photo_hash);
-        send_now(gw, p);
-        sent++;
-    }
-    if (n > 0)
-        store_occupants_free(all, n);
-    free(from);
-    free(jid);
-    free(me.mxid);
-    free(me.nick);
-    return sent;
-}
-
 char *muc_gateway_member_at(struct gateway *gw, const char *requester,
                             const char *occupant_jid)
 {
@@ -995,8 +903,8 @@ static void relay_power_levels(struct gateway *gw, const struct mx_event *ev,
         store_member_put(gw->store, ev->room_id, members[k].mxid,
                          members[k].nick, level);
         char *from = xasprintf("%s/%s", room->xmpp_jid, members[k].nick);
-        char *jid = real_jid(gw, members[k].mxid);
-        struct muc_item item = item_for_level(level, jid);
+        char *jid = members_real_jid(gw, members[k].mxid);
+        struct muc_item item = members_muc_item(level, jid);
         static const int self_codes[] = { 110, 0 };
         for (int i = 0; i < no; i++) {
             bool own = strcmp(all[i].ghost, members[k].mxid) == 0;

@@ -10,9 +10,6 @@
  * Matrix alias or room id the MUC JID names. */
 void muc_gateway_presence(struct gateway *gw, xmpp_stanza_t *st,
                           const char *target);
-/* Looks the sender up among the MUC's occupants (1 found, 0 not, -1). */
-int muc_gateway_occupant(struct gateway *gw, const char *occupant_jid,
-                         const char *muc_jid, struct store_occupant *out);
 /* After the occupant's message became event_id: echo it to every resource
  * of the sender in the room, as a MUC service does, with its XEP-0066 file
  * link if it had one (oob_url and oob_desc may be NULL). */
@@ -23,20 +20,6 @@ void muc_gateway_reflect(struct gateway *gw, const struct store_occupant *o,
 /* An event from a transaction in a gateway-mode room. */
 void muc_gateway_event(struct gateway *gw, const struct mx_event *ev,
                        const struct store_room *room);
-
-/* The nick a Matrix member goes by in the room's MUC: the one the room's
- * occupants were shown, else displayname (may be NULL), else the
- * localpart. Caller frees. */
-char *muc_gateway_nick(struct gateway *gw, const char *room_id,
-                       const char *mxid, const char *displayname);
-/* A Matrix member's presence changed (gateway/presence.c): every XMPP
- * occupant sees the member's occupant presence with show, status and the
- * XEP-0153 hash of their avatar (each may be NULL). Returns how many
- * stanzas were sent. */
-int muc_gateway_member_show(struct gateway *gw, const char *room_id,
-                            const char *muc_jid, const char *mxid,
-                            const char *show, const char *status,
-                            const char *photo_hash);
 
 /* The Matrix member behind the occupant JID room%server@gw/nick, as the
  * occupant `requester` (a full JID in the room) sees it; NULL when there
