@@ -14,6 +14,7 @@
 #include "gateway/features/media.h"
 #include "gateway/base/metrics.h"
 #include "gateway/room/muc_gateway.h"
+#include "gateway/room/relay.h"
 #include "gateway/base/queues.h"
 #include "gateway/features/receipts.h"
 #include "gateway/features/retractions.h"
@@ -183,7 +184,7 @@ static void on_sent(const struct mx_response *r,
             /* XEP-0184: the message now exists on Matrix; the sender may
              * stop resending it. */
             if (j->occupant.room_id)
-                muc_gateway_reflect(j->gw, &j->occupant, j->msg.id,
+                room_reflect(j->gw, &j->occupant, j->msg.id,
                                     j->msg.origin_id, j->msg.body,
                                     j->msg.oob_url, j->msg.oob_desc,
                                     event_id);

@@ -13,6 +13,8 @@
 #include "gateway/features/avatars.h"
 #include "gateway/base/metrics.h"
 #include "gateway/room/muc_gateway.h"
+#include "gateway/room/relay.h"
+#include "gateway/room/directory.h"
 #include "gateway/portal/portal.h"
 #include "gateway/features/presence.h"
 #include "gateway/base/queues.h"
@@ -382,7 +384,7 @@ static void on_iq(struct gateway *gw, xmpp_stanza_t *st)
                                 : room    ? muc_features
                                           : user_features);
     } else if (get && strcmp(ns, NS_DISCO_ITEMS) == 0 && to_domain) {
-        muc_gateway_directory(gw, st);
+        room_directory(gw, st);
     } else if (get && strcmp(ns, NS_DISCO_ITEMS) == 0) {
         res = disco_items_result(gw->xmpp, st);
     } else if (!get && !to_domain && mxid[0] != '@' &&
@@ -404,7 +406,7 @@ static void on_iq(struct gateway *gw, xmpp_stanza_t *st)
         /* A Matrix member's occupant JID in a gateway room serves their
          * vCard (XEP-0153 clients ask occupants for avatars). */
         char *member = !to_domain && mxid[0] != '@'
-                           ? muc_gateway_member_at(gw, xmpp_stanza_get_from(st),
+                           ? room_member_at(gw, xmpp_stanza_get_from(st),
                                                    to)
                            : NULL;
         if (member) {
