@@ -21,6 +21,8 @@
 #include "gateway/features/media.h"
 #include "gateway/base/metrics.h"
 #include "gateway/portal/portal.h"
+#include "gateway/portal/ops.h"
+#include "gateway/portal/state.h"
 #include "gateway/features/presence.h"
 #include "gateway/base/queues.h"
 #include "gateway/core/ratelimit.h"

@@ -21,6 +21,8 @@
 #include "gateway/base/metrics.h"
 #include "gateway/room/muc_gateway.h"
 #include "gateway/portal/portal.h"
+#include "gateway/portal/create.h"
+#include "gateway/portal/to_muc.h"
 #include "gateway/features/presence.h"
 #include "gateway/base/queues.h"
 #include "gateway/features/reactions.h"

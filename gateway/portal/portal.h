@@ -15,24 +15,10 @@
 
 #include <stdbool.h>
 
-struct portal_state;
-
-struct portal_state *portal_state_new(void);
-void portal_state_free(struct portal_state *ps);
-
-/* The homeserver asks whether a #_xmpp_… alias exists: if the MUC does,
- * the portal room is created and req answered 200; else 404. */
-void portal_alias_query(struct gateway *gw, struct as_request *req,
-                        const char *alias);
-/* An event of a transaction in a portal room. */
-void portal_matrix_event(struct gateway *gw, const struct mx_event *ev,
-                         const struct store_room *room);
 /* A stanza from a MUC that has a portal (its occupants' presences and
  * messages, addressed to a Matrix user's occupant), or an invitation for a
  * Matrix user. Returns false, doing nothing, for any other stanza. */
 bool portal_xmpp_stanza(struct gateway *gw, xmpp_stanza_t *st);
-/* Runs one queued portal operation (OUTBOX_PORTAL_OP). */
-void portal_op_process(struct gateway *gw, const struct store_outbox_item *it);
 /* The component (re)connected: every Matrix user rejoins their MUCs, asking
  * only for what was said while the gateway was away. */
 void portal_rejoin_all(struct gateway *gw);
