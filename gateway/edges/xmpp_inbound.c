@@ -344,6 +344,143 @@ static void on_profile(const struct mx_response *r,
     free(j);
 }
 
+/* ---------------------------------------------------- iq by namespace -- */
+
+/* What an iq handler sees: *mxid is the Matrix id the iq is addressed to
+ * (NULL for the gateway's domain; a handler may replace it, the caller
+ * frees it), res the answer to send, if any. */
+struct iq_ctx {
+    struct gateway *gw;
+    xmpp_stanza_t *st;
+    xmpp_stanza_t *payload;
+    const char *to;
+    char *mxid;
+    bool to_domain;
+    xmpp_stanza_t *res;
+};
+
+enum { IQ_GET = 1, IQ_SET = 2, IQ_ANY = 3 };
+/* Who an iq is addressed to: the gateway's domain, a Matrix user's JID,
+ * or a gateway-mode room. */
+enum { TO_DOMAIN = 1, TO_USER = 2, TO_ROOM = 4, TO_ANY = 7 };
+
+static int target_of(const struct iq_ctx *c)
+{
+    if (c->to_domain)
+        return TO_DOMAIN;
+    return c->mxid[0] == '@' ? TO_USER : TO_ROOM;
+}
+
+static bool iq_disco_info(struct iq_ctx *c)
+{
+    struct disco_identity gw_id = { "gateway", "matrix", "isthmus" };
+    struct disco_identity user_id = { "account", "registered", NULL };
+    struct disco_identity room_id = { "conference", "text", c->mxid };
+    bool room = !c->to_domain && c->mxid[0] != '@';
+    c->res = disco_info_result(c->gw->xmpp, c->st,
+                               c->to_domain ? &gw_id
+                               : room       ? &room_id
+                                            : &user_id,
+                               c->to_domain ? domain_features
+                               : room       ? muc_features
+                                            : user_features);
+    return true;
+}
+
+static bool iq_directory(struct iq_ctx *c)
+{
+    room_directory(c->gw, c->st);
+    return true;
+}
+
+static bool iq_disco_items(struct iq_ctx *c)
+{
+    c->res = disco_items_result(c->gw->xmpp, c->st);
+    return true;
+}
+
+static bool iq_moderate(struct iq_ctx *c)
+{
+    retractions_moderate_iq(c->gw, c->st);
+    return true;
+}
+
+/* History of a gateway MUC or of a DM (gateway/features/mam.c). */
+static bool iq_mam(struct iq_ctx *c)
+{
+    mam_query(c->gw, c->st, c->payload, c->mxid);
+    return true;
+}
+
+static bool iq_ping(struct iq_ctx *c)
+{
+    c->res = empty_result(c->gw->xmpp, c->st);
+    return true;
+}
+
+static bool iq_version(struct iq_ctx *c)
+{
+    c->res = version_result(c->gw->xmpp, c->st, "isthmus", PACKAGE_VERSION);
+    return true;
+}
+
+/* XEP-0084: answered by avatars.c, when it is an avatar request. */
+static bool iq_pubsub(struct iq_ctx *c)
+{
+    return avatars_pubsub_get(c->gw, c->st, c->mxid);
+}
+
+static bool iq_vcard(struct iq_ctx *c)
+{
+    struct gateway *gw = c->gw;
+    /* A Matrix member's occupant JID in a gateway room serves their
+     * vCard (XEP-0153 clients ask occupants for avatars). */
+    char *member = !c->to_domain && c->mxid[0] != '@'
+                       ? room_member_at(gw, xmpp_stanza_get_from(c->st), c->to)
+                       : NULL;
+    if (member) {
+        free(c->mxid);
+        c->mxid = member;
+    }
+    if (c->to_domain) {
+        c->res = vcard_result(gw->xmpp, c->st, "isthmus XMPP-Matrix gateway",
+                              NULL);
+    } else if (c->mxid[0] == '@') {
+        struct vcard_job *j = xcalloc(1, sizeof *j);
+        j->gw = gw;
+        j->iq = xmpp_stanza_copy(c->st);
+        j->mxid = xstrdup(c->mxid);
+        mx_profile_get(gw->mx, c->mxid, 2, on_profile, j);
+    } else {
+        c->res = vcard_result(gw->xmpp, c->st, c->mxid, NULL);
+    }
+    return true;
+}
+
+/* The iqs the gateway answers, by payload namespace, type and addressee:
+ * the first entry that matches and whose handler takes the iq wins, so
+ * the order matters where one namespace has several entries. */
+struct iq_route {
+    const char *ns;
+    int types;   /* IQ_* */
+    int targets; /* TO_* */
+    bool (*run)(struct iq_ctx *c);
+};
+
+static const struct iq_route iq_routes[] = {
+    { NS_DISCO_INFO, IQ_GET, TO_ANY, iq_disco_info },
+    { NS_DISCO_ITEMS, IQ_GET, TO_DOMAIN, iq_directory },
+    { NS_DISCO_ITEMS, IQ_GET, TO_USER | TO_ROOM, iq_disco_items },
+    { NS_MODERATE, IQ_SET, TO_ROOM, iq_moderate },
+    { NS_FASTEN, IQ_SET, TO_ROOM, iq_moderate },
+    { NS_MAM, IQ_ANY, TO_USER | TO_ROOM, iq_mam },
+    { NS_PING, IQ_GET, TO_ANY, iq_ping },
+    { NS_VERSION, IQ_GET, TO_DOMAIN, iq_version },
+    { NS_PUBSUB, IQ_GET, TO_USER, iq_pubsub },
+    { NS_VCARD, IQ_GET, TO_ANY, iq_vcard },
+    { NULL, 0, 0, NULL },
+};
+
 static void on_iq(struct gateway *gw, xmpp_stanza_t *st)
 {
     const char *type = xmpp_stanza_get_type(st);
@@ -372,63 +509,18 @@ static void on_iq(struct gateway *gw, xmpp_stanza_t *st)
         free(bare_to);
         return;
     }
-    xmpp_stanza_t *res = NULL;
-    if (get && strcmp(ns, NS_DISCO_INFO) == 0) {
-        struct disco_identity gw_id = { "gateway", "matrix", "isthmus" };
-        struct disco_identity user_id = { "account", "registered", NULL };
-        struct disco_identity room_id = { "conference", "text", mxid };
-        bool room = !to_domain && mxid[0] != '@';
-        res = disco_info_result(gw->xmpp, st,
-                                to_domain ? &gw_id : room ? &room_id : &user_id,
-                                to_domain ? domain_features
-                                : room    ? muc_features
-                                          : user_features);
-    } else if (get && strcmp(ns, NS_DISCO_ITEMS) == 0 && to_domain) {
-        room_directory(gw, st);
-    } else if (get && strcmp(ns, NS_DISCO_ITEMS) == 0) {
-        res = disco_items_result(gw->xmpp, st);
-    } else if (!get && !to_domain && mxid[0] != '@' &&
-               (strcmp(ns, NS_MODERATE) == 0 ||
-                strcmp(ns, NS_FASTEN) == 0)) {
-        retractions_moderate_iq(gw, st);
-    } else if (!to_domain && strcmp(ns, NS_MAM) == 0) {
-        /* History of a gateway MUC or of a DM (gateway/mam.c). */
-        mam_query(gw, st, payload, mxid);
-    } else if (get && strcmp(ns, NS_PING) == 0) {
-        res = empty_result(gw->xmpp, st);
-    } else if (get && to_domain && strcmp(ns, NS_VERSION) == 0) {
-        res = version_result(gw->xmpp, st, "isthmus", PACKAGE_VERSION);
-    } else if (get && !to_domain && mxid[0] == '@' &&
-               strcmp(ns, NS_PUBSUB) == 0 &&
-               avatars_pubsub_get(gw, st, mxid)) {
-        /* XEP-0084: answered by avatars.c */
-    } else if (get && strcmp(ns, NS_VCARD) == 0) {
-        /* A Matrix member's occupant JID in a gateway room serves their
-         * vCard (XEP-0153 clients ask occupants for avatars). */
-        char *member = !to_domain && mxid[0] != '@'
-                           ? room_member_at(gw, xmpp_stanza_get_from(st),
-                                                   to)
-                           : NULL;
-        if (member) {
-            free(mxid);
-            mxid = member;
-        }
-        if (to_domain) {
-            res = vcard_result(gw->xmpp, st, "isthmus XMPP-Matrix gateway",
-                               NULL);
-        } else if (mxid[0] == '@') {
-            struct vcard_job *j = xcalloc(1, sizeof *j);
-            j->gw = gw;
-            j->iq = xmpp_stanza_copy(st);
-            j->mxid = xstrdup(mxid);
-            mx_profile_get(gw->mx, mxid, 2, on_profile, j);
-        } else {
-            res = vcard_result(gw->xmpp, st, mxid, NULL);
-        }
-    } else {
+    struct iq_ctx c = { gw, st, payload, to, mxid, to_domain, NULL };
+    const struct iq_route *r = iq_routes;
+    int type_bit = get ? IQ_GET : IQ_SET, target = target_of(&c);
+    for (; r->ns; r++)
+        if (strcmp(ns, r->ns) == 0 && (r->types & type_bit) &&
+            (r->targets & target) && r->run(&c))
+            break;
+    if (!r->ns)
         reply_error(gw, st, "cancel", "service-unavailable",
                     "this entity does not support that request");
-    }
+    mxid = c.mxid;
+    xmpp_stanza_t *res = c.res;
     if (res) {
         gateway_send_now(gw, res);
         xmpp_stanza_release(res);

@@ -229,6 +229,108 @@ static void on_say_media(struct gateway *gw, json_t *content,
     say(j);
 }
 
+/* ---------------------------------------------- the ops, by name -- */
+
+static void run_join(struct op_job *j, const char *op, const char *user,
+                     int64_t item_id)
+{
+    (void)op;
+    (void)item_id;
+    const char *jid = op_str(j, "jid"), *nick = op_str(j, "nick");
+    if (json_is_true(json_object_get(j->op, "real")))
+        ghosts_ensure(j->gw, user, jid, nick, on_op_ghost_ready, j);
+    else
+        ghosts_ensure_named(j->gw, user, jid, nick, on_op_ghost_ready, j);
+}
+
+static void run_leave(struct op_job *j, const char *op, const char *user,
+                      int64_t item_id)
+{
+    (void)op;
+    (void)item_id;
+    mx_leave(j->gw->mx, op_str(j, "room_id"), user, 0, on_op_done, j);
+}
+
+static void run_kick_or_ban(struct op_job *j, const char *op,
+                            const char *user, int64_t item_id)
+{
+    (void)item_id;
+    const char *reason = op_str(j, "reason") ? op_str(j, "reason") : "";
+    (op[0] == 'k' ? mx_kick : mx_ban)(j->gw->mx, op_str(j, "room_id"), user,
+                                      reason, NULL, 0, on_op_done, j);
+}
+
+static void run_power(struct op_job *j, const char *op, const char *user,
+                      int64_t item_id)
+{
+    (void)op;
+    (void)user;
+    (void)item_id;
+    mx_state_get(j->gw->mx, op_str(j, "room_id"), "m.room.power_levels",
+                 NULL, NULL, false, 0, on_levels, j);
+}
+
+static void run_topic(struct op_job *j, const char *op, const char *user,
+                      int64_t item_id)
+{
+    (void)op;
+    (void)user;
+    (void)item_id;
+    mx_state_put(j->gw->mx, op_str(j, "room_id"), "m.room.topic", NULL, NULL,
+                 json_pack("{s:s}", "topic", op_str(j, "topic")), 0,
+                 on_op_done, j);
+}
+
+static void run_say(struct op_job *j, const char *op, const char *user,
+                    int64_t item_id)
+{
+    (void)op;
+    (void)item_id;
+    const char *media_url = op_str(j, "media_url");
+    if (media_url)
+        media_to_matrix(j->gw, user, media_url, op_str(j, "media_desc"),
+                        on_say_media, j);
+    else
+        say(j);
+}
+
+static void run_action_op(struct op_job *j, const char *op, const char *user,
+                          int64_t item_id)
+{
+    (void)user;
+    run_action(j, op, item_id);
+}
+
+static void run_moderated_op(struct op_job *j, const char *op,
+                             const char *user, int64_t item_id)
+{
+    (void)op;
+    (void)user;
+    run_moderated(j, item_id);
+}
+
+/* Every operation a portal room's queue runs, by the name stored in the
+ * item ("op"). */
+struct op_route {
+    const char *name;
+    void (*run)(struct op_job *j, const char *op, const char *user,
+                int64_t item_id);
+};
+
+static const struct op_route op_routes[] = {
+    { "join", run_join },
+    { "leave", run_leave },
+    { "kick", run_kick_or_ban },
+    { "ban", run_kick_or_ban },
+    { "power", run_power },
+    { "topic", run_topic },
+    { "say", run_say },
+    { "react", run_action_op },
+    { "redact", run_action_op },
+    { "moderated", run_moderated_op },
+    { NULL, NULL },
+};
+
 void portal_op_process(struct gateway *gw, const struct store_outbox_item *it)
 {
     struct op_job *j = xcalloc(1, sizeof *j);
@@ -243,39 +345,13 @@ void portal_op_process(struct gateway *gw, const struct store_outbox_item *it)
         op_done(j);
         return;
     }
-    if (strcmp(op, "join") == 0) {
-        const char *jid = op_str(j, "jid"), *nick = op_str(j, "nick");
-        if (json_is_true(json_object_get(j->op, "real")))
-            ghosts_ensure(gw, user, jid, nick, on_op_ghost_ready, j);
-        else
-            ghosts_ensure_named(gw, user, jid, nick, on_op_ghost_ready, j);
-    } else if (strcmp(op, "leave") == 0) {
-        mx_leave(gw->mx, op_str(j, "room_id"), user, 0, on_op_done, j);
-    } else if (strcmp(op, "kick") == 0 || strcmp(op, "ban") == 0) {
-        const char *reason = op_str(j, "reason") ? op_str(j, "reason") : "";
-        (op[0] == 'k' ? mx_kick : mx_ban)(gw->mx, op_str(j, "room_id"), user,
-                                          reason, NULL, 0, on_op_done, j);
-    } else if (strcmp(op, "power") == 0) {
-        mx_state_get(gw->mx, op_str(j, "room_id"), "m.room.power_levels",
-                     NULL, NULL, false, 0, on_levels, j);
-    } else if (strcmp(op, "topic") == 0) {
-        mx_state_put(gw->mx, op_str(j, "room_id"), "m.room.topic", NULL, NULL,
-                     json_pack("{s:s}", "topic", op_str(j, "topic")), 0,
-                     on_op_done, j);
-    } else if (strcmp(op, "say") == 0) {
-        const char *media_url = op_str(j, "media_url");
-        if (media_url)
-            media_to_matrix(gw, user, media_url, op_str(j, "media_desc"),
-                            on_say_media, j);
-        else
-            say(j);
-    } else if (strcmp(op, "react") == 0 || strcmp(op, "redact") == 0) {
-        run_action(j, op, it->id);
-    } else if (strcmp(op, "moderated") == 0) {
-        run_moderated(j, it->id);
-    } else {
-        log_error("portal: unknown operation %s in item %lld", op,
-                  (long long)it->id);
-        op_done(j);
+    for (const struct op_route *r = op_routes; r->name; r++) {
+        if (strcmp(op, r->name) == 0) {
+            r->run(j, op, user, it->id);
+            return;
+        }
     }
+    log_error("portal: unknown operation %s in item %lld", op,
+              (long long)it->id);
+    op_done(j);
 }

@@ -210,17 +210,48 @@ static void on_matrix_topic(struct gateway *gw, const struct mx_event *ev,
     store_portal_user_free(&u);
 }
 
+static bool is_member(const struct mx_event *ev)
+{
+    return strcmp(ev->type, "m.room.member") == 0;
+}
+
+static bool is_message(const struct mx_event *ev)
+{
+    return mx_event_is_message(ev->type);
+}
+
+static bool is_topic(const struct mx_event *ev)
+{
+    return mx_event_is_room_state(ev, "m.room.topic");
+}
+
+/* Which events of a portal room reach the MUC: the first route whose test
+ * matches handles the event. Events of the gateway's own ghosts and bot
+ * echo back and are skipped, except memberships (a ghost's own join
+ * matters to the MUC side). */
+struct event_route {
+    bool (*matches)(const struct mx_event *ev);
+    bool skip_ours;
+    void (*handle)(struct gateway *gw, const struct mx_event *ev,
+                   const struct store_room *room);
+};
+
+static const struct event_route event_routes[] = {
+    { is_member, false, on_matrix_member },
+    { is_message, true, on_matrix_message },
+    { is_topic, true, on_matrix_topic },
+};
+
 void portal_matrix_event(struct gateway *gw, const struct mx_event *ev,
                          const struct store_room *room)
 {
-    if (strcmp(ev->type, "m.room.member") == 0) {
-        on_matrix_member(gw, ev, room);
+    for (size_t i = 0; i < sizeof event_routes / sizeof *event_routes; i++) {
+        const struct event_route *r = &event_routes[i];
+        if (!r->matches(ev))
+            continue;
+        if (r->skip_ours && gateway_is_ours(gw, ev->sender))
+            return; /* our ghosts' and bot's own events echoing back */
+        r->handle(gw, ev, room);
         return;
     }
-    if (gateway_is_ours(gw, ev->sender))
-        return; /* our ghosts' and bot's own events echoing back */
-    if (mx_event_is_message(ev->type))
-        on_matrix_message(gw, ev, room);
-    else if (mx_event_is_room_state(ev, "m.room.topic"))
-        on_matrix_topic(gw, ev, room);
 }
