@@ -7,7 +7,6 @@
 #include "matrix/event_relation.h"
 #include "common/mem.h"
 #include "gateway/features/conversation.h"
-#include "gateway/portal/portal.h"
 #include "xep/disco.h"
 #include "xep/retract.h"
 #include "xep/stanza_error.h"
