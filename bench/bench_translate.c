@@ -9,8 +9,8 @@
  *                   share of it), read the message, translate,
  *                   build and serialise the stanza XML.
  * Prints one JSON object. Usage: bench_translate [seconds-per-direction] */
-#include "gateway/ids.h"
-#include "gateway/translate.h"
+#include "gateway/core/ids.h"
+#include "gateway/core/translate.h"
 #include "matrix/event.h"
 #include "matrix/json_read.h"
 #include "matrix/json_write.h"

@@ -8,17 +8,26 @@
  * and sends the stanzas it released. */
 #include "gateway/gateway.h"
 
+#include "gateway/base/effects.h"
+#include "gateway/base/matrix_calls.h"
+#include "gateway/base/to_xmpp.h"
+#include "gateway/edges/matrix_inbound.h"
+#include "gateway/edges/to_matrix.h"
+#include "gateway/edges/xmpp_inbound.h"
+
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/mem.h"
-#include "gateway/media.h"
-#include "gateway/metrics.h"
-#include "gateway/portal.h"
-#include "gateway/presence.h"
-#include "gateway/queues.h"
-#include "gateway/ratelimit.h"
-#include "gateway/registration.h"
-#include "gateway/store_key.h"
+#include "gateway/features/media.h"
+#include "gateway/base/metrics.h"
+#include "gateway/portal/portal.h"
+#include "gateway/portal/ops.h"
+#include "gateway/portal/state.h"
+#include "gateway/features/presence.h"
+#include "gateway/base/queues.h"
+#include "gateway/core/ratelimit.h"
+#include "gateway/core/registration.h"
+#include "gateway/base/store_key.h"
 
 #include <poll.h>
 #include <stdarg.h>
@@ -39,62 +48,15 @@
 /* How long requests under way may take to finish at shutdown. */
 #define DRAIN_MS 3000
 
-int64_t gateway_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-char *gateway_txn_id(const char *tag, ...)
-{
-    unsigned char h[16];
-    crypto_generichash_state st;
-    crypto_generichash_init(&st, NULL, 0, sizeof h);
-    va_list ap;
-    va_start(ap, tag);
-    for (const char *s; (s = va_arg(ap, const char *));)
-        /* The NUL as separator: ("ab", "c") and ("a", "bc") differ. */
-        crypto_generichash_update(&st, (const unsigned char *)s,
-                                  strlen(s) + 1);
-    va_end(ap);
-    crypto_generichash_final(&st, h, sizeof h);
-    char hex[sizeof h * 2 + 1];
-    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-    return xasprintf("isthmus.%s%s", tag, hex);
-}
-
-bool gateway_is_ours(const struct gateway *gw, const char *mxid)
-{
-    return ids_is_ghost(&gw->ids, mxid) || strcmp(mxid, gw->bot_mxid) == 0;
-}
-
-static void on_notice_sent(const struct mx_response *r,
-                           const struct mx_event_id *res, void *ud)
-{
-    (void)res;
-    (void)ud;
-    if (r->status != 200)
-        log_warn("matrix: could not post a notice: %s", r->error);
-}
-
-void gateway_notice(struct gateway *gw, const char *room_id,
-                    const char *as_user, const char *txn_seed,
-                    const char *text)
-{
-    char *txn = xasprintf("notice.%s", txn_seed);
-    mx_send_event(gw->mx, room_id, "m.room.message", txn, as_user, -1,
-                  mx_message_content("m.notice", text), 3, on_notice_sent,
-                  NULL);
-    free(txn);
-}
-
-void gateway_send_now(struct gateway *gw, xmpp_stanza_t *st)
-{
-    if (component_send(gw->component, st) < 0)
-        log_debug("xmpp: not connected; dropped a %s reply",
-                  xmpp_stanza_get_name(st));
-}
+/* Who runs each kind of durable work in the outbox: the loop, on top,
+ * hands this to the queues, so that they never call up. */
+static const struct queue_worker queue_workers[] = {
+    { OUTBOX_XMPP_INBOUND, to_matrix_process },
+    { OUTBOX_MATRIX_JOIN, matrix_join_process },
+    { OUTBOX_PORTAL_OP, portal_op_process },
+    { OUTBOX_MATRIX_CALL, matrix_call_process },
+    { 0, NULL },
+};
 
 /* ------------------------------------------------- component callbacks -- */
 
@@ -233,7 +195,7 @@ int gateway_init(struct gateway *gw, struct config *cfg, char **err)
         gw->highest_txn = -1;
     gw->gap_refused_txn = -1;
     gw->unsaved_txn = -1;
-    gw->queues = queues_new();
+    gw->queues = queues_new(queue_workers);
     gw->portal = portal_state_new();
     gw->presence = presence_pending_new();
     gw->senders = ratelimit_new(gw->cfg.sender_rate, gw->cfg.sender_burst);

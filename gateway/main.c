@@ -2,10 +2,10 @@
  * daemon. This file only reads the command line. */
 #include "common/log.h"
 #include "common/mem.h"
-#include "gateway/config.h"
+#include "gateway/core/config.h"
 #include "gateway/gateway.h"
-#include "gateway/registration.h"
-#include "gateway/store_key.h"
+#include "gateway/core/registration.h"
+#include "gateway/base/store_key.h"
 
 #include <getopt.h>
 #include <sodium.h>

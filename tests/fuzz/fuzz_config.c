@@ -1,6 +1,6 @@
 /* libFuzzer target: the config parser. Either a config or a
  * "name:line: message" error; never a crash or a leak. */
-#include "gateway/config.h"
+#include "gateway/core/config.h"
 
 #include <stdint.h>
 #include <stdlib.h>

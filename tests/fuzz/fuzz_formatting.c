@@ -2,7 +2,7 @@
  * untrusted text: a Matrix formatted_body to XEP-0393, XHTML-IM through
  * the sanitiser, and an XMPP body (with mentions at offsets taken from
  * the input) to HTML. The first byte picks the mention offsets. */
-#include "gateway/formatting.h"
+#include "gateway/core/formatting.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* libFuzzer target: the address mapping. Any input either is refused with a
  * reason or round-trips exactly; nothing crashes. */
-#include "gateway/ids.h"
+#include "gateway/core/ids.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * bounds; any URL gets a clean file name. Nothing crashes or reads past the
  * end (ASan watches the exact-size copy). */
 #include "common/utf8.h"
-#include "gateway/media_sniff.h"
+#include "gateway/core/media_sniff.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -5,8 +5,8 @@
  * reactions, retractions and moderation requests, rebuilt too; and MAM
  * queries (XEP-0313 forms and RSM sets) with the results built from a
  * parsed message. */
-#include "gateway/formatting.h"
-#include "gateway/translate.h"
+#include "gateway/core/formatting.h"
+#include "gateway/core/translate.h"
 #include "xep/avatar.h"
 #include "xep/mam.h"
 #include "xep/message.h"

@@ -1,8 +1,8 @@
 /* libFuzzer target: an appservice transaction body, parsed the way the
  * gateway parses it, each message translated the way it crosses to XMPP
- * (gateway/m2x.c: text, files, edits, replies, mentions). */
+ * (gateway/core/m2x.c: text, files, edits, replies, mentions). */
 #include "common/mem.h"
-#include "gateway/m2x.h"
+#include "gateway/core/m2x.h"
 #include "matrix/event.h"
 #include "matrix/json_read.h"
 

@@ -6,7 +6,7 @@
 #include <cmocka.h>
 
 #include "common/log.h"
-#include "gateway/config.h"
+#include "gateway/core/config.h"
 
 #include <stdio.h>
 #include <stdlib.h>

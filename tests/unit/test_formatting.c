@@ -11,8 +11,8 @@
 
 #include "common/mem.h"
 #include "common/strbuf.h"
-#include "gateway/formatting.h"
-#include "gateway/translate.h"
+#include "gateway/core/formatting.h"
+#include "gateway/core/translate.h"
 #include "matrix/event.h"
 #include "xep/message.h"
 

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "gateway/ids.h"
+#include "gateway/core/ids.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
 #include <cmocka.h>
 
 #include "common/mem.h"
-#include "gateway/m2x.h"
+#include "gateway/core/m2x.h"
 
 #include <stdio.h>
 #include <stdlib.h>

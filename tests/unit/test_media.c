@@ -7,9 +7,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "gateway/gateway.h"
-#include "gateway/media.h"
-#include "gateway/media_sniff.h"
+#include "gateway/base/context.h"
+#include "gateway/features/media.h"
+#include "gateway/core/media_sniff.h"
 #include "xep/message.h"
 
 #include <sodium.h>
@@ -159,7 +159,7 @@ static void file_names_from_urls(void **state)
     free(n);
 }
 
-/* A gateway with just what gateway/media.c reads. */
+/* A gateway with just what gateway/features/media.c reads. */
 static void fake_gateway(struct gateway *gw, const char *as_token)
 {
     memset(gw, 0, sizeof *gw);

@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "gateway/coalesce.h"
-#include "gateway/presence_state.h"
+#include "gateway/core/coalesce.h"
+#include "gateway/core/presence_state.h"
 #include "store/store.h"
 #include "tests/unit/store_fixture.h"
 #include "xep/avatar.h"

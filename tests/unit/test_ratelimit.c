@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "gateway/ratelimit.h"
+#include "gateway/core/ratelimit.h"
 
 #include <stdio.h>
 

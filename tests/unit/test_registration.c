@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "gateway/config.h"
-#include "gateway/registration.h"
+#include "gateway/core/config.h"
+#include "gateway/core/registration.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "gateway/store_key.h"
+#include "gateway/base/store_key.h"
 #include "store/seal.h"
 #include "tests/unit/store_fixture.h"
 

@@ -11,8 +11,9 @@
 #include <cmocka.h>
 
 #include "common/clock.h"
-#include "gateway/gateway.h"
-#include "gateway/metrics.h"
+#include "gateway/base/context.h"
+#include "gateway/base/to_xmpp.h"
+#include "gateway/base/metrics.h"
 #include "tests/unit/store_fixture.h"
 #include "tests/unit/xmpp_peer.h"
 

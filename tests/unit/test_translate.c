@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "gateway/translate.h"
+#include "gateway/core/translate.h"
 #include "matrix/event.h"
 #include "xep/message.h"
 #include "xep/muc.h"

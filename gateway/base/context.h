@@ -1,0 +1,66 @@
+/* The gateway's parts, as every feature sees them: one struct that the
+ * loop (gateway/gateway.c) fills at start-up and frees at shutdown, and
+ * that the rest of gateway/ reads and passes along. It lives here, below
+ * the features, so that no feature needs the loop's header: the loop is on
+ * top and nothing calls back up into it. */
+#ifndef ISTHMUS_GATEWAY_BASE_CONTEXT_H
+#define ISTHMUS_GATEWAY_BASE_CONTEXT_H
+
+#include "common/wakeup.h"
+#include "gateway/base/metrics.h"
+#include "gateway/core/config.h"
+#include "gateway/core/ids.h"
+#include "matrix/api.h"
+#include "matrix/appservice.h"
+#include "matrix/client.h"
+#include "matrix/event.h"
+#include "store/store.h"
+#include "xep/component.h"
+#include "xep/message.h"
+
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <strophe.h>
+
+struct media;
+struct portal_state;
+struct presence;
+struct queues;
+struct ratelimit;
+
+struct gateway {
+    struct config cfg;
+    struct ids ids;
+    struct store *store;
+    xmpp_ctx_t *xmpp;
+    struct component *component;
+    CURLM *multi;
+    struct mx_client *mx;
+    struct as_server *as;
+    struct queues *queues;
+    struct ratelimit *senders; /* flood control per XMPP sender */
+    struct portal_state *portal; /* portal mode's in-memory state */
+    struct media *media;         /* media proxy and downloads */
+    struct presence *presence; /* presence updates waiting to be coalesced */
+    /* The outbox may hold stanzas that were not sent as they were
+     * written (to_xmpp.c): the flush must read it. */
+    bool stanza_outbox_dirty;
+    struct to_xmpp *to_xmpp; /* owned by to_xmpp.c */
+    char *bot_mxid;
+    /* For the latency metrics: when the stanza or transaction now being
+     * handled arrived, or wall_us 0 outside such handling. */
+    struct metrics_point stanza_start;
+    /* The stanza being handled and its outbox item, so that a worker that
+     * starts at once need not parse the stored copy again. */
+    xmpp_stanza_t *live_stanza;
+    int64_t live_item_id;
+    struct metrics_point txn_start;
+    int64_t highest_txn;      /* the numeric txn id applied last, or -1 */
+    int64_t unsaved_txn;      /* a numeric txn id applied but not stored */
+    int64_t gap_refused_txn;  /* txn refused once for a gap, or -1 */
+    volatile sig_atomic_t stop;
+    struct wakeup stop_wakeup; /* see gateway_request_stop */
+};
+
+#endif

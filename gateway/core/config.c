@@ -1,0 +1,288 @@
+#include "gateway/core/config.h"
+
+#include "common/log.h"
+#include "common/mem.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum value_type { T_STRING, T_INT, T_URL, T_LOGLEVEL };
+
+struct key_spec {
+    const char *section;
+    const char *key;
+    enum value_type type;
+    size_t offset;
+    bool required;
+    const char *default_value; /* parsed like a file value; NULL = none */
+    long min, max;             /* for T_INT */
+};
+
+#define OFF(field) offsetof(struct config, field)
+
+/* One row per key: adding a setting means adding a row and a struct field. */
+static const struct key_spec keys[] = {
+    { "xmpp", "component_jid", T_STRING, OFF(component_jid), true, NULL, 0, 0 },
+    { "xmpp", "host", T_STRING, OFF(xmpp_host), false, "127.0.0.1", 0, 0 },
+    { "xmpp", "port", T_INT, OFF(xmpp_port), false, "5347", 1, 65535 },
+    { "xmpp", "secret", T_STRING, OFF(component_secret), true, NULL, 0, 0 },
+    { "xmpp", "max_body_bytes", T_INT, OFF(max_stanza_body), false, "262144",
+      1024, 16777216 },
+    { "xmpp", "messages_per_second", T_INT, OFF(sender_rate), false, "20", 1,
+      1000000 },
+    { "xmpp", "message_burst", T_INT, OFF(sender_burst), false, "200", 1,
+      10000000 },
+    { "matrix", "homeserver_url", T_URL, OFF(homeserver_url), true, NULL, 0, 0 },
+    { "matrix", "server_name", T_STRING, OFF(server_name), true, NULL, 0, 0 },
+    { "matrix", "registration_file", T_STRING, OFF(registration_file), true,
+      NULL, 0, 0 },
+    { "matrix", "max_body_bytes", T_INT, OFF(max_event_body), false, "60000",
+      1024, 65000 },
+    { "appservice", "id", T_STRING, OFF(as_id), false, "isthmus", 0, 0 },
+    { "appservice", "bind_address", T_STRING, OFF(bind_address), false,
+      "127.0.0.1", 0, 0 },
+    { "appservice", "port", T_INT, OFF(bind_port), false, "9998", 1, 65535 },
+    { "appservice", "url", T_URL, OFF(as_url), false, NULL, 0, 0 },
+    { "appservice", "bot_localpart", T_STRING, OFF(bot_localpart), false,
+      "_xmpp_bot", 0, 0 },
+    { "appservice", "user_prefix", T_STRING, OFF(user_prefix), false, "_xmpp_",
+      0, 0 },
+    { "appservice", "alias_prefix", T_STRING, OFF(alias_prefix), false,
+      "_xmpp_", 0, 0 },
+    { "appservice", "max_request_bytes", T_INT, OFF(max_request_bytes), false,
+      "10485760", 4096, 104857600 },
+    { "media", "public_url", T_URL, OFF(media_url), false, NULL, 0, 0 },
+    { "media", "max_bytes", T_INT, OFF(media_max_bytes), false, "104857600",
+      1024, 2147483647 },
+    { "media", "download_timeout", T_INT, OFF(media_timeout_s), false, "60",
+      1, 3600 },
+    { "store", "path", T_STRING, OFF(store_path), false, "isthmus.db", 0, 0 },
+    { "store", "key_file", T_STRING, OFF(store_key_file), false, NULL, 0, 0 },
+    { "log", "level", T_LOGLEVEL, OFF(log_level), false, "info", 0, 0 },
+};
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+        *--e = '\0';
+    return s;
+}
+
+/* Stores value into the field; returns a static reason on error. */
+static const char *set_value(struct config *cfg, const struct key_spec *k,
+                             const char *value)
+{
+    void *field = (char *)cfg + k->offset;
+    switch (k->type) {
+    case T_STRING:
+        if (!*value)
+            return "the value is empty";
+        free(*(char **)field);
+        *(char **)field = xstrdup(value);
+        return NULL;
+    case T_URL: {
+        if (strncmp(value, "http://", 7) != 0 &&
+            strncmp(value, "https://", 8) != 0)
+            return "the value must be an http:// or https:// URL";
+        char *copy = xstrdup(value);
+        size_t n = strlen(copy);
+        while (n > 8 && copy[n - 1] == '/')
+            copy[--n] = '\0';
+        free(*(char **)field);
+        *(char **)field = copy;
+        return NULL;
+    }
+    case T_INT: {
+        char *end;
+        errno = 0;
+        long v = strtol(value, &end, 10);
+        if (!*value || *end || errno)
+            return "the value must be a whole number";
+        if (v < k->min || v > k->max)
+            return "the value is out of range";
+        *(int *)field = (int)v;
+        return NULL;
+    }
+    case T_LOGLEVEL: {
+        enum log_level lv;
+        if (log_level_parse(value, &lv) < 0)
+            return "the level must be error, warn, info or debug";
+        *(int *)field = (int)lv;
+        return NULL;
+    }
+    }
+    return "internal error: unknown value type";
+}
+
+static int parse_error(char **err, const char *name, int line,
+                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int parse_error(char **err, const char *name, int line,
+                       const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = xvasprintf(fmt, ap);
+    va_end(ap);
+    *err = xasprintf("%s:%d: %s", name, line, msg);
+    free(msg);
+    return -1;
+}
+
+static int parse_lines(const char *name, char *text, struct config *cfg,
+                       bool *seen, char **err, int *last_line)
+{
+    char section[64] = "";
+    int line_no = 0;
+    char *save = NULL;
+    /* strtok_r would merge empty lines and skew the numbering. */
+    for (char *line = text; line && *line; line = save) {
+        char *nl = strchr(line, '\n');
+        save = nl ? nl + 1 : NULL;
+        if (nl)
+            *nl = '\0';
+        line_no++;
+        char *s = trim(line);
+        if (!*s || *s == '#' || *s == ';')
+            continue;
+        if (*s == '[') {
+            char *close = strchr(s, ']');
+            if (!close || *trim(close + 1))
+                return parse_error(err, name, line_no,
+                                   "a section header must look like [name]");
+            *close = '\0';
+            char *sec = trim(s + 1);
+            bool known = false;
+            for (size_t i = 0; i < NKEYS; i++)
+                if (strcmp(keys[i].section, sec) == 0)
+                    known = true;
+            if (!known)
+                return parse_error(err, name, line_no,
+                                   "unknown section [%s]", sec);
+            snprintf(section, sizeof section, "%s", sec);
+            continue;
+        }
+        char *eq = strchr(s, '=');
+        if (!eq)
+            return parse_error(err, name, line_no,
+                               "expected 'key = value', got '%s'", s);
+        *eq = '\0';
+        char *key = trim(s), *value = trim(eq + 1);
+        if (!*section)
+            return parse_error(err, name, line_no,
+                               "'%s' comes before any [section]", key);
+        size_t i;
+        for (i = 0; i < NKEYS; i++)
+            if (strcmp(keys[i].section, section) == 0 &&
+                strcmp(keys[i].key, key) == 0)
+                break;
+        if (i == NKEYS)
+            return parse_error(err, name, line_no,
+                               "unknown key '%s' in section [%s]", key,
+                               section);
+        if (seen[i])
+            return parse_error(err, name, line_no,
+                               "'%s' is set twice in [%s]", key, section);
+        seen[i] = true;
+        const char *why = set_value(cfg, &keys[i], value);
+        if (why)
+            return parse_error(err, name, line_no, "%s: %s", key, why);
+    }
+    *last_line = line_no;
+    return 0;
+}
+
+int config_parse(const char *name, const char *text, struct config *cfg,
+                 char **err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < NKEYS; i++)
+        if (keys[i].default_value)
+            set_value(cfg, &keys[i], keys[i].default_value);
+
+    bool seen[NKEYS] = { false };
+    char *copy = xstrdup(text);
+    int last_line = 0;
+    int rc = parse_lines(name, copy, cfg, seen, err, &last_line);
+    free(copy);
+    if (rc == 0) {
+        for (size_t i = 0; i < NKEYS; i++) {
+            if (keys[i].required && !seen[i]) {
+                rc = parse_error(err, name, last_line,
+                                 "missing required key '%s' in section [%s]",
+                                 keys[i].key, keys[i].section);
+                break;
+            }
+        }
+    }
+    if (rc == 0 && !cfg->as_url)
+        cfg->as_url = xasprintf("http://%s:%d", cfg->bind_address,
+                                cfg->bind_port);
+    /* XMPP clients fetch media from the proxy on the appservice listener;
+     * by default they reach it where the homeserver does. */
+    if (rc == 0 && !cfg->media_url)
+        cfg->media_url = xstrdup(cfg->as_url);
+    if (rc < 0)
+        config_free(cfg);
+    return rc;
+}
+
+int config_load(const char *path, struct config *cfg, char **err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        memset(cfg, 0, sizeof *cfg);
+        *err = xasprintf("%s:0: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (len + n + 1 > cap) {
+            cap = (len + n + 1) * 2;
+            text = xrealloc(text, cap);
+        }
+        memcpy(text + len, chunk, n);
+        len += n;
+    }
+    fclose(f);
+    if (!text)
+        text = xstrdup("");
+    else
+        text[len] = '\0';
+    int rc;
+    if (strlen(text) != len) {
+        memset(cfg, 0, sizeof *cfg);
+        *err = xasprintf("%s:1: the file contains a NUL byte", path);
+        rc = -1;
+    } else {
+        rc = config_parse(path, text, cfg, err);
+    }
+    free(text);
+    return rc;
+}
+
+void config_free(struct config *cfg)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (keys[i].type == T_STRING || keys[i].type == T_URL) {
+            char **field = (char **)((char *)cfg + keys[i].offset);
+            free(*field);
+            *field = NULL;
+        }
+    free(cfg->as_url);
+    cfg->as_url = NULL;
+    free(cfg->as_token);
+    free(cfg->hs_token);
+    cfg->as_token = cfg->hs_token = NULL;
+}

@@ -1,0 +1,154 @@
+#include "gateway/core/registration.h"
+
+#include "common/mem.h"
+#include "common/strbuf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Escapes regex metacharacters so a server name like example.org matches
+ * only itself. The result goes inside single-quoted YAML, where a
+ * backslash is literal. */
+static void regex_quote(struct strbuf *sb, const char *s)
+{
+    for (; *s; s++) {
+        if (strchr(".^$*+?()[]{}|\\", *s))
+            strbuf_putc(sb, '\\');
+        strbuf_putc(sb, *s);
+    }
+}
+
+char *registration_render(const struct config *cfg, const char *as_token,
+                          const char *hs_token)
+{
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_printf(&sb,
+                  "# Written by isthmus --generate-registration. Give this file "
+                  "to the homeserver\n"
+                  "# (Synapse: app_service_config_files) and keep it secret: "
+                  "it holds the tokens.\n"
+                  "id: '%s'\n"
+                  "url: '%s'\n"
+                  "as_token: '%s'\n"
+                  "hs_token: '%s'\n"
+                  "sender_localpart: '%s'\n"
+                  "rate_limited: false\n"
+                  "receive_ephemeral: true\n"
+                  "de.sorunome.msc2409.push_ephemeral: true\n"
+                  "org.matrix.msc3202: true\n"
+                  "namespaces:\n"
+                  "  users:\n"
+                  "    - exclusive: true\n"
+                  "      regex: '@",
+                  cfg->as_id, cfg->as_url, as_token, hs_token,
+                  cfg->bot_localpart);
+    regex_quote(&sb, cfg->user_prefix);
+    strbuf_puts(&sb, ".*:");
+    regex_quote(&sb, cfg->server_name);
+    strbuf_puts(&sb, "'\n  aliases:\n    - exclusive: true\n      regex: '#");
+    regex_quote(&sb, cfg->alias_prefix);
+    strbuf_puts(&sb, ".*:");
+    regex_quote(&sb, cfg->server_name);
+    strbuf_puts(&sb, "'\n  rooms: []\n");
+    return strbuf_detach(&sb);
+}
+
+static char *random_token(void)
+{
+    unsigned char raw[32];
+    char hex[sizeof raw * 2 + 1];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
+    sodium_memzero(raw, sizeof raw);
+    return xstrdup(hex);
+}
+
+int registration_write(const struct config *cfg, const char *path, char **err)
+{
+    if (sodium_init() < 0) {
+        *err = xstrdup("libsodium failed to initialise");
+        return -1;
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) {
+        *err = errno == EEXIST
+                   ? xasprintf("%s already exists; remove it first if you "
+                               "really want new tokens (the homeserver must "
+                               "then load the new file)", path)
+                   : xasprintf("cannot create %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char *as = random_token(), *hs = random_token();
+    char *text = registration_render(cfg, as, hs);
+    size_t len = strlen(text);
+    ssize_t w = write(fd, text, len);
+    int rc = 0;
+    if (w < 0 || (size_t)w != len || close(fd) != 0) {
+        *err = xasprintf("cannot write %s: %s", path, strerror(errno));
+        rc = -1;
+    }
+    sodium_memzero(text, len);
+    free(text);
+    free(as);
+    free(hs);
+    return rc;
+}
+
+/* Value of a top-level `key: value` line, unquoted; caller frees. */
+static char *yaml_scalar(const char *line, const char *key)
+{
+    size_t kl = strlen(key);
+    if (strncmp(line, key, kl) != 0 || line[kl] != ':')
+        return NULL;
+    const char *v = line + kl + 1;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    size_t n = strcspn(v, "\r\n");
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    if (n >= 2 && (v[0] == '\'' || v[0] == '"') && v[n - 1] == v[0]) {
+        v++;
+        n -= 2;
+    }
+    return n ? xstrndup(v, n) : NULL;
+}
+
+int registration_read_tokens(const char *path, char **as_token,
+                             char **hs_token, char **err)
+{
+    *as_token = *hs_token = NULL;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        *err = xasprintf("%s: cannot read the registration file: %s (create "
+                         "it with isthmus --config FILE "
+                         "--generate-registration %s)",
+                         path, strerror(errno), path);
+        return -1;
+    }
+    char line[1024];
+    while (fgets(line, sizeof line, f)) {
+        char *v;
+        if ((v = yaml_scalar(line, "as_token"))) {
+            free(*as_token);
+            *as_token = v;
+        } else if ((v = yaml_scalar(line, "hs_token"))) {
+            free(*hs_token);
+            *hs_token = v;
+        }
+    }
+    fclose(f);
+    if (!*as_token || !*hs_token) {
+        *err = xasprintf("%s: the registration file has no as_token or "
+                         "hs_token", path);
+        free(*as_token);
+        free(*hs_token);
+        *as_token = *hs_token = NULL;
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,85 @@
+#include "gateway/features/encrypted.h"
+#include "gateway/base/effects.h"
+#include "gateway/base/metrics.h"
+
+#include "common/log.h"
+#include "common/mem.h"
+#include "gateway/features/conversation.h"
+#include "xep/stanza_error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void encrypted_refuse_xmpp(struct gateway *gw, xmpp_stanza_t *st,
+                           const char *scheme)
+{
+    log_info("xmpp: a %s-encrypted message from %s was refused: the gateway "
+             "cannot carry encrypted messages yet", scheme,
+             xmpp_stanza_get_from(st));
+    /* Rather than the recipient getting the fallback body ("I sent you an
+     * OMEMO message...") or nothing at all. */
+    char *text = xasprintf("This message is encrypted with %s, and this "
+                           "gateway cannot carry encrypted messages to Matrix "
+                           "yet, so it was not delivered. Turn encryption off "
+                           "for this contact to reach them.", scheme);
+    metrics_inc(CNT_REFUSED);
+    xmpp_stanza_t *r = stanza_error_reply(gw->xmpp, st, "cancel",
+                                          "feature-not-implemented", text);
+    gateway_send_now(gw, r);
+    xmpp_stanza_release(r);
+    free(text);
+}
+
+/* The XMPP side is told in place of the message, under its event id, so
+ * that a replay after a crash is recognised by the client. */
+static void fill_placeholder(struct gateway *gw, xmpp_stanza_t *st, void *ud)
+{
+    (void)gw;
+    xmpp_message_set_body(st, ud);
+}
+
+/* Who can post a notice in the room: in a DM the XMPP user's ghost, in a
+ * gateway-mode room an occupant's ghost (the bot need not be there), in a
+ * portal the bot, which made the room. Caller frees; NULL for the bot. */
+static char *notice_poster(struct gateway *gw, const struct store_room *room)
+{
+    char *ghost = NULL;
+    const char *why;
+    if (room->mode == ROOM_DM &&
+        ids_jid_to_ghost(&gw->ids, room->xmpp_jid, &ghost, &why) < 0)
+        log_warn("matrix: no ghost for %s: %s", room->xmpp_jid, why);
+    if (room->mode == ROOM_GATEWAY) {
+        struct store_occupant *all;
+        int n = store_occupants_in_room(gw->store, room->room_id, &all);
+        if (n > 0)
+            ghost = xstrdup(all[0].ghost);
+        store_occupants_free(all, n);
+    }
+    return ghost;
+}
+
+void encrypted_matrix_event(struct gateway *gw, const struct mx_event *ev)
+{
+    if (gateway_is_ours(gw, ev->sender))
+        return;
+    struct store_room room;
+    if (store_room_get(gw->store, ev->room_id, &room) != 1)
+        return;
+    log_info("matrix: %s from %s in %s is encrypted; the gateway cannot "
+             "decrypt it yet", ev->event_id, ev->sender, ev->room_id);
+    char *text = xasprintf("[%s sent an end-to-end encrypted message, which "
+                           "this gateway cannot decrypt yet]", ev->sender);
+    conversation_tell(gw, &room, ev->sender, false, ev->event_id,
+                      fill_placeholder, text);
+    char *notice = xasprintf("Your message was not delivered to %s: it is "
+                             "end-to-end encrypted, and this gateway cannot "
+                             "decrypt encrypted messages yet.",
+                             room.xmpp_jid);
+    char *poster = notice_poster(gw, &room);
+    if (room.mode != ROOM_DM || poster)
+        gateway_notice(gw, ev->room_id, poster, ev->event_id, notice);
+    free(poster);
+    free(notice);
+    free(text);
+    store_room_free(&room);
+}

@@ -1,0 +1,23 @@
+/* End-to-end encrypted messages the gateway cannot carry yet, both ways
+ * (the XMPP half, xep/encrypted.c, names the scheme of a stanza). Neither
+ * is dropped in silence: the person who sent one is told, in their own
+ * client, and the other side learns that something was sent. */
+#ifndef ISTHMUS_GATEWAY_ENCRYPTED_H
+#define ISTHMUS_GATEWAY_ENCRYPTED_H
+
+#include "gateway/base/context.h"
+#include "matrix/event.h"
+
+#include <strophe.h>
+
+/* An XMPP message encrypted with scheme (xencrypted_scheme): answered
+ * with an error the sender's client shows. */
+void encrypted_refuse_xmpp(struct gateway *gw, xmpp_stanza_t *st,
+                           const char *scheme);
+
+/* An m.room.encrypted event in a bridged room: its sender gets a notice in
+ * the room, and the XMPP side a message saying that the sender wrote
+ * something it cannot see. */
+void encrypted_matrix_event(struct gateway *gw, const struct mx_event *ev);
+
+#endif

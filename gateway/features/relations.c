@@ -1,0 +1,125 @@
+/* Edits and replies crossing over: which message on the other side an
+ * edit (m.replace / XEP-0308) or a reply (m.in_reply_to / XEP-0461)
+ * points at, looked up in the message store, and the reply fallback quotes
+ * each side expects. Shared by direct chats and both kinds of rooms. */
+#include "gateway/features/relations.h"
+
+#include "gateway/base/context.h"
+
+#include "common/mem.h"
+#include "gateway/features/format_bridge.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------- Matrix -> XMPP -- */
+
+/* The id the XMPP side knows bridged event `event_id` by; `corrections`
+ * prefers the sender's own id (origin-id), which XEP-0308 names, replies
+ * the stanza id, which XEP-0461 names. NULL if it never crossed. */
+static char *xmpp_id_of(struct gateway *gw, const char *event_id,
+                        bool corrections)
+{
+    struct store_message m;
+    if (!event_id || store_message_by_event(gw->store, event_id, &m) != 1)
+        return NULL;
+    const char *first = corrections ? m.origin_id : m.stanza_id;
+    const char *second = corrections ? m.stanza_id : m.origin_id;
+    char *id = xstrdup(first ? first : second ? second : m.event_id);
+    store_message_free(&m);
+    return id;
+}
+
+void relations_to_xmpp(struct gateway *gw, const struct mx_message *msg,
+                       char **body, struct xmpp_relations *r)
+{
+    memset(r, 0, sizeof *r);
+    if (msg->replaces) {
+        r->replace_id = xmpp_id_of(gw, msg->replaces, true);
+        return;
+    }
+    r->reply_id = xmpp_id_of(gw, msg->reply_to, false);
+    if (r->reply_id) {
+        char *with_quote = translate_reply_to_xmpp(*body, &r->fallback_len);
+        free(*body);
+        *body = with_quote;
+    }
+}
+
+void relations_free(struct xmpp_relations *r)
+{
+    free(r->replace_id);
+    free(r->reply_id);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---------------------------------------------------- XMPP -> Matrix -- */
+
+char *relations_event_for(struct gateway *gw, const char *jid,
+                          const char *xmpp_id)
+{
+    /* A bridged message, or, in gateway-mode rooms, a stanza-id, which
+     * there is the event id itself. */
+    struct store_message orig;
+    if (store_message_by_stanza(gw->store, jid, xmpp_id, &orig) == 1) {
+        char *event_id = xstrdup(orig.event_id);
+        store_message_free(&orig);
+        return event_id;
+    }
+    return xmpp_id[0] == '$' ? xstrdup(xmpp_id) : NULL;
+}
+
+char *relations_xmpp_id(struct gateway *gw, const struct store_room *room,
+                        const char *event_id)
+{
+    if (room->mode == ROOM_GATEWAY)
+        return xstrdup(event_id); /* the room's stanza-id */
+    return xmpp_id_of(gw, event_id, false);
+}
+
+static json_t *content_for(struct gateway *gw, const char *jid,
+                           const struct xmsg *m,
+                           const struct translated_text *t, char **replaces)
+{
+    *replaces = NULL;
+    struct store_message orig;
+    if (m->replace_id) {
+        /* A correction edits the original event: the first one, even when
+         * a client corrects its correction. A correction of something
+         * never bridged goes as a plain message. */
+        if (store_message_by_stanza(gw->store, jid, m->replace_id, &orig) !=
+            1)
+            return mx_message_content(t->msgtype, t->body);
+        *replaces = xstrdup(orig.replaces ? orig.replaces : orig.event_id);
+        store_message_free(&orig);
+        return mx_edit_content(t->msgtype, t->body, *replaces);
+    }
+    if (!m->reply_id)
+        return mx_message_content(t->msgtype, t->body);
+    char *target = relations_event_for(gw, jid, m->reply_id);
+    if (!target)
+        return mx_message_content(t->msgtype, t->body);
+    /* Matrix clients show the quoted message themselves, so the XMPP
+     * fallback quote goes. */
+    char *text = m->fallback_end > 0
+                     ? translate_strip_fallback(t->body, m->fallback_start,
+                                                m->fallback_end)
+                     : xstrdup(t->body);
+    json_t *content = mx_message_content(t->msgtype, text);
+    mx_content_set_reply(content, target);
+    free(text);
+    free(target);
+    return content;
+}
+
+json_t *relations_to_matrix(struct gateway *gw, const char *jid,
+                            const struct xmsg *m,
+                            const struct translated_text *t,
+                            char **replaces)
+{
+    json_t *content = content_for(gw, jid, m, t, replaces);
+    /* Formatting follows the text as sent: without a cut reply quote,
+     * and in an edit's m.new_content (gateway/format_bridge.c). */
+    format_to_matrix(gw, m, jid, content);
+    return content;
+}

@@ -1,0 +1,24 @@
+/* What the portal mode's files share: nicks, queuing an operation,
+ * sending to the MUC, notices. */
+#ifndef ISTHMUS_GATEWAY_PORTAL_COMMON_H
+#define ISTHMUS_GATEWAY_PORTAL_COMMON_H
+
+#include "gateway/base/context.h"
+
+/* The nick to try after `attempt` conflicts. Caller frees. */
+char *portal_nick_for_attempt(const char *base, int attempt);
+/* A Matrix user's name as a nick: the display name, else the localpart. */
+char *portal_base_nick_of(const char *mxid, const char *displayname);
+/* Queues durable Matrix-side work for the portal room (consumes op). */
+void portal_enqueue_op(struct gateway *gw, const char *room_id, json_t *op);
+/* Queues a stanza for the MUC after the turn's commit, in the room's
+ * Matrix-to-XMPP order. */
+void portal_send_to_muc(struct gateway *gw, const char *room_id,
+                        xmpp_stanza_t *st);
+/* A callback for Matrix calls whose failure is only logged. */
+void portal_on_call_logged(const struct mx_response *r, void *ud);
+/* A notice from the gateway's bot in a room. Best effort. */
+void portal_bot_notice(struct gateway *gw, const char *room_id,
+                       const char *txn_seed, const char *text);
+
+#endif

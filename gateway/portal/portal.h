@@ -1,0 +1,28 @@
+/* Portal mode: Matrix users in XMPP MUCs. The MUC room@service is the
+ * Matrix room #_xmpp_room=40service:hs, which the gateway creates when the
+ * homeserver first asks about that alias. Each Matrix member of the portal
+ * room sits in the MUC as an occupant of its own (their JID on the
+ * component, resource "matrix"); each XMPP occupant is a ghost in the room.
+ *
+ * Durable work (ghost joins and leaves, messages, topics, kicks) runs in
+ * one outbox queue per portal room, so it keeps its order and survives a
+ * crash; the MUC side goes through the stanza outbox. */
+#ifndef ISTHMUS_PORTAL_H
+#define ISTHMUS_PORTAL_H
+
+#include "gateway/base/context.h"
+#include "matrix/event.h"
+
+#include <stdbool.h>
+
+/* A stanza from a MUC that has a portal (its occupants' presences and
+ * messages, addressed to a Matrix user's occupant), or an invitation for a
+ * Matrix user. Returns false, doing nothing, for any other stanza. */
+bool portal_xmpp_stanza(struct gateway *gw, xmpp_stanza_t *st);
+/* The component (re)connected: every Matrix user rejoins their MUCs, asking
+ * only for what was said while the gateway was away. */
+void portal_rejoin_all(struct gateway *gw);
+/* Shutting down: every Matrix user's occupant leaves cleanly. */
+void portal_leave_all(struct gateway *gw);
+
+#endif

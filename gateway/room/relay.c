@@ -1,0 +1,290 @@
+/* Gateway mode, Matrix -> XMPP: messages, membership and power levels of
+ * a Matrix room reach its XMPP occupants; and the echo of an occupant's
+ * own message (see relay.h). */
+#include "gateway/room/relay.h"
+
+#include "gateway/room/common.h"
+
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/utf8.h"
+#include "gateway/base/effects.h"
+#include "gateway/base/to_xmpp.h"
+#include "gateway/core/translate.h"
+#include "gateway/features/format_bridge.h"
+#include "gateway/features/ghosts.h"
+#include "gateway/features/media.h"
+#include "gateway/features/members.h"
+#include "gateway/features/presence.h"
+#include "matrix/event_state.h"
+#include "xep/avatar.h"
+#include "xep/disco.h"
+#include "xep/message.h"
+#include "xep/muc.h"
+#include "xep/presence_stanza.h"
+#include "xep/stanza_error.h"
+#include "xep/xml.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void room_reflect(struct gateway *gw, const struct store_occupant *o,
+                  const char *id, const char *origin_id, const char *body,
+                  const char *oob_url, const char *oob_desc,
+                  const char *event_id)
+{
+    struct store_occupant *all;
+    int n = store_occupants_in_room(gw->store, o->room_id, &all);
+    char *from = xasprintf("%s/%s", o->muc_jid, o->nick);
+    for (int i = 0; i < n; i++) {
+        /* Every resource of the sender sees its own message come back,
+         * with the room's stanza-id, as MUC clients expect. */
+        if (strcmp(all[i].ghost, o->ghost) != 0)
+            continue;
+        xmpp_stanza_t *st = muc_groupchat(gw->xmpp, from,
+                                          all[i].occupant_jid,
+                                          id ? id : event_id, origin_id,
+                                          body, event_id, o->muc_jid);
+        /* A shared file comes back as the client sent it, so that it
+         * still shows as a file and not only as a link. */
+        if (oob_url)
+            xmsg_add_oob(gw->xmpp, st, oob_url, oob_desc);
+        room_send_now(gw, st);
+    }
+    free(from);
+    store_occupants_free(all, n);
+}
+
+/* Tells the room a file did not reach XMPP. The gateway's bot is not in
+ * these rooms; an XMPP occupant's ghost is, so it speaks. */
+static void notify_file_refused(struct gateway *gw, const struct mx_event *ev,
+                                const char *why)
+{
+    struct store_occupant *all;
+    int n = store_occupants_in_room(gw->store, ev->room_id, &all);
+    if (n > 0) {
+        char *text = xasprintf("A file was not delivered to XMPP: %s", why);
+        gateway_notice(gw, ev->room_id, all[0].ghost, ev->event_id, text);
+        free(text);
+    }
+    store_occupants_free(all, n);
+}
+
+void room_relay_message(struct gateway *gw, const struct mx_event *ev,
+                        const struct store_room *room)
+{
+    struct mx_message msg;
+    const char *why, *type;
+    char *body = NULL;
+    struct fmt_mention *mentions = NULL;
+    size_t n_mentions = 0;
+    if (mx_message_parse(ev, &msg, &why) < 0 ||
+        translate_to_xmpp_rich(&msg, (size_t)gw->cfg.max_stanza_body, &body,
+                               &type, &mentions, &n_mentions, &why) < 0) {
+        log_debug("muc: not relaying %s: %s", ev->event_id, why);
+        return;
+    }
+    char *oob = NULL;
+    if (media_to_xmpp(gw, &msg, &body, &oob, &why) < 0) {
+        log_info("muc: not relaying %s: %s", ev->event_id, why);
+        notify_file_refused(gw, ev, why);
+        fmt_mentions_free(mentions, n_mentions);
+        free(body);
+        return;
+    }
+    int translated_cp = (int)utf8_count(body, strlen(body));
+    /* A reply names the stanza-id of what it answers, which in these rooms
+     * is the event id. */
+    int fallback_len = 0;
+    if (msg.reply_to && !msg.replaces) {
+        char *with_quote = translate_reply_to_xmpp(body, &fallback_len);
+        free(body);
+        body = with_quote;
+    }
+    /* Pills become XEP-0372 mentions, past the quote a reply rewrote. */
+    struct xmsg_ref *refs;
+    int n_refs;
+    format_refs_for_xmpp(gw, mentions, n_mentions, body, translated_cp, &refs,
+                         &n_refs);
+    char *nick = members_stored_nick(gw, ev->room_id, ev->sender);
+    if (!nick)
+        nick = members_default_nick(ev->sender, NULL);
+    char *from = xasprintf("%s/%s", room->xmpp_jid, nick);
+    struct store_occupant *all;
+    int n = store_occupants_in_room(gw->store, ev->room_id, &all);
+    char *queue = xasprintf("m2x %s", ev->room_id);
+    for (int i = 0; i < n; i++) {
+        if (strcmp(all[i].ghost, ev->sender) == 0)
+            continue; /* reflected when it was sent */
+        xmpp_stanza_t *st = muc_groupchat(gw->xmpp, from, all[i].occupant_jid,
+                                          ev->event_id, NULL, body,
+                                          ev->event_id, room->xmpp_jid);
+        /* The room relays every event under its event id, so an edit
+         * corrects the stanza whose id is the original event's. */
+        if (msg.replaces)
+            xmsg_add_replace(gw->xmpp, st, msg.replaces);
+        else if (msg.reply_to)
+            xmsg_add_reply(gw->xmpp, st, msg.reply_to, NULL, fallback_len);
+        xmsg_add_refs(gw->xmpp, st, refs, n_refs);
+        if (oob)
+            xmsg_add_oob(gw->xmpp, st, oob, NULL);
+        to_xmpp_enqueue(gw, queue, st);
+        xmpp_stanza_release(st);
+    }
+    free(queue);
+    store_occupants_free(all, n);
+    /* Remembered so that reactions, deletions and read markers can find
+     * it (and its place in the room), and a moderator's deletion is told
+     * from the sender's. An XMPP user's message is stored when it is sent,
+     * with the ids its sender knows it by. */
+    struct store_message m = {
+        .event_id = (char *)ev->event_id, .room_id = (char *)ev->room_id,
+        .xmpp_jid = room->xmpp_jid, .stanza_id = (char *)ev->event_id,
+        .direction = DIR_MATRIX_TO_XMPP, .ts = ev->origin_server_ts,
+        .replaces = (char *)msg.replaces, .sender = (char *)ev->sender,
+    };
+    if (!ids_is_ghost(&gw->ids, ev->sender))
+        store_message_put(gw->store, &m);
+    format_refs_free(refs, n_refs);
+    free(from);
+    free(nick);
+    free(body);
+    free(oob);
+}
+
+void room_relay_member(struct gateway *gw, const struct mx_event *ev,
+                       const struct store_room *room)
+{
+    struct mx_member m;
+    const char *why;
+    if (mx_member_parse(ev, &m, &why) < 0)
+        return;
+    bool joined = strcmp(m.membership, "join") == 0;
+    /* An XMPP occupant's ghost goes by its MUC nick, not its display
+     * name; its own join event changes nothing. */
+    if (joined &&
+        store_occupants_of_ghost(gw->store, ev->room_id, ev->state_key) > 0)
+        return;
+    char *old = members_stored_nick(gw, ev->room_id, ev->state_key);
+    char *nick = joined ? members_default_nick(ev->state_key, m.displayname) : NULL;
+    if (joined) {
+        struct store_member prev;
+        long level = 0;
+        if (store_member_get(gw->store, ev->room_id, ev->state_key, &prev) ==
+            1) {
+            level = prev.level;
+            free(prev.mxid);
+            free(prev.nick);
+        }
+        store_member_put(gw->store, ev->room_id, ev->state_key, nick, level);
+    }
+    else if (old)
+        store_member_delete(gw->store, ev->room_id, ev->state_key);
+    if ((joined && old && strcmp(old, nick) == 0) || (!joined && !old)) {
+        free(old);
+        free(nick);
+        return; /* nothing an occupant would see */
+    }
+    char *jid = members_real_jid(gw, ev->state_key);
+    /* 303 nick change, 307 kicked, 301 banned, else a plain leave. */
+    bool renamed = joined && old;
+    bool banned = strcmp(m.membership, "ban") == 0;
+    bool kicked = !joined && !banned && strcmp(ev->sender, ev->state_key) != 0;
+    int codes[] = { renamed ? 303 : banned ? 301 : kicked ? 307 : 0, 0 };
+    struct store_occupant *all;
+    int n = store_occupants_in_room(gw->store, ev->room_id, &all);
+    for (int i = 0; i < n; i++) {
+        if (strcmp(all[i].ghost, ev->state_key) == 0) {
+            if (!joined) {
+                /* An XMPP user's ghost was removed: their MUC session
+                 * ends the same way. */
+                static const int self_extra[] = { 110, 0 };
+                int self_codes[] = { codes[0], self_extra[0], 0 };
+                char *from = xasprintf("%s/%s", room->xmpp_jid, all[i].nick);
+                struct muc_item gone = { banned ? "outcast" : "none", "none",
+                                         all[i].occupant_jid, NULL };
+                room_send_now(gw, muc_presence(gw->xmpp, from, all[i].occupant_jid,
+                                          "unavailable", &gone,
+                                          codes[0] ? self_codes
+                                                   : self_extra));
+                free(from);
+                store_occupant_delete(gw->store, all[i].occupant_jid,
+                                      all[i].muc_jid);
+            }
+            continue;
+        }
+        if (old) {
+            char *from = xasprintf("%s/%s", room->xmpp_jid, old);
+            struct muc_item gone = { banned ? "outcast" : "member", "none",
+                                     jid, renamed ? nick : NULL };
+            room_send_now(gw, muc_presence(gw->xmpp, from, all[i].occupant_jid,
+                                      "unavailable", &gone, codes));
+            free(from);
+        }
+        if (joined) {
+            char *from = xasprintf("%s/%s", room->xmpp_jid, nick);
+            struct muc_item item = { "member", "participant", jid, NULL };
+            room_send_now(gw, muc_presence(gw->xmpp, from, all[i].occupant_jid,
+                                      NULL, &item, NULL));
+            free(from);
+        }
+    }
+    store_occupants_free(all, n);
+    free(jid);
+    free(old);
+    free(nick);
+}
+
+char *room_member_at(struct gateway *gw, const char *requester,
+                     const char *occupant_jid)
+{
+    const char *nick = ids_jid_resource(occupant_jid);
+    if (!requester || !nick || !*nick)
+        return NULL;
+    char *muc_jid = ids_jid_bare(occupant_jid);
+    struct store_occupant o;
+    char *mxid = NULL;
+    if (store_occupant_get(gw->store, requester, muc_jid, &o) == 1) {
+        if (store_member_by_nick(gw->store, o.room_id, nick, &mxid) != 1)
+            mxid = NULL;
+        store_occupant_free(&o);
+    }
+    free(muc_jid);
+    return mxid;
+}
+
+/* New power levels: every member whose level changed gets a presence
+ * with the new affiliation and role (the occupant's own with 110). */
+void room_relay_power_levels(struct gateway *gw, const struct mx_event *ev,
+                             const struct store_room *room)
+{
+    struct mx_power_levels levels;
+    room_parse_levels(ev->content, &levels);
+    struct store_member *members;
+    int nm = store_members_in_room(gw->store, ev->room_id, &members);
+    struct store_occupant *all;
+    int no = store_occupants_in_room(gw->store, ev->room_id, &all);
+    for (int k = 0; k < nm; k++) {
+        if (members[k].level == ROOM_CREATOR_LEVEL)
+            continue; /* creators are above power levels */
+        long level = room_power_level(&levels, members[k].mxid);
+        if (level == members[k].level)
+            continue;
+        store_member_put(gw->store, ev->room_id, members[k].mxid,
+                         members[k].nick, level);
+        char *from = xasprintf("%s/%s", room->xmpp_jid, members[k].nick);
+        char *jid = members_real_jid(gw, members[k].mxid);
+        struct muc_item item = members_muc_item(level, jid);
+        static const int self_codes[] = { 110, 0 };
+        for (int i = 0; i < no; i++) {
+            bool own = strcmp(all[i].ghost, members[k].mxid) == 0;
+            room_send_now(gw, muc_presence(gw->xmpp, from, all[i].occupant_jid,
+                                      NULL, &item, own ? self_codes : NULL));
+        }
+        free(jid);
+        free(from);
+    }
+    store_occupants_free(all, no);
+    store_members_free(members, nm);
+}
