@@ -58,10 +58,16 @@ xmpp_stanza_t *muc_groupchat(xmpp_ctx_t *ctx, const char *from, const char *to,
                       .type = "groupchat", .body = (char *)body,
                       .origin_id = (char *)origin_id };
     xmpp_stanza_t *st = xmsg_build(ctx, &m);
-    xmpp_stanza_t *sid = xml_add_child(ctx, st, "stanza-id", NS_SID);
-    xmpp_stanza_set_attribute(sid, "id", stanza_id);
-    xmpp_stanza_set_attribute(sid, "by", room);
+    muc_add_stanza_id(ctx, st, stanza_id, room);
     return st;
+}
+
+void muc_add_stanza_id(xmpp_ctx_t *ctx, xmpp_stanza_t *st, const char *id,
+                       const char *by)
+{
+    xmpp_stanza_t *sid = xml_add_child(ctx, st, "stanza-id", NS_SID);
+    xmpp_stanza_set_attribute(sid, "id", id);
+    xmpp_stanza_set_attribute(sid, "by", by);
 }
 
 void muc_add_delay(xmpp_ctx_t *ctx, xmpp_stanza_t *msg, const char *room,

@@ -29,6 +29,10 @@ xmpp_stanza_t *muc_subject(xmpp_ctx_t *ctx, const char *room, const char *to,
 /* A group message from room/nick with a stanza-id assigned by the room, and
  * the sender's origin-id (may be NULL), which clients match their own
  * reflected messages by. */
+/* Stamps a message as the room's, with the XEP-0359 stanza-id the room
+ * gave it (id, by the room's JID). */
+void muc_add_stanza_id(xmpp_ctx_t *ctx, xmpp_stanza_t *st, const char *id,
+                       const char *by);
 xmpp_stanza_t *muc_groupchat(xmpp_ctx_t *ctx, const char *from, const char *to,
                              const char *id, const char *origin_id,
                              const char *body, const char *stanza_id,

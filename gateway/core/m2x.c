@@ -43,13 +43,18 @@ static const char *sticker_filename(const char *mimetype)
     return "sticker";
 }
 
+bool m2x_is_file(const struct mx_message *msg)
+{
+    return is_media(msg->msgtype) && msg->url;
+}
+
 /* A file: the body becomes the URL (after the caption, if any), which
  * XEP-0066 also carries. 0 when msg is no file, 1 when it is, -1 when it
  * cannot cross. */
 static int add_file(const struct mx_message *msg, const struct m2x_env *env,
                     struct m2x_message *out, const char **why)
 {
-    if (!is_media(msg->msgtype) || !msg->url)
+    if (!m2x_is_file(msg))
         return 0; /* encrypted files (content.file) are not bridged yet */
     if (msg->size > env->media_max_bytes) {
         *why = "the file is larger than the gateway's media size limit";

@@ -53,6 +53,9 @@ int m2x_translate(const struct mx_message *msg, const struct m2x_env *env,
                   struct m2x_message *out, const char **why);
 void m2x_message_free(struct m2x_message *m);
 
+/* Whether msg is a file (which a caller may word its refusal by). */
+bool m2x_is_file(const struct mx_message *msg);
+
 /* The content fields of m set into x (which keeps pointers into m: free
  * m after x is built); addressing (from, to, id, type...) is the
  * caller's. */

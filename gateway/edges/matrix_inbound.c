@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "gateway/features/encrypted.h"
+#include "gateway/features/m2x_env.h"
 #include "common/utf8.h"
 #include "gateway/features/format_bridge.h"
 #include "gateway/features/avatars.h"
@@ -198,11 +199,10 @@ static void on_message(struct gateway *gw, const struct mx_event *ev)
         return; /* our own ghosts' messages echoing back */
     }
     struct mx_message msg;
+    struct m2x_message out;
+    struct m2x_env env;
     const char *why;
-    char *from = NULL, *body = NULL, *ghost = NULL, *oob = NULL;
-    const char *type;
-    struct fmt_mention *mentions = NULL; /* until references take them */
-    size_t n_mentions = 0;
+    char *from = NULL, *ghost = NULL;
     if (mx_message_parse(ev, &msg, &why) < 0) {
         log_debug("to_xmpp: skipping %s: %s", ev->event_id, why);
         goto out;
@@ -213,36 +213,18 @@ static void on_message(struct gateway *gw, const struct mx_event *ev)
                  ev->sender, why);
         goto out;
     }
-    if (translate_to_xmpp_rich(&msg, (size_t)gw->cfg.max_stanza_body, &body,
-                               &type, &mentions, &n_mentions, &why) < 0) {
+    m2x_env_for(gw, ROOM_DM, &env);
+    if (m2x_translate(&msg, &env, &out, &why) < 0) {
         notify_undelivered(gw, ev->room_id, ghost, ev->event_id, why);
         goto out;
     }
-    /* Media: the body becomes the gateway's proxy URL, with XEP-0066. */
-    if (media_to_xmpp(gw, &msg, &body, &oob, &why) < 0) {
-        notify_undelivered(gw, ev->room_id, ghost, ev->event_id, why);
-        goto out;
-    }
-    int translated_cp = (int)utf8_count(body, strlen(body));
     /* The event id doubles as stanza id and origin-id, so a stanza resent
-     * after a crash carries the same ids and clients can deduplicate. An
-     * edit becomes a XEP-0308 correction of the stanza the original was. */
-    struct xmpp_relations rel;
-    relations_to_xmpp(gw, &msg, &body, &rel);
-    /* Pills become XEP-0372 mentions, past the quote a reply rewrote. */
-    struct xmsg_ref *refs;
-    int n_refs;
-    format_refs_for_xmpp(gw, mentions, n_mentions, body, translated_cp, &refs,
-                         &n_refs);
-    mentions = NULL;
-    n_mentions = 0;
-    struct xmsg out = { .from = from, .to = room.xmpp_jid,
-                        .id = (char *)ev->event_id, .type = (char *)type,
-                        .body = body, .origin_id = (char *)ev->event_id,
-                        .replace_id = rel.replace_id, .reply_id = rel.reply_id,
-                        .fallback_end = rel.fallback_len, .refs = refs,
-                        .n_refs = n_refs, .oob_url = oob };
-    xmpp_stanza_t *st = xmsg_build(gw->xmpp, &out);
+     * after a crash carries the same ids and clients can deduplicate. */
+    struct xmsg x = { .from = from, .to = room.xmpp_jid,
+                      .id = (char *)ev->event_id, .type = (char *)out.type,
+                      .origin_id = (char *)ev->event_id };
+    m2x_fill_xmsg(&out, &x);
+    xmpp_stanza_t *st = xmsg_build(gw->xmpp, &x);
     char *queue = xasprintf("m2x %s", ev->room_id);
     if (to_xmpp_enqueue(gw, queue, st) == 0) {
         struct store_message m = {
@@ -256,13 +238,9 @@ static void on_message(struct gateway *gw, const struct mx_event *ev)
         store_message_put(gw->store, &m);
     }
     free(queue);
-    relations_free(&rel);
-    format_refs_free(refs, n_refs);
     xmpp_stanza_release(st);
+    m2x_message_free(&out);
 out:
-    fmt_mentions_free(mentions, n_mentions);
-    free(oob);
-    free(body);
     free(from);
     free(ghost);
     store_room_free(&room);

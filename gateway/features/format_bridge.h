@@ -21,14 +21,4 @@ struct xmsg_ref;
 void format_to_matrix(struct gateway *gw, const struct xmsg *m,
                       const char *conversation, json_t *content);
 
-/* Matrix -> XMPP: XEP-0372 references for the pills of a formatted_body,
- * placed in the final body: when that grew in front since translation
- * (when it was translated_cp code points long), by a reply's rewritten
- * quote, the offsets move past it. Consumes mentions; *refs: caller frees
- * with format_refs_free. */
-void format_refs_for_xmpp(struct gateway *gw, struct fmt_mention *mentions,
-                          size_t n, const char *body, int translated_cp,
-                          struct xmsg_ref **refs, int *n_refs);
-void format_refs_free(struct xmsg_ref *refs, int n);
-
 #endif

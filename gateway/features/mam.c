@@ -22,6 +22,7 @@
  * newest message; anything else pages forwards from the oldest, as the XEP
  * says. Results are sent oldest first within a page (newest first with
  * <flip-page/>), then the iq result. Archive ids are event ids. */
+#include "gateway/features/m2x_env.h"
 #include "gateway/features/mam.h"
 #include "gateway/features/relations.h"
 #include "gateway/base/effects.h"
@@ -182,24 +183,19 @@ static const char *state_displayname(json_t *state, const char *mxid)
 
 /* A group message from room/nick, as the MUC relays it live. */
 static xmpp_stanza_t *room_message(struct mam_job *j, const struct mx_event *ev,
-                                   const struct mx_message *msg, char **body,
+                                   const struct m2x_message *out,
                                    json_t *state)
 {
     struct gateway *gw = j->gw;
     char *nick = members_nick(gw, j->room_id, ev->sender,
                                   state_displayname(state, ev->sender));
     char *from = xasprintf("%s/%s", j->archive, nick);
-    int fallback_len = 0;
-    if (msg->reply_to) {
-        char *quoted = translate_reply_to_xmpp(*body, &fallback_len);
-        free(*body);
-        *body = quoted;
-    }
-    xmpp_stanza_t *st = muc_groupchat(gw->xmpp, from, NULL, ev->event_id, NULL,
-                                      *body, ev->event_id, j->archive);
+    struct xmsg x = { .from = from, .id = (char *)ev->event_id,
+                      .type = "groupchat" };
+    m2x_fill_xmsg(out, &x);
+    xmpp_stanza_t *st = xmsg_build(gw->xmpp, &x);
     /* In these rooms a stanza-id is the event id, which replies name. */
-    if (msg->reply_to)
-        xmsg_add_reply(gw->xmpp, st, msg->reply_to, NULL, fallback_len);
+    muc_add_stanza_id(gw->xmpp, st, ev->event_id, j->archive);
     free(from);
     free(nick);
     return st;
@@ -208,8 +204,7 @@ static xmpp_stanza_t *room_message(struct mam_job *j, const struct mx_event *ev,
 /* A chat message of the DM, from the Matrix side or from the requester
  * (what their ghost said, under the ids their client sent it with). */
 static xmpp_stanza_t *dm_message(struct mam_job *j, const struct mx_event *ev,
-                                 struct mx_message *msg, char **body,
-                                 const char *type)
+                                 const struct m2x_message *out)
 {
     struct gateway *gw = j->gw;
     const char *why;
@@ -221,18 +216,15 @@ static xmpp_stanza_t *dm_message(struct mam_job *j, const struct mx_event *ev,
     struct store_message sent = { 0 };
     bool known = mine && store_message_by_event(gw->store, ev->event_id,
                                                 &sent) == 1;
-    struct xmpp_relations rel;
-    relations_to_xmpp(gw, msg, body, &rel);
-    struct xmsg m = {
+    struct xmsg x = {
         .from = mine ? j->requester_bare : sender,
         .to = mine ? j->archive : j->requester_bare,
         .id = known && sent.stanza_id ? sent.stanza_id : (char *)ev->event_id,
-        .type = (char *)type, .body = *body,
+        .type = (char *)out->type,
         .origin_id = known ? sent.origin_id : (char *)ev->event_id,
-        .reply_id = rel.reply_id, .fallback_end = rel.fallback_len,
     };
-    xmpp_stanza_t *st = xmsg_build(gw->xmpp, &m);
-    relations_free(&rel);
+    m2x_fill_xmsg(out, &x);
+    xmpp_stanza_t *st = xmsg_build(gw->xmpp, &x);
     if (known)
         store_message_free(&sent);
     free(sender);
@@ -258,18 +250,26 @@ static void take(struct mam_job *j, const struct mx_event *parsed,
 {
     struct mx_event ev = *parsed;
     struct mx_message msg;
-    const char *why, *type;
-    char *body = NULL;
+    struct m2x_message out;
+    struct m2x_env env;
+    const char *why;
     if (!mx_event_is_message(ev.type) ||
         mx_message_parse(&ev, &msg, &why) < 0 || msg.replaces)
         return;
     apply_latest_edit(&ev, &msg);
-    if (translate_to_xmpp(&msg, (size_t)j->gw->cfg.max_stanza_body, &body,
-                          &type, &why) < 0)
-        return;
-    xmpp_stanza_t *st = j->peer ? dm_message(j, &ev, &msg, &body, type)
-                                : room_message(j, &ev, &msg, &body, state);
-    free(body);
+    m2x_env_for(j->gw, j->peer ? ROOM_DM : ROOM_GATEWAY, &env);
+    if (m2x_translate(&msg, &env, &out, &why) < 0) {
+        /* A file that cannot cross now still has its place in the
+         * archive, by its name or caption. */
+        if (!m2x_is_file(&msg))
+            return;
+        msg.url = NULL;
+        if (m2x_translate(&msg, &env, &out, &why) < 0)
+            return;
+    }
+    xmpp_stanza_t *st = j->peer ? dm_message(j, &ev, &out)
+                                : room_message(j, &ev, &out, state);
+    m2x_message_free(&out);
     if (!st)
         return;
     if (j->q.with && !jid_matches(j->q.with, xmpp_stanza_get_from(st)) &&

@@ -106,62 +106,6 @@ char *media_proxy_url(struct media *m, const char *mxc, const char *filename,
     return url;
 }
 
-/* ----------------------------------------------- Matrix -> XMPP: body -- */
-
-static bool is_media_msgtype(const char *t)
-{
-    return t && (strcmp(t, "m.image") == 0 || strcmp(t, "m.file") == 0 ||
-                 strcmp(t, "m.video") == 0 || strcmp(t, "m.audio") == 0 ||
-                 strcmp(t, "m.sticker") == 0);
-}
-
-/* A sticker's body describes it ("a waving cat"); the file gets a name of
- * its own, with the extension XMPP clients choose a viewer by. */
-static const char *sticker_filename(const char *mimetype)
-{
-    if (!mimetype)
-        return "sticker";
-    if (strcmp(mimetype, "image/png") == 0)
-        return "sticker.png";
-    if (strcmp(mimetype, "image/webp") == 0)
-        return "sticker.webp";
-    if (strcmp(mimetype, "image/gif") == 0)
-        return "sticker.gif";
-    if (strcmp(mimetype, "image/jpeg") == 0)
-        return "sticker.jpg";
-    return "sticker";
-}
-
-int media_to_xmpp(struct gateway *gw, const struct mx_message *msg,
-                  char **body, char **oob_url, const char **why)
-{
-    *oob_url = NULL;
-    if (!is_media_msgtype(msg->msgtype) || !msg->url)
-        return 0; /* encrypted files (content.file) are not bridged yet */
-    if (msg->size > gw->cfg.media_max_bytes) {
-        *why = "the file is larger than the gateway's media size limit";
-        return -1;
-    }
-    /* Since Matrix 1.10, a filename that differs from body makes body a
-     * caption. */
-    bool sticker = strcmp(msg->msgtype, "m.sticker") == 0;
-    bool caption = sticker || (msg->filename && msg->body &&
-                               strcmp(msg->filename, msg->body) != 0);
-    const char *name = sticker   ? sticker_filename(msg->mimetype)
-                       : caption ? msg->filename
-                                 : msg->body;
-    char *url = media_proxy_url(gw->media, msg->url, name, why);
-    if (!url)
-        return -1;
-    /* *body is the translated (sanitised) body: the caption if any. */
-    char *shown = caption && *body ? xasprintf("%s\n%s", *body, url)
-                                   : xstrdup(url);
-    free(*body);
-    *body = shown;
-    *oob_url = url;
-    return 1;
-}
-
 /* --------------------------------------------- Matrix -> XMPP: proxy -- */
 
 struct proxy {

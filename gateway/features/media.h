@@ -35,14 +35,6 @@ void media_proxy_request(struct as_request *req, const char *path, void *ud);
 
 /* ---- Matrix -> XMPP */
 
-/* For a media event: 1, with *body (caller's; replaced) set to what the
- * XMPP side shows (the proxy URL, after the caption on its own line when
- * the event has one) and *oob_url (caller frees) to the proxy URL. 0 for
- * anything else (body untouched). -1 with *why when the file cannot cross
- * (larger than the limit, malformed mxc URI). */
-int media_to_xmpp(struct gateway *gw, const struct mx_message *msg,
-                  char **body, char **oob_url, const char **why);
-
 /* The proxy URL for an mxc URI, or NULL (with *why) if the URI is
  * malformed. Caller frees. */
 char *media_proxy_url(struct media *m, const char *mxc, const char *filename,

@@ -14,43 +14,17 @@
 
 /* ---------------------------------------------------- Matrix -> XMPP -- */
 
-/* The id the XMPP side knows bridged event `event_id` by; `corrections`
- * prefers the sender's own id (origin-id), which XEP-0308 names, replies
- * the stanza id, which XEP-0461 names. NULL if it never crossed. */
-static char *xmpp_id_of(struct gateway *gw, const char *event_id,
-                        bool corrections)
+char *relations_crossed_as(struct gateway *gw, const char *event_id,
+                           bool correction)
 {
     struct store_message m;
     if (!event_id || store_message_by_event(gw->store, event_id, &m) != 1)
         return NULL;
-    const char *first = corrections ? m.origin_id : m.stanza_id;
-    const char *second = corrections ? m.stanza_id : m.origin_id;
+    const char *first = correction ? m.origin_id : m.stanza_id;
+    const char *second = correction ? m.stanza_id : m.origin_id;
     char *id = xstrdup(first ? first : second ? second : m.event_id);
     store_message_free(&m);
     return id;
-}
-
-void relations_to_xmpp(struct gateway *gw, const struct mx_message *msg,
-                       char **body, struct xmpp_relations *r)
-{
-    memset(r, 0, sizeof *r);
-    if (msg->replaces) {
-        r->replace_id = xmpp_id_of(gw, msg->replaces, true);
-        return;
-    }
-    r->reply_id = xmpp_id_of(gw, msg->reply_to, false);
-    if (r->reply_id) {
-        char *with_quote = translate_reply_to_xmpp(*body, &r->fallback_len);
-        free(*body);
-        *body = with_quote;
-    }
-}
-
-void relations_free(struct xmpp_relations *r)
-{
-    free(r->replace_id);
-    free(r->reply_id);
-    memset(r, 0, sizeof *r);
 }
 
 /* ---------------------------------------------------- XMPP -> Matrix -- */
@@ -74,7 +48,7 @@ char *relations_xmpp_id(struct gateway *gw, const struct store_room *room,
 {
     if (room->mode == ROOM_GATEWAY)
         return xstrdup(event_id); /* the room's stanza-id */
-    return xmpp_id_of(gw, event_id, false);
+    return relations_crossed_as(gw, event_id, false);
 }
 
 static json_t *content_for(struct gateway *gw, const char *jid,

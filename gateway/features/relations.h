@@ -8,19 +8,13 @@
 
 #include <jansson.h>
 
-/* Edits and replies, Matrix -> XMPP. For an edit (XEP-0308) or a reply
- * (XEP-0461) to a message that crossed, fills r with the ids the XMPP side
- * knows the original by, and for a reply rewrites *body (caller's, freed
- * and replaced) with the XMPP fallback quote. Release with
- * relations_free. */
-struct xmpp_relations {
-    char *replace_id;
-    char *reply_id;
-    int fallback_len;
-};
-void relations_to_xmpp(struct gateway *gw, const struct mx_message *msg,
-                       char **body, struct xmpp_relations *r);
-void relations_free(struct xmpp_relations *r);
+/* Edits and replies, Matrix -> XMPP: the id the XMPP side knows bridged
+ * event `event_id` by, from the message store: for a correction
+ * (XEP-0308) the sender's own id (origin-id), for a reply (XEP-0461) the
+ * stanza id; NULL if it never crossed. Caller frees. (The quote and the
+ * markers are the pure translation's: gateway/core/m2x.c.) */
+char *relations_crossed_as(struct gateway *gw, const char *event_id,
+                           bool correction);
 /* Edits and replies, XMPP -> Matrix: the event content for message m (its
  * text already translated into t) in conversation `jid`: an edit of the
  * original when m corrects a bridged message, a reply without the

@@ -5,6 +5,7 @@
 #include "gateway/portal/state.h"
 #include "gateway/portal/common.h"
 
+#include "gateway/features/m2x_env.h"
 #include "gateway/features/relations.h"
 #include "gateway/base/to_xmpp.h"
 #include "gateway/base/effects.h"
@@ -114,48 +115,26 @@ static void on_matrix_message(struct gateway *gw, const struct mx_event *ev,
         return;
     }
     struct mx_message msg;
-    const char *why, *type;
-    char *body = NULL, *oob = NULL;
-    struct fmt_mention *mentions = NULL; /* until references take them */
-    size_t n_mentions = 0;
+    struct m2x_message out;
+    struct m2x_env env;
+    const char *why;
     char *occupant = members_portal_occupant(gw, ev->sender);
     if (!occupant || mx_message_parse(ev, &msg, &why) < 0)
         goto out;
-    if (translate_to_xmpp_rich(&msg, (size_t)gw->cfg.max_stanza_body, &body,
-                               &type, &mentions, &n_mentions, &why) < 0) {
-        char *text = xasprintf("Your message was not delivered to XMPP: %s",
-                               why);
-        portal_bot_notice(gw, ev->room_id, ev->event_id, text);
-        free(text);
-        goto out;
-    }
-    /* Media: the body becomes the gateway's proxy URL, with XEP-0066. */
-    if (media_to_xmpp(gw, &msg, &body, &oob, &why) < 0) {
-        char *text = xasprintf("Your file was not delivered to XMPP: %s",
-                               why);
+    m2x_env_for(gw, ROOM_PORTAL, &env);
+    if (m2x_translate(&msg, &env, &out, &why) < 0) {
+        char *text = xasprintf("Your %s was not delivered to XMPP: %s",
+                               m2x_is_file(&msg) ? "file" : "message", why);
         portal_bot_notice(gw, ev->room_id, ev->event_id, text);
         free(text);
         goto out;
     }
     /* The event id is the stanza id and origin-id: the MUC's reflection
-     * carries it back and is recognised as ours. An edit is a XEP-0308
-     * correction. */
-    struct xmpp_relations rel;
-    int translated_cp = (int)utf8_count(body, strlen(body));
-    relations_to_xmpp(gw, &msg, &body, &rel);
-    /* Pills become XEP-0372 mentions, past the quote a reply rewrote. */
-    struct xmsg_ref *refs;
-    int n_refs;
-    format_refs_for_xmpp(gw, mentions, n_mentions, body, translated_cp, &refs,
-                         &n_refs);
-    mentions = NULL;
-    n_mentions = 0;
-    struct xmsg out = { .from = occupant, .to = room->xmpp_jid,
-                        .id = (char *)ev->event_id, .type = "groupchat",
-                        .body = body, .origin_id = (char *)ev->event_id,
-                        .replace_id = rel.replace_id, .reply_id = rel.reply_id,
-                        .fallback_end = rel.fallback_len, .refs = refs,
-                        .n_refs = n_refs, .oob_url = oob };
+     * carries it back and is recognised as ours. */
+    struct xmsg x = { .from = occupant, .to = room->xmpp_jid,
+                      .id = (char *)ev->event_id, .type = "groupchat",
+                      .origin_id = (char *)ev->event_id };
+    m2x_fill_xmsg(&out, &x);
     struct store_message sm = {
         .event_id = (char *)ev->event_id, .room_id = (char *)ev->room_id,
         .xmpp_jid = room->xmpp_jid, .stanza_id = (char *)ev->event_id,
@@ -164,13 +143,9 @@ static void on_matrix_message(struct gateway *gw, const struct mx_event *ev,
         .sender = (char *)ev->sender,
     };
     store_message_put(gw->store, &sm);
-    portal_send_to_muc(gw, ev->room_id, xmsg_build(gw->xmpp, &out));
-    relations_free(&rel);
-    format_refs_free(refs, n_refs);
+    portal_send_to_muc(gw, ev->room_id, xmsg_build(gw->xmpp, &x));
+    m2x_message_free(&out);
 out:
-    fmt_mentions_free(mentions, n_mentions);
-    free(oob);
-    free(body);
     free(occupant);
     store_portal_user_free(&u);
 }

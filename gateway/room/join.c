@@ -14,6 +14,7 @@
 #include "gateway/core/translate.h"
 #include "gateway/features/format_bridge.h"
 #include "gateway/features/ghosts.h"
+#include "gateway/features/m2x_env.h"
 #include "gateway/features/media.h"
 #include "gateway/features/members.h"
 #include "gateway/features/presence.h"
@@ -121,39 +122,34 @@ static void on_history(const struct mx_response *r,
     struct gateway *gw = j->gw;
     json_t *chunk = res ? res->chunk : NULL;
     size_t n = json_array_size(chunk);
+    struct m2x_env env;
+    m2x_env_for(gw, ROOM_GATEWAY, &env);
     for (size_t k = n; k-- > 0;) { /* the chunk runs newest first */
         json_t *raw = json_array_get(chunk, k);
         struct mx_event ev;
         struct mx_message msg;
-        const char *why, *type;
-        char *body = NULL;
+        struct m2x_message out;
+        const char *why;
         if (mx_event_parse(raw, &ev, &why) < 0 ||
             !mx_event_is_message(ev.type) ||
             ev.origin_server_ts < j->history_since_ms ||
             mx_message_parse(&ev, &msg, &why) < 0 ||
-            translate_to_xmpp(&msg, (size_t)gw->cfg.max_stanza_body, &body,
-                              &type, &why) < 0)
+            m2x_translate(&msg, &env, &out, &why) < 0)
             continue;
-        char *oob = NULL;
-        if (media_to_xmpp(gw, &msg, &body, &oob, &why) < 0) {
-            free(body);
-            continue;
-        }
         char *nick = members_stored_nick(gw, j->room_id, ev.sender);
         if (!nick)
             nick = members_default_nick(ev.sender, NULL);
         char *from = xasprintf("%s/%s", j->muc_jid, nick);
-        xmpp_stanza_t *st = muc_groupchat(gw->xmpp, from, j->occupant_jid,
-                                          ev.event_id, NULL, body,
-                                          ev.event_id, j->muc_jid);
-        if (oob)
-            xmsg_add_oob(gw->xmpp, st, oob, NULL);
-        free(oob);
+        struct xmsg x = { .from = from, .to = j->occupant_jid,
+                          .id = (char *)ev.event_id, .type = "groupchat" };
+        m2x_fill_xmsg(&out, &x);
+        xmpp_stanza_t *st = xmsg_build(gw->xmpp, &x);
+        muc_add_stanza_id(gw->xmpp, st, ev.event_id, j->muc_jid);
         muc_add_delay(gw->xmpp, st, j->muc_jid, (long long)ev.origin_server_ts);
         room_send_now(gw, st);
+        m2x_message_free(&out);
         free(from);
         free(nick);
-        free(body);
     }
     finish_join(j);
 }

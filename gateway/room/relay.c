@@ -13,6 +13,7 @@
 #include "gateway/core/translate.h"
 #include "gateway/features/format_bridge.h"
 #include "gateway/features/ghosts.h"
+#include "gateway/features/m2x_env.h"
 #include "gateway/features/media.h"
 #include "gateway/features/members.h"
 #include "gateway/features/presence.h"
@@ -75,38 +76,25 @@ void room_relay_message(struct gateway *gw, const struct mx_event *ev,
                         const struct store_room *room)
 {
     struct mx_message msg;
-    const char *why, *type;
-    char *body = NULL;
-    struct fmt_mention *mentions = NULL;
-    size_t n_mentions = 0;
-    if (mx_message_parse(ev, &msg, &why) < 0 ||
-        translate_to_xmpp_rich(&msg, (size_t)gw->cfg.max_stanza_body, &body,
-                               &type, &mentions, &n_mentions, &why) < 0) {
+    struct m2x_message out;
+    struct m2x_env env;
+    const char *why;
+    if (mx_message_parse(ev, &msg, &why) < 0) {
         log_debug("muc: not relaying %s: %s", ev->event_id, why);
         return;
     }
-    char *oob = NULL;
-    if (media_to_xmpp(gw, &msg, &body, &oob, &why) < 0) {
-        log_info("muc: not relaying %s: %s", ev->event_id, why);
-        notify_file_refused(gw, ev, why);
-        fmt_mentions_free(mentions, n_mentions);
-        free(body);
+    /* The room relays every event under its event id, so an edit
+     * corrects, and a reply names, the stanza whose id is the event's. */
+    m2x_env_for(gw, ROOM_GATEWAY, &env);
+    if (m2x_translate(&msg, &env, &out, &why) < 0) {
+        if (m2x_is_file(&msg)) {
+            log_info("muc: not relaying %s: %s", ev->event_id, why);
+            notify_file_refused(gw, ev, why);
+        } else {
+            log_debug("muc: not relaying %s: %s", ev->event_id, why);
+        }
         return;
     }
-    int translated_cp = (int)utf8_count(body, strlen(body));
-    /* A reply names the stanza-id of what it answers, which in these rooms
-     * is the event id. */
-    int fallback_len = 0;
-    if (msg.reply_to && !msg.replaces) {
-        char *with_quote = translate_reply_to_xmpp(body, &fallback_len);
-        free(body);
-        body = with_quote;
-    }
-    /* Pills become XEP-0372 mentions, past the quote a reply rewrote. */
-    struct xmsg_ref *refs;
-    int n_refs;
-    format_refs_for_xmpp(gw, mentions, n_mentions, body, translated_cp, &refs,
-                         &n_refs);
     char *nick = members_stored_nick(gw, ev->room_id, ev->sender);
     if (!nick)
         nick = members_default_nick(ev->sender, NULL);
@@ -117,18 +105,11 @@ void room_relay_message(struct gateway *gw, const struct mx_event *ev,
     for (int i = 0; i < n; i++) {
         if (strcmp(all[i].ghost, ev->sender) == 0)
             continue; /* reflected when it was sent */
-        xmpp_stanza_t *st = muc_groupchat(gw->xmpp, from, all[i].occupant_jid,
-                                          ev->event_id, NULL, body,
-                                          ev->event_id, room->xmpp_jid);
-        /* The room relays every event under its event id, so an edit
-         * corrects the stanza whose id is the original event's. */
-        if (msg.replaces)
-            xmsg_add_replace(gw->xmpp, st, msg.replaces);
-        else if (msg.reply_to)
-            xmsg_add_reply(gw->xmpp, st, msg.reply_to, NULL, fallback_len);
-        xmsg_add_refs(gw->xmpp, st, refs, n_refs);
-        if (oob)
-            xmsg_add_oob(gw->xmpp, st, oob, NULL);
+        struct xmsg x = { .from = from, .to = all[i].occupant_jid,
+                          .id = (char *)ev->event_id, .type = "groupchat" };
+        m2x_fill_xmsg(&out, &x);
+        xmpp_stanza_t *st = xmsg_build(gw->xmpp, &x);
+        muc_add_stanza_id(gw->xmpp, st, ev->event_id, room->xmpp_jid);
         to_xmpp_enqueue(gw, queue, st);
         xmpp_stanza_release(st);
     }
@@ -146,11 +127,9 @@ void room_relay_message(struct gateway *gw, const struct mx_event *ev,
     };
     if (!ids_is_ghost(&gw->ids, ev->sender))
         store_message_put(gw->store, &m);
-    format_refs_free(refs, n_refs);
+    m2x_message_free(&out);
     free(from);
     free(nick);
-    free(body);
-    free(oob);
 }
 
 void room_relay_member(struct gateway *gw, const struct mx_event *ev,

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "gateway/base/context.h"
+#include "gateway/features/m2x_env.h"
 #include "gateway/features/media.h"
 #include "gateway/core/media_sniff.h"
 #include "xep/message.h"
@@ -166,6 +167,7 @@ static void fake_gateway(struct gateway *gw, const char *as_token)
     gw->cfg.as_token = (char *)as_token;
     gw->cfg.media_url = (char *)"https://gw.example:8448";
     gw->cfg.media_max_bytes = 1000;
+    gw->cfg.max_stanza_body = 262144;
     gw->media = media_new(gw);
 }
 
@@ -206,44 +208,45 @@ static void proxy_urls_are_signed(void **state)
     media_free(b.media);
 }
 
+/* Through the one translation of a message (gateway/core/m2x.c), with the
+ * gateway's real media proxy behind it. */
 static void matrix_media_becomes_a_url(void **state)
 {
     (void)state;
     struct gateway gw;
     fake_gateway(&gw, "t");
+    struct m2x_env env;
+    m2x_env_for(&gw, ROOM_DM, &env);
     const char *why = NULL;
-    char *oob = NULL, *body = strdup("cat.png");
+    struct m2x_message out;
     struct mx_message msg = { .msgtype = "m.image", .body = "cat.png",
                               .url = "mxc://hs/abc", .size = 10 };
-    assert_int_equal(media_to_xmpp(&gw, &msg, &body, &oob, &why), 1);
-    assert_string_equal(body, oob);
-    assert_non_null(strstr(oob, "/hs/abc/cat.png"));
-    free(body);
-    free(oob);
+    assert_int_equal(m2x_translate(&msg, &env, &out, &why), 0);
+    assert_string_equal(out.body, out.oob_url);
+    assert_non_null(strstr(out.oob_url, "/hs/abc/cat.png"));
+    m2x_message_free(&out);
 
     /* A caption (body differs from filename) goes first, on its own line. */
-    body = strdup("look at this");
     struct mx_message cap = { .msgtype = "m.image", .body = "look at this",
                               .filename = "cat.png", .url = "mxc://hs/abc",
                               .size = -1 };
-    assert_int_equal(media_to_xmpp(&gw, &cap, &body, &oob, &why), 1);
-    assert_int_equal(strncmp(body, "look at this\n", 13), 0);
-    assert_string_equal(body + 13, oob);
-    free(body);
-    free(oob);
+    assert_int_equal(m2x_translate(&cap, &env, &out, &why), 0);
+    assert_int_equal(strncmp(out.body, "look at this\n", 13), 0);
+    assert_string_equal(out.body + 13, out.oob_url);
+    m2x_message_free(&out);
 
-    body = strdup("big");
     struct mx_message big = { .msgtype = "m.file", .body = "big",
                               .url = "mxc://hs/abc", .size = 1001 };
-    assert_int_equal(media_to_xmpp(&gw, &big, &body, &oob, &why), -1);
+    assert_int_equal(m2x_translate(&big, &env, &out, &why), -1);
     assert_non_null(strstr(why, "limit"));
-    assert_null(oob);
+    assert_null(out.oob_url);
 
     struct mx_message text = { .msgtype = "m.text", .body = "big",
                                .url = "mxc://hs/abc", .size = -1 };
-    assert_int_equal(media_to_xmpp(&gw, &text, &body, &oob, &why), 0);
-    assert_string_equal(body, "big");
-    free(body);
+    assert_int_equal(m2x_translate(&text, &env, &out, &why), 0);
+    assert_string_equal(out.body, "big");
+    assert_null(out.oob_url);
+    m2x_message_free(&out);
     media_free(gw.media);
 }
 
