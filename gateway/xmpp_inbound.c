@@ -2,6 +2,7 @@
  * Messages are checked, then written to the outbox before any further
  * work (DESIGN.md §4); presence and iq are answered on the spot. */
 #include "gateway/gateway.h"
+#include "gateway/catchup.h"
 
 #include "common/log.h"
 #include "common/mem.h"
@@ -434,7 +435,7 @@ static void on_iq(struct gateway *gw, xmpp_stanza_t *st)
 void xmpp_inbound_stanza(struct gateway *gw, xmpp_stanza_t *st)
 {
     const char *name = xmpp_stanza_get_name(st);
-    if (!name)
+    if (!name || catchup_take_stanza(gw, st))
         return;
     if (strcmp(name, "message") == 0)
         on_message(gw, st);
