@@ -7,6 +7,7 @@
  * store transaction, answers the transactions that waited for that commit,
  * and sends the stanzas it released. */
 #include "gateway/gateway.h"
+#include "gateway/features/catchup.h"
 
 #include "gateway/base/effects.h"
 #include "gateway/base/matrix_calls.h"
@@ -72,6 +73,7 @@ static void on_connected(void *ud)
      * that let Matrix users speak in their MUCs again. */
     portal_rejoin_all(gw);
     gw->stanza_outbox_dirty = true;
+    catchup_on_connected(gw);
 }
 
 static void on_disconnected(void *ud)
@@ -186,6 +188,7 @@ int gateway_init(struct gateway *gw, struct config *cfg, char **err)
 
     xmpp_initialize();
     gw->xmpp = xmpp_ctx_new(NULL, &strophe_logger);
+    gw->catchup = catchup_new();
     static const struct component_callbacks cb = { on_stanza, on_connected,
                                                    on_disconnected };
     gw->component = component_new(gw->xmpp, gw->cfg.component_jid,
@@ -386,6 +389,8 @@ void gateway_free(struct gateway *gw)
             drain(gw);
         component_free(gw->component);
     }
+    catchup_free(gw->catchup); /* after the component: its iqs are gone */
+    gw->catchup = NULL;
     if (gw->as)
         as_server_free(gw->as);
     media_free(gw->media); /* after the server: its streams are gone */

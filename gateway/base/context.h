@@ -47,6 +47,7 @@ struct gateway {
      * written (to_xmpp.c): the flush must read it. */
     bool stanza_outbox_dirty;
     struct to_xmpp *to_xmpp; /* owned by to_xmpp.c */
+    struct catchup *catchup; /* owned by features/catchup.c */
     char *bot_mxid;
     /* For the latency metrics: when the stanza or transaction now being
      * handled arrived, or wall_us 0 outside such handling. */

@@ -6,6 +6,7 @@
 #include "gateway/features/members.h"
 #include "gateway/base/context.h"
 #include "gateway/base/effects.h"
+#include "gateway/features/catchup.h"
 
 #include "common/log.h"
 #include "common/mem.h"
@@ -516,7 +517,7 @@ static void on_iq(struct gateway *gw, xmpp_stanza_t *st)
 void xmpp_inbound_stanza(struct gateway *gw, xmpp_stanza_t *st)
 {
     const char *name = xmpp_stanza_get_name(st);
-    if (!name)
+    if (!name || catchup_take_stanza(gw, st))
         return;
     if (strcmp(name, "message") == 0)
         on_message(gw, st);

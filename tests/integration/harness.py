@@ -92,6 +92,10 @@ modules_enabled = {{
   "roster"; "saslauth"; "disco"; "carbons"; "pep"; "vcard_legacy";
   "private"; "blocklist"; "version"; "uptime"; "time"; "ping"; "mam";
   "websocket"; "http_file_share";
+  -- XEP-0356 from Debian's prosody-modules: lets the gateway query its
+  -- users' archives (README, Delivery). Loaded on the component too, which
+  -- is where "component-authenticated" fires.
+  "privilege";
 }}
 modules_disabled = {{ "s2s"; "tls" }}
 c2s_ports = {{ {self.c2s_port} }}
@@ -107,11 +111,15 @@ allow_unencrypted_plain_auth = true
 authentication = "internal_plain"
 storage = "internal"
 archive_expires_after = "1w"
+privileged_entities = {{
+  ["{COMPONENT}"] = {{ iq = {{ ["urn:xmpp:mam:2"] = "both" }} }};
+}}
 
 VirtualHost "{DOMAIN}"
 
 Component "{COMPONENT}"
     component_secret = "{COMPONENT_SECRET}"
+    modules_enabled = {{ "privilege" }}
 
 Component "{MUC}" "muc"
     -- muc_moderation (XEP-0425) comes from Debian's prosody-modules, which
