@@ -6,7 +6,7 @@
  * HTML is read with libxml2's HTML parser (no network, no error output)
  * and the tree is walked without recursion, so hostile nesting costs
  * neither stack nor quadratic output. Mentions cross as already-resolved
- * Matrix ids: the lookups belong to the gateway (gateway/format_bridge.c). */
+ * Matrix ids: the lookups belong to the gateway (gateway/core/x2m.c and gateway/core/m2x.c, with lookups from gateway/features/). */
 #ifndef ISTHMUS_FORMATTING_H
 #define ISTHMUS_FORMATTING_H
 

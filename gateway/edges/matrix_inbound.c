@@ -16,7 +16,6 @@
 #include "gateway/features/encrypted.h"
 #include "gateway/features/m2x_env.h"
 #include "common/utf8.h"
-#include "gateway/features/format_bridge.h"
 #include "gateway/features/avatars.h"
 #include "gateway/features/ghosts.h"
 #include "gateway/features/media.h"

@@ -6,6 +6,7 @@
 #include "gateway/features/members.h"
 #include "gateway/base/context.h"
 #include "gateway/features/relations.h"
+#include "gateway/features/x2m_env.h"
 #include "gateway/base/effects.h"
 
 #include "common/log.h"
@@ -228,7 +229,6 @@ static void on_media(struct gateway *gw, json_t *content,
 
 static void send_event(struct job *j)
 {
-    struct translated_text t;
     const char *why;
     /* A file share goes to the media repository first (gateway/media.c). */
     if (!j->media && media_is_share(&j->msg)) {
@@ -237,18 +237,23 @@ static void send_event(struct job *j)
                         on_media, j);
         return;
     }
-    if (translate_to_matrix(&j->msg, (size_t)j->gw->cfg.max_event_body, &t,
-                            &why) < 0) {
+    free(j->replaces);
+    struct x2m_lookups lookups = { j->gw, j->sender_jid, j->msg.from };
+    struct x2m_env env;
+    x2m_env_for(&lookups, &env);
+    json_t *content = x2m_translate(&j->msg, &env, &j->replaces, &why);
+    if (!content) {
         job_fail(j, "not-acceptable", why);
         return;
     }
+    if (j->media) { /* a file share: the uploaded file is the event */
+        json_decref(content);
+        content = json_incref(j->media);
+        free(j->replaces);
+        j->replaces = NULL;
+    }
     if (!j->dispatching)
         j->waited = true;
-    free(j->replaces);
-    json_t *content = j->media ? json_incref(j->media)
-                               : relations_to_matrix(j->gw, j->sender_jid,
-                                                     &j->msg, &t,
-                                                     &j->replaces);
     char *txn = txn_id_for(j);
     /* ts keeps the time the stanza reached us, even after an outage. */
     mx_send_event(j->gw->mx, j->room_id, "m.room.message", txn, j->ghost,
@@ -259,7 +264,6 @@ static void send_event(struct job *j)
         metrics_observe_span(HIST_TO_MATRIX, HIST_TO_MATRIX_CPU, j->start,
                              metrics_point_now());
     free(txn);
-    free(t.body);
 }
 
 static void on_room_created(const struct mx_response *r,

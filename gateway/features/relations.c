@@ -7,7 +7,6 @@
 #include "gateway/base/context.h"
 
 #include "common/mem.h"
-#include "gateway/features/format_bridge.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -51,49 +50,15 @@ char *relations_xmpp_id(struct gateway *gw, const struct store_room *room,
     return relations_crossed_as(gw, event_id, false);
 }
 
-static json_t *content_for(struct gateway *gw, const char *jid,
-                           const struct xmsg *m,
-                           const struct translated_text *t, char **replaces)
+char *relations_edit_target(struct gateway *gw, const char *jid,
+                            const char *xmpp_id)
 {
-    *replaces = NULL;
+    /* A correction edits the original event: the first one, even when a
+     * client corrects its correction. */
     struct store_message orig;
-    if (m->replace_id) {
-        /* A correction edits the original event: the first one, even when
-         * a client corrects its correction. A correction of something
-         * never bridged goes as a plain message. */
-        if (store_message_by_stanza(gw->store, jid, m->replace_id, &orig) !=
-            1)
-            return mx_message_content(t->msgtype, t->body);
-        *replaces = xstrdup(orig.replaces ? orig.replaces : orig.event_id);
-        store_message_free(&orig);
-        return mx_edit_content(t->msgtype, t->body, *replaces);
-    }
-    if (!m->reply_id)
-        return mx_message_content(t->msgtype, t->body);
-    char *target = relations_event_for(gw, jid, m->reply_id);
-    if (!target)
-        return mx_message_content(t->msgtype, t->body);
-    /* Matrix clients show the quoted message themselves, so the XMPP
-     * fallback quote goes. */
-    char *text = m->fallback_end > 0
-                     ? translate_strip_fallback(t->body, m->fallback_start,
-                                                m->fallback_end)
-                     : xstrdup(t->body);
-    json_t *content = mx_message_content(t->msgtype, text);
-    mx_content_set_reply(content, target);
-    free(text);
-    free(target);
-    return content;
-}
-
-json_t *relations_to_matrix(struct gateway *gw, const char *jid,
-                            const struct xmsg *m,
-                            const struct translated_text *t,
-                            char **replaces)
-{
-    json_t *content = content_for(gw, jid, m, t, replaces);
-    /* Formatting follows the text as sent: without a cut reply quote,
-     * and in an edit's m.new_content (gateway/format_bridge.c). */
-    format_to_matrix(gw, m, jid, content);
-    return content;
+    if (store_message_by_stanza(gw->store, jid, xmpp_id, &orig) != 1)
+        return NULL;
+    char *target = xstrdup(orig.replaces ? orig.replaces : orig.event_id);
+    store_message_free(&orig);
+    return target;
 }

@@ -15,15 +15,12 @@
  * markers are the pure translation's: gateway/core/m2x.c.) */
 char *relations_crossed_as(struct gateway *gw, const char *event_id,
                            bool correction);
-/* Edits and replies, XMPP -> Matrix: the event content for message m (its
- * text already translated into t) in conversation `jid`: an edit of the
- * original when m corrects a bridged message, a reply without the
- * fallback quote when it answers one, else plain. *replaces (caller frees)
- * gets the edited original's event id, or NULL. New reference. */
-json_t *relations_to_matrix(struct gateway *gw, const char *jid,
-                            const struct xmsg *m,
-                            const struct translated_text *t,
-                            char **replaces);
+/* Edits, XMPP -> Matrix: the event a correction of xmpp_id (in
+ * conversation `jid`) edits: the first of the original's edits, as Matrix
+ * edits always name the original; NULL if it never crossed. Caller
+ * frees. */
+char *relations_edit_target(struct gateway *gw, const char *jid,
+                            const char *xmpp_id);
 /* The event an XMPP id names in conversation `jid` (the XMPP party the
  * messages table files it under), or NULL. Caller frees. */
 char *relations_event_for(struct gateway *gw, const char *jid,

@@ -7,6 +7,7 @@
 #include "gateway/portal/occupants.h"
 
 #include "gateway/features/relations.h"
+#include "gateway/features/x2m_env.h"
 #include "gateway/base/to_xmpp.h"
 #include "gateway/base/effects.h"
 #include "gateway/core/portal_pending.h"
@@ -14,7 +15,6 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/utf8.h"
-#include "gateway/features/format_bridge.h"
 #include "gateway/features/ghosts.h"
 #include "gateway/features/media.h"
 #include "gateway/features/presence.h"
@@ -279,8 +279,12 @@ void portal_on_muc_message(struct gateway *gw, xmpp_stanza_t *st,
         m.body = xasprintf("[%s sent a %s-encrypted message, which this "
                            "gateway cannot decrypt yet]", nick, scheme);
     }
-    struct translated_text t;
-    if (translate_to_matrix(&m, (size_t)gw->cfg.max_event_body, &t, &why) < 0) {
+    char *replaces = NULL;
+    struct x2m_lookups lookups = { gw, muc, m.from };
+    struct x2m_env env;
+    x2m_env_for(&lookups, &env);
+    json_t *content = x2m_translate(&m, &env, &replaces, &why);
+    if (!content) {
         log_info("portal: a message in %s was not bridged: %s", muc, why);
         goto out;
     }
@@ -299,12 +303,9 @@ void portal_on_muc_message(struct gateway *gw, xmpp_stanza_t *st,
         long long delayed = muc_delay_ms(st);
         int64_t now = gateway_now_ms();
         json_t *op = portal_op_new("say", ghost);
-        char *replaces = NULL;
-        json_object_set_new(op, "content",
-                            relations_to_matrix(gw, muc, &m, &t, &replaces));
+        json_object_set_new(op, "content", json_incref(content));
         if (replaces)
             json_object_set_new(op, "replaces", json_string(replaces));
-        free(replaces);
         json_object_set_new(op, "ts", json_integer(delayed > 0 ? delayed
                                                                 : now));
         if (dedupe)
@@ -328,7 +329,8 @@ void portal_on_muc_message(struct gateway *gw, xmpp_stanza_t *st,
     }
     free(ghost);
     free(occ_jid);
-    free(t.body);
+    free(replaces);
+    json_decref(content);
 out:
     xreactions_free(&reactions);
     free(retract_id);

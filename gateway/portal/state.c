@@ -10,7 +10,6 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/utf8.h"
-#include "gateway/features/format_bridge.h"
 #include "gateway/features/ghosts.h"
 #include "gateway/features/media.h"
 #include "gateway/features/presence.h"

@@ -10,7 +10,6 @@
 #include "gateway/base/effects.h"
 #include "gateway/base/to_xmpp.h"
 #include "gateway/core/translate.h"
-#include "gateway/features/format_bridge.h"
 #include "gateway/features/ghosts.h"
 #include "gateway/features/media.h"
 #include "gateway/features/members.h"

@@ -7,6 +7,8 @@
  * parsed message. */
 #include "gateway/core/formatting.h"
 #include "gateway/core/translate.h"
+#include "gateway/core/x2m.h"
+#include "common/mem.h"
 #include "xep/avatar.h"
 #include "xep/mam.h"
 #include "xep/message.h"
@@ -24,6 +26,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static xmpp_ctx_t *ctx;
 
+static char *some_event(void *ud, const char *xmpp_id)
+{
+    (void)ud;
+    return xasprintf("$%s", xmpp_id);
+}
+
+static char *some_user(void *ud, const char *uri)
+{
+    (void)ud;
+    return strncmp(uri, "xmpp:", 5) == 0 ? xstrdup("@u:hs") : NULL;
+}
+
+static const struct x2m_env env = { 60000, some_event, some_event, some_user,
+                                    NULL };
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!ctx) {
@@ -40,16 +57,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct xmsg m;
     const char *why;
     if (xmsg_parse(st, &m, &why) == 0) {
-        struct translated_text t;
-        if (translate_to_matrix(&m, 60000, &t, &why) == 0) {
-            /* What format_to_matrix does once the mentions are resolved. */
-            struct fmt_mention given[XMSG_MAX_REFS];
-            for (int i = 0; i < m.n_refs; i++)
-                given[i] = (struct fmt_mention){ "@u:hs", m.refs[i].begin,
-                                                 m.refs[i].end };
-            free(fmt_styled_to_html(t.body, given, (size_t)m.n_refs));
-            free(t.body);
-        }
+        /* The whole translation towards Matrix, every id "crossed" and
+         * every mention resolved. */
+        char *replaces = NULL;
+        json_t *content = x2m_translate(&m, &env, &replaces, &why);
+        json_decref(content);
+        free(replaces);
         if (m.xhtml)
             free(fmt_sanitize_html(m.xhtml));
         xmpp_stanza_t *again = xmsg_build(ctx, &m);

@@ -23,7 +23,7 @@ CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
   -fno-sanitize-recover=undefined $(pkg-config --cflags $PKGS)"
 LIBS="$(pkg-config --libs $PKGS)"
 SOURCES="common/mem.c common/strbuf.c common/utf8.c common/log.c \
-  gateway/core/ids.c gateway/core/config.c gateway/core/translate.c gateway/core/m2x.c gateway/core/formatting.c \
+  gateway/core/ids.c gateway/core/config.c gateway/core/translate.c gateway/core/m2x.c gateway/core/x2m.c gateway/core/formatting.c \
   gateway/core/formatting_styled.c gateway/core/formatting_html.c \
   gateway/core/formatting_sanitize.c \
   gateway/core/media_sniff.c matrix/event.c matrix/event_message.c \
