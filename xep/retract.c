@@ -99,24 +99,27 @@ int xmoderate_parse(xmpp_stanza_t *iq, char **id, char **reason,
     return 1;
 }
 
-void xmoderate_request_add(xmpp_ctx_t *ctx, xmpp_stanza_t *iq,
-                           const char *id, const char *reason, bool legacy)
+xmpp_stanza_t *xmoderate_request(xmpp_ctx_t *ctx, const char *id,
+                                 const char *reason, bool legacy)
 {
-    xmpp_stanza_t *parent = iq;
+    xmpp_stanza_t *top = xmpp_stanza_new(ctx);
+    xmpp_stanza_t *m = top;
     if (legacy) {
-        parent = xml_add_child(ctx, iq, "apply-to", NS_FASTEN);
-        xmpp_stanza_set_attribute(parent, "id", id);
+        xmpp_stanza_set_name(top, "apply-to");
+        xmpp_stanza_set_ns(top, NS_FASTEN);
+        xmpp_stanza_set_attribute(top, "id", id);
+        m = xml_add_child(ctx, top, "moderate", NS_MODERATE_LEGACY);
+    } else {
+        xmpp_stanza_set_name(top, "moderate");
+        xmpp_stanza_set_ns(top, NS_MODERATE);
+        xmpp_stanza_set_attribute(top, "id", id);
     }
-    xmpp_stanza_t *m = xml_add_child(ctx, parent, "moderate",
-                                     legacy ? NS_MODERATE_LEGACY
-                                            : NS_MODERATE);
-    if (!legacy)
-        xmpp_stanza_set_attribute(m, "id", id);
     xml_add_child(ctx, m, "retract", legacy ? NS_RETRACT_LEGACY : NS_RETRACT);
     /* No xmlns: <reason/> is in the namespace of <moderate/>, where both
      * versions (and Prosody's get_child_text("reason")) look for it. */
     if (reason && *reason)
         xml_add_text_child(ctx, m, "reason", NULL, reason);
+    return top;
 }
 
 /* <retract id=…><moderated by=…/><reason/></retract> (XEP-0425 0.3+). */

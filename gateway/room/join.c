@@ -209,16 +209,10 @@ static void send_burst(struct join *j)
         return;
     }
     const char *at = strchr(j->bare, '@');
-    char *id = component_new_id(gw->component);
-    xmpp_stanza_t *iq = xmpp_iq_new(gw->xmpp, "get", id);
-    xmpp_stanza_set_from(iq, component_jid(gw->component));
-    xmpp_stanza_set_to(iq, at ? at + 1 : j->bare);
-    xml_add_child(gw->xmpp, iq, "ping", NS_PING);
-    int rc = component_send_iq(gw->component, iq, BURST_PING_TIMEOUT_MS,
-                               on_burst_ping, j);
-    xmpp_stanza_release(iq);
-    free(id);
-    if (rc < 0)
+    struct component_query q = { .to = at ? at + 1 : j->bare,
+                                 .name = "ping", .ns = NS_PING };
+    if (component_query(gw->component, &q, BURST_PING_TIMEOUT_MS,
+                        on_burst_ping, j) < 0)
         join_fail(j, "remote-server-timeout", "the XMPP server went away");
 }
 

@@ -338,6 +338,16 @@ static void what_is_not_a_moderation_announcement(void **state)
     }
 }
 
+/* The request's payload, put into iq as the gateway sends it. */
+static void xmoderate_request_add(xmpp_ctx_t *c, xmpp_stanza_t *iq,
+                                  const char *id, const char *reason,
+                                  bool legacy)
+{
+    xmpp_stanza_t *payload = xmoderate_request(c, id, reason, legacy);
+    xmpp_stanza_add_child(iq, payload);
+    xmpp_stanza_release(payload);
+}
+
 /* The request in each version, read back the way a room reads it. */
 static void moderation_requests_are_built(void **state)
 {
