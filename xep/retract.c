@@ -122,44 +122,48 @@ xmpp_stanza_t *xmoderate_request(xmpp_ctx_t *ctx, const char *id,
     return top;
 }
 
-/* <retract id=…><moderated by=…/><reason/></retract> (XEP-0425 0.3+). */
-static int moderated_current(xmpp_stanza_t *msg, struct xmoderated *out)
+/* parent's child name in ns, or NULL (also when parent is NULL). */
+static xmpp_stanza_t *child_of(xmpp_stanza_t *parent, const char *name,
+                               const char *ns)
 {
-    xmpp_stanza_t *r = xmpp_stanza_get_child_by_name_and_ns(msg, "retract",
-                                                            NS_RETRACT);
-    xmpp_stanza_t *m = r ? xmpp_stanza_get_child_by_name_and_ns(
-                               r, "moderated", NS_MODERATE)
-                         : NULL;
-    char *id = m ? nonempty_attr(r, "id") : NULL;
+    return parent ? xmpp_stanza_get_child_by_name_and_ns(parent, name, ns)
+                  : NULL;
+}
+
+/* A removal the room announced: the message's id on `target`, the
+ * moderator on `moderated`, the reason under `reason_in`. 0 without an
+ * id. */
+static int moderated_found(struct xmoderated *out, xmpp_stanza_t *target,
+                           xmpp_stanza_t *moderated, xmpp_stanza_t *reason_in)
+{
+    char *id = nonempty_attr(target, "id");
     if (!id)
         return 0;
     out->id = id;
-    out->by = nonempty_attr(m, "by");
-    out->reason = xml_child_text(r, "reason", NULL);
+    out->by = nonempty_attr(moderated, "by");
+    out->reason = xml_child_text(reason_in, "reason", NULL);
     return 1;
+}
+
+/* <retract id=…><moderated by=…/><reason/></retract> (XEP-0425 0.3+). */
+static int moderated_current(xmpp_stanza_t *msg, struct xmoderated *out)
+{
+    xmpp_stanza_t *r = child_of(msg, "retract", NS_RETRACT);
+    xmpp_stanza_t *m = child_of(r, "moderated", NS_MODERATE);
+    return m ? moderated_found(out, r, m, r) : 0;
 }
 
 /* <apply-to id=…><moderated by=…><retract/><reason/></moderated>
  * </apply-to> (XEP-0425 0.2, moderate:0). */
 static int moderated_legacy(xmpp_stanza_t *msg, struct xmoderated *out)
 {
-    xmpp_stanza_t *a = xmpp_stanza_get_child_by_name_and_ns(msg, "apply-to",
-                                                            NS_FASTEN);
-    xmpp_stanza_t *m = a ? xmpp_stanza_get_child_by_name_and_ns(
-                               a, "moderated", NS_MODERATE_LEGACY)
-                         : NULL;
+    xmpp_stanza_t *a = child_of(msg, "apply-to", NS_FASTEN);
+    xmpp_stanza_t *m = child_of(a, "moderated", NS_MODERATE_LEGACY);
     /* Only a removal: the old protocol also allowed a moderation that
      * leaves the message in place, which Matrix has no word for. */
-    if (!m || !xmpp_stanza_get_child_by_name_and_ns(m, "retract",
-                                                    NS_RETRACT_LEGACY))
+    if (!child_of(m, "retract", NS_RETRACT_LEGACY))
         return 0;
-    char *id = nonempty_attr(a, "id");
-    if (!id)
-        return 0;
-    out->id = id;
-    out->by = nonempty_attr(m, "by");
-    out->reason = xml_child_text(m, "reason", NULL);
-    return 1;
+    return moderated_found(out, a, m, m);
 }
 
 int xmoderated_parse(xmpp_stanza_t *msg, struct xmoderated *out)
