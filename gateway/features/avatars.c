@@ -7,7 +7,7 @@
 #include "gateway/base/effects.h"
 #include "gateway/features/ghosts.h"
 #include "gateway/features/presence_pending.h"
-#include "xep/avatar.h"
+#include "xep/avatars.h"
 #include "xep/disco.h"
 #include "xep/stanza_error.h"
 

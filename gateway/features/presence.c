@@ -15,7 +15,7 @@
 #include "gateway/base/metrics.h"
 #include "gateway/features/members.h"
 #include "gateway/core/presence_state.h"
-#include "xep/avatar.h"
+#include "xep/avatars.h"
 #include "xep/presence_stanza.h"
 
 #include <stdlib.h>

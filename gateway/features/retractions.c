@@ -8,7 +8,7 @@
 #include "common/mem.h"
 #include "gateway/features/conversation.h"
 #include "xep/disco.h"
-#include "xep/retract.h"
+#include "xep/retractions.h"
 #include "xep/stanza_error.h"
 #include "xep/xml.h"
 

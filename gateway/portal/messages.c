@@ -20,10 +20,10 @@
 #include "gateway/features/presence.h"
 #include "gateway/base/queues.h"
 #include "gateway/features/reactions.h"
-#include "gateway/features/receipts.h"
+#include "gateway/features/markers.h"
 #include "gateway/features/retractions.h"
-#include "gateway/features/receipts.h"
-#include "gateway/features/typing.h"
+#include "gateway/features/markers.h"
+#include "gateway/features/chatstates.h"
 #include "gateway/core/translate.h"
 #include "matrix/event_state.h"
 #include "xep/disco.h"
@@ -31,7 +31,7 @@
 #include "xep/message.h"
 #include "xep/muc.h"
 #include "xep/reactions.h"
-#include "xep/retract.h"
+#include "xep/retractions.h"
 #include "xep/xml.h"
 #include <stdlib.h>
 #include <string.h>

@@ -7,13 +7,13 @@
  * parsed message. */
 #include "gateway/core/formatting.h"
 #include "gateway/core/translate.h"
-#include "xep/avatar.h"
+#include "xep/avatars.h"
 #include "xep/mam.h"
 #include "xep/message.h"
 #include "xep/muc.h"
 #include "xep/presence_stanza.h"
 #include "xep/reactions.h"
-#include "xep/retract.h"
+#include "xep/retractions.h"
 #include "xep/xml.h"
 
 #include <stdint.h>

@@ -11,7 +11,7 @@
 #include "xep/disco.h"
 #include "xep/encrypted.h"
 #include "xep/reactions.h"
-#include "xep/retract.h"
+#include "xep/retractions.h"
 #include "xep/stanza_error.h"
 #include "xep/xml.h"
 

@@ -1,7 +1,7 @@
 /* Deleting messages: retraction of one's own message (XEP-0424) and its
  * removal by a room moderator (XEP-0425). */
-#ifndef ISTHMUS_XEP_RETRACT_H
-#define ISTHMUS_XEP_RETRACT_H
+#ifndef ISTHMUS_XEP_RETRACTIONS_H
+#define ISTHMUS_XEP_RETRACTIONS_H
 
 #include <stdbool.h>
 #include <strophe.h>

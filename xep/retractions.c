@@ -1,4 +1,4 @@
-#include "xep/retract.h"
+#include "xep/retractions.h"
 
 #include "common/mem.h"
 #include "xep/message.h"
