@@ -134,6 +134,15 @@ int mx_client_fd(const struct mx_client *c)
     return c->epfd;
 }
 
+void mx_client_easy_common(CURL *e, curl_write_callback write, void *ud)
+{
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, ud);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, ud);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+}
+
 /* An easy handle for the next transfer: a spare one, cleared of the last
  * call's options, or a new one. */
 static CURL *easy_get(struct mx_client *c)
@@ -238,11 +247,7 @@ static void start(struct call *call)
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
                          (curl_off_t)call->body_len);
     }
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, call);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    mx_client_easy_common(e, on_data, call);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 120000L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     call->easy = e;

@@ -64,6 +64,11 @@ const char *mx_client_base_url(const struct mx_client *c);
 /* The multi handle the client runs on, for matrix/media_transfer.c. */
 CURLM *mx_client_multi(const struct mx_client *c);
 struct curl_slist *mx_client_auth_headers(const struct mx_client *c);
+/* The options every transfer on the client's multi handle shares (the
+ * homeserver's calls, media downloads, fetches of XMPP files): the body
+ * goes to write(ud) and ud is the handle's private pointer; no signals;
+ * 10 s to connect. */
+void mx_client_easy_common(CURL *e, curl_write_callback write, void *ud);
 
 /* Drives transfers and retries; call every loop turn. */
 void mx_client_run(struct mx_client *c);

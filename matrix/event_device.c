@@ -30,25 +30,12 @@ int mx_to_device_parse(json_t *ev, struct mx_to_device *out,
     return 0;
 }
 
-/* Whether arr is an array of strings only (an empty one too). */
-static bool string_array(json_t *arr)
-{
-    if (!json_is_array(arr))
-        return false;
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v)
-        if (!json_is_string(v))
-            return false;
-    return true;
-}
-
 static int str_list(json_t *obj, const char *key, struct mx_str_list *out)
 {
     json_t *arr = json_object_get(obj, key);
     out->arr = arr;
     out->n = json_array_size(arr);
-    return !arr || string_array(arr) ? 0 : -1;
+    return !arr || mx_strings_only(arr) ? 0 : -1;
 }
 
 int mx_device_lists_parse(json_t *obj, struct mx_device_lists *out,
@@ -140,7 +127,7 @@ int mx_fallback_keys_foreach(json_t *obj,
                                         void *ud),
                              void *ud, const char **why)
 {
-    if (check_user_device_map(obj, string_array, why) < 0)
+    if (check_user_device_map(obj, mx_strings_only, why) < 0)
         return -1;
     const char *user_id, *device_id;
     json_t *devices, *algs;

@@ -43,4 +43,17 @@ static inline bool mx_field_wrong(json_t *obj, const char *key,
     return v && json_typeof(v) != wanted;
 }
 
+/* Whether arr is an array of strings only (an empty one too). */
+static inline bool mx_strings_only(json_t *arr)
+{
+    if (!json_is_array(arr))
+        return false;
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+        if (!json_is_string(v))
+            return false;
+    return true;
+}
+
 #endif

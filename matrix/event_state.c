@@ -108,17 +108,6 @@ int mx_room_avatar_parse(json_t *content, struct mx_room_avatar *out,
     return 0;
 }
 
-/* Whether arr, when present, is an array of strings only. */
-static bool strings_only(json_t *arr)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v)
-        if (!json_is_string(v))
-            return false;
-    return true;
-}
-
 int mx_canonical_alias_parse(json_t *content, struct mx_canonical_alias *out,
                              const char **why)
 {
@@ -130,7 +119,7 @@ int mx_canonical_alias_parse(json_t *content, struct mx_canonical_alias *out,
     }
     if (mx_field_wrong(content, "alias", JSON_STRING) ||
         mx_field_wrong(content, "alt_aliases", JSON_ARRAY) ||
-        !strings_only(out->alt_aliases)) {
+        (out->alt_aliases && !mx_strings_only(out->alt_aliases))) {
         *why = "the canonical alias is not a string, or alt_aliases not an "
                "array of strings";
         return -1;

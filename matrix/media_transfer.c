@@ -162,11 +162,7 @@ struct mx_media_stream *mx_media_stream_start(struct mx_client *c,
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->headers);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, stream_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, s);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, stream_write);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, s);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    mx_client_easy_common(e, stream_write, s);
     /* No total limit, but a homeserver that stalls for a minute is given
      * up on, so that a suspended connection cannot wait forever. Paused
      * transfers are not counted as stalled. */
@@ -275,12 +271,8 @@ struct mx_fetch *mx_fetch_start(struct mx_client *c, const char *url,
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
                      (curl_off_t)opts->max_bytes);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, opts->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "isthmus (XMPP-Matrix gateway)");
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, fetch_write);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, f);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, f);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    mx_client_easy_common(e, fetch_write, f);
     f->easy = e;
     curl_multi_add_handle(mx_client_multi(c), e);
     return f;

@@ -88,16 +88,6 @@ xmpp_stanza_t *vcard_result(xmpp_ctx_t *ctx, xmpp_stanza_t *iq, const char *fn,
     return r;
 }
 
-xmpp_stanza_t *vcard_request(xmpp_ctx_t *ctx, const char *from, const char *to,
-                             const char *id)
-{
-    xmpp_stanza_t *iq = xmpp_iq_new(ctx, "get", id);
-    xmpp_stanza_set_from(iq, from);
-    xmpp_stanza_set_to(iq, to);
-    xml_add_child(ctx, iq, "vCard", NS_VCARD);
-    return iq;
-}
-
 char *vcard_display_name(xmpp_stanza_t *result)
 {
     xmpp_stanza_t *v = xmpp_stanza_get_child_by_name_and_ns(result, "vCard",

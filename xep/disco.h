@@ -33,9 +33,6 @@ xmpp_stanza_t *empty_result(xmpp_ctx_t *ctx, xmpp_stanza_t *iq);
 /* fn and nickname may be NULL. */
 xmpp_stanza_t *vcard_result(xmpp_ctx_t *ctx, xmpp_stanza_t *iq, const char *fn,
                             const char *nickname);
-/* Builds an iq get for someone's vCard, from `from` to the bare JID `to`. */
-xmpp_stanza_t *vcard_request(xmpp_ctx_t *ctx, const char *from, const char *to,
-                             const char *id);
 /* Reads FN (or NICKNAME) out of a vCard result; caller frees, may be NULL. */
 char *vcard_display_name(xmpp_stanza_t *result);
 /* <presence type=…/> from → to; caller releases. type may be NULL. */

@@ -169,21 +169,15 @@ static void ask_confirmation(struct gateway *gw)
         gw->stanza_outbox_dirty ||
         !component_is_connected(gw->component))
         return;
-    char *id = component_new_id(gw->component);
-    xmpp_stanza_t *iq = xmpp_iq_new(gw->xmpp, "get", id);
-    const char *self = component_jid(gw->component);
-    xmpp_stanza_set_from(iq, self);
-    xmpp_stanza_set_to(iq, self);
-    xml_add_child(gw->xmpp, iq, "ping", NS_PING);
     struct ping *p = xmalloc(sizeof *p);
     *p = (struct ping){ gw, t->sent_up_to, t->epoch };
-    if (component_send_iq(gw->component, iq, CONFIRM_TIMEOUT_MS,
-                          on_confirmation, p) == 0)
+    struct component_query q = { .to = component_jid(gw->component),
+                                 .name = "ping", .ns = NS_PING };
+    if (component_query(gw->component, &q, CONFIRM_TIMEOUT_MS,
+                        on_confirmation, p) == 0)
         t->ping_out = true;
     else
         free(p); /* disconnected: the reconnection sends them again */
-    xmpp_stanza_release(iq);
-    free(id);
 }
 
 /* The payload is what xml_serialize made of a stanza this gateway built,

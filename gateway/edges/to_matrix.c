@@ -17,12 +17,12 @@
 #include "gateway/room/muc_gateway.h"
 #include "gateway/room/relay.h"
 #include "gateway/base/queues.h"
-#include "gateway/features/receipts.h"
+#include "gateway/features/markers.h"
 #include "gateway/features/retractions.h"
 #include "gateway/core/translate.h"
 #include "xep/message.h"
 #include "xep/reactions.h"
-#include "xep/retract.h"
+#include "xep/retractions.h"
 #include "xep/stanza_error.h"
 
 #include <stdio.h>

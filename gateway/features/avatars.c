@@ -7,7 +7,7 @@
 #include "gateway/base/effects.h"
 #include "gateway/features/ghosts.h"
 #include "gateway/features/presence_pending.h"
-#include "xep/avatar.h"
+#include "xep/avatars.h"
 #include "xep/disco.h"
 #include "xep/stanza_error.h"
 
@@ -325,13 +325,9 @@ void avatars_xmpp_hash(struct gateway *gw, const char *ghost,
         set_avatar_url(j); /* the photo was removed */
         return;
     }
-    char *id = component_new_id(gw->component);
-    xmpp_stanza_t *iq = vcard_request(gw->xmpp, component_jid(gw->component),
-                                      bare_jid, id);
-    free(id);
-    int rc = component_send_iq(gw->component, iq, VCARD_TIMEOUT_MS,
-                               on_xmpp_vcard, j);
-    xmpp_stanza_release(iq);
-    if (rc < 0)
+    struct component_query q = { .to = bare_jid, .name = "vCard",
+                                 .ns = NS_VCARD };
+    if (component_query(gw->component, &q, VCARD_TIMEOUT_MS, on_xmpp_vcard,
+                        j) < 0)
         ghost_job_fail(j, "not connected");
 }

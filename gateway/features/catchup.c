@@ -92,21 +92,11 @@ void catchup_on_connected(struct gateway *gw)
     c->mam = PRIV_IQ_NONE;
     if (c->told)
         return;
-    char *id = component_new_id(gw->component);
-    xmpp_stanza_t *iq = xmpp_iq_new(gw->xmpp, "get", id);
-    const char *self = component_jid(gw->component);
-    xmpp_stanza_set_from(iq, self);
-    xmpp_stanza_set_to(iq, self);
-    xmpp_stanza_t *ping = xmpp_stanza_new(gw->xmpp);
-    xmpp_stanza_set_name(ping, "ping");
-    xmpp_stanza_set_ns(ping, NS_PING);
-    xmpp_stanza_add_child(iq, ping);
-    xmpp_stanza_release(ping);
-    if (component_send_iq(gw->component, iq, SETTLE_TIMEOUT_MS, on_settled,
-                          gw) < 0)
+    struct component_query q = { .to = component_jid(gw->component),
+                                 .name = "ping", .ns = NS_PING };
+    if (component_query(gw->component, &q, SETTLE_TIMEOUT_MS, on_settled,
+                        gw) < 0)
         log_debug("catchup: disconnected before the settling ping");
-    xmpp_stanza_release(iq);
-    free(id);
 }
 
 bool catchup_take_stanza(struct gateway *gw, xmpp_stanza_t *st)

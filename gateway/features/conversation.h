@@ -1,6 +1,6 @@
 /* Which conversation an ephemeral signal (a chat state, a marker, a
  * typing notification, a read receipt) belongs to, on either side: shared
- * by gateway/features/typing.c and gateway/features/receipts.c, which map the same three
+ * by gateway/features/chatstates.c and gateway/features/markers.c, which map the same three
  * kinds of conversation. */
 #ifndef ISTHMUS_GATEWAY_CONVERSATION_H
 #define ISTHMUS_GATEWAY_CONVERSATION_H

@@ -117,13 +117,9 @@ void ghosts_ensure(struct gateway *gw, const char *mxid, const char *jid,
     }
     /* The vCard is the XMPP user's own idea of their name; ask their server
      * for it, but never wait long: delivery must not hang on it. */
-    char *id = component_new_id(gw->component);
-    xmpp_stanza_t *iq = vcard_request(gw->xmpp, component_jid(gw->component),
-                                      jid, id);
-    free(id);
-    int rc = component_send_iq(gw->component, iq, VCARD_TIMEOUT_MS, on_vcard, e);
-    xmpp_stanza_release(iq);
-    if (rc < 0)
+    struct component_query q = { .to = jid, .name = "vCard",
+                                 .ns = NS_VCARD };
+    if (component_query(gw->component, &q, VCARD_TIMEOUT_MS, on_vcard, e) < 0)
         do_register(e);
 }
 

@@ -431,16 +431,25 @@ static void download_free(struct download *d)
     free(d);
 }
 
+/* Ends the download: its callback gets content (the file's event
+ * content, handed over) or the condition and why; d is freed first, so
+ * the callback may start anything. */
+static void download_end(struct download *d, json_t *content,
+                         const char *condition, const char *why)
+{
+    struct gateway *gw = d->m->gw;
+    media_done_cb cb = d->cb;
+    void *ud = d->ud;
+    download_free(d);
+    cb(gw, content, condition, why, ud);
+}
+
 static void download_fail(struct download *d, const char *condition,
                           const char *why)
 {
     log_info("media: %s not bridged: %s", d->filename ? d->filename : "file",
              why);
-    struct gateway *gw = d->m->gw;
-    media_done_cb cb = d->cb;
-    void *ud = d->ud;
-    download_free(d);
-    cb(gw, NULL, condition, why, ud);
+    download_end(d, NULL, condition, why);
 }
 
 static void on_uploaded(const struct mx_response *r,
@@ -467,11 +476,7 @@ static void on_uploaded(const struct mx_response *r,
                                 d->caption ? d->caption : d->filename,
                                 "filename", d->filename, "url", uri, "info",
                                 info);
-    struct gateway *gw = d->m->gw;
-    media_done_cb cb = d->cb;
-    void *cud = d->ud;
-    download_free(d);
-    cb(gw, content, NULL, NULL, cud);
+    download_end(d, content, NULL, NULL);
 }
 
 static void download_done(void *ud, struct mx_fetch_result *r)

@@ -15,7 +15,7 @@
 #include "gateway/base/metrics.h"
 #include "gateway/features/members.h"
 #include "gateway/core/presence_state.h"
-#include "xep/avatar.h"
+#include "xep/avatars.h"
 #include "xep/presence_stanza.h"
 
 #include <stdlib.h>
@@ -338,8 +338,10 @@ static xmpp_stanza_t *user_presence(struct gateway *gw, const char *from,
     return p;
 }
 
-void presence_send_current(struct gateway *gw, const char *mxid,
-                           const char *to)
+/* Sends mxid's presence as it stands now (show, status, avatar hash and
+ * nick, which may be NULL) to `to`. */
+static void send_current(struct gateway *gw, const char *mxid,
+                         const char *to, const char *nick)
 {
     char *from = NULL;
     const char *why;
@@ -350,10 +352,16 @@ void presence_send_current(struct gateway *gw, const char *mxid,
     if (!derive(gw, mxid, &state, &status))
         state = PSTATE_ONLINE; /* nothing heard yet: reachable */
     char *hash = avatars_matrix_hash(gw, mxid);
-    send_counted(gw, user_presence(gw, from, to, state, status, NULL, hash));
+    send_counted(gw, user_presence(gw, from, to, state, status, nick, hash));
     free(hash);
     free(status);
     free(from);
+}
+
+void presence_send_current(struct gateway *gw, const char *mxid,
+                           const char *to)
+{
+    send_current(gw, mxid, to, NULL);
 }
 
 /* A Matrix member's presence changed: every XMPP occupant of the
@@ -458,20 +466,7 @@ void presence_matrix_name(struct gateway *gw, const char *mxid,
 {
     if (!displayname || !*displayname)
         return;
-    char *from = NULL;
-    const char *why;
-    if (ids_matrix_to_jid(&gw->ids, mxid, &from, &why) < 0)
-        return;
-    int state;
-    char *status;
-    if (!derive(gw, mxid, &state, &status))
-        state = PSTATE_ONLINE;
-    char *hash = avatars_matrix_hash(gw, mxid);
-    send_counted(gw, user_presence(gw, from, xmpp_jid, state, status,
-                                   displayname, hash));
-    free(hash);
-    free(status);
-    free(from);
+    send_current(gw, mxid, xmpp_jid, displayname);
 }
 
 /* Every ghost of someone present has its presence set again. */

@@ -8,7 +8,7 @@
 #include "common/mem.h"
 #include "gateway/features/conversation.h"
 #include "xep/disco.h"
-#include "xep/retract.h"
+#include "xep/retractions.h"
 #include "xep/stanza_error.h"
 #include "xep/xml.h"
 
@@ -330,20 +330,18 @@ static void on_moderation_answer(xmpp_stanza_t *result, void *ud)
 static void send_moderation(struct portal_moderation *pm, bool legacy)
 {
     struct gateway *gw = pm->gw;
-    char *id = component_new_id(gw->component);
-    xmpp_stanza_t *iq = xmpp_iq_new(gw->xmpp, "set", id);
-    xmpp_stanza_set_from(iq, pm->occupant);
-    xmpp_stanza_set_to(iq, pm->muc_jid);
-    xmoderate_request_add(gw->xmpp, iq, pm->xmpp_id, pm->reason, legacy);
-    if (component_send_iq(gw->component, iq, MODERATION_TIMEOUT_MS,
-                          on_moderation_answer, pm) < 0) {
+    xmpp_stanza_t *payload = xmoderate_request(gw->xmpp, pm->xmpp_id,
+                                               pm->reason, legacy);
+    struct component_query q = { .type = "set", .from = pm->occupant,
+                                 .to = pm->muc_jid, .payload = payload };
+    if (component_query(gw->component, &q, MODERATION_TIMEOUT_MS,
+                        on_moderation_answer, pm) < 0) {
         log_warn("retractions: not connected; the moderation of %s in %s is "
                  "not sent", pm->xmpp_id, pm->muc_jid);
         moderation_notice(pm, "the XMPP server is not reachable");
         portal_moderation_free(pm);
     }
-    xmpp_stanza_release(iq);
-    free(id);
+    xmpp_stanza_release(payload);
 }
 
 /* The room says which version of XEP-0425 it speaks. Servers of 2023 and
@@ -390,18 +388,13 @@ static void moderate_in_portal(struct gateway *gw, const struct store_room *room
     pm->reason = reason && *reason ? xstrdup(reason) : NULL;
     pm->event_id = xstrdup(event_id);
     /* Asked as the occupant that will make the request. */
-    char *id = component_new_id(gw->component);
-    xmpp_stanza_t *iq = xmpp_iq_new(gw->xmpp, "get", id);
-    xmpp_stanza_set_from(iq, occupant);
-    xmpp_stanza_set_to(iq, room->xmpp_jid);
-    xml_add_child(gw->xmpp, iq, "query", NS_DISCO_INFO);
-    if (component_send_iq(gw->component, iq, MODERATION_TIMEOUT_MS,
-                          on_moderation_disco, pm) < 0) {
+    struct component_query q = { .from = occupant, .to = room->xmpp_jid,
+                                 .name = "query", .ns = NS_DISCO_INFO };
+    if (component_query(gw->component, &q, MODERATION_TIMEOUT_MS,
+                        on_moderation_disco, pm) < 0) {
         moderation_notice(pm, "the XMPP server is not reachable");
         portal_moderation_free(pm);
     }
-    xmpp_stanza_release(iq);
-    free(id);
 }
 
 void retractions_matrix_event(struct gateway *gw, const struct mx_event *ev,

@@ -14,17 +14,17 @@
 #include "gateway/features/presence.h"
 #include "gateway/base/queues.h"
 #include "gateway/features/reactions.h"
-#include "gateway/features/receipts.h"
+#include "gateway/features/markers.h"
 #include "gateway/features/retractions.h"
-#include "gateway/features/receipts.h"
-#include "gateway/features/typing.h"
+#include "gateway/features/markers.h"
+#include "gateway/features/chatstates.h"
 #include "gateway/core/translate.h"
 #include "matrix/event_state.h"
 #include "xep/disco.h"
 #include "xep/message.h"
 #include "xep/muc.h"
 #include "xep/reactions.h"
-#include "xep/retract.h"
+#include "xep/retractions.h"
 #include "xep/xml.h"
 #include <stdlib.h>
 #include <string.h>
@@ -51,17 +51,53 @@ char *portal_base_nick_of(const char *mxid, const char *displayname)
                  : xstrdup(mxid);
 }
 
-/* Queues durable Matrix-side work for the portal room (consumes op). */
-void portal_enqueue_op(struct gateway *gw, const char *room_id, json_t *op)
+/* Queues durable Matrix-side work for the portal room (ops.c runs it). */
+void portal_op_enqueue(struct gateway *gw, const char *room_id,
+                       const struct portal_op *op)
 {
-    json_object_set_new(op, "room_id", json_string(room_id));
-    char *payload = json_dumps(op, JSON_COMPACT);
+    struct portal_op o = *op;
+    o.room_id = room_id;
+    json_t *doc = portal_op_encode(&o);
+    char *payload = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
     char *queue = xasprintf("portal %s", room_id);
     if (store_outbox_add(gw->store, queue, OUTBOX_PORTAL_OP, payload,
                          gateway_now_ms()) >= 0)
         queues_kick(gw, queue);
     free(queue);
     free(payload);
+}
+
+/* ---------------------------------------- operations built as JSON -- */
+
+/* messages.c still builds its operations as JSON objects in the stored
+ * form; they are read back into a struct portal_op here so that what is
+ * stored is always written by portal_op_encode. */
+
+json_t *portal_op_new(const char *op, const char *user_id)
+{
+    return json_pack("{s:s, s:s}", "op", op, "user_id", user_id);
+}
+
+json_t *portal_join_op(const char *ghost, const char *jid, const char *nick,
+                       bool real)
+{
+    struct portal_op op = { .kind = PORTAL_OP_JOIN, .user_id = ghost,
+                            .jid = jid, .nick = nick, .real = real };
+    return portal_op_encode(&op);
+}
+
+void portal_enqueue_op(struct gateway *gw, const char *room_id, json_t *op)
+{
+    json_object_set_new(op, "room_id", json_string(room_id));
+    struct portal_op o;
+    const char *why;
+    if (portal_op_decode(op, &o, &why) == 0)
+        portal_op_enqueue(gw, room_id, &o);
+    else
+        log_error("portal: an operation for %s was not queued: %s", room_id,
+                  why);
+    portal_op_clear(&o);
     json_decref(op);
 }
 

@@ -17,17 +17,17 @@
 #include "gateway/features/presence.h"
 #include "gateway/base/queues.h"
 #include "gateway/features/reactions.h"
-#include "gateway/features/receipts.h"
+#include "gateway/features/markers.h"
 #include "gateway/features/retractions.h"
-#include "gateway/features/receipts.h"
-#include "gateway/features/typing.h"
+#include "gateway/features/markers.h"
+#include "gateway/features/chatstates.h"
 #include "gateway/core/translate.h"
 #include "matrix/event_state.h"
 #include "xep/disco.h"
 #include "xep/message.h"
 #include "xep/muc.h"
 #include "xep/reactions.h"
-#include "xep/retract.h"
+#include "xep/retractions.h"
 #include "xep/xml.h"
 #include <stdlib.h>
 #include <string.h>
@@ -147,16 +147,10 @@ static void portal_ensure(struct gateway *gw, const char *muc_jid,
     j->muc_jid = xstrdup(muc_jid);
     j->cb = cb;
     j->ud = ud;
-    char *id = component_new_id(gw->component);
-    xmpp_stanza_t *iq = xmpp_iq_new(gw->xmpp, "get", id);
-    xmpp_stanza_set_from(iq, component_jid(gw->component));
-    xmpp_stanza_set_to(iq, muc_jid);
-    xml_add_child(gw->xmpp, iq, "query", NS_DISCO_INFO);
-    int rc = component_send_iq(gw->component, iq, DISCO_TIMEOUT_MS,
-                               on_disco_info, j);
-    xmpp_stanza_release(iq);
-    free(id);
-    if (rc < 0)
+    struct component_query q = { .to = muc_jid, .name = "query",
+                                 .ns = NS_DISCO_INFO };
+    if (component_query(gw->component, &q, DISCO_TIMEOUT_MS, on_disco_info,
+                        j) < 0)
         create_job_end(j, false, NULL, "the XMPP server is not reachable");
 }
 

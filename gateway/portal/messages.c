@@ -20,10 +20,10 @@
 #include "gateway/features/presence.h"
 #include "gateway/base/queues.h"
 #include "gateway/features/reactions.h"
-#include "gateway/features/receipts.h"
+#include "gateway/features/markers.h"
 #include "gateway/features/retractions.h"
-#include "gateway/features/receipts.h"
-#include "gateway/features/typing.h"
+#include "gateway/features/markers.h"
+#include "gateway/features/chatstates.h"
 #include "gateway/core/translate.h"
 #include "matrix/event_state.h"
 #include "xep/disco.h"
@@ -31,7 +31,7 @@
 #include "xep/message.h"
 #include "xep/muc.h"
 #include "xep/reactions.h"
-#include "xep/retract.h"
+#include "xep/retractions.h"
 #include "xep/xml.h"
 #include <stdlib.h>
 #include <string.h>
@@ -212,8 +212,8 @@ void portal_on_muc_message(struct gateway *gw, xmpp_stanza_t *st,
     const char *nick = ids_jid_resource(m.from);
     struct xreactions reactions = { 0 };
     char *retract_id = NULL;
-    /* An XMPP occupant's chat state or chat marker (gateway/typing.c,
-     * gateway/features/receipts.c). */
+    /* An XMPP occupant's chat state or chat marker
+     * (gateway/features/chatstates.c, gateway/features/markers.c). */
     typing_portal_message(gw, st, room, &m);
     receipts_portal_message(gw, st, room, &m);
     char *subject = xml_child_text(st, "subject", NULL);

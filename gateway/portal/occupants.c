@@ -19,17 +19,17 @@
 #include "gateway/features/presence.h"
 #include "gateway/base/queues.h"
 #include "gateway/features/reactions.h"
-#include "gateway/features/receipts.h"
+#include "gateway/features/markers.h"
 #include "gateway/features/retractions.h"
-#include "gateway/features/receipts.h"
-#include "gateway/features/typing.h"
+#include "gateway/features/markers.h"
+#include "gateway/features/chatstates.h"
 #include "gateway/core/translate.h"
 #include "matrix/event_state.h"
 #include "xep/disco.h"
 #include "xep/message.h"
 #include "xep/muc.h"
 #include "xep/reactions.h"
-#include "xep/retract.h"
+#include "xep/retractions.h"
 #include "xep/xml.h"
 #include <stdlib.h>
 #include <string.h>
@@ -38,23 +38,30 @@
 
 /* ------------------------------------------------- the MUC to Matrix -- */
 
-json_t *portal_op_new(const char *op, const char *user_id)
+/* Queues one operation of kind for user_id with no other field but
+ * reason (may be NULL). */
+static void enqueue_simple(struct gateway *gw, const char *room_id,
+                           enum portal_op_kind kind, const char *user_id,
+                           const char *reason)
 {
-    return json_pack("{s:s, s:s}", "op", op, "user_id", user_id);
+    struct portal_op op = { .kind = kind, .user_id = user_id,
+                            .reason = reason };
+    portal_op_enqueue(gw, room_id, &op);
 }
 
 /* A kick or ban mirrored onto a Matrix user, carrying the MUC's reason. */
-static json_t *moderation_op(const struct muc_user_info *info,
-                             const char *user_id)
+static void enqueue_moderation(struct gateway *gw, const char *room_id,
+                               const struct muc_user_info *info,
+                               const char *user_id)
 {
-    json_t *op = portal_op_new(muc_has_code(info, 301) ? "ban" : "kick", user_id);
+    bool ban = muc_has_code(info, 301);
     char *reason = xasprintf("%s in the XMPP room%s%s",
-                             muc_has_code(info, 301) ? "banned" : "kicked",
+                             ban ? "banned" : "kicked",
                              info->reason ? ": " : "",
                              info->reason ? info->reason : "");
-    json_object_set_new(op, "reason", json_string(reason));
+    enqueue_simple(gw, room_id, ban ? PORTAL_OP_BAN : PORTAL_OP_KICK, user_id,
+                   reason);
     free(reason);
-    return op;
 }
 
 /* The power level that stands for a MUC affiliation and role. */
@@ -87,9 +94,9 @@ static void sync_level(struct gateway *gw, const struct store_room *room,
         return;
     store_member_put(gw->store, room->room_id, mxid, nick, level);
     if (found == 1 || level != 0) {
-        json_t *op = portal_op_new("power", mxid);
-        json_object_set_new(op, "level", json_integer(level));
-        portal_enqueue_op(gw, room->room_id, op);
+        struct portal_op op = { .kind = PORTAL_OP_POWER, .user_id = mxid,
+                                .level = level };
+        portal_op_enqueue(gw, room->room_id, &op);
     }
 }
 
@@ -118,7 +125,7 @@ static void on_own_presence(struct gateway *gw, xmpp_stanza_t *st,
             store_portal_user_put(gw->store, &u);
         } else if (muc_has_code(info, 307) || muc_has_code(info, 301)) {
             store_portal_user_delete(gw->store, room->room_id, mxid);
-            portal_enqueue_op(gw, room->room_id, moderation_op(info, mxid));
+            enqueue_moderation(gw, room->room_id, info, mxid);
         } else {
             /* The room went away under us (server restart, shutdown): the
              * next connection rejoins. */
@@ -171,12 +178,10 @@ static void on_presence_error(struct gateway *gw, xmpp_stanza_t *st,
     } else {
         log_info("portal: %s refused %s: %s", room->xmpp_jid, mxid, condition);
         store_portal_user_delete(gw->store, room->room_id, mxid);
-        json_t *op = portal_op_new("kick", mxid);
         char *reason = xasprintf("the XMPP room refused to let you in (%s)",
                                  condition);
-        json_object_set_new(op, "reason", json_string(reason));
+        enqueue_simple(gw, room->room_id, PORTAL_OP_KICK, mxid, reason);
         free(reason);
-        portal_enqueue_op(gw, room->room_id, op);
     }
     store_portal_user_free(&u);
 }
@@ -198,15 +203,6 @@ char *portal_ghost_of(struct gateway *gw, const char *muc_jid,
     return ghost;
 }
 
-json_t *portal_join_op(const char *ghost, const char *jid, const char *nick,
-                       bool real)
-{
-    json_t *op = portal_op_new("join", ghost);
-    json_object_set_new(op, "jid", json_string(jid));
-    json_object_set_new(op, "nick", json_string(nick));
-    json_object_set_new(op, "real", json_boolean(real));
-    return op;
-}
 
 static void on_occupant_presence(struct gateway *gw, xmpp_stanza_t *st,
                                  const struct store_room *room,
@@ -236,8 +232,10 @@ static void on_occupant_presence(struct gateway *gw, xmpp_stanza_t *st,
             struct store_occupant no = { occ_jid, (char *)muc, room->room_id,
                                          (char *)nick, ghost };
             store_occupant_put(gw->store, &no);
-            portal_enqueue_op(gw, room->room_id,
-                       portal_join_op(ghost, real ? real : occ_jid, nick, real));
+            struct portal_op op = { .kind = PORTAL_OP_JOIN, .user_id = ghost,
+                                    .jid = real ? real : occ_jid,
+                                    .nick = nick, .real = real != NULL };
+            portal_op_enqueue(gw, room->room_id, &op);
         }
         /* Affiliation and role become the ghost's power level, now and
          * whenever the room changes them. */
@@ -254,10 +252,10 @@ static void on_occupant_presence(struct gateway *gw, xmpp_stanza_t *st,
         store_member_delete(gw->store, room->room_id, o.ghost);
         /* A nick change (303) is a leave here; the presence under the new
          * nick that follows is a join. */
-        json_t *op = muc_has_code(info, 307) || muc_has_code(info, 301)
-                         ? moderation_op(info, o.ghost)
-                         : portal_op_new("leave", o.ghost);
-        portal_enqueue_op(gw, room->room_id, op);
+        if (muc_has_code(info, 307) || muc_has_code(info, 301))
+            enqueue_moderation(gw, room->room_id, info, o.ghost);
+        else
+            enqueue_simple(gw, room->room_id, PORTAL_OP_LEAVE, o.ghost, NULL);
     }
     if (found == 1)
         store_occupant_free(&o);
@@ -301,7 +299,8 @@ void portal_sync_finish(struct gateway *gw, const struct store_room *room)
         if (seen)
             continue;
         store_occupant_delete(gw->store, list[i].occupant_jid, list[i].muc_jid);
-        portal_enqueue_op(gw, room->room_id, portal_op_new("leave", list[i].ghost));
+        enqueue_simple(gw, room->room_id, PORTAL_OP_LEAVE, list[i].ghost,
+                       NULL);
     }
     if (n > 0)
         store_occupants_free(list, n);

@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/strmap.h"
 #include "common/utf8.h"
 #include "gateway/base/effects.h"
 #include "gateway/base/to_xmpp.h"
@@ -18,7 +19,7 @@
 #include "gateway/features/members.h"
 #include "gateway/features/presence.h"
 #include "matrix/event_state.h"
-#include "xep/avatar.h"
+#include "xep/avatars.h"
 #include "xep/disco.h"
 #include "xep/message.h"
 #include "xep/muc.h"
@@ -68,7 +69,8 @@ struct join {
     json_t *state[4];        /* the STATE_* events, NULL if absent */
     int state_pending;       /* of those, still being fetched */
     bool state_failed;       /* one could not be fetched */
-    json_t *burst;           /* [[nick, mxid, level], ...] still to send */
+    struct strmap burst;     /* nick -> mxid, in the members' order */
+    long *burst_levels;      /* the power level of each, in that order */
     size_t burst_sent;
     long own_level;
     char *subject;           /* sent last, after any history */
@@ -89,7 +91,8 @@ static void join_free(struct join *j)
     mx_members_free(j->members);
     for (size_t k = 0; k < sizeof j->state / sizeof j->state[0]; k++)
         json_decref(j->state[k]);
-    json_decref(j->burst);
+    strmap_clear(&j->burst);
+    free(j->burst_levels);
     free(j->subject);
     free(j);
 }
@@ -180,14 +183,13 @@ static void on_burst_ping(xmpp_stanza_t *result, void *ud)
 static void send_burst(struct join *j)
 {
     struct gateway *gw = j->gw;
-    size_t n = json_array_size(j->burst);
+    size_t n = j->burst.n;
     size_t end = j->burst_sent + BURST_SLICE < n ? j->burst_sent + BURST_SLICE
                                                  : n;
     for (; j->burst_sent < end; j->burst_sent++) {
-        json_t *e = json_array_get(j->burst, j->burst_sent);
-        const char *nick = json_string_value(json_array_get(e, 0));
-        const char *member = json_string_value(json_array_get(e, 1));
-        long level = (long)json_integer_value(json_array_get(e, 2));
+        const char *nick = j->burst.entries[j->burst_sent].key;
+        const char *member = j->burst.entries[j->burst_sent].value;
+        long level = j->burst_levels[j->burst_sent];
         /* Stored slice by slice too: one loop turn never writes a whole
          * large room. */
         store_member_put(gw->store, j->room_id, member, nick, level);
@@ -206,16 +208,10 @@ static void send_burst(struct join *j)
         return;
     }
     const char *at = strchr(j->bare, '@');
-    char *id = component_new_id(gw->component);
-    xmpp_stanza_t *iq = xmpp_iq_new(gw->xmpp, "get", id);
-    xmpp_stanza_set_from(iq, component_jid(gw->component));
-    xmpp_stanza_set_to(iq, at ? at + 1 : j->bare);
-    xml_add_child(gw->xmpp, iq, "ping", NS_PING);
-    int rc = component_send_iq(gw->component, iq, BURST_PING_TIMEOUT_MS,
-                               on_burst_ping, j);
-    xmpp_stanza_release(iq);
-    free(id);
-    if (rc < 0)
+    struct component_query q = { .to = at ? at + 1 : j->bare,
+                                 .name = "ping", .ns = NS_PING };
+    if (component_query(gw->component, &q, BURST_PING_TIMEOUT_MS,
+                        on_burst_ping, j) < 0)
         join_fail(j, "remote-server-timeout", "the XMPP server went away");
 }
 
@@ -297,22 +293,21 @@ static void state_ready(struct join *j)
 
     /* Nicks, made unique: a second member with the same display name gets
      * its Matrix ID appended. */
-    json_t *nicks = json_object();
+    struct strmap *nicks = &j->burst;
     for (size_t k = 0; k < j->members->n; k++) {
         const char *mxid = j->members->members[k].user_id;
         if (strcmp(mxid, j->ghost) == 0)
             continue;
         char *nick = members_default_nick(mxid, j->members->members[k].display_name);
-        if (json_object_get(nicks, nick)) {
+        if (strmap_get(nicks, nick)) {
             char *longer = xasprintf("%s (%s)", nick, mxid);
             free(nick);
             nick = longer;
         }
-        json_object_set_new(nicks, nick, json_string(mxid));
+        strmap_put(nicks, nick, mxid);
         free(nick);
     }
-    if (json_object_get(nicks, j->nick)) {
-        json_decref(nicks);
+    if (strmap_get(nicks, j->nick)) {
         room_presence_error(gw, j->presence, "cancel", "conflict",
                        "that nickname is taken in this room");
         if (store_occupants_of_ghost(gw->store, j->room_id, j->ghost) == 0)
@@ -324,17 +319,13 @@ static void state_ready(struct join *j)
     struct store_room room = { j->room_id, ROOM_GATEWAY, j->muc_jid, NULL };
     store_room_put(gw->store, &room, gateway_now_ms());
     store_members_clear(gw->store, j->room_id);
-    j->burst = json_array();
-    const char *nick;
-    json_t *who;
-    json_object_foreach(nicks, nick, who) {
-        const char *member = json_string_value(who);
-        long level = is_creator(create, member) ? ROOM_CREATOR_LEVEL
-                                                : room_power_level(levels, member);
-        json_array_append_new(j->burst, json_pack("[s, s, I]", nick, member,
-                                                  (json_int_t)level));
+    j->burst_levels = xcalloc(nicks->n + 1, sizeof *j->burst_levels);
+    for (size_t k = 0; k < nicks->n; k++) {
+        const char *member = nicks->entries[k].value;
+        j->burst_levels[k] = is_creator(create, member)
+                                 ? ROOM_CREATOR_LEVEL
+                                 : room_power_level(levels, member);
     }
-    json_decref(nicks);
     j->own_level = is_creator(create, j->ghost) ? ROOM_CREATOR_LEVEL
                                                 : room_power_level(levels, j->ghost);
     j->subject = xstrdup(topic ? topic : name ? name : "");

@@ -20,7 +20,7 @@
 #include "gateway/features/members.h"
 #include "gateway/features/presence.h"
 #include "matrix/event_state.h"
-#include "xep/avatar.h"
+#include "xep/avatars.h"
 #include "xep/disco.h"
 #include "xep/message.h"
 #include "xep/muc.h"

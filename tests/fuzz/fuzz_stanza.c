@@ -9,13 +9,13 @@
 #include "gateway/core/translate.h"
 #include "gateway/core/x2m.h"
 #include "common/mem.h"
-#include "xep/avatar.h"
+#include "xep/avatars.h"
 #include "xep/mam.h"
 #include "xep/message.h"
 #include "xep/muc.h"
 #include "xep/presence_stanza.h"
 #include "xep/reactions.h"
-#include "xep/retract.h"
+#include "xep/retractions.h"
 #include "xep/xml.h"
 
 #include <stdint.h>

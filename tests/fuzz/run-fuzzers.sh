@@ -30,8 +30,8 @@ SOURCES="common/mem.c common/strbuf.c common/utf8.c common/log.c \
   matrix/event_state.c matrix/event_relation.c matrix/event_ephemeral.c \
   matrix/event_device.c matrix/transaction.c \
   matrix/json_read.c matrix/json_write.c \
-  xep/mam.c xep/message.c xep/muc.c xep/reactions.c xep/retract.c xep/xml.c \
-  xep/presence_stanza.c xep/avatar.c"
+  xep/mam.c xep/message.c xep/muc.c xep/reactions.c xep/retractions.c xep/xml.c \
+  xep/presence_stanza.c xep/avatars.c"
 
 out=tests/fuzz/work
 mkdir -p "$out"

@@ -11,7 +11,7 @@
 #include "gateway/core/presence_state.h"
 #include "store/store.h"
 #include "tests/unit/store_fixture.h"
-#include "xep/avatar.h"
+#include "xep/avatars.h"
 #include "xep/disco.h"
 #include "xep/presence_stanza.h"
 

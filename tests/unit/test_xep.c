@@ -11,7 +11,7 @@
 #include "xep/disco.h"
 #include "xep/encrypted.h"
 #include "xep/reactions.h"
-#include "xep/retract.h"
+#include "xep/retractions.h"
 #include "xep/stanza_error.h"
 #include "xep/xml.h"
 
@@ -336,6 +336,16 @@ static void what_is_not_a_moderation_announcement(void **state)
         assert_null(m.id);
         xmpp_stanza_release(st);
     }
+}
+
+/* The request's payload, put into iq as the gateway sends it. */
+static void xmoderate_request_add(xmpp_ctx_t *c, xmpp_stanza_t *iq,
+                                  const char *id, const char *reason,
+                                  bool legacy)
+{
+    xmpp_stanza_t *payload = xmoderate_request(c, id, reason, legacy);
+    xmpp_stanza_add_child(iq, payload);
+    xmpp_stanza_release(payload);
 }
 
 /* The request in each version, read back the way a room reads it. */

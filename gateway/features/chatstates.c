@@ -3,7 +3,7 @@
  * Nothing here is stored: a typing notification lost in a crash is
  * harmless. The state kept in memory is bounded in time: a room's entry
  * goes when nobody types in it, a ghost's when its timeout passes. */
-#include "gateway/features/typing.h"
+#include "gateway/features/chatstates.h"
 
 #include "common/log.h"
 #include "matrix/event_ephemeral.h"

@@ -10,7 +10,7 @@
  * gateway itself answers <request/> when a message reaches the
  * homeserver, see gateway/edges/to_matrix.c). XEP-0333 <acknowledged/> implies
  * <displayed/> and counts as one. */
-#include "gateway/features/receipts.h"
+#include "gateway/features/markers.h"
 
 #include "common/log.h"
 #include "matrix/event_ephemeral.h"

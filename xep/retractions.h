@@ -1,7 +1,7 @@
 /* Deleting messages: retraction of one's own message (XEP-0424) and its
  * removal by a room moderator (XEP-0425). */
-#ifndef ISTHMUS_XEP_RETRACT_H
-#define ISTHMUS_XEP_RETRACT_H
+#ifndef ISTHMUS_XEP_RETRACTIONS_H
+#define ISTHMUS_XEP_RETRACTIONS_H
 
 #include <stdbool.h>
 #include <strophe.h>
@@ -35,12 +35,13 @@ void xretract_add(xmpp_ctx_t *ctx, xmpp_stanza_t *st, const char *id,
  * not one, -1 with *why if it is malformed. */
 int xmoderate_parse(xmpp_stanza_t *iq, char **id, char **reason,
                     const char **why);
-/* Fills iq (a set, addressed to the room) with the request to remove
- * message `id` (the room's stanza-id), with an optional reason: the
- * current form (<moderate id=…/>, moderate:1) or, with legacy, the form
- * before 2023 (<apply-to id=…><moderate/>, moderate:0). */
-void xmoderate_request_add(xmpp_ctx_t *ctx, xmpp_stanza_t *iq,
-                           const char *id, const char *reason, bool legacy);
+/* The payload of the request (an iq set, addressed to the room) to
+ * remove message `id` (the room's stanza-id), with an optional reason:
+ * the current form (<moderate id=…/>, moderate:1) or, with legacy, the
+ * form before 2023 (<apply-to id=…><moderate/>, moderate:0). The caller
+ * releases it (xmpp_stanza_release). */
+xmpp_stanza_t *xmoderate_request(xmpp_ctx_t *ctx, const char *id,
+                                 const char *reason, bool legacy);
 
 /* A moderator's removal of a message, as the room announces it. */
 struct xmoderated {

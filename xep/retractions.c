@@ -1,4 +1,4 @@
-#include "xep/retract.h"
+#include "xep/retractions.h"
 
 #include "common/mem.h"
 #include "xep/message.h"
@@ -99,64 +99,71 @@ int xmoderate_parse(xmpp_stanza_t *iq, char **id, char **reason,
     return 1;
 }
 
-void xmoderate_request_add(xmpp_ctx_t *ctx, xmpp_stanza_t *iq,
-                           const char *id, const char *reason, bool legacy)
+xmpp_stanza_t *xmoderate_request(xmpp_ctx_t *ctx, const char *id,
+                                 const char *reason, bool legacy)
 {
-    xmpp_stanza_t *parent = iq;
+    xmpp_stanza_t *top = xmpp_stanza_new(ctx);
+    xmpp_stanza_t *m = top;
     if (legacy) {
-        parent = xml_add_child(ctx, iq, "apply-to", NS_FASTEN);
-        xmpp_stanza_set_attribute(parent, "id", id);
+        xmpp_stanza_set_name(top, "apply-to");
+        xmpp_stanza_set_ns(top, NS_FASTEN);
+        xmpp_stanza_set_attribute(top, "id", id);
+        m = xml_add_child(ctx, top, "moderate", NS_MODERATE_LEGACY);
+    } else {
+        xmpp_stanza_set_name(top, "moderate");
+        xmpp_stanza_set_ns(top, NS_MODERATE);
+        xmpp_stanza_set_attribute(top, "id", id);
     }
-    xmpp_stanza_t *m = xml_add_child(ctx, parent, "moderate",
-                                     legacy ? NS_MODERATE_LEGACY
-                                            : NS_MODERATE);
-    if (!legacy)
-        xmpp_stanza_set_attribute(m, "id", id);
     xml_add_child(ctx, m, "retract", legacy ? NS_RETRACT_LEGACY : NS_RETRACT);
     /* No xmlns: <reason/> is in the namespace of <moderate/>, where both
      * versions (and Prosody's get_child_text("reason")) look for it. */
     if (reason && *reason)
         xml_add_text_child(ctx, m, "reason", NULL, reason);
+    return top;
+}
+
+/* parent's child name in ns, or NULL (also when parent is NULL). */
+static xmpp_stanza_t *child_of(xmpp_stanza_t *parent, const char *name,
+                               const char *ns)
+{
+    return parent ? xmpp_stanza_get_child_by_name_and_ns(parent, name, ns)
+                  : NULL;
+}
+
+/* A removal the room announced: the message's id on `target`, the
+ * moderator on `moderated`, the reason under `reason_in`. 0 without an
+ * id. */
+static int moderated_found(struct xmoderated *out, xmpp_stanza_t *target,
+                           xmpp_stanza_t *moderated, xmpp_stanza_t *reason_in)
+{
+    char *id = nonempty_attr(target, "id");
+    if (!id)
+        return 0;
+    out->id = id;
+    out->by = nonempty_attr(moderated, "by");
+    out->reason = xml_child_text(reason_in, "reason", NULL);
+    return 1;
 }
 
 /* <retract id=…><moderated by=…/><reason/></retract> (XEP-0425 0.3+). */
 static int moderated_current(xmpp_stanza_t *msg, struct xmoderated *out)
 {
-    xmpp_stanza_t *r = xmpp_stanza_get_child_by_name_and_ns(msg, "retract",
-                                                            NS_RETRACT);
-    xmpp_stanza_t *m = r ? xmpp_stanza_get_child_by_name_and_ns(
-                               r, "moderated", NS_MODERATE)
-                         : NULL;
-    char *id = m ? nonempty_attr(r, "id") : NULL;
-    if (!id)
-        return 0;
-    out->id = id;
-    out->by = nonempty_attr(m, "by");
-    out->reason = xml_child_text(r, "reason", NULL);
-    return 1;
+    xmpp_stanza_t *r = child_of(msg, "retract", NS_RETRACT);
+    xmpp_stanza_t *m = child_of(r, "moderated", NS_MODERATE);
+    return m ? moderated_found(out, r, m, r) : 0;
 }
 
 /* <apply-to id=…><moderated by=…><retract/><reason/></moderated>
  * </apply-to> (XEP-0425 0.2, moderate:0). */
 static int moderated_legacy(xmpp_stanza_t *msg, struct xmoderated *out)
 {
-    xmpp_stanza_t *a = xmpp_stanza_get_child_by_name_and_ns(msg, "apply-to",
-                                                            NS_FASTEN);
-    xmpp_stanza_t *m = a ? xmpp_stanza_get_child_by_name_and_ns(
-                               a, "moderated", NS_MODERATE_LEGACY)
-                         : NULL;
+    xmpp_stanza_t *a = child_of(msg, "apply-to", NS_FASTEN);
+    xmpp_stanza_t *m = child_of(a, "moderated", NS_MODERATE_LEGACY);
     /* Only a removal: the old protocol also allowed a moderation that
      * leaves the message in place, which Matrix has no word for. */
-    if (!m || !xmpp_stanza_get_child_by_name_and_ns(m, "retract",
-                                                    NS_RETRACT_LEGACY))
+    if (!child_of(m, "retract", NS_RETRACT_LEGACY))
         return 0;
-    char *id = nonempty_attr(a, "id");
-    if (!id)
-        return 0;
-    out->id = id;
-    out->by = nonempty_attr(m, "by");
-    out->reason = xml_child_text(m, "reason", NULL);
-    return 1;
+    return moderated_found(out, a, m, m);
 }
 
 int xmoderated_parse(xmpp_stanza_t *msg, struct xmoderated *out)

@@ -1,4 +1,4 @@
-#include "xep/avatar.h"
+#include "xep/avatars.h"
 
 #include "common/mem.h"
 #include "xep/disco.h"

@@ -1,7 +1,7 @@
 /* Avatars the vCard way: XEP-0153 photo hashes in presence and the PHOTO
  * of a vcard-temp vCard (XEP-0054). */
-#ifndef ISTHMUS_XEP_AVATAR_H
-#define ISTHMUS_XEP_AVATAR_H
+#ifndef ISTHMUS_XEP_AVATARS_H
+#define ISTHMUS_XEP_AVATARS_H
 
 #include <stddef.h>
 #include <strophe.h>

@@ -1,6 +1,6 @@
 /* Read positions: Matrix m.receipt <-> XEP-0184 receipts and XEP-0333 chat markers. */
-#ifndef ISTHMUS_GATEWAY_RECEIPTS_H
-#define ISTHMUS_GATEWAY_RECEIPTS_H
+#ifndef ISTHMUS_GATEWAY_MARKERS_H
+#define ISTHMUS_GATEWAY_MARKERS_H
 
 #include <jansson.h>
 #include <strophe.h>

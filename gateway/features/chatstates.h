@@ -1,6 +1,6 @@
 /* Typing notifications: Matrix m.typing <-> XEP-0085 chat states. */
-#ifndef ISTHMUS_GATEWAY_TYPING_H
-#define ISTHMUS_GATEWAY_TYPING_H
+#ifndef ISTHMUS_GATEWAY_CHATSTATES_H
+#define ISTHMUS_GATEWAY_CHATSTATES_H
 
 #include <jansson.h>
 #include <strophe.h>
