@@ -68,39 +68,6 @@ void portal_op_enqueue(struct gateway *gw, const char *room_id,
     free(payload);
 }
 
-/* ---------------------------------------- operations built as JSON -- */
-
-/* messages.c still builds its operations as JSON objects in the stored
- * form; they are read back into a struct portal_op here so that what is
- * stored is always written by portal_op_encode. */
-
-json_t *portal_op_new(const char *op, const char *user_id)
-{
-    return json_pack("{s:s, s:s}", "op", op, "user_id", user_id);
-}
-
-json_t *portal_join_op(const char *ghost, const char *jid, const char *nick,
-                       bool real)
-{
-    struct portal_op op = { .kind = PORTAL_OP_JOIN, .user_id = ghost,
-                            .jid = jid, .nick = nick, .real = real };
-    return portal_op_encode(&op);
-}
-
-void portal_enqueue_op(struct gateway *gw, const char *room_id, json_t *op)
-{
-    json_object_set_new(op, "room_id", json_string(room_id));
-    struct portal_op o;
-    const char *why;
-    if (portal_op_decode(op, &o, &why) == 0)
-        portal_op_enqueue(gw, room_id, &o);
-    else
-        log_error("portal: an operation for %s was not queued: %s", room_id,
-                  why);
-    portal_op_clear(&o);
-    json_decref(op);
-}
-
 /* Queues a stanza for the MUC after the turn's commit, in the room's
  * Matrix-to-XMPP order. */
 void portal_send_to_muc(struct gateway *gw, const char *room_id,

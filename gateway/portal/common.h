@@ -14,17 +14,6 @@ char *portal_base_nick_of(const char *mxid, const char *displayname);
  * op's room_id is set to room_id, op itself is the caller's. */
 void portal_op_enqueue(struct gateway *gw, const char *room_id,
                        const struct portal_op *op);
-/* The same for an operation built as JSON in its stored form (consumes
- * op; see portal_op_new). */
-void portal_enqueue_op(struct gateway *gw, const char *room_id, json_t *op);
-/* An operation `op` (its stored name) for user_id, as JSON in the stored
- * form, for portal_enqueue_op. New reference. */
-json_t *portal_op_new(const char *op, const char *user_id);
-/* The operation that makes the ghost join as nick (jid: the occupant's
- * real JID when real, else its occupant JID), as JSON in the stored form.
- * New reference, for portal_enqueue_op. */
-json_t *portal_join_op(const char *ghost, const char *jid, const char *nick,
-                       bool real);
 /* Queues a stanza for the MUC after the turn's commit, in the room's
  * Matrix-to-XMPP order. */
 void portal_send_to_muc(struct gateway *gw, const char *room_id,

@@ -44,9 +44,9 @@ static void on_subject(struct gateway *gw, const struct store_room *room,
     store_room_subject_get(gw->store, room->room_id, &known);
     if (!known || strcmp(known, subject) != 0) {
         store_room_subject_set(gw->store, room->room_id, subject);
-        json_t *op = portal_op_new("topic", gw->bot_mxid);
-        json_object_set_new(op, "topic", json_string(subject));
-        portal_enqueue_op(gw, room->room_id, op);
+        struct portal_op op = { .kind = PORTAL_OP_TOPIC,
+                                .user_id = gw->bot_mxid, .topic = subject };
+        portal_op_enqueue(gw, room->room_id, &op);
     }
     free(known);
 }
@@ -64,9 +64,9 @@ static bool on_subject_refused(struct gateway *gw, const char *id,
     log_info("portal: %s refused a subject change from %s", room->xmpp_jid,
              c.who);
     store_room_subject_set(gw->store, room->room_id, c.previous);
-    json_t *op = portal_op_new("topic", gw->bot_mxid);
-    json_object_set_new(op, "topic", json_string(c.previous));
-    portal_enqueue_op(gw, room->room_id, op);
+    struct portal_op op = { .kind = PORTAL_OP_TOPIC, .user_id = gw->bot_mxid,
+                            .topic = c.previous };
+    portal_op_enqueue(gw, room->room_id, &op);
     char *notice = xasprintf("The XMPP room %s refused the topic change by "
                              "%s%s%s%s. The topic is back to the room's "
                              "subject.", room->xmpp_jid, c.who,
@@ -129,15 +129,13 @@ static void on_muc_action(struct gateway *gw, xmpp_stanza_t *st,
         store_occupant_free(&o);
         return;
     }
-    json_t *op = portal_op_new(retract_id ? "redact" : "react", o.ghost);
-    json_object_set_new(op, "event_id", json_string(event_id));
-    if (!retract_id) {
-        json_t *keys = json_array();
-        for (int i = 0; i < reactions->n; i++)
-            json_array_append_new(keys, json_string(reactions->keys[i]));
-        json_object_set_new(op, "keys", keys);
-    }
-    portal_enqueue_op(gw, room->room_id, op);
+    struct portal_op op = {
+        .kind = retract_id ? PORTAL_OP_REDACT : PORTAL_OP_REACT,
+        .user_id = o.ghost, .event_id = event_id,
+        .keys = retract_id ? NULL : (const char **)reactions->keys,
+        .nkeys = retract_id ? 0 : (size_t)reactions->n,
+    };
+    portal_op_enqueue(gw, room->room_id, &op);
     (void)st;
     free(event_id);
     store_occupant_free(&o);
@@ -174,17 +172,18 @@ static void on_muc_moderated(struct gateway *gw, const struct store_room *room,
          * room for, coming back: done already. */
         store_portal_user_free(&u);
     } else {
-        json_t *op = portal_op_new("moderated", gw->bot_mxid);
-        if (nick && store_occupant_get(gw->store, mod->by, muc, &o) == 1) {
-            json_object_set_new(op, "ghost", json_string(o.ghost));
+        struct portal_op op = {
+            .kind = PORTAL_OP_MODERATED, .user_id = gw->bot_mxid,
+            .event_id = event_id, .nick = nick,
+            .reason = mod->reason && *mod->reason ? mod->reason : NULL,
+        };
+        bool found = nick &&
+                     store_occupant_get(gw->store, mod->by, muc, &o) == 1;
+        if (found)
+            op.ghost = o.ghost;
+        portal_op_enqueue(gw, room->room_id, &op);
+        if (found)
             store_occupant_free(&o);
-        }
-        json_object_set_new(op, "event_id", json_string(event_id));
-        if (nick)
-            json_object_set_new(op, "nick", json_string(nick));
-        if (mod->reason && *mod->reason)
-            json_object_set_new(op, "reason", json_string(mod->reason));
-        portal_enqueue_op(gw, room->room_id, op);
         log_info("portal: %s in %s removed %s", nick ? nick : "a moderator",
                  muc, event_id);
     }
@@ -297,33 +296,26 @@ void portal_on_muc_message(struct gateway *gw, xmpp_stanza_t *st,
     } else if ((ghost = portal_ghost_of(gw, muc, nick, NULL))) {
         /* Someone who is not (or no longer) in the room, e.g. in history
          * after a restart: their ghost joins first. */
-        portal_enqueue_op(gw, room->room_id, portal_join_op(ghost, occ_jid, nick, false));
+        struct portal_op join = { .kind = PORTAL_OP_JOIN, .user_id = ghost,
+                                  .jid = occ_jid, .nick = nick };
+        portal_op_enqueue(gw, room->room_id, &join);
     }
     if (ghost) {
         long long delayed = muc_delay_ms(st);
         int64_t now = gateway_now_ms();
-        json_t *op = portal_op_new("say", ghost);
-        json_object_set_new(op, "content", json_incref(content));
-        if (replaces)
-            json_object_set_new(op, "replaces", json_string(replaces));
-        json_object_set_new(op, "ts", json_integer(delayed > 0 ? delayed
-                                                                : now));
-        if (dedupe)
-            json_object_set_new(op, "stanza_id", json_string(dedupe));
-        /* The sender's own id for the message (origin-id, else the id the
-         * room passed on), which corrections name it by. */
-        const char *own_id = m.origin_id ? m.origin_id : m.id;
-        if (own_id)
-            json_object_set_new(op, "origin_id", json_string(own_id));
-        json_object_set_new(op, "muc", json_string(muc));
-        /* A file share: the op fetches it and posts it as media. */
-        if (media_is_share(&m)) {
-            json_object_set_new(op, "media_url", json_string(m.oob_url));
-            if (m.oob_desc)
-                json_object_set_new(op, "media_desc",
-                                    json_string(m.oob_desc));
-        }
-        portal_enqueue_op(gw, room->room_id, op);
+        bool share = media_is_share(&m);
+        struct portal_op op = {
+            .kind = PORTAL_OP_SAY, .user_id = ghost, .content = content,
+            .replaces = replaces, .ts = delayed > 0 ? delayed : now,
+            .stanza_id = dedupe,
+            /* The sender's own id for the message (origin-id, else the id
+             * the room passed on), which corrections name it by. */
+            .origin_id = m.origin_id ? m.origin_id : m.id, .muc = muc,
+            /* A file share: the op fetches it and posts it as media. */
+            .media_url = share ? m.oob_url : NULL,
+            .media_desc = share ? m.oob_desc : NULL,
+        };
+        portal_op_enqueue(gw, room->room_id, &op);
         if (dedupe)
             store_inbound_add(gw->store, muc, muc, dedupe, now);
     }
