@@ -84,9 +84,17 @@ int store_message_by_event(struct store *st, const char *event_id,
 int store_message_by_stanza(struct store *st, const char *xmpp_jid,
                             const char *id, struct store_message *out)
 {
+    return store_message_by_stanza_in(st, NULL, xmpp_jid, id, out);
+}
+
+int store_message_by_stanza_in(struct store *st, const char *room_id,
+                               const char *xmpp_jid, const char *id,
+                               struct store_message *out)
+{
     struct db_stmt *s = db_stmt(st->db, S_MSG_BY_STANZA);
     db_bind_text(s, 1, xmpp_jid);
     db_bind_text(s, 2, id);
+    db_bind_text(s, 3, room_id);
     return read_message(st, s, out);
 }
 

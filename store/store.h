@@ -127,6 +127,11 @@ int store_message_by_event(struct store *st, const char *event_id,
 /* Looks up by stanza id or origin-id, within one XMPP party's messages. */
 int store_message_by_stanza(struct store *st, const char *xmpp_jid,
                             const char *id, struct store_message *out);
+/* The same within one room (room_id; NULL: any): a client that numbers
+ * its messages gives the same id to messages for different people. */
+int store_message_by_stanza_in(struct store *st, const char *room_id,
+                               const char *xmpp_jid, const char *id,
+                               struct store_message *out);
 /* The id the XMPP side knows a message by changed (a MUC stamped its own
  * stanza-id on it, which replies name). */
 int store_message_set_stanza_id(struct store *st, const char *event_id,

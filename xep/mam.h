@@ -11,7 +11,6 @@
 #define NS_MAM "urn:xmpp:mam:2"
 #define NS_RSM "http://jabber.org/protocol/rsm"
 #define NS_FORWARD "urn:xmpp:forward:0"
-#define NS_DELAY "urn:xmpp:delay"
 #define NS_DATA_FORMS "jabber:x:data"
 
 struct mam_query {

@@ -1,6 +1,5 @@
 #include "xep/markers.h"
 
-#include "xep/message.h"
 #include "xep/xml.h"
 
 #include <string.h>

@@ -6,6 +6,7 @@
 #include <strophe.h>
 
 #define NS_CHAT_MARKERS "urn:xmpp:chat-markers:0"
+#define NS_RECEIPTS "urn:xmpp:receipts" /* XEP-0184 */
 
 enum marker_kind {
     MARKER_NONE = 0,

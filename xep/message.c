@@ -2,6 +2,7 @@
 
 #include "common/mem.h"
 #include "common/strbuf.h"
+#include "xep/encrypted.h"
 #include "xep/xml.h"
 
 #include <stdio.h>
@@ -115,6 +116,57 @@ static void find_children(xmpp_stanza_t *st, xmpp_stanza_t *found[C_COUNT])
     }
 }
 
+const char *xmsg_stanza_id_by(xmpp_stanza_t *st, const char *by)
+{
+    for (xmpp_stanza_t *c = xmpp_stanza_get_children(st); c;
+         c = xmpp_stanza_get_next(c)) {
+        const char *name = xmpp_stanza_get_name(c);
+        if (!name || strcmp(name, "stanza-id") != 0)
+            continue;
+        const char *ns = xmpp_stanza_get_ns(c);
+        const char *stamped_by = xmpp_stanza_get_attribute(c, "by");
+        if (ns && stamped_by && strcmp(ns, NS_SID) == 0 &&
+            strcmp(stamped_by, by) == 0)
+            return xmpp_stanza_get_attribute(c, "id");
+    }
+    return NULL;
+}
+
+long long xmsg_delay_ms(xmpp_stanza_t *st)
+{
+    xmpp_stanza_t *d = xmpp_stanza_get_child_by_name_and_ns(st, "delay",
+                                                            NS_DELAY);
+    const char *stamp = d ? xmpp_stanza_get_attribute(d, "stamp") : NULL;
+    return stamp ? xml_datetime_ms(stamp) : -1;
+}
+
+/* The parts other XEPs define, each read by its own module's parser. */
+static void parse_extensions(xmpp_stanza_t *st, struct xmsg *out)
+{
+    out->chatstate = chatstate_of(st);
+    const char *marked = NULL;
+    out->marker = marker_of(st, &marked);
+    if (out->marker != MARKER_NONE && marked)
+        out->marker_id = xstrdup(marked);
+    out->retract_id = xretract_target(st);
+    /* A retraction names its message; reactions on it mean nothing. */
+    if (!out->retract_id &&
+        xreactions_parse(st, &out->reactions, &out->reactions_error) >= 0)
+        out->reactions_error = NULL;
+    xmoderated_parse(st, &out->moderated);
+    out->delay_ms = xmsg_delay_ms(st);
+    out->subject = xml_child_text(st, "subject", NULL);
+    out->encryption = xencrypted_scheme(st);
+    /* Only the sender's bare JID (the room, for a MUC message) may stamp
+     * a stanza-id we believe. */
+    const char *slash = strchr(out->from, '/');
+    size_t bare_len = slash ? (size_t)(slash - out->from) : strlen(out->from);
+    char *bare = xstrndup(out->from, bare_len);
+    const char *sid = xmsg_stanza_id_by(st, bare);
+    out->stanza_id = sid ? xstrdup(sid) : NULL;
+    free(bare);
+}
+
 int xmsg_parse(xmpp_stanza_t *st, struct xmsg *out, const char **why)
 {
     memset(out, 0, sizeof *out);
@@ -176,6 +228,7 @@ int xmsg_parse(xmpp_stanza_t *st, struct xmsg *out, const char **why)
     out->unstyled = found[C_UNSTYLED] != NULL;
     parse_xhtml(found[C_HTML], out);
     parse_refs(st, out);
+    parse_extensions(st, out);
     return 0;
 }
 
@@ -290,5 +343,11 @@ void xmsg_free(struct xmsg *m)
     free(m->refs);
     free(m->oob_url);
     free(m->oob_desc);
+    free(m->marker_id);
+    free(m->retract_id);
+    xreactions_free(&m->reactions);
+    xmoderated_free(&m->moderated);
+    free(m->subject);
+    free(m->stanza_id);
     memset(m, 0, sizeof *m);
 }

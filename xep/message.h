@@ -3,15 +3,18 @@
 #ifndef ISTHMUS_XEP_MESSAGE_H
 #define ISTHMUS_XEP_MESSAGE_H
 
+#include "xep/chatstates.h"
+#include "xep/markers.h"
+#include "xep/reactions.h"
+#include "xep/retractions.h"
+
 #include <stdbool.h>
 #include <strophe.h>
 
 #define NS_SID "urn:xmpp:sid:0"
 #define NS_NICK "http://jabber.org/protocol/nick"
-#define NS_RECEIPTS "urn:xmpp:receipts"
 #define NS_CORRECT "urn:xmpp:message-correct:0"
 #define NS_REPLY "urn:xmpp:reply:0"
-#define NS_FALLBACK "urn:xmpp:fallback:0"
 #define NS_XHTML_IM "http://jabber.org/protocol/xhtml-im"
 #define NS_XHTML "http://www.w3.org/1999/xhtml"
 #define NS_REFERENCE "urn:xmpp:reference:0"
@@ -52,11 +55,39 @@ struct xmsg {
     bool unstyled; /* XEP-0393 <unstyled/>: the body is not styled */
     char *oob_url;   /* XEP-0066 <x><url/>, may be NULL */
     char *oob_desc;  /* XEP-0066 <x><desc/>, may be NULL */
+
+    /* Everything else a message can carry, read in the same parse: the
+     * gateway's features take it from here and never read the stanza
+     * again. Each part is read by its own XEP's module (xep/chatstates.c,
+     * xep/markers.c, ...). */
+    enum chatstate chatstate;   /* XEP-0085, CHATSTATE_NONE if none */
+    enum marker_kind marker;    /* XEP-0333 marker or XEP-0184 receipt */
+    char *marker_id;            /* the message marked, with marker */
+    char *retract_id;           /* XEP-0424: the message retracted */
+    /* XEP-0444, when there is no retraction: reactions.id is NULL when
+     * the message has none; reactions_error is set (static) when they
+     * are malformed. */
+    struct xreactions reactions;
+    const char *reactions_error;
+    struct xmoderated moderated; /* XEP-0425 announcement; .id NULL if none */
+    long long delay_ms;         /* XEP-0203 stamp, -1 when not delayed */
+    char *subject;              /* a MUC's <subject/>, NULL if none */
+    /* XEP-0359 stanza-id stamped by the sender's bare JID (a room stamps
+     * what it relays), NULL if none. Anyone else's stamp is not trusted. */
+    char *stanza_id;
+    /* The end-to-end encryption scheme the message is in (static, see
+     * xep/encrypted.h), NULL for a message in clear. */
+    const char *encryption;
 };
 
 /* Fills out from a <message/>; every string is a copy (xmsg_free). Returns
  * -1 with *why set if the stanza is not a usable message. */
 int xmsg_parse(xmpp_stanza_t *st, struct xmsg *out, const char **why);
+/* XEP-0359: the stanza-id st carries stamped by `by`, or NULL. Points
+ * into the stanza. */
+const char *xmsg_stanza_id_by(xmpp_stanza_t *st, const char *by);
+/* XEP-0203: the delay stamp in ms, or -1 when st is not delayed. */
+long long xmsg_delay_ms(xmpp_stanza_t *st);
 /* Builds a <message/> from the struct. The stanza is the caller's
  * (xmpp_stanza_release). With origin_id set, XEP-0359 <origin-id/> is added. */
 xmpp_stanza_t *xmsg_build(xmpp_ctx_t *ctx, const struct xmsg *m);

@@ -98,17 +98,6 @@ xmpp_stanza_t *muc_direct_invite(xmpp_ctx_t *ctx, const char *inviter,
     return m;
 }
 
-/* "2026-11-22T10:00:00Z" (XEP-0082) to ms; -1 if malformed. */
-static long long parse_stamp(const char *s)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!rest)
-        return -1;
-    return (long long)timegm(&tm) * 1000;
-}
-
 void muc_history_request(xmpp_stanza_t *join, int default_max, int *max,
                          long long *since_ms, long long now_ms)
 {
@@ -126,7 +115,7 @@ void muc_history_request(xmpp_stanza_t *join, int default_max, int *max,
     if ((v = xmpp_stanza_get_attribute(h, "seconds")))
         *since_ms = now_ms - (long long)atol(v) * 1000;
     if ((v = xmpp_stanza_get_attribute(h, "since"))) {
-        long long t = parse_stamp(v);
+        long long t = xml_datetime_ms(v);
         if (t > *since_ms)
             *since_ms = t;
     }
@@ -199,30 +188,6 @@ bool muc_has_code(const struct muc_user_info *info, int code)
         if (*c == code)
             return true;
     return false;
-}
-
-const char *muc_stanza_id(xmpp_stanza_t *msg, const char *room)
-{
-    for (xmpp_stanza_t *c = xmpp_stanza_get_children(msg); c;
-         c = xmpp_stanza_get_next(c)) {
-        const char *name = xmpp_stanza_get_name(c);
-        const char *ns = xmpp_stanza_get_ns(c);
-        const char *by = xmpp_stanza_get_attribute(c, "by");
-        /* Only the room's own stamp counts: anyone can put a stanza-id in
-         * what they send. */
-        if (name && ns && by && strcmp(name, "stanza-id") == 0 &&
-            strcmp(ns, NS_SID) == 0 && strcmp(by, room) == 0)
-            return xmpp_stanza_get_attribute(c, "id");
-    }
-    return NULL;
-}
-
-long long muc_delay_ms(xmpp_stanza_t *msg)
-{
-    xmpp_stanza_t *d = xmpp_stanza_get_child_by_name_and_ns(msg, "delay",
-                                                            "urn:xmpp:delay");
-    const char *stamp = d ? xmpp_stanza_get_attribute(d, "stamp") : NULL;
-    return stamp ? parse_stamp(stamp) : -1;
 }
 
 const char *muc_invite_room(xmpp_stanza_t *msg, const char **inviter)

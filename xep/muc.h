@@ -68,11 +68,6 @@ struct muc_user_info {
 };
 bool muc_user_info_parse(xmpp_stanza_t *presence, struct muc_user_info *out);
 bool muc_has_code(const struct muc_user_info *info, int code);
-/* The XEP-0359 stanza-id the room assigned (by=room), or NULL. Points into
- * the stanza. */
-const char *muc_stanza_id(xmpp_stanza_t *msg, const char *room);
-/* The XEP-0203 delay stamp in ms, or -1 when the message is not delayed. */
-long long muc_delay_ms(xmpp_stanza_t *msg);
 /* The inviting room of a XEP-0249 direct invite or a XEP-0045 mediated
  * invite, and who invited (may be NULL); NULL when msg is no invite.
  * Strings point into the stanza. */

@@ -1,7 +1,6 @@
 #include "xep/retractions.h"
 
 #include "common/mem.h"
-#include "xep/message.h"
 #include "xep/reactions.h"
 #include "xep/xml.h"
 

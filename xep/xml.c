@@ -4,6 +4,8 @@
 #include "common/strbuf.h"
 
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 xmpp_stanza_t *xml_add_child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent,
                              const char *name, const char *ns)
@@ -137,4 +139,14 @@ char *xml_serialize(xmpp_stanza_t *st)
 void xml_serialize_into(struct strbuf *sb, xmpp_stanza_t *st)
 {
     serialize(sb, st);
+}
+
+long long xml_datetime_ms(const char *s)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *rest = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+    if (!rest)
+        return -1;
+    return (long long)timegm(&tm) * 1000;
 }

@@ -6,6 +6,12 @@
 
 #include <strophe.h>
 
+/* Namespaces more than one XEP module writes: XEP-0203 delayed delivery
+ * (MAM results, MUC history, any delayed message) and XEP-0428 fallback
+ * indication (replies, retractions). */
+#define NS_DELAY "urn:xmpp:delay"
+#define NS_FALLBACK "urn:xmpp:fallback:0"
+
 /* Appends <name xmlns=ns/> (ns may be NULL) to parent and returns it; the
  * parent owns it, so the caller does not release it. */
 xmpp_stanza_t *xml_add_child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent,
@@ -28,5 +34,8 @@ char *xml_child_text(xmpp_stanza_t *parent, const char *name, const char *ns);
 char *xml_serialize(xmpp_stanza_t *st);
 /* The same, appended to sb. */
 void xml_serialize_into(struct strbuf *sb, xmpp_stanza_t *st);
+/* A XEP-0082 date-time ("2026-11-22T10:00:00Z") in ms since the epoch,
+ * or -1 if malformed. Fractions and zones other than Z are ignored. */
+long long xml_datetime_ms(const char *s);
 
 #endif

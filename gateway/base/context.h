@@ -52,10 +52,6 @@ struct gateway {
     /* For the latency metrics: when the stanza or transaction now being
      * handled arrived, or wall_us 0 outside such handling. */
     struct metrics_point stanza_start;
-    /* The stanza being handled and its outbox item, so that a worker that
-     * starts at once need not parse the stored copy again. */
-    xmpp_stanza_t *live_stanza;
-    int64_t live_item_id;
     struct metrics_point txn_start;
     int64_t highest_txn;      /* the numeric txn id applied last, or -1 */
     int64_t unsaved_txn;      /* a numeric txn id applied but not stored */

@@ -3,6 +3,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "gateway/base/context.h"
+#include "xep/message.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,11 @@ struct queues {
     const struct queue_worker *workers; /* the loop's table, by kind */
     struct busy *busy; /* few at once: one per conversation with work */
     int nbusy;
+    /* The message being handled and its outbox item, during
+     * queues_kick_live only. */
+    int64_t live_item_id;
+    xmpp_stanza_t *live_stanza;
+    struct xmsg *live_msg;
 };
 
 struct queues *queues_new(const struct queue_worker *workers)
@@ -76,6 +82,32 @@ void queues_kick(struct gateway *gw, const char *queue)
     q->nbusy++;
     dispatch(gw, &it);
     store_outbox_item_free(&it);
+}
+
+void queues_kick_live(struct gateway *gw, const char *queue, int64_t item_id,
+                      xmpp_stanza_t *st, struct xmsg *m)
+{
+    struct queues *q = gw->queues;
+    q->live_item_id = item_id;
+    q->live_stanza = st;
+    q->live_msg = m;
+    queues_kick(gw, queue);
+    q->live_item_id = 0;
+    q->live_stanza = NULL;
+    q->live_msg = NULL;
+}
+
+bool queues_take_live(struct gateway *gw, int64_t item_id, struct xmsg *out,
+                      xmpp_stanza_t **st)
+{
+    struct queues *q = gw->queues;
+    if (!q->live_msg || q->live_item_id != item_id)
+        return false;
+    *out = *q->live_msg;
+    memset(q->live_msg, 0, sizeof *q->live_msg); /* moved, not copied */
+    q->live_msg = NULL;
+    *st = q->live_stanza ? xmpp_stanza_clone(q->live_stanza) : NULL;
+    return true;
 }
 
 void queues_done(struct gateway *gw, const char *queue, int64_t item_id)

@@ -60,6 +60,7 @@ static const struct field {
     { "media_url", F_STR, offsetof(struct portal_op, media_url), ANY },
     { "media_desc", F_STR, offsetof(struct portal_op, media_desc), ANY },
     { "content", F_JSON, offsetof(struct portal_op, content), ANY },
+    { "stanza", F_STR, offsetof(struct portal_op, stanza), ANY },
     { "ts", F_INT, offsetof(struct portal_op, ts), PORTAL_OP_SAY },
     { "level", F_INT, offsetof(struct portal_op, level), PORTAL_OP_POWER },
     { "real", F_BOOL, offsetof(struct portal_op, real), PORTAL_OP_JOIN },

@@ -19,7 +19,7 @@ enum portal_op_kind {
     PORTAL_OP_BAN,       /* user_id is banned; reason */
     PORTAL_OP_POWER,     /* user_id's power level becomes level */
     PORTAL_OP_TOPIC,     /* the bot (user_id) sets topic */
-    PORTAL_OP_SAY,       /* user_id sends content (or a file: media_*) */
+    PORTAL_OP_SAY,       /* user_id sends stanza, translated as it runs */
     PORTAL_OP_REACT,     /* user_id's reactions to event_id become keys */
     PORTAL_OP_REDACT,    /* user_id retracts event_id */
     PORTAL_OP_MODERATED, /* a MUC moderator removed event_id */
@@ -42,9 +42,16 @@ struct portal_op {
     const char *stanza_id; /* say: the MUC's id for the message */
     const char *origin_id; /* say: the sender's own id for it */
     const char *replaces;  /* say: the event a correction replaces */
-    const char *media_url; /* say: a file to fetch and post */
+    /* say: the XMPP message as the MUC relayed it, the one durable form of
+     * a message on its way to Matrix (a DM's outbox row holds the same);
+     * it is translated when the op runs, so that a correction or a reply
+     * finds the event its target became. */
+    const char *stanza;
+    /* say, in rows written before stanza was: the event content already
+     * translated (borrowed), and a file to fetch and post instead. */
+    const char *media_url;
     const char *media_desc;
-    json_t *content;       /* say: the event content (borrowed) */
+    json_t *content;
     long long ts;          /* say: when the message was sent, ms */
     long long level;       /* power */
     bool real;             /* join: jid is the occupant's real JID */

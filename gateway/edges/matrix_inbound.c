@@ -427,6 +427,8 @@ static void on_transaction(struct as_request *req, const char *txn_id,
                      txn_id, why);
             continue;
         }
+        /* Parsed once, dispatched by type: an m.room.encrypted event will
+         * be decrypted just before this line. */
         handler_for(ev.type)(gw, &ev);
     }
     json_array_foreach(txn.ephemeral, i, raw) {

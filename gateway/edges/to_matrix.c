@@ -21,8 +21,6 @@
 #include "gateway/features/retractions.h"
 #include "gateway/core/translate.h"
 #include "xep/message.h"
-#include "xep/reactions.h"
-#include "xep/retractions.h"
 #include "xep/stanza_error.h"
 
 #include <stdio.h>
@@ -47,10 +45,6 @@ struct job {
     bool waited;           /* an earlier step waited on the network */
     struct store_occupant occupant; /* set for group messages */
     char *replaces;        /* a correction: the original's event id */
-    /* Not a message but an action on one: a new set of reactions
-     * (reactions.id set), or a retraction (retract_id set). */
-    struct xreactions reactions;
-    char *retract_id;
     json_t *media;         /* a shared file's event content, once uploaded */
 };
 
@@ -72,8 +66,6 @@ static void job_done(struct job *j)
     free(j->target);
     free(j->room_id);
     free(j->replaces);
-    xreactions_free(&j->reactions);
-    free(j->retract_id);
     json_decref(j->media);
     store_occupant_free(&j->occupant);
     free(j);
@@ -112,9 +104,11 @@ static char *txn_id_for(const struct job *j)
 
 static void find_or_create_room(struct job *j);
 
+/* Not a message but an action on one: a new set of reactions, or a
+ * retraction. */
 static bool is_action(const struct job *j)
 {
-    return j->reactions.id || j->retract_id;
+    return j->msg.reactions.id || j->msg.retract_id;
 }
 
 static void on_acted(struct gateway *gw, const char *error, void *ud)
@@ -131,20 +125,21 @@ static void on_acted(struct gateway *gw, const char *error, void *ud)
  * change it on Matrix as the sender's ghost. */
 static void act(struct job *j)
 {
-    const char *xmpp_id = j->retract_id ? j->retract_id : j->reactions.id;
-    char *event_id = relations_event_for(j->gw, j->sender_jid, xmpp_id);
+    const char *xmpp_id = j->msg.retract_id ? j->msg.retract_id : j->msg.reactions.id;
+    char *event_id = relations_event_for(j->gw, j->sender_jid, j->room_id,
+                                         xmpp_id);
     if (!event_id) {
         job_fail(j, "item-not-found", "that message never reached Matrix");
         return;
     }
     char *seed = txn_id_for(j);
-    if (j->retract_id)
+    if (j->msg.retract_id)
         retractions_from_xmpp(j->gw, j->room_id, j->ghost, event_id, seed,
                               on_acted, j);
     else
         reactions_from_xmpp(j->gw, j->room_id, j->ghost, event_id,
-                            (const char *const *)j->reactions.keys,
-                            j->reactions.n, seed, on_acted, j);
+                            (const char *const *)j->msg.reactions.keys,
+                            j->msg.reactions.n, seed, on_acted, j);
     free(seed);
     free(event_id);
 }
@@ -238,7 +233,9 @@ static void send_event(struct job *j)
         return;
     }
     free(j->replaces);
-    struct x2m_lookups lookups = { j->gw, j->sender_jid, j->msg.from };
+    struct x2m_lookups lookups = { .gw = j->gw, .jid = j->sender_jid,
+                                   .from = j->msg.from,
+                                   .room_id = j->room_id };
     struct x2m_env env;
     x2m_env_for(&lookups, &env);
     json_t *content = x2m_translate(&j->msg, &env, &j->replaces, &why);
@@ -363,13 +360,13 @@ void to_matrix_process(struct gateway *gw, const struct store_outbox_item *it)
     j->arrived_ms = it->created_ts;
     j->queue = xstrdup(it->queue);
     /* The stored copy is for replay after a crash; when the worker starts
-     * on the stanza that just arrived, use it as parsed. */
-    j->stanza = it->id == gw->live_item_id && gw->live_stanza
-                    ? xmpp_stanza_clone(gw->live_stanza)
-                    : xmpp_stanza_new_from_string(gw->xmpp, it->payload);
+     * on the stanza that just arrived, it takes it as the edge parsed it. */
     const char *why = "the stored stanza cannot be parsed";
+    bool parsed = queues_take_live(gw, it->id, &j->msg, &j->stanza);
+    if (!parsed)
+        j->stanza = xmpp_stanza_new_from_string(gw->xmpp, it->payload);
     enum ids_matrix_kind kind;
-    if (!j->stanza || xmsg_parse(j->stanza, &j->msg, &why) < 0 ||
+    if (!j->stanza || (!parsed && xmsg_parse(j->stanza, &j->msg, &why) < 0) ||
         ids_jid_to_ghost(&gw->ids, j->msg.from, &j->ghost, &why) < 0 ||
         ids_jid_to_matrix(&gw->ids, j->msg.to, &j->target, &kind, &why) < 0 ||
         (kind != IDS_MATRIX_USER && strcmp(j->msg.type, "groupchat") != 0)) {
@@ -379,9 +376,8 @@ void to_matrix_process(struct gateway *gw, const struct store_outbox_item *it)
         return;
     }
     j->sender_jid = ids_jid_bare(j->msg.from);
-    j->retract_id = xretract_target(j->stanza);
-    if (!j->retract_id && xreactions_parse(j->stanza, &j->reactions, &why) < 0) {
-        job_fail(j, "bad-request", why);
+    if (j->msg.reactions_error) {
+        job_fail(j, "bad-request", j->msg.reactions_error);
         return;
     }
     if (strcmp(j->msg.type, "groupchat") == 0) {

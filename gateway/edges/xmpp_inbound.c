@@ -27,7 +27,6 @@
 #include "xep/chatstates.h"
 #include "xep/avatars.h"
 #include "xep/disco.h"
-#include "xep/encrypted.h"
 #include "xep/markers.h"
 #include "xep/mam.h"
 #include "xep/message.h"
@@ -73,15 +72,16 @@ static bool from_is_acceptable(struct gateway *gw, const char *from)
 
 static void on_message(struct gateway *gw, xmpp_stanza_t *st)
 {
-    if (from_is_acceptable(gw, xmpp_stanza_get_from(st)) &&
-        portal_xmpp_stanza(gw, st))
-        return;
     struct xmsg m;
     const char *why;
+    /* Parsed here, once, whatever the conversation: an OMEMO message will
+     * be decrypted just before this line. */
     if (xmsg_parse(st, &m, &why) < 0) {
         reply_error(gw, st, "modify", "bad-request", why);
         return;
     }
+    if (from_is_acceptable(gw, m.from) && portal_xmpp_message(gw, st, &m))
+        goto out;
     if (strcmp(m.type, "error") == 0) {
         log_info("xmpp: error bounce from %s for stanza %s", m.from,
                  m.id ? m.id : "(no id)");
@@ -98,23 +98,19 @@ static void on_message(struct gateway *gw, xmpp_stanza_t *st)
         log_warn("xmpp: ignoring a message with a spoofed from (%s)", m.from);
         goto out;
     }
-    typing_xmpp_message(gw, st, &m);
-    receipts_xmpp_message(gw, st, &m);
-    const char *scheme = xencrypted_scheme(st);
-    if (scheme) {
-        encrypted_refuse_xmpp(gw, st, scheme);
+    typing_xmpp_message(gw, &m);
+    receipts_xmpp_message(gw, &m);
+    if (m.encryption) {
+        encrypted_refuse_xmpp(gw, st, m.encryption);
         goto out;
     }
     /* Reactions and retractions need no body (a retraction's body is only
      * a fallback); they travel the messages' path, in order with them. */
-    struct xreactions reactions;
-    int has_reactions = xreactions_parse(st, &reactions, &why);
-    xreactions_free(&reactions);
-    if (has_reactions < 0) {
-        reply_error(gw, st, "modify", "bad-request", why);
+    if (m.reactions_error) {
+        reply_error(gw, st, "modify", "bad-request", m.reactions_error);
         goto out;
     }
-    bool fastened = has_reactions || xretract_present(st);
+    bool fastened = m.reactions.id || m.retract_id;
     if (!m.body && !fastened)
         goto out; /* nothing else to bridge */
 
@@ -206,11 +202,7 @@ static void on_message(struct gateway *gw, xmpp_stanza_t *st)
                     "the gateway could not store the message; send it again");
     else {
         gw->stanza_start = metrics_point_now();
-        gw->live_stanza = st;
-        gw->live_item_id = item_id;
-        queues_kick(gw, queue);
-        gw->live_stanza = NULL;
-        gw->live_item_id = 0;
+        queues_kick_live(gw, queue, item_id, st, &m);
         gw->stanza_start.wall_us = 0;
     }
     free(queue);
@@ -240,7 +232,7 @@ static void on_presence(struct gateway *gw, xmpp_stanza_t *st)
     const char *type = xmpp_stanza_get_type(st);
     const char *from = xmpp_stanza_get_from(st);
     const char *to = xmpp_stanza_get_to(st);
-    if (!to || !from_is_acceptable(gw, from) || portal_xmpp_stanza(gw, st))
+    if (!to || !from_is_acceptable(gw, from) || portal_xmpp_presence(gw, st))
         return;
     char *target = NULL;
     enum ids_matrix_kind kind;

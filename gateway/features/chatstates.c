@@ -219,20 +219,19 @@ static void ghost_typing(struct gateway *gw, const char *room_id,
 
 /* What a message says about its sender's typing: composing starts it;
  * another state or a message ends it. */
-static int typing_of(xmpp_stanza_t *st, const struct xmsg *m, bool *typing)
+static int typing_of(const struct xmsg *m, bool *typing)
 {
-    enum chatstate cs = chatstate_of(st);
+    enum chatstate cs = m->chatstate;
     if (cs == CHATSTATE_NONE && !m->body)
         return -1;
     *typing = cs == CHATSTATE_COMPOSING && !m->body;
     return 0;
 }
 
-void typing_xmpp_message(struct gateway *gw, xmpp_stanza_t *st,
-                         const struct xmsg *m)
+void typing_xmpp_message(struct gateway *gw, const struct xmsg *m)
 {
     bool typing;
-    if (typing_of(st, m, &typing) < 0 || (!typing && !ghosts && m->body))
+    if (typing_of(m, &typing) < 0 || (!typing && !ghosts && m->body))
         return; /* a message, and no ghost types: nothing to end */
     char *room_id, *ghost;
     if (conversation_of_xmpp(gw, m, &room_id, &ghost) != 1)
@@ -248,7 +247,7 @@ void typing_xmpp_message(struct gateway *gw, xmpp_stanza_t *st,
             if (store_occupant_get(gw->store, m->from, muc_jid, &o) == 1) {
                 char *from = xasprintf("%s/%s", muc_jid, o.nick);
                 xmpp_stanza_t *out = chatstate_message(
-                    gw->xmpp, from, muc_jid, "groupchat", chatstate_of(st));
+                    gw->xmpp, from, muc_jid, "groupchat", m->chatstate);
                 conversation_send(gw, &room, out, ghost, false);
                 xmpp_stanza_release(out);
                 free(from);
@@ -262,14 +261,13 @@ void typing_xmpp_message(struct gateway *gw, xmpp_stanza_t *st,
     free(ghost);
 }
 
-void typing_portal_message(struct gateway *gw, xmpp_stanza_t *st,
-                           const struct store_room *room,
+void typing_portal_message(struct gateway *gw, const struct store_room *room,
                            const struct xmsg *m)
 {
     bool typing;
-    if (typing_of(st, m, &typing) < 0 || (!typing && !ghosts && m->body))
+    if (typing_of(m, &typing) < 0 || (!typing && !ghosts && m->body))
         return;
-    char *ghost = conversation_portal_ghost(gw, room, st, m);
+    char *ghost = conversation_portal_ghost(gw, room, m);
     if (ghost)
         ghost_typing(gw, room->room_id, ghost, typing);
     free(ghost);

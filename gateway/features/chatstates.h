@@ -18,13 +18,11 @@ void typing_matrix_ephemeral(struct gateway *gw,
 /* Every message from an XMPP user to the gateway (not an error, not a
  * spoof), before anything else looks at it: its chat state, if any.
  * Bodiless messages end here when nothing else wants them. */
-void typing_xmpp_message(struct gateway *gw, xmpp_stanza_t *st,
-                         const struct xmsg *m);
+void typing_xmpp_message(struct gateway *gw, const struct xmsg *m);
 
 /* A groupchat message a portal's MUC relayed (parsed into m): an XMPP
  * occupant's chat state, or a message that ends their typing. */
-void typing_portal_message(struct gateway *gw, xmpp_stanza_t *st,
-                           const struct store_room *room,
+void typing_portal_message(struct gateway *gw, const struct store_room *room,
                            const struct xmsg *m);
 
 #endif

@@ -51,10 +51,10 @@ int conversation_of_xmpp(struct gateway *gw, const struct xmsg *m,
 
 char *conversation_portal_ghost(struct gateway *gw,
                                 const struct store_room *room,
-                                xmpp_stanza_t *st, const struct xmsg *m)
+                                const struct xmsg *m)
 {
     const char *nick = ids_jid_resource(m->from);
-    if (!nick || muc_delay_ms(st) > 0)
+    if (!nick || m->delay_ms > 0)
         return NULL; /* the room itself, or history replayed on a join */
     struct store_portal_user u;
     if (store_portal_user_by_nick(gw->store, room->xmpp_jid, nick, &u) == 1) {

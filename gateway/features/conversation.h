@@ -21,7 +21,7 @@ int conversation_of_xmpp(struct gateway *gw, const struct xmsg *m,
  * the gateway's own Matrix users, unknown, or the message is history. */
 char *conversation_portal_ghost(struct gateway *gw,
                                 const struct store_room *room,
-                                xmpp_stanza_t *st, const struct xmsg *m);
+                                const struct xmsg *m);
 
 /* The full JID a Matrix user's signals come from in a room, for each
  * kind: DM: their JID on the component; gateway mode: room/nick; portal:

@@ -205,17 +205,17 @@ static void relay_to_occupants(struct gateway *gw, const char *room_id,
     store_room_free(&room);
 }
 
-static bool is_read_marker(xmpp_stanza_t *st, const char **id)
+static bool is_read_marker(const struct xmsg *m, const char **id)
 {
-    enum marker_kind k = marker_of(st, id);
-    return k == MARKER_DISPLAYED || k == MARKER_ACKNOWLEDGED;
+    *id = m->marker_id;
+    return m->marker_id && (m->marker == MARKER_DISPLAYED ||
+                            m->marker == MARKER_ACKNOWLEDGED);
 }
 
-void receipts_xmpp_message(struct gateway *gw, xmpp_stanza_t *st,
-                           const struct xmsg *m)
+void receipts_xmpp_message(struct gateway *gw, const struct xmsg *m)
 {
     const char *id;
-    if (!is_read_marker(st, &id))
+    if (!is_read_marker(m, &id))
         return;
     char *room_id, *ghost;
     if (conversation_of_xmpp(gw, m, &room_id, &ghost) != 1)
@@ -228,7 +228,8 @@ void receipts_xmpp_message(struct gateway *gw, xmpp_stanza_t *st,
                     ? store_message_by_event(gw->store, id, &read)
                     : 0;
     if (found != 1)
-        found = store_message_by_stanza(gw->store, bare, id, &read);
+        found = store_message_by_stanza_in(gw->store, room_id, bare, id,
+                                           &read);
     if (found == 1) {
         if (xmpp_read(gw, room_id, ghost, &read) && *m->type == 'g')
             relay_to_occupants(gw, room_id, ghost, m, id);
@@ -239,14 +240,14 @@ void receipts_xmpp_message(struct gateway *gw, xmpp_stanza_t *st,
     free(ghost);
 }
 
-void receipts_portal_message(struct gateway *gw, xmpp_stanza_t *st,
+void receipts_portal_message(struct gateway *gw,
                              const struct store_room *room,
                              const struct xmsg *m)
 {
     const char *id;
-    if (!is_read_marker(st, &id))
+    if (!is_read_marker(m, &id))
         return;
-    char *ghost = conversation_portal_ghost(gw, room, st, m);
+    char *ghost = conversation_portal_ghost(gw, room, m);
     struct store_message read;
     /* Markers in a MUC name the stanza-id the MUC stamped. */
     if (ghost &&

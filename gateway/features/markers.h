@@ -17,12 +17,11 @@ void receipts_matrix_ephemeral(struct gateway *gw,
 
 /* Every message from an XMPP user to the gateway (not an error, not a
  * spoof): its XEP-0184 receipt or XEP-0333 marker, if any. */
-void receipts_xmpp_message(struct gateway *gw, xmpp_stanza_t *st,
-                           const struct xmsg *m);
+void receipts_xmpp_message(struct gateway *gw, const struct xmsg *m);
 
 /* A groupchat message a portal's MUC relayed (parsed into m): an XMPP
  * occupant's XEP-0333 marker, if any. */
-void receipts_portal_message(struct gateway *gw, xmpp_stanza_t *st,
+void receipts_portal_message(struct gateway *gw,
                              const struct store_room *room,
                              const struct xmsg *m);
 

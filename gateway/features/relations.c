@@ -29,12 +29,13 @@ char *relations_crossed_as(struct gateway *gw, const char *event_id,
 /* ---------------------------------------------------- XMPP -> Matrix -- */
 
 char *relations_event_for(struct gateway *gw, const char *jid,
-                          const char *xmpp_id)
+                          const char *room_id, const char *xmpp_id)
 {
     /* A bridged message, or, in gateway-mode rooms, a stanza-id, which
      * there is the event id itself. */
     struct store_message orig;
-    if (store_message_by_stanza(gw->store, jid, xmpp_id, &orig) == 1) {
+    if (store_message_by_stanza_in(gw->store, room_id, jid, xmpp_id, &orig) ==
+        1) {
         char *event_id = xstrdup(orig.event_id);
         store_message_free(&orig);
         return event_id;
@@ -51,12 +52,13 @@ char *relations_xmpp_id(struct gateway *gw, const struct store_room *room,
 }
 
 char *relations_edit_target(struct gateway *gw, const char *jid,
-                            const char *xmpp_id)
+                            const char *room_id, const char *xmpp_id)
 {
     /* A correction edits the original event: the first one, even when a
      * client corrects its correction. */
     struct store_message orig;
-    if (store_message_by_stanza(gw->store, jid, xmpp_id, &orig) != 1)
+    if (store_message_by_stanza_in(gw->store, room_id, jid, xmpp_id, &orig) !=
+        1)
         return NULL;
     char *target = xstrdup(orig.replaces ? orig.replaces : orig.event_id);
     store_message_free(&orig);

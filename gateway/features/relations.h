@@ -16,15 +16,17 @@
 char *relations_crossed_as(struct gateway *gw, const char *event_id,
                            bool correction);
 /* Edits, XMPP -> Matrix: the event a correction of xmpp_id (in
- * conversation `jid`) edits: the first of the original's edits, as Matrix
- * edits always name the original; NULL if it never crossed. Caller
- * frees. */
+ * conversation `jid`, room room_id) edits: the first of the original's
+ * edits, as Matrix edits always name the original; NULL if it never
+ * crossed. Caller frees. */
 char *relations_edit_target(struct gateway *gw, const char *jid,
-                            const char *xmpp_id);
+                            const char *room_id, const char *xmpp_id);
 /* The event an XMPP id names in conversation `jid` (the XMPP party the
- * messages table files it under), or NULL. Caller frees. */
+ * messages table files it under) and Matrix room room_id, or NULL. The
+ * room matters: a client that numbers its messages uses the same ids with
+ * everyone. Caller frees. */
 char *relations_event_for(struct gateway *gw, const char *jid,
-                          const char *xmpp_id);
+                          const char *room_id, const char *xmpp_id);
 /* The id the XMPP side of `room` knows event_id by (what XEP-0444 and
  * XEP-0424 name: the room's stanza-id in MUCs, the message id in chats),
  * or NULL if it never crossed. Caller frees. */

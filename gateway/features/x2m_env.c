@@ -65,13 +65,13 @@ static char *mxid_of_uri(void *ud, const char *uri)
 static char *event_for(void *ud, const char *xmpp_id)
 {
     struct x2m_lookups *l = ud;
-    return relations_event_for(l->gw, l->jid, xmpp_id);
+    return relations_event_for(l->gw, l->jid, l->room_id, xmpp_id);
 }
 
 static char *edit_target(void *ud, const char *xmpp_id)
 {
     struct x2m_lookups *l = ud;
-    return relations_edit_target(l->gw, l->jid, xmpp_id);
+    return relations_edit_target(l->gw, l->jid, l->room_id, xmpp_id);
 }
 
 void x2m_env_for(struct x2m_lookups *l, struct x2m_env *env)

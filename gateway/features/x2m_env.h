@@ -16,6 +16,7 @@ struct x2m_lookups {
     struct gateway *gw;
     const char *jid;
     const char *from;
+    const char *room_id; /* the Matrix room the message goes to */
 };
 
 /* Fills env to answer from l. */

@@ -55,14 +55,24 @@ char *portal_base_nick_of(const char *mxid, const char *displayname)
 void portal_op_enqueue(struct gateway *gw, const char *room_id,
                        const struct portal_op *op)
 {
+    portal_op_enqueue_live(gw, room_id, op, NULL, NULL);
+}
+
+void portal_op_enqueue_live(struct gateway *gw, const char *room_id,
+                            const struct portal_op *op, xmpp_stanza_t *st,
+                            struct xmsg *m)
+{
     struct portal_op o = *op;
     o.room_id = room_id;
     json_t *doc = portal_op_encode(&o);
     char *payload = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     char *queue = xasprintf("portal %s", room_id);
-    if (store_outbox_add(gw->store, queue, OUTBOX_PORTAL_OP, payload,
-                         gateway_now_ms()) >= 0)
+    int64_t item_id = store_outbox_add(gw->store, queue, OUTBOX_PORTAL_OP,
+                                       payload, gateway_now_ms());
+    if (item_id >= 0 && m)
+        queues_kick_live(gw, queue, item_id, st, m);
+    else if (item_id >= 0)
         queues_kick(gw, queue);
     free(queue);
     free(payload);

@@ -14,6 +14,12 @@ char *portal_base_nick_of(const char *mxid, const char *displayname);
  * op's room_id is set to room_id, op itself is the caller's. */
 void portal_op_enqueue(struct gateway *gw, const char *room_id,
                        const struct portal_op *op);
+/* The same for a "say" of a message that has just arrived, st parsed into
+ * m: if the op runs at once it takes m (queues_kick_live). */
+struct xmsg;
+void portal_op_enqueue_live(struct gateway *gw, const char *room_id,
+                            const struct portal_op *op, xmpp_stanza_t *st,
+                            struct xmsg *m);
 /* Queues a stanza for the MUC after the turn's commit, in the room's
  * Matrix-to-XMPP order. */
 void portal_send_to_muc(struct gateway *gw, const char *room_id,

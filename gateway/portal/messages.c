@@ -7,7 +7,6 @@
 #include "gateway/portal/occupants.h"
 
 #include "gateway/features/relations.h"
-#include "gateway/features/x2m_env.h"
 #include "gateway/base/to_xmpp.h"
 #include "gateway/base/effects.h"
 #include "gateway/core/portal_pending.h"
@@ -109,8 +108,8 @@ static void on_message_error(struct gateway *gw, xmpp_stanza_t *st,
 
 /* An XMPP occupant's reactions or retraction, relayed by the MUC: their
  * ghost does the same to the message in the Matrix room. */
-static void on_muc_action(struct gateway *gw, xmpp_stanza_t *st,
-                          const struct store_room *room, const char *nick,
+static void on_muc_action(struct gateway *gw, const struct store_room *room,
+                          const char *nick,
                           const struct xreactions *reactions,
                           const char *retract_id)
 {
@@ -122,7 +121,7 @@ static void on_muc_action(struct gateway *gw, xmpp_stanza_t *st,
     if (found != 1)
         return; /* only occupants present have a ghost in the room */
     const char *xmpp_id = retract_id ? retract_id : reactions->id;
-    char *event_id = relations_event_for(gw, muc, xmpp_id);
+    char *event_id = relations_event_for(gw, muc, room->room_id, xmpp_id);
     if (!event_id) {
         log_debug("portal: %s in %s acted on %s, which never crossed", nick,
                   muc, xmpp_id);
@@ -136,7 +135,6 @@ static void on_muc_action(struct gateway *gw, xmpp_stanza_t *st,
         .nkeys = retract_id ? 0 : (size_t)reactions->n,
     };
     portal_op_enqueue(gw, room->room_id, &op);
-    (void)st;
     free(event_id);
     store_occupant_free(&o);
 }
@@ -154,7 +152,7 @@ static void on_muc_moderated(struct gateway *gw, const struct store_room *room,
     if (store_inbound_get(gw->store, muc, muc, seen, NULL) == 1)
         goto out;
     store_inbound_add(gw->store, muc, muc, seen, gateway_now_ms());
-    char *event_id = relations_event_for(gw, muc, mod->id);
+    char *event_id = relations_event_for(gw, muc, room->room_id, mod->id);
     if (!event_id) {
         log_debug("portal: a moderator in %s removed %s, which never crossed",
                   muc, mod->id);
@@ -194,98 +192,70 @@ out:
 }
 
 void portal_on_muc_message(struct gateway *gw, xmpp_stanza_t *st,
-                           const struct store_room *room)
+                           struct xmsg *m, const struct store_room *room)
 {
     const char *muc = room->xmpp_jid;
-    const char *type = xmpp_stanza_get_type(st);
-    if (type && strcmp(type, "error") == 0) {
+    if (strcmp(m->type, "error") == 0) {
         on_message_error(gw, st, room);
         return;
     }
-    if (!type || strcmp(type, "groupchat") != 0)
+    if (strcmp(m->type, "groupchat") != 0)
         return; /* private messages through the MUC are not bridged */
-    struct xmsg m;
-    const char *why;
-    if (xmsg_parse(st, &m, &why) < 0)
-        return;
-    const char *nick = ids_jid_resource(m.from);
-    struct xreactions reactions = { 0 };
-    char *retract_id = NULL;
+    const char *nick = ids_jid_resource(m->from);
     /* An XMPP occupant's chat state or chat marker
      * (gateway/features/chatstates.c, gateway/features/markers.c). */
-    typing_portal_message(gw, st, room, &m);
-    receipts_portal_message(gw, st, room, &m);
-    char *subject = xml_child_text(st, "subject", NULL);
-    if (subject && !m.body) {
-        on_subject(gw, room, subject);
-        goto out;
+    typing_portal_message(gw, room, m);
+    receipts_portal_message(gw, room, m);
+    if (m->subject && !m->body) {
+        on_subject(gw, room, m->subject);
+        return;
     }
-    struct xmoderated mod;
-    if (xmoderated_parse(st, &mod) == 1) {
+    if (m->moderated.id) {
         /* Only the room itself (its bare JID) announces a moderation; an
          * occupant's "announcement", relayed from room@service/nick, is
          * a forgery, whatever it claims. */
         if (!nick)
-            on_muc_moderated(gw, room, &mod);
+            on_muc_moderated(gw, room, &m->moderated);
         else
             log_info("portal: %s in %s forged a moderation announcement; "
                      "ignored", nick, muc);
-        xmoderated_free(&mod);
-        goto out;
+        return;
     }
-    retract_id = xretract_target(st);
-    if (!retract_id && xreactions_parse(st, &reactions, &why) < 0)
-        goto out;
-    bool action = retract_id || reactions.id;
-    if ((!m.body && !action) || !nick)
-        goto out;
-    const char *sid = muc_stanza_id(st, muc);
+    if (m->reactions_error)
+        return;
+    bool action = m->retract_id || m->reactions.id;
+    if ((!m->body && !action) || !nick)
+        return;
+    const char *sid = m->stanza_id; /* stamped by the room: m->from's bare */
     struct store_portal_user u;
     if (store_portal_user_by_nick(gw->store, muc, nick, &u) == 1) {
         /* A Matrix user's message reflected by the room, stamped with the
          * stanza-id that XMPP replies will name it by. */
         struct store_message mine;
-        if (sid && m.origin_id &&
-            store_message_by_event(gw->store, m.origin_id, &mine) == 1) {
+        if (sid && m->origin_id &&
+            store_message_by_event(gw->store, m->origin_id, &mine) == 1) {
             store_message_set_stanza_id(gw->store, mine.event_id, sid);
             store_message_free(&mine);
         }
         store_portal_user_free(&u);
-        goto out;
+        return;
     }
-    const char *dedupe = sid ? sid : xmsg_dedupe_id(&m);
+    const char *dedupe = sid ? sid : xmsg_dedupe_id(m);
     struct store_message known;
-    if ((m.origin_id &&
-         store_message_by_stanza(gw->store, muc, m.origin_id, &known) == 1) ||
+    if ((m->origin_id &&
+         store_message_by_stanza(gw->store, muc, m->origin_id, &known) == 1) ||
         (dedupe && store_message_by_stanza(gw->store, muc, dedupe, &known) ==
                        1)) {
         store_message_free(&known);
-        goto out; /* bridged already, or our own reflection */
+        return; /* bridged already, or our own reflection */
     }
     if (dedupe && store_inbound_get(gw->store, muc, muc, dedupe, NULL) == 1)
-        goto out; /* another Matrix user's copy of the same message */
+        return; /* another Matrix user's copy of the same message */
     if (action) {
-        on_muc_action(gw, st, room, nick, &reactions, retract_id);
+        on_muc_action(gw, room, nick, &m->reactions, m->retract_id);
         if (dedupe)
             store_inbound_add(gw->store, muc, muc, dedupe, gateway_now_ms());
-        goto out;
-    }
-    /* An encrypted message's body is only a fallback for clients without
-     * the scheme: the room is told plainly what it cannot see. */
-    const char *scheme = xencrypted_scheme(st);
-    if (scheme) {
-        free(m.body);
-        m.body = xasprintf("[%s sent a %s-encrypted message, which this "
-                           "gateway cannot decrypt yet]", nick, scheme);
-    }
-    char *replaces = NULL;
-    struct x2m_lookups lookups = { gw, muc, m.from };
-    struct x2m_env env;
-    x2m_env_for(&lookups, &env);
-    json_t *content = x2m_translate(&m, &env, &replaces, &why);
-    if (!content) {
-        log_info("portal: a message in %s was not bridged: %s", muc, why);
-        goto out;
+        return;
     }
     char *occ_jid = xasprintf("%s/%s", muc, nick);
     struct store_occupant o;
@@ -300,32 +270,22 @@ void portal_on_muc_message(struct gateway *gw, xmpp_stanza_t *st,
                                   .jid = occ_jid, .nick = nick };
         portal_op_enqueue(gw, room->room_id, &join);
     }
-    if (ghost) {
-        long long delayed = muc_delay_ms(st);
+    char *xml = ghost ? xmsg_stanza_to_xml(st) : NULL;
+    if (xml) {
         int64_t now = gateway_now_ms();
-        bool share = media_is_share(&m);
+        /* The message as it came is what is stored; it is translated when
+         * the op runs (gateway/portal/ops.c), as a
+         * DM's is. */
         struct portal_op op = {
-            .kind = PORTAL_OP_SAY, .user_id = ghost, .content = content,
-            .replaces = replaces, .ts = delayed > 0 ? delayed : now,
-            .stanza_id = dedupe,
-            /* The sender's own id for the message (origin-id, else the id
-             * the room passed on), which corrections name it by. */
-            .origin_id = m.origin_id ? m.origin_id : m.id, .muc = muc,
-            /* A file share: the op fetches it and posts it as media. */
-            .media_url = share ? m.oob_url : NULL,
-            .media_desc = share ? m.oob_desc : NULL,
+            .kind = PORTAL_OP_SAY, .user_id = ghost, .stanza = xml,
+            .ts = m->delay_ms > 0 ? m->delay_ms : now, .stanza_id = dedupe,
+            .muc = muc,
         };
-        portal_op_enqueue(gw, room->room_id, &op);
         if (dedupe)
             store_inbound_add(gw->store, muc, muc, dedupe, now);
+        portal_op_enqueue_live(gw, room->room_id, &op, st, m);
     }
+    free(xml);
     free(ghost);
     free(occ_jid);
-    free(replaces);
-    json_decref(content);
-out:
-    xreactions_free(&reactions);
-    free(retract_id);
-    free(subject);
-    xmsg_free(&m);
 }

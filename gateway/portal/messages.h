@@ -6,7 +6,8 @@
 
 /* A groupchat message (or error) from the MUC to a Matrix user's
  * occupant. */
+struct xmsg;
 void portal_on_muc_message(struct gateway *gw, xmpp_stanza_t *st,
-                           const struct store_room *room);
+                           struct xmsg *m, const struct store_room *room);
 
 #endif

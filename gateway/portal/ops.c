@@ -5,6 +5,7 @@
 #include "gateway/core/portal_op.h"
 
 #include "gateway/features/relations.h"
+#include "gateway/features/x2m_env.h"
 #include "gateway/base/to_xmpp.h"
 #include "gateway/base/effects.h"
 #include "gateway/core/portal_pending.h"
@@ -39,6 +40,11 @@ struct op_job {
     int64_t item_id;
     char *queue;
     struct portal_op op;  /* views into the stored document */
+    /* say: the message (op.stanza parsed), what it became, and the event
+     * a correction replaces */
+    struct xmsg msg;
+    json_t *content;
+    char *replaces;
     json_t *media_content; /* say: the file's content, once uploaded */
 };
 
@@ -47,6 +53,9 @@ static void op_done(struct op_job *j)
     queues_done(j->gw, j->queue, j->item_id);
     free(j->queue);
     portal_op_clear(&j->op);
+    xmsg_free(&j->msg);
+    json_decref(j->content);
+    free(j->replaces);
     json_decref(j->media_content);
     free(j);
 }
@@ -61,12 +70,20 @@ static void op_answered(struct op_job *j, const struct mx_response *r,
                  portal_op_name(op->kind), op->user_id, op->room_id, r->error);
     } else if (op->kind == PORTAL_OP_SAY) {
         if (event_id && op->muc) {
+            /* The sender's own id for the message (origin-id, else the id
+             * the room passed on), which corrections name it by. */
+            const char *origin_id = op->origin_id;
+            const char *replaces = op->replaces;
+            if (op->stanza) {
+                origin_id = j->msg.origin_id ? j->msg.origin_id : j->msg.id;
+                replaces = j->replaces;
+            }
             struct store_message m = {
                 .event_id = (char *)event_id,
                 .room_id = (char *)op->room_id,
                 .xmpp_jid = (char *)op->muc, .stanza_id = (char *)op->stanza_id,
-                .origin_id = (char *)op->origin_id,
-                .replaces = (char *)op->replaces,
+                .origin_id = (char *)origin_id,
+                .replaces = (char *)replaces,
                 .sender = (char *)op->user_id,
                 .direction = DIR_XMPP_TO_MATRIX,
                 .ts = op->ts,
@@ -154,7 +171,9 @@ static void say(struct op_job *j)
     /* The outbox id names the message for good, so a replay after a crash
      * hands the homeserver the same transaction. */
     char *txn = xasprintf("isthmus.p%lld", (long long)j->item_id);
-    json_t *content = j->media_content ? j->media_content : j->op.content;
+    json_t *content = j->media_content ? j->media_content
+                      : j->content     ? j->content
+                                       : j->op.content;
     mx_send_event(j->gw->mx, j->op.room_id, "m.room.message", txn,
                   j->op.user_id, j->op.ts, json_incref(content), 0, on_said,
                   j);
@@ -216,8 +235,69 @@ static void run_topic(struct op_job *j)
                  json_pack("{s:s}", "topic", j->op.topic), 0, on_op_done, j);
 }
 
+/* An encrypted message's body is only a fallback for clients without the
+ * scheme: the room is told plainly what it cannot see. */
+static void say_what_cannot_be_read(struct xmsg *m)
+{
+    if (!m->encryption)
+        return;
+    const char *nick = ids_jid_resource(m->from);
+    free(m->body);
+    m->body = xasprintf("[%s sent a %s-encrypted message, which this "
+                        "gateway cannot decrypt yet]", nick ? nick : "someone",
+                        m->encryption);
+    /* Nothing else of the fallback is the sender's own. */
+    free(m->xhtml);
+    m->xhtml = NULL;
+    free(m->oob_url);
+    m->oob_url = NULL;
+}
+
+/* The event content for a say op's message, translated as a DM's is (a
+ * correction's target, *replaces, caller frees). New reference, or NULL
+ * with *why. */
+static json_t *say_translate(struct gateway *gw, struct xmsg *m,
+                             const char *muc, const char *room_id,
+                             char **replaces, const char **why)
+{
+    say_what_cannot_be_read(m);
+    struct x2m_lookups lookups = { .gw = gw, .jid = muc, .from = m->from,
+                                   .room_id = room_id };
+    struct x2m_env env;
+    x2m_env_for(&lookups, &env);
+    return x2m_translate(m, &env, replaces, why);
+}
+
 static void run_say(struct op_job *j)
 {
+    const struct portal_op *op = &j->op;
+    if (op->stanza) {
+        /* Taken as the edge parsed it when the op runs at once; else
+         * parsed from the stored copy (a replay, or a busy queue). */
+        xmpp_stanza_t *st = NULL;
+        bool parsed = queues_take_live(j->gw, j->item_id, &j->msg, &st);
+        if (!parsed)
+            st = xmpp_stanza_new_from_string(j->gw->xmpp, op->stanza);
+        const char *why = "the stored stanza cannot be parsed";
+        if (st && (parsed || xmsg_parse(st, &j->msg, &why) == 0))
+            j->content = say_translate(j->gw, &j->msg, op->muc, op->room_id,
+                                       &j->replaces, &why);
+        if (st)
+            xmpp_stanza_release(st);
+        if (!j->content) {
+            log_info("portal: a message in %s was not bridged: %s", op->muc,
+                     why);
+            op_done(j);
+            return;
+        }
+        /* A file share: fetched and posted as media. */
+        if (media_is_share(&j->msg))
+            media_to_matrix(j->gw, op->user_id, j->msg.oob_url,
+                            j->msg.oob_desc, on_say_media, j);
+        else
+            say(j);
+        return;
+    }
     if (j->op.media_url)
         media_to_matrix(j->gw, j->op.user_id, j->op.media_url,
                         j->op.media_desc, on_say_media, j);

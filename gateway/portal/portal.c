@@ -41,42 +41,59 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool portal_xmpp_stanza(struct gateway *gw, xmpp_stanza_t *st)
+/* The portal whose MUC (the bare `from`) sent a stanza: 1 with *room
+ * filled (store_room_free) and *mxid the Matrix user whose occupant `to`
+ * is, or NULL when it is none of ours (caller frees); 0 when the MUC has
+ * no portal. */
+static int portal_of(struct gateway *gw, const char *from, const char *to,
+                     struct store_room *room, char **mxid)
 {
-    const char *name = xmpp_stanza_get_name(st);
-    const char *from = xmpp_stanza_get_from(st);
-    const char *to = xmpp_stanza_get_to(st);
-    if (!name || !from || !to)
-        return false;
-    bool message = strcmp(name, "message") == 0;
-    if (message) {
-        if (portal_handle_invite(gw, st))
-            return true;
-        /* Direct chats are most of the traffic: only what a room sends
-         * needs the lookup below. */
-        const char *type = xmpp_stanza_get_type(st);
-        if (!type || (strcmp(type, "groupchat") != 0 &&
-                      strcmp(type, "error") != 0))
-            return false;
-    } else if (strcmp(name, "presence") != 0) {
-        return false;
-    }
+    *mxid = NULL;
     char *muc = ids_jid_bare(from);
-    struct store_room room;
-    int found = store_room_find_portal(gw->store, muc, &room);
+    int found = store_room_find_portal(gw->store, muc, room);
     free(muc);
     if (found != 1)
-        return false;
-    char *mxid = NULL;
+        return 0;
     enum ids_matrix_kind kind;
     const char *why;
-    if (ids_jid_to_matrix(&gw->ids, to, &mxid, &kind, &why) == 0 &&
-        kind == IDS_MATRIX_USER) {
-        if (message)
-            portal_on_muc_message(gw, st, &room);
-        else
-            portal_on_muc_presence(gw, st, &room, mxid);
+    if (ids_jid_to_matrix(&gw->ids, to, mxid, &kind, &why) == 0 &&
+        kind != IDS_MATRIX_USER) {
+        free(*mxid);
+        *mxid = NULL;
     }
+    return 1;
+}
+
+bool portal_xmpp_message(struct gateway *gw, xmpp_stanza_t *st,
+                         struct xmsg *m)
+{
+    if (portal_handle_invite(gw, st))
+        return true;
+    /* Direct chats are most of the traffic: only what a room sends needs
+     * the lookup below. */
+    if (strcmp(m->type, "groupchat") != 0 && strcmp(m->type, "error") != 0)
+        return false;
+    struct store_room room;
+    char *mxid;
+    if (portal_of(gw, m->from, m->to, &room, &mxid) != 1)
+        return false;
+    if (mxid)
+        portal_on_muc_message(gw, st, m, &room);
+    free(mxid);
+    store_room_free(&room);
+    return true;
+}
+
+bool portal_xmpp_presence(struct gateway *gw, xmpp_stanza_t *st)
+{
+    const char *from = xmpp_stanza_get_from(st);
+    const char *to = xmpp_stanza_get_to(st);
+    struct store_room room;
+    char *mxid;
+    if (!from || !to || portal_of(gw, from, to, &room, &mxid) != 1)
+        return false;
+    if (mxid)
+        portal_on_muc_presence(gw, st, &room, mxid);
     free(mxid);
     store_room_free(&room);
     return true;

@@ -15,10 +15,15 @@
 
 #include <stdbool.h>
 
-/* A stanza from a MUC that has a portal (its occupants' presences and
- * messages, addressed to a Matrix user's occupant), or an invitation for a
- * Matrix user. Returns false, doing nothing, for any other stanza. */
-bool portal_xmpp_stanza(struct gateway *gw, xmpp_stanza_t *st);
+/* A message (st, parsed into m) from a MUC that has a portal, addressed
+ * to a Matrix user's occupant, or an invitation for a Matrix user. Returns
+ * false, doing nothing, for any other message. m may be emptied (its
+ * content moved on to the work it became); the caller still frees it. */
+struct xmsg;
+bool portal_xmpp_message(struct gateway *gw, xmpp_stanza_t *st,
+                         struct xmsg *m);
+/* The same for a presence from a portal's MUC. */
+bool portal_xmpp_presence(struct gateway *gw, xmpp_stanza_t *st);
 /* The component (re)connected: every Matrix user rejoins their MUCs, asking
  * only for what was said while the gateway was away. */
 void portal_rejoin_all(struct gateway *gw);

@@ -52,16 +52,20 @@ const char *const sqldb_stmt_sql[S_COUNT] = {
     /* Three searches, one per index that can hold the id (migration 10):
      * the primary key for ids equal to the event id, then the two partial
      * indexes, whose conditions are repeated word for word so that the
-     * planner uses them. */
+     * planner uses them. ?3, when not NULL, keeps the search to one
+     * room: the same id may name messages to different people. */
     [S_MSG_BY_STANZA] = "SELECT " MSG_COLS " FROM messages WHERE "
                         "event_id = ?2 AND xmpp_jid = ?1 AND "
-                        "(origin_id = ?2 OR stanza_id = ?2) "
+                        "(origin_id = ?2 OR stanza_id = ?2) AND "
+                        "(?3 IS NULL OR room_id = ?3) "
                         "UNION ALL SELECT " MSG_COLS " FROM messages WHERE "
                         "xmpp_jid = ?1 AND stanza_id = ?2 AND "
-                        "stanza_id <> event_id "
+                        "stanza_id <> event_id AND "
+                        "(?3 IS NULL OR room_id = ?3) "
                         "UNION ALL SELECT " MSG_COLS " FROM messages WHERE "
                         "xmpp_jid = ?1 AND origin_id = ?2 AND "
-                        "origin_id IS NOT NULL "
+                        "origin_id IS NOT NULL AND "
+                        "(?3 IS NULL OR room_id = ?3) "
                         "ORDER BY ts DESC LIMIT 1",
     /* Ids are handed out by the store (outbox.c), never reused. */
     [S_OUTBOX_ADD] = "INSERT INTO outbox(id, queue, kind, payload, "

@@ -78,8 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (muc_user_info_parse(st, &info))
         (void)muc_has_code(&info, 110);
     const char *from = xmpp_stanza_get_from(st);
-    (void)muc_stanza_id(st, from ? from : "");
-    (void)muc_delay_ms(st);
+    (void)xmsg_stanza_id_by(st, from ? from : "");
+    (void)xmsg_delay_ms(st);
     const char *inviter;
     (void)muc_invite_room(st, &inviter);
     struct xreactions rx;

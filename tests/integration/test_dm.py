@@ -1,5 +1,6 @@
 """1:1 chats between a slixmpp user and a matrix-nio user through isthmus."""
 
+import slixmpp
 from nio.responses import ProfileGetDisplayNameResponse
 
 from harness import COMPONENT, DOMAIN
@@ -135,9 +136,9 @@ async def test_the_same_id_to_another_contact_is_a_new_message(cluster,
         send_numbered(alice, puppet_jid(bob), "to bob, numbered 1", "n1")
         room_bob, _ = await bob.wait_invite()
         await bob.join(room_bob)
-        await bob.wait_message(lambda r, e: r == room_bob and
-                               e.body == "to bob, numbered 1",
-                               what="alice's first message to bob")
+        _, to_bob = await bob.wait_message(
+            lambda r, e: r == room_bob and e.body == "to bob, numbered 1",
+            what="alice's first message to bob")
         send_numbered(alice, puppet_jid(carol), "to carol, numbered 1", "n1")
         room_carol, invite = await carol.wait_invite()
         assert invite.sender == ghost_id(alice)
@@ -146,6 +147,22 @@ async def test_the_same_id_to_another_contact_is_a_new_message(cluster,
                                  e.body == "to carol, numbered 1",
                                  what="alice's message to carol, with the id "
                                  "her message to bob had")
+        # A correction of n1 sent to bob edits bob's n1, not carol's (the
+        # later message with that id).
+        msg = alice.client.make_message(mto=puppet_jid(bob),
+                                        mbody="to bob, corrected",
+                                        mtype="chat")
+        msg.append(slixmpp.ET.fromstring(
+            "<replace xmlns='urn:xmpp:message-correct:0' id='n1'/>"))
+        msg.send()
+        _, edit = await bob.wait_message(
+            lambda r, e: r == room_bob and "corrected" in e.body,
+            what="alice's correction of her message to bob")
+        rel = edit.source["content"].get("m.relates_to", {})
+        assert rel.get("rel_type") == "m.replace", edit.source
+        assert rel.get("event_id") == to_bob.event_id, (
+            "the correction edits another conversation's message with the "
+            "same id", rel, to_bob.event_id)
     finally:
         await carol.close()
 

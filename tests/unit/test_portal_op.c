@@ -104,6 +104,20 @@ static void writes_the_same_keys(void **state)
     json_decref(doc);
     json_decref(want);
 
+    /* A message is kept as the stanza the MUC relayed, as a DM's is. */
+    struct portal_op say = { .kind = PORTAL_OP_SAY, .user_id = "@g:hs",
+                             .room_id = "!r:hs", .muc = "r@c",
+                             .stanza = "<message><body>hi</body></message>",
+                             .stanza_id = "s1", .ts = 5 };
+    doc = portal_op_encode(&say);
+    want = json_loads("{\"op\":\"say\",\"user_id\":\"@g:hs\",\"room_id\":"
+                      "\"!r:hs\",\"muc\":\"r@c\",\"stanza_id\":\"s1\","
+                      "\"stanza\":\"<message><body>hi</body></message>\","
+                      "\"ts\":5}", 0, NULL);
+    assert_true(json_equal(doc, want));
+    json_decref(doc);
+    json_decref(want);
+
     struct portal_op join = { .kind = PORTAL_OP_JOIN, .user_id = "@g:hs",
                               .room_id = "!r:hs", .jid = "r@c/A",
                               .nick = "A", .real = false };

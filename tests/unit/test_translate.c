@@ -266,9 +266,9 @@ static void muc_client_side_parsing(void **state)
         "<stanza-id xmlns='urn:xmpp:sid:0' by='r@m' id='real'/>"
         "<delay xmlns='urn:xmpp:delay' stamp='2026-11-22T10:00:00Z'/>"
         "</message>");
-    assert_string_equal(muc_stanza_id(m, "r@m"), "real");
-    assert_null(muc_stanza_id(m, "other@m"));
-    assert_int_equal(muc_delay_ms(m), 1795341600000LL);
+    assert_string_equal(xmsg_stanza_id_by(m, "r@m"), "real");
+    assert_null(xmsg_stanza_id_by(m, "other@m"));
+    assert_int_equal(xmsg_delay_ms(m), 1795341600000LL);
     xmpp_stanza_release(m);
 
     const char *inviter;

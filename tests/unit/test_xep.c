@@ -10,6 +10,7 @@
 
 #include "xep/disco.h"
 #include "xep/encrypted.h"
+#include "xep/message.h"
 #include "xep/reactions.h"
 #include "xep/retractions.h"
 #include "xep/stanza_error.h"
@@ -624,12 +625,86 @@ static void encrypted_messages_are_recognised(void **state)
     }
 }
 
+/* One parse reads every part a message can carry, so that the gateway's
+ * features never read the stanza again. */
+static void one_parse_reads_every_part(void **state)
+{
+    (void)state;
+    struct xmsg m;
+    const char *why;
+    xmpp_stanza_t *st = parse(
+        "<message from='room@muc/nick' to='x@gw' type='groupchat' id='i1'>"
+        "<body>hi</body><subject>s</subject>"
+        "<composing xmlns='http://jabber.org/protocol/chatstates'/>"
+        "<displayed xmlns='urn:xmpp:chat-markers:0' id='seen'/>"
+        "<reactions xmlns='urn:xmpp:reactions:0' id='r1'>"
+        "<reaction>ok</reaction></reactions>"
+        "<delay xmlns='urn:xmpp:delay' stamp='2026-11-22T10:00:00Z'/>"
+        "<stanza-id xmlns='urn:xmpp:sid:0' by='x@gw' id='forged'/>"
+        "<stanza-id xmlns='urn:xmpp:sid:0' by='room@muc' id='real'/>"
+        "</message>");
+    assert_int_equal(xmsg_parse(st, &m, &why), 0);
+    assert_int_equal(m.chatstate, CHATSTATE_COMPOSING);
+    assert_int_equal(m.marker, MARKER_DISPLAYED);
+    assert_string_equal(m.marker_id, "seen");
+    assert_string_equal(m.reactions.id, "r1");
+    assert_int_equal(m.reactions.n, 1);
+    assert_null(m.reactions_error);
+    assert_null(m.retract_id);
+    assert_null(m.moderated.id);
+    assert_int_equal(m.delay_ms, 1795341600000LL);
+    assert_string_equal(m.subject, "s");
+    assert_string_equal(m.stanza_id, "real"); /* only the room's stamp */
+    assert_null(m.encryption);
+    xmsg_free(&m);
+    xmpp_stanza_release(st);
+
+    /* A retraction wins over reactions; bad reactions are reported. */
+    st = parse("<message from='a@b/r' to='x@gw'>"
+               "<retract xmlns='urn:xmpp:message-retract:1' id='gone'/>"
+               "<reactions xmlns='urn:xmpp:reactions:0'/></message>");
+    assert_int_equal(xmsg_parse(st, &m, &why), 0);
+    assert_string_equal(m.retract_id, "gone");
+    assert_null(m.reactions.id);
+    assert_null(m.reactions_error);
+    assert_int_equal(m.delay_ms, -1);
+    assert_null(m.stanza_id);
+    xmsg_free(&m);
+    xmpp_stanza_release(st);
+    st = parse("<message from='a@b/r' to='x@gw'>"
+               "<reactions xmlns='urn:xmpp:reactions:0'/></message>");
+    assert_int_equal(xmsg_parse(st, &m, &why), 0);
+    assert_non_null(m.reactions_error);
+    xmsg_free(&m);
+    xmpp_stanza_release(st);
+
+    /* A room's moderation announcement and an encrypted message. */
+    st = parse("<message from='room@muc' to='x@gw' type='groupchat'>"
+               "<retract xmlns='urn:xmpp:message-retract:1' id='sid1'>"
+               "<moderated xmlns='urn:xmpp:message-moderate:1' "
+               "by='room@muc/mod'/><reason>spam</reason></retract>"
+               "</message>");
+    assert_int_equal(xmsg_parse(st, &m, &why), 0);
+    assert_string_equal(m.moderated.id, "sid1");
+    assert_string_equal(m.moderated.by, "room@muc/mod");
+    xmsg_free(&m);
+    xmpp_stanza_release(st);
+    st = parse("<message from='a@b/r' to='x@gw'><body>fallback</body>"
+               "<encrypted xmlns='urn:xmpp:omemo:2'><header sid='1'/>"
+               "<payload>AAAA</payload></encrypted></message>");
+    assert_int_equal(xmsg_parse(st, &m, &why), 0);
+    assert_string_equal(m.encryption, "OMEMO 2");
+    xmsg_free(&m);
+    xmpp_stanza_release(st);
+}
+
 int main(void)
 {
     xmpp_initialize();
     ctx = xmpp_ctx_new(NULL, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(encrypted_messages_are_recognised),
+        cmocka_unit_test(one_parse_reads_every_part),
         cmocka_unit_test(reactions_are_a_set),
         cmocka_unit_test(bad_reactions_are_refused),
         cmocka_unit_test(reactions_round_trip),
