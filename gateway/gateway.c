@@ -78,7 +78,7 @@ static void on_connected(void *ud)
 
 static void on_disconnected(void *ud)
 {
-    (void)ud;
+    catchup_on_disconnected(ud);
 }
 
 /* ----------------------------------------------------- libstrophe logs -- */
@@ -188,7 +188,7 @@ int gateway_init(struct gateway *gw, struct config *cfg, char **err)
 
     xmpp_initialize();
     gw->xmpp = xmpp_ctx_new(NULL, &strophe_logger);
-    gw->catchup = catchup_new();
+    gw->catchup = catchup_new(xmpp_inbound_take_in);
     static const struct component_callbacks cb = { on_stanza, on_connected,
                                                    on_disconnected };
     gw->component = component_new(gw->xmpp, gw->cfg.component_jid,
@@ -252,6 +252,7 @@ static void before_sleep(struct gateway *gw)
 {
     housekeeping(gw);
     presence_tick(gw);
+    catchup_tick(gw);
     save_txn_number(gw, false);
     bool waiting = as_server_awaiting_commit(gw->as) > 0;
     bool writes = store_in_txn(gw->store);

@@ -12,7 +12,7 @@ APT_PACKAGES=(
   libstrophe-dev libexpat1-dev libmicrohttpd-dev libcurl4-openssl-dev
   libjansson-dev libsqlite3-dev libsodium-dev libolm-dev libcmocka-dev libxml2-dev
   prosody prosody-modules valgrind sqlite3 python3-venv clang libclang-rt-14-dev
-  profanity tmux chromium
+  profanity tmux chromium patch
 )
 
 missing=()

@@ -117,3 +117,10 @@ int store_inbound_prune(struct store *st, int64_t older_than_ms)
     db_bind_int64(s, 1, older_than_ms);
     return store_step_write(st, s, "inbound prune");
 }
+
+int store_inbound_senders(struct store *st, int64_t since_ms, char ***out)
+{
+    struct db_stmt *s = db_stmt(st->db, S_INBOUND_SENDERS);
+    db_bind_int64(s, 1, since_ms);
+    return store_read_strings(st, s, out, "inbound senders");
+}

@@ -82,50 +82,13 @@ int store_presence_watchers(struct store *st, const char *mxid, char ***out)
 {
     struct db_stmt *s = db_stmt(st->db, S_PRES_WATCHERS);
     db_bind_text(s, 1, mxid);
-    int n = 0, rc;
-    *out = NULL;
-    while ((rc = db_step(s)) == DB_ROW) {
-        char *jid = db_column_dup(s, 0);
-        if (!jid)
-            continue;
-        *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
-        (*out)[n++] = jid;
-    }
-    db_reset(s);
-    if (rc != DB_DONE) {
-        store_strings_free(*out, n);
-        *out = NULL;
-        return store_report(st, "presence watchers");
-    }
-    return n;
+    return store_read_strings(st, s, out, "presence watchers");
 }
 
 int store_presence_xmpp_present(struct store *st, char ***out)
 {
     struct db_stmt *s = db_stmt(st->db, S_PRES_PRESENT);
-    int n = 0, rc;
-    *out = NULL;
-    while ((rc = db_step(s)) == DB_ROW) {
-        char *person = db_column_dup(s, 0);
-        if (!person)
-            continue;
-        *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
-        (*out)[n++] = person;
-    }
-    db_reset(s);
-    if (rc != DB_DONE) {
-        store_strings_free(*out, n);
-        *out = NULL;
-        return store_report(st, "present XMPP users");
-    }
-    return n;
-}
-
-void store_strings_free(char **list, int n)
-{
-    for (int i = 0; i < n; i++)
-        free(list[i]);
-    free(list);
+    return store_read_strings(st, s, out, "present XMPP users");
 }
 
 static int read_presence_rooms(struct store *st, struct db_stmt *s,

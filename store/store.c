@@ -92,3 +92,31 @@ void store_close(struct store *st)
     seal_free(st->seal);
     free(st);
 }
+
+int store_read_strings(struct store *st, struct db_stmt *s, char ***out,
+                       const char *what)
+{
+    int n = 0, rc;
+    *out = NULL;
+    while ((rc = db_step(s)) == DB_ROW) {
+        char *v = db_column_dup(s, 0);
+        if (!v)
+            continue;
+        *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
+        (*out)[n++] = v;
+    }
+    db_reset(s);
+    if (rc != DB_DONE) {
+        store_strings_free(*out, n);
+        *out = NULL;
+        return store_report(st, what);
+    }
+    return n;
+}
+
+void store_strings_free(char **list, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
+}

@@ -245,6 +245,16 @@ int store_inbound_delivered(struct store *st, const char *xmpp_jid,
                             const char *event_id);
 /* Forgets ids older than the cut-off (clients resend within minutes). */
 int store_inbound_prune(struct store *st, int64_t older_than_ms);
+/* The XMPP users (bare JIDs) who sent a message that was taken in at or
+ * after since_ms, sorted: *out is an array of n strings (free with
+ * store_strings_free). Returns n, or -1. */
+int store_inbound_senders(struct store *st, int64_t since_ms, char ***out);
+
+/* ---- settings: small named numbers kept between runs */
+/* 1 with *value set, 0 if never set, -1 on error. */
+int store_setting_get(struct store *st, const char *name, int64_t *value);
+/* Written with the next commit; it may wait for one made anyway. */
+int store_setting_put(struct store *st, const char *name, int64_t value);
 
 /* ---- occupants: XMPP users (one row per full JID) in gateway-mode MUCs */
 struct store_occupant {

@@ -35,6 +35,12 @@ struct db_row *store_defer_begin(struct store *st, enum stmt_id stmt);
 /* How many such inserts wait (for tests). */
 size_t store_deferred_count(const struct store *st);
 
+/* Reads the first column of every row s gives, as strings (NULLs
+ * skipped), into *out (store_strings_free); resets s. Returns how many,
+ * or -1 (logged with what). */
+int store_read_strings(struct store *st, struct db_stmt *s, char ***out,
+                       const char *what);
+
 /* Logs the driver's last error with what; returns -1. */
 int store_report(struct store *st, const char *what);
 

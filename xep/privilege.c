@@ -27,6 +27,15 @@ bool privilege_is_advertisement(xmpp_stanza_t *message)
     return true;
 }
 
+xmpp_stanza_t *privilege_forwarded_message(xmpp_stanza_t *message)
+{
+    xmpp_stanza_t *priv = privilege_child(message);
+    xmpp_stanza_t *fwd = priv ? xmpp_stanza_get_child_by_name_and_ns(
+                                    priv, "forwarded", XMLNS_FORWARD)
+                              : NULL;
+    return fwd ? xmpp_stanza_get_child_by_name(fwd, "message") : NULL;
+}
+
 static enum priv_iq_type parse_type(const char *t)
 {
     if (!t)

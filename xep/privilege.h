@@ -26,6 +26,12 @@ enum priv_iq_type {
  * <forwarded/>, which is what a privileged message carries instead). */
 bool privilege_is_advertisement(xmpp_stanza_t *message);
 
+/* The <message/> a privileged message carries in
+ * <privilege><forwarded/></privilege> (what a privileged iq's handler sent
+ * to the user, such as an archive's results), or NULL when message is no
+ * such thing. Owned by message. */
+xmpp_stanza_t *privilege_forwarded_message(xmpp_stanza_t *message);
+
 /* What the advertisement grants for iqs in namespace ns: PRIV_IQ_NONE when
  * it grants nothing for it (or it is no advertisement). */
 enum priv_iq_type privilege_iq_permission(xmpp_stanza_t *message,

@@ -46,6 +46,10 @@ struct gateway {
     /* The outbox may hold stanzas that were not sent as they were
      * written (to_xmpp.c): the flush must read it. */
     bool stanza_outbox_dirty;
+    /* Stanzas to XMPP wait (are stored, not sent) while the catch-up
+     * decides which of those waiting were delivered already
+     * (features/catchup.c). */
+    bool stanza_outbox_held;
     struct to_xmpp *to_xmpp; /* owned by to_xmpp.c */
     struct catchup *catchup; /* owned by features/catchup.c */
     char *bot_mxid;

@@ -117,7 +117,8 @@ int to_xmpp_enqueue(struct gateway *gw, const char *queue, xmpp_stanza_t *st)
         free(xml);
         return -1;
     }
-    if (gw->stanza_outbox_dirty || !component_is_connected(gw->component)) {
+    if (gw->stanza_outbox_dirty || gw->stanza_outbox_held ||
+        !component_is_connected(gw->component)) {
         /* It waits with the others; the flush reads them all back. */
         gw->stanza_outbox_dirty = true;
         free(xml);
@@ -166,7 +167,7 @@ static void ask_confirmation(struct gateway *gw)
 {
     struct to_xmpp *t = state(gw);
     if (t->ping_out || t->sent_up_to <= t->confirmed_up_to ||
-        gw->stanza_outbox_dirty ||
+        gw->stanza_outbox_dirty || gw->stanza_outbox_held ||
         !component_is_connected(gw->component))
         return;
     struct ping *p = xmalloc(sizeof *p);
@@ -245,7 +246,7 @@ void to_xmpp_flush(struct gateway *gw, int commit)
         t->sent_uncommitted = false;
     if (!component_is_connected(gw->component))
         return;
-    if (gw->stanza_outbox_dirty) {
+    if (gw->stanza_outbox_dirty && !gw->stanza_outbox_held) {
         gw->stanza_outbox_dirty = false;
         flush_stored(gw);
         if (commit == 0)

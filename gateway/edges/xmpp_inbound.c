@@ -70,15 +70,39 @@ static bool from_is_acceptable(struct gateway *gw, const char *from)
 
 /* ------------------------------------------------------------ messages -- */
 
-static void on_message(struct gateway *gw, xmpp_stanza_t *st)
+/* How a message came: live from the server, or out of an archive the
+ * catch-up read (features/catchup.c), sent at ts. An archived message is
+ * taken in quietly: whatever refused it then was told then, or was lost
+ * with it, and a second error about an old message only confuses. */
+struct arrival {
+    bool archived;
+    int64_t ts;
+};
+
+static void refuse(struct gateway *gw, xmpp_stanza_t *st,
+                   const struct arrival *a, const char *type,
+                   const char *condition, const char *text)
+{
+    if (a->archived)
+        log_info("catchup: an archived message was not bridged: %s",
+                 text ? text : condition);
+    else
+        reply_error(gw, st, type, condition, text);
+}
+
+/* Returns true when the message was taken in as a new one (written to
+ * the outbox). */
+static bool on_message_at(struct gateway *gw, xmpp_stanza_t *st,
+                          const struct arrival *a)
 {
     struct xmsg m;
     const char *why;
+    bool taken = false;
     /* Parsed here, once, whatever the conversation: an OMEMO message will
      * be decrypted just before this line. */
     if (xmsg_parse(st, &m, &why) < 0) {
-        reply_error(gw, st, "modify", "bad-request", why);
-        return;
+        refuse(gw, st, a, "modify", "bad-request", why);
+        return false;
     }
     if (from_is_acceptable(gw, m.from) && portal_xmpp_message(gw, st, &m))
         goto out;
@@ -98,8 +122,17 @@ static void on_message(struct gateway *gw, xmpp_stanza_t *st)
         log_warn("xmpp: ignoring a message with a spoofed from (%s)", m.from);
         goto out;
     }
-    typing_xmpp_message(gw, &m);
-    receipts_xmpp_message(gw, &m);
+    char *sender = ids_jid_bare(m.from);
+    /* While the sender's archive is read, their messages wait behind
+     * what it gives back (they are in it too: resends then). */
+    bool waits = !a->archived && catchup_defer(gw, st, sender);
+    free(sender);
+    if (waits)
+        goto out;
+    if (!a->archived) {
+        typing_xmpp_message(gw, &m);
+        receipts_xmpp_message(gw, &m);
+    }
     if (m.encryption) {
         encrypted_refuse_xmpp(gw, st, m.encryption);
         goto out;
@@ -107,7 +140,7 @@ static void on_message(struct gateway *gw, xmpp_stanza_t *st)
     /* Reactions and retractions need no body (a retraction's body is only
      * a fallback); they travel the messages' path, in order with them. */
     if (m.reactions_error) {
-        reply_error(gw, st, "modify", "bad-request", m.reactions_error);
+        refuse(gw, st, a, "modify", "bad-request", m.reactions_error);
         goto out;
     }
     bool fastened = m.reactions.id || m.retract_id;
@@ -117,7 +150,7 @@ static void on_message(struct gateway *gw, xmpp_stanza_t *st)
     char *mxid = NULL, *target = NULL;
     enum ids_matrix_kind kind;
     if (ids_jid_to_matrix(&gw->ids, m.to, &target, &kind, &why) < 0) {
-        reply_error(gw, st, "cancel", "item-not-found", why);
+        refuse(gw, st, a, "cancel", "item-not-found", why);
         goto out;
     }
     bool groupchat = strcmp(m.type, "groupchat") == 0;
@@ -127,7 +160,7 @@ static void on_message(struct gateway *gw, xmpp_stanza_t *st)
         int found = members_occupant(gw, m.from, muc_jid, &occupant);
         free(muc_jid);
         if (found != 1) {
-            reply_error(gw, st, "modify", "not-acceptable",
+            refuse(gw, st, a, "modify", "not-acceptable",
                         "join the room before writing to it");
             goto out_target;
         }
@@ -135,13 +168,13 @@ static void on_message(struct gateway *gw, xmpp_stanza_t *st)
         target = xstrdup(occupant.room_id);
         store_occupant_free(&occupant);
     } else if (kind != IDS_MATRIX_USER || groupchat) {
-        reply_error(gw, st, "cancel", "feature-not-implemented",
+        refuse(gw, st, a, "cancel", "feature-not-implemented",
                     "Matrix rooms are reached by joining them as a MUC; "
                     "private messages to room occupants are not supported");
         goto out_target;
     }
     if (ids_jid_to_ghost(&gw->ids, m.from, &mxid, &why) < 0) {
-        reply_error(gw, st, "cancel", "not-allowed", why);
+        refuse(gw, st, a, "cancel", "not-allowed", why);
         goto out_target;
     }
     if (m.body && strlen(m.body) > (size_t)gw->cfg.max_event_body) {
@@ -149,7 +182,7 @@ static void on_message(struct gateway *gw, xmpp_stanza_t *st)
                                "at most %d bytes in one message. It was not "
                                "delivered.", strlen(m.body),
                                gw->cfg.max_event_body);
-        reply_error(gw, st, "modify", "not-acceptable", text);
+        refuse(gw, st, a, "modify", "not-acceptable", text);
         free(text);
         goto out_mxid;
     }
@@ -163,7 +196,7 @@ static void on_message(struct gateway *gw, xmpp_stanza_t *st)
             1) {
             /* A resend: bridged already (or on its way). Confirm again if
              * it is done, so the client stops resending. */
-            if (event_id && m.receipt_requested && m.id) {
+            if (event_id && m.receipt_requested && m.id && !a->archived) {
                 xmpp_stanza_t *r = xmsg_receipt(gw->xmpp, m.to, m.from, m.id);
                 gateway_send_now(gw, r);
                 xmpp_stanza_release(r);
@@ -176,8 +209,9 @@ static void on_message(struct gateway *gw, xmpp_stanza_t *st)
             goto out_mxid;
         }
     }
-    if (!ratelimit_allow(gw->senders, bare, gateway_now_ms())) {
-        reply_error(gw, st, "wait", "resource-constraint",
+    if (!a->archived &&
+        !ratelimit_allow(gw->senders, bare, gateway_now_ms())) {
+        refuse(gw, st, a, "wait", "resource-constraint",
                     "You are sending messages faster than the gateway "
                     "accepts; this one was not delivered. Slow down.");
         free(bare);
@@ -186,7 +220,7 @@ static void on_message(struct gateway *gw, xmpp_stanza_t *st)
     }
     char *xml = xmsg_stanza_to_xml(st);
     if (!xml) {
-        reply_error(gw, st, "wait", "internal-server-error", NULL);
+        refuse(gw, st, a, "wait", "internal-server-error", NULL);
         free(bare);
         free(peer);
         goto out_mxid;
@@ -194,14 +228,17 @@ static void on_message(struct gateway *gw, xmpp_stanza_t *st)
     char *queue = xasprintf("x2m %s %s", bare, target);
     int64_t item_id;
     if ((item_id = store_outbox_add(gw->store, queue, OUTBOX_XMPP_INBOUND, xml,
-                                    gateway_now_ms())) < 0 ||
+                                    a->archived ? a->ts
+                                                : gateway_now_ms())) < 0 ||
         (dedupe_id &&
          store_inbound_add(gw->store, bare, peer, dedupe_id,
                            gateway_now_ms()) < 0))
-        reply_error(gw, st, "wait", "internal-server-error",
+        refuse(gw, st, a, "wait", "internal-server-error",
                     "the gateway could not store the message; send it again");
     else {
-        gw->stanza_start = metrics_point_now();
+        taken = true;
+        if (!a->archived)
+            gw->stanza_start = metrics_point_now();
         queues_kick_live(gw, queue, item_id, st, &m);
         gw->stanza_start.wall_us = 0;
     }
@@ -215,6 +252,20 @@ out_target:
     free(target);
 out:
     xmsg_free(&m);
+    return taken;
+}
+
+static void on_message(struct gateway *gw, xmpp_stanza_t *st)
+{
+    struct arrival live = { false, 0 };
+    on_message_at(gw, st, &live);
+}
+
+bool xmpp_inbound_take_in(struct gateway *gw, xmpp_stanza_t *st,
+                          int64_t ts_ms)
+{
+    struct arrival a = { ts_ms != 0, ts_ms };
+    return on_message_at(gw, st, &a);
 }
 
 /* ------------------------------------------------------------ presence -- */

@@ -169,6 +169,11 @@ const char *const sqldb_migrations[] = {
     "DROP TABLE inbound;"
     "ALTER TABLE inbound_by_peer RENAME TO inbound;"
     "CREATE INDEX inbound_age ON inbound(received_ts);",
+    /* 13: small named values the gateway keeps between runs (when it was
+     * last alive, for the catch-up from the archives). */
+    "CREATE TABLE settings ("
+    "  name TEXT PRIMARY KEY,"
+    "  value INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 const int sqldb_migration_count =

@@ -95,6 +95,11 @@ const char *const sqldb_stmt_sql[S_COUNT] = {
     [S_INBOUND_DONE] = "UPDATE inbound SET event_id = ?4 WHERE xmpp_jid = ?1 "
                        "AND peer IN (?2, '') AND stanza_id = ?3",
     [S_INBOUND_PRUNE] = "DELETE FROM inbound WHERE received_ts < ?1",
+    [S_INBOUND_SENDERS] = "SELECT DISTINCT xmpp_jid FROM inbound WHERE "
+                          "received_ts >= ?1 ORDER BY xmpp_jid",
+    [S_SETTING_GET] = "SELECT value FROM settings WHERE name = ?1",
+    [S_SETTING_PUT] = "INSERT INTO settings(name, value) VALUES (?1, ?2) "
+                      "ON CONFLICT DO UPDATE SET value = excluded.value",
     [S_OCC_PUT] = "INSERT INTO occupants(occupant_jid, muc_jid, room_id, nick, "
                   "ghost) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO UPDATE "
                   "SET room_id = excluded.room_id, nick = excluded.nick, "

@@ -49,3 +49,27 @@ async def bob(cluster, gateway):
     user = await MatrixUser(cluster.synapse.url).register()
     yield user
     await user.close()
+
+
+@pytest.fixture(scope="session")
+def archive_cluster(tmp_path_factory):
+    """A second cluster, whose Prosody runs mod_privilege with isthmus's
+    patch (contrib/prosody), so that the catch-up can read the archives
+    (test_catchup.py, test_durability.py)."""
+    c = Cluster(tmp_path_factory.mktemp("archive"), archive_results=True)
+    try:
+        c.start()
+        yield c
+    finally:
+        c.stop()
+        log = c.isthmus.log_text() if c.isthmus else ""
+        assert "ERROR: AddressSanitizer" not in log, log[-5000:]
+        assert "runtime error:" not in log, log[-5000:]
+        assert "ERROR: LeakSanitizer" not in log, log[-5000:]
+
+
+@pytest.fixture
+def gw(archive_cluster):
+    if not archive_cluster.isthmus.running():
+        archive_cluster.isthmus.start()
+    return archive_cluster.isthmus

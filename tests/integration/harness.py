@@ -73,11 +73,28 @@ def http_ok(url):
         return False
 
 
+PRIVILEGE_MODULE = pathlib.Path(
+    "/usr/lib/prosody/modules/mod_privilege/mod_privilege.lua")
+PRIVILEGE_PATCH = ROOT / "contrib" / "prosody" / \
+    "mod_privilege-archive-results.patch"
+
+
 class Prosody:
-    def __init__(self, root):
+    def __init__(self, root, archive_results=False):
+        """archive_results: load Debian's mod_privilege with isthmus's
+        patch (contrib/prosody), which returns a privileged archive query's
+        results; Debian's own fails such a query (README, Delivery)."""
         self.dir = root / "prosody"
         self.dir.mkdir()
         (self.dir / "data").mkdir()
+        plugin_paths = ""
+        if archive_results:
+            plugins = self.dir / "plugins" / "mod_privilege"
+            plugins.mkdir(parents=True)
+            shutil.copy(PRIVILEGE_MODULE, plugins / "mod_privilege.lua")
+            subprocess.run(["patch", "-s", str(plugins / "mod_privilege.lua"),
+                            str(PRIVILEGE_PATCH)], check=True)
+            plugin_paths = f'plugin_paths = {{ "{self.dir}/plugins" }}'
         self.c2s_port = free_port()
         self.component_port = free_port()
         self.http_port = free_port()
@@ -85,6 +102,7 @@ class Prosody:
         self.proc = None
         self.config.write_text(f"""
 daemonize = false
+{plugin_paths}
 pidfile = "{self.dir}/prosody.pid"
 data_path = "{self.dir}/data"
 log = {{ info = "{self.dir}/prosody.log" }}
@@ -173,6 +191,12 @@ Component "{MUC}" "muc"
                              capture_output=True, text=True).stdout.split()
         assert out, "Prosody's server process is not running"
         os.kill(int(out[0]), sig)
+
+    def resume(self):
+        """SIGCONT after a SIGSTOP, to the server and to runuser, which
+        stops itself when its child is stopped."""
+        self.signal_server(signal.SIGCONT)
+        self.proc.send_signal(signal.SIGCONT)
 
     def crash(self):
         """SIGKILL: whatever sits unread in its sockets is gone."""
@@ -355,11 +379,11 @@ level = {os.environ.get("ISTHMUS_LOG_LEVEL", "debug")}
 class Cluster:
     """Prosody + Synapse + isthmus under one temporary directory."""
 
-    def __init__(self, root=None):
+    def __init__(self, root=None, archive_results=False):
         self.root = pathlib.Path(root or tempfile.mkdtemp(prefix="isthmus-"))
         self.root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o755)
-        self.prosody = Prosody(self.root)
+        self.prosody = Prosody(self.root, archive_results)
         self.synapse = None
         self.isthmus = None
 

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "xep/mam.h"
+#include "xep/mam_client.h"
 #include "xep/xml.h"
 
 #include <stdlib.h>
@@ -247,6 +248,67 @@ static void test_fin_and_fields(void **state)
     xmpp_stanza_release(iq);
 }
 
+/* The asking side (the catch-up): a window query, then the result and
+ * the <fin/> as Prosody 0.12 sent them through the patched mod_privilege
+ * (captured). */
+static void test_client_query_and_answers(void **state)
+{
+    (void)state;
+    xmpp_stanza_t *q = mam_query_build(ctx, "q1", T0, T0 + 65000, 100,
+                                       "A1");
+    struct mam_query back;
+    const char *why;
+    assert_int_equal(mam_query_parse(q, &back, &why), 0);
+    assert_string_equal(back.queryid, "q1");
+    assert_int_equal(back.start_ms, T0);
+    assert_int_equal(back.end_ms, T0 + 65000);
+    assert_int_equal(back.max, 100);
+    assert_string_equal(back.after, "A1");
+    mam_query_free(&back);
+    xmpp_stanza_release(q);
+
+    xmpp_stanza_t *m = parse_xml(
+        "<message to='alice@localhost' xmlns='jabber:client'>"
+        "<result queryid='q-p-with' xmlns='urn:xmpp:mam:2' id='1ABs'>"
+        "<forwarded xmlns='urn:xmpp:forward:0'>"
+        "<delay xmlns='urn:xmpp:delay' stamp='2026-11-22T10:00:00Z'/>"
+        "<message id='g1' type='chat' to='alice@localhost' "
+        "from='ghost@gw.localhost' xmlns='jabber:client'>"
+        "<body>ghost to alice</body></message></forwarded></result>"
+        "</message>");
+    struct mam_result r;
+    assert_int_equal(mam_result_read(m, &r), 0);
+    assert_string_equal(r.queryid, "q-p-with");
+    assert_string_equal(r.archive_id, "1ABs");
+    assert_int_equal(r.ts_ms, T0);
+    assert_string_equal(xmpp_stanza_get_id(r.message), "g1");
+    xmpp_stanza_release(m);
+    m = parse_xml("<message><body>no result</body></message>");
+    assert_int_equal(mam_result_read(m, &r), -1);
+    xmpp_stanza_release(m);
+
+    xmpp_stanza_t *iq = parse_xml(
+        "<iq to='alice@localhost' type='result' id='in-p'>"
+        "<fin xmlns='urn:xmpp:mam:2' complete='true'>"
+        "<set xmlns='http://jabber.org/protocol/rsm'><last>COSt</last>"
+        "<count>2</count><first>1ABs</first></set></fin></iq>");
+    bool complete = false;
+    char *last = NULL;
+    assert_int_equal(mam_fin_read(iq, &complete, &last), 0);
+    assert_true(complete);
+    assert_string_equal(last, "COSt");
+    free(last);
+    xmpp_stanza_release(iq);
+    iq = parse_xml("<iq type='result'><fin xmlns='urn:xmpp:mam:2'/></iq>");
+    assert_int_equal(mam_fin_read(iq, &complete, &last), 0);
+    assert_false(complete);
+    assert_null(last);
+    xmpp_stanza_release(iq);
+    iq = parse_xml("<iq type='result'/>");
+    assert_int_equal(mam_fin_read(iq, &complete, &last), -1);
+    xmpp_stanza_release(iq);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -257,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_query_parse_errors),
         cmocka_unit_test(test_result_message),
         cmocka_unit_test(test_fin_and_fields),
+        cmocka_unit_test(test_client_query_and_answers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -157,6 +157,28 @@ static void unwrapping_the_answer(void **state)
     xmpp_stanza_release(empty);
 }
 
+/* A privileged message carrying what the wrapped iq's handler sent (the
+ * shape of the patched mod_privilege's archive results). */
+static void forwarded_messages(void **state)
+{
+    (void)state;
+    xmpp_stanza_t *m = parse(
+        "<message to='gw.localhost' from='alice@localhost'>"
+        "<privilege xmlns='urn:xmpp:privilege:2'>"
+        "<forwarded xmlns='urn:xmpp:forward:0'>"
+        "<message to='alice@localhost' xmlns='jabber:client'><result "
+        "xmlns='urn:xmpp:mam:2' queryid='q'/></message></forwarded>"
+        "</privilege></message>");
+    xmpp_stanza_t *inner = privilege_forwarded_message(m);
+    assert_non_null(inner);
+    assert_string_equal(xmpp_stanza_get_to(inner), "alice@localhost");
+    assert_false(privilege_is_advertisement(m));
+    xmpp_stanza_release(m);
+    m = parse(PROSODY_AD);
+    assert_null(privilege_forwarded_message(m));
+    xmpp_stanza_release(m);
+}
+
 int main(void)
 {
     ctx = xmpp_ctx_new(NULL, NULL);
@@ -166,6 +188,7 @@ int main(void)
         cmocka_unit_test(no_iq_permission_and_other_messages),
         cmocka_unit_test(wrapping_makes_what_mod_privilege_checks),
         cmocka_unit_test(unwrapping_the_answer),
+        cmocka_unit_test(forwarded_messages),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     xmpp_ctx_free(ctx);
