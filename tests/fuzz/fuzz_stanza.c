@@ -9,6 +9,8 @@
 #include "gateway/core/translate.h"
 #include "gateway/core/x2m.h"
 #include "common/mem.h"
+#include "xep/mam_client.h"
+#include "xep/privilege.h"
 #include "xep/avatars.h"
 #include "xep/mam.h"
 #include "xep/message.h"
@@ -80,6 +82,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *from = xmpp_stanza_get_from(st);
     (void)xmsg_stanza_id_by(st, from ? from : "");
     (void)xmsg_delay_ms(st);
+    /* What the catch-up reads from the server: a privileged message's
+     * forwarded archive result, and a query's <fin/>. */
+    xmpp_stanza_t *fwd = privilege_forwarded_message(st);
+    struct mam_result mr;
+    if (fwd && mam_result_read(fwd, &mr) == 0) {
+        struct xmsg archived;
+        if (xmsg_parse(mr.message, &archived, &why) == 0)
+            xmsg_free(&archived);
+    }
+    bool complete;
+    char *last = NULL;
+    if (mam_fin_read(st, &complete, &last) == 0)
+        free(last);
     const char *inviter;
     (void)muc_invite_room(st, &inviter);
     struct xreactions rx;

@@ -30,8 +30,9 @@ SOURCES="common/mem.c common/strbuf.c common/utf8.c common/log.c \
   matrix/event_state.c matrix/event_relation.c matrix/event_ephemeral.c \
   matrix/event_device.c matrix/transaction.c \
   matrix/json_read.c matrix/json_write.c \
-  xep/mam.c xep/message.c xep/muc.c xep/reactions.c xep/retractions.c xep/xml.c \
-  xep/presence_stanza.c xep/avatars.c"
+  xep/mam.c xep/mam_client.c xep/message.c xep/muc.c xep/reactions.c \
+  xep/retractions.c xep/xml.c xep/presence_stanza.c xep/avatars.c \
+  xep/chatstates.c xep/markers.c xep/encrypted.c xep/privilege.c"
 
 out=tests/fuzz/work
 mkdir -p "$out"
