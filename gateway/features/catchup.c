@@ -201,28 +201,21 @@ static void add_user(struct catchup *c, const char *jid)
     c->users[c->nusers++] = xstrdup(jid);
 }
 
-struct scan {
-    struct gateway *gw;
-    int64_t last_id;
+struct recipients {
+    struct catchup *c;
     int64_t oldest_ts;
 };
 
-static void note_recipient(const struct store_outbox_item *it, void *ud)
+/* A waiting stanza's recipient is read too; the window reaches back to
+ * the oldest one. */
+static void note_recipient(const struct store_outbox_item *it,
+                           const char *to, const char *id, void *ud)
 {
-    struct scan *sc = ud;
-    sc->last_id = it->id;
-    xmpp_stanza_t *st = xmpp_stanza_new_from_string(sc->gw->xmpp,
-                                                    it->payload);
-    const char *to = st ? xmpp_stanza_get_to(st) : NULL;
-    if (to) {
-        char *bare = ids_jid_bare(to);
-        add_user(sc->gw->catchup, bare);
-        free(bare);
-        if (!sc->oldest_ts || it->created_ts < sc->oldest_ts)
-            sc->oldest_ts = it->created_ts;
-    }
-    if (st)
-        xmpp_stanza_release(st);
+    (void)id;
+    struct recipients *r = ud;
+    add_user(r->c, to);
+    if (!r->oldest_ts || it->created_ts < r->oldest_ts)
+        r->oldest_ts = it->created_ts;
 }
 
 static void start(struct gateway *gw)
@@ -243,12 +236,10 @@ static void start(struct gateway *gw)
         add_user(c, senders[i]);
     if (n > 0)
         store_strings_free(senders, n);
-    struct scan sc = { gw, 0, 0 };
-    while (store_outbox_scan(gw->store, OUTBOX_STANZA, sc.last_id, 256,
-                             note_recipient, &sc) == 256)
-        ;
-    if (sc.oldest_ts && sc.oldest_ts - GRACE_MS < c->window_start)
-        c->window_start = sc.oldest_ts - GRACE_MS;
+    struct recipients r = { c, 0 };
+    catchup_waiting_stanzas(gw, note_recipient, &r);
+    if (r.oldest_ts && r.oldest_ts - GRACE_MS < c->window_start)
+        c->window_start = r.oldest_ts - GRACE_MS;
     if (!c->nusers) {
         clear_run(c);
         release(gw);

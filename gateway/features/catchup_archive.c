@@ -228,9 +228,42 @@ bool catchup_archive_result(struct gateway *gw, xmpp_stanza_t *st)
     return true;
 }
 
-struct skip_scan {
+/* ---------------------------------------- the stanzas waiting -- */
+
+struct waiting_scan {
     struct gateway *gw;
     int64_t last_id;
+    catchup_waiting_fn *fn;
+    void *ud;
+};
+
+static void visit_waiting(const struct store_outbox_item *it, void *ud)
+{
+    struct waiting_scan *sc = ud;
+    sc->last_id = it->id;
+    xmpp_stanza_t *st = xmpp_stanza_new_from_string(sc->gw->xmpp,
+                                                    it->payload);
+    const char *to = st ? xmpp_stanza_get_to(st) : NULL;
+    if (to) {
+        char *bare = ids_jid_bare(to);
+        sc->fn(it, bare, xmpp_stanza_get_id(st), sc->ud);
+        free(bare);
+    }
+    if (st)
+        xmpp_stanza_release(st);
+}
+
+void catchup_waiting_stanzas(struct gateway *gw, catchup_waiting_fn *fn,
+                             void *ud)
+{
+    struct waiting_scan sc = { gw, 0, fn, ud };
+    while (store_outbox_scan(gw->store, OUTBOX_STANZA, sc.last_id, 256,
+                             visit_waiting, &sc) == 256)
+        ;
+}
+
+struct skip {
+    const struct catchup *c;
     int64_t *drop; /* outbox ids to delete after the scan */
     int ndrop;
 };
@@ -245,36 +278,24 @@ static bool was_delivered(const struct catchup *c, const char *to,
     return false;
 }
 
-static void skip_if_delivered(const struct store_outbox_item *it, void *ud)
+static void skip_if_delivered(const struct store_outbox_item *it,
+                              const char *to, const char *id, void *ud)
 {
-    struct skip_scan *sc = ud;
-    sc->last_id = it->id;
-    xmpp_stanza_t *st = xmpp_stanza_new_from_string(sc->gw->xmpp,
-                                                    it->payload);
-    const char *to = st ? xmpp_stanza_get_to(st) : NULL;
-    if (to) {
-        char *bare = ids_jid_bare(to);
-        if (was_delivered(sc->gw->catchup, bare, xmpp_stanza_get_id(st))) {
-            sc->drop = xrealloc(sc->drop,
-                                (size_t)(sc->ndrop + 1) * sizeof *sc->drop);
-            sc->drop[sc->ndrop++] = it->id;
-        }
-        free(bare);
-    }
-    if (st)
-        xmpp_stanza_release(st);
+    struct skip *sk = ud;
+    if (!was_delivered(sk->c, to, id))
+        return;
+    sk->drop = xrealloc(sk->drop, (size_t)(sk->ndrop + 1) * sizeof *sk->drop);
+    sk->drop[sk->ndrop++] = it->id;
 }
 
 int catchup_archive_skip_delivered(struct gateway *gw)
 {
     if (!gw->catchup->ndelivered)
         return 0;
-    struct skip_scan sc = { gw, 0, NULL, 0 };
-    while (store_outbox_scan(gw->store, OUTBOX_STANZA, sc.last_id, 256,
-                             skip_if_delivered, &sc) == 256)
-        ;
-    for (int i = 0; i < sc.ndrop; i++)
-        store_outbox_delete(gw->store, sc.drop[i]);
-    free(sc.drop);
-    return sc.ndrop;
+    struct skip sk = { gw->catchup, NULL, 0 };
+    catchup_waiting_stanzas(gw, skip_if_delivered, &sk);
+    for (int i = 0; i < sk.ndrop; i++)
+        store_outbox_delete(gw->store, sk.drop[i]);
+    free(sk.drop);
+    return sk.ndrop;
 }

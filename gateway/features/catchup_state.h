@@ -59,6 +59,13 @@ void catchup_archive_read(struct gateway *gw,
 /* catchup_archive.c: a result message of one of its queries; true when
  * st was one. */
 bool catchup_archive_result(struct gateway *gw, xmpp_stanza_t *st);
+/* catchup_archive.c: calls fn for every stanza waiting in the outbox,
+ * oldest first, with its recipient (bare) and its id (may be NULL). */
+struct store_outbox_item;
+typedef void catchup_waiting_fn(const struct store_outbox_item *it,
+                                const char *to, const char *id, void *ud);
+void catchup_waiting_stanzas(struct gateway *gw, catchup_waiting_fn *fn,
+                             void *ud);
 /* catchup_archive.c: drops the waiting stanzas to XMPP that the archives
  * showed delivered; returns how many. */
 int catchup_archive_skip_delivered(struct gateway *gw);

@@ -634,6 +634,32 @@ static void inbound_ids_deduplicate(void **state)
     assert_int_equal(store_inbound_get(f->st, "a@x", "b%h@gw", "m1", &ev), 0);
 }
 
+/* What the catch-up reads: who sent something lately, and the "alive"
+ * mark kept across a reopen. */
+static void recent_senders_and_settings(void **state)
+{
+    struct store_fixture *f = *state;
+    assert_int_equal(store_inbound_add(f->st, "b@x", "p@gw", "m1", 1000), 0);
+    assert_int_equal(store_inbound_add(f->st, "a@x", "p@gw", "m2", 3000), 0);
+    assert_int_equal(store_inbound_add(f->st, "a@x", "q@gw", "m3", 4000), 0);
+    assert_int_equal(store_inbound_add(f->st, "c@x", "p@gw", "m4", 5000), 0);
+    char **who;
+    int n = store_inbound_senders(f->st, 2000, &who);
+    assert_int_equal(n, 2);
+    assert_string_equal(who[0], "a@x"); /* once, sorted */
+    assert_string_equal(who[1], "c@x");
+    store_strings_free(who, n);
+
+    int64_t v = 0;
+    assert_int_equal(store_setting_get(f->st, "alive_at", &v), 0);
+    assert_int_equal(store_setting_put(f->st, "alive_at", 42), 0);
+    assert_int_equal(store_setting_put(f->st, "alive_at", 43), 0);
+    assert_int_equal(store_flush(f->st), 0);
+    store_fixture_reopen(f);
+    assert_int_equal(store_setting_get(f->st, "alive_at", &v), 1);
+    assert_int_equal(v, 43);
+}
+
 static void migrations_from_every_older_version(void **state)
 {
     (void)state;
@@ -800,6 +826,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             outbox_ids_outlive_a_rolled_back_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(outbox_keeps_order_per_queue, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(recent_senders_and_settings, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(inbound_ids_deduplicate, setup,
                                         teardown),
