@@ -226,6 +226,10 @@ static int64_t next_prune;
 static void housekeeping(struct gateway *gw)
 {
     int64_t now = gateway_now_ms();
+    if (gw->ping_due_ms && now >= gw->ping_due_ms) {
+        gw->ping_due_ms = 0;
+        ping_homeserver(gw);
+    }
     if (now < next_prune)
         return;
     next_prune = now + PRUNE_INTERVAL_MS;
@@ -332,6 +336,8 @@ static long sleep_ms(struct gateway *gw)
         component_next_timeout_ms(gw->component),
         presence_next_due_ms(gw),
         clock_ms_until(next_prune, gateway_now_ms()),
+        gw->ping_due_ms ? clock_ms_until(gw->ping_due_ms, gateway_now_ms())
+                        : -1,
     };
     long timeout = MAX_POLL_MS;
     for (size_t i = 0; i < sizeof due / sizeof due[0]; i++)

@@ -262,6 +262,8 @@ static int64_t txn_number(const char *txn_id)
  * transaction once puts the homeserver back into recovery, which sends the
  * oldest unsent transaction first; the same id is accepted the second time
  * so that a real hole in the numbering cannot stall us. */
+#define GAP_PING_DELAY_MS 1000
+
 static bool refuse_for_gap(struct gateway *gw, struct as_request *req,
                            const char *txn_id)
 {
@@ -273,6 +275,11 @@ static bool refuse_for_gap(struct gateway *gw, struct as_request *req,
              "homeserver to resend from the oldest unsent one", txn_id,
              (long long)(gw->highest_txn + 1));
     gw->gap_refused_txn = n;
+    /* Synapse meets the 503 with its recoverer, whose backoff doubles at
+     * every failure (up to 512 s, and kills of the gateway are failures
+     * too): a ping a moment later, once it has scheduled that, makes it
+     * retry at once (its ping handler forces the recoverer). */
+    gw->ping_due_ms = gateway_now_ms() + GAP_PING_DELAY_MS;
     as_request_reply_error(req, 503, "M_UNKNOWN",
                            "an earlier transaction has not arrived; send the "
                            "oldest unsent transaction first");
