@@ -164,21 +164,22 @@ static void release(struct gateway *gw)
 static int by_stamp(const void *a, const void *b)
 {
     const struct catchup_found *x = a, *y = b;
-    return (x->ts > y->ts) - (x->ts < y->ts);
+    if (x->ts != y->ts)
+        return (x->ts > y->ts) - (x->ts < y->ts);
+    return (x->order > y->order) - (x->order < y->order);
 }
 
 static void on_read(struct gateway *gw)
 {
     struct catchup *c = gw->catchup;
     int skipped = catchup_archive_skip_delivered(gw);
-    /* qsort is not stable, but one archive's stamps only tie within a
-     * second, and the archive gave them in its order: keep it by index. */
-    for (size_t i = 0; i < c->nfound; i++)
-        c->found[i].ts = c->found[i].ts * 4096 + (int64_t)(i & 4095);
-    qsort(c->found, c->nfound, sizeof *c->found, by_stamp);
+    /* By stamp, and in the order the archives gave for equal stamps
+     * (qsort is not stable). */
+    if (c->nfound > 1)
+        qsort(c->found, c->nfound, sizeof *c->found, by_stamp);
     int taken = 0;
     for (size_t i = 0; i < c->nfound; i++)
-        taken += c->take_in(gw, c->found[i].st, c->found[i].ts / 4096);
+        taken += c->take_in(gw, c->found[i].st, c->found[i].ts);
     log_info("catchup: read %d archive(s): %d message(s) to Matrix the "
              "gateway had missed were bridged, %d stanza(s) to XMPP already "
              "delivered were not sent again", c->nusers, taken, skipped);

@@ -147,8 +147,11 @@ static void add_found(struct catchup *c, xmpp_stanza_t *msg, int64_t ts)
         c->capfound = c->capfound ? 2 * c->capfound : 16;
         c->found = xrealloc(c->found, c->capfound * sizeof *c->found);
     }
-    c->found[c->nfound++] = (struct catchup_found){ xmpp_stanza_copy(msg),
-                                                    ts };
+    /* A result without a stamp counts as sent at the window's end (a
+     * stamp of 0 would mean "live" to the edge). */
+    c->found[c->nfound] = (struct catchup_found){
+        xmpp_stanza_copy(msg), ts > 0 ? ts : c->window_end, c->nfound };
+    c->nfound++;
 }
 
 static void add_delivered(struct catchup *c, const char *to, const char *id)

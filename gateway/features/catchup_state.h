@@ -13,6 +13,7 @@
 struct catchup_found {
     xmpp_stanza_t *st;
     int64_t ts;
+    size_t order; /* as the archives gave it, for equal stamps */
 };
 
 /* A stanza the gateway sent that the recipient's archive holds: its
