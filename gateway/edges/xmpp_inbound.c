@@ -122,12 +122,9 @@ static bool on_message_at(struct gateway *gw, xmpp_stanza_t *st,
         log_warn("xmpp: ignoring a message with a spoofed from (%s)", m.from);
         goto out;
     }
-    char *sender = ids_jid_bare(m.from);
     /* While the sender's archive is read, their messages wait behind
      * what it gives back (they are in it too: resends then). */
-    bool waits = !a->archived && catchup_defer(gw, st, sender);
-    free(sender);
-    if (waits)
+    if (!a->archived && catchup_defer(gw, st, m.from))
         goto out;
     if (!a->archived) {
         typing_xmpp_message(gw, &m);

@@ -286,15 +286,16 @@ void catchup_on_connected(struct gateway *gw)
         log_debug("catchup: disconnected before the settling ping");
 }
 
-bool catchup_defer(struct gateway *gw, xmpp_stanza_t *st,
-                   const char *from_bare)
+bool catchup_defer(struct gateway *gw, xmpp_stanza_t *st, const char *from)
 {
     struct catchup *c = gw->catchup;
     if (!c || !c->running)
         return false;
+    char *from_bare = ids_jid_bare(from);
     bool read = false;
     for (int i = 0; i < c->nusers && !read; i++)
         read = strcmp(c->users[i], from_bare) == 0;
+    free(from_bare);
     if (!read)
         return false;
     if (c->ndeferred == c->capdeferred) {

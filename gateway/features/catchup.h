@@ -48,11 +48,10 @@ void catchup_on_disconnected(struct gateway *gw);
  * the catch-up asked for; returns true when st was one (the caller then
  * does nothing else with it). */
 bool catchup_take_stanza(struct gateway *gw, xmpp_stanza_t *st);
-/* A message from from_bare while the catch-up reads that user's archive:
- * kept (a copy of st) and taken in after what the archive gives back.
- * Returns true when kept. */
-bool catchup_defer(struct gateway *gw, xmpp_stanza_t *st,
-                   const char *from_bare);
+/* A message from `from` (a full JID) while the catch-up reads that user's
+ * archive: kept (a copy of st) and taken in after what the archive gives
+ * back. Returns true when kept; costs nothing when no catch-up runs. */
+bool catchup_defer(struct gateway *gw, xmpp_stanza_t *st, const char *from);
 /* Once a loop turn: keeps the mark of when the gateway was last alive,
  * which bounds the catch-up's window after a crash. */
 void catchup_tick(struct gateway *gw);
