@@ -8,6 +8,7 @@
  * and sends the stanzas it released. */
 #include "gateway/gateway.h"
 #include "gateway/features/catchup.h"
+#include "gateway/features/e2ee.h"
 
 #include "gateway/base/effects.h"
 #include "gateway/base/matrix_calls.h"
@@ -180,6 +181,7 @@ int gateway_init(struct gateway *gw, struct config *cfg, char **err)
     gw->mx = mx_client_new(gw->multi, gw->cfg.homeserver_url, gw->cfg.as_token);
     gw->media = media_new(gw);
 
+    gw->e2ee = e2ee_new(matrix_inbound_dispatch);
     gw->as = as_server_new(gw->cfg.bind_address, gw->cfg.bind_port,
                            gw->cfg.hs_token, (size_t)gw->cfg.max_request_bytes,
                            &matrix_inbound_handlers, gw, err);
@@ -257,6 +259,7 @@ static void before_sleep(struct gateway *gw)
     housekeeping(gw);
     presence_tick(gw);
     catchup_tick(gw);
+    e2ee_tick(gw);
     save_txn_number(gw, false);
     bool waiting = as_server_awaiting_commit(gw->as) > 0;
     bool writes = store_in_txn(gw->store);
@@ -407,6 +410,8 @@ void gateway_free(struct gateway *gw)
     }
     to_xmpp_free(gw);
     mx_client_free(gw->mx);
+    e2ee_free(gw->e2ee); /* after the client: its calls hold device jobs */
+    gw->e2ee = NULL;
     queues_free(gw->queues);
     portal_state_free(gw->portal);
     presence_pending_free(gw->presence);

@@ -353,6 +353,46 @@ void mx_appservice_ping(struct mx_client *c, const char *as_id,
                         const char *txn_id, int max_attempts, mx_done_cb cb,
                         void *ud);
 
+/* ----------------------------------------------------- devices, keys -- */
+
+/* PUT /devices/{id}?user_id=: the appservice creates one of its users'
+ * devices (MSC4190); 200 or 201. */
+struct mx_request *mx_req_device_create(const char *user,
+                                        const char *device_id,
+                                        const char *display_name);
+void mx_device_create(struct mx_client *c, const char *user,
+                      const char *device_id, const char *display_name,
+                      int max_attempts, mx_done_cb cb, void *ud);
+/* POST /keys/upload?user_id=&device_id= with body ({device_keys,
+ * one_time_keys, fallback_keys}), consumed. */
+struct mx_request *mx_req_keys_upload(const char *user, const char *device_id,
+                                      json_t *body);
+void mx_keys_upload(struct mx_client *c, const char *user,
+                    const char *device_id, json_t *body, int max_attempts,
+                    mx_done_cb cb, void *ud);
+/* POST /keys/device_signing/upload?user_id=: the user's cross-signing
+ * keys (body consumed). */
+struct mx_request *mx_req_cross_signing_upload(const char *user,
+                                               json_t *body);
+void mx_cross_signing_upload_keys(struct mx_client *c, const char *user,
+                                  json_t *body, int max_attempts,
+                                  mx_done_cb cb, void *ud);
+/* POST /keys/signatures/upload?user_id=: {user: {key id: signed object}}
+ * (body consumed). */
+struct mx_request *mx_req_signatures_upload(const char *user, json_t *body);
+void mx_signatures_upload(struct mx_client *c, const char *user, json_t *body,
+                          int max_attempts, mx_done_cb cb, void *ud);
+/* PUT /sendToDevice/{type}/{txn}?user_id=&device_id=: messages is
+ * {user: {device: content}}, consumed. */
+struct mx_request *mx_req_send_to_device(const char *user,
+                                         const char *device_id,
+                                         const char *type, const char *txn_id,
+                                         json_t *messages);
+void mx_send_to_device(struct mx_client *c, const char *user,
+                       const char *device_id, const char *type,
+                       const char *txn_id, json_t *messages, int max_attempts,
+                       mx_done_cb cb, void *ud);
+
 /* ------------------------------------------------------------- media -- */
 
 /* POST /media/v3/upload?user_id=[&filename=]: data (len bytes of

@@ -393,4 +393,6 @@ int store_avatar_of_put(struct store *st, const char *who, const char *mxc,
 int store_member_by_nick(struct store *st, const char *room_id,
                          const char *nick, char **mxid);
 
+#include "store/crypto.h"
+
 #endif

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <strophe.h>
 
+struct e2ee;
 struct media;
 struct portal_state;
 struct presence;
@@ -52,6 +53,7 @@ struct gateway {
     bool stanza_outbox_held;
     struct to_xmpp *to_xmpp; /* owned by to_xmpp.c */
     struct catchup *catchup; /* owned by features/catchup.c */
+    struct e2ee *e2ee;       /* owned by features/e2ee_*.c */
     char *bot_mxid;
     /* For the latency metrics: when the stanza or transaction now being
      * handled arrived, or wall_us 0 outside such handling. */

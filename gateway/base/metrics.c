@@ -57,6 +57,11 @@ static const char *const counter_names[CNT_COUNT] = {
     [CNT_PRESENCE_TO_MATRIX] = "isthmus_presence_to_matrix_total",
     [CNT_PRESENCE_TO_XMPP] = "isthmus_presence_to_xmpp_total",
     [CNT_READS_TO_MATRIX] = "isthmus_read_markers_to_matrix_total",
+    [CNT_E2EE_DECRYPTED] = "isthmus_e2ee_events_decrypted_total",
+    [CNT_E2EE_UNDECRYPTABLE] = "isthmus_e2ee_events_undecryptable_total",
+    [CNT_E2EE_WAITED] = "isthmus_e2ee_events_waited_for_key_total",
+    [CNT_E2EE_KEYS_RECEIVED] = "isthmus_e2ee_room_keys_received_total",
+    [CNT_E2EE_KEY_REQUESTS] = "isthmus_e2ee_key_requests_sent_total",
 };
 
 int64_t metrics_now_us(void)

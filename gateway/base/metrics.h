@@ -31,6 +31,11 @@ enum metric_counter {
     CNT_PRESENCE_TO_MATRIX, /* presence updates sent to the homeserver */
     CNT_PRESENCE_TO_XMPP,   /* presence stanzas sent for Matrix users */
     CNT_READS_TO_MATRIX,    /* XMPP read markers queued as m.read */
+    CNT_E2EE_DECRYPTED,     /* encrypted room events decrypted */
+    CNT_E2EE_UNDECRYPTABLE, /* ... given up on, and told */
+    CNT_E2EE_WAITED,        /* ... that had to wait for their key */
+    CNT_E2EE_KEYS_RECEIVED, /* room keys taken in */
+    CNT_E2EE_KEY_REQUESTS,  /* room keys the ghosts asked for */
     CNT_COUNT
 };
 

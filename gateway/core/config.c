@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum value_type { T_STRING, T_INT, T_URL, T_LOGLEVEL };
+enum value_type { T_STRING, T_INT, T_URL, T_LOGLEVEL, T_BOOL };
 
 struct key_spec {
     const char *section;
@@ -62,6 +62,9 @@ static const struct key_spec keys[] = {
       1, 3600 },
     { "store", "path", T_STRING, OFF(store_path), false, "isthmus.db", 0, 0 },
     { "store", "key_file", T_STRING, OFF(store_key_file), false, NULL, 0, 0 },
+    { "e2ee", "enabled", T_BOOL, OFF(e2ee_enabled), false, "true", 0, 0 },
+    { "e2ee", "key_wait_seconds", T_INT, OFF(e2ee_key_wait_s), false, "60",
+      1, 86400 },
     { "log", "level", T_LOGLEVEL, OFF(log_level), false, "info", 0, 0 },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -111,6 +114,14 @@ static const char *set_value(struct config *cfg, const struct key_spec *k,
         *(int *)field = (int)v;
         return NULL;
     }
+    case T_BOOL:
+        if (strcmp(value, "true") == 0)
+            *(bool *)field = true;
+        else if (strcmp(value, "false") == 0)
+            *(bool *)field = false;
+        else
+            return "the value must be true or false";
+        return NULL;
     case T_LOGLEVEL: {
         enum log_level lv;
         if (log_level_parse(value, &lv) < 0)

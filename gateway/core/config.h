@@ -35,6 +35,9 @@ struct config {
     /* [store] */
     char *store_path;
     char *store_key_file;    /* NULL: store_path + ".key" */
+    /* [e2ee] */
+    bool e2ee_enabled;       /* ghosts get devices; encrypted rooms work */
+    int e2ee_key_wait_s;     /* how long an event waits for its room key */
     /* [log] */
     int log_level;           /* enum log_level */
 

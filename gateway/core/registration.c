@@ -41,6 +41,9 @@ char *registration_render(const struct config *cfg, const char *as_token,
                   "receive_ephemeral: true\n"
                   "de.sorunome.msc2409.push_ephemeral: true\n"
                   "org.matrix.msc3202: true\n"
+                  /* The appservice creates its ghosts' devices (MSC4190):
+                   * end-to-bridge encryption needs one per ghost. */
+                  "io.element.msc4190: true\n"
                   "namespaces:\n"
                   "  users:\n"
                   "    - exclusive: true\n"

@@ -13,7 +13,7 @@
 
 #include "common/log.h"
 #include "common/mem.h"
-#include "gateway/features/encrypted.h"
+#include "gateway/features/e2ee.h"
 #include "gateway/features/m2x_env.h"
 #include "common/utf8.h"
 #include "gateway/features/avatars.h"
@@ -329,7 +329,6 @@ static const struct {
     { "m.room.member", on_member },
     { "m.reaction", on_reaction },
     { "m.room.redaction", on_redaction },
-    { "m.room.encrypted", encrypted_matrix_event },
 };
 
 static event_handler *handler_for(const char *type)
@@ -341,6 +340,11 @@ static event_handler *handler_for(const char *type)
         if (strcmp(event_handlers[i].type, type) == 0)
             return event_handlers[i].fn;
     return on_other;
+}
+
+void matrix_inbound_dispatch(struct gateway *gw, const struct mx_event *ev)
+{
+    handler_for(ev->type)(gw, ev);
 }
 
 /* Ephemeral events by type; others are not bridged. */
@@ -385,13 +389,17 @@ static void txn_digest(const struct mx_transaction *txn, char out[33])
             crypto_generichash_update(&h, (const unsigned char *)id,
                                       strlen(id) + 1);
     }
-    json_array_foreach(txn->ephemeral, i, ev) {
-        char *text = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
-        if (text)
-            crypto_generichash_update(&h, (const unsigned char *)text,
-                                      strlen(text) + 1);
-        free(text);
-    }
+    /* Ephemeral and to-device events have no ids: their text counts. A
+     * transaction of room keys alone must not pass for another one. */
+    json_t *parts[] = { txn->ephemeral, txn->to_device };
+    for (size_t p = 0; p < sizeof parts / sizeof parts[0]; p++)
+        json_array_foreach(parts[p], i, ev) {
+            char *text = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
+            if (text)
+                crypto_generichash_update(&h, (const unsigned char *)text,
+                                          strlen(text) + 1);
+            free(text);
+        }
     unsigned char bin[16];
     crypto_generichash_final(&h, bin, sizeof bin);
     sodium_bin2hex(out, 33, bin, sizeof bin);
@@ -425,6 +433,10 @@ static void on_transaction(struct as_request *req, const char *txn_id,
     uint64_t writes_before = store_write_count(gw->store);
     size_t i;
     json_t *raw;
+    /* Keys first: a room key that comes with its message opens it. */
+    e2ee_devices_transaction(gw, &txn);
+    json_array_foreach(txn.to_device, i, raw)
+        e2ee_to_device(gw, raw);
     json_array_foreach(txn.events, i, raw) {
         struct mx_event ev;
         if (mx_event_parse(raw, &ev, &why) < 0) {
@@ -434,9 +446,14 @@ static void on_transaction(struct as_request *req, const char *txn_id,
                      txn_id, why);
             continue;
         }
-        /* Parsed once, dispatched by type: an m.room.encrypted event will
-         * be decrypted just before this line. */
+        /* Parsed once, decrypted if it is encrypted, then dispatched by
+         * type: a decrypted event takes the plaintext path. */
+        json_t *plain = NULL;
+        if (strcmp(ev.type, "m.room.encrypted") == 0 &&
+            e2ee_decrypt_event(gw, &ev, &plain) != E2EE_DECRYPTED)
+            continue;
         handler_for(ev.type)(gw, &ev);
+        json_decref(plain);
     }
     json_array_foreach(txn.ephemeral, i, raw) {
         struct mx_ephemeral eph;

@@ -58,23 +58,25 @@ static char *notice_poster(struct gateway *gw, const struct store_room *room)
     return ghost;
 }
 
-void encrypted_matrix_event(struct gateway *gw, const struct mx_event *ev)
+void encrypted_matrix_undecryptable(struct gateway *gw,
+                                    const struct mx_event *ev,
+                                    const char *why)
 {
     if (gateway_is_ours(gw, ev->sender))
         return;
     struct store_room room;
     if (store_room_get(gw->store, ev->room_id, &room) != 1)
         return;
-    log_info("matrix: %s from %s in %s is encrypted; the gateway cannot "
-             "decrypt it yet", ev->event_id, ev->sender, ev->room_id);
-    char *text = xasprintf("[%s sent an end-to-end encrypted message, which "
-                           "this gateway cannot decrypt yet]", ev->sender);
+    log_info("matrix: %s from %s in %s is encrypted and was not bridged: %s",
+             ev->event_id, ev->sender, ev->room_id, why);
+    char *text = xasprintf("[%s sent an end-to-end encrypted message that "
+                           "this gateway could not decrypt: %s]", ev->sender,
+                           why);
     conversation_tell(gw, &room, ev->sender, false, ev->event_id,
                       fill_placeholder, text);
-    char *notice = xasprintf("Your message was not delivered to %s: it is "
-                             "end-to-end encrypted, and this gateway cannot "
-                             "decrypt encrypted messages yet.",
-                             room.xmpp_jid);
+    char *notice = xasprintf("Your encrypted message was not delivered to "
+                             "%s: the gateway could not decrypt it (%s).",
+                             room.xmpp_jid, why);
     char *poster = notice_poster(gw, &room);
     if (room.mode != ROOM_DM || poster)
         gateway_notice(gw, ev->room_id, poster, ev->event_id, notice);
@@ -82,4 +84,10 @@ void encrypted_matrix_event(struct gateway *gw, const struct mx_event *ev)
     free(notice);
     free(text);
     store_room_free(&room);
+}
+
+void encrypted_matrix_event(struct gateway *gw, const struct mx_event *ev)
+{
+    encrypted_matrix_undecryptable(
+        gw, ev, "end-to-bridge encryption is off on this gateway");
 }

@@ -15,9 +15,15 @@
 void encrypted_refuse_xmpp(struct gateway *gw, xmpp_stanza_t *st,
                            const char *scheme);
 
-/* An m.room.encrypted event in a bridged room: its sender gets a notice in
- * the room, and the XMPP side a message saying that the sender wrote
- * something it cannot see. */
+/* An m.room.encrypted event in a bridged room that cannot be decrypted
+ * (why: a short phrase, e.g. "its key never arrived"): its sender gets a
+ * notice in the room, and the XMPP side a message saying that the sender
+ * wrote something it cannot see, and why. */
+void encrypted_matrix_undecryptable(struct gateway *gw,
+                                    const struct mx_event *ev,
+                                    const char *why);
+/* The same when end-to-bridge encryption is off ([e2ee] enabled = false
+ * or a homeserver without MSC4190). */
 void encrypted_matrix_event(struct gateway *gw, const struct mx_event *ev);
 
 #endif

@@ -3,6 +3,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "gateway/base/context.h"
+#include "gateway/features/e2ee.h"
 #include "xep/disco.h"
 
 #include <stdlib.h>
@@ -19,17 +20,34 @@ struct ensure {
     void *ud;
 };
 
-static void ensure_finish(struct ensure *e, bool ok, const char *error)
+static void ensure_free(struct ensure *e)
 {
-    if (ok) {
-        struct store_ghost g = { e->mxid, e->jid, e->displayname, 1 };
-        store_ghost_put(e->gw->store, &g);
-    }
-    e->cb(e->gw, ok, error, e->ud);
     free(e->mxid);
     free(e->jid);
     free(e->displayname);
     free(e);
+}
+
+/* The ghost has its device (or goes without one, which e2ee logged). */
+static void on_device(struct gateway *gw, void *ud)
+{
+    struct ensure *e = ud;
+    e->cb(gw, true, NULL, e->ud);
+    ensure_free(e);
+}
+
+static void ensure_finish(struct ensure *e, bool ok, const char *error)
+{
+    if (!ok) {
+        e->cb(e->gw, ok, error, e->ud);
+        ensure_free(e);
+        return;
+    }
+    struct store_ghost g = { e->mxid, e->jid, e->displayname, 1 };
+    store_ghost_put(e->gw->store, &g);
+    /* Before anyone can talk to it: a Matrix client shares a room's key
+     * with the devices the ghost has when it starts its session. */
+    e2ee_device_ensure(e->gw, e->mxid, on_device, e);
 }
 
 static void on_displayname(const struct mx_response *r, void *ud)
@@ -90,16 +108,17 @@ static struct ensure *ensure_start(struct gateway *gw, const char *mxid,
     bool registered = found == 1 && g.registered;
     if (found == 1)
         store_ghost_free(&g);
-    if (registered) {
-        cb(gw, true, NULL, ud);
-        return NULL;
-    }
     struct ensure *e = xcalloc(1, sizeof *e);
     e->gw = gw;
     e->mxid = xstrdup(mxid);
     e->jid = xstrdup(jid);
     e->cb = cb;
     e->ud = ud;
+    if (registered) {
+        /* A ghost registered before devices existed gets one now. */
+        e2ee_device_ensure(gw, mxid, on_device, e);
+        return NULL;
+    }
     return e;
 }
 

@@ -13,8 +13,9 @@ typedef void (*ghost_ready_cb)(struct gateway *gw, bool ok, const char *error,
 /* Makes sure the ghost mxid (standing for the bare jid) exists on the
  * homeserver with a display name: the XMPP user's vCard FN or NICKNAME,
  * else nick_hint (XEP-0172, may be NULL), else the JID's localpart.
+ * The ghost also gets its device for encrypted rooms (e2ee.h) before cb.
  * Calls cb exactly once, synchronously if the store already knows the
- * ghost. */
+ * ghost and its device. */
 void ghosts_ensure(struct gateway *gw, const char *mxid, const char *jid,
                    const char *nick_hint, ghost_ready_cb cb, void *ud);
 

@@ -174,6 +174,46 @@ const char *const sqldb_migrations[] = {
     "CREATE TABLE settings ("
     "  name TEXT PRIMARY KEY,"
     "  value INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 14: end-to-bridge encryption: ghost devices, Olm and Megolm
+     * sessions (pickles sealed), the message indexes each session used
+     * (a replayed ciphertext is refused), and encrypted events waiting
+     * for their key. */
+    "CREATE TABLE crypto_devices ("
+    "  mxid TEXT PRIMARY KEY,"
+    "  device_id TEXT NOT NULL,"
+    "  account TEXT NOT NULL,"
+    "  cross_signing TEXT NOT NULL,"
+    "  ready INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE olm_sessions ("
+    "  mxid TEXT NOT NULL,"
+    "  sender_key TEXT NOT NULL,"
+    "  session_id TEXT NOT NULL,"
+    "  pickle TEXT NOT NULL,"
+    "  last_used INTEGER NOT NULL,"
+    "  PRIMARY KEY (mxid, sender_key, session_id));"
+    "CREATE TABLE megolm_inbound ("
+    "  room_id TEXT NOT NULL,"
+    "  session_id TEXT NOT NULL,"
+    "  sender_key TEXT NOT NULL,"
+    "  sender_ed25519 TEXT,"
+    "  pickle TEXT NOT NULL,"
+    "  received_ts INTEGER NOT NULL,"
+    "  PRIMARY KEY (room_id, session_id));"
+    "CREATE TABLE megolm_indexes ("
+    "  room_id TEXT NOT NULL,"
+    "  session_id TEXT NOT NULL,"
+    "  idx INTEGER NOT NULL,"
+    "  event_id TEXT NOT NULL,"
+    "  PRIMARY KEY (room_id, session_id, idx)) WITHOUT ROWID;"
+    "CREATE TABLE megolm_waiting ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  room_id TEXT NOT NULL,"
+    "  session_id TEXT NOT NULL,"
+    "  event TEXT NOT NULL,"
+    "  received_ts INTEGER NOT NULL);"
+    "CREATE INDEX megolm_waiting_session ON megolm_waiting(room_id, "
+    "  session_id, seq);"
+    "CREATE INDEX megolm_waiting_age ON megolm_waiting(received_ts);",
 };
 
 const int sqldb_migration_count =

@@ -100,6 +100,47 @@ const char *const sqldb_stmt_sql[S_COUNT] = {
     [S_SETTING_GET] = "SELECT value FROM settings WHERE name = ?1",
     [S_SETTING_PUT] = "INSERT INTO settings(name, value) VALUES (?1, ?2) "
                       "ON CONFLICT DO UPDATE SET value = excluded.value",
+    /* End-to-bridge encryption (store/crypto.c); pickles arrive sealed. */
+    [S_XDEV_GET] = "SELECT mxid, device_id, account, cross_signing, ready "
+                   "FROM crypto_devices WHERE mxid = ?1",
+    [S_XDEV_PUT] = "INSERT INTO crypto_devices(mxid, device_id, account, "
+                   "cross_signing, ready) VALUES (?1, ?2, ?3, ?4, ?5) "
+                   "ON CONFLICT DO UPDATE SET device_id = excluded.device_id, "
+                   "account = excluded.account, cross_signing = "
+                   "excluded.cross_signing, ready = excluded.ready",
+    /* Bounded: a device that opened many sessions is tried on its latest
+     * few, as other clients do. */
+    [S_OLM_LIST] = "SELECT pickle FROM olm_sessions WHERE mxid = ?1 AND "
+                   "sender_key = ?2 ORDER BY last_used DESC LIMIT 10",
+    [S_OLM_PUT] = "INSERT INTO olm_sessions(mxid, sender_key, session_id, "
+                  "pickle, last_used) VALUES (?1, ?2, ?3, ?4, ?5) "
+                  "ON CONFLICT DO UPDATE SET pickle = excluded.pickle, "
+                  "last_used = excluded.last_used",
+    [S_MEGOLM_IN_GET] = "SELECT room_id, session_id, sender_key, "
+                        "sender_ed25519, pickle FROM megolm_inbound WHERE "
+                        "room_id = ?1 AND session_id = ?2",
+    [S_MEGOLM_IN_PUT] = "INSERT INTO megolm_inbound(room_id, session_id, "
+                        "sender_key, sender_ed25519, pickle, received_ts) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO "
+                        "UPDATE SET sender_key = excluded.sender_key, "
+                        "sender_ed25519 = excluded.sender_ed25519, "
+                        "pickle = excluded.pickle",
+    [S_MEGOLM_INDEX_GET] = "SELECT event_id FROM megolm_indexes WHERE "
+                           "room_id = ?1 AND session_id = ?2 AND idx = ?3",
+    [S_MEGOLM_INDEX_PUT] = "INSERT OR IGNORE INTO megolm_indexes(room_id, "
+                           "session_id, idx, event_id) VALUES (?1, ?2, ?3, "
+                           "?4)",
+    [S_MEGOLM_WAIT_ADD] = "INSERT INTO megolm_waiting(room_id, session_id, "
+                          "event, received_ts) VALUES (?1, ?2, ?3, ?4)",
+    [S_MEGOLM_WAIT_SESSION] = "SELECT seq, room_id, session_id, event, "
+                              "received_ts FROM megolm_waiting WHERE "
+                              "room_id = ?1 AND session_id = ?2 ORDER BY seq "
+                              "LIMIT ?3",
+    [S_MEGOLM_WAIT_OLD] = "SELECT seq, room_id, session_id, event, "
+                          "received_ts FROM megolm_waiting WHERE "
+                          "received_ts < ?1 ORDER BY seq LIMIT ?2",
+    [S_MEGOLM_WAIT_DONE] = "DELETE FROM megolm_waiting WHERE seq = ?1",
+    [S_MEGOLM_WAIT_COUNT] = "SELECT COUNT(*) FROM megolm_waiting",
     [S_OCC_PUT] = "INSERT INTO occupants(occupant_jid, muc_jid, room_id, nick, "
                   "ghost) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO UPDATE "
                   "SET room_id = excluded.room_id, nick = excluded.nick, "

@@ -319,6 +319,10 @@ download_timeout = 20
 [store]
 path = {self.dir}/isthmus.db
 
+[e2ee]
+# Short, so that a test can see a lost key told (test_e2ee.py).
+key_wait_seconds = 5
+
 [log]
 level = {os.environ.get("ISTHMUS_LOG_LEVEL", "debug")}
 """)

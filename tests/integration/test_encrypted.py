@@ -81,7 +81,7 @@ async def test_an_encrypted_matrix_message_is_told_both_ways(alice, bob):
         lambda m: m["type"] == "chat" and "encrypted" in m["body"],
         what="word of bob's encrypted message on XMPP")
     assert bob.user_id in msg["body"]
-    assert "cannot decrypt" in msg["body"]
+    assert "could not decrypt" in msg["body"]
     assert msg["id"] == event_id
     _, notice = await bob.wait_message(
         lambda r, e: r == room_id and "not delivered" in e.body,

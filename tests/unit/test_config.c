@@ -42,6 +42,8 @@ static void minimal_config_gets_defaults(void **state)
     assert_string_equal(cfg.media_url, "http://127.0.0.1:9998");
     assert_int_equal(cfg.media_max_bytes, 104857600);
     assert_int_equal(cfg.media_timeout_s, 60);
+    assert_true(cfg.e2ee_enabled);
+    assert_int_equal(cfg.e2ee_key_wait_s, 60);
     config_free(&cfg);
 }
 
@@ -93,6 +95,8 @@ static void errors_name_file_and_line(void **state)
     expect_error("key = value\n",
                  "bad.conf:1: 'key' comes before any [section]");
     expect_error("[nope]\n", "bad.conf:1: unknown section [nope]");
+    expect_error("[e2ee]\nenabled = yes\n",
+                 "bad.conf:2: enabled: the value must be true or false");
     expect_error("[xmpp\n", "bad.conf:1: a section header must look like "
                             "[name]");
     expect_error("\n\n[xmpp]\nbogus = 1\n",

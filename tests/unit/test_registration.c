@@ -38,6 +38,7 @@ static void render_has_what_synapse_needs(void **state)
     assert_non_null(strstr(y, "sender_localpart: '_xmpp_bot'\n"));
     assert_non_null(strstr(y, "rate_limited: false\n"));
     assert_non_null(strstr(y, "org.matrix.msc3202: true\n"));
+    assert_non_null(strstr(y, "io.element.msc4190: true\n"));
     /* Dots escaped: the namespace is exactly this server's. */
     assert_non_null(strstr(y, "regex: '@_xmpp_.*:hs\\.example\\.org'"));
     assert_non_null(strstr(y, "regex: '#_xmpp_.*:hs\\.example\\.org'"));

@@ -151,6 +151,89 @@ static void outbox_rows_are_sealed_on_disk(void **state)
     assert_int_equal(store_fixture_close(&f), 0);
 }
 
+/* The encryption state: every pickle and seed sealed on disk, read back
+ * whole; a message index taken by one event only; waiting events by
+ * session and by age, in arrival order. */
+static void encryption_state_is_sealed_and_read_back(void **state)
+{
+    (void)state;
+    struct store_fixture f;
+    assert_int_equal(store_fixture_open(&f, "seal-crypto"), 0);
+    struct store_crypto_device d = { "@_xmpp_a:hs", "DEVA",
+                                     "account-pickle-canary",
+                                     "xsign-seed-canary", 1 };
+    assert_int_equal(store_crypto_device_put(f.st, &d), 0);
+    assert_int_equal(store_olm_session_put(f.st, "@_xmpp_a:hs", "curveB",
+                                           "s1", "olm-pickle-canary", 10),
+                     0);
+    assert_int_equal(store_olm_session_put(f.st, "@_xmpp_a:hs", "curveB",
+                                           "s2", "olm-pickle-newer", 20),
+                     0);
+    struct store_megolm_in m = { "!r:hs", "sess", "curveB", "edB",
+                                 "megolm-pickle-canary" };
+    assert_int_equal(store_megolm_in_put(f.st, &m, 5), 0);
+    assert_int_equal(store_megolm_wait_add(f.st, "!r:hs", "sess",
+                                           "{\"event_id\":\"$1\"}", 100),
+                     0);
+    assert_int_equal(store_megolm_wait_add(f.st, "!r:hs", "other",
+                                           "{\"event_id\":\"$2\"}", 200),
+                     0);
+    assert_int_equal(store_megolm_wait_add(f.st, "!r:hs", "sess",
+                                           "{\"event_id\":\"$3\"}", 300),
+                     0);
+    assert_int_equal(store_flush(f.st), 0);
+    store_fixture_reopen(&f);
+    assert_false(dir_contains(f.dir, "canary"));
+
+    struct store_crypto_device got;
+    assert_int_equal(store_crypto_device_get(f.st, "@_xmpp_a:hs", &got), 1);
+    assert_string_equal(got.device_id, "DEVA");
+    assert_string_equal(got.account, "account-pickle-canary");
+    assert_string_equal(got.cross_signing, "xsign-seed-canary");
+    assert_int_equal(got.ready, 1);
+    store_crypto_device_free(&got);
+    assert_int_equal(store_crypto_device_get(f.st, "@nobody:hs", &got), 0);
+
+    char **pickles;
+    assert_int_equal(store_olm_sessions(f.st, "@_xmpp_a:hs", "curveB",
+                                        &pickles), 2);
+    assert_string_equal(pickles[0], "olm-pickle-newer"); /* latest first */
+    store_strings_free(pickles, 2);
+
+    struct store_megolm_in mi;
+    assert_int_equal(store_megolm_in_get(f.st, "!r:hs", "sess", &mi), 1);
+    assert_string_equal(mi.pickle, "megolm-pickle-canary");
+    assert_string_equal(mi.sender_key, "curveB");
+    store_megolm_in_free(&mi);
+    assert_int_equal(store_megolm_in_get(f.st, "!other:hs", "sess", &mi), 0);
+
+    assert_int_equal(store_megolm_index_claim(f.st, "!r:hs", "sess", 7, "$a"),
+                     1);
+    assert_int_equal(store_megolm_index_claim(f.st, "!r:hs", "sess", 7, "$a"),
+                     1); /* the same event again: a retry */
+    assert_int_equal(store_megolm_index_claim(f.st, "!r:hs", "sess", 7, "$b"),
+                     0); /* another event: a replay */
+
+    struct store_megolm_wait *w;
+    int n = store_megolm_waiting(f.st, "!r:hs", "sess", 0, 10, &w);
+    assert_int_equal(n, 2);
+    assert_string_equal(w[0].event, "{\"event_id\":\"$1\"}");
+    assert_string_equal(w[1].event, "{\"event_id\":\"$3\"}");
+    assert_int_equal(store_megolm_wait_done(f.st, w[0].seq), 0);
+    store_megolm_waits_free(w, n);
+    n = store_megolm_waiting(f.st, NULL, NULL, 250, 10, &w);
+    assert_int_equal(n, 1); /* $1 is done, $3 is newer */
+    assert_string_equal(w[0].event, "{\"event_id\":\"$2\"}");
+    store_megolm_waits_free(w, n);
+    assert_int_equal(store_megolm_wait_count(f.st), 2);
+
+    /* With another key the state does not open: an error, never garbage
+     * handed to libolm. */
+    store_set_seal_key(f.st, key_b);
+    assert_int_equal(store_crypto_device_get(f.st, "@_xmpp_a:hs", &got), -1);
+    assert_int_equal(store_fixture_close(&f), 0);
+}
+
 static void a_store_without_a_key_takes_no_outbox_rows(void **state)
 {
     (void)state;
@@ -228,6 +311,7 @@ int main(void)
         cmocka_unit_test(another_key_or_an_altered_value_does_not_open),
         cmocka_unit_test(values_from_before_sealing_are_read_as_they_are),
         cmocka_unit_test(outbox_rows_are_sealed_on_disk),
+        cmocka_unit_test(encryption_state_is_sealed_and_read_back),
         cmocka_unit_test(a_store_without_a_key_takes_no_outbox_rows),
         cmocka_unit_test(key_file_is_made_private_and_read_back),
         cmocka_unit_test(key_path_defaults_to_beside_the_database),
