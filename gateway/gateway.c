@@ -182,6 +182,7 @@ int gateway_init(struct gateway *gw, struct config *cfg, char **err)
     gw->media = media_new(gw);
 
     gw->e2ee = e2ee_new(matrix_inbound_dispatch);
+    gw->send_event = e2ee_send_event;
     gw->as = as_server_new(gw->cfg.bind_address, gw->cfg.bind_port,
                            gw->cfg.hs_token, (size_t)gw->cfg.max_request_bytes,
                            &matrix_inbound_handlers, gw, err);

@@ -186,6 +186,7 @@ struct mx_create_room {
     const char *invite; /* one user to invite, or NULL */
     const char *visibility;
     json_t *power_level_content_override; /* consumed; may be NULL */
+    bool encrypted; /* m.room.encryption (Megolm) in the initial state */
 };
 struct mx_request *mx_req_create_room(const char *as_user,
                                       const struct mx_create_room *opts);
@@ -258,6 +259,15 @@ struct mx_request *mx_req_joined_members(const char *room_id,
 void mx_joined_members(struct mx_client *c, const char *room_id,
                        const char *as_user, int max_attempts,
                        mx_members_cb cb, void *ud);
+
+/* GET /rooms/{room}/members?not_membership=leave: the member events of
+ * those joined, invited (and banned or knocking); the answer's chunk is
+ * read with mx_member_parse. */
+struct mx_request *mx_req_room_members(const char *room_id,
+                                       const char *as_user);
+void mx_room_members(struct mx_client *c, const char *room_id,
+                     const char *as_user, int max_attempts, mx_done_cb cb,
+                     void *ud);
 
 /* ----------------------------------------------------------- history -- */
 
@@ -392,6 +402,19 @@ void mx_send_to_device(struct mx_client *c, const char *user,
                        const char *device_id, const char *type,
                        const char *txn_id, json_t *messages, int max_attempts,
                        mx_done_cb cb, void *ud);
+
+/* POST /keys/query?user_id=: the devices of users (a JSON array of user
+ * ids, consumed). The answer (device_keys.{user}.{device}) is read with
+ * matrix/crypto/device_keys.h, which checks each device's signature. */
+struct mx_request *mx_req_keys_query(const char *as_user, json_t *users);
+void mx_keys_query(struct mx_client *c, const char *as_user, json_t *users,
+                   int max_attempts, mx_done_cb cb, void *ud);
+/* POST /keys/claim?user_id=: wanted is {user: {device: algorithm}},
+ * consumed; the answer's one_time_keys.{user}.{device} is read with
+ * mx_claimed_key_check. */
+struct mx_request *mx_req_keys_claim(const char *as_user, json_t *wanted);
+void mx_keys_claim(struct mx_client *c, const char *as_user, json_t *wanted,
+                   int max_attempts, mx_done_cb cb, void *ud);
 
 /* ------------------------------------------------------------- media -- */
 

@@ -108,3 +108,44 @@ void mx_send_to_device(struct mx_client *c, const char *user,
                                           messages),
                     max_attempts, cb, ud);
 }
+
+struct mx_request *mx_req_keys_query(const char *as_user, json_t *users)
+{
+    struct mx_path p;
+    mx_path_init(&p, CLIENT "/keys/query");
+    mx_path_as_user(&p, as_user);
+    json_t *device_keys = json_object();
+    size_t i;
+    json_t *u;
+    json_array_foreach(users, i, u) {
+        if (json_is_string(u))
+            json_object_set_new(device_keys, json_string_value(u),
+                                json_array());
+    }
+    json_decref(users);
+    return mx_request_new("POST", mx_path_done(&p),
+                          json_pack("{s:o}", "device_keys", device_keys));
+}
+
+void mx_keys_query(struct mx_client *c, const char *as_user, json_t *users,
+                   int max_attempts, mx_done_cb cb, void *ud)
+{
+    mx_request_send(c, mx_req_keys_query(as_user, users), max_attempts, cb,
+                    ud);
+}
+
+struct mx_request *mx_req_keys_claim(const char *as_user, json_t *wanted)
+{
+    struct mx_path p;
+    mx_path_init(&p, CLIENT "/keys/claim");
+    mx_path_as_user(&p, as_user);
+    return mx_request_new("POST", mx_path_done(&p),
+                          json_pack("{s:o}", "one_time_keys", wanted));
+}
+
+void mx_keys_claim(struct mx_client *c, const char *as_user, json_t *wanted,
+                   int max_attempts, mx_done_cb cb, void *ud)
+{
+    mx_request_send(c, mx_req_keys_claim(as_user, wanted), max_attempts, cb,
+                    ud);
+}

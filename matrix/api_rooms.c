@@ -31,6 +31,12 @@ struct mx_request *mx_req_create_room(const char *as_user,
     if (o->power_level_content_override)
         json_object_set_new(body, "power_level_content_override",
                             o->power_level_content_override);
+    if (o->encrypted)
+        json_object_set_new(
+            body, "initial_state",
+            json_pack("[{s:s, s:s, s:{s:s}}]", "type", "m.room.encryption",
+                      "state_key", "", "content", "algorithm",
+                      "m.megolm.v1.aes-sha2"));
     return mx_request_new("POST", mx_path_done(&p), body);
 }
 

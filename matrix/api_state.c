@@ -79,3 +79,23 @@ void mx_joined_members(struct mx_client *c, const char *room_id,
     mx_typed_send(c, mx_req_joined_members(room_id, as_user), max_attempts,
                   MX_ANSWER_MEMBERS, (mx_any_cb)cb, ud);
 }
+
+struct mx_request *mx_req_room_members(const char *room_id,
+                                       const char *as_user)
+{
+    struct mx_path p;
+    mx_path_init(&p, ROOMS);
+    mx_path_seg(&p, room_id);
+    mx_path_lit(&p, "/members");
+    mx_path_as_user(&p, as_user);
+    mx_path_query(&p, "not_membership", "leave");
+    return mx_request_new("GET", mx_path_done(&p), NULL);
+}
+
+void mx_room_members(struct mx_client *c, const char *room_id,
+                     const char *as_user, int max_attempts, mx_done_cb cb,
+                     void *ud)
+{
+    mx_request_send(c, mx_req_room_members(room_id, as_user), max_attempts,
+                    cb, ud);
+}

@@ -82,4 +82,60 @@ int store_megolm_wait_done(struct store *st, int64_t seq);
 /* How many wait (for the metrics). */
 int store_megolm_wait_count(struct store *st);
 
+/* ---- sending */
+
+/* Whether a room is encrypted: 1 known (*algorithm: the algorithm, caller
+ * frees, or NULL for a room known to be clear), 0 not known, -1. */
+struct store_room_encryption {
+    char *algorithm;
+    int64_t rotation_ms;
+    int64_t rotation_msgs;
+};
+int store_room_encryption_get(struct store *st, const char *room_id,
+                              struct store_room_encryption *out);
+int store_room_encryption_put(struct store *st, const char *room_id,
+                              const struct store_room_encryption *e);
+
+/* A Matrix user's devices, as the gateway last fetched them. */
+struct store_device_key {
+    char *user_id;
+    char *device_id;
+    char *curve25519;
+    char *ed25519;
+};
+/* 1 when the user's list is known and current, 0 when it was never
+ * fetched or changed since (stale), -1. */
+int store_device_list_current(struct store *st, const char *user_id);
+/* The homeserver said the user's devices changed. */
+int store_device_list_stale(struct store *st, const char *user_id);
+/* Replaces the user's devices with keys (n of them), now current. */
+int store_device_keys_set(struct store *st, const char *user_id,
+                          const struct store_device_key *keys, int n);
+/* The user's devices into *out (store_device_keys_free): n, or -1. */
+int store_device_keys_of(struct store *st, const char *user_id,
+                         struct store_device_key **out);
+void store_device_keys_free(struct store_device_key *keys, int n);
+
+/* A ghost's outbound Megolm session in a room. */
+struct store_megolm_out {
+    char *session_id;
+    char *pickle;
+    int64_t created_ts;
+    int64_t messages;
+};
+int store_megolm_out_get(struct store *st, const char *room_id,
+                         const char *mxid, struct store_megolm_out *out);
+int store_megolm_out_put(struct store *st, const char *room_id,
+                         const char *mxid, const struct store_megolm_out *m);
+void store_megolm_out_free(struct store_megolm_out *m);
+/* Every ghost's session in the room is replaced at its next message (a
+ * member left: it must not read what follows). */
+int store_megolm_out_drop_room(struct store *st, const char *room_id);
+/* The devices ("user|device") a session was shared with
+ * (store_strings_free): n or -1. */
+int store_megolm_shared_list(struct store *st, const char *session_id,
+                             char ***out);
+int store_megolm_shared_add(struct store *st, const char *session_id,
+                            const char *user_id, const char *device_id);
+
 #endif

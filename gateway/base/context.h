@@ -30,6 +30,14 @@ struct presence;
 struct queues;
 struct ratelimit;
 
+struct gateway;
+/* mx_send_event's arguments (matrix/api.h); see gateway_send_event. */
+typedef void gateway_send_event_fn(struct gateway *gw, const char *room_id,
+                                   const char *type, const char *txn_id,
+                                   const char *as_user, long long ts,
+                                   json_t *content, int max_attempts,
+                                   mx_event_id_cb cb, void *ud);
+
 struct gateway {
     struct config cfg;
     struct ids ids;
@@ -54,6 +62,9 @@ struct gateway {
     struct to_xmpp *to_xmpp; /* owned by to_xmpp.c */
     struct catchup *catchup; /* owned by features/catchup.c */
     struct e2ee *e2ee;       /* owned by features/e2ee_*.c */
+    /* How room events leave: features/e2ee_outbound.c's, which encrypts
+     * for encrypted rooms; set by the loop (this floor may not name it). */
+    gateway_send_event_fn *send_event;
     char *bot_mxid;
     /* For the latency metrics: when the stanza or transaction now being
      * handled arrived, or wall_us 0 outside such handling. */

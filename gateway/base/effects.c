@@ -49,12 +49,25 @@ static void on_notice_sent(const struct mx_response *r,
         log_warn("matrix: could not post a notice: %s", r->error);
 }
 
+void gateway_send_event(struct gateway *gw, const char *room_id,
+                        const char *type, const char *txn_id,
+                        const char *as_user, long long ts, json_t *content,
+                        int max_attempts, mx_event_id_cb cb, void *ud)
+{
+    if (gw->send_event)
+        gw->send_event(gw, room_id, type, txn_id, as_user, ts, content,
+                       max_attempts, cb, ud);
+    else
+        mx_send_event(gw->mx, room_id, type, txn_id, as_user, ts, content,
+                      max_attempts, cb, ud);
+}
+
 void gateway_notice(struct gateway *gw, const char *room_id,
                     const char *as_user, const char *txn_seed,
                     const char *text)
 {
     char *txn = xasprintf("notice.%s", txn_seed);
-    mx_send_event(gw->mx, room_id, "m.room.message", txn, as_user, -1,
+    gateway_send_event(gw, room_id, "m.room.message", txn, as_user, -1,
                   mx_message_content("m.notice", text), 3, on_notice_sent,
                   NULL);
     free(txn);

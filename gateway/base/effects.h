@@ -24,6 +24,14 @@ bool gateway_is_ours(const struct gateway *gw, const char *mxid);
  * "isthmus." tag and a hash; caller frees. */
 char *gateway_txn_id(const char *tag, ...);
 
+/* Every room event the gateway sends leaves here: through gw->send_event
+ * (encryption for rooms that ask for it) when set, else as it is.
+ * Arguments as mx_send_event's; content is consumed. */
+void gateway_send_event(struct gateway *gw, const char *room_id,
+                        const char *type, const char *txn_id,
+                        const char *as_user, long long ts, json_t *content,
+                        int max_attempts, mx_event_id_cb cb, void *ud);
+
 /* Posts an m.notice into a room (best effort: a failure is logged), as
  * `as_user` (a ghost in the room) or, when NULL, as the bot. txn_seed
  * (an event id...) makes the post idempotent. */

@@ -62,6 +62,9 @@ static const char *const counter_names[CNT_COUNT] = {
     [CNT_E2EE_WAITED] = "isthmus_e2ee_events_waited_for_key_total",
     [CNT_E2EE_KEYS_RECEIVED] = "isthmus_e2ee_room_keys_received_total",
     [CNT_E2EE_KEY_REQUESTS] = "isthmus_e2ee_key_requests_sent_total",
+    [CNT_E2EE_ENCRYPTED] = "isthmus_e2ee_events_encrypted_total",
+    [CNT_E2EE_KEY_SHARES] = "isthmus_e2ee_key_shares_sent_total",
+    [CNT_E2EE_DEVICE_CHANGES] = "isthmus_e2ee_device_list_changes_total",
 };
 
 int64_t metrics_now_us(void)

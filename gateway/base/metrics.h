@@ -36,6 +36,9 @@ enum metric_counter {
     CNT_E2EE_WAITED,        /* ... that had to wait for their key */
     CNT_E2EE_KEYS_RECEIVED, /* room keys taken in */
     CNT_E2EE_KEY_REQUESTS,  /* room keys the ghosts asked for */
+    CNT_E2EE_ENCRYPTED,     /* events sent encrypted */
+    CNT_E2EE_KEY_SHARES,    /* room keys sent to members' devices */
+    CNT_E2EE_DEVICE_CHANGES, /* users whose devices changed (MSC3202) */
     CNT_COUNT
 };
 

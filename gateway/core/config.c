@@ -63,6 +63,8 @@ static const struct key_spec keys[] = {
     { "store", "path", T_STRING, OFF(store_path), false, "isthmus.db", 0, 0 },
     { "store", "key_file", T_STRING, OFF(store_key_file), false, NULL, 0, 0 },
     { "e2ee", "enabled", T_BOOL, OFF(e2ee_enabled), false, "true", 0, 0 },
+    { "e2ee", "encrypt_new_dms", T_BOOL, OFF(e2ee_encrypt_new_dms), false,
+      "true", 0, 0 },
     { "e2ee", "key_wait_seconds", T_INT, OFF(e2ee_key_wait_s), false, "60",
       1, 86400 },
     { "log", "level", T_LOGLEVEL, OFF(log_level), false, "info", 0, 0 },

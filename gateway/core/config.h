@@ -38,6 +38,7 @@ struct config {
     /* [e2ee] */
     bool e2ee_enabled;       /* ghosts get devices; encrypted rooms work */
     int e2ee_key_wait_s;     /* how long an event waits for its room key */
+    bool e2ee_encrypt_new_dms; /* DMs the gateway opens are encrypted */
     /* [log] */
     int log_level;           /* enum log_level */
 

@@ -100,6 +100,7 @@ static void on_member(struct gateway *gw, const struct mx_event *ev)
         log_warn("to_xmpp: skipping member event %s: %s", ev->event_id, why);
         return;
     }
+    e2ee_room_member_event(gw, ev, m.membership);
     if (strcmp(m.membership, "invite") == 0 &&
         ids_is_ghost(&gw->ids, ev->state_key) && !gateway_is_ours(gw, ev->sender)) {
         char *jid = NULL;
@@ -318,6 +319,12 @@ static void on_other(struct gateway *gw, const struct mx_event *ev)
     store_room_free(&room);
 }
 
+static void on_encryption(struct gateway *gw, const struct mx_event *ev)
+{
+    e2ee_room_encryption_event(gw, ev);
+    on_other(gw, ev);
+}
+
 /* Room events by type. Messages (m.room.message, m.sticker) are found by
  * mx_event_is_message, which knows their types; any type not here goes to
  * on_other. */
@@ -329,6 +336,7 @@ static const struct {
     { "m.room.member", on_member },
     { "m.reaction", on_reaction },
     { "m.room.redaction", on_redaction },
+    { "m.room.encryption", on_encryption },
 };
 
 static event_handler *handler_for(const char *type)

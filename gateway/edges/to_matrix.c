@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "common/mem.h"
+#include "gateway/features/e2ee.h"
 #include "gateway/features/ghosts.h"
 #include "gateway/features/media.h"
 #include "gateway/base/metrics.h"
@@ -253,7 +254,7 @@ static void send_event(struct job *j)
         j->waited = true;
     char *txn = txn_id_for(j);
     /* ts keeps the time the stanza reached us, even after an outage. */
-    mx_send_event(j->gw->mx, j->room_id, "m.room.message", txn, j->ghost,
+    gateway_send_event(j->gw, j->room_id, "m.room.message", txn, j->ghost,
                   (long long)j->arrived_ms, content, 0, on_sent, j);
     /* Only steady-state messages say anything about the gateway's speed:
      * first contact waits on registration and room creation. */
@@ -294,6 +295,7 @@ static void create_room(struct job *j)
         .preset = "trusted_private_chat",
         .is_direct = true,
         .invite = j->target,
+        .encrypted = j->gw->cfg.e2ee_encrypt_new_dms && e2ee_active(j->gw),
     };
     mx_create_room(j->gw->mx, j->ghost, &opts, 0, on_room_created, j);
 }

@@ -9,6 +9,7 @@
 #ifndef ISTHMUS_GATEWAY_FEATURES_E2EE_H
 #define ISTHMUS_GATEWAY_FEATURES_E2EE_H
 
+#include "matrix/api.h"
 #include "matrix/event.h"
 #include "matrix/transaction.h"
 
@@ -41,6 +42,26 @@ void e2ee_device_ensure(struct gateway *gw, const char *mxid,
  * low and used fallback keys are replaced. */
 void e2ee_devices_transaction(struct gateway *gw,
                               const struct mx_transaction *txn);
+
+/* ---- sending (e2ee_outbound.c) */
+
+/* mx_send_event's arguments: into a room known to be clear the event goes
+ * as it is; into an encrypted one (or one whose state is not known yet,
+ * which is asked first) it is encrypted as the sender's device, after the
+ * session key has reached the members' devices. content is consumed. A
+ * failure to encrypt reaches cb as a failed send (status 0). */
+void e2ee_send_event(struct gateway *gw, const char *room_id,
+                     const char *type, const char *txn_id,
+                     const char *as_user, long long ts, json_t *content,
+                     int max_attempts, mx_event_id_cb cb, void *ud);
+/* What the room events say about encryption: m.room.encryption, and
+ * members coming and going (a leave replaces the room's sessions). */
+void e2ee_room_encryption_event(struct gateway *gw, const struct mx_event *ev);
+void e2ee_room_member_event(struct gateway *gw, const struct mx_event *ev,
+                            const char *membership);
+/* Users whose devices changed (MSC3202 device_lists): fetched again
+ * before the next key share. */
+void e2ee_device_lists(struct gateway *gw, const struct mx_transaction *txn);
 
 /* ---- room keys and decryption (e2ee_inbound.c) */
 

@@ -45,6 +45,7 @@ struct e2ee *e2ee_new(e2ee_dispatch_fn *dispatch)
     e->uploading = (struct strmap)STRMAP_INIT;
     e->requested = (struct strmap)STRMAP_INIT;
     e->ready = (struct strmap)STRMAP_INIT;
+    e->members = (struct strmap)STRMAP_INIT;
     return e;
 }
 
@@ -64,6 +65,8 @@ void e2ee_free(struct e2ee *e)
     strmap_clear(&e->uploading);
     strmap_clear(&e->requested);
     strmap_clear(&e->ready);
+    strmap_clear(&e->members);
+    e2ee_outbound_free(e);
     free(e);
 }
 
@@ -446,4 +449,5 @@ void e2ee_devices_transaction(struct gateway *gw,
     if (mx_fallback_keys_foreach(txn->fallback_key_types, on_fallback_keys,
                                  gw, &why) < 0)
         log_warn("e2ee: fallback key types unreadable: %s", why);
+    e2ee_device_lists(gw, txn);
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 struct device_job;
+struct lane;
 
 struct e2ee {
     /* The homeserver refused to create a device (no MSC4190): said once,
@@ -24,6 +25,10 @@ struct e2ee {
     struct strmap ready;
     /* "room|session" -> "1" once the ghost asked for that key */
     struct strmap requested;
+    /* room -> its other members' ids (JSON), "" once a member event
+     * made it stale */
+    struct strmap members;
+    struct lane *lanes; /* encrypted sends under way (e2ee_outbound.c) */
     e2ee_dispatch_fn *dispatch;
     int64_t next_wait_check_ms;
 };
@@ -38,5 +43,7 @@ int e2ee_device_save(struct gateway *gw, struct store_crypto_device *dev,
                      struct mx_account *account);
 void e2ee_device_release(struct store_crypto_device *dev,
                          struct mx_account *account);
+/* Drops the sends still waiting (at shutdown). */
+void e2ee_outbound_free(struct e2ee *e);
 
 #endif

@@ -133,7 +133,7 @@ void reactions_from_xmpp(struct gateway *gw, const char *room_id,
         json_t *content = json_pack("{s:{s:s, s:s, s:s}}", "m.relates_to",
                                     "rel_type", "m.annotation", "event_id",
                                     target_event_id, "key", keys[i]);
-        mx_send_event(gw->mx, room_id, "m.reaction", txn, ghost, -1, content,
+        gateway_send_event(gw, room_id, "m.reaction", txn, ghost, -1, content,
                       0, on_added, c);
         free(txn);
     }

@@ -174,7 +174,7 @@ static void say(struct op_job *j)
     json_t *content = j->media_content ? j->media_content
                       : j->content     ? j->content
                                        : j->op.content;
-    mx_send_event(j->gw->mx, j->op.room_id, "m.room.message", txn,
+    gateway_send_event(j->gw, j->op.room_id, "m.room.message", txn,
                   j->op.user_id, j->op.ts, json_incref(content), 0, on_said,
                   j);
     free(txn);

@@ -213,7 +213,38 @@ const char *const sqldb_migrations[] = {
     "  received_ts INTEGER NOT NULL);"
     "CREATE INDEX megolm_waiting_session ON megolm_waiting(room_id, "
     "  session_id, seq);"
-    "CREATE INDEX megolm_waiting_age ON megolm_waiting(received_ts);",
+    "CREATE INDEX megolm_waiting_age ON megolm_waiting(received_ts);"
+    /* and for sending: which rooms are encrypted (algorithm NULL: known
+     * to be clear), the devices of the Matrix users the ghosts share
+     * keys with, each ghost's outbound session per room and whom it was
+     * shared with */
+    "CREATE TABLE room_encryption ("
+    "  room_id TEXT PRIMARY KEY,"
+    "  algorithm TEXT,"
+    "  rotation_ms INTEGER NOT NULL,"
+    "  rotation_msgs INTEGER NOT NULL);"
+    "CREATE TABLE device_lists ("
+    "  user_id TEXT PRIMARY KEY,"
+    "  stale INTEGER NOT NULL);"
+    "CREATE TABLE device_keys ("
+    "  user_id TEXT NOT NULL,"
+    "  device_id TEXT NOT NULL,"
+    "  curve25519 TEXT NOT NULL,"
+    "  ed25519 TEXT NOT NULL,"
+    "  PRIMARY KEY (user_id, device_id));"
+    "CREATE TABLE megolm_outbound ("
+    "  room_id TEXT NOT NULL,"
+    "  mxid TEXT NOT NULL,"
+    "  session_id TEXT NOT NULL,"
+    "  pickle TEXT NOT NULL,"
+    "  created_ts INTEGER NOT NULL,"
+    "  messages INTEGER NOT NULL,"
+    "  PRIMARY KEY (room_id, mxid));"
+    "CREATE TABLE megolm_shared ("
+    "  session_id TEXT NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  device_id TEXT NOT NULL,"
+    "  PRIMARY KEY (session_id, user_id, device_id)) WITHOUT ROWID;",
 };
 
 const int sqldb_migration_count =

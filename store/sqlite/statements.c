@@ -141,6 +141,40 @@ const char *const sqldb_stmt_sql[S_COUNT] = {
                           "received_ts < ?1 ORDER BY seq LIMIT ?2",
     [S_MEGOLM_WAIT_DONE] = "DELETE FROM megolm_waiting WHERE seq = ?1",
     [S_MEGOLM_WAIT_COUNT] = "SELECT COUNT(*) FROM megolm_waiting",
+    [S_ROOM_ENC_GET] = "SELECT algorithm, rotation_ms, rotation_msgs FROM "
+                       "room_encryption WHERE room_id = ?1",
+    [S_ROOM_ENC_PUT] = "INSERT INTO room_encryption(room_id, algorithm, "
+                       "rotation_ms, rotation_msgs) VALUES (?1, ?2, ?3, ?4) "
+                       "ON CONFLICT DO UPDATE SET algorithm = "
+                       "excluded.algorithm, rotation_ms = "
+                       "excluded.rotation_ms, rotation_msgs = "
+                       "excluded.rotation_msgs",
+    [S_DEVLIST_GET] = "SELECT stale FROM device_lists WHERE user_id = ?1",
+    [S_DEVLIST_PUT] = "INSERT INTO device_lists(user_id, stale) VALUES "
+                      "(?1, 0) ON CONFLICT DO UPDATE SET stale = 0",
+    [S_DEVLIST_STALE] = "UPDATE device_lists SET stale = 1 WHERE "
+                        "user_id = ?1",
+    [S_DEVKEYS_OF] = "SELECT user_id, device_id, curve25519, ed25519 FROM "
+                     "device_keys WHERE user_id = ?1 ORDER BY device_id",
+    [S_DEVKEYS_CLEAR] = "DELETE FROM device_keys WHERE user_id = ?1",
+    [S_DEVKEYS_ADD] = "INSERT OR REPLACE INTO device_keys(user_id, "
+                      "device_id, curve25519, ed25519) VALUES (?1, ?2, ?3, "
+                      "?4)",
+    [S_MEGOLM_OUT_GET] = "SELECT session_id, pickle, created_ts, messages "
+                         "FROM megolm_outbound WHERE room_id = ?1 AND "
+                         "mxid = ?2",
+    [S_MEGOLM_OUT_PUT] = "INSERT INTO megolm_outbound(room_id, mxid, "
+                         "session_id, pickle, created_ts, messages) VALUES "
+                         "(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO UPDATE SET "
+                         "session_id = excluded.session_id, pickle = "
+                         "excluded.pickle, created_ts = excluded.created_ts, "
+                         "messages = excluded.messages",
+    [S_MEGOLM_OUT_DROP_ROOM] = "DELETE FROM megolm_outbound WHERE "
+                               "room_id = ?1",
+    [S_MEGOLM_SHARED_LIST] = "SELECT user_id || '|' || device_id FROM "
+                             "megolm_shared WHERE session_id = ?1",
+    [S_MEGOLM_SHARED_ADD] = "INSERT OR IGNORE INTO megolm_shared(session_id, "
+                            "user_id, device_id) VALUES (?1, ?2, ?3)",
     [S_OCC_PUT] = "INSERT INTO occupants(occupant_jid, muc_jid, room_id, nick, "
                   "ghost) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO UPDATE "
                   "SET room_id = excluded.room_id, nick = excluded.nick, "

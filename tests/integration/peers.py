@@ -262,6 +262,19 @@ class E2eeMatrixUser(MatrixUser):
             self.client.sync_forever(timeout=500))
         return self
 
+    async def login(self, password):
+        """A new device of an existing user."""
+        from nio.responses import LoginResponse
+        resp = await self.client.login(password, device_name="second")
+        assert isinstance(resp, LoginResponse), resp
+        self._watch_key_requests()
+        if self.client.should_upload_keys:
+            await self.client.keys_upload()
+        await self.client.sync(timeout=0, full_state=True)
+        self._sync_task = asyncio.create_task(
+            self.client.sync_forever(timeout=500))
+        return self
+
     async def create_encrypted_dm(self, invitee):
         resp = await self.client.room_create(
             is_direct=True, invite=[invitee], preset=None,

@@ -12,7 +12,7 @@ import aiohttp
 import vodozemac
 
 from harness import DOMAIN
-from peers import E2eeMatrixUser, unique, wait_for
+from peers import E2eeMatrixUser, unique, wait_for, wait_true
 from test_dm import ghost_id, puppet_jid
 from test_reactions import reactions_of, retraction_of, see_reactions
 from test_rich import replaced_id, reply_of
@@ -135,6 +135,15 @@ async def test_an_encrypted_dm_from_matrix_reaches_xmpp(cluster, gateway,
             lambda m: retraction_of(m) == (first, None),
             what="the retraction of carol's redacted message")
 
+        # And back: what alice answers is encrypted into carol's room.
+        back = unique("answer-canary-")
+        alice.send(puppet_jid(carol), back)
+        _, answer = await carol.wait_message(
+            lambda r, e: r == room_id and e.body == back,
+            what="alice's answer, decrypted by carol's client")
+        assert answer.decrypted
+        await assert_encrypted_on_server(carol, room_id, answer.event_id)
+
         after = gateway.metrics()
         assert after["isthmus_e2ee_events_decrypted_total"] >= \
             before.get("isthmus_e2ee_events_decrypted_total", 0) + 4
@@ -148,7 +157,9 @@ async def test_an_encrypted_dm_from_matrix_reaches_xmpp(cluster, gateway,
         assert files
         for path in files:
             with open(path, "rb") as f:
-                assert marker.encode() not in f.read(), path
+                data = f.read()
+                assert marker.encode() not in data, path
+                assert back.encode() not in data, path
     finally:
         await carol.close()
 
@@ -238,4 +249,89 @@ async def test_a_key_that_never_comes_is_told_both_ways(cluster, gateway,
             what="a notice to carol that her message did not cross")
         assert notice.sender == ghost_id(alice)
     finally:
+        await carol.close()
+
+
+async def assert_encrypted_on_server(user, room_id, event_id):
+    raw = await client_api(user, "GET", f"/rooms/{room_id}/event/{event_id}")
+    assert raw["type"] == "m.room.encrypted", raw
+    return raw
+
+
+async def test_an_encrypted_dm_from_xmpp_reaches_matrix(cluster, gateway,
+                                                        alice, tmp_path):
+    carol = await e2ee_user(cluster, tmp_path)
+    before = gateway.metrics()
+    try:
+        # The DM the gateway opens is encrypted (encrypt_new_dms), and
+        # carol, invited, gets the key of the first message before she
+        # joins.
+        first = alice.send(puppet_jid(carol), "hello, encrypted")
+        room_id, invite = await carol.wait_invite()
+        assert invite.sender == ghost_id(alice)
+        await carol.join(room_id)
+        _, event = await carol.wait_message(
+            lambda r, e: r == room_id and e.body == "hello, encrypted",
+            what="alice's first message, decrypted by carol's client")
+        assert event.decrypted
+        assert event.sender == ghost_id(alice)
+        await assert_encrypted_on_server(carol, room_id, event.event_id)
+        assert carol.client.rooms[room_id].encrypted
+
+        # Both ways in the same room, a correction included.
+        await carol.send(room_id, "hello back")
+        await alice.wait_message(lambda m: m["body"] == "hello back",
+                                 what="carol's encrypted answer")
+        fix = alice.client.make_message(mto=puppet_jid(carol),
+                                        mbody="hello, encrypted!",
+                                        mtype="chat")
+        fix.append(__import__("slixmpp").ET.fromstring(
+            "<replace xmlns='urn:xmpp:message-correct:0' "
+            f"id='{first['id']}'/>"))
+        fix.send()
+        _, edit = await carol.wait_message(
+            lambda r, e: r == room_id and
+            e.source.get("content", {}).get("m.new_content", {})
+            .get("body") == "hello, encrypted!",
+            what="alice's correction as an encrypted edit")
+        assert edit.decrypted
+        assert edit.source["content"]["m.relates_to"]["event_id"] == \
+            event.event_id
+        after = gateway.metrics()
+        assert after["isthmus_e2ee_events_encrypted_total"] >= \
+            before.get("isthmus_e2ee_events_encrypted_total", 0) + 2
+        assert after["isthmus_e2ee_key_shares_sent_total"] >= \
+            before.get("isthmus_e2ee_key_shares_sent_total", 0) + 1
+    finally:
+        await carol.close()
+
+
+async def test_a_second_device_gets_the_keys_for_what_follows(
+        cluster, gateway, alice, tmp_path):
+    carol = await e2ee_user(cluster, tmp_path)
+    laptop = None
+    try:
+        room_id = await encrypted_dm(carol, alice)
+        alice.send(puppet_jid(carol), "before the laptop")
+        await carol.wait_message(
+            lambda r, e: r == room_id and e.body == "before the laptop",
+            what="the first message on carol's first device")
+        # carol logs in on a second device mid-conversation; the gateway
+        # hears of it (device_lists in a transaction) before alice writes.
+        changes = gateway.metrics()["isthmus_e2ee_device_list_changes_total"]
+        laptop = E2eeMatrixUser(cluster.synapse.url,
+                                tmp_path / unique("laptop"), carol.name)
+        await laptop.login(carol.password)
+        await wait_true(
+            lambda: gateway.metrics()[
+                "isthmus_e2ee_device_list_changes_total"] > changes, 30,
+            "the gateway to hear of carol's new device")
+        alice.send(puppet_jid(carol), "after the laptop")
+        _, ev = await laptop.wait_message(
+            lambda r, e: r == room_id and e.body == "after the laptop",
+            what="the next message, decrypted on carol's second device")
+        assert ev.decrypted
+    finally:
+        if laptop:
+            await laptop.close()
         await carol.close()

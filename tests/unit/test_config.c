@@ -44,6 +44,7 @@ static void minimal_config_gets_defaults(void **state)
     assert_int_equal(cfg.media_timeout_s, 60);
     assert_true(cfg.e2ee_enabled);
     assert_int_equal(cfg.e2ee_key_wait_s, 60);
+    assert_true(cfg.e2ee_encrypt_new_dms);
     config_free(&cfg);
 }
 
