@@ -339,6 +339,7 @@ static long sleep_ms(struct gateway *gw)
         as_server_timeout(gw->as),
         component_next_timeout_ms(gw->component),
         presence_next_due_ms(gw),
+        e2ee_next_due_ms(gw),
         clock_ms_until(next_prune, gateway_now_ms()),
         gw->ping_due_ms ? clock_ms_until(gw->ping_due_ms, gateway_now_ms())
                         : -1,

@@ -289,15 +289,38 @@ static void on_room_created(const struct mx_response *r,
     send_event(j);
 }
 
-static void create_room(struct job *j)
+static void create_room_as(struct job *j, bool encrypted)
 {
     struct mx_create_room opts = {
         .preset = "trusted_private_chat",
         .is_direct = true,
         .invite = j->target,
-        .encrypted = j->gw->cfg.e2ee_encrypt_new_dms && e2ee_active(j->gw),
+        .encrypted = encrypted,
     };
     mx_create_room(j->gw->mx, j->ghost, &opts, 0, on_room_created, j);
+}
+
+/* As Element decides: encrypted when the Matrix user has a device that
+ * can read it (a client without encryption would see nothing). */
+static void on_target_devices(const struct mx_response *r, void *ud)
+{
+    struct job *j = ud;
+    json_t *devices = r->status == 200
+                          ? json_object_get(
+                                json_object_get(r->body, "device_keys"),
+                                j->target)
+                          : NULL;
+    create_room_as(j, json_object_size(devices) > 0);
+}
+
+static void create_room(struct job *j)
+{
+    if (!j->gw->cfg.e2ee_encrypt_new_dms || !e2ee_active(j->gw)) {
+        create_room_as(j, false);
+        return;
+    }
+    mx_keys_query(j->gw->mx, j->ghost, json_pack("[s]", j->target), 3,
+                  on_target_devices, j);
 }
 
 /* Synapse happily invites users that do not exist, which would swallow the

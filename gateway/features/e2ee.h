@@ -82,5 +82,8 @@ enum e2ee_outcome e2ee_decrypt_event(struct gateway *gw, struct mx_event *ev,
 /* Once a loop turn: events that waited too long for their key are told
  * to the XMPP side as undecryptable. */
 void e2ee_tick(struct gateway *gw);
+/* 0 when work is waiting for the next loop turn (a key share in slices),
+ * else -1: for the loop's sleep. */
+long e2ee_next_due_ms(const struct gateway *gw);
 
 #endif

@@ -32,31 +32,7 @@
 #define DEFAULT_ROTATION_MS (7LL * 24 * 3600 * 1000)
 #define DEFAULT_ROTATION_MSGS 100
 
-struct send_job {
-    struct gateway *gw;
-    char *room_id;
-    char *type;
-    char *txn;
-    char *as_user; /* NULL: the bot */
-    char *sender;  /* as_user, or the bot's id */
-    long long ts;
-    json_t *content;
-    int attempts;
-    mx_event_id_cb cb;
-    void *ud;
-    bool encryption_known;
-    json_t *members; /* the other members' user ids */
-    json_t *sharing; /* ["user|device", ...] of the share in flight */
-    struct lane *lane;
-    struct send_job *next;
-};
 
-/* The jobs of one sender in one room, run one after the other. */
-struct lane {
-    char *key;
-    struct send_job *head, *tail;
-    struct lane *next;
-};
 
 static void job_run(struct send_job *j);
 
@@ -71,6 +47,9 @@ static void job_free(struct send_job *j)
     free(j->sender);
     json_decref(j->content);
     json_decref(j->members);
+    json_decref(j->todo);
+    json_decref(j->claimed);
+    json_decref(j->messages);
     json_decref(j->sharing);
     free(j);
 }
@@ -134,9 +113,10 @@ void e2ee_outbound_free(struct e2ee *e)
         free(l);
     }
     e->lanes = NULL;
+    e->working = NULL; /* those jobs were in the lanes */
 }
 
-static void job_fail(struct send_job *j, const char *why)
+void e2ee_job_fail(struct send_job *j, const char *why)
 {
     char *text = xasprintf("the room is end-to-end encrypted, and the "
                            "gateway could not encrypt for it: %s", why);
@@ -203,7 +183,7 @@ static void on_encryption_state(const struct mx_response *r,
         send_plain(j);
         return;
     } else {
-        job_fail(j, "the homeserver did not say whether it is encrypted");
+        e2ee_job_fail(j, "the homeserver did not say whether it is encrypted");
         return;
     }
     j->encryption_known = true;
@@ -212,7 +192,6 @@ static void on_encryption_state(const struct mx_response *r,
 
 /* ------------------------------------------------ members and devices -- */
 
-static void step_session(struct send_job *j);
 
 static void on_query(const struct mx_response *r, void *ud)
 {
@@ -221,7 +200,7 @@ static void on_query(const struct mx_response *r, void *ud)
     json_t *all = r->status == 200 ? json_object_get(r->body, "device_keys")
                                    : NULL;
     if (!json_is_object(all)) {
-        job_fail(j, "the homeserver did not give the members' devices");
+        e2ee_job_fail(j, "the homeserver did not give the members' devices");
         return;
     }
     const char *user;
@@ -246,7 +225,7 @@ static void on_query(const struct mx_response *r, void *ud)
         store_device_keys_set(gw->store, user, keys, (int)k);
         free(keys);
     }
-    step_session(j);
+    e2ee_share_start(j);
 }
 
 static void query_devices(struct send_job *j)
@@ -261,7 +240,7 @@ static void query_devices(struct send_job *j)
     }
     if (json_array_size(stale) == 0) {
         json_decref(stale);
-        step_session(j);
+        e2ee_share_start(j);
         return;
     }
     mx_keys_query(j->gw->mx, j->sender, stale, 3, on_query, j);
@@ -287,7 +266,7 @@ static void on_members(const struct mx_response *r, void *ud)
     json_t *chunk = r->status == 200 ? json_object_get(r->body, "chunk")
                                      : NULL;
     if (!json_is_array(chunk)) {
-        job_fail(j, r->status == 200 ? "the member list is malformed"
+        e2ee_job_fail(j, r->status == 200 ? "the member list is malformed"
                                      : r->error);
         return;
     }
@@ -322,7 +301,7 @@ static void on_device_ready(struct gateway *gw, void *ud)
     if (found == 1)
         store_crypto_device_free(&dev);
     if (!ready) {
-        job_fail(j, "the sender has no device to encrypt with");
+        e2ee_job_fail(j, "the sender has no device to encrypt with");
         return;
     }
     const char *cached = strmap_get(&gw->e2ee->members, j->room_id);
@@ -334,309 +313,22 @@ static void on_device_ready(struct gateway *gw, void *ud)
     mx_room_members(gw->mx, j->room_id, j->sender, 3, on_members, j);
 }
 
-/* ------------------------------------------------ sharing the session -- */
-
-static void step_encrypt(struct send_job *j);
-
-/* The outbound session to use: the stored one unless the room's rotation
- * says it is spent, else a new one (stored). NULL on a store error. */
-static struct mx_megolm_out *current_session(struct send_job *j,
-                                             int64_t *messages)
-{
-    struct gateway *gw = j->gw;
-    struct store_room_encryption enc;
-    if (store_room_encryption_get(gw->store, j->room_id, &enc) != 1)
-        enc = (struct store_room_encryption){ NULL, DEFAULT_ROTATION_MS,
-                                              DEFAULT_ROTATION_MSGS };
-    free(enc.algorithm);
-    struct store_megolm_out out;
-    int found = store_megolm_out_get(gw->store, j->room_id, j->sender, &out);
-    if (found < 0)
-        return NULL;
-    int64_t now = gateway_now_ms();
-    if (found == 1 && out.messages < enc.rotation_msgs &&
-        now - out.created_ts < enc.rotation_ms) {
-        const char *err;
-        struct mx_megolm_out *s = mx_megolm_out_unpickle(out.pickle, &err);
-        *messages = out.messages;
-        store_megolm_out_free(&out);
-        if (s)
-            return s;
-        log_error("e2ee: an outbound session does not load: %s", err);
-    } else if (found == 1) {
-        store_megolm_out_free(&out);
-    }
-    struct mx_megolm_out *s = mx_megolm_out_new();
-    char *pickle = mx_megolm_out_pickle(s);
-    struct store_megolm_out fresh = { (char *)mx_megolm_out_id(s), pickle,
-                                      now, 0 };
-    int rc = store_megolm_out_put(gw->store, j->room_id, j->sender, &fresh);
-    free(pickle);
-    if (rc < 0) {
-        mx_megolm_out_free(s);
-        return NULL;
-    }
-    log_info("e2ee: %s starts session %s in %s", j->sender,
-             mx_megolm_out_id(s), j->room_id);
-    *messages = 0;
-    return s;
-}
-
-/* The m.room_key of s, encrypted over Olm for one device. NULL when the
- * sender has no Olm session with it. Caller frees. */
-static json_t *room_key_for(struct send_job *j, struct mx_account *acc,
-                            const char *device_id,
-                            const struct store_device_key *to,
-                            json_t *room_key)
-{
-    struct gateway *gw = j->gw;
-    char **pickles;
-    int n = store_olm_sessions(gw->store, j->sender, to->curve25519,
-                               &pickles);
-    if (n <= 0)
-        return NULL;
-    const char *err;
-    struct mx_session *s = mx_session_unpickle(pickles[0], &err);
-    store_strings_free(pickles, n);
-    if (!s)
-        return NULL;
-    json_t *payload = json_pack(
-        "{s:s, s:O, s:s, s:s, s:{s:s}, s:s, s:{s:s}}", "type", "m.room_key",
-        "content", room_key, "sender", j->sender, "sender_device", device_id,
-        "keys", "ed25519", mx_account_ed25519(acc), "recipient", to->user_id,
-        "recipient_keys", "ed25519", to->ed25519);
-    char *text = json_dumps(payload, JSON_COMPACT);
-    json_decref(payload);
-    int type;
-    char *body = mx_session_encrypt(s, text, &type);
-    sodium_memzero(text, strlen(text)); /* it holds the session key */
-    free(text);
-    char *pickle = mx_session_pickle(s);
-    store_olm_session_put(gw->store, j->sender, to->curve25519,
-                          mx_session_id(s), pickle, gateway_now_ms());
-    free(pickle);
-    mx_session_free(s);
-    json_t *content = json_pack("{s:s, s:s, s:{s:{s:i, s:s}}}", "algorithm",
-                                MX_OLM, "sender_key",
-                                mx_account_curve25519(acc), "ciphertext",
-                                to->curve25519, "type", type, "body", body);
-    free(body);
-    return content;
-}
-
-static void on_shared(const struct mx_response *r, void *ud)
-{
-    struct send_job *j = ud;
-    if (r->status != 200) {
-        job_fail(j, "the room key could not be sent to the members");
-        return;
-    }
-    struct store_megolm_out out;
-    if (store_megolm_out_get(j->gw->store, j->room_id, j->sender, &out) ==
-        1) {
-        size_t i;
-        json_t *d;
-        json_array_foreach(j->sharing, i, d) {
-            const char *ud_text = json_string_value(d);
-            const char *bar = strchr(ud_text, '|');
-            char *user = xstrndup(ud_text, (size_t)(bar - ud_text));
-            store_megolm_shared_add(j->gw->store, out.session_id, user,
-                                    bar + 1);
-            free(user);
-        }
-        store_megolm_out_free(&out);
-    }
-    metrics_inc(CNT_E2EE_KEY_SHARES);
-    step_encrypt(j);
-}
-
-/* Sends the session key to every member device that lacks it and has an
- * Olm session with the sender; then the event. */
-static void share_key(struct send_job *j)
-{
-    struct gateway *gw = j->gw;
-    struct store_crypto_device dev;
-    struct mx_account *acc;
-    if (e2ee_device_load(gw, j->sender, &dev, &acc) != 1) {
-        job_fail(j, "the sender's device does not load");
-        return;
-    }
-    int64_t messages;
-    struct mx_megolm_out *s = current_session(j, &messages);
-    if (!s) {
-        e2ee_device_release(&dev, acc);
-        job_fail(j, "the session could not be stored");
-        return;
-    }
-    char **shared;
-    int n_shared = store_megolm_shared_list(gw->store, mx_megolm_out_id(s),
-                                            &shared);
-    struct strmap have = STRMAP_INIT;
-    for (int i = 0; i < n_shared; i++)
-        strmap_put(&have, shared[i], "1");
-    if (n_shared > 0)
-        store_strings_free(shared, n_shared);
-    char *session_key = mx_megolm_out_key(s);
-    json_t *room_key = json_pack("{s:s, s:s, s:s, s:s}", "algorithm",
-                                 MX_MEGOLM, "room_id", j->room_id,
-                                 "session_id", mx_megolm_out_id(s),
-                                 "session_key", session_key);
-    sodium_memzero(session_key, strlen(session_key));
-    free(session_key);
-    json_t *messages_out = json_object();
-    json_decref(j->sharing);
-    j->sharing = json_array();
-    size_t i;
-    json_t *u;
-    json_array_foreach(j->members, i, u) {
-        struct store_device_key *keys;
-        int n = store_device_keys_of(gw->store, json_string_value(u), &keys);
-        for (int k = 0; k < n; k++) {
-            char *id = xasprintf("%s|%s", keys[k].user_id, keys[k].device_id);
-            json_t *c = strmap_get(&have, id)
-                            ? NULL
-                            : room_key_for(j, acc, dev.device_id, &keys[k],
-                                           room_key);
-            if (c) {
-                json_t *per_user = json_object_get(messages_out,
-                                                   keys[k].user_id);
-                if (!per_user) {
-                    per_user = json_object();
-                    json_object_set_new(messages_out, keys[k].user_id,
-                                        per_user);
-                }
-                json_object_set_new(per_user, keys[k].device_id, c);
-                json_array_append_new(j->sharing, json_string(id));
-            }
-            free(id);
-        }
-        if (n > 0)
-            store_device_keys_free(keys, n);
-    }
-    /* The key at this index opens this message and what follows; the
-     * session object is not kept across the share. */
-    json_object_clear(room_key);
-    json_decref(room_key);
-    strmap_clear(&have);
-    mx_megolm_out_free(s);
-    if (json_array_size(j->sharing) == 0) {
-        json_decref(messages_out);
-        e2ee_device_release(&dev, acc);
-        step_encrypt(j);
-        return;
-    }
-    char *txn = gateway_txn_id("share", j->room_id, j->txn, NULL);
-    log_info("e2ee: %s shares its key in %s with %zu devices", j->sender,
-             j->room_id, json_array_size(j->sharing));
-    mx_send_to_device(gw->mx, j->sender, dev.device_id, "m.room.encrypted",
-                      txn, messages_out, 3, on_shared, j);
-    free(txn);
-    e2ee_device_release(&dev, acc);
-}
-
-static void on_claimed(const struct mx_response *r, void *ud)
-{
-    struct send_job *j = ud;
-    struct gateway *gw = j->gw;
-    json_t *all = r->status == 200 ? json_object_get(r->body,
-                                                     "one_time_keys")
-                                   : NULL;
-    struct store_crypto_device dev;
-    struct mx_account *acc;
-    if (!all || e2ee_device_load(gw, j->sender, &dev, &acc) != 1) {
-        /* Devices without a session get no key; the others still do. */
-        log_warn("e2ee: claiming one-time keys in %s failed: %s", j->room_id,
-                 r->error);
-        share_key(j);
-        return;
-    }
-    const char *user;
-    json_t *per_user;
-    json_object_foreach(all, user, per_user) {
-        struct store_device_key *keys;
-        int n = store_device_keys_of(gw->store, user, &keys);
-        for (int k = 0; k < n; k++) {
-            json_t *claimed = json_object_get(per_user, keys[k].device_id);
-            const char *why;
-            const char *otk = claimed ? mx_claimed_key_check(
-                                            claimed, user, keys[k].device_id,
-                                            keys[k].ed25519, &why)
-                                      : NULL;
-            if (!otk)
-                continue;
-            struct mx_session *s = mx_session_outbound(
-                acc, keys[k].curve25519, otk, &why);
-            if (!s) {
-                log_warn("e2ee: no Olm session with %s's %s: %s", user,
-                         keys[k].device_id, why);
-                continue;
-            }
-            char *pickle = mx_session_pickle(s);
-            store_olm_session_put(gw->store, j->sender, keys[k].curve25519,
-                                  mx_session_id(s), pickle, gateway_now_ms());
-            free(pickle);
-            mx_session_free(s);
-        }
-        if (n > 0)
-            store_device_keys_free(keys, n);
-    }
-    e2ee_device_release(&dev, acc);
-    share_key(j);
-}
-
-/* Olm sessions first, for the devices that have none with the sender. */
-static void step_session(struct send_job *j)
-{
-    struct gateway *gw = j->gw;
-    json_t *wanted = json_object();
-    size_t i;
-    json_t *u;
-    json_array_foreach(j->members, i, u) {
-        struct store_device_key *keys;
-        int n = store_device_keys_of(gw->store, json_string_value(u), &keys);
-        for (int k = 0; k < n; k++) {
-            char **pickles;
-            int s = store_olm_sessions(gw->store, j->sender,
-                                       keys[k].curve25519, &pickles);
-            if (s > 0) {
-                store_strings_free(pickles, s);
-                continue;
-            }
-            json_t *per_user = json_object_get(wanted, keys[k].user_id);
-            if (!per_user) {
-                per_user = json_object();
-                json_object_set_new(wanted, keys[k].user_id, per_user);
-            }
-            json_object_set_new(per_user, keys[k].device_id,
-                                json_string("signed_curve25519"));
-        }
-        if (n > 0)
-            store_device_keys_free(keys, n);
-    }
-    if (json_object_size(wanted) == 0) {
-        json_decref(wanted);
-        share_key(j);
-        return;
-    }
-    mx_keys_claim(gw->mx, j->sender, wanted, 3, on_claimed, j);
-}
-
 /* -------------------------------------------------------- the event -- */
 
-static void step_encrypt(struct send_job *j)
+void e2ee_job_encrypt(struct send_job *j)
 {
     struct gateway *gw = j->gw;
     struct store_crypto_device dev;
     struct mx_account *acc;
     if (e2ee_device_load(gw, j->sender, &dev, &acc) != 1) {
-        job_fail(j, "the sender's device does not load");
+        e2ee_job_fail(j, "the sender's device does not load");
         return;
     }
     int64_t messages;
-    struct mx_megolm_out *s = current_session(j, &messages);
+    struct mx_megolm_out *s = e2ee_current_session(j, &messages);
     if (!s) {
         e2ee_device_release(&dev, acc);
-        job_fail(j, "the session could not be loaded");
+        e2ee_job_fail(j, "the session could not be loaded");
         return;
     }
     json_t *plain = json_pack("{s:s, s:O, s:s}", "type", j->type, "content",

@@ -6,12 +6,13 @@
 #include "common/strmap.h"
 #include "gateway/features/e2ee.h"
 #include "matrix/crypto/account.h"
+#include "matrix/crypto/megolm.h"
 #include "store/store.h"
 
 #include <stdint.h>
 
 struct device_job;
-struct lane;
+struct send_job;
 
 struct e2ee {
     /* The homeserver refused to create a device (no MSC4190): said once,
@@ -29,6 +30,8 @@ struct e2ee {
      * made it stale */
     struct strmap members;
     struct lane *lanes; /* encrypted sends under way (e2ee_outbound.c) */
+    /* sends whose key share goes on in slices, one per loop turn */
+    struct send_job *working;
     e2ee_dispatch_fn *dispatch;
     int64_t next_wait_check_ms;
 };
@@ -45,5 +48,60 @@ void e2ee_device_release(struct store_crypto_device *dev,
                          struct mx_account *account);
 /* Drops the sends still waiting (at shutdown). */
 void e2ee_outbound_free(struct e2ee *e);
+
+/* ---- an encrypted send, between e2ee_outbound.c and e2ee_share.c */
+
+struct send_job {
+    struct gateway *gw;
+    char *room_id;
+    char *type;
+    char *txn;
+    char *as_user; /* NULL: the bot */
+    char *sender;  /* as_user, or the bot's id */
+    long long ts;
+    json_t *content;
+    int attempts;
+    mx_event_id_cb cb;
+    void *ud;
+    bool encryption_known;
+    json_t *members; /* the other members' user ids */
+    /* The key share, done in slices across loop turns (e2ee_share.c):
+     * the devices still to go (an array of [user, device, curve, ed]),
+     * where the slices are, the to-device messages made so far, and
+     * "user|device" of each, marked shared once they are sent. */
+    json_t *todo;
+    int phase; /* e2ee_share.c's */
+    size_t cursor;
+    json_t *claimed; /* keys/claim's one_time_keys, while sessions are made */
+    json_t *messages; /* {room_key, out, claims, ready} */
+    json_t *sharing;
+    struct lane *lane;
+    struct send_job *next;         /* in its lane */
+    struct send_job *next_working; /* in e2ee->working */
+};
+
+/* The jobs of one sender in one room, run one after the other. */
+struct lane {
+    char *key;
+    struct send_job *head, *tail;
+    struct lane *next;
+};
+
+/* The send cannot be encrypted: cb hears why, the lane moves on. */
+void e2ee_job_fail(struct send_job *j, const char *why);
+/* The members' devices are known: Olm sessions where missing, then the
+ * session key to every device that lacks it (e2ee_share.c), then
+ * e2ee_job_encrypt. */
+void e2ee_share_start(struct send_job *j);
+/* Encrypts the event and hands it to the homeserver. */
+void e2ee_job_encrypt(struct send_job *j);
+/* The sender's outbound session in the room, replaced when the room's
+ * rotation says it is spent; *messages: how many it encrypted. NULL on a
+ * store failure. Free with mx_megolm_out_free. */
+struct mx_megolm_out *e2ee_current_session(struct send_job *j,
+                                           int64_t *messages);
+/* Runs the slices of key shares under way; 0 when more wait (the loop
+ * should come back at once), else -1. */
+long e2ee_share_work(struct gateway *gw);
 
 #endif

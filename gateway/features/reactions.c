@@ -71,10 +71,13 @@ static void on_added(const struct mx_response *r,
 static void on_removed(const struct mx_response *r, void *ud)
 {
     struct react_call *c = ud;
-    /* Gone already (404) is as good as removed. */
-    if (r->status == 200 || r->status == 404)
+    /* Gone already (404) is as good as removed. A redaction that worked
+     * leaves the row to its echo, which deletes it and tells the room the
+     * new set (reactions_matrix_redaction): the answer may come first, and
+     * without the row the echo would tell nobody. */
+    if (r->status == 404)
         store_reaction_delete(c->job->gw->store, c->event_id);
-    else
+    else if (r->status != 200)
         log_warn("reactions: %s could not withdraw %s: %s", c->job->ghost,
                  c->event_id, r->error);
     struct mx_response ok = *r;
