@@ -116,6 +116,11 @@ int main(int argc, char **argv)
         return 0;
     }
     if (check_only) {
+        char *registration_path = xstrdup(cfg.registration_file);
+        char *e2ee_missing = cfg.e2ee_enabled
+                                 ? registration_e2ee_missing(
+                                       cfg.registration_file)
+                                 : NULL;
         char *as = NULL, *hs = NULL;
         int rc = registration_read_tokens(cfg.registration_file, &as, &hs, &err);
         free(as);
@@ -132,9 +137,18 @@ int main(int argc, char **argv)
         if (rc < 0) {
             fprintf(stderr, "%s\n", err);
             free(err);
+            free(e2ee_missing);
+            free(registration_path);
             return EXIT_CONFIG;
         }
         printf("%s: configuration ok\n", config_path);
+        if (e2ee_missing)
+            printf("warning: %s: encrypted Matrix rooms will not be bridged: "
+                   "%s. Regenerate it with --generate-registration, or add "
+                   "the lines, and restart the homeserver.\n",
+                   registration_path, e2ee_missing);
+        free(e2ee_missing);
+        free(registration_path);
         return 0;
     }
 

@@ -2,7 +2,8 @@
 # Installs everything isthmus needs to build, run its demo and pass its tests:
 # Debian packages (apt-get), a Python venv in .venv with the test peers, and
 # the npm packages of the client tests (tests/clients/node_modules: Converse.js
-# and playwright-core, which drives Debian's chromium; no browser download).
+# and playwright-core, which drives Debian's chromium, no browser download;
+# matrix-js-sdk with the Rust crypto Element uses, its WebAssembly inside).
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,7 +51,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "install-deps: npm is missing: install Node.js 20 or later" >&2
     exit 1
   fi
-  echo "install-deps: npm ci in tests/clients (Converse.js, playwright-core)"
+  echo "install-deps: npm ci in tests/clients (Converse.js, playwright-core, matrix-js-sdk)"
   (cd tests/clients && npm ci --ignore-scripts --no-audit --no-fund >/dev/null)
   echo "$want" > "$stamp"
 fi

@@ -4,6 +4,7 @@
 #include "common/strbuf.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -154,4 +155,43 @@ int registration_read_tokens(const char *path, char **as_token,
         return -1;
     }
     return 0;
+}
+
+/* The settings end-to-bridge encryption needs in the registration file,
+ * and why. */
+static const struct {
+    const char *key;
+    const char *why;
+} e2ee_flags[] = {
+    { "org.matrix.msc3202", "to-device events, device lists and one-time "
+                            "key counts in transactions (MSC3202)" },
+    { "io.element.msc4190", "devices the appservice creates for its ghosts "
+                            "(MSC4190)" },
+};
+
+char *registration_e2ee_missing(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL; /* registration_read_tokens reports it */
+    bool found[sizeof e2ee_flags / sizeof e2ee_flags[0]] = { false };
+    char line[1024];
+    while (fgets(line, sizeof line, f))
+        for (size_t i = 0; i < sizeof e2ee_flags / sizeof e2ee_flags[0];
+             i++) {
+            char *v = yaml_scalar(line, e2ee_flags[i].key);
+            if (v && strcmp(v, "true") == 0)
+                found[i] = true;
+            free(v);
+        }
+    fclose(f);
+    struct strbuf sb = STRBUF_INIT;
+    for (size_t i = 0; i < sizeof e2ee_flags / sizeof e2ee_flags[0]; i++)
+        if (!found[i])
+            strbuf_printf(&sb, "%s%s: true is missing (%s)",
+                          sb.len ? "; " : "", e2ee_flags[i].key,
+                          e2ee_flags[i].why);
+    if (!sb.len)
+        return NULL;
+    return strbuf_detach(&sb);
 }

@@ -17,6 +17,10 @@ int registration_read_tokens(const char *path, char **as_token,
                              char **hs_token, char **err);
 
 /* The YAML text for cfg with the given tokens; caller frees. */
+/* What the registration file at path lacks for end-to-bridge encryption,
+ * as one sentence (caller frees), or NULL when nothing (or the file cannot
+ * be read: registration_read_tokens says so). */
+char *registration_e2ee_missing(const char *path);
 char *registration_render(const struct config *cfg, const char *as_token,
                           const char *hs_token);
 

@@ -442,7 +442,7 @@ static void on_transaction(struct as_request *req, const char *txn_id,
     size_t i;
     json_t *raw;
     /* Keys first: a room key that comes with its message opens it. */
-    e2ee_devices_transaction(gw, &txn);
+    e2ee_transaction(gw, &txn);
     json_array_foreach(txn.to_device, i, raw)
         e2ee_to_device(gw, raw);
     json_array_foreach(txn.events, i, raw) {

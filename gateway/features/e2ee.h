@@ -38,10 +38,10 @@ typedef void e2ee_device_cb(struct gateway *gw, void *ud);
  * and still calls cb: the ghost then works without encryption. */
 void e2ee_device_ensure(struct gateway *gw, const char *mxid,
                         e2ee_device_cb *cb, void *ud);
-/* What a transaction says of the ghosts' devices: one-time keys running
- * low and used fallback keys are replaced. */
-void e2ee_devices_transaction(struct gateway *gw,
-                              const struct mx_transaction *txn);
+/* What a transaction says of devices: the ghosts' one-time keys running
+ * low and used fallback keys are replaced; users whose devices changed
+ * are fetched again before the next key share. */
+void e2ee_transaction(struct gateway *gw, const struct mx_transaction *txn);
 
 /* ---- sending (e2ee_outbound.c) */
 
@@ -59,9 +59,6 @@ void e2ee_send_event(struct gateway *gw, const char *room_id,
 void e2ee_room_encryption_event(struct gateway *gw, const struct mx_event *ev);
 void e2ee_room_member_event(struct gateway *gw, const struct mx_event *ev,
                             const char *membership);
-/* Users whose devices changed (MSC3202 device_lists): fetched again
- * before the next key share. */
-void e2ee_device_lists(struct gateway *gw, const struct mx_transaction *txn);
 
 /* ---- room keys and decryption (e2ee_inbound.c) */
 

@@ -38,21 +38,13 @@ struct device_job {
     struct device_job *next;
 };
 
-struct e2ee *e2ee_new(e2ee_dispatch_fn *dispatch)
+bool e2ee_active(const struct gateway *gw)
 {
-    struct e2ee *e = xcalloc(1, sizeof *e);
-    e->dispatch = dispatch;
-    e->uploading = (struct strmap)STRMAP_INIT;
-    e->requested = (struct strmap)STRMAP_INIT;
-    e->ready = (struct strmap)STRMAP_INIT;
-    e->members = (struct strmap)STRMAP_INIT;
-    return e;
+    return gw->cfg.e2ee_enabled && gw->e2ee && !gw->e2ee->refused;
 }
 
-void e2ee_free(struct e2ee *e)
+void e2ee_device_jobs_free(struct e2ee *e)
 {
-    if (!e)
-        return;
     /* Jobs still in flight belong to calls the client cancels without
      * callbacks at shutdown. */
     for (struct device_job *j = e->jobs, *next; j; j = next) {
@@ -62,17 +54,7 @@ void e2ee_free(struct e2ee *e)
         free(j->waiters);
         free(j);
     }
-    strmap_clear(&e->uploading);
-    strmap_clear(&e->requested);
-    strmap_clear(&e->ready);
-    strmap_clear(&e->members);
-    e2ee_outbound_free(e);
-    free(e);
-}
-
-bool e2ee_active(const struct gateway *gw)
-{
-    return gw->cfg.e2ee_enabled && gw->e2ee && !gw->e2ee->refused;
+    e->jobs = NULL;
 }
 
 /* ---------------------------------------------------- load and save -- */
@@ -449,5 +431,4 @@ void e2ee_devices_transaction(struct gateway *gw,
     if (mx_fallback_keys_foreach(txn->fallback_key_types, on_fallback_keys,
                                  gw, &why) < 0)
         log_warn("e2ee: fallback key types unreadable: %s", why);
-    e2ee_device_lists(gw, txn);
 }

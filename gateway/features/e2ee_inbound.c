@@ -537,11 +537,8 @@ static void release_waiting(struct gateway *gw, const char *room_id,
         store_megolm_waits_free(w, n);
 }
 
-void e2ee_tick(struct gateway *gw)
+void e2ee_inbound_tick(struct gateway *gw)
 {
-    if (!e2ee_active(gw))
-        return;
-    e2ee_share_work(gw);
     int64_t now = gateway_now_ms();
     if (now < gw->e2ee->next_wait_check_ms)
         return;
@@ -554,9 +551,4 @@ void e2ee_tick(struct gateway *gw)
         tell_waiting(gw, &w[i], "its key never reached the gateway");
     if (n > 0)
         store_megolm_waits_free(w, n);
-}
-
-long e2ee_next_due_ms(const struct gateway *gw)
-{
-    return gw->e2ee && gw->e2ee->working ? 0 : -1;
 }

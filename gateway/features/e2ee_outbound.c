@@ -32,111 +32,7 @@
 #define DEFAULT_ROTATION_MS (7LL * 24 * 3600 * 1000)
 #define DEFAULT_ROTATION_MSGS 100
 
-
-
 static void job_run(struct send_job *j);
-
-/* ------------------------------------------------------------- lanes -- */
-
-static void job_free(struct send_job *j)
-{
-    free(j->room_id);
-    free(j->type);
-    free(j->txn);
-    free(j->as_user);
-    free(j->sender);
-    json_decref(j->content);
-    json_decref(j->members);
-    json_decref(j->todo);
-    json_decref(j->claimed);
-    json_decref(j->messages);
-    json_decref(j->sharing);
-    free(j);
-}
-
-static void lane_push(struct gateway *gw, struct send_job *j)
-{
-    char *key = xasprintf("%s|%s", j->room_id, j->sender);
-    struct lane *l = gw->e2ee->lanes;
-    while (l && strcmp(l->key, key) != 0)
-        l = l->next;
-    if (!l) {
-        l = xcalloc(1, sizeof *l);
-        l->key = key;
-        l->next = gw->e2ee->lanes;
-        gw->e2ee->lanes = l;
-    } else {
-        free(key);
-    }
-    j->lane = l;
-    bool idle = !l->head;
-    if (l->tail)
-        l->tail->next = j;
-    else
-        l->head = j;
-    l->tail = j;
-    if (idle)
-        job_run(j);
-}
-
-/* The job is done with the session: the next in its lane may start. */
-static void job_next(struct send_job *j)
-{
-    struct gateway *gw = j->gw;
-    struct lane *l = j->lane;
-    l->head = j->next;
-    if (!l->head)
-        l->tail = NULL;
-    job_free(j);
-    if (l->head) {
-        job_run(l->head);
-        return;
-    }
-    for (struct lane **p = &gw->e2ee->lanes; *p; p = &(*p)->next)
-        if (*p == l) {
-            *p = l->next;
-            break;
-        }
-    free(l->key);
-    free(l);
-}
-
-void e2ee_outbound_free(struct e2ee *e)
-{
-    for (struct lane *l = e->lanes, *ln; l; l = ln) {
-        ln = l->next;
-        for (struct send_job *j = l->head, *jn; j; j = jn) {
-            jn = j->next;
-            job_free(j);
-        }
-        free(l->key);
-        free(l);
-    }
-    e->lanes = NULL;
-    e->working = NULL; /* those jobs were in the lanes */
-}
-
-void e2ee_job_fail(struct send_job *j, const char *why)
-{
-    char *text = xasprintf("the room is end-to-end encrypted, and the "
-                           "gateway could not encrypt for it: %s", why);
-    log_warn("e2ee: %s could not send to %s: %s", j->sender, j->room_id, why);
-    struct mx_response r = { .status = 0, .error = text };
-    if (j->cb)
-        j->cb(&r, NULL, j->ud);
-    free(text);
-    job_next(j);
-}
-
-/* The event goes out as it is: the room is not encrypted. */
-static void send_plain(struct send_job *j)
-{
-    mx_send_event(j->gw->mx, j->room_id, j->type, j->txn, j->as_user, j->ts,
-                  json_incref(j->content), j->attempts, j->cb, j->ud);
-    job_next(j);
-}
-
-/* --------------------------------------------------- room encryption -- */
 
 static void keep_encryption(struct gateway *gw, const char *room_id,
                             json_t *content)
@@ -180,7 +76,7 @@ static void on_encryption_state(const struct mx_response *r,
     } else if (r->status == 404) {
         struct store_room_encryption clear = { NULL, 0, 0 };
         store_room_encryption_put(j->gw->store, j->room_id, &clear);
-        send_plain(j);
+        e2ee_job_send_plain(j);
         return;
     } else {
         e2ee_job_fail(j, "the homeserver did not say whether it is encrypted");
@@ -315,61 +211,6 @@ static void on_device_ready(struct gateway *gw, void *ud)
 
 /* -------------------------------------------------------- the event -- */
 
-void e2ee_job_encrypt(struct send_job *j)
-{
-    struct gateway *gw = j->gw;
-    struct store_crypto_device dev;
-    struct mx_account *acc;
-    if (e2ee_device_load(gw, j->sender, &dev, &acc) != 1) {
-        e2ee_job_fail(j, "the sender's device does not load");
-        return;
-    }
-    int64_t messages;
-    struct mx_megolm_out *s = e2ee_current_session(j, &messages);
-    if (!s) {
-        e2ee_device_release(&dev, acc);
-        e2ee_job_fail(j, "the session could not be loaded");
-        return;
-    }
-    json_t *plain = json_pack("{s:s, s:O, s:s}", "type", j->type, "content",
-                              j->content, "room_id", j->room_id);
-    char *text = json_dumps(plain, JSON_COMPACT);
-    json_decref(plain);
-    char *ciphertext = mx_megolm_encrypt(s, text);
-    sodium_memzero(text, strlen(text));
-    free(text);
-    /* Saved before the event leaves: the loop commits before its calls go
-     * out, so a crash cannot hand this index to another message. */
-    char *pickle = mx_megolm_out_pickle(s);
-    struct store_megolm_out out;
-    if (store_megolm_out_get(gw->store, j->room_id, j->sender, &out) == 1) {
-        free(out.pickle);
-        out.pickle = pickle;
-        out.messages = messages + 1;
-        store_megolm_out_put(gw->store, j->room_id, j->sender, &out);
-        store_megolm_out_free(&out);
-    } else {
-        free(pickle);
-    }
-    json_t *enc = json_pack("{s:s, s:s, s:s, s:s, s:s}", "algorithm",
-                            MX_MEGOLM, "sender_key",
-                            mx_account_curve25519(acc), "ciphertext",
-                            ciphertext, "session_id", mx_megolm_out_id(s),
-                            "device_id", dev.device_id);
-    free(ciphertext);
-    /* Relations stay in clear, as the spec asks: the homeserver needs
-     * them to aggregate edits and reactions. */
-    json_t *rel = json_object_get(j->content, "m.relates_to");
-    if (rel)
-        json_object_set(enc, "m.relates_to", rel);
-    mx_megolm_out_free(s);
-    e2ee_device_release(&dev, acc);
-    metrics_inc(CNT_E2EE_ENCRYPTED);
-    mx_send_event(gw->mx, j->room_id, "m.room.encrypted", j->txn, j->as_user,
-                  j->ts, enc, j->attempts, j->cb, j->ud);
-    job_next(j);
-}
-
 static void job_run(struct send_job *j)
 {
     if (!j->encryption_known) {
@@ -409,7 +250,8 @@ void e2ee_send_event(struct gateway *gw, const char *room_id,
     j->cb = cb;
     j->ud = ud;
     j->encryption_known = known == 1;
-    lane_push(gw, j);
+    j->run = job_run;
+    e2ee_lane_push(gw, j);
 }
 
 void e2ee_device_lists(struct gateway *gw, const struct mx_transaction *txn)

@@ -25,53 +25,9 @@
 #include <string.h>
 
 #define SLICE_US 8000
-#define DEFAULT_ROTATION_MS (7LL * 24 * 3600 * 1000)
-#define DEFAULT_ROTATION_MSGS 100
 
 /* What a job's slices are doing. */
 enum phase { SCAN, SESSIONS, ENCRYPT };
-
-struct mx_megolm_out *e2ee_current_session(struct send_job *j,
-                                           int64_t *messages)
-{
-    struct gateway *gw = j->gw;
-    struct store_room_encryption enc;
-    if (store_room_encryption_get(gw->store, j->room_id, &enc) != 1)
-        enc = (struct store_room_encryption){ NULL, DEFAULT_ROTATION_MS,
-                                              DEFAULT_ROTATION_MSGS };
-    free(enc.algorithm);
-    struct store_megolm_out out;
-    int found = store_megolm_out_get(gw->store, j->room_id, j->sender, &out);
-    if (found < 0)
-        return NULL;
-    int64_t now = gateway_now_ms();
-    if (found == 1 && out.messages < enc.rotation_msgs &&
-        now - out.created_ts < enc.rotation_ms) {
-        const char *err;
-        struct mx_megolm_out *s = mx_megolm_out_unpickle(out.pickle, &err);
-        *messages = out.messages;
-        store_megolm_out_free(&out);
-        if (s)
-            return s;
-        log_error("e2ee: an outbound session does not load: %s", err);
-    } else if (found == 1) {
-        store_megolm_out_free(&out);
-    }
-    struct mx_megolm_out *s = mx_megolm_out_new();
-    char *pickle = mx_megolm_out_pickle(s);
-    struct store_megolm_out fresh = { (char *)mx_megolm_out_id(s), pickle,
-                                      now, 0 };
-    int rc = store_megolm_out_put(gw->store, j->room_id, j->sender, &fresh);
-    free(pickle);
-    if (rc < 0) {
-        mx_megolm_out_free(s);
-        return NULL;
-    }
-    log_info("e2ee: %s starts session %s in %s", j->sender,
-             mx_megolm_out_id(s), j->room_id);
-    *messages = 0;
-    return s;
-}
 
 /* ------------------------------------------------------------ slices -- */
 

@@ -46,8 +46,6 @@ int e2ee_device_save(struct gateway *gw, struct store_crypto_device *dev,
                      struct mx_account *account);
 void e2ee_device_release(struct store_crypto_device *dev,
                          struct mx_account *account);
-/* Drops the sends still waiting (at shutdown). */
-void e2ee_outbound_free(struct e2ee *e);
 
 /* ---- an encrypted send, between e2ee_outbound.c and e2ee_share.c */
 
@@ -75,6 +73,7 @@ struct send_job {
     json_t *claimed; /* keys/claim's one_time_keys, while sessions are made */
     json_t *messages; /* {room_key, out, claims, ready} */
     json_t *sharing;
+    void (*run)(struct send_job *j); /* starts it, when its lane turn comes */
     struct lane *lane;
     struct send_job *next;         /* in its lane */
     struct send_job *next_working; /* in e2ee->working */
@@ -87,6 +86,26 @@ struct lane {
     struct lane *next;
 };
 
+/* ---- e2ee_devices.c */
+
+/* Drops the device set-ups under way (at shutdown). */
+void e2ee_device_jobs_free(struct e2ee *e);
+/* What a transaction says of the ghosts' devices: one-time keys running
+ * low and used fallback keys are replaced. */
+void e2ee_devices_transaction(struct gateway *gw,
+                              const struct mx_transaction *txn);
+
+/* ---- e2ee_job.c: a send's life */
+
+/* Queues j behind the sender's other sends in its room; j->run starts it
+ * when its turn comes (at once if the lane is idle). */
+void e2ee_lane_push(struct gateway *gw, struct send_job *j);
+/* j is done with its session: freed, and the next in its lane starts. */
+void e2ee_job_next(struct send_job *j);
+/* Drops the sends still waiting (at shutdown). */
+void e2ee_jobs_free(struct e2ee *e);
+/* The room is clear: the event goes as it is. */
+void e2ee_job_send_plain(struct send_job *j);
 /* The send cannot be encrypted: cb hears why, the lane moves on. */
 void e2ee_job_fail(struct send_job *j, const char *why);
 /* The members' devices are known: Olm sessions where missing, then the
@@ -100,8 +119,20 @@ void e2ee_job_encrypt(struct send_job *j);
  * store failure. Free with mx_megolm_out_free. */
 struct mx_megolm_out *e2ee_current_session(struct send_job *j,
                                            int64_t *messages);
+/* ---- e2ee_outbound.c */
+
+/* Users whose devices changed (MSC3202 device_lists). */
+void e2ee_device_lists(struct gateway *gw, const struct mx_transaction *txn);
+
+/* ---- e2ee_share.c */
+
 /* Runs the slices of key shares under way; 0 when more wait (the loop
  * should come back at once), else -1. */
 long e2ee_share_work(struct gateway *gw);
+
+/* ---- e2ee_inbound.c */
+
+/* Tells of the events that waited too long for their key. */
+void e2ee_inbound_tick(struct gateway *gw);
 
 #endif

@@ -254,6 +254,21 @@ def test_check_config_and_bad_config(cluster, tmp_path):
     ok = subprocess.run([str(ISTHMUS), "--config", str(cluster.isthmus.config),
                          "--check-config"], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
+    assert "warning" not in ok.stdout, ok.stdout
+    # A registration without what encrypted rooms need: a warning naming
+    # the missing line, not an error.
+    reg = tmp_path / "old-registration.yaml"
+    reg.write_text("".join(
+        line for line in cluster.isthmus.registration.read_text()
+        .splitlines(keepends=True) if "msc4190" not in line))
+    old = tmp_path / "old.conf"
+    old.write_text(cluster.isthmus.config.read_text().replace(
+        str(cluster.isthmus.registration), str(reg)))
+    warned = subprocess.run([str(ISTHMUS), "--config", str(old),
+                             "--check-config"], capture_output=True,
+                            text=True)
+    assert warned.returncode == 0, warned.stderr
+    assert "io.element.msc4190" in warned.stdout, warned.stdout
     bad = tmp_path / "bad.conf"
     bad.write_text("[xmpp]\ncomponent_jid = gw\nport = 99999\n")
     r = subprocess.run([str(ISTHMUS), "--config", str(bad), "--check-config"],

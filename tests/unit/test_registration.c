@@ -99,12 +99,41 @@ static void read_reports_missing_tokens(void **state)
     free(err);
 }
 
+/* A registration without what encryption needs is named, flag by flag;
+ * one written by --generate-registration lacks nothing. */
+static void e2ee_flags_are_checked(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/isthmus-reg-XXXXXX";
+    int fd = mkstemp(path);
+    const char *text = "id: x\norg.matrix.msc3202: true\n"
+                       "io.element.msc4190: false\n";
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    char *missing = registration_e2ee_missing(path);
+    assert_non_null(missing);
+    assert_non_null(strstr(missing, "io.element.msc4190"));
+    assert_null(strstr(missing, "msc3202"));
+    free(missing);
+    struct config cfg;
+    load(&cfg);
+    char *y = registration_render(&cfg, "AS", "HS");
+    FILE *f = fopen(path, "w");
+    fputs(y, f);
+    fclose(f);
+    assert_null(registration_e2ee_missing(path));
+    free(y);
+    config_free(&cfg);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(render_has_what_synapse_needs),
         cmocka_unit_test(write_then_read_tokens),
         cmocka_unit_test(read_reports_missing_tokens),
+        cmocka_unit_test(e2ee_flags_are_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
