@@ -19,7 +19,6 @@
 #include "gateway/base/context.h"
 #include "gateway/base/effects.h"
 #include "gateway/base/metrics.h"
-#include "matrix/crypto/device_keys.h"
 #include "matrix/crypto/megolm.h"
 #include "matrix/crypto/session.h"
 #include "matrix/event_device.h"
@@ -92,36 +91,13 @@ static void on_encryption_state(const struct mx_response *r,
 static void on_query(const struct mx_response *r, void *ud)
 {
     struct send_job *j = ud;
-    struct gateway *gw = j->gw;
     json_t *all = r->status == 200 ? json_object_get(r->body, "device_keys")
                                    : NULL;
     if (!json_is_object(all)) {
         e2ee_job_fail(j, "the homeserver did not give the members' devices");
         return;
     }
-    const char *user;
-    json_t *devices;
-    json_object_foreach(all, user, devices) {
-        size_t n = json_object_size(devices), k = 0;
-        struct store_device_key *keys = xcalloc(n ? n : 1, sizeof *keys);
-        const char *device_id;
-        json_t *obj;
-        json_object_foreach(devices, device_id, obj) {
-            struct mx_device_info info;
-            const char *why;
-            if (mx_device_keys_check(obj, user, device_id, &info, &why) < 0) {
-                log_warn("e2ee: %s's device %s left out: %s", user, device_id,
-                         why);
-                continue;
-            }
-            keys[k++] = (struct store_device_key){
-                (char *)user, (char *)device_id, (char *)info.curve25519,
-                (char *)info.ed25519 };
-        }
-        store_device_keys_set(gw->store, user, keys, (int)k);
-        free(keys);
-    }
-    e2ee_share_start(j);
+    e2ee_share_verify(j, all);
 }
 
 static void query_devices(struct send_job *j)

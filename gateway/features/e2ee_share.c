@@ -27,7 +27,7 @@
 #define SLICE_US 8000
 
 /* What a job's slices are doing. */
-enum phase { SCAN, SESSIONS, ENCRYPT };
+enum phase { VERIFY, SCAN, SESSIONS, ENCRYPT };
 
 /* ------------------------------------------------------------ slices -- */
 
@@ -116,6 +116,7 @@ static bool slice(struct send_job *j, struct mx_account *acc,
     json_t *out = json_object_get(j->messages, "out");
     json_t *claims = json_object_get(j->messages, "claims");
     json_t *ready = json_object_get(j->messages, "ready");
+    json_t *verified = json_object_get(j->messages, "verified");
     json_t *list = j->phase == SESSIONS ? j->claimed : j->todo;
     if (j->phase == ENCRYPT)
         list = ready;
@@ -124,7 +125,21 @@ static bool slice(struct send_job *j, struct mx_account *acc,
             return false;
         json_t *d = json_array_get(list, j->cursor);
         const char *user = dev_field(d, 0), *device = dev_field(d, 1);
-        if (j->phase == SCAN) {
+        if (j->phase == VERIFY) {
+            /* [user, device, keys]: a signature check each, the costly
+             * part of a large room's device lists. */
+            struct mx_device_info info;
+            const char *why;
+            if (mx_device_keys_check(json_array_get(d, 2), user, device,
+                                     &info, &why) < 0) {
+                log_warn("e2ee: %s's device %s left out: %s", user, device,
+                         why);
+                continue;
+            }
+            json_array_append_new(json_object_get(verified, user),
+                                  json_pack("[s, s, s]", device,
+                                            info.curve25519, info.ed25519));
+        } else if (j->phase == SCAN) {
             if (has_olm_session(j, dev_field(d, 2))) {
                 json_array_append(ready, d);
             } else {
@@ -137,9 +152,14 @@ static bool slice(struct send_job *j, struct mx_account *acc,
                                     json_string("signed_curve25519"));
             }
         } else if (j->phase == SESSIONS) {
+            /* [user, device, curve, ed, claimed keys] */
             const char *why;
-            struct mx_session *s = mx_session_outbound(acc, dev_field(d, 2),
-                                                       dev_field(d, 4), &why);
+            const char *otk = mx_claimed_key_check(json_array_get(d, 4), user,
+                                                   device, dev_field(d, 3),
+                                                   &why);
+            struct mx_session *s =
+                otk ? mx_session_outbound(acc, dev_field(d, 2), otk, &why)
+                    : NULL;
             if (!s) {
                 log_warn("e2ee: no Olm session with %s's %s: %s", user,
                          device, why);
@@ -169,9 +189,35 @@ static bool slice(struct send_job *j, struct mx_account *acc,
     return true;
 }
 
+/* The verified devices become the users' device lists. */
+static void keep_verified(struct send_job *j)
+{
+    const char *user;
+    json_t *list;
+    json_object_foreach(json_object_get(j->messages, "verified"), user,
+                        list) {
+        size_t n = json_array_size(list);
+        struct store_device_key *keys = xcalloc(n ? n : 1, sizeof *keys);
+        for (size_t i = 0; i < n; i++) {
+            json_t *d = json_array_get(list, i);
+            keys[i] = (struct store_device_key){
+                (char *)user, (char *)dev_field(d, 0),
+                (char *)dev_field(d, 1), (char *)dev_field(d, 2) };
+        }
+        store_device_keys_set(j->gw->store, user, keys, (int)n);
+        free(keys);
+    }
+}
+
 /* What to do once a phase's slices are all done. */
 static void phase_done(struct send_job *j)
 {
+    if (j->phase == VERIFY) {
+        keep_verified(j);
+        working_remove(j);
+        e2ee_share_start(j);
+        return;
+    }
     json_t *claims = json_object_get(j->messages, "claims");
     if (j->phase == SCAN && json_object_size(claims) > 0) {
         working_remove(j);
@@ -224,18 +270,14 @@ static void on_claimed(const struct mx_response *r, void *ud)
                  r->error);
     size_t i;
     json_t *d;
+    /* Checked in the slices: a signature each. */
     json_array_foreach(j->todo, i, d) {
         json_t *keys = json_object_get(json_object_get(all, dev_field(d, 0)),
                                        dev_field(d, 1));
-        const char *why;
-        const char *otk = keys ? mx_claimed_key_check(keys, dev_field(d, 0),
-                                                      dev_field(d, 1),
-                                                      dev_field(d, 3), &why)
-                               : NULL;
-        if (!otk)
+        if (!json_is_object(keys))
             continue;
         json_t *with = json_copy(d);
-        json_array_append_new(with, json_string(otk));
+        json_array_append(with, keys);
         json_array_append_new(j->claimed, with);
     }
     j->phase = SESSIONS;
@@ -297,6 +339,31 @@ static void send_messages(struct send_job *j)
                       "m.room.encrypted", txn, out, 3, on_shared, j);
     store_crypto_device_free(&dev);
     free(txn);
+}
+
+void e2ee_share_verify(struct send_job *j, json_t *device_keys)
+{
+    json_decref(j->todo);
+    j->todo = json_array();
+    json_decref(j->messages);
+    j->messages = json_pack("{s:{}}", "verified");
+    json_t *verified = json_object_get(j->messages, "verified");
+    const char *user;
+    json_t *devices;
+    json_object_foreach(device_keys, user, devices) {
+        /* A user with no device that passes still gets a (now empty)
+         * current list. */
+        json_object_set_new(verified, user, json_array());
+        const char *device_id;
+        json_t *obj;
+        json_object_foreach(devices, device_id, obj)
+            json_array_append_new(j->todo,
+                                  json_pack("[s, s, O]", user, device_id,
+                                            obj));
+    }
+    j->phase = VERIFY;
+    j->cursor = 0;
+    working_add(j);
 }
 
 void e2ee_share_start(struct send_job *j)

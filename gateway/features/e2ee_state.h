@@ -112,6 +112,9 @@ void e2ee_job_fail(struct send_job *j, const char *why);
  * session key to every device that lacks it (e2ee_share.c), then
  * e2ee_job_encrypt. */
 void e2ee_share_start(struct send_job *j);
+/* keys/query's device_keys for the members whose lists were stale:
+ * checked in slices, kept, then e2ee_share_start. */
+void e2ee_share_verify(struct send_job *j, json_t *device_keys);
 /* Encrypts the event and hands it to the homeserver. */
 void e2ee_job_encrypt(struct send_job *j);
 /* The sender's outbound session in the room, replaced when the room's
