@@ -89,7 +89,7 @@ def signed(account, user, device, obj):
                       sort_keys=True, separators=(",", ":"),
                       ensure_ascii=False)
     obj["signatures"] = {user: {f"ed25519:{device}":
-                                account.sign(text).to_base64()}}
+                                account.sign(text.encode()).to_base64()}}
     return obj
 
 
