@@ -156,8 +156,8 @@ void mx_members_free(struct mx_members *m);
 
 /* PUT /rooms/{room}/send/{type}/{txn}[?user_id=][&ts=]. Every room event
  * the gateway sends (messages, reactions, notices) leaves through
- * mx_send_event: the one place that knows the room an event goes to, and
- * where encryption will go. ts < 0: no timestamp massaging. content is
+ * mx_send_event, reached through gateway_send_event, which encrypts for
+ * encrypted rooms first. ts < 0: no timestamp massaging. content is
  * consumed. */
 struct mx_request *mx_req_send_event(const char *room_id, const char *type,
                                      const char *txn_id, const char *as_user,

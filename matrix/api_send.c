@@ -29,8 +29,6 @@ void mx_send_event(struct mx_client *c, const char *room_id, const char *type,
                    json_t *content, int max_attempts, mx_event_id_cb cb,
                    void *ud)
 {
-    /* The one way out for room events: encryption of rooms that ask for
-     * it belongs here, where the room is known. */
     mx_typed_send(c,
                   mx_req_send_event(room_id, type, txn_id, as_user, ts,
                                     content),

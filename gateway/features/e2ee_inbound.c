@@ -322,29 +322,6 @@ void e2ee_to_device(struct gateway *gw, json_t *raw)
 
 /* ------------------------------------------------------ room events -- */
 
-/* A ghost of ours in the room that has a device, to ask for keys with:
- * in a DM the XMPP user's, in a gateway-mode room an occupant's. Caller
- * frees; NULL when there is none. */
-static char *ghost_in_room(struct gateway *gw, const char *room_id)
-{
-    struct store_room room;
-    if (store_room_get(gw->store, room_id, &room) != 1)
-        return NULL;
-    char *ghost = NULL;
-    const char *why;
-    if (room.mode == ROOM_DM)
-        ids_jid_to_ghost(&gw->ids, room.xmpp_jid, &ghost, &why);
-    else if (room.mode == ROOM_GATEWAY) {
-        struct store_occupant *all;
-        int n = store_occupants_in_room(gw->store, room_id, &all);
-        if (n > 0)
-            ghost = xstrdup(all[0].ghost);
-        store_occupants_free(all, n);
-    }
-    store_room_free(&room);
-    return ghost;
-}
-
 static void on_request_sent(const struct mx_response *r, void *ud)
 {
     (void)ud;
@@ -360,7 +337,12 @@ static void request_key(struct gateway *gw, const struct mx_event *ev,
     bool asked = strmap_get(&gw->e2ee->requested, key) != NULL;
     strmap_put(&gw->e2ee->requested, key, "1");
     free(key);
-    char *ghost = asked ? NULL : ghost_in_room(gw, ev->room_id);
+    char *ghost = NULL;
+    struct store_room room;
+    if (!asked && store_room_get(gw->store, ev->room_id, &room) == 1) {
+        ghost = encrypted_room_ghost(gw, &room);
+        store_room_free(&room);
+    }
     struct store_crypto_device dev;
     if (!ghost || store_crypto_device_get(gw->store, ghost, &dev) != 1) {
         free(ghost);

@@ -117,7 +117,8 @@ void e2ee_job_send_plain(struct send_job *j)
 }
 
 struct mx_megolm_out *e2ee_current_session(struct send_job *j,
-                                           int64_t *messages)
+                                           int64_t *messages,
+                                           int64_t *created_ts)
 {
     struct gateway *gw = j->gw;
     struct store_room_encryption enc;
@@ -135,6 +136,7 @@ struct mx_megolm_out *e2ee_current_session(struct send_job *j,
         const char *err;
         struct mx_megolm_out *s = mx_megolm_out_unpickle(out.pickle, &err);
         *messages = out.messages;
+        *created_ts = out.created_ts;
         store_megolm_out_free(&out);
         if (s)
             return s;
@@ -155,6 +157,7 @@ struct mx_megolm_out *e2ee_current_session(struct send_job *j,
     log_info("e2ee: %s starts session %s in %s", j->sender,
              mx_megolm_out_id(s), j->room_id);
     *messages = 0;
+    *created_ts = now;
     return s;
 }
 
@@ -168,7 +171,8 @@ void e2ee_job_encrypt(struct send_job *j)
         return;
     }
     int64_t messages;
-    struct mx_megolm_out *s = e2ee_current_session(j, &messages);
+    int64_t created_ts;
+    struct mx_megolm_out *s = e2ee_current_session(j, &messages, &created_ts);
     if (!s) {
         e2ee_device_release(&dev, acc);
         e2ee_job_fail(j, "the session could not be loaded");
@@ -184,16 +188,10 @@ void e2ee_job_encrypt(struct send_job *j)
     /* Saved before the event leaves: the loop commits before its calls go
      * out, so a crash cannot hand this index to another message. */
     char *pickle = mx_megolm_out_pickle(s);
-    struct store_megolm_out out;
-    if (store_megolm_out_get(gw->store, j->room_id, j->sender, &out) == 1) {
-        free(out.pickle);
-        out.pickle = pickle;
-        out.messages = messages + 1;
-        store_megolm_out_put(gw->store, j->room_id, j->sender, &out);
-        store_megolm_out_free(&out);
-    } else {
-        free(pickle);
-    }
+    struct store_megolm_out out = { (char *)mx_megolm_out_id(s), pickle,
+                                    created_ts, messages + 1 };
+    store_megolm_out_put(gw->store, j->room_id, j->sender, &out);
+    free(pickle);
     json_t *enc = json_pack("{s:s, s:s, s:s, s:s, s:s}", "algorithm",
                             MX_MEGOLM, "sender_key",
                             mx_account_curve25519(acc), "ciphertext",

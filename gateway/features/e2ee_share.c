@@ -370,7 +370,8 @@ void e2ee_share_start(struct send_job *j)
 {
     struct gateway *gw = j->gw;
     int64_t messages;
-    struct mx_megolm_out *s = e2ee_current_session(j, &messages);
+    int64_t created_ts;
+    struct mx_megolm_out *s = e2ee_current_session(j, &messages, &created_ts);
     if (!s) {
         e2ee_job_fail(j, "the session could not be stored");
         return;

@@ -118,10 +118,12 @@ void e2ee_share_verify(struct send_job *j, json_t *device_keys);
 /* Encrypts the event and hands it to the homeserver. */
 void e2ee_job_encrypt(struct send_job *j);
 /* The sender's outbound session in the room, replaced when the room's
- * rotation says it is spent; *messages: how many it encrypted. NULL on a
- * store failure. Free with mx_megolm_out_free. */
+ * rotation says it is spent; *messages: how many it encrypted, and
+ * *created_ts: when it began. NULL on a store failure. Free with
+ * mx_megolm_out_free. */
 struct mx_megolm_out *e2ee_current_session(struct send_job *j,
-                                           int64_t *messages);
+                                           int64_t *messages,
+                                           int64_t *created_ts);
 /* ---- e2ee_outbound.c */
 
 /* Users whose devices changed (MSC3202 device_lists). */

@@ -38,10 +38,7 @@ static void fill_placeholder(struct gateway *gw, xmpp_stanza_t *st, void *ud)
     xmpp_message_set_body(st, ud);
 }
 
-/* Who can post a notice in the room: in a DM the XMPP user's ghost, in a
- * gateway-mode room an occupant's ghost (the bot need not be there), in a
- * portal the bot, which made the room. Caller frees; NULL for the bot. */
-static char *notice_poster(struct gateway *gw, const struct store_room *room)
+char *encrypted_room_ghost(struct gateway *gw, const struct store_room *room)
 {
     char *ghost = NULL;
     const char *why;
@@ -77,7 +74,7 @@ void encrypted_matrix_undecryptable(struct gateway *gw,
     char *notice = xasprintf("Your encrypted message was not delivered to "
                              "%s: the gateway could not decrypt it (%s).",
                              room.xmpp_jid, why);
-    char *poster = notice_poster(gw, &room);
+    char *poster = encrypted_room_ghost(gw, &room);
     if (room.mode != ROOM_DM || poster)
         gateway_notice(gw, ev->room_id, poster, ev->event_id, notice);
     free(poster);

@@ -22,6 +22,10 @@ void encrypted_refuse_xmpp(struct gateway *gw, xmpp_stanza_t *st,
 void encrypted_matrix_undecryptable(struct gateway *gw,
                                     const struct mx_event *ev,
                                     const char *why);
+/* A ghost of ours in the room, to speak for the gateway there: in a DM
+ * the XMPP user's, in a gateway-mode room an occupant's; NULL (the bot)
+ * in a portal, which the bot made. Caller frees. */
+char *encrypted_room_ghost(struct gateway *gw, const struct store_room *room);
 /* The same when end-to-bridge encryption is off ([e2ee] enabled = false
  * or a homeserver without MSC4190). */
 void encrypted_matrix_event(struct gateway *gw, const struct mx_event *ev);

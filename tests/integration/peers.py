@@ -252,8 +252,11 @@ class E2eeMatrixUser(MatrixUser):
     async def register(self):
         resp = await self.client.register(self.name, self.password)
         assert isinstance(resp, RegisterResponse), resp
-        # The device's keys go up before anyone can share a room key with
-        # it.
+        return await self._start()
+
+    async def _start(self):
+        """The device's keys go up before anyone can share a room key with
+        it; then the client syncs."""
         self._watch_key_requests()
         if self.client.should_upload_keys:
             await self.client.keys_upload()
@@ -267,13 +270,7 @@ class E2eeMatrixUser(MatrixUser):
         from nio.responses import LoginResponse
         resp = await self.client.login(password, device_name="second")
         assert isinstance(resp, LoginResponse), resp
-        self._watch_key_requests()
-        if self.client.should_upload_keys:
-            await self.client.keys_upload()
-        await self.client.sync(timeout=0, full_state=True)
-        self._sync_task = asyncio.create_task(
-            self.client.sync_forever(timeout=500))
-        return self
+        return await self._start()
 
     async def create_encrypted_dm(self, invitee):
         resp = await self.client.room_create(
