@@ -38,10 +38,12 @@ struct mx_message {
      * the new one), else NULL. Untrusted HTML. */
     const char *html;
     /* Media (m.image, m.file, m.video, m.audio, and "m.sticker", the
-     * msgtype given to m.sticker events): the unencrypted mxc URI,
-     * the file name when it differs from a caption in body, and what
-     * info says; NULL / -1 when absent. */
+     * msgtype given to m.sticker events): the unencrypted mxc URI, or
+     * in an encrypted room content.file (borrowed; its key opens the
+     * ciphertext), the file name when it differs from a caption in body,
+     * and what info says; NULL / -1 when absent. */
     const char *url;
+    json_t *file;
     const char *filename;
     const char *mimetype;
     long long size;

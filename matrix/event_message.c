@@ -21,6 +21,7 @@ int mx_message_content_parse(const char *type, json_t *content,
                        : mx_field_str(content, "msgtype");
     out->body = mx_field_str(content, "body");
     out->url = mx_field_str(content, "url");
+    out->file = mx_field_obj(content, "file");
     out->filename = mx_field_str(content, "filename");
     json_t *info = mx_field_obj(content, "info");
     out->mimetype = mx_field_str(info, "mimetype");

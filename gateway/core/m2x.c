@@ -45,7 +45,7 @@ static const char *sticker_filename(const char *mimetype)
 
 bool m2x_is_file(const struct mx_message *msg)
 {
-    return is_media(msg->msgtype) && msg->url;
+    return is_media(msg->msgtype) && (msg->url || msg->file);
 }
 
 /* A file: the body becomes the URL (after the caption, if any), which
@@ -55,7 +55,7 @@ static int add_file(const struct mx_message *msg, const struct m2x_env *env,
                     struct m2x_message *out, const char **why)
 {
     if (!m2x_is_file(msg))
-        return 0; /* encrypted files (content.file) are not bridged yet */
+        return 0;
     if (msg->size > env->media_max_bytes) {
         *why = "the file is larger than the gateway's media size limit";
         return -1;
@@ -68,7 +68,7 @@ static int add_file(const struct mx_message *msg, const struct m2x_env *env,
     const char *name = sticker   ? sticker_filename(msg->mimetype)
                        : caption ? msg->filename
                                  : msg->body;
-    char *url = env->media_url(env->ud, msg->url, name, why);
+    char *url = env->media_url(env->ud, msg, name, why);
     if (!url)
         return -1;
     char *shown = caption && *out->body ? xasprintf("%s\n%s", out->body, url)

@@ -26,10 +26,11 @@ struct m2x_env {
      * itself is that id (a gateway-mode room relays every event under its
      * event id). */
     char *(*xmpp_id)(void *ud, const char *event_id, bool correction);
-    /* The URL an XMPP client fetches mxc (named name) from; NULL with
-     * *why set when it cannot be made. Caller frees. */
-    char *(*media_url)(void *ud, const char *mxc, const char *name,
-                       const char **why);
+    /* The URL an XMPP client fetches msg's file (its url, or its
+     * encrypted content.file) from, saved as name; NULL with *why set
+     * when it cannot be made. Caller frees. */
+    char *(*media_url)(void *ud, const struct mx_message *msg,
+                       const char *name, const char **why);
     void *ud;
 };
 

@@ -229,8 +229,8 @@ static void send_event(struct job *j)
     /* A file share goes to the media repository first (gateway/media.c). */
     if (!j->media && media_is_share(&j->msg)) {
         j->waited = true;
-        media_to_matrix(j->gw, j->ghost, j->msg.oob_url, j->msg.oob_desc,
-                        on_media, j);
+        media_to_matrix(j->gw, j->ghost, j->room_id, j->msg.oob_url,
+                        j->msg.oob_desc, on_media, j);
         return;
     }
     free(j->replaces);

@@ -54,6 +54,14 @@ void e2ee_send_event(struct gateway *gw, const char *room_id,
                      const char *type, const char *txn_id,
                      const char *as_user, long long ts, json_t *content,
                      int max_attempts, mx_event_id_cb cb, void *ud);
+/* Whether what goes into room_id must be encrypted: cb hears 1 or 0, or
+ * -1 with why when the homeserver could not say. At once when the store
+ * knows; else the room's state is asked as as_user. Always 0 when
+ * encryption is off. */
+typedef void e2ee_encrypted_cb(struct gateway *gw, int encrypted,
+                               const char *why, void *ud);
+void e2ee_room_encrypted(struct gateway *gw, const char *room_id,
+                         const char *as_user, e2ee_encrypted_cb *cb, void *ud);
 /* What the room events say about encryption: m.room.encryption, and
  * members coming and going (a leave replaces the room's sessions). */
 void e2ee_room_encryption_event(struct gateway *gw, const struct mx_event *ev);

@@ -66,23 +66,78 @@ void e2ee_room_member_event(struct gateway *gw, const struct mx_event *ev,
         store_megolm_out_drop_room(gw->store, ev->room_id);
 }
 
+struct encryption_query {
+    struct gateway *gw;
+    char *room_id;
+    e2ee_encrypted_cb *cb;
+    void *ud;
+};
+
 static void on_encryption_state(const struct mx_response *r,
                                 const struct mx_state *res, void *ud)
 {
-    struct send_job *j = ud;
+    struct encryption_query *q = ud;
+    int encrypted = 1;
+    const char *why = NULL;
     if (res) {
-        keep_encryption(j->gw, j->room_id, res->content);
+        keep_encryption(q->gw, q->room_id, res->content);
     } else if (r->status == 404) {
         struct store_room_encryption clear = { NULL, 0, 0 };
-        store_room_encryption_put(j->gw->store, j->room_id, &clear);
-        e2ee_job_send_plain(j);
-        return;
+        store_room_encryption_put(q->gw->store, q->room_id, &clear);
+        encrypted = 0;
     } else {
-        e2ee_job_fail(j, "the homeserver did not say whether it is encrypted");
+        encrypted = -1;
+        why = "the homeserver did not say whether the room is encrypted";
+    }
+    q->cb(q->gw, encrypted, why, q->ud);
+    free(q->room_id);
+    free(q);
+}
+
+/* What the store knows: 1 encrypted, 0 clear, -1 not known yet. A store
+ * that cannot answer counts as clear: the send goes as before encryption
+ * existed rather than not at all. */
+static int stored_encryption(struct gateway *gw, const char *room_id)
+{
+    if (!e2ee_active(gw))
+        return 0;
+    struct store_room_encryption enc = { 0 };
+    int known = store_room_encryption_get(gw->store, room_id, &enc);
+    bool encrypted = known == 1 && enc.algorithm;
+    free(enc.algorithm);
+    return known == 0 ? -1 : encrypted ? 1 : 0;
+}
+
+void e2ee_room_encrypted(struct gateway *gw, const char *room_id,
+                         const char *as_user, e2ee_encrypted_cb *cb, void *ud)
+{
+    int known = stored_encryption(gw, room_id);
+    if (known >= 0) {
+        cb(gw, known, NULL, ud);
         return;
     }
-    j->encryption_known = true;
-    job_run(j);
+    struct encryption_query *q = xcalloc(1, sizeof *q);
+    q->gw = gw;
+    q->room_id = xstrdup(room_id);
+    q->cb = cb;
+    q->ud = ud;
+    mx_state_get(gw->mx, room_id, "m.room.encryption", "", as_user, false, 3,
+                 on_encryption_state, q);
+}
+
+static void on_encryption_known(struct gateway *gw, int encrypted,
+                                const char *why, void *ud)
+{
+    (void)gw;
+    struct send_job *j = ud;
+    if (encrypted < 0) {
+        e2ee_job_fail(j, why);
+    } else if (encrypted == 0) {
+        e2ee_job_send_plain(j);
+    } else {
+        j->encryption_known = true;
+        job_run(j);
+    }
 }
 
 /* ------------------------------------------------ members and devices -- */
@@ -190,8 +245,8 @@ static void on_device_ready(struct gateway *gw, void *ud)
 static void job_run(struct send_job *j)
 {
     if (!j->encryption_known) {
-        mx_state_get(j->gw->mx, j->room_id, "m.room.encryption", "",
-                     j->sender, false, 3, on_encryption_state, j);
+        e2ee_room_encrypted(j->gw, j->room_id, j->sender, on_encryption_known,
+                            j);
         return;
     }
     e2ee_device_ensure(j->gw, j->sender, on_device_ready, j);
@@ -202,13 +257,8 @@ void e2ee_send_event(struct gateway *gw, const char *room_id,
                      const char *as_user, long long ts, json_t *content,
                      int max_attempts, mx_event_id_cb cb, void *ud)
 {
-    struct store_room_encryption enc = { 0 };
-    int known = e2ee_active(gw)
-                    ? store_room_encryption_get(gw->store, room_id, &enc)
-                    : 1;
-    bool clear = known == 1 && !enc.algorithm;
-    free(enc.algorithm);
-    if (clear || known < 0) {
+    int known = stored_encryption(gw, room_id);
+    if (known == 0) {
         mx_send_event(gw->mx, room_id, type, txn_id, as_user, ts, content,
                       max_attempts, cb, ud);
         return;

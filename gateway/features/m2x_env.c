@@ -8,11 +8,14 @@ static char *crossed_as(void *ud, const char *event_id, bool correction)
     return relations_crossed_as(ud, event_id, correction);
 }
 
-static char *proxy_url(void *ud, const char *mxc, const char *name,
-                       const char **why)
+static char *proxy_url(void *ud, const struct mx_message *msg,
+                       const char *name, const char **why)
 {
     struct gateway *gw = ud;
-    return media_proxy_url(gw->media, mxc, name, why);
+    if (msg->file)
+        return media_proxy_url_encrypted(gw->media, msg->file, msg->mimetype,
+                                         name, why);
+    return media_proxy_url(gw->media, msg->url, name, why);
 }
 
 void m2x_env_for(struct gateway *gw, enum store_room_mode mode,

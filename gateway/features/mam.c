@@ -264,6 +264,7 @@ static void take(struct mam_job *j, const struct mx_event *parsed,
         if (!m2x_is_file(&msg))
             return;
         msg.url = NULL;
+        msg.file = NULL;
         if (m2x_translate(&msg, &env, &out, &why) < 0)
             return;
     }

@@ -1,4 +1,4 @@
-#include "gateway/features/media.h"
+#include "gateway/features/media_state.h"
 
 #include "common/log.h"
 #include "common/mem.h"
@@ -7,6 +7,7 @@
 #include "gateway/base/context.h"
 #include "common/urlenc.h"
 #include "gateway/core/media_sniff.h"
+#include "matrix/crypto/attachment.h"
 #include "matrix/media_transfer.h"
 #include "matrix/mxc.h"
 
@@ -20,22 +21,6 @@
  * not read yet; past it the homeserver transfer is paused. */
 #define STREAM_HIGH_WATER (256 * 1024)
 #define STREAM_COMPACT_AT (64 * 1024)
-/* Files from XMPP are held in memory between download and upload; at most
- * this many at once, so memory stays under this many times max_bytes. The
- * rest wait their turn. */
-#define MAX_DOWNLOADS 4
-
-struct proxy;
-struct download;
-
-struct media {
-    struct gateway *gw;
-    unsigned char key[crypto_auth_KEYBYTES];
-    struct proxy *proxies;       /* serving, for media_free */
-    struct download *downloads;  /* downloading or waiting, oldest first */
-    int active;                  /* started and not yet uploaded */
-    bool closing;
-};
 
 /* ------------------------------------------------------------ set-up -- */
 
@@ -51,11 +36,15 @@ struct media *media_new(struct gateway *gw)
     crypto_generichash(m->key, sizeof m->key, (const unsigned char *)tok,
                        strlen(tok), (const unsigned char *)context,
                        sizeof context - 1);
+    static const char seal_context[] = "isthmus media proxy seal key, v1";
+    crypto_generichash(m->seal_key, sizeof m->seal_key,
+                       (const unsigned char *)tok, strlen(tok),
+                       (const unsigned char *)seal_context,
+                       sizeof seal_context - 1);
     return m;
 }
 
 static void proxy_free(struct proxy *p);
-static void download_free(struct download *d);
 
 void media_free(struct media *m)
 {
@@ -64,9 +53,9 @@ void media_free(struct media *m)
     m->closing = true;
     while (m->proxies)
         proxy_free(m->proxies);
-    while (m->downloads)
-        download_free(m->downloads);
+    media_uploads_free(m);
     sodium_memzero(m->key, sizeof m->key);
+    sodium_memzero(m->seal_key, sizeof m->seal_key);
     free(m);
 }
 
@@ -106,6 +95,127 @@ char *media_proxy_url(struct media *m, const char *mxc, const char *filename,
     return url;
 }
 
+/* ---------------------------------------------- encrypted files' URLs -- */
+
+/* An encrypted file's URL carries what opens it, sealed under a key only
+ * this gateway has: nothing is stored, and nobody who reads the URL (an
+ * XMPP server's archive, a log) learns the key from it. The proxy can
+ * still serve it to whoever has the URL, exactly as for a clear file.
+ *
+ * Sealed: key | iv | sha256 | "mxc\nmimetype\nname". The nonce is a keyed
+ * hash of that, so the same file gets the same URL every time. */
+#define SEALED_FIXED (MX_ATTACHMENT_KEY_LEN + MX_ATTACHMENT_IV_LEN + \
+                      MX_ATTACHMENT_HASH_LEN)
+#define SEALED_MAX 1024
+#define ENCRYPTED_PATH PROXY_PATH "e/"
+
+static bool mime_fits(const char *mime)
+{
+    return mime && *mime && strlen(mime) < 128 && !strchr(mime, '\n');
+}
+
+char *media_proxy_url_encrypted(struct media *m, json_t *file,
+                                const char *mimetype, const char *filename,
+                                const char **why)
+{
+    struct mx_attachment a;
+    if (mx_attachment_parse(file, &a, why) < 0)
+        return NULL;
+    char *server, *id;
+    if (mx_mxc_split(a.url, &server, &id) < 0) {
+        mx_attachment_clear(&a);
+        *why = "the encrypted file's URI is not a valid mxc:// URI";
+        return NULL;
+    }
+    free(server);
+    free(id);
+    char *name = media_clean_filename(xstrdup(filename ? filename : "file"));
+    char *text = xasprintf("%s\n%s\n%s", a.url,
+                           mime_fits(mimetype) ? mimetype
+                                               : "application/octet-stream",
+                           name);
+    size_t plain_len = SEALED_FIXED + strlen(text);
+    if (plain_len + crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES >
+        SEALED_MAX) {
+        free(text);
+        free(name);
+        mx_attachment_clear(&a);
+        *why = "the encrypted file's URI or name is too long";
+        return NULL;
+    }
+    unsigned char *plain = xmalloc(plain_len);
+    memcpy(plain, a.key, MX_ATTACHMENT_KEY_LEN);
+    memcpy(plain + MX_ATTACHMENT_KEY_LEN, a.iv, MX_ATTACHMENT_IV_LEN);
+    memcpy(plain + MX_ATTACHMENT_KEY_LEN + MX_ATTACHMENT_IV_LEN, a.sha256,
+           MX_ATTACHMENT_HASH_LEN);
+    memcpy(plain + SEALED_FIXED, text, strlen(text));
+    size_t box_len = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES +
+                     plain_len;
+    unsigned char *box = xmalloc(box_len);
+    crypto_generichash(box, crypto_secretbox_NONCEBYTES, plain, plain_len,
+                       m->seal_key, sizeof m->seal_key);
+    crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES, plain, plain_len,
+                          box, m->seal_key);
+    size_t cap = sodium_base64_encoded_len(
+        box_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    char *token = xmalloc(cap);
+    sodium_bin2base64(token, cap, box, box_len,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    char *esc_name = url_escape(name);
+    char *url = xasprintf("%s" ENCRYPTED_PATH "%s/%s", m->gw->cfg.media_url,
+                          token, esc_name);
+    sodium_memzero(plain, plain_len);
+    free(plain);
+    free(box);
+    free(token);
+    free(esc_name);
+    free(text);
+    free(name);
+    mx_attachment_clear(&a);
+    return url;
+}
+
+/* Opens a token that media_proxy_url_encrypted made: 0 with *a (clear
+ * with mx_attachment_clear), *mime and *name (caller frees), or -1. */
+static int unseal(struct media *m, const char *token, size_t token_len,
+                  struct mx_attachment *a, char **mime, char **name)
+{
+    unsigned char box[SEALED_MAX], plain[SEALED_MAX];
+    size_t box_len = 0;
+    if (sodium_base642bin(box, sizeof box, token, token_len, NULL, &box_len,
+                          NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) !=
+            0 ||
+        box_len < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES +
+                      SEALED_FIXED)
+        return -1;
+    size_t plain_len = box_len - crypto_secretbox_NONCEBYTES -
+                       crypto_secretbox_MACBYTES;
+    if (crypto_secretbox_open_easy(plain, box + crypto_secretbox_NONCEBYTES,
+                                   box_len - crypto_secretbox_NONCEBYTES, box,
+                                   m->seal_key) != 0)
+        return -1;
+    memset(a, 0, sizeof *a);
+    memcpy(a->key, plain, MX_ATTACHMENT_KEY_LEN);
+    memcpy(a->iv, plain + MX_ATTACHMENT_KEY_LEN, MX_ATTACHMENT_IV_LEN);
+    memcpy(a->sha256, plain + MX_ATTACHMENT_KEY_LEN + MX_ATTACHMENT_IV_LEN,
+           MX_ATTACHMENT_HASH_LEN);
+    char *text = xstrndup((const char *)plain + SEALED_FIXED,
+                          plain_len - SEALED_FIXED);
+    sodium_memzero(plain, sizeof plain);
+    char *nl1 = strchr(text, '\n'), *nl2 = nl1 ? strchr(nl1 + 1, '\n') : NULL;
+    if (!nl2) { /* we sealed it: cannot happen short of a bug */
+        free(text);
+        mx_attachment_clear(a);
+        return -1;
+    }
+    *nl1 = *nl2 = '\0';
+    a->url = xstrdup(text);
+    *mime = xstrdup(nl1 + 1);
+    *name = xstrdup(nl2 + 1);
+    free(text);
+    return 0;
+}
+
 /* --------------------------------------------- Matrix -> XMPP: proxy -- */
 
 struct proxy {
@@ -125,6 +235,13 @@ struct proxy {
     bool done;              /* the transfer ended */
     bool curl_paused;
     bool reader_waiting;
+    /* An encrypted file: decrypted as it streams. Its last byte is held
+     * back until the whole ciphertext's hash is checked, so a client never
+     * completes a file the homeserver altered. */
+    struct mx_attachment_reader *decrypt;
+    char *mime; /* what the event said the plaintext is */
+    bool holding;
+    unsigned char held;
     struct proxy *next;
 };
 
@@ -137,6 +254,8 @@ static void proxy_free(struct proxy *p)
             break;
         }
     mx_media_stream_cancel(p->stream);
+    mx_attachment_reader_free(p->decrypt);
+    free(p->mime);
     strbuf_free(&p->buf);
     free(p->filename);
     free(p->content_type);
@@ -230,6 +349,13 @@ static int proxy_answer(struct proxy *p, const struct mx_media_head *h)
         free(text);
         return -1;
     }
+    if (p->decrypt) {
+        /* The homeserver describes the ciphertext; the event, the file. */
+        free(p->content_type);
+        free(p->disposition);
+        p->content_type = xstrdup(p->mime);
+        p->disposition = NULL;
+    }
     char *disposition = NULL;
     if (!p->disposition) {
         char *esc = url_escape(p->filename);
@@ -254,6 +380,37 @@ static int proxy_head(void *ud, const struct mx_media_head *h)
     return p->answered ? 0 : proxy_answer(p, h);
 }
 
+static void take_encrypted(struct proxy *p, const char *data, size_t len)
+{
+    if (!len)
+        return;
+    unsigned char *plain = xmalloc(len);
+    mx_attachment_reader_update(p->decrypt, (const unsigned char *)data, len,
+                                plain);
+    if (p->holding)
+        strbuf_putc(&p->buf, (char)p->held);
+    strbuf_append(&p->buf, (const char *)plain, len - 1);
+    p->held = plain[len - 1];
+    p->holding = true;
+    sodium_memzero(plain, len);
+    free(plain);
+}
+
+/* The ciphertext is all in: the held byte goes out if it was the one the
+ * sender uploaded; false if not. */
+static bool release_encrypted(struct proxy *p)
+{
+    if (mx_attachment_reader_check(p->decrypt) < 0) {
+        log_warn("media: %s does not match its hash: the homeserver "
+                 "altered it, or it was cut; not served", p->filename);
+        return false;
+    }
+    if (p->holding)
+        strbuf_putc(&p->buf, (char)p->held);
+    p->holding = false;
+    return true;
+}
+
 static enum mx_stream_take proxy_data(void *ud, const char *data, size_t len)
 {
     struct proxy *p = ud;
@@ -272,7 +429,10 @@ static enum mx_stream_take proxy_data(void *ud, const char *data, size_t len)
         p->curl_paused = true;
         return MX_STREAM_PAUSE; /* the chunk comes again after resuming */
     }
-    strbuf_append(&p->buf, data, len);
+    if (p->decrypt)
+        take_encrypted(p, data, len);
+    else
+        strbuf_append(&p->buf, data, len);
     p->received += (long long)len;
     proxy_wake(p);
     return MX_STREAM_TAKEN;
@@ -284,7 +444,11 @@ static void proxy_end(void *ud, bool ok, const struct mx_media_head *h,
     struct proxy *p = ud;
     p->stream = NULL; /* the stream frees itself after this */
     p->done = true;
-    if (!p->answered) {
+    if (ok && p->decrypt && h->status == 200 && !release_encrypted(p)) {
+        if (!p->answered)
+            proxy_refuse(p, 502, "the file was altered on the homeserver");
+        p->failed = true;
+    } else if (!p->answered) {
         if (ok) {
             proxy_answer(p, h); /* an empty file, or a refusal */
         } else {
@@ -301,10 +465,58 @@ static void proxy_end(void *ud, bool ok, const struct mx_media_head *h,
 static const struct mx_stream_ops proxy_ops = { proxy_head, proxy_data,
                                                 proxy_end };
 
+/* Serves mxc to req; name (taken over) is what the client saves it as. */
+static void proxy_start(struct media *m, struct as_request *req,
+                        const char *mxc, char *name,
+                        struct mx_attachment_reader *decrypt, char *mime)
+{
+    struct proxy *p = xcalloc(1, sizeof *p);
+    p->m = m;
+    p->req = req;
+    p->filename = name;
+    p->decrypt = decrypt;
+    p->mime = mime;
+    p->length = -1;
+    p->next = m->proxies;
+    m->proxies = p;
+    as_request_on_gone(req, proxy_gone, p);
+    const char *why;
+    p->stream = mx_media_stream_start(m->gw->mx, mxc, &proxy_ops, p, &why);
+    if (!p->stream)
+        proxy_refuse(p, 404, why);
+}
+
+static void refuse_forged(struct as_request *req)
+{
+    log_info("media: refused a forged or damaged proxy URL");
+    as_request_reply_text(req, 403, "text/plain",
+                          "this media URL was not issued by this gateway\n");
+}
+
+/* e/<sealed token>/<file name> */
+static void serve_encrypted(struct media *m, struct as_request *req,
+                            const char *rest)
+{
+    const char *slash = strchr(rest, '/');
+    struct mx_attachment a;
+    char *mime, *name;
+    if (!slash || strchr(slash + 1, '/') ||
+        unseal(m, rest, (size_t)(slash - rest), &a, &mime, &name) < 0) {
+        refuse_forged(req);
+        return;
+    }
+    proxy_start(m, req, a.url, name, mx_attachment_reader_new(&a), mime);
+    mx_attachment_clear(&a);
+}
+
 void media_proxy_request(struct as_request *req, const char *path, void *ud)
 {
     struct gateway *gw = ud;
     struct media *m = gw->media;
+    if (strncmp(path, ENCRYPTED_PATH, strlen(ENCRYPTED_PATH)) == 0) {
+        serve_encrypted(m, req, path + strlen(ENCRYPTED_PATH));
+        return;
+    }
     /* <mac>/<server>/<media id>/<file name>, already percent-decoded. */
     const char *rest = path + strlen(PROXY_PATH);
     if (strncmp(path, PROXY_PATH, strlen(PROXY_PATH)) != 0) {
@@ -334,225 +546,14 @@ void media_proxy_request(struct as_request *req, const char *path, void *ud)
     char *mxc = xasprintf("mxc://%s/%s", server, id);
     char *cs = NULL, *ci = NULL;
     if (ok != 0 || mx_mxc_split(mxc, &cs, &ci) < 0) {
-        log_info("media: refused a forged or damaged proxy URL");
-        as_request_reply_text(req, 403, "text/plain",
-                              "this media URL was not issued by this "
-                              "gateway\n");
-        goto out;
+        refuse_forged(req);
+        free(name);
+    } else {
+        proxy_start(m, req, mxc, name, NULL, NULL);
     }
-    struct proxy *p = xcalloc(1, sizeof *p);
-    p->m = m;
-    p->req = req;
-    p->filename = name;
-    name = NULL;
-    p->length = -1;
-    p->next = m->proxies;
-    m->proxies = p;
-    as_request_on_gone(req, proxy_gone, p);
-    /* The URI was checked above: the stream starts. */
-    const char *why;
-    p->stream = mx_media_stream_start(gw->mx, mxc, &proxy_ops, p, &why);
-    if (!p->stream)
-        proxy_refuse(p, 404, why);
-out:
     free(cs);
     free(ci);
     free(mxc);
-    free(name);
     free(id);
     free(server);
-}
-
-/* ------------------------------------------------- XMPP -> Matrix -- */
-
-bool media_is_share(const struct xmsg *msg)
-{
-    if (!msg->oob_url || !msg->body)
-        return false;
-    const char *b = msg->body;
-    while (*b == ' ' || *b == '\n' || *b == '\t' || *b == '\r')
-        b++;
-    size_t n = strlen(b);
-    while (n && strchr(" \n\t\r", b[n - 1]))
-        n--;
-    return n == strlen(msg->oob_url) && strncmp(b, msg->oob_url, n) == 0 &&
-           (strncasecmp(b, "http://", 7) == 0 ||
-            strncasecmp(b, "https://", 8) == 0);
-}
-
-struct download {
-    struct media *m;
-    struct mx_fetch *fetch; /* while downloading */
-    char *ghost;
-    char *url;
-    bool started;        /* counts in media->active */
-    /* Known once downloaded. */
-    char *filename;
-    char *caption;       /* NULL when none */
-    char *mime;
-    size_t size;
-    int width, height;   /* 0 when not an image */
-    media_done_cb cb;
-    void *ud;
-    struct download *next;
-};
-
-static void download_unlink(struct download *d)
-{
-    for (struct download **pp = &d->m->downloads; *pp; pp = &(*pp)->next)
-        if (*pp == d) {
-            *pp = d->next;
-            break;
-        }
-}
-
-static void download_start(struct download *d);
-
-static void download_free(struct download *d)
-{
-    struct media *m = d->m;
-    download_unlink(d);
-    if (d->started) {
-        m->active--;
-        /* Its memory is free: the oldest waiting file goes next. */
-        for (struct download *w = m->downloads; w && !m->closing;
-             w = w->next)
-            if (!w->started) {
-                download_start(w);
-                break;
-            }
-    }
-    mx_fetch_cancel(d->fetch);
-    free(d->ghost);
-    free(d->url);
-    free(d->filename);
-    free(d->caption);
-    free(d->mime);
-    free(d);
-}
-
-/* Ends the download: its callback gets content (the file's event
- * content, handed over) or the condition and why; d is freed first, so
- * the callback may start anything. */
-static void download_end(struct download *d, json_t *content,
-                         const char *condition, const char *why)
-{
-    struct gateway *gw = d->m->gw;
-    media_done_cb cb = d->cb;
-    void *ud = d->ud;
-    download_free(d);
-    cb(gw, content, condition, why, ud);
-}
-
-static void download_fail(struct download *d, const char *condition,
-                          const char *why)
-{
-    log_info("media: %s not bridged: %s", d->filename ? d->filename : "file",
-             why);
-    download_end(d, NULL, condition, why);
-}
-
-static void on_uploaded(const struct mx_response *r,
-                        const struct mx_content_uri *res, void *ud)
-{
-    struct download *d = ud;
-    const char *uri = res ? res->content_uri : NULL;
-    if (!uri) {
-        char *why = xasprintf("the Matrix media repository refused the "
-                              "file: %s", r->error);
-        download_fail(d, r->status == 413 ? "not-acceptable"
-                                          : "undefined-condition", why);
-        free(why);
-        return;
-    }
-    json_t *info = json_pack("{s:s, s:I}", "mimetype", d->mime, "size",
-                             (json_int_t)d->size);
-    if (d->width > 0 && d->height > 0) {
-        json_object_set_new(info, "w", json_integer(d->width));
-        json_object_set_new(info, "h", json_integer(d->height));
-    }
-    json_t *content = json_pack("{s:s, s:s, s:s, s:s, s:o}", "msgtype",
-                                media_msgtype(d->mime), "body",
-                                d->caption ? d->caption : d->filename,
-                                "filename", d->filename, "url", uri, "info",
-                                info);
-    download_end(d, content, NULL, NULL);
-}
-
-static void download_done(void *ud, struct mx_fetch_result *r)
-{
-    struct download *d = ud;
-    struct gateway *gw = d->m->gw;
-    d->fetch = NULL; /* it frees itself after this */
-    long status = r->status;
-    char *why = NULL;
-    if (r->outcome == MX_FETCH_TOO_BIG) {
-        why = xasprintf("the file is larger than the gateway's limit of %d "
-                        "bytes", gw->cfg.media_max_bytes);
-        download_fail(d, "not-acceptable", why);
-    } else if (r->outcome == MX_FETCH_TIMEOUT) {
-        why = xasprintf("the file could not be downloaded within %d s",
-                        gw->cfg.media_timeout_s);
-        download_fail(d, "remote-server-timeout", why);
-    } else if (r->outcome != MX_FETCH_DONE) {
-        why = xasprintf("the file could not be downloaded: %s", r->error);
-        download_fail(d, "remote-server-not-found", why);
-    } else if (status != 200) {
-        why = xasprintf("the file could not be downloaded: the server "
-                        "answered %ld", status);
-        download_fail(d, status == 404 || status == 410 ? "item-not-found"
-                                                        : "undefined-condition",
-                      why);
-    } else {
-        const unsigned char *bytes = (const unsigned char *)r->data;
-        d->size = r->len;
-        d->mime = media_pick_mime(r->content_type, bytes, d->size);
-        if (strncmp(d->mime, "image/", 6) == 0 &&
-            media_image_size(bytes, d->size, &d->width, &d->height) < 0)
-            d->width = d->height = 0;
-        /* The download is over: from here the upload call owns d. */
-        download_unlink(d);
-        char *data = r->data;
-        r->data = NULL; /* the upload takes it over */
-        mx_upload(gw->mx, d->ghost, d->filename, d->mime, data, d->size, 3,
-                  on_uploaded, d);
-    }
-    free(why);
-}
-
-void media_to_matrix(struct gateway *gw, const char *ghost, const char *url,
-                     const char *caption, media_done_cb cb, void *ud)
-{
-    struct media *m = gw->media;
-    struct download *d = xcalloc(1, sizeof *d);
-    d->m = m;
-    d->ghost = xstrdup(ghost);
-    d->url = xstrdup(url);
-    d->filename = media_filename_from_url(url);
-    /* A caption equal to the file name is no caption. */
-    if (caption && *caption && strcmp(caption, d->filename) != 0)
-        d->caption = utf8_sanitize(caption, strlen(caption));
-    d->cb = cb;
-    d->ud = ud;
-    struct download **tail = &m->downloads;
-    while (*tail)
-        tail = &(*tail)->next;
-    *tail = d;
-    if (m->active < MAX_DOWNLOADS)
-        download_start(d);
-    else
-        log_info("media: %d files in flight; %s waits its turn", m->active,
-                 d->filename);
-}
-
-static void download_start(struct download *d)
-{
-    struct gateway *gw = d->m->gw;
-    d->started = true;
-    d->m->active++;
-    struct mx_fetch_opts opts = {
-        .max_bytes = gw->cfg.media_max_bytes,
-        .timeout_ms = (long)gw->cfg.media_timeout_s * 1000L,
-    };
-    d->fetch = mx_fetch_start(gw->mx, d->url, &opts, download_done, d);
 }

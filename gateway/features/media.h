@@ -7,9 +7,13 @@
  * with the as_token. Each URL carries an HMAC over the mxc URI and the
  * file name, so the proxy serves only what the gateway itself handed out.
  *
- * XMPP -> Matrix: a message whose body is exactly its OOB URL (what
- * clients send after a XEP-0363 upload) is a file share: the file is
- * downloaded (http/https, bounded in size and time), uploaded to the
+ * An encrypted file (content.file) takes the same way: its URL carries
+ * the sealed key and the proxy decrypts as it streams.
+ *
+ * XMPP -> Matrix (media_upload.c): a message whose body is exactly its
+ * OOB URL (what clients send after a XEP-0363 upload) is a file share:
+ * the file is downloaded (http/https, bounded in size and time),
+ * encrypted when the room is (AES-CTR, content.file), uploaded to the
  * media repository as the sender's ghost, and sent as the proper msgtype
  * with info {mimetype, size, w, h}. */
 #ifndef ISTHMUS_MEDIA_H
@@ -40,6 +44,14 @@ void media_proxy_request(struct as_request *req, const char *path, void *ud);
 char *media_proxy_url(struct media *m, const char *mxc, const char *filename,
                       const char **why);
 
+/* The proxy URL for an encrypted file (content.file): what opens it
+ * travels sealed in the URL, which only this gateway can open; the proxy
+ * decrypts the file as it streams, checks its hash, and serves it as
+ * mimetype. NULL (with *why) when file is malformed. Caller frees. */
+char *media_proxy_url_encrypted(struct media *m, json_t *file,
+                                const char *mimetype, const char *filename,
+                                const char **why);
+
 /* ---- XMPP -> Matrix */
 
 /* True if the message shares a file: its body is exactly its http(s) OOB
@@ -51,10 +63,12 @@ bool media_is_share(const struct xmsg *msg);
 typedef void (*media_done_cb)(struct gateway *gw, json_t *content,
                               const char *condition, const char *why,
                               void *ud);
-/* Downloads url, uploads it as ghost and calls cb exactly once (unless the
- * gateway stops first). caption (XEP-0066 desc; may be NULL) becomes the
- * event's body, with the file name in filename, as Matrix captions go. */
-void media_to_matrix(struct gateway *gw, const char *ghost, const char *url,
+/* Downloads url, uploads it as ghost for room_id (encrypted when the
+ * room is) and calls cb exactly once (unless the gateway stops first).
+ * caption (XEP-0066 desc; may be NULL) becomes the event's body, with the
+ * file name in filename, as Matrix captions go. */
+void media_to_matrix(struct gateway *gw, const char *ghost,
+                     const char *room_id, const char *url,
                      const char *caption, media_done_cb cb, void *ud);
 
 #endif

@@ -292,15 +292,15 @@ static void run_say(struct op_job *j)
         }
         /* A file share: fetched and posted as media. */
         if (media_is_share(&j->msg))
-            media_to_matrix(j->gw, op->user_id, j->msg.oob_url,
+            media_to_matrix(j->gw, op->user_id, op->room_id, j->msg.oob_url,
                             j->msg.oob_desc, on_say_media, j);
         else
             say(j);
         return;
     }
     if (j->op.media_url)
-        media_to_matrix(j->gw, j->op.user_id, j->op.media_url,
-                        j->op.media_desc, on_say_media, j);
+        media_to_matrix(j->gw, j->op.user_id, j->op.room_id,
+                        j->op.media_url, j->op.media_desc, on_say_media, j);
     else
         say(j);
 }

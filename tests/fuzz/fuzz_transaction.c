@@ -19,12 +19,13 @@ static char *lookup(void *ud, const char *event_id, bool correction)
     return xasprintf("%s-%d", event_id, correction);
 }
 
-static char *proxy(void *ud, const char *mxc, const char *name,
+static char *proxy(void *ud, const struct mx_message *msg, const char *name,
                    const char **why)
 {
     (void)ud;
     (void)why;
-    return xasprintf("https://gw/%s/%s", mxc, name ? name : "");
+    return xasprintf("https://gw/%s/%s", msg->url ? msg->url : "encrypted",
+                     name ? name : "");
 }
 
 static const struct ids ids = { "_xmpp_", "_xmpp_", "hs", "gw" };

@@ -219,7 +219,8 @@ class E2eeMatrixUser(MatrixUser):
 
     def __init__(self, synapse_url, store_dir, name=None):
         super().__init__(synapse_url, name)
-        from nio import AsyncClientConfig, MegolmEvent, RoomKeyRequest
+        from nio import (AsyncClientConfig, MegolmEvent, RoomEncryptedMedia,
+                         RoomKeyRequest)
         os.makedirs(store_dir, exist_ok=True)
         self.client = AsyncClient(
             synapse_url, self.user_id, store_path=str(store_dir),
@@ -229,9 +230,11 @@ class E2eeMatrixUser(MatrixUser):
         self.key_requests = asyncio.Queue()
         self.client.add_event_callback(
             self._on_event, (RoomMessageText, RoomMessageEmote,
-                             RoomMessageNotice, RoomMemberEvent))
+                             RoomMessageNotice, RoomMemberEvent,
+                             RoomEncryptedMedia))
         self.client.add_event_callback(self._on_invite, InviteMemberEvent)
         self.client.add_event_callback(self._on_megolm, MegolmEvent)
+        self._file_type = RoomEncryptedMedia
         self._key_request_type = RoomKeyRequest
 
     async def _on_megolm(self, room, event):
@@ -271,6 +274,26 @@ class E2eeMatrixUser(MatrixUser):
         resp = await self.client.login(password, device_name="second")
         assert isinstance(resp, LoginResponse), resp
         return await self._start()
+
+    async def wait_file(self, predicate, timeout=30, what="a file"):
+        """An encrypted file (m.image, m.file...) the client decrypted."""
+        def match(item):
+            room_id, event = item
+            return (isinstance(event, self._file_type)
+                    and predicate(room_id, event))
+        return await wait_for(self.events, match, timeout, what)
+
+    async def create_encrypted_room(self, alias, invite=()):
+        """A public room, encrypted from its creation, as Element makes one
+        when asked."""
+        from nio import RoomPreset
+        resp = await self.client.room_create(
+            alias=alias, name="Sealed club", preset=RoomPreset.public_chat,
+            invite=list(invite),
+            initial_state=[{"type": "m.room.encryption", "state_key": "",
+                            "content": {"algorithm": MEGOLM}}])
+        assert isinstance(resp, RoomCreateResponse), resp
+        return resp.room_id
 
     async def create_encrypted_dm(self, invitee):
         resp = await self.client.room_create(

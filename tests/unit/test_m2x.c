@@ -28,15 +28,17 @@ static char *lookup(void *ud, const char *event_id, bool correction)
     return xstrdup(correction ? "o-orig" : "s-orig");
 }
 
-static char *proxy(void *ud, const char *mxc, const char *name,
+static char *proxy(void *ud, const struct mx_message *msg, const char *name,
                    const char **why)
 {
     (void)ud;
-    if (strncmp(mxc, "mxc://", 6) != 0) {
+    if (msg->file)
+        return xasprintf("https://gw.example/media/e/sealed/%s", name);
+    if (strncmp(msg->url, "mxc://", 6) != 0) {
         *why = "not an mxc URI";
         return NULL;
     }
-    return xasprintf("https://gw.example/media/%s/%s", mxc + 6, name);
+    return xasprintf("https://gw.example/media/%s/%s", msg->url + 6, name);
 }
 
 static int calls;

@@ -250,6 +250,49 @@ static void matrix_media_becomes_a_url(void **state)
     media_free(gw.media);
 }
 
+/* An encrypted file's URL seals its key: stable for the same file, keyed
+ * by the as_token, and the key's text never in it. */
+static void encrypted_file_urls_are_sealed(void **state)
+{
+    (void)state;
+    struct gateway a, b;
+    fake_gateway(&a, "token-a");
+    fake_gateway(&b, "token-b");
+    const char *k = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+    json_t *file = json_pack(
+        "{s:s, s:s, s:{s:s, s:s, s:s}, s:s, s:{s:s}}", "v", "v2", "url",
+        "mxc://hs.example/Enc1", "key", "kty", "oct", "alg", "A256CTR", "k",
+        k, "iv", "AQIDBAUGBwgAAAAAAAAAAA", "hashes", "sha256",
+        "nBirBUqkUaZmcn6Ru3neLCudzpVafIGIrZQpThIKQ7Y");
+    const char *why = NULL;
+    char *ua = media_proxy_url_encrypted(a.media, file, "image/png",
+                                         "c a t.png", &why);
+    char *ua2 = media_proxy_url_encrypted(a.media, file, "image/png",
+                                          "c a t.png", &why);
+    char *ub = media_proxy_url_encrypted(b.media, file, "image/png",
+                                         "c a t.png", &why);
+    assert_non_null(ua);
+    const char *prefix = "https://gw.example:8448/_isthmus/media/v1/e/";
+    assert_int_equal(strncmp(ua, prefix, strlen(prefix)), 0);
+    assert_non_null(strstr(ua, "/c%20a%20t.png"));
+    assert_null(strstr(ua, k));
+    assert_null(strstr(ua, "Enc1"));
+    assert_string_equal(ua, ua2);
+    assert_string_not_equal(ua, ub);
+    free(ua);
+    free(ua2);
+    free(ub);
+    /* Not AES-CTR: no URL, and a reason. */
+    json_object_set_new(json_object_get(file, "key"), "alg",
+                        json_string("A128GCM"));
+    assert_null(media_proxy_url_encrypted(a.media, file, "image/png", "x",
+                                          &why));
+    assert_non_null(why);
+    json_decref(file);
+    media_free(a.media);
+    media_free(b.media);
+}
+
 static void file_shares_from_xmpp(void **state)
 {
     (void)state;
@@ -298,6 +341,7 @@ int main(void)
         cmocka_unit_test(reads_image_sizes),
         cmocka_unit_test(msgtypes),
         cmocka_unit_test(file_names_from_urls),
+        cmocka_unit_test(encrypted_file_urls_are_sealed),
         cmocka_unit_test(proxy_urls_are_signed),
         cmocka_unit_test(matrix_media_becomes_a_url),
         cmocka_unit_test(file_shares_from_xmpp),

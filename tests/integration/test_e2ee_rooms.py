@@ -1,0 +1,316 @@
+"""Encrypted Matrix rooms beyond DMs, and encrypted files: a gateway-mode
+room that is encrypted from its creation, a portal room made encrypted
+after the fact, a member who leaves and so gets no later key, and files
+(AES-CTR attachments, content.file) both ways. The Matrix users are
+matrix-nio clients with their encryption on (vodozemac)."""
+
+import asyncio
+import glob
+import hashlib
+import http.client
+import os
+
+import aiohttp
+from nio.crypto.attachments import decrypt_attachment, encrypt_attachment
+
+from harness import COMPONENT, DOMAIN, MUC
+from peers import unique, wait_for, wait_true
+from test_dm import ghost_id, puppet_jid
+from test_e2ee import assert_encrypted_on_server, e2ee_user, encrypted_dm
+from test_media import hs_download, hs_upload, http_get_blocking, oob_url, \
+    png, xmpp_share
+from test_muc_gateway import muc as gw_muc
+from test_muc_portal import create_muc, join_portal, muc_presences, \
+    occupant_ghost, wait_occupant
+from test_reactions import reactions_of, retraction_of, see_reactions
+from test_rich import replaced_id, reply_of
+
+
+async def fetch(url):
+    """(status, headers, body) of a GET, or body None when the server cut
+    the answer short of its Content-Length (what the proxy does with a
+    file whose hash does not match)."""
+    def run():
+        try:
+            return http_get_blocking(url)
+        except http.client.IncompleteRead:
+            return 200, None, None
+    return await asyncio.to_thread(run)
+
+
+async def send_encrypted_file(user, cluster, room_id, data, name, mimetype,
+                              msgtype="m.file", tamper=False):
+    """What Element does with a file in an encrypted room: AES-CTR
+    encrypt it, upload the ciphertext, and send content.file (inside a
+    Megolm event). tamper uploads other bytes under the same keys, as a
+    homeserver that altered the file would serve."""
+    cipher, keys = encrypt_attachment(data)
+    if tamper:
+        cipher = bytes([cipher[0] ^ 1]) + cipher[1:]
+    mxc = await hs_upload(cluster.synapse.url, user, cipher,
+                          "application/octet-stream", "")
+    return await user.send(room_id, None, content={
+        "msgtype": msgtype, "body": name,
+        "info": {"mimetype": mimetype, "size": len(data)},
+        "file": {"url": mxc, **keys}})
+
+
+def synapse_media_holds(cluster, marker):
+    """True if any file Synapse stored (its database and media) holds
+    marker."""
+    for path in glob.glob(str(cluster.synapse.dir / "**"), recursive=True):
+        if os.path.isfile(path) and not path.endswith(".log"):
+            with open(path, "rb") as f:
+                if marker in f.read():
+                    return True
+    return False
+
+
+async def file_from_xmpp_is_encrypted(cluster, alice, carol, room_id, to,
+                                      mtype):
+    """alice shares a text file from XMPP: carol's client gets it as an
+    encrypted file it can open, and the homeserver holds only
+    ciphertext."""
+    marker = unique("file-canary-").encode()
+    data = b"minutes of the meeting\n" + marker + b"\n"
+    await xmpp_share(alice, to, data, "minutes.txt", "text/plain", mtype)
+    _, ev = await carol.wait_file(
+        lambda r, e: r == room_id and e.body == "minutes.txt",
+        what="alice's file, as an encrypted file in carol's client")
+    content = ev.source["content"]
+    assert "url" not in content, content
+    assert content["file"]["url"] == ev.url
+    assert content["info"]["mimetype"] == "text/plain"
+    cipher = await hs_download(cluster.synapse.url, carol, ev.url)
+    assert marker not in cipher
+    assert decrypt_attachment(cipher, ev.key["k"], ev.hashes["sha256"],
+                              ev.iv) == data
+    await assert_encrypted_on_server(carol, room_id, ev.event_id)
+    assert not synapse_media_holds(cluster, marker)
+
+
+async def test_encrypted_files_cross_a_dm_both_ways(cluster, gateway, alice,
+                                                    tmp_path):
+    carol = await e2ee_user(cluster, tmp_path)
+    try:
+        room_id = await encrypted_dm(carol, alice)
+        # Matrix -> XMPP: the proxy decrypts the file as it streams, and
+        # serves it as what the event says it is.
+        image = png(4, 3)
+        await send_encrypted_file(carol, cluster, room_id, image, "shot.png",
+                                  "image/png", "m.image")
+        got = await alice.wait_message(
+            lambda m: oob_url(m) is not None and "shot.png" in oob_url(m),
+            what="carol's encrypted image on XMPP")
+        assert got["body"] == oob_url(got)
+        status, headers, body = await fetch(oob_url(got))
+        assert status == 200
+        assert headers["Content-Type"] == "image/png"
+        assert body == image
+        # Larger than the proxy's buffer: it streams through whole.
+        large = os.urandom(600 * 1024)
+        await send_encrypted_file(carol, cluster, room_id, large, "big.bin",
+                                  "application/octet-stream")
+        got = await alice.wait_message(
+            lambda m: oob_url(m) is not None and "big.bin" in oob_url(m),
+            what="carol's large encrypted file on XMPP")
+        status, _, body = await fetch(oob_url(got))
+        assert status == 200
+        assert hashlib.sha256(body).digest() == hashlib.sha256(large).digest()
+        # A file the homeserver altered is never handed out complete.
+        await send_encrypted_file(carol, cluster, room_id, b"x" * 5000,
+                                  "altered.txt", "text/plain", tamper=True)
+        got = await alice.wait_message(
+            lambda m: oob_url(m) is not None and "altered.txt" in oob_url(m),
+            what="the altered file's URL on XMPP")
+        status, _, body = await fetch(oob_url(got))
+        assert body is None or status != 200, (status, body and len(body))
+
+        # XMPP -> Matrix: encrypted before it is uploaded.
+        await file_from_xmpp_is_encrypted(cluster, alice, carol, room_id,
+                                          puppet_jid(carol), "chat")
+    finally:
+        await carol.close()
+
+
+async def join_gateway_room(alice, muc_jid, watcher, room_id):
+    await gw_muc(alice).join_muc_wait(muc_jid, "alice", maxstanzas=0,
+                                      timeout=30)
+    await watcher.wait_member(
+        lambda r, e: r == room_id and e.state_key == ghost_id(alice)
+        and e.membership == "join", what="alice's ghost joining the room")
+
+
+async def test_an_encrypted_gateway_room_both_ways(cluster, gateway, alice,
+                                                   tmp_path):
+    see_reactions(alice)
+    bob = await e2ee_user(cluster, tmp_path)
+    carol = await e2ee_user(cluster, tmp_path)
+    try:
+        alias = unique("sealed")
+        room_id = await bob.create_encrypted_room(alias)
+        await carol.join(room_id)
+        muc_jid = f"#{alias}%{DOMAIN}@{COMPONENT}"
+        await join_gateway_room(alice, muc_jid, bob, room_id)
+
+        # Matrix -> XMPP, decrypted by the ghost's device.
+        marker = unique("room-canary-")
+        first = await bob.send(room_id, f"in the sealed room {marker}")
+        msg = await alice.wait_message(
+            lambda m: m["type"] == "groupchat" and
+            m["body"] == f"in the sealed room {marker}",
+            what="bob's encrypted room message in the MUC")
+        assert msg["id"] == first
+        await bob.send(room_id, None, content={
+            "msgtype": "m.text", "body": "* fixed",
+            "m.new_content": {"msgtype": "m.text", "body": "fixed"},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": first}})
+        fixed = await alice.wait_message(
+            lambda m: m["type"] == "groupchat" and m["body"] == "fixed",
+            what="bob's encrypted edit in the MUC")
+        assert replaced_id(fixed) == first
+        await bob.send(room_id, None, content={
+            "msgtype": "m.text", "body": "replying",
+            "m.relates_to": {"m.in_reply_to": {"event_id": first}}})
+        reply = await alice.wait_message(
+            lambda m: m["type"] == "groupchat" and
+            (m["body"] or "").endswith("replying"),
+            what="bob's encrypted reply in the MUC")
+        assert reply_of(reply)[0] == first
+        await bob.send_encrypted(room_id, "m.reaction", {
+            "m.relates_to": {"rel_type": "m.annotation", "event_id": first,
+                             "key": "🔒"}})
+        await alice.wait_message(
+            lambda m: reactions_of(m) == (first, ["🔒"]),
+            what="bob's encrypted reaction in the MUC")
+        await bob.client.room_redact(room_id, first)
+        await alice.wait_message(
+            lambda m: retraction_of(m) == (first, None),
+            what="the retraction of bob's redacted message")
+
+        # XMPP -> Matrix: what alice says reaches both members encrypted.
+        said = unique("from-the-muc-")
+        alice.client.send_message(mto=muc_jid, mbody=said,
+                                          mtype="groupchat")
+        for reader in (bob, carol):
+            _, ev = await reader.wait_message(
+                lambda r, e: r == room_id and e.body == said,
+                what=f"alice's MUC message decrypted by {reader.name}")
+            assert ev.decrypted
+            assert ev.sender == ghost_id(alice)
+        await assert_encrypted_on_server(bob, room_id, ev.event_id)
+        # A file, both ways.
+        await file_from_xmpp_is_encrypted(cluster, alice, carol, room_id,
+                                          muc_jid, "groupchat")
+        image = png(2, 2)
+        await send_encrypted_file(bob, cluster, room_id, image, "room.png",
+                                  "image/png", "m.image")
+        got = await alice.wait_message(
+            lambda m: m["type"] == "groupchat" and oob_url(m) is not None
+            and "room.png" in oob_url(m),
+            what="bob's encrypted image in the MUC")
+        status, _, body = await fetch(oob_url(got))
+        assert (status, body) == (200, image)
+    finally:
+        await bob.close()
+        await carol.close()
+
+
+def session_of(raw):
+    return raw["content"]["session_id"]
+
+
+async def test_a_member_who_leaves_gets_no_next_session(cluster, gateway,
+                                                        alice, tmp_path):
+    bob = await e2ee_user(cluster, tmp_path)
+    dave = await e2ee_user(cluster, tmp_path)
+    try:
+        alias = unique("leaving")
+        room_id = await bob.create_encrypted_room(alias)
+        await dave.join(room_id)
+        muc_jid = f"#{alias}%{DOMAIN}@{COMPONENT}"
+        await join_gateway_room(alice, muc_jid, bob, room_id)
+        alice.client.send_message(mto=muc_jid, mbody="all three",
+                                          mtype="groupchat")
+        _, seen = await dave.wait_message(
+            lambda r, e: r == room_id and e.body == "all three",
+            what="alice's first message on dave's device")
+        _, before = await bob.wait_message(
+            lambda r, e: r == room_id and e.body == "all three",
+            what="alice's first message on bob's device")
+        old_session = session_of(
+            await assert_encrypted_on_server(bob, room_id, before.event_id))
+
+        presences = muc_presences(alice)
+        await dave.client.room_leave(room_id)
+        # The gateway heard of it once alice sees dave leave the MUC.
+        await wait_for(presences, lambda p: p["from"].bare == muc_jid and
+                       p["type"] == "unavailable" and
+                       p["from"].resource != "alice", 30,
+                       "dave leaving the MUC, on alice's side")
+        alice.client.send_message(mto=muc_jid, mbody="dave is gone",
+                                          mtype="groupchat")
+        _, after = await bob.wait_message(
+            lambda r, e: r == room_id and e.body == "dave is gone",
+            what="alice's next message on bob's device")
+        new_session = session_of(
+            await assert_encrypted_on_server(bob, room_id, after.event_id))
+        # A new session began, and its key never reached dave's device.
+        assert new_session != old_session
+        store = dave.client.olm.inbound_group_store
+        sender_key = after.source["content"].get("sender_key") or \
+            (await assert_encrypted_on_server(
+                bob, room_id, after.event_id))["content"]["sender_key"]
+        assert store.get(room_id, sender_key, old_session) is not None
+        assert store.get(room_id, sender_key, new_session) is None
+    finally:
+        await bob.close()
+        await dave.close()
+
+
+async def test_a_portal_made_encrypted(cluster, gateway, alice, tmp_path):
+    room, _ = await create_muc(alice, nick="alice")
+    bob = await e2ee_user(cluster, tmp_path)
+    try:
+        await bob.client.set_displayname("Cipher")
+        room_id = await join_portal(bob, room)
+        await wait_occupant(alice, room, "Cipher")
+        await bob.wait_member(
+            lambda r, e: r == room_id and
+            e.state_key == occupant_ghost(room, "alice") and
+            e.membership == "join", what="alice's occupant ghost joining")
+        # The room's admin (here the appservice itself, as an operator
+        # would) turns encryption on after the room exists.
+        url = (f"{cluster.synapse.url}/_matrix/client/v3/rooms/{room_id}"
+               "/state/m.room.encryption/")
+        async with aiohttp.ClientSession() as s:
+            async with s.put(url, json={"algorithm": "m.megolm.v1.aes-sha2"},
+                             headers={"Authorization":
+                                      f"Bearer {cluster.isthmus.as_token}"}) \
+                    as r:
+                assert r.status == 200, await r.text()
+        await wait_true(lambda: room_id in bob.client.rooms and
+                        bob.client.rooms[room_id].encrypted, 30,
+                        "bob's client to see the room encrypted")
+
+        # Matrix -> XMPP: bob's encrypted message reaches the MUC.
+        said = unique("portal-canary-")
+        await bob.send(room_id, said)
+        await alice.wait_message(
+            lambda m: m["type"] == "groupchat" and m["body"] == said,
+            what="bob's encrypted message in the MUC")
+        # XMPP -> Matrix: alice's occupant ghost encrypts.
+        back = unique("portal-answer-")
+        alice.client.send_message(mto=f"{room}@{MUC}", mbody=back,
+                                          mtype="groupchat")
+        _, ev = await bob.wait_message(
+            lambda r, e: r == room_id and e.body == back,
+            what="alice's portal message decrypted by bob")
+        assert ev.decrypted
+        assert ev.sender == occupant_ghost(room, "alice")
+        await assert_encrypted_on_server(bob, room_id, ev.event_id)
+        await file_from_xmpp_is_encrypted(cluster, alice, bob, room_id,
+                                          f"{room}@{MUC}", "groupchat")
+    finally:
+        await bob.close()
+
