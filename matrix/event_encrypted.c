@@ -116,3 +116,28 @@ int mx_withheld_parse(json_t *content, struct mx_withheld *out,
     }
     return 0;
 }
+
+int mx_key_request_parse(json_t *content, struct mx_key_request *out,
+                         const char **why)
+{
+    memset(out, 0, sizeof *out);
+    out->action = mx_field_str(content, "action");
+    out->requesting_device_id = mx_field_str(content, "requesting_device_id");
+    out->request_id = mx_field_str(content, "request_id");
+    if (!out->action || !out->requesting_device_id || !out->request_id) {
+        *why = "the key request has no action, device or request id";
+        return -1;
+    }
+    if (strcmp(out->action, "request") != 0)
+        return 0;
+    json_t *body = mx_field_obj(content, "body");
+    out->algorithm = mx_field_str(body, "algorithm");
+    out->room_id = mx_field_str(body, "room_id");
+    out->session_id = mx_field_str(body, "session_id");
+    out->sender_key = mx_field_str(body, "sender_key");
+    if (!out->algorithm || !out->room_id || !out->session_id) {
+        *why = "the key request names no algorithm, room or session";
+        return -1;
+    }
+    return 0;
+}

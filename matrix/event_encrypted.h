@@ -78,4 +78,18 @@ struct mx_withheld {
 int mx_withheld_parse(json_t *content, struct mx_withheld *out,
                       const char **why);
 
+/* m.room_key_request: a device asks for a session's key. Only "request"
+ * carries body's fields; "request_cancellation" leaves them NULL. */
+struct mx_key_request {
+    const char *action;
+    const char *requesting_device_id;
+    const char *request_id;
+    const char *algorithm;
+    const char *room_id;
+    const char *session_id;
+    const char *sender_key; /* deprecated in the spec; may be NULL */
+};
+int mx_key_request_parse(json_t *content, struct mx_key_request *out,
+                         const char **why);
+
 #endif

@@ -135,7 +135,14 @@ int store_megolm_out_drop_room(struct store *st, const char *room_id);
  * (store_strings_free): n or -1. */
 int store_megolm_shared_list(struct store *st, const char *session_id,
                              char ***out);
+/* first_index: the message index the device was given the session at. */
 int store_megolm_shared_add(struct store *st, const char *session_id,
-                            const char *user_id, const char *device_id);
+                            const char *user_id, const char *device_id,
+                            int64_t first_index);
+/* The index the device was given the session at: 1 (*first_index set),
+ * 0 never shared with it, -1 error. */
+int store_megolm_shared_index(struct store *st, const char *session_id,
+                              const char *user_id, const char *device_id,
+                              int64_t *first_index);
 
 #endif

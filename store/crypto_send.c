@@ -198,7 +198,8 @@ int store_megolm_shared_list(struct store *st, const char *session_id,
 }
 
 int store_megolm_shared_add(struct store *st, const char *session_id,
-                            const char *user_id, const char *device_id)
+                            const char *user_id, const char *device_id,
+                            int64_t first_index)
 {
     if (store_ensure_txn(st) < 0)
         return -1;
@@ -206,5 +207,23 @@ int store_megolm_shared_add(struct store *st, const char *session_id,
     db_bind_text(s, 1, session_id);
     db_bind_text(s, 2, user_id);
     db_bind_text(s, 3, device_id);
+    db_bind_int64(s, 4, first_index);
     return store_step_write(st, s, "megolm shared");
+}
+
+int store_megolm_shared_index(struct store *st, const char *session_id,
+                              const char *user_id, const char *device_id,
+                              int64_t *first_index)
+{
+    struct db_stmt *s = db_stmt(st->db, S_MEGOLM_SHARED_INDEX);
+    db_bind_text(s, 1, session_id);
+    db_bind_text(s, 2, user_id);
+    db_bind_text(s, 3, device_id);
+    int rc = db_step(s);
+    if (rc == DB_ROW)
+        *first_index = db_column_int64(s, 0);
+    db_reset(s);
+    if (rc == DB_ROW)
+        return 1;
+    return rc == DB_DONE ? 0 : store_report(st, "megolm shared index");
 }

@@ -65,6 +65,8 @@ static const char *const counter_names[CNT_COUNT] = {
     [CNT_E2EE_ENCRYPTED] = "isthmus_e2ee_events_encrypted_total",
     [CNT_E2EE_KEY_SHARES] = "isthmus_e2ee_key_shares_sent_total",
     [CNT_E2EE_DEVICE_CHANGES] = "isthmus_e2ee_device_list_changes_total",
+    [CNT_E2EE_KEYREQ_ANSWERED] = "isthmus_e2ee_key_requests_answered_total",
+    [CNT_E2EE_KEYREQ_REFUSED] = "isthmus_e2ee_key_requests_refused_total",
 };
 
 int64_t metrics_now_us(void)

@@ -39,6 +39,8 @@ enum metric_counter {
     CNT_E2EE_ENCRYPTED,     /* events sent encrypted */
     CNT_E2EE_KEY_SHARES,    /* room keys sent to members' devices */
     CNT_E2EE_DEVICE_CHANGES, /* users whose devices changed (MSC3202) */
+    CNT_E2EE_KEYREQ_ANSWERED, /* others' key requests answered */
+    CNT_E2EE_KEYREQ_REFUSED,  /* ... refused by policy */
     CNT_COUNT
 };
 

@@ -277,16 +277,6 @@ static void on_withheld(struct gateway *gw, const struct mx_to_device *td)
         store_megolm_waits_free(w, n);
 }
 
-static void on_key_request(struct gateway *gw, const struct mx_to_device *td)
-{
-    (void)gw;
-    /* The ghosts send no encrypted room events yet, so they hold no
-     * session anyone could ask them for; nothing is ever shared on
-     * request. */
-    log_debug("e2ee: a key request from %s to %s left unanswered",
-              td->sender, td->to_user_id);
-}
-
 typedef void to_device_handler(struct gateway *gw,
                                const struct mx_to_device *td);
 static const struct {
@@ -296,7 +286,7 @@ static const struct {
     { "m.room.encrypted", on_olm_event },
     { "m.room_key.withheld", on_withheld },
     { "org.matrix.room_key.withheld", on_withheld },
-    { "m.room_key_request", on_key_request },
+    { "m.room_key_request", e2ee_key_request },
 };
 
 void e2ee_to_device(struct gateway *gw, json_t *raw)

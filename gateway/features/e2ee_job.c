@@ -154,6 +154,7 @@ struct mx_megolm_out *e2ee_current_session(struct send_job *j,
         mx_megolm_out_free(s);
         return NULL;
     }
+    e2ee_keep_own_session(gw, j->room_id, j->sender, s);
     log_info("e2ee: %s starts session %s in %s", j->sender,
              mx_megolm_out_id(s), j->room_id);
     *messages = 0;

@@ -63,16 +63,14 @@ static bool has_olm_session(struct send_job *j, const char *curve)
     return n > 0;
 }
 
-/* The m.room_key, encrypted over Olm for one device (its first Olm
- * session with the sender). NULL when there is none. Caller frees. */
-static json_t *room_key_for(struct send_job *j, struct mx_account *acc,
-                            const char *device_id, json_t *to,
-                            json_t *room_key)
+json_t *e2ee_olm_for_device(struct gateway *gw, const char *sender,
+                            struct mx_account *acc, const char *sender_device,
+                            const char *user, const char *curve,
+                            const char *ed, const char *type,
+                            json_t *content)
 {
-    struct gateway *gw = j->gw;
-    const char *user = dev_field(to, 0), *curve = dev_field(to, 2);
     char **pickles;
-    int n = store_olm_sessions(gw->store, j->sender, curve, &pickles);
+    int n = store_olm_sessions(gw->store, sender, curve, &pickles);
     if (n <= 0)
         return NULL;
     const char *err;
@@ -81,27 +79,38 @@ static json_t *room_key_for(struct send_job *j, struct mx_account *acc,
     if (!s)
         return NULL;
     json_t *payload = json_pack(
-        "{s:s, s:O, s:s, s:s, s:{s:s}, s:s, s:{s:s}}", "type", "m.room_key",
-        "content", room_key, "sender", j->sender, "sender_device", device_id,
+        "{s:s, s:O, s:s, s:s, s:{s:s}, s:s, s:{s:s}}", "type", type,
+        "content", content, "sender", sender, "sender_device", sender_device,
         "keys", "ed25519", mx_account_ed25519(acc), "recipient", user,
-        "recipient_keys", "ed25519", dev_field(to, 3));
+        "recipient_keys", "ed25519", ed);
     char *text = json_dumps(payload, JSON_COMPACT);
     json_decref(payload);
-    int type;
-    char *body = mx_session_encrypt(s, text, &type);
-    sodium_memzero(text, strlen(text)); /* it holds the session key */
+    int msg_type;
+    char *body = mx_session_encrypt(s, text, &msg_type);
+    sodium_memzero(text, strlen(text)); /* it holds a session key */
     free(text);
     char *pickle = mx_session_pickle(s);
-    store_olm_session_put(gw->store, j->sender, curve, mx_session_id(s),
-                          pickle, gateway_now_ms());
+    store_olm_session_put(gw->store, sender, curve, mx_session_id(s), pickle,
+                          gateway_now_ms());
     free(pickle);
     mx_session_free(s);
-    json_t *content = json_pack("{s:s, s:s, s:{s:{s:i, s:s}}}", "algorithm",
-                                MX_OLM, "sender_key",
-                                mx_account_curve25519(acc), "ciphertext",
-                                curve, "type", type, "body", body);
+    json_t *out = json_pack("{s:s, s:s, s:{s:{s:i, s:s}}}", "algorithm",
+                            MX_OLM, "sender_key", mx_account_curve25519(acc),
+                            "ciphertext", curve, "type", msg_type, "body",
+                            body);
     free(body);
-    return content;
+    return out;
+}
+
+/* The m.room_key, encrypted over Olm for one device (its first Olm
+ * session with the sender). NULL when there is none. Caller frees. */
+static json_t *room_key_for(struct send_job *j, struct mx_account *acc,
+                            const char *device_id, json_t *to,
+                            json_t *room_key)
+{
+    return e2ee_olm_for_device(j->gw, j->sender, acc, device_id,
+                               dev_field(to, 0), dev_field(to, 2),
+                               dev_field(to, 3), "m.room_key", room_key);
 }
 
 static void on_claimed(const struct mx_response *r, void *ud);
@@ -295,13 +304,16 @@ static void on_shared(const struct mx_response *r, void *ud)
     const char *session_id = json_string_value(
         json_object_get(json_object_get(j->messages, "room_key"),
                         "session_id"));
+    json_int_t index = json_integer_value(json_object_get(j->messages,
+                                                          "index"));
     size_t i;
     json_t *d;
     json_array_foreach(j->sharing, i, d) {
         const char *text = json_string_value(d);
         const char *bar = strchr(text, '|');
         char *user = xstrndup(text, (size_t)(bar - text));
-        store_megolm_shared_add(j->gw->store, session_id, user, bar + 1);
+        store_megolm_shared_add(j->gw->store, session_id, user, bar + 1,
+                                index);
         free(user);
     }
     metrics_inc(CNT_E2EE_KEY_SHARES);
@@ -412,11 +424,13 @@ void e2ee_share_start(struct send_job *j)
     }
     char *session_key = mx_megolm_out_key(s);
     json_decref(j->messages);
-    j->messages = json_pack("{s:{s:s, s:s, s:s, s:s}, s:{}, s:{}, s:[]}",
+    j->messages = json_pack("{s:{s:s, s:s, s:s, s:s}, s:{}, s:{}, s:[], "
+                            "s:I}",
                             "room_key", "algorithm", MX_MEGOLM, "room_id",
                             j->room_id, "session_id", mx_megolm_out_id(s),
                             "session_key", session_key, "out", "claims",
-                            "ready");
+                            "ready", "index",
+                            (json_int_t)mx_megolm_out_index(s));
     sodium_memzero(session_key, strlen(session_key));
     free(session_key);
     mx_megolm_out_free(s);

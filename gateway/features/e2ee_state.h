@@ -7,6 +7,7 @@
 #include "gateway/features/e2ee.h"
 #include "matrix/crypto/account.h"
 #include "matrix/crypto/megolm.h"
+#include "matrix/event_device.h"
 #include "store/store.h"
 
 #include <stdint.h>
@@ -71,7 +72,7 @@ struct send_job {
     int phase; /* e2ee_share.c's */
     size_t cursor;
     json_t *claimed; /* keys/claim's one_time_keys, while sessions are made */
-    json_t *messages; /* {room_key, out, claims, ready} */
+    json_t *messages; /* {room_key, out, claims, ready, index} */
     json_t *sharing;
     void (*run)(struct send_job *j); /* starts it, when its lane turn comes */
     struct lane *lane;
@@ -131,9 +132,30 @@ void e2ee_device_lists(struct gateway *gw, const struct mx_transaction *txn);
 
 /* ---- e2ee_share.c */
 
+/* An Olm to-device message of type with content, from sender (its account
+ * acc, on sender_device) to one device of user (its curve and ed keys),
+ * over the first Olm session with that device, which advances and is
+ * saved. NULL when there is no session. Caller frees (json_decref). */
+json_t *e2ee_olm_for_device(struct gateway *gw, const char *sender,
+                            struct mx_account *acc, const char *sender_device,
+                            const char *user, const char *curve,
+                            const char *ed, const char *type,
+                            json_t *content);
+
 /* Runs the slices of key shares under way; 0 when more wait (the loop
  * should come back at once), else -1. */
 long e2ee_share_work(struct gateway *gw);
+
+/* ---- e2ee_keyreq.c */
+
+/* An m.room_key_request to a ghost: answered (m.forwarded_room_key from
+ * the index the device was given) only for a session the ghost created and
+ * only to a device it was shared with. */
+void e2ee_key_request(struct gateway *gw, const struct mx_to_device *td);
+/* Keeps a copy of a session the ghost just created, as an inbound one,
+ * from which key requests are answered. */
+void e2ee_keep_own_session(struct gateway *gw, const char *room_id,
+                           const char *sender, struct mx_megolm_out *s);
 
 /* ---- e2ee_inbound.c */
 

@@ -245,6 +245,11 @@ const char *const sqldb_migrations[] = {
     "  user_id TEXT NOT NULL,"
     "  device_id TEXT NOT NULL,"
     "  PRIMARY KEY (session_id, user_id, device_id)) WITHOUT ROWID;",
+    /* 14 -> 15: the message index each device was given a session at, so
+     * that a key request from it is answered from there and no
+     * earlier. */
+    "ALTER TABLE megolm_shared ADD COLUMN first_index INTEGER NOT NULL "
+    "DEFAULT 0;",
 };
 
 const int sqldb_migration_count =

@@ -174,7 +174,11 @@ const char *const sqldb_stmt_sql[S_COUNT] = {
     [S_MEGOLM_SHARED_LIST] = "SELECT user_id || '|' || device_id FROM "
                              "megolm_shared WHERE session_id = ?1",
     [S_MEGOLM_SHARED_ADD] = "INSERT OR IGNORE INTO megolm_shared(session_id, "
-                            "user_id, device_id) VALUES (?1, ?2, ?3)",
+                            "user_id, device_id, first_index) VALUES (?1, "
+                            "?2, ?3, ?4)",
+    [S_MEGOLM_SHARED_INDEX] = "SELECT first_index FROM megolm_shared WHERE "
+                              "session_id = ?1 AND user_id = ?2 AND "
+                              "device_id = ?3",
     [S_OCC_PUT] = "INSERT INTO occupants(occupant_jid, muc_jid, room_id, nick, "
                   "ghost) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO UPDATE "
                   "SET room_id = excluded.room_id, nick = excluded.nick, "

@@ -295,6 +295,47 @@ class E2eeMatrixUser(MatrixUser):
         assert isinstance(resp, RoomCreateResponse), resp
         return resp.room_id
 
+    def forget_room_key(self, room_id, sender_key, session_id):
+        """As a device that lost a key (a cleared cache, a failed to-device
+        delivery)."""
+        del self.client.olm.inbound_group_store._entries[room_id][
+            sender_key][session_id]
+
+    async def request_room_key(self, raw_event, from_user):
+        """Asks from_user's devices for the key of raw_event (an
+        m.room.encrypted event as the server holds it). nio itself only
+        asks its own user's devices; Element's legacy crypto asked the
+        sender's too, which is what this does."""
+        from nio import MegolmEvent
+        from nio.crypto.key_request import OutgoingKeyRequest
+        event = MegolmEvent.from_dict(raw_event)
+        event.room_id = raw_event["room_id"]
+        message = event.as_key_request(from_user, self.client.device_id,
+                                       request_id=unique("keyreq"))
+        resp = await self.client.to_device(message)
+        assert not hasattr(resp, "status_code"), resp
+        self.client.olm.outgoing_key_requests[event.session_id] = \
+            OutgoingKeyRequest.from_message(message)
+        return event
+
+    def accept_forwards_from(self, user_id):
+        """nio takes forwarded keys only from its own user's verified
+        devices; Element's legacy crypto also took them from the device
+        that created the session. Accept those from user_id (still only
+        for sessions this client asked for), and note each on
+        self.forwarded."""
+        self.forwarded = asyncio.Queue()
+        olm = self.client.olm
+        check = olm._should_accept_forward
+
+        def accept(sender, sender_key, event):
+            if sender == user_id and event.session_id in \
+                    olm.outgoing_key_requests:
+                self.forwarded.put_nowait(event)
+                return True
+            return check(sender, sender_key, event)
+        olm._should_accept_forward = accept
+
     async def create_encrypted_dm(self, invitee):
         resp = await self.client.room_create(
             is_direct=True, invite=[invitee], preset=None,

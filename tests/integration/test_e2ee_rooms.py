@@ -11,10 +11,13 @@ import http.client
 import os
 
 import aiohttp
+import pytest
+from nio import MegolmEvent
+from nio.exceptions import EncryptionError
 from nio.crypto.attachments import decrypt_attachment, encrypt_attachment
 
 from harness import COMPONENT, DOMAIN, MUC
-from peers import unique, wait_for, wait_true
+from peers import E2eeMatrixUser, unique, wait_for, wait_true
 from test_dm import ghost_id, puppet_jid
 from test_e2ee import assert_encrypted_on_server, e2ee_user, encrypted_dm
 from test_media import hs_download, hs_upload, http_get_blocking, oob_url, \
@@ -314,3 +317,84 @@ async def test_a_portal_made_encrypted(cluster, gateway, alice, tmp_path):
     finally:
         await bob.close()
 
+
+
+async def test_key_requests_are_answered_only_where_policy_allows(
+        cluster, gateway, alice, tmp_path):
+    """A device that lost a key the ghost gave it gets it again, from the
+    message it was first given and no earlier; a device never given the
+    session, and a request for a session the ghost did not create, get
+    nothing."""
+    carol = await e2ee_user(cluster, tmp_path)
+    laptop = phone = None
+    ghost = ghost_id(alice)
+    try:
+        room_id = await encrypted_dm(carol, alice)
+        alice.send(puppet_jid(carol), "before the laptop")
+        _, early = await carol.wait_message(
+            lambda r, e: r == room_id and e.body == "before the laptop",
+            what="the first message on carol's phone")
+        changes = gateway.metrics()["isthmus_e2ee_device_list_changes_total"]
+        laptop = await E2eeMatrixUser(cluster.synapse.url,
+                                      tmp_path / unique("laptop"),
+                                      carol.name).login(carol.password)
+        await wait_true(
+            lambda: gateway.metrics()[
+                "isthmus_e2ee_device_list_changes_total"] > changes, 30,
+            "the gateway to hear of carol's laptop")
+        alice.send(puppet_jid(carol), "for the laptop too")
+        _, later = await laptop.wait_message(
+            lambda r, e: r == room_id and e.body == "for the laptop too",
+            what="the next message on carol's laptop")
+        raw_later = await assert_encrypted_on_server(laptop, room_id,
+                                                     later.event_id)
+        raw_early = await assert_encrypted_on_server(laptop, room_id,
+                                                     early.event_id)
+        content = raw_later["content"]
+        assert raw_early["content"]["session_id"] == content["session_id"]
+
+        # The laptop loses the key and asks the ghost for it.
+        laptop.accept_forwards_from(ghost)
+        laptop.forget_room_key(room_id, content["sender_key"],
+                               content["session_id"])
+        before = gateway.metrics()
+        event = await laptop.request_room_key(raw_later, ghost)
+        await wait_for(laptop.forwarded, lambda e: e.session_id ==
+                       content["session_id"], 30,
+                       "the ghost's forwarded room key on the laptop")
+        assert laptop.client.decrypt_event(event).body == \
+            "for the laptop too"
+        # From the index it was given, not before: the first message stays
+        # closed to the laptop.
+        old = MegolmEvent.from_dict(raw_early)
+        old.room_id = room_id
+        with pytest.raises(EncryptionError, match="unknown message index"):
+            laptop.client.decrypt_event(old)
+        assert gateway.metrics()["isthmus_e2ee_key_requests_answered_total"] \
+            == before.get("isthmus_e2ee_key_requests_answered_total", 0) + 1
+
+        # A device the session never went to asks: refused.
+        refused = before.get("isthmus_e2ee_key_requests_refused_total", 0)
+        phone = await E2eeMatrixUser(cluster.synapse.url,
+                                     tmp_path / unique("phone"),
+                                     carol.name).login(carol.password)
+        await phone.request_room_key(raw_later, ghost)
+        await wait_true(
+            lambda: gateway.metrics().get(
+                "isthmus_e2ee_key_requests_refused_total", 0) == refused + 1,
+            30, "the gateway to refuse the phone's request")
+        # A session the ghost did not create (carol's own): refused.
+        mine = await carol.send(room_id, "carol's own words")
+        raw_mine = await assert_encrypted_on_server(carol, room_id, mine)
+        await carol.request_room_key(raw_mine, ghost)
+        await wait_true(
+            lambda: gateway.metrics().get(
+                "isthmus_e2ee_key_requests_refused_total", 0) == refused + 2,
+            30, "the gateway to refuse a request for carol's own session")
+        assert gateway.metrics()["isthmus_e2ee_key_requests_answered_total"] \
+            == before.get("isthmus_e2ee_key_requests_answered_total", 0) + 1
+    finally:
+        for device in (phone, laptop):
+            if device:
+                await device.close()
+        await carol.close()
