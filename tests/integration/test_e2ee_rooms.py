@@ -12,6 +12,7 @@ import os
 
 import aiohttp
 import pytest
+import slixmpp
 from nio import MegolmEvent
 from nio.exceptions import EncryptionError
 from nio.crypto.attachments import decrypt_attachment, encrypt_attachment
@@ -25,8 +26,9 @@ from test_media import hs_download, hs_upload, http_get_blocking, oob_url, \
 from test_muc_gateway import muc as gw_muc
 from test_muc_portal import create_muc, join_portal, muc_presences, \
     occupant_ghost, wait_occupant
-from test_reactions import reactions_of, retraction_of, see_reactions
-from test_rich import replaced_id, reply_of
+from test_reactions import Actions, reactions_of, retraction_of, \
+    see_reactions, send_retraction, xmpp_reacts
+from test_rich import replaced_id, reply_of, stanza_id
 
 
 async def fetch(url):
@@ -192,9 +194,11 @@ async def test_an_encrypted_gateway_room_both_ways(cluster, gateway, alice,
             what="the retraction of bob's redacted message")
 
         # XMPP -> Matrix: what alice says reaches both members encrypted.
+        actions = Actions(bob)
         said = unique("from-the-muc-")
-        alice.client.send_message(mto=muc_jid, mbody=said,
-                                          mtype="groupchat")
+        sent = alice.send(muc_jid, said, mtype="groupchat")
+        echo = await alice.wait_message(
+            lambda m: m["body"] == said, what="the room's reflection")
         for reader in (bob, carol):
             _, ev = await reader.wait_message(
                 lambda r, e: r == room_id and e.body == said,
@@ -202,6 +206,39 @@ async def test_an_encrypted_gateway_room_both_ways(cluster, gateway, alice,
             assert ev.decrypted
             assert ev.sender == ghost_id(alice)
         await assert_encrypted_on_server(bob, room_id, ev.event_id)
+        # Her correction, her reply, her reactions, her retraction.
+        fix = alice.client.make_message(mto=muc_jid, mbody=said + "!",
+                                        mtype="groupchat")
+        fix.append(slixmpp.ET.fromstring(
+            "<replace xmlns='urn:xmpp:message-correct:0' "
+            f"id='{sent['id']}'/>"))
+        fix.send()
+        _, edit = await bob.wait_message(
+            lambda r, e: r == room_id and e.source["content"].get(
+                "m.new_content", {}).get("body") == said + "!",
+            what="alice's correction as an encrypted edit")
+        assert edit.decrypted
+        assert edit.source["content"]["m.relates_to"]["event_id"] == \
+            ev.event_id
+        target = await bob.send(room_id, "answer and react to me")
+        got = await alice.wait_message(
+            lambda m: m["body"] == "answer and react to me",
+            what="bob's message to answer")
+        answer = alice.client.make_message(mto=muc_jid, mbody="answered",
+                                           mtype="groupchat")
+        answer.append(slixmpp.ET.fromstring(
+            f"<reply xmlns='urn:xmpp:reply:0' id='{stanza_id(got)}'/>"))
+        answer.send()
+        _, reply = await bob.wait_message(
+            lambda r, e: r == room_id and e.body.endswith("answered"),
+            what="alice's reply as an encrypted reply")
+        assert reply.decrypted
+        assert reply.source["content"]["m.relates_to"]["m.in_reply_to"][
+            "event_id"] == target
+        await xmpp_reacts(alice, bob, actions, room_id, muc_jid, "groupchat",
+                          stanza_id(got), target, ghost_id(alice))
+        send_retraction(alice, muc_jid, stanza_id(echo), "groupchat")
+        await actions.redaction(room_id, ghost_id(alice), stanza_id(echo))
         # A file, both ways.
         await file_from_xmpp_is_encrypted(cluster, alice, carol, room_id,
                                           muc_jid, "groupchat")
