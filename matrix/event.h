@@ -72,6 +72,10 @@ bool mx_event_is_message(const char *type);
 /* The same types as a JSON array, for the "types" of a request filter;
  * kept next to mx_event_is_message so the two change together. */
 #define MX_MESSAGE_TYPES_JSON "[\"m.room.message\",\"m.sticker\"]"
+/* ... and m.room.encrypted, which may hide one: for history, where the
+ * gateway decrypts what it holds keys for. */
+#define MX_HISTORY_TYPES_JSON \
+    "[\"m.room.message\",\"m.sticker\",\"m.room.encrypted\"]"
 /* Returns -1 with *why set if ev lacks what every room event has. Even
  * then the fields that were present are set (the others NULL / 0), so a
  * caller can still place an event it cannot use, by its id and time. */

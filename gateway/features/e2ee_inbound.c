@@ -381,6 +381,76 @@ static void merge_relation(json_t *outer, json_t *inner)
         json_object_set(inner, "m.relates_to", rel);
 }
 
+/* Opens c (ev's content) with the key the store holds: 1 with *tree (the
+ * plaintext event, caller frees) and *index, 0 when no key is held, -1
+ * with *why when the key does not open it or what it opens is not an
+ * event of this room, -2 when the store fails (logged). */
+static int open_event(struct gateway *gw, const struct mx_event *ev,
+                      const struct mx_megolm_content *c, json_t **tree,
+                      uint32_t *index, const char **why)
+{
+    *tree = NULL;
+    struct store_megolm_in kept;
+    int found = store_megolm_in_get(gw->store, ev->room_id, c->session_id,
+                                    &kept);
+    if (found <= 0)
+        return found < 0 ? -2 : 0;
+    if (c->sender_key && *kept.sender_key &&
+        strcmp(c->sender_key, kept.sender_key) != 0) {
+        store_megolm_in_free(&kept);
+        *why = "it names another device than the one that shared its key";
+        return -1;
+    }
+    const char *err = NULL;
+    struct mx_megolm_in *s = mx_megolm_in_unpickle(kept.pickle, &err);
+    store_megolm_in_free(&kept);
+    char *plain = s ? mx_megolm_decrypt(s, c->ciphertext, index, &err) : NULL;
+    mx_megolm_in_free(s);
+    if (!plain) {
+        log_info("e2ee: %s in %s does not open with the key held: %s",
+                 ev->event_id, ev->room_id, err);
+        *why = "the key the gateway holds does not open it";
+        return -1;
+    }
+    *tree = json_loads(plain, 0, NULL);
+    free_plain(plain);
+    struct mx_megolm_plain p;
+    if (!*tree || mx_megolm_plain_parse(*tree, &p, why) < 0 ||
+        strcmp(p.room_id, ev->room_id) != 0) {
+        *why = *tree ? "its plaintext is not an event of this room"
+                     : "its plaintext is not JSON";
+        json_decref(*tree);
+        *tree = NULL;
+        return -1;
+    }
+    return 1;
+}
+
+/* ev takes the plaintext's type and content (borrowed from tree), keeping
+ * the relation the homeserver saw. */
+static void become_plain(struct mx_event *ev, json_t *tree)
+{
+    struct mx_megolm_plain p;
+    const char *why;
+    mx_megolm_plain_parse(tree, &p, &why); /* checked by open_event */
+    merge_relation(ev->content, p.content);
+    ev->type = p.type;
+    ev->content = p.content;
+}
+
+/* A message index opens one event only: the same ciphertext under
+ * another event id is a replay. True when ev may have it. */
+static bool index_is_its(struct gateway *gw, const struct mx_event *ev,
+                         const struct mx_megolm_content *c, uint32_t index)
+{
+    int claim = store_megolm_index_claim(gw->store, ev->room_id, c->session_id,
+                                         index, ev->event_id);
+    if (claim == 0)
+        log_warn("e2ee: %s in %s replays message %u of session %s; dropped",
+                 ev->event_id, ev->room_id, index, c->session_id);
+    return claim == 1;
+}
+
 enum e2ee_outcome e2ee_decrypt_event(struct gateway *gw, struct mx_event *ev,
                                      json_t **plain_out)
 {
@@ -402,66 +472,48 @@ enum e2ee_outcome e2ee_decrypt_event(struct gateway *gw, struct mx_event *ev,
         metrics_inc(CNT_E2EE_UNDECRYPTABLE);
         return E2EE_DROPPED;
     }
-    struct store_megolm_in kept;
-    int found = store_megolm_in_get(gw->store, ev->room_id, c.session_id,
-                                    &kept);
-    if (found < 0)
-        return E2EE_DROPPED; /* logged; the store is failing */
-    if (found == 0) {
+    json_t *tree;
+    uint32_t index = 0;
+    int opened = open_event(gw, ev, &c, &tree, &index, &why);
+    if (opened == 0) {
         wait_for_key(gw, ev, &c);
         return E2EE_WAITING;
     }
-    if (c.sender_key && *kept.sender_key &&
-        strcmp(c.sender_key, kept.sender_key) != 0) {
-        store_megolm_in_free(&kept);
-        encrypted_matrix_undecryptable(
-            gw, ev, "it names another device than the one that shared its key");
+    if (opened == -1) {
+        encrypted_matrix_undecryptable(gw, ev, why);
         metrics_inc(CNT_E2EE_UNDECRYPTABLE);
-        return E2EE_DROPPED;
     }
-    struct mx_megolm_in *s = mx_megolm_in_unpickle(kept.pickle, &why);
-    store_megolm_in_free(&kept);
-    uint32_t index = 0;
-    char *plain = s ? mx_megolm_decrypt(s, c.ciphertext, &index, &why) : NULL;
-    mx_megolm_in_free(s);
-    if (!plain) {
-        char *reason = xasprintf("the key the gateway holds does not open it "
-                                 "(%s)", why);
-        encrypted_matrix_undecryptable(gw, ev, reason);
-        free(reason);
-        metrics_inc(CNT_E2EE_UNDECRYPTABLE);
+    if (opened < 0)
         return E2EE_DROPPED;
-    }
-    json_t *tree = json_loads(plain, 0, NULL);
-    free_plain(plain);
-    struct mx_megolm_plain p;
-    if (!tree || mx_megolm_plain_parse(tree, &p, &why) < 0 ||
-        strcmp(p.room_id, ev->room_id) != 0) {
-        json_decref(tree);
-        encrypted_matrix_undecryptable(
-            gw, ev, tree ? "its plaintext is not an event of this room"
-                         : "its plaintext is not JSON");
-        metrics_inc(CNT_E2EE_UNDECRYPTABLE);
-        return E2EE_DROPPED;
-    }
-    /* A message index opens one event only: the same ciphertext under
-     * another event id is a replay. */
-    int claim = store_megolm_index_claim(gw->store, ev->room_id, c.session_id,
-                                         index, ev->event_id);
-    if (claim != 1) {
-        if (claim == 0)
-            log_warn("e2ee: %s in %s replays message %u of session %s; "
-                     "dropped", ev->event_id, ev->room_id, index,
-                     c.session_id);
+    if (!index_is_its(gw, ev, &c, index)) {
         json_decref(tree);
         return E2EE_DROPPED;
     }
-    merge_relation(ev->content, p.content);
-    ev->type = p.type;
-    ev->content = p.content;
+    become_plain(ev, tree);
     *plain_out = tree;
     metrics_inc(CNT_E2EE_DECRYPTED);
     return E2EE_DECRYPTED;
+}
+
+bool e2ee_decrypt_archived(struct gateway *gw, struct mx_event *ev,
+                           json_t **plain_out)
+{
+    *plain_out = NULL;
+    struct mx_megolm_content c;
+    const char *why;
+    json_t *tree;
+    uint32_t index = 0;
+    if (!e2ee_active(gw) ||
+        mx_megolm_content_parse(ev->content, &c, &why) < 0 ||
+        open_event(gw, ev, &c, &tree, &index, &why) != 1)
+        return false;
+    if (!index_is_its(gw, ev, &c, index)) {
+        json_decref(tree);
+        return false;
+    }
+    become_plain(ev, tree);
+    *plain_out = tree;
+    return true;
 }
 
 /* ---------------------------------------------- waiting for their key -- */

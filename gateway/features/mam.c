@@ -24,6 +24,8 @@
  * <flip-page/>), then the iq result. Archive ids are event ids. */
 #include "gateway/features/m2x_env.h"
 #include "gateway/features/mam.h"
+
+#include "gateway/features/e2ee.h"
 #include "gateway/features/relations.h"
 #include "gateway/base/effects.h"
 
@@ -46,7 +48,7 @@
  * no RSM id a client could continue from. */
 #define MAX_EMPTY_TRIPS 20
 #define MESSAGES_FILTER \
-    "{\"types\":" MX_MESSAGE_TYPES_JSON ",\"lazy_load_members\":true}"
+    "{\"types\":" MX_HISTORY_TYPES_JSON ",\"lazy_load_members\":true}"
 
 struct hit {
     xmpp_stanza_t *msg; /* the archived message, to be forwarded */
@@ -322,8 +324,14 @@ static void on_messages(const struct mx_response *r,
             stopped = complete = true; /* past the period */
             break;
         }
+        /* An encrypted message shows as what it says, when the gateway
+         * holds its key (it was in the room then). */
+        json_t *plain = NULL;
+        if (usable && strcmp(ev.type, "m.room.encrypted") == 0)
+            usable = e2ee_decrypt_archived(j->gw, &ev, &plain);
         if (usable)
             take(j, &ev, state);
+        json_decref(plain);
     }
     const char *next = res->end;
     if (!stopped) {

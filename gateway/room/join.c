@@ -13,6 +13,7 @@
 #include "gateway/base/effects.h"
 #include "gateway/base/to_xmpp.h"
 #include "gateway/core/translate.h"
+#include "gateway/features/e2ee.h"
 #include "gateway/features/ghosts.h"
 #include "gateway/features/m2x_env.h"
 #include "gateway/features/media.h"
@@ -132,12 +133,17 @@ static void on_history(const struct mx_response *r,
         struct mx_message msg;
         struct m2x_message out;
         const char *why;
+        json_t *plain = NULL;
         if (mx_event_parse(raw, &ev, &why) < 0 ||
+            (strcmp(ev.type, "m.room.encrypted") == 0 &&
+             !e2ee_decrypt_archived(gw, &ev, &plain)) ||
             !mx_event_is_message(ev.type) ||
             ev.origin_server_ts < j->history_since_ms ||
             mx_message_parse(&ev, &msg, &why) < 0 ||
-            m2x_translate(&msg, &env, &out, &why) < 0)
+            m2x_translate(&msg, &env, &out, &why) < 0) {
+            json_decref(plain);
             continue;
+        }
         char *nick = members_stored_nick(gw, j->room_id, ev.sender);
         if (!nick)
             nick = members_default_nick(ev.sender, NULL);
@@ -150,6 +156,7 @@ static void on_history(const struct mx_response *r,
         muc_add_delay(gw->xmpp, st, j->muc_jid, (long long)ev.origin_server_ts);
         room_send_now(gw, st);
         m2x_message_free(&out);
+        json_decref(plain);
         free(from);
         free(nick);
     }
@@ -159,7 +166,7 @@ static void on_history(const struct mx_response *r,
 static void fetch_history(struct join *j)
 {
     mx_messages(j->gw->mx, j->room_id, j->ghost, true, j->history_max,
-                "{\"types\":" MX_MESSAGE_TYPES_JSON "}", NULL, 3, on_history,
+                "{\"types\":" MX_HISTORY_TYPES_JSON "}", NULL, 3, on_history,
                 j);
 }
 

@@ -435,3 +435,28 @@ async def test_key_requests_are_answered_only_where_policy_allows(
             if device:
                 await device.close()
         await carol.close()
+
+
+async def test_encrypted_history_reads_back_through_mam(cluster, gateway,
+                                                        alice, tmp_path):
+    """The archive of an encrypted DM shows what both sides said, decrypted
+    with the keys the gateway holds (its ghost's own sessions too)."""
+    from test_mam import NS_CLIENT, scroll_back
+    carol = await e2ee_user(cluster, tmp_path)
+    try:
+        room_id = await encrypted_dm(carol, alice)
+        await carol.send(room_id, "carol says one")
+        await alice.wait_message(lambda m: m["body"] == "carol says one",
+                                 what="carol's first message")
+        alice.send(puppet_jid(carol), "alice says two")
+        await carol.wait_message(
+            lambda r, e: r == room_id and e.body == "alice says two",
+            what="alice's answer on Matrix")
+        await carol.send(room_id, "carol says three")
+        await alice.wait_message(lambda m: m["body"] == "carol says three",
+                                 what="carol's last message")
+        results, _ = await scroll_back(alice, puppet_jid(carol), max=10)
+        assert [m.findtext(f"{{{NS_CLIENT}}}body") for _, m in results] == \
+            ["carol says one", "alice says two", "carol says three"]
+    finally:
+        await carol.close()
