@@ -128,6 +128,12 @@ int store_megolm_out_get(struct store *st, const char *room_id,
 int store_megolm_out_put(struct store *st, const char *room_id,
                          const char *mxid, const struct store_megolm_out *m);
 void store_megolm_out_free(struct store_megolm_out *m);
+/* Saves the session after it encrypted (its new pickle and count), only
+ * if it is still the ghost's session in the room: one dropped meanwhile
+ * (a member left) stays dropped. 0 or -1. */
+int store_megolm_out_advance(struct store *st, const char *room_id,
+                             const char *mxid, const char *session_id,
+                             const char *pickle, int64_t messages);
 /* Every ghost's session in the room is replaced at its next message (a
  * member left: it must not read what follows). */
 int store_megolm_out_drop_room(struct store *st, const char *room_id);

@@ -173,6 +173,23 @@ int store_megolm_out_put(struct store *st, const char *room_id,
     return store_step_write(st, s, "outbound megolm session");
 }
 
+int store_megolm_out_advance(struct store *st, const char *room_id,
+                             const char *mxid, const char *session_id,
+                             const char *pickle, int64_t messages)
+{
+    if (!st->seal || store_ensure_txn(st) < 0)
+        return -1;
+    char *sealed = seal_text(st->seal, pickle);
+    struct db_stmt *s = db_stmt(st->db, S_MEGOLM_OUT_ADVANCE);
+    db_bind_text(s, 1, room_id);
+    db_bind_text(s, 2, mxid);
+    db_bind_text(s, 3, session_id);
+    db_bind_text(s, 4, sealed);
+    db_bind_int64(s, 5, messages);
+    free(sealed);
+    return store_step_write(st, s, "outbound megolm advance");
+}
+
 void store_megolm_out_free(struct store_megolm_out *m)
 {
     free(m->session_id);

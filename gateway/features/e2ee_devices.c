@@ -137,13 +137,42 @@ static char *new_device_id(void)
     return xstrdup(id);
 }
 
+/* Keeps the ready device's public identity in memory. */
+static void remember_ready(struct gateway *gw,
+                           const struct store_crypto_device *dev)
+{
+    const char *err;
+    struct mx_account *a = mx_account_unpickle(dev->account, &err);
+    if (!a) {
+        log_error("e2ee: the Olm account of %s does not load: %s", dev->mxid,
+                  err);
+        return;
+    }
+    char *v = xasprintf("%s %s", dev->device_id, mx_account_curve25519(a));
+    strmap_put(&gw->e2ee->ready, dev->mxid, v);
+    free(v);
+    mx_account_free(a);
+}
+
+bool e2ee_device_identity(struct gateway *gw, const char *mxid,
+                          char **device_id, char **curve25519)
+{
+    const char *v = strmap_get(&gw->e2ee->ready, mxid);
+    const char *space = v ? strchr(v, ' ') : NULL;
+    if (!space)
+        return false;
+    *device_id = xstrndup(v, (size_t)(space - v));
+    *curve25519 = xstrdup(space + 1);
+    return true;
+}
+
 static void mark_ready(struct device_job *j)
 {
     struct store_crypto_device dev;
     if (store_crypto_device_get(j->gw->store, j->mxid, &dev) == 1) {
         dev.ready = 1;
         store_crypto_device_put(j->gw->store, &dev);
-        strmap_put(&j->gw->e2ee->ready, j->mxid, "1");
+        remember_ready(j->gw, &dev);
         store_crypto_device_free(&dev);
         log_info("e2ee: %s has its device %s", j->mxid, j->device_id);
     }
@@ -306,7 +335,7 @@ void e2ee_device_ensure(struct gateway *gw, const char *mxid,
     int found = store_crypto_device_get(gw->store, mxid, &dev);
     if (found < 0 || (found == 1 && dev.ready)) {
         if (found == 1) {
-            strmap_put(&gw->e2ee->ready, mxid, "1");
+            remember_ready(gw, &dev);
             store_crypto_device_free(&dev);
         }
         cb(gw, ud);

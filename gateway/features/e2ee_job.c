@@ -31,6 +31,7 @@ static void job_free(struct send_job *j)
     json_decref(j->claimed);
     json_decref(j->messages);
     json_decref(j->sharing);
+    mx_megolm_out_free(j->session);
     free(j);
 }
 
@@ -165,17 +166,18 @@ struct mx_megolm_out *e2ee_current_session(struct send_job *j,
 void e2ee_job_encrypt(struct send_job *j)
 {
     struct gateway *gw = j->gw;
-    struct store_crypto_device dev;
-    struct mx_account *acc;
-    if (e2ee_device_load(gw, j->sender, &dev, &acc) != 1) {
-        e2ee_job_fail(j, "the sender's device does not load");
+    char *device_id, *curve;
+    if (!e2ee_device_identity(gw, j->sender, &device_id, &curve)) {
+        e2ee_job_fail(j, "the sender has no device to encrypt with");
         return;
     }
-    int64_t messages;
-    int64_t created_ts;
-    struct mx_megolm_out *s = e2ee_current_session(j, &messages, &created_ts);
+    if (!j->session)
+        j->session = e2ee_current_session(j, &j->session_messages,
+                                          &j->session_created_ts);
+    struct mx_megolm_out *s = j->session;
     if (!s) {
-        e2ee_device_release(&dev, acc);
+        free(device_id);
+        free(curve);
         e2ee_job_fail(j, "the session could not be loaded");
         return;
     }
@@ -187,28 +189,27 @@ void e2ee_job_encrypt(struct send_job *j)
     sodium_memzero(text, strlen(text));
     free(text);
     /* Saved before the event leaves: the loop commits before its calls go
-     * out, so a crash cannot hand this index to another message. */
+     * out, so a crash cannot hand this index to another message. A
+     * session dropped meanwhile (a member left) is not brought back. */
     char *pickle = mx_megolm_out_pickle(s);
-    struct store_megolm_out out = { (char *)mx_megolm_out_id(s), pickle,
-                                    created_ts, messages + 1 };
-    store_megolm_out_put(gw->store, j->room_id, j->sender, &out);
+    store_megolm_out_advance(gw->store, j->room_id, j->sender,
+                             mx_megolm_out_id(s), pickle,
+                             j->session_messages + 1);
     free(pickle);
     json_t *enc = json_pack("{s:s, s:s, s:s, s:s, s:s}", "algorithm",
-                            MX_MEGOLM, "sender_key",
-                            mx_account_curve25519(acc), "ciphertext",
+                            MX_MEGOLM, "sender_key", curve, "ciphertext",
                             ciphertext, "session_id", mx_megolm_out_id(s),
-                            "device_id", dev.device_id);
+                            "device_id", device_id);
     free(ciphertext);
+    free(device_id);
+    free(curve);
     /* Relations stay in clear, as the spec asks: the homeserver needs
      * them to aggregate edits and reactions. */
     json_t *rel = json_object_get(j->content, "m.relates_to");
     if (rel)
         json_object_set(enc, "m.relates_to", rel);
-    mx_megolm_out_free(s);
-    e2ee_device_release(&dev, acc);
     metrics_inc(CNT_E2EE_ENCRYPTED);
     mx_send_event(gw->mx, j->room_id, "m.room.encrypted", j->txn, j->as_user,
                   j->ts, enc, j->attempts, j->cb, j->ud);
     e2ee_job_next(j);
 }
-

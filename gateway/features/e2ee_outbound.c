@@ -222,12 +222,7 @@ static void on_members(const struct mx_response *r, void *ud)
 static void on_device_ready(struct gateway *gw, void *ud)
 {
     struct send_job *j = ud;
-    struct store_crypto_device dev;
-    int found = store_crypto_device_get(gw->store, j->sender, &dev);
-    bool ready = found == 1 && dev.ready;
-    if (found == 1)
-        store_crypto_device_free(&dev);
-    if (!ready) {
+    if (!strmap_get(&gw->e2ee->ready, j->sender)) {
         e2ee_job_fail(j, "the sender has no device to encrypt with");
         return;
     }

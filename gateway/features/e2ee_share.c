@@ -417,8 +417,12 @@ void e2ee_share_start(struct send_job *j)
             store_device_keys_free(keys, n);
     }
     strmap_clear(&have);
+    /* Kept for the encryption: loaded once per message. */
+    mx_megolm_out_free(j->session);
+    j->session = s;
+    j->session_messages = messages;
+    j->session_created_ts = created_ts;
     if (json_array_size(j->todo) == 0) {
-        mx_megolm_out_free(s);
         e2ee_job_encrypt(j);
         return;
     }
@@ -433,7 +437,6 @@ void e2ee_share_start(struct send_job *j)
                             (json_int_t)mx_megolm_out_index(s));
     sodium_memzero(session_key, strlen(session_key));
     free(session_key);
-    mx_megolm_out_free(s);
     json_decref(j->sharing);
     j->sharing = json_array();
     j->phase = SCAN;

@@ -22,8 +22,10 @@ struct e2ee {
     struct device_job *jobs; /* devices being set up */
     /* "user|device" -> "1" while its key upload is in flight */
     struct strmap uploading;
-    /* ghost -> "1" once its device is known to be ready: the check runs
-     * for every ghost a message passes, so it stays in memory */
+    /* ghost -> "device_id curve25519" once its device is known to be
+     * ready: the check runs for every ghost a message passes, and every
+     * encrypted event names the two, so they stay in memory (both are
+     * public) */
     struct strmap ready;
     /* "room|session" -> "1" once the ghost asked for that key */
     struct strmap requested;
@@ -47,6 +49,10 @@ int e2ee_device_save(struct gateway *gw, struct store_crypto_device *dev,
                      struct mx_account *account);
 void e2ee_device_release(struct store_crypto_device *dev,
                          struct mx_account *account);
+/* The ready device of a ghost, from memory: true with its id and
+ * Curve25519 key (caller frees both), false when it has none ready. */
+bool e2ee_device_identity(struct gateway *gw, const char *mxid,
+                          char **device_id, char **curve25519);
 
 /* ---- an encrypted send, between e2ee_outbound.c and e2ee_share.c */
 
@@ -64,6 +70,10 @@ struct send_job {
     void *ud;
     bool encryption_known;
     json_t *members; /* the other members' user ids */
+    /* The sender's session, from the key share to the encryption, with
+     * how many messages it had encrypted and when it began. */
+    struct mx_megolm_out *session;
+    int64_t session_messages, session_created_ts;
     /* The key share, done in slices across loop turns (e2ee_share.c):
      * the devices still to go (an array of [user, device, curve, ed]),
      * where the slices are, the to-device messages made so far, and

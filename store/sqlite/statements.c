@@ -169,6 +169,9 @@ const char *const sqldb_stmt_sql[S_COUNT] = {
                          "session_id = excluded.session_id, pickle = "
                          "excluded.pickle, created_ts = excluded.created_ts, "
                          "messages = excluded.messages",
+    [S_MEGOLM_OUT_ADVANCE] = "UPDATE megolm_outbound SET pickle = ?4, "
+                             "messages = ?5 WHERE room_id = ?1 AND mxid = ?2 "
+                             "AND session_id = ?3",
     [S_MEGOLM_OUT_DROP_ROOM] = "DELETE FROM megolm_outbound WHERE "
                                "room_id = ?1",
     [S_MEGOLM_SHARED_LIST] = "SELECT user_id || '|' || device_id FROM "
