@@ -3,7 +3,9 @@
  * event, each ephemeral and to-device event, the device lists and the key
  * counts. Nothing may crash, whatever shapes the fields have. */
 #include "matrix/event.h"
+#include "matrix/crypto/attachment.h"
 #include "matrix/event_device.h"
+#include "matrix/event_encrypted.h"
 #include "matrix/event_ephemeral.h"
 #include "matrix/event_relation.h"
 #include "matrix/event_state.h"
@@ -30,8 +32,22 @@ static void room_event(json_t *raw)
     if (mx_event_parse(raw, &ev, &why) < 0)
         return;
     struct mx_message msg;
-    if (mx_message_parse(&ev, &msg, &why) == 0)
+    if (mx_message_parse(&ev, &msg, &why) == 0) {
         touch(msg.body);
+        struct mx_attachment att;
+        if (msg.file && mx_attachment_parse(msg.file, &att, &why) == 0) {
+            touch(att.url);
+            mx_attachment_clear(&att);
+        }
+    }
+    /* The encrypted shapes: a Megolm content, and the same object read as
+     * if it were a decrypted plaintext. */
+    struct mx_megolm_content mc;
+    if (mx_megolm_content_parse(ev.content, &mc, &why) == 0)
+        touch(mc.session_id);
+    struct mx_megolm_plain mp;
+    if (mx_megolm_plain_parse(raw, &mp, &why) == 0)
+        touch(mp.type);
     struct mx_bundled_edit edit;
     if (mx_bundled_edit_parse(&ev, &edit, &why) == 0)
         touch(edit.body);
@@ -102,6 +118,27 @@ static void on_fallback(const struct mx_fallback_keys *f, void *ud)
         *(size_t *)ud += touch(mx_str_list_at(&f->algorithms, i));
 }
 
+/* What a to-device event may carry, each parser on its content. */
+static void to_device(const struct mx_to_device *td)
+{
+    const char *why;
+    struct mx_olm_content oc;
+    if (mx_olm_content_parse(td->content, "curve", &oc, &why) == 0)
+        touch(oc.body);
+    struct mx_olm_plain op;
+    if (mx_olm_plain_parse(td->content, &op, &why) == 0)
+        touch(op.sender);
+    struct mx_room_key rk;
+    if (mx_room_key_parse(td->content, &rk, &why) == 0)
+        touch(rk.session_key);
+    struct mx_withheld wh;
+    if (mx_withheld_parse(td->content, &wh, &why) == 0)
+        touch(wh.code);
+    struct mx_key_request kr;
+    if (mx_key_request_parse(td->content, &kr, &why) == 0)
+        touch(kr.room_id);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     json_t *body = json_read((const char *)data, size, NULL, 0);
@@ -118,8 +155,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ephemeral(raw);
         json_array_foreach(txn.to_device, i, raw) {
             struct mx_to_device td;
-            if (mx_to_device_parse(raw, &td, &why) == 0)
+            if (mx_to_device_parse(raw, &td, &why) == 0) {
                 touch(td.to_device_id);
+                to_device(&td);
+            }
         }
         struct mx_device_lists dl;
         if (mx_device_lists_parse(txn.device_lists, &dl, &why) == 0)

@@ -18,7 +18,7 @@ command -v "$CC" >/dev/null || {
   echo "run-fuzzers: $CC not found (apt-get install clang libclang-rt-14-dev)" >&2
   exit 1
 }
-PKGS="libstrophe expat jansson libsodium libxml-2.0"
+PKGS="libstrophe expat jansson libsodium libxml-2.0 libcrypto"
 CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
   -fno-sanitize-recover=undefined $(pkg-config --cflags $PKGS)"
 LIBS="$(pkg-config --libs $PKGS)"
@@ -28,7 +28,8 @@ SOURCES="common/mem.c common/strbuf.c common/utf8.c common/log.c \
   gateway/core/formatting_sanitize.c \
   gateway/core/media_sniff.c matrix/event.c matrix/event_message.c \
   matrix/event_state.c matrix/event_relation.c matrix/event_ephemeral.c \
-  matrix/event_device.c matrix/transaction.c \
+  matrix/event_device.c matrix/event_encrypted.c matrix/transaction.c \
+  matrix/crypto/attachment.c matrix/crypto/canonical.c matrix/crypto/internal.c \
   matrix/json_read.c matrix/json_write.c \
   xep/mam.c xep/mam_client.c xep/message.c xep/muc.c xep/reactions.c \
   xep/retractions.c xep/xml.c xep/presence_stanza.c xep/avatars.c \
