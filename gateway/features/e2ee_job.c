@@ -117,6 +117,39 @@ void e2ee_job_send_plain(struct send_job *j)
     e2ee_job_next(j);
 }
 
+/* The session's key from its first message, as an inbound session: what
+ * key requests are answered from (e2ee_keyreq.c), and what opens the
+ * ghost's own messages in history. */
+static void keep_own_session(struct gateway *gw, const char *room_id,
+                           const char *sender, struct mx_megolm_out *s)
+{
+    struct store_crypto_device dev;
+    struct mx_account *acc;
+    if (e2ee_device_load(gw, sender, &dev, &acc) != 1)
+        return;
+    char *key = mx_megolm_out_key(s);
+    const char *err;
+    struct mx_megolm_in *in = mx_megolm_in_new(key, false, &err);
+    sodium_memzero(key, strlen(key));
+    free(key);
+    if (in) {
+        char *pickle = mx_megolm_in_pickle(in);
+        struct store_megolm_in m = {
+            .room_id = (char *)room_id,
+            .session_id = (char *)mx_megolm_in_id(in),
+            .sender_key = (char *)mx_account_curve25519(acc),
+            .sender_ed25519 = (char *)mx_account_ed25519(acc),
+            .pickle = pickle,
+        };
+        store_megolm_in_put(gw->store, &m, gateway_now_ms());
+        free(pickle);
+        mx_megolm_in_free(in);
+    } else {
+        log_error("e2ee: a new session's key does not load: %s", err);
+    }
+    e2ee_device_release(&dev, acc);
+}
+
 struct mx_megolm_out *e2ee_current_session(struct send_job *j,
                                            int64_t *messages,
                                            int64_t *created_ts)
@@ -155,7 +188,7 @@ struct mx_megolm_out *e2ee_current_session(struct send_job *j,
         mx_megolm_out_free(s);
         return NULL;
     }
-    e2ee_keep_own_session(gw, j->room_id, j->sender, s);
+    keep_own_session(gw, j->room_id, j->sender, s);
     log_info("e2ee: %s starts session %s in %s", j->sender,
              mx_megolm_out_id(s), j->room_id);
     *messages = 0;

@@ -11,7 +11,7 @@
  *
  * To answer from the right index the ghost keeps an inbound copy of each
  * session it creates (sealed like every key), made when the session
- * starts. */
+ * starts (e2ee_job.c). */
 #include "gateway/features/e2ee_state.h"
 
 #include "common/log.h"
@@ -24,36 +24,6 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
-
-void e2ee_keep_own_session(struct gateway *gw, const char *room_id,
-                           const char *sender, struct mx_megolm_out *s)
-{
-    struct store_crypto_device dev;
-    struct mx_account *acc;
-    if (e2ee_device_load(gw, sender, &dev, &acc) != 1)
-        return;
-    char *key = mx_megolm_out_key(s);
-    const char *err;
-    struct mx_megolm_in *in = mx_megolm_in_new(key, false, &err);
-    sodium_memzero(key, strlen(key));
-    free(key);
-    if (in) {
-        char *pickle = mx_megolm_in_pickle(in);
-        struct store_megolm_in m = {
-            .room_id = (char *)room_id,
-            .session_id = (char *)mx_megolm_in_id(in),
-            .sender_key = (char *)mx_account_curve25519(acc),
-            .sender_ed25519 = (char *)mx_account_ed25519(acc),
-            .pickle = pickle,
-        };
-        store_megolm_in_put(gw->store, &m, gateway_now_ms());
-        free(pickle);
-        mx_megolm_in_free(in);
-    } else {
-        log_error("e2ee: a new session's key does not load: %s", err);
-    }
-    e2ee_device_release(&dev, acc);
-}
 
 static void refuse(const struct mx_to_device *td, const char *why)
 {

@@ -162,10 +162,6 @@ long e2ee_share_work(struct gateway *gw);
  * the index the device was given) only for a session the ghost created and
  * only to a device it was shared with. */
 void e2ee_key_request(struct gateway *gw, const struct mx_to_device *td);
-/* Keeps a copy of a session the ghost just created, as an inbound one,
- * from which key requests are answered. */
-void e2ee_keep_own_session(struct gateway *gw, const char *room_id,
-                           const char *sender, struct mx_megolm_out *s);
 
 /* ---- e2ee_inbound.c */
 

@@ -351,6 +351,15 @@ async def test_a_portal_made_encrypted(cluster, gateway, alice, tmp_path):
         await assert_encrypted_on_server(bob, room_id, ev.event_id)
         await file_from_xmpp_is_encrypted(cluster, alice, bob, room_id,
                                           f"{room}@{MUC}", "groupchat")
+        image = png(3, 3)
+        await send_encrypted_file(bob, cluster, room_id, image, "portal.png",
+                                  "image/png", "m.image")
+        got = await alice.wait_message(
+            lambda m: m["type"] == "groupchat" and oob_url(m) is not None
+            and "portal.png" in oob_url(m),
+            what="bob's encrypted image in the MUC")
+        status, _, body = await fetch(oob_url(got))
+        assert (status, body) == (200, image)
     finally:
         await bob.close()
 
