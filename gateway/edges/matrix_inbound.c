@@ -325,6 +325,12 @@ static void on_encryption(struct gateway *gw, const struct mx_event *ev)
     on_other(gw, ev);
 }
 
+static void on_visibility(struct gateway *gw, const struct mx_event *ev)
+{
+    e2ee_room_visibility_event(gw, ev);
+    on_other(gw, ev);
+}
+
 /* Room events by type. Messages (m.room.message, m.sticker) are found by
  * mx_event_is_message, which knows their types; any type not here goes to
  * on_other. */
@@ -337,6 +343,7 @@ static const struct {
     { "m.reaction", on_reaction },
     { "m.room.redaction", on_redaction },
     { "m.room.encryption", on_encryption },
+    { "m.room.history_visibility", on_visibility },
 };
 
 static event_handler *handler_for(const char *type)

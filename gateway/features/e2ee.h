@@ -67,6 +67,7 @@ void e2ee_room_encrypted(struct gateway *gw, const char *room_id,
 void e2ee_room_encryption_event(struct gateway *gw, const struct mx_event *ev);
 void e2ee_room_member_event(struct gateway *gw, const struct mx_event *ev,
                             const char *membership);
+void e2ee_room_visibility_event(struct gateway *gw, const struct mx_event *ev);
 
 /* ---- room keys and decryption (e2ee_inbound.c) */
 

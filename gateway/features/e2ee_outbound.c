@@ -56,6 +56,13 @@ void e2ee_room_encryption_event(struct gateway *gw, const struct mx_event *ev)
         keep_encryption(gw, ev->room_id, ev->content);
 }
 
+void e2ee_room_visibility_event(struct gateway *gw, const struct mx_event *ev)
+{
+    /* Who reads the room may have changed: the members are asked again. */
+    if (e2ee_active(gw))
+        strmap_put(&gw->e2ee->members, ev->room_id, "");
+}
+
 void e2ee_room_member_event(struct gateway *gw, const struct mx_event *ev,
                             const char *membership)
 {
@@ -184,9 +191,10 @@ static void set_members(struct send_job *j, const char *cached)
     }
 }
 
-/* Those joined and those invited read the room (an invited Matrix user
- * reads what was said before they joined, as history_visibility "shared"
- * and "invited" allow, and as Element shares). */
+/* Those joined read the room, and those invited too unless the room's
+ * history_visibility is "joined": "shared" and "invited" let an invited
+ * user read what is said from the invite on, and Element shares with
+ * them then. */
 static void on_members(const struct mx_response *r, void *ud)
 {
     struct send_job *j = ud;
@@ -207,7 +215,7 @@ static void on_members(const struct mx_response *r, void *ud)
         if (mx_event_parse(raw, &ev, &why) < 0 || !ev.state_key ||
             mx_member_parse(&ev, &m, &why) < 0 ||
             (strcmp(m.membership, "join") != 0 &&
-             strcmp(m.membership, "invite") != 0) ||
+             (strcmp(m.membership, "invite") != 0 || !j->invited_read)) ||
             gateway_is_ours(j->gw, ev.state_key))
             continue;
         json_array_append_new(users, json_string(ev.state_key));
@@ -217,6 +225,23 @@ static void on_members(const struct mx_response *r, void *ud)
     free(text);
     j->members = users;
     query_devices(j);
+}
+
+static void on_visibility(const struct mx_response *r,
+                          const struct mx_state *res, void *ud)
+{
+    struct send_job *j = ud;
+    if (!res && r->status != 404) {
+        e2ee_job_fail(j, "the homeserver did not give the room's history "
+                         "visibility");
+        return;
+    }
+    /* No event means "shared", the spec's default. */
+    const char *vis = res ? json_string_value(json_object_get(
+                                res->content, "history_visibility"))
+                          : NULL;
+    j->invited_read = !vis || strcmp(vis, "joined") != 0;
+    mx_room_members(j->gw->mx, j->room_id, j->sender, 3, on_members, j);
 }
 
 static void on_device_ready(struct gateway *gw, void *ud)
@@ -232,7 +257,8 @@ static void on_device_ready(struct gateway *gw, void *ud)
         query_devices(j);
         return;
     }
-    mx_room_members(gw->mx, j->room_id, j->sender, 3, on_members, j);
+    mx_state_get(gw->mx, j->room_id, "m.room.history_visibility", "",
+                 j->sender, false, 3, on_visibility, j);
 }
 
 /* -------------------------------------------------------- the event -- */

@@ -70,6 +70,7 @@ struct send_job {
     void *ud;
     bool encryption_known;
     json_t *members; /* the other members' user ids */
+    bool invited_read; /* history_visibility lets invited users read */
     /* The sender's session, from the key share to the encryption, with
      * how many messages it had encrypted and when it began. */
     struct mx_megolm_out *session;

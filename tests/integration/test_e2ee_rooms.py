@@ -469,3 +469,56 @@ async def test_encrypted_history_reads_back_through_mam(cluster, gateway,
             ["carol says one", "alice says two", "carol says three"]
     finally:
         await carol.close()
+
+
+async def test_an_invited_member_gets_keys_only_if_the_room_lets_them_read(
+        cluster, gateway, alice, tmp_path):
+    """history_visibility "joined": an invited user reads nothing before
+    joining, so the ghost shares no key with their devices until they
+    join."""
+    bob = await e2ee_user(cluster, tmp_path)
+    dave = await e2ee_user(cluster, tmp_path)
+    try:
+        alias = unique("joinedonly")
+        room_id = await bob.create_encrypted_room(alias)
+        await bob.client.room_put_state(
+            room_id, "m.room.history_visibility",
+            {"history_visibility": "joined"})
+        muc_jid = f"#{alias}%{DOMAIN}@{COMPONENT}"
+        await join_gateway_room(alice, muc_jid, bob, room_id)
+        await bob.client.room_invite(room_id, dave.user_id)
+        await dave.wait_invite()
+        await bob.wait_member(
+            lambda r, e: r == room_id and e.state_key == dave.user_id and
+            e.membership == "invite", what="dave invited")
+        alice.send(muc_jid, "while dave is invited", mtype="groupchat")
+        _, first = await bob.wait_message(
+            lambda r, e: r == room_id and e.body == "while dave is invited",
+            what="alice's first message on bob's device")
+        presences = muc_presences(alice)
+        await dave.join(room_id)
+        # The gateway heard of it once alice sees dave enter the MUC.
+        await wait_for(presences, lambda p: p["from"].bare == muc_jid and
+                       p["type"] != "unavailable" and
+                       p["from"].resource != "alice", 30,
+                       "dave entering the MUC, on alice's side")
+        alice.send(muc_jid, "now dave is in", mtype="groupchat")
+        _, second = await dave.wait_message(
+            lambda r, e: r == room_id and e.body == "now dave is in",
+            what="alice's next message on dave's device")
+        raw = await assert_encrypted_on_server(dave, room_id,
+                                               second.event_id)
+        first_raw = await assert_encrypted_on_server(bob, room_id,
+                                                     first.event_id)
+        assert first_raw["content"]["session_id"] == \
+            raw["content"]["session_id"]
+        # Dave's key starts after the message sent while he was invited:
+        # his device was never given the session from before.
+        session = dave.client.olm.inbound_group_store.get(
+            room_id, raw["content"]["sender_key"],
+            raw["content"]["session_id"])
+        assert session is not None
+        assert session.first_known_index == 1
+    finally:
+        await bob.close()
+        await dave.close()
