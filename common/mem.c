@@ -49,6 +49,14 @@ char *xstrndup(const char *s, size_t n)
     return p;
 }
 
+void *xmemdup(const void *p, size_t n)
+{
+    void *q = xmalloc(n ? n : 1);
+    if (n)
+        memcpy(q, p, n);
+    return q;
+}
+
 char *xvasprintf(const char *fmt, va_list ap)
 {
     va_list copy;

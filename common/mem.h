@@ -16,6 +16,7 @@ void *xcalloc(size_t count, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);             /* NULL in, NULL out */
 char *xstrndup(const char *s, size_t n);
+void *xmemdup(const void *p, size_t n);  /* a copy of n bytes (n may be 0) */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *xvasprintf(const char *fmt, va_list ap);
 /* For other allocators (libsodium's guarded memory...): says how much was

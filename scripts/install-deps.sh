@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   build-essential autoconf automake libtool pkg-config
   libstrophe-dev libexpat1-dev libmicrohttpd-dev libcurl4-openssl-dev
-  libjansson-dev libsqlite3-dev libsodium-dev libolm-dev libssl-dev libcmocka-dev libxml2-dev
+  libjansson-dev libsqlite3-dev libsodium-dev libolm-dev libomemo-c-dev libssl-dev libcmocka-dev libxml2-dev
   prosody prosody-modules valgrind sqlite3 python3-venv clang libclang-rt-14-dev
   profanity tmux chromium patch
 )

@@ -394,5 +394,6 @@ int store_member_by_nick(struct store *st, const char *room_id,
                          const char *nick, char **mxid);
 
 #include "store/crypto.h"
+#include "store/omemo.h"
 
 #endif

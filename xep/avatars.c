@@ -38,14 +38,6 @@ void avatar_presence_add_hash(xmpp_ctx_t *ctx, xmpp_stanza_t *presence,
         xml_add_child(ctx, x, "photo", NULL);
 }
 
-static char *base64(const unsigned char *data, size_t len)
-{
-    size_t n = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-    char *b64 = xmalloc(n);
-    sodium_bin2base64(b64, n, data, len, sodium_base64_VARIANT_ORIGINAL);
-    return b64;
-}
-
 void avatar_vcard_add_photo(xmpp_ctx_t *ctx, xmpp_stanza_t *result,
                             const char *type, const unsigned char *data,
                             size_t len)
@@ -54,7 +46,7 @@ void avatar_vcard_add_photo(xmpp_ctx_t *ctx, xmpp_stanza_t *result,
                                                             NS_VCARD);
     if (!v)
         return;
-    char *b64 = base64(data, len);
+    char *b64 = xml_base64(data, len);
     xmpp_stanza_t *photo = xml_add_child(ctx, v, "PHOTO", NULL);
     xml_add_text_child(ctx, photo, "TYPE", NULL, type ? type : "image/png");
     xml_add_text_child(ctx, photo, "BINVAL", NULL, b64);
@@ -120,31 +112,12 @@ const char *avatar_pubsub_items_node(xmpp_stanza_t *iq)
     return items ? xmpp_stanza_get_attribute(items, "node") : NULL;
 }
 
-/* <iq type=result><pubsub><items node><item id/></items></pubsub>: the
- * item, for the payload. */
-static xmpp_stanza_t *items_result(xmpp_ctx_t *ctx, xmpp_stanza_t *iq,
-                                   const char *node, const char *id,
-                                   xmpp_stanza_t **item)
-{
-    xmpp_stanza_t *r = xmpp_iq_new(ctx, "result", xmpp_stanza_get_id(iq));
-    if (xmpp_stanza_get_from(iq))
-        xmpp_stanza_set_to(r, xmpp_stanza_get_from(iq));
-    if (xmpp_stanza_get_to(iq))
-        xmpp_stanza_set_from(r, xmpp_stanza_get_to(iq));
-    xmpp_stanza_t *ps = xml_add_child(ctx, r, "pubsub", NS_PUBSUB);
-    xmpp_stanza_t *items = xml_add_child(ctx, ps, "items", NULL);
-    xmpp_stanza_set_attribute(items, "node", node);
-    *item = xml_add_child(ctx, items, "item", NULL);
-    xmpp_stanza_set_attribute(*item, "id", id);
-    return r;
-}
-
 xmpp_stanza_t *avatar_metadata_result(xmpp_ctx_t *ctx, xmpp_stanza_t *iq,
                                       const char *sha1_hex, size_t bytes,
                                       const char *type)
 {
     xmpp_stanza_t *item;
-    xmpp_stanza_t *r = items_result(ctx, iq, NS_AVATAR_METADATA, sha1_hex,
+    xmpp_stanza_t *r = xml_items_result(ctx, iq, NS_AVATAR_METADATA, sha1_hex,
                                     &item);
     xmpp_stanza_t *md = xml_add_child(ctx, item, "metadata",
                                       NS_AVATAR_METADATA);
@@ -162,8 +135,8 @@ xmpp_stanza_t *avatar_data_result(xmpp_ctx_t *ctx, xmpp_stanza_t *iq,
                                   const unsigned char *data, size_t len)
 {
     xmpp_stanza_t *item;
-    xmpp_stanza_t *r = items_result(ctx, iq, NS_AVATAR_DATA, sha1_hex, &item);
-    char *b64 = base64(data, len);
+    xmpp_stanza_t *r = xml_items_result(ctx, iq, NS_AVATAR_DATA, sha1_hex, &item);
+    char *b64 = xml_base64(data, len);
     xml_add_text_child(ctx, item, "data", NS_AVATAR_DATA, b64);
     free(b64);
     return r;

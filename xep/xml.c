@@ -3,6 +3,7 @@
 #include "common/mem.h"
 #include "common/strbuf.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -149,4 +150,47 @@ long long xml_datetime_ms(const char *s)
     if (!rest)
         return -1;
     return (long long)timegm(&tm) * 1000;
+}
+
+char *xml_base64(const unsigned char *data, size_t len)
+{
+    size_t n = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+    char *b64 = xmalloc(n);
+    sodium_bin2base64(b64, n, data, len, sodium_base64_VARIANT_ORIGINAL);
+    return b64;
+}
+
+long xml_unbase64(const char *text, size_t max, unsigned char **out)
+{
+    size_t n = strlen(text), room = n / 4 * 3 + 3, len = 0;
+    *out = NULL;
+    if (room > max + 3 + n / 20)
+        room = max + 3 + n / 20; /* whitespace aside, more cannot fit */
+    unsigned char *bin = xmalloc(room);
+    if (sodium_base642bin(bin, room, text, n, " \t\r\n", &len, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        len > max) {
+        free(bin);
+        return -1;
+    }
+    *out = bin;
+    return (long)len;
+}
+
+xmpp_stanza_t *xml_items_result(xmpp_ctx_t *ctx, xmpp_stanza_t *iq,
+                                const char *node, const char *id,
+                                xmpp_stanza_t **item)
+{
+    xmpp_stanza_t *r = xmpp_iq_new(ctx, "result", xmpp_stanza_get_id(iq));
+    if (xmpp_stanza_get_from(iq))
+        xmpp_stanza_set_to(r, xmpp_stanza_get_from(iq));
+    if (xmpp_stanza_get_to(iq))
+        xmpp_stanza_set_from(r, xmpp_stanza_get_to(iq));
+    xmpp_stanza_t *ps = xml_add_child(ctx, r, "pubsub",
+                                      "http://jabber.org/protocol/pubsub");
+    xmpp_stanza_t *items = xml_add_child(ctx, ps, "items", NULL);
+    xmpp_stanza_set_attribute(items, "node", node);
+    *item = xml_add_child(ctx, items, "item", NULL);
+    xmpp_stanza_set_attribute(*item, "id", id);
+    return r;
 }

@@ -38,4 +38,16 @@ void xml_serialize_into(struct strbuf *sb, xmpp_stanza_t *st);
  * or -1 if malformed. Fractions and zones other than Z are ignored. */
 long long xml_datetime_ms(const char *s);
 
+/* Base64 (RFC 4648, with padding) of len bytes; caller frees. */
+char *xml_base64(const unsigned char *data, size_t len);
+/* Decodes text (whitespace allowed) into *out (malloc'd, the caller
+ * frees): its length, or -1 when it is not base64 or decodes to more than
+ * max bytes. */
+long xml_unbase64(const char *text, size_t max, unsigned char **out);
+/* <iq type=result><pubsub><items node><item id/></items></pubsub></iq> in
+ * reply to iq; *item is the item, for the payload. Caller releases. */
+xmpp_stanza_t *xml_items_result(xmpp_ctx_t *ctx, xmpp_stanza_t *iq,
+                                const char *node, const char *id,
+                                xmpp_stanza_t **item);
+
 #endif

@@ -250,6 +250,15 @@ const char *const sqldb_migrations[] = {
      * earlier. */
     "ALTER TABLE megolm_shared ADD COLUMN first_index INTEGER NOT NULL "
     "DEFAULT 0;",
+    /* 15 -> 16: OMEMO, each puppet's device and sessions (sealed
+     * records), and the device lists of the XMPP users it talks to. */
+    "CREATE TABLE omemo_records ("
+    "  owner TEXT NOT NULL,"
+    "  kind INTEGER NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  id INTEGER NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  PRIMARY KEY (owner, kind, name, id)) WITHOUT ROWID;",
 };
 
 const int sqldb_migration_count =

@@ -182,6 +182,16 @@ const char *const sqldb_stmt_sql[S_COUNT] = {
     [S_MEGOLM_SHARED_INDEX] = "SELECT first_index FROM megolm_shared WHERE "
                               "session_id = ?1 AND user_id = ?2 AND "
                               "device_id = ?3",
+    /* OMEMO (store/omemo.c): records arrive sealed. */
+    [S_OMEMO_GET] = "SELECT value FROM omemo_records WHERE owner = ?1 AND "
+                    "kind = ?2 AND name = ?3 AND id = ?4",
+    [S_OMEMO_PUT] = "INSERT INTO omemo_records(owner, kind, name, id, value) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO UPDATE SET "
+                    "value = excluded.value",
+    [S_OMEMO_DEL] = "DELETE FROM omemo_records WHERE owner = ?1 AND kind = ?2 "
+                    "AND name = ?3 AND id = ?4",
+    [S_OMEMO_IDS] = "SELECT id FROM omemo_records WHERE owner = ?1 AND "
+                    "kind = ?2 AND name = ?3 ORDER BY id",
     [S_OCC_PUT] = "INSERT INTO occupants(occupant_jid, muc_jid, room_id, nick, "
                   "ghost) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO UPDATE "
                   "SET room_id = excluded.room_id, nick = excluded.nick, "

@@ -1,0 +1,88 @@
+/* Legacy OMEMO's XML (XEP-0384 v0.3, eu.siacs.conversations.axolotl):
+ * the <encrypted/> element of a message, a device list and a bundle, and
+ * the pubsub wrapping they travel in. Plain C structs in and out; the
+ * cryptography is xep/crypto/'s and the decisions gateway/features/
+ * omemo*.c's. */
+#ifndef ISTHMUS_XEP_OMEMO_H
+#define ISTHMUS_XEP_OMEMO_H
+
+#include "xep/crypto/omemo_crypto.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <strophe.h>
+
+#define NS_OMEMO_AXOLOTL "eu.siacs.conversations.axolotl"
+#define OMEMO_NODE_DEVICELIST "eu.siacs.conversations.axolotl.devicelist"
+#define OMEMO_NODE_BUNDLES "eu.siacs.conversations.axolotl.bundles:"
+#define NS_PUBSUB_EVENT "http://jabber.org/protocol/pubsub#event"
+
+/* One <key/>: the message key encrypted for device rid. */
+struct omemo_key_el {
+    uint32_t rid;
+    bool prekey;
+    uint8_t *data; /* malloc'd */
+    size_t len;
+};
+
+/* An <encrypted/> element. payload is NULL in a key-transport message
+ * (one that only sets a session up). */
+struct omemo_message {
+    uint32_t sid;
+    struct omemo_key_el *keys; /* malloc'd */
+    int n_keys;
+    uint8_t *iv; /* malloc'd */
+    size_t iv_len;
+    uint8_t *payload; /* malloc'd or NULL */
+    size_t payload_len;
+};
+
+/* The message's legacy <encrypted/> element, or NULL. Borrowed. */
+xmpp_stanza_t *omemo_encrypted_of(xmpp_stanza_t *msg);
+/* 0, or -1 with *why (static text). omemo_message_free releases. */
+int omemo_message_parse(xmpp_stanza_t *encrypted, struct omemo_message *out,
+                        const char **why);
+void omemo_message_free(struct omemo_message *m);
+/* Adds the <encrypted/> element for m to msg, with the hints that belong
+ * with it (XEP-0334 store, XEP-0380 name) and the usual fallback body. */
+void omemo_message_add(xmpp_ctx_t *ctx, xmpp_stanza_t *msg,
+                       const struct omemo_message *m);
+/* A copy of msg without what omemo_message_add adds (the encrypted
+ * element, the EME marker and the fallback body): the decrypted text takes
+ * their place. Caller releases. */
+xmpp_stanza_t *omemo_message_stripped(xmpp_ctx_t *ctx, xmpp_stanza_t *msg);
+
+/* The node a pubsub <items/> request or notification names, or NULL;
+ * with *items_el set to the <items/> element. Borrowed. */
+const char *omemo_pubsub_node(xmpp_stanza_t *iq_or_msg,
+                              xmpp_stanza_t **items_el);
+/* The device id of a bundles node name, or 0 when it is not one. */
+uint32_t omemo_bundle_node_device(const char *node);
+
+/* <list xmlns=axolotl><device id=.../>...</list>. */
+xmpp_stanza_t *omemo_devicelist_build(xmpp_ctx_t *ctx, const uint32_t *ids,
+                                      int n);
+/* The ids of a <list/> (malloc'd in *ids, the caller frees): how many, or
+ * -1 when el is not a device list. */
+int omemo_devicelist_parse(xmpp_stanza_t *list, uint32_t **ids);
+/* <bundle xmlns=axolotl>...</bundle>. */
+xmpp_stanza_t *omemo_bundle_build(xmpp_ctx_t *ctx,
+                                  const struct omemo_bundle *b);
+/* 0, or -1 with *why; omemo_bundle_free releases. */
+int omemo_bundle_parse(xmpp_stanza_t *bundle, struct omemo_bundle *out,
+                       const char **why);
+
+/* An iq result holding one item (id "current") of node, with payload
+ * (consumed), in reply to iq. */
+xmpp_stanza_t *omemo_items_result(xmpp_ctx_t *ctx, xmpp_stanza_t *iq,
+                                  const char *node, xmpp_stanza_t *payload);
+/* A headline message from `from` to `to` announcing payload (consumed) as
+ * the item of node (a PEP notification). */
+xmpp_stanza_t *omemo_notification(xmpp_ctx_t *ctx, const char *from,
+                                  const char *to, const char *node,
+                                  xmpp_stanza_t *payload);
+/* The first item's payload of a pubsub items result or notification.
+ * Borrowed. */
+xmpp_stanza_t *omemo_first_item_payload(xmpp_stanza_t *items);
+
+#endif
