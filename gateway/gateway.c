@@ -9,6 +9,7 @@
 #include "gateway/gateway.h"
 #include "gateway/features/catchup.h"
 #include "gateway/features/e2ee.h"
+#include "gateway/features/omemo.h"
 
 #include "gateway/base/effects.h"
 #include "gateway/base/matrix_calls.h"
@@ -191,6 +192,8 @@ int gateway_init(struct gateway *gw, struct config *cfg, char **err)
 
     gw->e2ee = e2ee_new(matrix_inbound_dispatch);
     gw->send_event = e2ee_send_event;
+    gw->omemo = gw->cfg.e2ee_omemo ? omemo_state_new() : NULL;
+    gw->seal_stanza = omemo_xmpp_encrypt;
     gw->as = as_server_new(gw->cfg.bind_address, gw->cfg.bind_port,
                            gw->cfg.hs_token, (size_t)gw->cfg.max_request_bytes,
                            &matrix_inbound_handlers, gw, err);
@@ -421,6 +424,8 @@ void gateway_free(struct gateway *gw)
     to_xmpp_free(gw);
     mx_client_free(gw->mx);
     e2ee_free(gw->e2ee); /* after the client: its calls hold device jobs */
+    omemo_state_free(gw->omemo);
+    gw->omemo = NULL;
     gw->e2ee = NULL;
     queues_free(gw->queues);
     portal_state_free(gw->portal);

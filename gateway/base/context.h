@@ -25,6 +25,7 @@
 
 struct e2ee;
 struct media;
+struct omemo_state;
 struct portal_state;
 struct presence;
 struct queues;
@@ -62,6 +63,13 @@ struct gateway {
     struct to_xmpp *to_xmpp; /* owned by to_xmpp.c */
     struct catchup *catchup; /* owned by features/catchup.c */
     struct e2ee *e2ee;       /* owned by features/e2ee_*.c */
+    struct omemo_state *omemo; /* owned by features/omemo*.c */
+    /* Applied to every stanza before it enters the stanza outbox:
+     * features/omemo_messages.c's, which encrypts for XMPP users who speak
+     * OMEMO; set by the loop (this floor may not name it). Returns the
+     * stanza to store and send (st itself, or a new one the caller
+     * releases too). */
+    xmpp_stanza_t *(*seal_stanza)(struct gateway *gw, xmpp_stanza_t *st);
     /* How room events leave: features/e2ee_outbound.c's, which encrypts
      * for encrypted rooms; set by the loop (this floor may not name it). */
     gateway_send_event_fn *send_event;

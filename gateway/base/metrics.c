@@ -67,6 +67,9 @@ static const char *const counter_names[CNT_COUNT] = {
     [CNT_E2EE_DEVICE_CHANGES] = "isthmus_e2ee_device_list_changes_total",
     [CNT_E2EE_KEYREQ_ANSWERED] = "isthmus_e2ee_key_requests_answered_total",
     [CNT_E2EE_KEYREQ_REFUSED] = "isthmus_e2ee_key_requests_refused_total",
+    [CNT_OMEMO_DECRYPTED] = "isthmus_omemo_messages_decrypted_total",
+    [CNT_OMEMO_UNDECRYPTABLE] = "isthmus_omemo_messages_undecryptable_total",
+    [CNT_OMEMO_ENCRYPTED] = "isthmus_omemo_messages_encrypted_total",
 };
 
 int64_t metrics_now_us(void)

@@ -41,6 +41,9 @@ enum metric_counter {
     CNT_E2EE_DEVICE_CHANGES, /* users whose devices changed (MSC3202) */
     CNT_E2EE_KEYREQ_ANSWERED, /* others' key requests answered */
     CNT_E2EE_KEYREQ_REFUSED,  /* ... refused by policy */
+    CNT_OMEMO_DECRYPTED,     /* OMEMO messages from XMPP decrypted */
+    CNT_OMEMO_UNDECRYPTABLE, /* ... that did not decrypt (sender told) */
+    CNT_OMEMO_ENCRYPTED,     /* messages to XMPP sent OMEMO-encrypted */
     CNT_COUNT
 };
 

@@ -108,7 +108,12 @@ static void send_one(struct gateway *gw, int64_t id, const char *xml,
 
 int to_xmpp_enqueue(struct gateway *gw, const char *queue, xmpp_stanza_t *st)
 {
-    char *xml = xmsg_stanza_to_xml(st);
+    /* Encrypted (where the recipient speaks OMEMO) before it is stored:
+     * the outbox holds, and a resend sends, only the ciphertext. */
+    xmpp_stanza_t *sealed = gw->seal_stanza ? gw->seal_stanza(gw, st) : st;
+    char *xml = xmsg_stanza_to_xml(sealed);
+    if (sealed != st)
+        xmpp_stanza_release(sealed);
     if (!xml)
         return -1;
     int64_t id = store_outbox_add(gw->store, queue, OUTBOX_STANZA, xml,

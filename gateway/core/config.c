@@ -65,6 +65,7 @@ static const struct key_spec keys[] = {
     { "e2ee", "enabled", T_BOOL, OFF(e2ee_enabled), false, "true", 0, 0 },
     { "e2ee", "encrypt_new_dms", T_BOOL, OFF(e2ee_encrypt_new_dms), false,
       "true", 0, 0 },
+    { "e2ee", "omemo", T_BOOL, OFF(e2ee_omemo), false, "true", 0, 0 },
     { "e2ee", "key_wait_seconds", T_INT, OFF(e2ee_key_wait_s), false, "60",
       1, 86400 },
     { "log", "level", T_LOGLEVEL, OFF(log_level), false, "info", 0, 0 },

@@ -39,6 +39,7 @@ struct config {
     bool e2ee_enabled;       /* ghosts get devices; encrypted rooms work */
     int e2ee_key_wait_s;     /* how long an event waits for its room key */
     bool e2ee_encrypt_new_dms; /* DMs the gateway opens are encrypted */
+    bool e2ee_omemo;         /* puppet JIDs are OMEMO devices */
     /* [log] */
     int log_level;           /* enum log_level */
 

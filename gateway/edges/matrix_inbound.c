@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "gateway/features/e2ee.h"
+#include "gateway/features/omemo.h"
 #include "gateway/features/m2x_env.h"
 #include "common/utf8.h"
 #include "gateway/features/avatars.h"
@@ -92,6 +93,16 @@ static json_t *join_item_decode(const char *payload, struct join_item *out,
 
 /* ------------------------------------------------------- room events -- */
 
+/* omemo_ready_cb: the DM's join waited for the XMPP user's devices. */
+static void kick_join(struct gateway *gw, void *ud)
+{
+    /* Not while stopping (the iqs are cancelled then): the join is in
+     * the outbox and runs at the next start. */
+    if (!gw->stop)
+        queues_kick(gw, ud);
+    free(ud);
+}
+
 static void on_member(struct gateway *gw, const struct mx_event *ev)
 {
     struct mx_member m;
@@ -142,7 +153,15 @@ static void on_member(struct gateway *gw, const struct mx_event *ev)
         char *queue = xasprintf("join %s", ev->room_id);
         store_outbox_add(gw->store, queue, OUTBOX_MATRIX_JOIN, payload,
                          gateway_now_ms());
-        queues_kick(gw, queue);
+        /* The ghost joins once the gateway knows whether the XMPP user
+         * speaks OMEMO (and has sessions with their devices), so that the
+         * first message is already encrypted. */
+        char *puppet = NULL;
+        if (ids_matrix_to_jid(&gw->ids, ev->sender, &puppet, &why) == 0)
+            omemo_peer_meet(gw, puppet, jid, kick_join, xstrdup(queue));
+        else
+            queues_kick(gw, queue);
+        free(puppet);
         free(queue);
         free(payload);
         free(jid);

@@ -13,6 +13,7 @@
 #include "gateway/features/mam.h"
 #include "gateway/features/avatars.h"
 #include "gateway/features/encrypted.h"
+#include "gateway/features/omemo.h"
 #include "gateway/base/metrics.h"
 #include "gateway/room/muc_gateway.h"
 #include "gateway/room/relay.h"
@@ -98,10 +99,28 @@ static bool on_message_at(struct gateway *gw, xmpp_stanza_t *st,
     struct xmsg m;
     const char *why;
     bool taken = false;
-    /* Parsed here, once, whatever the conversation: an OMEMO message will
-     * be decrypted just before this line. */
+    if (omemo_pubsub_event(gw, st))
+        return false; /* a contact's OMEMO devices changed */
+    /* An OMEMO message to a puppet is decrypted first; from here on it is
+     * the message as if it had been sent in clear (only in memory). */
+    xmpp_stanza_t *plain = NULL;
+    switch (omemo_xmpp_decrypt(gw, st, &plain, &why)) {
+    case OMEMO_IN_PLAIN:
+        break;
+    case OMEMO_IN_DECRYPTED:
+        st = plain;
+        break;
+    case OMEMO_IN_CONSUMED:
+        return false;
+    case OMEMO_IN_FAILED:
+        encrypted_xmpp_undecryptable(gw, st, why);
+        return false;
+    }
+    /* Parsed here, once, whatever the conversation. */
     if (xmsg_parse(st, &m, &why) < 0) {
         refuse(gw, st, a, "modify", "bad-request", why);
+        if (plain)
+            xmpp_stanza_release(plain);
         return false;
     }
     if (from_is_acceptable(gw, m.from) && portal_xmpp_message(gw, st, &m))
@@ -186,6 +205,8 @@ static bool on_message_at(struct gateway *gw, xmpp_stanza_t *st,
 
     char *bare = ids_jid_bare(m.from);
     char *peer = ids_jid_bare(m.to);
+    if (!groupchat)
+        omemo_peer_meet(gw, peer, bare, NULL, NULL);
     const char *dedupe_id = xmsg_dedupe_id(&m);
     if (dedupe_id) {
         char *event_id = NULL;
@@ -249,6 +270,8 @@ out_target:
     free(target);
 out:
     xmsg_free(&m);
+    if (plain)
+        xmpp_stanza_release(plain);
     return taken;
 }
 
@@ -452,7 +475,11 @@ static bool iq_version(struct iq_ctx *c)
 /* XEP-0084: answered by avatars.c, when it is an avatar request. */
 static bool iq_pubsub(struct iq_ctx *c)
 {
-    return avatars_pubsub_get(c->gw, c->st, c->mxid);
+    char *puppet = ids_jid_bare(c->to);
+    bool done = omemo_pubsub_get(c->gw, c->st, puppet) ||
+                avatars_pubsub_get(c->gw, c->st, c->mxid);
+    free(puppet);
+    return done;
 }
 
 static bool iq_vcard(struct iq_ctx *c)

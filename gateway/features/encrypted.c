@@ -30,6 +30,21 @@ void encrypted_refuse_xmpp(struct gateway *gw, xmpp_stanza_t *st,
     free(text);
 }
 
+void encrypted_xmpp_undecryptable(struct gateway *gw, xmpp_stanza_t *st,
+                                  const char *why)
+{
+    log_info("xmpp: an OMEMO message from %s did not decrypt: %s",
+             xmpp_stanza_get_from(st), why);
+    char *text = xasprintf("The gateway could not decrypt this OMEMO "
+                           "message, so it was not delivered: %s.", why);
+    metrics_inc(CNT_REFUSED);
+    xmpp_stanza_t *r = stanza_error_reply(gw->xmpp, st, "modify",
+                                          "not-acceptable", text);
+    gateway_send_now(gw, r);
+    xmpp_stanza_release(r);
+    free(text);
+}
+
 /* The XMPP side is told in place of the message, under its event id, so
  * that a replay after a crash is recognised by the client. */
 static void fill_placeholder(struct gateway *gw, xmpp_stanza_t *st, void *ud)

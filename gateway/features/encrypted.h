@@ -15,6 +15,11 @@
 void encrypted_refuse_xmpp(struct gateway *gw, xmpp_stanza_t *st,
                            const char *scheme);
 
+/* An OMEMO message to a puppet that did not decrypt (why: a phrase):
+ * answered with an error the sender's client shows, saying why. */
+void encrypted_xmpp_undecryptable(struct gateway *gw, xmpp_stanza_t *st,
+                                  const char *why);
+
 /* An m.room.encrypted event in a bridged room that cannot be decrypted
  * (why: a short phrase, e.g. "its key never arrived"): its sender gets a
  * notice in the room, and the XMPP side a message saying that the sender

@@ -162,9 +162,10 @@ class MatrixUser:
         assert isinstance(resp, RoomCreateResponse), resp
         return resp.room_id
 
-    async def send(self, room_id, body, msgtype="m.text"):
+    async def send(self, room_id, body, msgtype="m.text", content=None):
         resp = await self.client.room_send(
-            room_id, "m.room.message", {"msgtype": msgtype, "body": body})
+            room_id, "m.room.message",
+            content or {"msgtype": msgtype, "body": body})
         assert isinstance(resp, RoomSendResponse), resp
         return resp.event_id
 

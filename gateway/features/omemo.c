@@ -1,0 +1,168 @@
+/* The OMEMO state and each puppet's device over the store. */
+#include "gateway/features/omemo_state.h"
+
+#include "gateway/base/context.h"
+#include "gateway/base/effects.h"
+
+#include "common/log.h"
+#include "common/mem.h"
+#include "store/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct omemo_state *omemo_state_new(void)
+{
+    struct omemo_state *s = xcalloc(1, sizeof *s);
+    s->lib = omemo_lib_new();
+    return s;
+}
+
+void omemo_state_free(struct omemo_state *s)
+{
+    if (!s)
+        return;
+    /* A refresh still running at shutdown has its iq cancelled (and
+     * ended) with the component, before this. */
+    for (int i = 0; i < s->n_refreshing; i++) {
+        free(s->refreshing[i].waiters);
+        free(s->refreshing[i].key);
+    }
+    free(s->refreshing);
+    strmap_clear(&s->met);
+    omemo_lib_free(s->lib);
+    free(s);
+}
+
+bool omemo_active(const struct gateway *gw)
+{
+    return gw->cfg.e2ee_omemo && gw->omemo && gw->omemo->lib;
+}
+
+bool omemo_refresh_begin(struct omemo_state *s, const char *key,
+                         omemo_ready_cb *cb, void *ud)
+{
+    struct omemo_refresh *r = NULL;
+    for (int i = 0; i < s->n_refreshing && !r; i++)
+        if (strcmp(s->refreshing[i].key, key) == 0)
+            r = &s->refreshing[i];
+    bool fresh = !r;
+    if (fresh) {
+        s->refreshing = xrealloc(s->refreshing,
+                                 (size_t)(s->n_refreshing + 1) *
+                                     sizeof *s->refreshing);
+        r = &s->refreshing[s->n_refreshing++];
+        *r = (struct omemo_refresh){ xstrdup(key), NULL, 0 };
+    }
+    if (cb) {
+        r->waiters = xrealloc(r->waiters, (size_t)(r->n_waiters + 1) *
+                                              sizeof *r->waiters);
+        r->waiters[r->n_waiters++] = (struct omemo_waiter){ cb, ud };
+    }
+    return fresh;
+}
+
+void omemo_refresh_done(struct gateway *gw, const char *key)
+{
+    struct omemo_state *s = gw->omemo;
+    for (int i = 0; i < s->n_refreshing; i++) {
+        if (strcmp(s->refreshing[i].key, key) != 0)
+            continue;
+        struct omemo_refresh r = s->refreshing[i];
+        s->refreshing[i] = s->refreshing[--s->n_refreshing];
+        /* Taken out first: a waiter may start another refresh. */
+        for (int w = 0; w < r.n_waiters; w++)
+            r.waiters[w].cb(gw, r.waiters[w].ud);
+        free(r.waiters);
+        free(r.key);
+        return;
+    }
+}
+
+void omemo_peer_meet(struct gateway *gw, const char *puppet_jid,
+                     const char *user_bare, omemo_ready_cb *cb, void *ud)
+{
+    if (!omemo_active(gw)) {
+        if (cb)
+            cb(gw, ud);
+        return;
+    }
+    char *key = xasprintf("%s %s", puppet_jid, user_bare);
+    if (!strmap_get(&gw->omemo->met, key)) {
+        strmap_put(&gw->omemo->met, key, "");
+        omemo_peer_refresh(gw, puppet_jid, user_bare, cb, ud);
+    } else if (cb) {
+        cb(gw, ud);
+    }
+    free(key);
+}
+
+/* ------------------------------------------------- records in the store -- */
+
+static int rec_get(void *ud, enum omemo_record_kind kind, const char *name,
+                   uint32_t id, uint8_t **data, size_t *len)
+{
+    struct omemo_owner *o = ud;
+    return store_omemo_get(o->gw->store, o->jid, (int)kind, name, id, data,
+                           len);
+}
+
+static int rec_put(void *ud, enum omemo_record_kind kind, const char *name,
+                   uint32_t id, const uint8_t *data, size_t len)
+{
+    struct omemo_owner *o = ud;
+    return store_omemo_put(o->gw->store, o->jid, (int)kind, name, id, data,
+                           len);
+}
+
+static int rec_del(void *ud, enum omemo_record_kind kind, const char *name,
+                   uint32_t id)
+{
+    struct omemo_owner *o = ud;
+    return store_omemo_del(o->gw->store, o->jid, (int)kind, name, id);
+}
+
+static int rec_ids(void *ud, enum omemo_record_kind kind, const char *name,
+                   uint32_t **ids)
+{
+    struct omemo_owner *o = ud;
+    return store_omemo_ids(o->gw->store, o->jid, (int)kind, name, ids);
+}
+
+struct omemo_device *omemo_puppet_open(struct gateway *gw,
+                                       const char *puppet_jid,
+                                       struct omemo_owner *owner,
+                                       const char **why)
+{
+    owner->gw = gw;
+    owner->jid = xstrdup(puppet_jid);
+    if (!omemo_active(gw)) {
+        *why = "OMEMO is off on this gateway";
+        return NULL;
+    }
+    struct omemo_records recs = { rec_get, rec_put, rec_del, rec_ids, owner };
+    struct omemo_device *d = omemo_device_open(gw->omemo->lib, &recs, why);
+    if (!d)
+        log_warn("omemo: %s has no OMEMO device: %s", puppet_jid, *why);
+    return d;
+}
+
+void omemo_puppet_close(struct omemo_device *d, struct omemo_owner *owner)
+{
+    omemo_device_close(d);
+    free(owner->jid);
+    owner->jid = NULL;
+}
+
+int omemo_user_devices(struct gateway *gw, const char *user, uint32_t **ids)
+{
+    return store_omemo_ids(gw->store, "", OMEMO_REC_USER_DEVICE, user, ids);
+}
+
+void omemo_user_device_add(struct gateway *gw, const char *user,
+                           uint32_t device)
+{
+    static const uint8_t known = 1;
+    store_omemo_put(gw->store, "", OMEMO_REC_USER_DEVICE, user, device,
+                    &known, 1);
+}

@@ -1,0 +1,258 @@
+/* OMEMO's PEP: the puppets' device lists and bundles, which the
+ * component serves itself (the XMPP server's PEP serves only its own
+ * users), and the XMPP users' own, fetched from their servers so that
+ * what a Matrix user says reaches every one of their devices. */
+#include "gateway/features/omemo_state.h"
+
+#include "gateway/base/context.h"
+#include "gateway/base/effects.h"
+
+#include "common/log.h"
+#include "common/mem.h"
+#include "xep/component.h"
+#include "xep/omemo.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FETCH_TIMEOUT_MS 15000
+
+/* ------------------------------------------------- serving the puppets -- */
+
+bool omemo_pubsub_get(struct gateway *gw, xmpp_stanza_t *iq,
+                      const char *puppet_jid)
+{
+    xmpp_stanza_t *items;
+    const char *node = omemo_pubsub_node(iq, &items);
+    uint32_t asked = omemo_bundle_node_device(node);
+    bool list = node && strcmp(node, OMEMO_NODE_DEVICELIST) == 0;
+    if (!list && !asked)
+        return false;
+    struct omemo_owner owner;
+    const char *why = NULL;
+    struct omemo_device *d = omemo_puppet_open(gw, puppet_jid, &owner, &why);
+    xmpp_stanza_t *payload = NULL;
+    if (d && list) {
+        uint32_t id = omemo_device_id(d);
+        payload = omemo_devicelist_build(gw->xmpp, &id, 1);
+    } else if (d && asked == omemo_device_id(d)) {
+        struct omemo_bundle b;
+        if (omemo_device_bundle(d, &b, &why) == 0) {
+            payload = omemo_bundle_build(gw->xmpp, &b);
+            omemo_bundle_free(&b);
+        }
+    }
+    omemo_puppet_close(d, &owner);
+    xmpp_stanza_t *r;
+    if (payload) {
+        r = omemo_items_result(gw->xmpp, iq, node, payload);
+    } else {
+        /* No such device (or OMEMO is off): as PEP says of a node that
+         * does not exist. */
+        r = xmpp_iq_new(gw->xmpp, "error", xmpp_stanza_get_id(iq));
+        xmpp_stanza_set_to(r, xmpp_stanza_get_from(iq));
+        xmpp_stanza_set_from(r, xmpp_stanza_get_to(iq));
+        xmpp_stanza_t *e = xmpp_stanza_new(gw->xmpp);
+        xmpp_stanza_set_name(e, "error");
+        xmpp_stanza_set_type(e, "cancel");
+        xmpp_stanza_t *c = xmpp_stanza_new(gw->xmpp);
+        xmpp_stanza_set_name(c, "item-not-found");
+        xmpp_stanza_set_ns(c, "urn:ietf:params:xml:ns:xmpp-stanzas");
+        xmpp_stanza_add_child(e, c);
+        xmpp_stanza_release(c);
+        xmpp_stanza_add_child(r, e);
+        xmpp_stanza_release(e);
+    }
+    gateway_send_now(gw, r);
+    xmpp_stanza_release(r);
+    return true;
+}
+
+/* ---------------------------------------------- fetching a user's keys -- */
+
+struct fetch {
+    struct gateway *gw;
+    char *puppet;
+    char *user;
+    char *key; /* "puppet user": the refresh this belongs to */
+    uint32_t device;
+    int *pending; /* bundles still on their way, shared by the refresh */
+};
+
+static void fetch_free(struct fetch *f)
+{
+    free(f->puppet);
+    free(f->user);
+    free(f->key);
+    free(f);
+}
+
+static int ask(struct gateway *gw, const char *puppet, const char *user,
+               const char *node, component_iq_cb cb, void *ud)
+{
+    xmpp_stanza_t *ps = xmpp_stanza_new(gw->xmpp);
+    xmpp_stanza_set_name(ps, "pubsub");
+    xmpp_stanza_set_ns(ps, "http://jabber.org/protocol/pubsub");
+    xmpp_stanza_t *items = xmpp_stanza_new(gw->xmpp);
+    xmpp_stanza_set_name(items, "items");
+    xmpp_stanza_set_attribute(items, "node", node);
+    xmpp_stanza_add_child(ps, items);
+    xmpp_stanza_release(items);
+    struct component_query q = { .from = puppet, .to = user, .payload = ps };
+    int rc = component_query(gw->component, &q, FETCH_TIMEOUT_MS, cb, ud);
+    xmpp_stanza_release(ps);
+    return rc;
+}
+
+static void refresh_step_done(struct fetch *f)
+{
+    if (--*f->pending == 0) {
+        omemo_refresh_done(f->gw, f->key);
+        free(f->pending);
+    }
+    fetch_free(f);
+}
+
+static void on_bundle(xmpp_stanza_t *result, void *ud)
+{
+    struct fetch *f = ud;
+    struct gateway *gw = f->gw;
+    xmpp_stanza_t *items = NULL;
+    const char *type = result ? xmpp_stanza_get_type(result) : NULL;
+    if (type && strcmp(type, "result") == 0)
+        omemo_pubsub_node(result, &items);
+    xmpp_stanza_t *el = omemo_first_item_payload(items);
+    struct omemo_bundle b;
+    const char *why = "no answer";
+    if (el && omemo_bundle_parse(el, &b, &why) == 0) {
+        struct omemo_owner owner;
+        struct omemo_device *d = omemo_puppet_open(gw, f->puppet, &owner,
+                                                   &why);
+        if (d && omemo_session_from_bundle(d, f->user, f->device, &b, &why) ==
+                     0)
+            log_info("omemo: %s has a session with device %u of %s",
+                     f->puppet, f->device, f->user);
+        else
+            log_warn("omemo: no session with device %u of %s: %s",
+                     f->device, f->user, why);
+        omemo_puppet_close(d, &owner);
+        omemo_bundle_free(&b);
+    } else {
+        log_info("omemo: no bundle for device %u of %s: %s", f->device,
+                 f->user, el ? why : "the server has none");
+    }
+    refresh_step_done(f);
+}
+
+static void fetch_bundles(struct fetch *list_fetch, const uint32_t *ids, int n)
+{
+    struct gateway *gw = list_fetch->gw;
+    struct omemo_owner owner;
+    const char *why;
+    struct omemo_device *d = omemo_puppet_open(gw, list_fetch->puppet, &owner,
+                                               &why);
+    for (int i = 0; d && i < n; i++) {
+        if (omemo_has_session(d, list_fetch->user, ids[i]))
+            continue;
+        struct fetch *f = xcalloc(1, sizeof *f);
+        *f = (struct fetch){ gw, xstrdup(list_fetch->puppet),
+                             xstrdup(list_fetch->user),
+                             xstrdup(list_fetch->key), ids[i],
+                             list_fetch->pending };
+        char node[64];
+        snprintf(node, sizeof node, "%s%u", OMEMO_NODE_BUNDLES, ids[i]);
+        ++*f->pending;
+        if (ask(gw, f->puppet, f->user, node, on_bundle, f) < 0) {
+            --*f->pending;
+            fetch_free(f);
+        }
+    }
+    omemo_puppet_close(d, &owner);
+}
+
+/* The device list replaces what was known of the user's devices. */
+static void take_devicelist(struct gateway *gw, const char *user,
+                            const uint32_t *ids, int n)
+{
+    uint32_t *known = NULL;
+    int k = omemo_user_devices(gw, user, &known);
+    for (int i = 0; i < k; i++) {
+        bool still = false;
+        for (int j = 0; j < n && !still; j++)
+            still = ids[j] == known[i];
+        if (!still)
+            store_omemo_del(gw->store, "", OMEMO_REC_USER_DEVICE, user,
+                            known[i]);
+    }
+    free(known);
+    for (int i = 0; i < n; i++)
+        omemo_user_device_add(gw, user, ids[i]);
+}
+
+static void on_devicelist(xmpp_stanza_t *result, void *ud)
+{
+    struct fetch *f = ud;
+    struct gateway *gw = f->gw;
+    const char *type = result ? xmpp_stanza_get_type(result) : NULL;
+    xmpp_stanza_t *items = NULL;
+    if (type && strcmp(type, "result") == 0) {
+        omemo_pubsub_node(result, &items);
+        uint32_t *ids = NULL;
+        int n = omemo_devicelist_parse(omemo_first_item_payload(items), &ids);
+        if (n >= 0) {
+            take_devicelist(gw, f->user, ids, n);
+            log_info("omemo: %s has %d OMEMO device(s)", f->user, n);
+            fetch_bundles(f, ids, n);
+        }
+        free(ids);
+    } else if (type && strcmp(type, "error") == 0) {
+        /* No list (or not readable): the user has no OMEMO to speak of. */
+        take_devicelist(gw, f->user, NULL, 0);
+        log_info("omemo: %s publishes no OMEMO device list", f->user);
+    }
+    refresh_step_done(f);
+}
+
+void omemo_peer_refresh(struct gateway *gw, const char *puppet_jid,
+                        const char *user_bare, omemo_ready_cb *cb, void *ud)
+{
+    if (!omemo_active(gw)) {
+        if (cb)
+            cb(gw, ud);
+        return;
+    }
+    char *key = xasprintf("%s %s", puppet_jid, user_bare);
+    if (!omemo_refresh_begin(gw->omemo, key, cb, ud)) {
+        free(key);
+        return;
+    }
+    struct fetch *f = xcalloc(1, sizeof *f);
+    *f = (struct fetch){ gw, xstrdup(puppet_jid), xstrdup(user_bare), key, 0,
+                         xcalloc(1, sizeof(int)) };
+    *f->pending = 1;
+    if (ask(gw, puppet_jid, user_bare, OMEMO_NODE_DEVICELIST, on_devicelist,
+            f) < 0)
+        refresh_step_done(f);
+}
+
+bool omemo_pubsub_event(struct gateway *gw, xmpp_stanza_t *msg)
+{
+    xmpp_stanza_t *items = NULL;
+    const char *node = omemo_pubsub_node(msg, &items);
+    const char *from = xmpp_stanza_get_from(msg);
+    if (!node || !from || strcmp(node, OMEMO_NODE_DEVICELIST) != 0)
+        return false;
+    if (!omemo_active(gw))
+        return true;
+    uint32_t *ids = NULL;
+    char *user = xstrndup(from, strcspn(from, "/"));
+    int n = omemo_devicelist_parse(omemo_first_item_payload(items), &ids);
+    if (n >= 0) {
+        take_devicelist(gw, user, ids, n);
+        log_info("omemo: %s announced %d OMEMO device(s)", user, n);
+    }
+    free(ids);
+    free(user);
+    return true;
+}

@@ -1,0 +1,65 @@
+/* Shared by omemo.c, omemo_pep.c and omemo_messages.c only. */
+#ifndef ISTHMUS_GATEWAY_FEATURES_OMEMO_STATE_H
+#define ISTHMUS_GATEWAY_FEATURES_OMEMO_STATE_H
+
+#include "gateway/features/omemo.h"
+
+#include "common/strmap.h"
+#include "xep/crypto/omemo_crypto.h"
+
+#include <stdint.h>
+
+/* Records of the gateway's own beyond the device's (owner ""): an XMPP
+ * user's devices as their device list last said (name: their bare JID,
+ * id: the device). */
+#define OMEMO_REC_USER_DEVICE 100
+
+/* Someone waiting for a refresh to end. */
+struct omemo_waiter {
+    omemo_ready_cb *cb;
+    void *ud;
+};
+struct omemo_refresh {
+    char *key; /* "puppet user" */
+    struct omemo_waiter *waiters;
+    int n_waiters;
+};
+
+struct omemo_state {
+    struct omemo_lib *lib;
+    /* The refreshes running, one at a time per (puppet, user). */
+    struct omemo_refresh *refreshing;
+    int n_refreshing;
+    /* "puppet user" pairs that met in this run (omemo_peer_meet). */
+    struct strmap met;
+};
+
+/* The records a puppet's device reads and writes (owner: its JID). */
+struct omemo_owner {
+    struct gateway *gw;
+    char *jid;
+};
+/* Opens the puppet's device, creating it the first time (then its device
+ * list and bundle are announced: omemo_announce). NULL with *why. Close
+ * with omemo_puppet_close. */
+struct omemo_device *omemo_puppet_open(struct gateway *gw,
+                                       const char *puppet_jid,
+                                       struct omemo_owner *owner,
+                                       const char **why);
+void omemo_puppet_close(struct omemo_device *d, struct omemo_owner *owner);
+
+/* The devices the user's device list named (malloc'd in *ids, the caller
+ * frees): how many, or -1. */
+int omemo_user_devices(struct gateway *gw, const char *user, uint32_t **ids);
+/* Adds a device to what is known of the user's devices. */
+void omemo_user_device_add(struct gateway *gw, const char *user,
+                           uint32_t device);
+/* Marks a refresh of (puppet, user) as running, with cb (may be NULL)
+ * to call when it ends: true when it was not running yet (the caller
+ * starts it), false when cb was added to the one running. */
+bool omemo_refresh_begin(struct omemo_state *s, const char *key,
+                         omemo_ready_cb *cb, void *ud);
+/* Ends it: every waiter is called, once. */
+void omemo_refresh_done(struct gateway *gw, const char *key);
+
+#endif

@@ -1,0 +1,190 @@
+"""OMEMO through the gateway: every Matrix user's JID is a legacy OMEMO
+device, served by the component itself, so that an XMPP client with OMEMO
+on (here slixmpp-omemo, the python-omemo stack) talks to Matrix users
+encrypted, both ways, with the plaintext only in the gateway's memory."""
+
+import glob
+
+import pytest
+
+from omemo_peer import LEGACY, OmemoXmppUser
+from peers import unique
+from test_dm import ghost_id, puppet_jid
+from test_e2ee import e2ee_user, encrypted_dm
+from test_rich import replaced_id
+
+# slixmpp-omemo 2.2.0 reaches plugins the way slixmpp 1.17 deprecates.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Accessing plugins through the XMPP object:DeprecationWarning")
+
+CORRECT = "urn:xmpp:message-correct:0"
+
+
+@pytest.fixture
+async def dave(cluster, gateway):
+    """A fresh XMPP user whose client speaks legacy OMEMO."""
+    user = await OmemoXmppUser(cluster.prosody, unique("dave"),
+                               versions="legacy").connect()
+    yield user
+    await user.disconnect()
+
+
+def assert_not_at_rest(cluster, *markers):
+    """No marker in the gateway's store, Synapse's database or Prosody's
+    data (its archive included)."""
+    files = glob.glob(str(cluster.isthmus.dir / "isthmus.db*")) + \
+        glob.glob(str(cluster.synapse.dir / "*.db*")) + \
+        glob.glob(str(cluster.prosody.dir / "**" / "*"), recursive=True)
+    assert files
+    for path in files:
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except (IsADirectoryError, PermissionError):
+            continue
+        for marker in markers:
+            assert marker.encode() not in data, f"{marker} in {path}"
+
+
+async def test_a_puppet_publishes_one_omemo_device(dave, bob):
+    devices = await dave.device_ids(puppet_jid(bob), version="legacy")
+    assert len(devices) == 1, devices
+    device = next(iter(devices))
+    assert 0 < device < 2 ** 31
+    # Its bundle is a valid one (the peer checks the signature).
+    await dave.bundle(puppet_jid(bob), device, "legacy")
+    # The same device every time: it is kept, not made anew.
+    assert await dave.device_ids(puppet_jid(bob), version="legacy") == \
+        devices
+
+
+async def test_an_omemo_dm_both_ways(cluster, gateway, dave, bob):
+    before = gateway.metrics()
+    secret = unique("omemo-canary-")
+    first = await dave.send_encrypted(puppet_jid(bob), f"hi {secret}",
+                                      version="legacy")
+    room_id, invite = await bob.wait_invite()
+    assert invite.sender == ghost_id(dave)
+    await bob.join(room_id)
+    _, event = await bob.wait_message(
+        lambda r, e: r == room_id and e.body == f"hi {secret}",
+        what="dave's OMEMO message, decrypted, on Matrix")
+    assert event.sender == ghost_id(dave)
+
+    # The answer reaches dave encrypted, never in clear.
+    answer = unique("answer-canary-")
+    await bob.send(room_id, f"back {answer}")
+    got = await dave.wait_encrypted(
+        lambda m: m.body == f"back {answer}",
+        what="bob's answer, OMEMO-encrypted")
+    assert got.namespace == LEGACY
+    assert got.sender.split("/")[0] == puppet_jid(bob)
+    assert answer not in str(got.stanza["body"])
+
+    # A correction from XMPP edits the Matrix message.
+    await dave.send_encrypted(
+        puppet_jid(bob), f"hi again {secret}", version="legacy",
+        extra=[f"<replace xmlns='{CORRECT}' id='{first}'/>"])
+    _, edit = await bob.wait_message(
+        lambda r, e: r == room_id and e.body == f"* hi again {secret}"
+        or (e.source["content"].get("m.new_content") or {}).get("body")
+        == f"hi again {secret}",
+        what="dave's encrypted correction as an edit")
+    assert edit.source["content"]["m.relates_to"]["rel_type"] == "m.replace"
+    assert edit.source["content"]["m.relates_to"]["event_id"] == \
+        event.event_id
+
+    # An edit from Matrix reaches dave encrypted, as a correction.
+    bob_first = got.id
+    await bob.send(room_id, None, content={
+        "msgtype": "m.text", "body": "* fixed answer",
+        "m.new_content": {"msgtype": "m.text", "body": "fixed answer"},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": bob_first}})
+    fixed = await dave.wait_encrypted(lambda m: m.body == "fixed answer",
+                                      what="bob's edit, encrypted")
+    assert fixed.element(f"{{{CORRECT}}}replace").get("id") == bob_first
+
+    assert dave.plain.empty(), "something reached dave in clear"
+    after = gateway.metrics()
+    assert after["isthmus_omemo_messages_decrypted_total"] >= \
+        before.get("isthmus_omemo_messages_decrypted_total", 0) + 2
+    assert after["isthmus_omemo_messages_encrypted_total"] >= \
+        before.get("isthmus_omemo_messages_encrypted_total", 0) + 2
+
+
+async def test_matrix_writes_first_and_both_devices_read_it(cluster,
+                                                            gateway, bob):
+    phone = await OmemoXmppUser(cluster.prosody, unique("erin"),
+                                resource="phone", versions="legacy").connect()
+    laptop = await OmemoXmppUser(cluster.prosody, phone.name,
+                                 resource="laptop", register=False,
+                                 versions="legacy").connect()
+    try:
+        # The gateway learns erin's devices when the DM opens, so the
+        # very first message is already encrypted, to both of them.
+        room_id = await bob.create_dm(ghost_id(phone))
+        await bob.wait_member(
+            lambda r, e: r == room_id and e.state_key == ghost_id(phone)
+            and e.membership == "join", what="the ghost joining the DM")
+        await bob.send(room_id, "first, from Matrix")
+        for device in (phone, laptop):
+            got = await device.wait_encrypted(
+                lambda m: m.body == "first, from Matrix",
+                what=f"bob's first message on erin's {device.full_jid}")
+            assert got.sender.split("/")[0] == puppet_jid(bob)
+        assert phone.plain.empty() and laptop.plain.empty()
+
+        await laptop.send_encrypted(puppet_jid(bob), "from the laptop",
+                                    version="legacy")
+        await bob.wait_message(lambda r, e: e.body == "from the laptop",
+                               what="erin's laptop's message")
+    finally:
+        await laptop.disconnect()
+        await phone.disconnect()
+
+
+async def test_both_sides_encrypted_leave_nothing_at_rest(cluster, gateway,
+                                                          dave, tmp_path):
+    """Megolm on Matrix, OMEMO on XMPP: the text is in clear only inside
+    the gateway."""
+    carol = await e2ee_user(cluster, tmp_path)
+    try:
+        room_id = await encrypted_dm(carol, dave)
+        to_xmpp = unique("m2x-canary-")
+        await carol.send(room_id, f"sealed {to_xmpp}")
+        await dave.wait_encrypted(lambda m: m.body == f"sealed {to_xmpp}",
+                                  what="carol's Megolm message as OMEMO")
+        to_matrix = unique("x2m-canary-")
+        await dave.send_encrypted(puppet_jid(carol), f"sealed {to_matrix}",
+                                  version="legacy")
+        _, got = await carol.wait_message(
+            lambda r, e: r == room_id and e.body == f"sealed {to_matrix}",
+            what="dave's OMEMO message as Megolm")
+        assert got.decrypted
+        assert dave.plain.empty()
+        assert_not_at_rest(cluster, to_xmpp, to_matrix)
+    finally:
+        await carol.close()
+
+
+async def test_a_message_that_does_not_decrypt_is_refused_with_a_reason(
+        dave, bob):
+    device = next(iter(await dave.device_ids(puppet_jid(bob),
+                                             version="legacy")))
+    msg = dave.client.make_message(mto=puppet_jid(bob), mtype="chat")
+    msg.append(_xml(
+        f"<encrypted xmlns='{LEGACY}'><header sid='4242'>"
+        f"<key rid='{device}' prekey='true'>AAECAwQFBgcICQ==</key>"
+        "<iv>AAAAAAAAAAAAAAAA</iv></header>"
+        "<payload>AAAA</payload></encrypted>"))
+    msg["body"] = "I sent you an OMEMO encrypted message"
+    msg.send()
+    err = await dave.wait_message(
+        lambda m: m["type"] == "error" and m["id"] == msg["id"],
+        what="an error for the message that does not decrypt")
+    assert "could not decrypt" in err["error"]["text"]
+
+
+def _xml(text):
+    import xml.etree.ElementTree as ET
+    return ET.fromstring(text)
