@@ -41,6 +41,14 @@ bool mx_event_is_message(const char *type)
                     strcmp(type, "m.sticker") == 0);
 }
 
+bool mx_event_was_encrypted(const struct mx_event *ev)
+{
+    const char *type = ev->raw ? json_string_value(json_object_get(ev->raw,
+                                                                   "type"))
+                               : NULL;
+    return type && strcmp(type, "m.room.encrypted") == 0;
+}
+
 json_t *mx_message_content(const char *msgtype, const char *body)
 {
     /* Built directly: json_pack would parse its format string for every

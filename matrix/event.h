@@ -69,6 +69,9 @@ struct mx_bundled_edit {
 /* Whether events of this type carry a message to bridge: m.room.message,
  * and m.sticker (an image with a description, no msgtype of its own). */
 bool mx_event_is_message(const char *type);
+/* Whether the event arrived as m.room.encrypted (and was decrypted since:
+ * its type and content are then the plaintext's, its raw form is not). */
+bool mx_event_was_encrypted(const struct mx_event *ev);
 /* The same types as a JSON array, for the "types" of a request filter;
  * kept next to mx_event_is_message so the two change together. */
 #define MX_MESSAGE_TYPES_JSON "[\"m.room.message\",\"m.sticker\"]"

@@ -59,3 +59,23 @@ const char *xencrypted_scheme(xmpp_stanza_t *msg)
         xmpp_free(xmpp_stanza_get_context(msg), text);
     return otr ? "OTR" : NULL;
 }
+
+void xencrypted_mark_decrypted(xmpp_ctx_t *ctx, xmpp_stanza_t *msg,
+                               const char *scheme)
+{
+    xmpp_stanza_t *mark = xmpp_stanza_new(ctx);
+    xmpp_stanza_set_name(mark, "decrypted");
+    xmpp_stanza_set_ns(mark, NS_ISTHMUS_DECRYPTED);
+    xmpp_stanza_set_attribute(mark, "scheme", scheme);
+    xmpp_stanza_add_child(msg, mark);
+    xmpp_stanza_release(mark);
+}
+
+const char *xencrypted_decrypted_from(xmpp_stanza_t *msg)
+{
+    xmpp_stanza_t *mark = xmpp_stanza_get_child_by_name_and_ns(
+        msg, "decrypted", NS_ISTHMUS_DECRYPTED);
+    const char *scheme = mark ? xmpp_stanza_get_attribute(mark, "scheme")
+                              : NULL;
+    return scheme && strcmp(scheme, "OMEMO") == 0 ? "OMEMO" : NULL;
+}

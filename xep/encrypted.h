@@ -21,4 +21,14 @@
  * anyone wrote, and give NULL. Static string. */
 const char *xencrypted_scheme(xmpp_stanza_t *msg);
 
+/* The gateway's own mark on a message it decrypted (OMEMO, before the
+ * parse): what it was encrypted with travels with the message in clear
+ * (only in memory, and in the sealed outbox), so that the Matrix side can
+ * keep it encrypted or say that it cannot. */
+#define NS_ISTHMUS_DECRYPTED "urn:xmpp:isthmus:decrypted:0"
+void xencrypted_mark_decrypted(xmpp_ctx_t *ctx, xmpp_stanza_t *msg,
+                               const char *scheme);
+/* The scheme of that mark ("OMEMO"), or NULL. Static string. */
+const char *xencrypted_decrypted_from(xmpp_stanza_t *msg);
+
 #endif

@@ -157,6 +157,7 @@ static void parse_extensions(xmpp_stanza_t *st, struct xmsg *out)
     out->delay_ms = xmsg_delay_ms(st);
     out->subject = xml_child_text(st, "subject", NULL);
     out->encryption = xencrypted_scheme(st);
+    out->decrypted_from = xencrypted_decrypted_from(st);
     /* Only the sender's bare JID (the room, for a MUC message) may stamp
      * a stanza-id we believe. */
     const char *slash = strchr(out->from, '/');

@@ -78,6 +78,9 @@ struct xmsg {
     /* The end-to-end encryption scheme the message is in (static, see
      * xep/encrypted.h), NULL for a message in clear. */
     const char *encryption;
+    /* The scheme the gateway decrypted the message from (its own mark,
+     * xep/encrypted.h), NULL when it came in clear. */
+    const char *decrypted_from;
 };
 
 /* Fills out from a <message/>; every string is a copy (xmsg_free). Returns

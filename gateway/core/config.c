@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum value_type { T_STRING, T_INT, T_URL, T_LOGLEVEL, T_BOOL };
+enum value_type { T_STRING, T_INT, T_URL, T_LOGLEVEL, T_BOOL, T_DOWNGRADE };
 
 struct key_spec {
     const char *section;
@@ -66,6 +66,8 @@ static const struct key_spec keys[] = {
     { "e2ee", "encrypt_new_dms", T_BOOL, OFF(e2ee_encrypt_new_dms), false,
       "true", 0, 0 },
     { "e2ee", "omemo", T_BOOL, OFF(e2ee_omemo), false, "true", 0, 0 },
+    { "e2ee", "downgrade", T_DOWNGRADE, OFF(e2ee_refuse_downgrade), false,
+      "tell", 0, 0 },
     { "e2ee", "key_wait_seconds", T_INT, OFF(e2ee_key_wait_s), false, "60",
       1, 86400 },
     { "log", "level", T_LOGLEVEL, OFF(log_level), false, "info", 0, 0 },
@@ -124,6 +126,17 @@ static const char *set_value(struct config *cfg, const struct key_spec *k,
             *(bool *)field = false;
         else
             return "the value must be true or false";
+        return NULL;
+    case T_DOWNGRADE:
+        /* What happens to an encrypted message whose other side cannot
+         * receive it encrypted: delivered, its sender told once ("tell"),
+         * or not delivered ("refuse"). */
+        if (strcmp(value, "tell") == 0)
+            *(bool *)field = false;
+        else if (strcmp(value, "refuse") == 0)
+            *(bool *)field = true;
+        else
+            return "the value must be tell or refuse";
         return NULL;
     case T_LOGLEVEL: {
         enum log_level lv;

@@ -40,6 +40,10 @@ struct config {
     int e2ee_key_wait_s;     /* how long an event waits for its room key */
     bool e2ee_encrypt_new_dms; /* DMs the gateway opens are encrypted */
     bool e2ee_omemo;         /* puppet JIDs are OMEMO devices */
+    /* [e2ee] downgrade = refuse: an encrypted message whose other side
+     * cannot receive it encrypted is refused, not delivered in clear
+     * with its sender told ("tell", the default). */
+    bool e2ee_refuse_downgrade;
     /* [log] */
     int log_level;           /* enum log_level */
 

@@ -15,6 +15,7 @@
 #include "common/mem.h"
 #include "gateway/features/e2ee.h"
 #include "gateway/features/omemo.h"
+#include "gateway/features/encrypted.h"
 #include "gateway/features/m2x_env.h"
 #include "common/utf8.h"
 #include "gateway/features/avatars.h"
@@ -232,6 +233,10 @@ static void on_message(struct gateway *gw, const struct mx_event *ev)
                  ev->sender, why);
         goto out;
     }
+    /* Encrypted on Matrix, and the XMPP user has no OMEMO to keep it so:
+     * [e2ee] downgrade says whether it goes on (and the room is told). */
+    if (encrypted_matrix_downgrade(gw, ev, &room, from, ghost))
+        goto out;
     m2x_env_for(gw, ROOM_DM, &env);
     if (m2x_translate(&msg, &env, &out, &why) < 0) {
         notify_undelivered(gw, ev->room_id, ghost, ev->event_id, why);

@@ -18,6 +18,7 @@
 #include "gateway/room/muc_gateway.h"
 #include "gateway/room/relay.h"
 #include "gateway/base/queues.h"
+#include "gateway/base/to_xmpp.h"
 #include "gateway/features/markers.h"
 #include "gateway/features/retractions.h"
 #include "gateway/core/translate.h"
@@ -47,6 +48,7 @@ struct job {
     struct store_occupant occupant; /* set for group messages */
     char *replaces;        /* a correction: the original's event id */
     json_t *media;         /* a shared file's event content, once uploaded */
+    bool e2ee_checked;     /* a decrypted message may go into the room */
 };
 
 static void job_done(struct job *j)
@@ -223,9 +225,75 @@ static void on_media(struct gateway *gw, json_t *content,
     send_event(j);
 }
 
+static void send_event(struct job *j);
+
+/* A message that came end-to-end encrypted into a Matrix room that is
+ * not: refused ([e2ee] downgrade = refuse), or delivered with its sender
+ * told, once per conversation, that it left encryption at the gateway. */
+static void on_room_encryption(struct gateway *gw, int encrypted,
+                               const char *why, void *ud)
+{
+    struct job *j = ud;
+    if (encrypted < 0) {
+        char *text = xasprintf("could not tell whether the Matrix room is "
+                               "encrypted (%s); send it again", why);
+        job_fail(j, "recipient-unavailable", text);
+        free(text);
+        return;
+    }
+    j->e2ee_checked = true;
+    if (encrypted == 0 && gw->cfg.e2ee_refuse_downgrade) {
+        char *text = xasprintf(
+            "This %s-encrypted message was not delivered: %s reads this "
+            "conversation in a Matrix room that is not end-to-end "
+            "encrypted, and this gateway does not pass encrypted messages "
+            "on in clear.", j->msg.decrypted_from, j->target);
+        job_fail(j, "not-acceptable", text);
+        free(text);
+        return;
+    }
+    if (encrypted == 0) {
+        char *key = xasprintf("downgrade told %s", j->room_id);
+        int64_t told = 0;
+        if (store_setting_get(gw->store, key, &told) != 1 || !told) {
+            store_setting_put(gw->store, key, 1);
+            char *puppet = ids_jid_bare(j->msg.to);
+            char *text = xasprintf(
+                "[isthmus] %s reads this conversation in a Matrix room that "
+                "is not end-to-end encrypted: your %s messages are "
+                "decrypted by the gateway and reach them unencrypted.",
+                j->target, j->msg.decrypted_from);
+            xmpp_stanza_t *st = xmpp_message_new(gw->xmpp, "chat",
+                                                 j->msg.from, NULL);
+            xmpp_stanza_set_from(st, puppet);
+            char *id = xasprintf("downgrade-%s", j->room_id);
+            xmpp_stanza_set_id(st, id);
+            xmpp_message_set_body(st, text);
+            char *queue = xasprintf("m2x %s", j->room_id);
+            to_xmpp_enqueue(gw, queue, st);
+            free(queue);
+            log_info("to_matrix: %s's %s messages leave encryption at the "
+                     "gateway (room %s is not encrypted); told once",
+                     j->sender_jid, j->msg.decrypted_from, j->room_id);
+            xmpp_stanza_release(st);
+            free(id);
+            free(text);
+            free(puppet);
+        }
+        free(key);
+    }
+    send_event(j);
+}
+
 static void send_event(struct job *j)
 {
     const char *why;
+    if (j->msg.decrypted_from && !j->e2ee_checked && !j->occupant.room_id) {
+        j->waited = true;
+        e2ee_room_encrypted(j->gw, j->room_id, j->ghost, on_room_encryption,
+                            j);
+        return;
+    }
     /* A file share goes to the media repository first (gateway/media.c). */
     if (!j->media && media_is_share(&j->msg)) {
         j->waited = true;

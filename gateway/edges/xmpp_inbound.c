@@ -14,6 +14,7 @@
 #include "gateway/features/avatars.h"
 #include "gateway/features/encrypted.h"
 #include "gateway/features/omemo.h"
+#include "xep/encrypted.h"
 #include "gateway/base/metrics.h"
 #include "gateway/room/muc_gateway.h"
 #include "gateway/room/relay.h"
@@ -106,6 +107,11 @@ static bool on_message_at(struct gateway *gw, xmpp_stanza_t *st,
     xmpp_stanza_t *plain = NULL;
     switch (omemo_xmpp_decrypt(gw, st, &plain, &why)) {
     case OMEMO_IN_PLAIN:
+        if (xencrypted_decrypted_from(st)) {
+            refuse(gw, st, a, "modify", "bad-request",
+                   "the message carries the gateway's own decryption mark");
+            return false;
+        }
         break;
     case OMEMO_IN_DECRYPTED:
         st = plain;

@@ -20,6 +20,15 @@ void encrypted_refuse_xmpp(struct gateway *gw, xmpp_stanza_t *st,
 void encrypted_xmpp_undecryptable(struct gateway *gw, xmpp_stanza_t *st,
                                   const char *why);
 
+/* An event that came encrypted into a DM, for an XMPP user the puppet
+ * cannot encrypt to (no OMEMO device with a session): with [e2ee]
+ * downgrade = refuse it is not delivered and its sender is told why
+ * (true: the caller drops it); by default it is delivered (false) and
+ * the room is told, once, that its messages reach XMPP unencrypted. */
+bool encrypted_matrix_downgrade(struct gateway *gw, const struct mx_event *ev,
+                                const struct store_room *room,
+                                const char *puppet, const char *ghost);
+
 /* An m.room.encrypted event in a bridged room that cannot be decrypted
  * (why: a short phrase, e.g. "its key never arrived"): its sender gets a
  * notice in the room, and the XMPP side a message saying that the sender

@@ -63,6 +63,10 @@ enum omemo_inbound {
 enum omemo_inbound omemo_xmpp_decrypt(struct gateway *gw, xmpp_stanza_t *st,
                                       xmpp_stanza_t **plain,
                                       const char **why);
+/* Whether a message from the puppet to the user would leave encrypted:
+ * the user has a device the puppet has a session with. */
+bool omemo_can_encrypt_to(struct gateway *gw, const char *puppet_jid,
+                          const char *user_bare);
 /* gw->seal_stanza: a chat message with a body from a puppet to an XMPP
  * user who has OMEMO devices leaves encrypted to every one of them. */
 xmpp_stanza_t *omemo_xmpp_encrypt(struct gateway *gw, xmpp_stanza_t *st);

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "gateway/core/ids.h"
+#include "xep/encrypted.h"
 #include "xep/omemo.h"
 #include "xep/xml.h"
 
@@ -51,6 +52,7 @@ static xmpp_stanza_t *in_clear(struct gateway *gw, xmpp_stanza_t *st,
 {
     xmpp_stanza_t *plain = omemo_message_stripped(gw->xmpp, st);
     xml_add_text_child(gw->xmpp, plain, "body", NULL, text);
+    xencrypted_mark_decrypted(gw->xmpp, plain, "OMEMO");
     return plain;
 }
 
@@ -176,6 +178,24 @@ static int keys_for(struct gateway *gw, struct omemo_device *d,
     if (missing)
         omemo_peer_refresh(gw, puppet, user, NULL, NULL);
     return got;
+}
+
+bool omemo_can_encrypt_to(struct gateway *gw, const char *puppet_jid,
+                          const char *user_bare)
+{
+    uint32_t *ids = NULL;
+    int n = omemo_user_devices(gw, user_bare, &ids);
+    bool can = false;
+    struct omemo_owner owner = { 0 };
+    const char *why;
+    struct omemo_device *d = n > 0 ? omemo_puppet_open(gw, puppet_jid, &owner,
+                                                       &why)
+                                   : NULL;
+    for (int i = 0; d && i < n && !can; i++)
+        can = omemo_has_session(d, user_bare, ids[i]);
+    omemo_puppet_close(d, &owner);
+    free(ids);
+    return can;
 }
 
 xmpp_stanza_t *omemo_xmpp_encrypt(struct gateway *gw, xmpp_stanza_t *st)

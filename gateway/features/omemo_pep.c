@@ -207,8 +207,9 @@ static void on_devicelist(xmpp_stanza_t *result, void *ud)
         }
         free(ids);
     } else if (type && strcmp(type, "error") == 0) {
-        /* No list (or not readable): the user has no OMEMO to speak of. */
-        take_devicelist(gw, f->user, NULL, 0);
+        /* No list (or not readable). Devices that wrote to a puppet are
+         * kept: some clients (Profanity 0.13) write OMEMO without ever
+         * publishing a list. An empty list, by contrast, empties it. */
         log_info("omemo: %s publishes no OMEMO device list", f->user);
     }
     refresh_step_done(f);

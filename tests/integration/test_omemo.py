@@ -188,3 +188,98 @@ async def test_a_message_that_does_not_decrypt_is_refused_with_a_reason(
 def _xml(text):
     import xml.etree.ElementTree as ET
     return ET.fromstring(text)
+
+
+ISTHMUS_NOTE = "[isthmus]"
+
+
+async def test_omemo_into_a_clear_matrix_room_is_delivered_and_told_once(
+        dave, bob):
+    """bob's client has no encryption, so the DM the gateway opens is in
+    clear: dave's OMEMO messages reach bob, and dave is told once, in his
+    own client (encrypted), that they leave encryption at the gateway."""
+    await dave.send_encrypted(puppet_jid(bob), "one", version="legacy")
+    room_id, _ = await bob.wait_invite()
+    await bob.join(room_id)
+    await bob.wait_message(lambda r, e: e.body == "one", what="'one'")
+    await dave.send_encrypted(puppet_jid(bob), "two", version="legacy")
+    await bob.wait_message(lambda r, e: e.body == "two", what="'two'")
+    await bob.send(room_id, "end of test")
+    notes = []
+    await dave.wait_encrypted(
+        lambda m: notes.append(m.body) if m.body.startswith(ISTHMUS_NOTE)
+        else m.body == "end of test", what="bob's last message")
+    assert len(notes) == 1, notes
+    assert "not end-to-end encrypted" in notes[0]
+    assert dave.plain.empty()
+
+
+async def test_megolm_to_an_xmpp_user_without_omemo_is_told_once(
+        cluster, gateway, alice, tmp_path):
+    carol = await e2ee_user(cluster, tmp_path)
+    try:
+        room_id = await encrypted_dm(carol, alice)
+        await carol.send(room_id, "first")
+        await alice.wait_message(lambda m: m["body"] == "first",
+                                 what="carol's first message, in clear")
+        await carol.send(room_id, "second")
+        await alice.wait_message(lambda m: m["body"] == "second",
+                                 what="carol's second message, in clear")
+        alice.send(puppet_jid(carol), "end of test")
+        notes = []
+        await carol.wait_message(
+            lambda r, e: r == room_id and (
+                notes.append(e.body) if "unencrypted" in e.body
+                else e.body == "end of test"),
+            what="alice's last message")
+        assert len(notes) == 1, notes
+        assert alice.jid in notes[0]
+    finally:
+        await carol.close()
+
+
+@pytest.fixture
+def refusing(gateway):
+    """isthmus restarted with [e2ee] downgrade = refuse, then back."""
+    original = gateway.config.read_text()
+    gateway.stop()
+    gateway.config.write_text(original.replace(
+        "[e2ee]\n", "[e2ee]\ndowngrade = refuse\n"))
+    gateway.start()
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
+        gateway.config.write_text(original)
+        gateway.start()
+
+
+async def test_with_downgrade_refuse_nothing_leaves_encryption(
+        cluster, refusing, dave, alice, bob, tmp_path):
+    # OMEMO into a Matrix room in clear: refused, and dave is told why.
+    msg_id = await dave.send_encrypted(puppet_jid(bob), "keep it secret",
+                                       version="legacy")
+    err = await dave.wait_message(
+        lambda m: m["type"] == "error" and m["id"] == msg_id,
+        what="the refusal of dave's OMEMO message")
+    assert "not end-to-end encrypted" in err["error"]["text"]
+
+    # Megolm to an XMPP user without OMEMO: not delivered, carol is told.
+    carol = await e2ee_user(cluster, tmp_path)
+    try:
+        room_id = await encrypted_dm(carol, alice)
+        await carol.send(room_id, "not for plain eyes")
+        await carol.wait_message(
+            lambda r, e: r == room_id and e.body.startswith("Not delivered"),
+            what="the gateway's notice that it was not delivered")
+        # Nothing reached alice: what bob sends afterwards comes first.
+        bob_room = await bob.create_dm(ghost_id(alice))
+        await bob.wait_member(
+            lambda r, e: r == bob_room and e.state_key == ghost_id(alice)
+            and e.membership == "join", what="the ghost joining bob's DM")
+        await bob.send(bob_room, "after the refusal")
+        got = await alice.wait_message(lambda m: bool(m["body"]),
+                                       what="the next message to alice")
+        assert got["body"] == "after the refusal"
+    finally:
+        await carol.close()
