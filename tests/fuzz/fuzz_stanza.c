@@ -4,7 +4,9 @@
  * (occupant items and status codes, stanza-ids, delays, invitations);
  * reactions, retractions and moderation requests, rebuilt too; and MAM
  * queries (XEP-0313 forms and RSM sets) with the results built from a
- * parsed message. */
+ * parsed message; and OMEMO's elements (an encrypted message's header,
+ * device lists and bundles in pubsub results and notifications), built
+ * back too. */
 #include "gateway/core/formatting.h"
 #include "gateway/core/translate.h"
 #include "gateway/core/x2m.h"
@@ -15,6 +17,7 @@
 #include "xep/mam.h"
 #include "xep/message.h"
 #include "xep/muc.h"
+#include "xep/omemo.h"
 #include "xep/presence_stanza.h"
 #include "xep/reactions.h"
 #include "xep/retractions.h"
@@ -75,6 +78,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         xmpp_stanza_release(res);
         xmpp_stanza_release(again);
         xmsg_free(&m);
+    }
+    /* OMEMO: what a client or its server sends a puppet. */
+    struct omemo_message om;
+    xmpp_stanza_t *enc = omemo_encrypted_of(st);
+    if (enc && omemo_message_parse(enc, &om, &why) == 0) {
+        xmpp_stanza_t *again = xmpp_message_new(ctx, "chat", "a@b", "x");
+        omemo_message_add(ctx, again, &om);
+        free(xml_serialize(again));
+        xmpp_stanza_release(again);
+        omemo_message_free(&om);
+    }
+    xmpp_stanza_t *bare = omemo_message_stripped(ctx, st);
+    xmpp_stanza_release(bare);
+    xmpp_stanza_t *items = NULL;
+    (void)omemo_bundle_node_device(omemo_pubsub_node(st, &items));
+    xmpp_stanza_t *item = omemo_first_item_payload(items);
+    uint32_t *devices = NULL;
+    if (omemo_devicelist_parse(item, &devices) >= 0)
+        free(devices);
+    struct omemo_bundle bundle;
+    if (item && omemo_bundle_parse(item, &bundle, &why) == 0) {
+        xmpp_stanza_t *again = omemo_bundle_build(ctx, &bundle);
+        free(xml_serialize(again));
+        xmpp_stanza_release(again);
+        omemo_bundle_free(&bundle);
     }
     struct muc_user_info info;
     if (muc_user_info_parse(st, &info))

@@ -18,7 +18,7 @@ command -v "$CC" >/dev/null || {
   echo "run-fuzzers: $CC not found (apt-get install clang libclang-rt-14-dev)" >&2
   exit 1
 }
-PKGS="libstrophe expat jansson libsodium libxml-2.0 libcrypto"
+PKGS="libstrophe expat jansson libsodium libxml-2.0 libcrypto libomemo-c"
 CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
   -fno-sanitize-recover=undefined $(pkg-config --cflags $PKGS)"
 LIBS="$(pkg-config --libs $PKGS)"
@@ -33,7 +33,8 @@ SOURCES="common/mem.c common/strbuf.c common/utf8.c common/log.c \
   matrix/json_read.c matrix/json_write.c \
   xep/mam.c xep/mam_client.c xep/message.c xep/muc.c xep/reactions.c \
   xep/retractions.c xep/xml.c xep/presence_stanza.c xep/avatars.c \
-  xep/chatstates.c xep/markers.c xep/encrypted.c xep/privilege.c"
+  xep/chatstates.c xep/markers.c xep/encrypted.c xep/privilege.c \
+  xep/omemo.c xep/crypto/omemo_device.c xep/crypto/omemo_signal.c"
 
 out=tests/fuzz/work
 mkdir -p "$out"
