@@ -308,9 +308,15 @@ class OmemoXmppUser(XmppUser):
         rarely has one."""
         for jid in jids:
             for ns in self.namespaces:
+                # Bounded, as a client's own iq timeout would be: a query
+                # lost with a gateway that was killed under it gets no
+                # answer (slixmpp's default wait is minutes); the list
+                # known so far is used then.
                 try:
-                    await self._sm.refresh_device_list(ns, jid.split("/")[0])
-                except DeviceListDownloadFailed:
+                    await asyncio.wait_for(
+                        self._sm.refresh_device_list(ns, jid.split("/")[0]),
+                        10)
+                except (DeviceListDownloadFailed, asyncio.TimeoutError):
                     pass
 
     async def send_encrypted(self, to_jid, body, version=None, extra=None,
