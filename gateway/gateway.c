@@ -169,7 +169,8 @@ int gateway_init(struct gateway *gw, struct config *cfg, char **err)
                  gw->cfg.registration_file, missing);
     free(missing);
     gw->ids = (struct ids){ gw->cfg.user_prefix, gw->cfg.alias_prefix,
-                            gw->cfg.server_name, gw->cfg.component_jid };
+                            gw->cfg.server_name, gw->cfg.component_jid,
+                            gw->cfg.bot_localpart };
     gw->bot_mxid = xasprintf("@%s:%s", gw->cfg.bot_localpart,
                              gw->cfg.server_name);
 
