@@ -160,14 +160,8 @@ int gateway_init(struct gateway *gw, struct config *cfg, char **err)
     if (registration_read_tokens(gw->cfg.registration_file, &gw->cfg.as_token,
                                  &gw->cfg.hs_token, err) < 0)
         return -1;
-    char *missing = gw->cfg.e2ee_enabled
-                        ? registration_e2ee_missing(gw->cfg.registration_file)
-                        : NULL;
-    if (missing)
-        log_warn("%s: %s; encrypted Matrix rooms will not be bridged until "
-                 "it is added and the homeserver restarted",
-                 gw->cfg.registration_file, missing);
-    free(missing);
+    /* What the registration lacks for encrypted rooms was told by
+     * config_check, before the start. */
     gw->ids = (struct ids){ gw->cfg.user_prefix, gw->cfg.alias_prefix,
                             gw->cfg.server_name, gw->cfg.component_jid,
                             gw->cfg.bot_localpart };
