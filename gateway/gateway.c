@@ -105,16 +105,17 @@ static xmpp_log_t strophe_logger = { strophe_log, NULL };
 static void on_ping(const struct mx_response *r, void *ud)
 {
     (void)ud;
+    char why[MX_REASON_MAX];
     if (r->status == 200)
         log_info("matrix: the homeserver reached the appservice (ping ok)");
     else if (r->status == 403 || r->status == 401)
-        log_error("matrix: the homeserver refused our as_token (%ld %s): is "
+        log_error("matrix: the homeserver refused our as_token (%s): is "
                   "the registration file the one the homeserver loads?",
-                  r->status, r->errcode ? r->errcode : "");
+                  mx_response_reason(r, why, sizeof why));
     else
-        log_warn("matrix: appservice ping failed (%ld %s: %s): check [appservice] "
+        log_warn("matrix: appservice ping failed (%s): check [appservice] "
                  "url and that the homeserver can reach it",
-                 r->status, r->errcode ? r->errcode : "", r->error);
+                 mx_response_reason(r, why, sizeof why));
 }
 
 static void ping_homeserver(struct gateway *gw)

@@ -109,6 +109,18 @@ static int on_timer(CURLM *multi, long timeout_ms, void *ud)
     return 0;
 }
 
+const char *mx_response_reason(const struct mx_response *r, char *buf,
+                               size_t size)
+{
+    if (r->status == 0)
+        snprintf(buf, size, "no answer from the homeserver: %s", r->error);
+    else
+        snprintf(buf, size, "HTTP %ld%s%s: %s", r->status,
+                 r->errcode ? " " : "", r->errcode ? r->errcode : "",
+                 r->error);
+    return buf;
+}
+
 struct mx_client *mx_client_new(CURLM *multi, const char *base_url,
                                 const char *as_token)
 {
@@ -388,13 +400,15 @@ static void finish(struct call *call, CURLcode code)
         free(ctype);
         return;
     }
-    if (status < 200 || status >= 300)
-        log_debug("matrix: %s %.*s -> %ld %s", call->method,
-                  (int)strcspn(call->path, "?"), call->path, status,
-                  errcode ? errcode : "");
     struct mx_response r = { status, body, errcode, error,
                              (const unsigned char *)call->response.data,
                              call->response.len, ctype };
+    if (status < 200 || status >= 300) {
+        char why[MX_REASON_MAX];
+        log_debug("matrix: %s %.*s -> %s", call->method,
+                  (int)strcspn(call->path, "?"), call->path,
+                  mx_response_reason(&r, why, sizeof why));
+    }
     c->npending--;
     call->cb(&r, call->ud);
     json_decref(body);
