@@ -387,9 +387,13 @@ static void finish(struct call *call, CURLcode code)
             delay = (int)(json_integer_value(ra) > BACKOFF_MAX_MS
                               ? BACKOFF_MAX_MS
                               : json_integer_value(ra));
-        log_warn("matrix: %s %.*s failed (%ld, %s); retry %d in %d ms",
+        struct mx_response told = { .status = status, .errcode = errcode,
+                                    .error = error };
+        char why[MX_REASON_MAX];
+        log_warn("matrix: %s %.*s failed (%s); retry %d in %d ms",
                  call->method, (int)strcspn(call->path, "?"), call->path,
-                 status, error, call->attempts, delay);
+                 mx_response_reason(&told, why, sizeof why), call->attempts,
+                 delay);
         call->backoff_ms = call->backoff_ms * 2 > BACKOFF_MAX_MS
                                ? BACKOFF_MAX_MS
                                : call->backoff_ms * 2;
