@@ -31,6 +31,21 @@ static void on_signal(int sig)
         gateway_request_stop(gw);
 }
 
+/* There is nothing to reload: the configuration and the registration are
+ * read at start only. Stopping instead would leave a gateway down that
+ * an operator meant to refresh (systemd does not restart a clean exit), so
+ * SIGHUP is answered and otherwise ignored. write(2), unlike the log, is
+ * safe in a handler. */
+static void on_hangup(int sig)
+{
+    (void)sig;
+    static const char msg[] = "isthmus: SIGHUP ignored: the configuration "
+                              "is read only at start; restart isthmus to "
+                              "apply changes\n";
+    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)w;
+}
+
 static void print_warning(void *ud, const char *warning)
 {
     (void)ud;
@@ -161,6 +176,9 @@ int main(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_hangup;
+    sa.sa_flags = SA_RESTART; /* nothing waits on it */
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     gateway_run(&gw);
     running = NULL;

@@ -323,6 +323,21 @@ def test_check_config_names_what_is_wrong(cluster, tmp_path):
         assert "sender_localpart '_xmpp_bot'" in r.stderr, r.stderr
 
 
+def test_sighup_is_answered_and_ignored(cluster, gateway):
+    """Nothing is reloaded: SIGHUP says so, and the gateway keeps serving
+    (doc/isthmus.8, SIGNALS)."""
+    import signal
+    import urllib.request
+    from harness import wait_until
+    mark = len(gateway.log_text())
+    gateway.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: "SIGHUP ignored" in gateway.log_text()[mark:], 10,
+               "isthmus to answer SIGHUP")
+    assert gateway.running()
+    with urllib.request.urlopen(gateway.url + "/metrics", timeout=5) as r:
+        assert r.status == 200
+
+
 async def test_component_reconnects_after_prosody_restarts(cluster, gateway,
                                                           alice, bob):
     """Prosody goes away and comes back: isthmus reconnects by itself and
