@@ -20,7 +20,7 @@ scripts/build.sh CFLAGS="-g -O2 -Werror"
 
 unit_tests() {
   if ! make -j"$(nproc)" check >/dev/null; then
-    cat tests/unit/*.log
+    cat tests/unit/*.log tests/*.log
     exit 1
   fi
   grep -h "PASSED\|FAILED" tests/unit/*.log
