@@ -37,7 +37,12 @@ if [ "${QUICK:-0}" != 1 ]; then
   # A separate copy of the tracked sources, so the main build stays as is.
   asan=.build-asan
   mkdir -p "$asan"
-  git ls-files -z | xargs -0 cp --parents -t "$asan"
+  if [ -n "$(git ls-files -- configure.ac 2>/dev/null)" ]; then
+    git ls-files -z | xargs -0 cp --parents -t "$asan"
+  else
+    # An unpacked release tarball: its files are the distribution's.
+    make distdir distdir="$asan" >/dev/null
+  fi
   (cd "$asan" && scripts/build.sh --enable-sanitizers CFLAGS="-g -O1 -Werror" \
      && unit_tests)
   ISTHMUS_BIN="$PWD/$asan/isthmus" ISTHMUS_LOG_LEVEL=info \
