@@ -43,7 +43,7 @@ static const char event_json[] =
     "\"body\":\"Sure, noon at the usual place \xf0\x9f\x91\x8d\"}}";
 
 static const struct ids IDS = { "_xmpp_", "_xmpp_", "hs.example",
-                                "gw.xmpp.example" };
+                                "gw.xmpp.example", "_xmpp" };
 
 /* The daemon gets stanzas from libstrophe's stream parser: one expat
  * parser per connection, fed the bytes as they come, building a stanza

@@ -106,16 +106,17 @@ static xmpp_log_t strophe_logger = { strophe_log, NULL };
 static void on_ping(const struct mx_response *r, void *ud)
 {
     (void)ud;
+    char why[MX_REASON_MAX];
     if (r->status == 200)
         log_info("matrix: the homeserver reached the appservice (ping ok)");
     else if (r->status == 403 || r->status == 401)
-        log_error("matrix: the homeserver refused our as_token (%ld %s): is "
+        log_error("matrix: the homeserver refused our as_token (%s): is "
                   "the registration file the one the homeserver loads?",
-                  r->status, r->errcode ? r->errcode : "");
+                  mx_response_reason(r, why, sizeof why));
     else
-        log_warn("matrix: appservice ping failed (%ld %s: %s): check [appservice] "
+        log_warn("matrix: appservice ping failed (%s): check [appservice] "
                  "url and that the homeserver can reach it",
-                 r->status, r->errcode ? r->errcode : "", r->error);
+                 mx_response_reason(r, why, sizeof why));
 }
 
 static void ping_homeserver(struct gateway *gw)
@@ -161,16 +162,11 @@ int gateway_init(struct gateway *gw, struct config *cfg, char **err)
     if (registration_read_tokens(gw->cfg.registration_file, &gw->cfg.as_token,
                                  &gw->cfg.hs_token, err) < 0)
         return -1;
-    char *missing = gw->cfg.e2ee_enabled
-                        ? registration_e2ee_missing(gw->cfg.registration_file)
-                        : NULL;
-    if (missing)
-        log_warn("%s: %s; encrypted Matrix rooms will not be bridged until "
-                 "it is added and the homeserver restarted",
-                 gw->cfg.registration_file, missing);
-    free(missing);
+    /* What the registration lacks for encrypted rooms was told by
+     * config_check, before the start. */
     gw->ids = (struct ids){ gw->cfg.user_prefix, gw->cfg.alias_prefix,
-                            gw->cfg.server_name, gw->cfg.component_jid };
+                            gw->cfg.server_name, gw->cfg.component_jid,
+                            gw->cfg.bot_localpart };
     gw->bot_mxid = xasprintf("@%s:%s", gw->cfg.bot_localpart,
                              gw->cfg.server_name);
 

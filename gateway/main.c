@@ -3,6 +3,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "gateway/core/config.h"
+#include "gateway/config_check.h"
 #include "gateway/gateway.h"
 #include "gateway/core/registration.h"
 #include "gateway/base/store_key.h"
@@ -28,6 +29,33 @@ static void on_signal(int sig)
     struct gateway *gw = running;
     if (gw)
         gateway_request_stop(gw);
+}
+
+/* There is nothing to reload: the configuration and the registration are
+ * read at start only. Stopping instead would leave a gateway down that
+ * an operator meant to refresh (systemd does not restart a clean exit), so
+ * SIGHUP is answered and otherwise ignored. write(2), unlike the log, is
+ * safe in a handler. */
+static void on_hangup(int sig)
+{
+    (void)sig;
+    static const char msg[] = "isthmus: SIGHUP ignored: the configuration "
+                              "is read only at start; restart isthmus to "
+                              "apply changes\n";
+    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)w;
+}
+
+static void print_warning(void *ud, const char *warning)
+{
+    (void)ud;
+    printf("warning: %s\n", warning);
+}
+
+static void log_warning(void *ud, const char *warning)
+{
+    (void)ud;
+    log_warn("%s", warning);
 }
 
 static void usage(FILE *out)
@@ -115,40 +143,23 @@ int main(int argc, char **argv)
         free(key_path);
         return 0;
     }
-    if (check_only) {
-        char *registration_path = xstrdup(cfg.registration_file);
-        char *e2ee_missing = cfg.e2ee_enabled
-                                 ? registration_e2ee_missing(
-                                       cfg.registration_file)
-                                 : NULL;
-        char *as = NULL, *hs = NULL;
-        int rc = registration_read_tokens(cfg.registration_file, &as, &hs, &err);
-        free(as);
-        free(hs);
-        char *key_path = store_key_path(cfg.store_key_file, cfg.store_path);
-        unsigned char key[STORE_KEY_BYTES];
-        /* A missing key file is made at start; one that is there must be
-         * usable. */
-        if (rc == 0 && access(key_path, F_OK) == 0)
-            rc = store_key_read(key_path, key, &err);
-        sodium_memzero(key, sizeof key);
-        free(key_path);
+    if (sodium_init() < 0) {
+        fprintf(stderr, "isthmus: libsodium failed to initialise\n");
         config_free(&cfg);
-        if (rc < 0) {
-            fprintf(stderr, "%s\n", err);
-            free(err);
-            free(e2ee_missing);
-            free(registration_path);
-            return EXIT_CONFIG;
-        }
+        return EXIT_RUNTIME;
+    }
+    /* The same checks before a start as for --check-config: a mistake is
+     * named before it turns into a failure somewhere else. */
+    if (config_check(&cfg, check_only ? print_warning : log_warning, NULL,
+                     &err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        free(err);
+        config_free(&cfg);
+        return EXIT_CONFIG;
+    }
+    if (check_only) {
         printf("%s: configuration ok\n", config_path);
-        if (e2ee_missing)
-            printf("warning: %s: encrypted Matrix rooms will not be bridged: "
-                   "%s. Regenerate it with --generate-registration, or add "
-                   "the lines, and restart the homeserver.\n",
-                   registration_path, e2ee_missing);
-        free(e2ee_missing);
-        free(registration_path);
+        config_free(&cfg);
         return 0;
     }
 
@@ -165,6 +176,9 @@ int main(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_hangup;
+    sa.sa_flags = SA_RESTART; /* nothing waits on it */
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     gateway_run(&gw);
     running = NULL;

@@ -109,6 +109,18 @@ static int on_timer(CURLM *multi, long timeout_ms, void *ud)
     return 0;
 }
 
+const char *mx_response_reason(const struct mx_response *r, char *buf,
+                               size_t size)
+{
+    if (r->status == 0)
+        snprintf(buf, size, "no answer from the homeserver: %s", r->error);
+    else
+        snprintf(buf, size, "HTTP %ld%s%s: %s", r->status,
+                 r->errcode ? " " : "", r->errcode ? r->errcode : "",
+                 r->error);
+    return buf;
+}
+
 struct mx_client *mx_client_new(CURLM *multi, const char *base_url,
                                 const char *as_token)
 {
@@ -375,9 +387,13 @@ static void finish(struct call *call, CURLcode code)
             delay = (int)(json_integer_value(ra) > BACKOFF_MAX_MS
                               ? BACKOFF_MAX_MS
                               : json_integer_value(ra));
-        log_warn("matrix: %s %.*s failed (%ld, %s); retry %d in %d ms",
+        struct mx_response told = { .status = status, .errcode = errcode,
+                                    .error = error };
+        char why[MX_REASON_MAX];
+        log_warn("matrix: %s %.*s failed (%s); retry %d in %d ms",
                  call->method, (int)strcspn(call->path, "?"), call->path,
-                 status, error, call->attempts, delay);
+                 mx_response_reason(&told, why, sizeof why), call->attempts,
+                 delay);
         call->backoff_ms = call->backoff_ms * 2 > BACKOFF_MAX_MS
                                ? BACKOFF_MAX_MS
                                : call->backoff_ms * 2;
@@ -388,13 +404,15 @@ static void finish(struct call *call, CURLcode code)
         free(ctype);
         return;
     }
-    if (status < 200 || status >= 300)
-        log_debug("matrix: %s %.*s -> %ld %s", call->method,
-                  (int)strcspn(call->path, "?"), call->path, status,
-                  errcode ? errcode : "");
     struct mx_response r = { status, body, errcode, error,
                              (const unsigned char *)call->response.data,
                              call->response.len, ctype };
+    if (status < 200 || status >= 300) {
+        char why[MX_REASON_MAX];
+        log_debug("matrix: %s %.*s -> %s", call->method,
+                  (int)strcspn(call->path, "?"), call->path,
+                  mx_response_reason(&r, why, sizeof why));
+    }
     c->npending--;
     call->cb(&r, call->ud);
     json_decref(body);

@@ -28,6 +28,13 @@ struct mx_response {
 
 typedef void (*mx_done_cb)(const struct mx_response *r, void *ud);
 
+/* Why a call failed, for a log line: "HTTP 403 M_FORBIDDEN: reason", or
+ * "no answer from the homeserver: reason" when no status came (never a
+ * bare status 0). Written into buf; returns buf. */
+#define MX_REASON_MAX 512
+const char *mx_response_reason(const struct mx_response *r, char *buf,
+                               size_t size);
+
 /* Other transfers may share the multi handle (the media proxy's stream
  * and downloads, matrix/media_transfer.c): each easy handle's
  * CURLOPT_PRIVATE points at a struct whose first member is this, and

@@ -14,6 +14,7 @@ APT_PACKAGES=(
   libjansson-dev libsqlite3-dev libsodium-dev libolm-dev libomemo-c-dev libssl-dev libcmocka-dev libxml2-dev
   prosody prosody-modules valgrind sqlite3 python3-venv clang libclang-rt-14-dev
   profanity tmux chromium patch
+  prometheus  # for promtool only (tests/integration/test_metrics.py); Debian has no smaller package with it
 )
 
 missing=()

@@ -20,7 +20,7 @@ scripts/build.sh CFLAGS="-g -O2 -Werror"
 
 unit_tests() {
   if ! make -j"$(nproc)" check >/dev/null; then
-    cat tests/unit/*.log
+    cat tests/unit/*.log tests/*.log
     exit 1
   fi
   grep -h "PASSED\|FAILED" tests/unit/*.log
@@ -37,7 +37,12 @@ if [ "${QUICK:-0}" != 1 ]; then
   # A separate copy of the tracked sources, so the main build stays as is.
   asan=.build-asan
   mkdir -p "$asan"
-  git ls-files -z | xargs -0 cp --parents -t "$asan"
+  if [ -n "$(git ls-files -- configure.ac 2>/dev/null)" ]; then
+    git ls-files -z | xargs -0 cp --parents -t "$asan"
+  else
+    # An unpacked release tarball: its files are the distribution's.
+    make distdir distdir="$asan" >/dev/null
+  fi
   (cd "$asan" && scripts/build.sh --enable-sanitizers CFLAGS="-g -O1 -Werror" \
      && unit_tests)
   ISTHMUS_BIN="$PWD/$asan/isthmus" ISTHMUS_LOG_LEVEL=info \

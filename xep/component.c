@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/strbuf.h"
+#include "xep/component_cause.h"
 #include "xep/xml.h"
 
 #include <errno.h>
@@ -40,6 +41,7 @@ struct component {
     int fd;                  /* captured through the sockopt callback */
     bool connected;
     bool connecting;
+    bool reached;            /* this attempt's TCP connection came up */
     bool stopping;
     int64_t next_attempt_ms; /* when to try again while disconnected */
     int backoff_ms;
@@ -187,6 +189,19 @@ static void schedule_retry(struct component *c)
                                                        : c->backoff_ms * 2;
 }
 
+/* The condition a stream error names: its first child but <text/>. */
+static const char *stream_condition(const xmpp_stream_error_t *se)
+{
+    for (xmpp_stanza_t *ch = se->stanza ? xmpp_stanza_get_children(se->stanza)
+                                        : NULL;
+         ch; ch = xmpp_stanza_get_next(ch)) {
+        const char *name = xmpp_stanza_get_name(ch);
+        if (name && strcmp(name, "text") != 0)
+            return name;
+    }
+    return "no condition given";
+}
+
 static void conn_handler(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
                          xmpp_stream_error_t *se, void *ud)
 {
@@ -209,6 +224,9 @@ static void conn_handler(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
      * the next connection (the stanza outbox keeps them until the server
      * has confirmed them). */
     discard_output(c);
+    enum component_stage stage = was_connected ? COMPONENT_CONNECTED
+                                 : c->reached  ? COMPONENT_HANDSHAKE
+                                               : COMPONENT_CONNECTING;
     if (se && se->type == XMPP_SE_NOT_AUTHORIZED)
         log_error("component: the XMPP server refused the handshake: check "
                   "that [xmpp] secret matches the server's component_secret "
@@ -216,12 +234,27 @@ static void conn_handler(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
     else if (se && se->type == XMPP_SE_HOST_UNKNOWN)
         log_error("component: the XMPP server does not know %s: declare it "
                   "as a component there", c->jid);
-    else if (!was_connected)
-        log_warn("component: could not connect to %s:%u (error %d): is the "
-                 "XMPP server's component port right?", c->host, c->port,
-                 error);
-    else
-        log_warn("component: disconnected (error %d)", error);
+    else if (c->stopping)
+        log_info("component: disconnected, as asked");
+    else {
+        /* A stream error names its own cause (Prosody stopping says
+         * system-shutdown); libstrophe's errno needs words. */
+        char *cause = se ? xasprintf("the XMPP server closed the stream "
+                                     "(%s%s%s)", stream_condition(se),
+                                     se->text ? ": " : "",
+                                     se->text ? se->text : "")
+                         : xstrdup(component_cause(error, stage));
+        if (!was_connected)
+            log_warn("component: could not connect to %s:%u: %s%s", c->host,
+                     c->port, cause,
+                     stage == COMPONENT_CONNECTING && !se
+                         ? " (is the XMPP server running, and is this its "
+                           "component port?)"
+                         : "");
+        else
+            log_warn("component: disconnected: %s", cause);
+        free(cause);
+    }
     fail_pending(c);
     if (was_connected)
         c->cb.on_disconnected(c->ud);
@@ -247,13 +280,27 @@ static void start_attempt(struct component *c)
     captured_fd = -1;
     if (xmpp_connect_component(c->conn, c->host, c->port, conn_handler, c) !=
         XMPP_EOK) {
-        log_warn("component: cannot start a connection to %s:%u", c->host,
-                 c->port);
+        log_warn("component: cannot start a connection to %s:%u: the host "
+                 "name does not resolve, or no socket could be made",
+                 c->host, c->port);
         schedule_retry(c);
         return;
     }
     c->fd = captured_fd;
     c->connecting = true;
+    c->reached = false;
+}
+
+/* Whether the attempt's TCP connection is up, asked before libstrophe
+ * runs: once it fails, libstrophe closes the socket before saying so, and
+ * says 0 both for a refused connect and for a refused handshake. */
+static void note_reached(struct component *c)
+{
+    struct sockaddr_storage peer;
+    socklen_t len = sizeof peer;
+    if (c->connecting && !c->reached && c->fd >= 0 &&
+        getpeername(c->fd, (struct sockaddr *)&peer, &len) == 0)
+        c->reached = true;
 }
 
 struct component *component_new(xmpp_ctx_t *ctx, const char *jid,
@@ -318,6 +365,7 @@ void component_run(struct component *c)
     if (!c->connected && !c->connecting && !c->stopping &&
         now >= c->next_attempt_ms)
         start_attempt(c);
+    note_reached(c);
     xmpp_run_once(c->ctx, 0);
     /* Time out tracked iqs. */
     for (struct pending_iq **pp = &c->pending; *pp;) {

@@ -72,6 +72,39 @@ static const char *const counter_names[CNT_COUNT] = {
     [CNT_OMEMO_ENCRYPTED] = "isthmus_omemo_messages_encrypted_total",
 };
 
+/* What each counter counts, for # HELP: a scraper (and promtool) expects
+ * one for every metric. */
+static const char *const counter_help[CNT_COUNT] = {
+    [CNT_TO_MATRIX] = "Messages bridged from XMPP to Matrix",
+    [CNT_TO_XMPP] = "Stanzas sent to XMPP",
+    [CNT_TXNS] = "Appservice transactions applied",
+    [CNT_TXNS_DUPLICATE] = "Appservice transactions received again and "
+                           "not applied twice",
+    [CNT_REFUSED] = "XMPP stanzas answered with an error",
+    [CNT_PRESENCE_TO_MATRIX] = "Presence updates sent to the homeserver",
+    [CNT_PRESENCE_TO_XMPP] = "Presence stanzas sent for Matrix users",
+    [CNT_READS_TO_MATRIX] = "XMPP read markers queued as Matrix read "
+                            "receipts",
+    [CNT_E2EE_DECRYPTED] = "Encrypted Matrix room events decrypted",
+    [CNT_E2EE_UNDECRYPTABLE] = "Encrypted Matrix room events given up on, "
+                               "and the XMPP side told",
+    [CNT_E2EE_WAITED] = "Encrypted Matrix room events that had to wait for "
+                        "their room key",
+    [CNT_E2EE_KEYS_RECEIVED] = "Matrix room keys taken in",
+    [CNT_E2EE_KEY_REQUESTS] = "Matrix room keys the ghosts asked for",
+    [CNT_E2EE_ENCRYPTED] = "Matrix room events sent encrypted",
+    [CNT_E2EE_KEY_SHARES] = "Matrix room keys sent to members' devices",
+    [CNT_E2EE_DEVICE_CHANGES] = "Matrix users whose devices changed",
+    [CNT_E2EE_KEYREQ_ANSWERED] = "Other devices' room key requests "
+                                 "answered",
+    [CNT_E2EE_KEYREQ_REFUSED] = "Other devices' room key requests refused "
+                                "by policy",
+    [CNT_OMEMO_DECRYPTED] = "OMEMO messages from XMPP users decrypted",
+    [CNT_OMEMO_UNDECRYPTABLE] = "OMEMO messages from XMPP users that did "
+                                "not decrypt (their senders were told)",
+    [CNT_OMEMO_ENCRYPTED] = "Messages to XMPP users sent OMEMO-encrypted",
+};
+
 int64_t metrics_now_us(void)
 {
     return clock_mono_us();
@@ -113,7 +146,8 @@ char *metrics_render(void)
 {
     struct strbuf sb = STRBUF_INIT;
     for (int c = 0; c < CNT_COUNT; c++)
-        strbuf_printf(&sb, "# TYPE %s counter\n%s %llu\n", counter_names[c],
+        strbuf_printf(&sb, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n",
+                      counter_names[c], counter_help[c], counter_names[c],
                       counter_names[c], (unsigned long long)counters[c]);
     for (int h = 0; h < HIST_COUNT; h++) {
         const char *n = hist_names[h];

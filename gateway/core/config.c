@@ -47,8 +47,9 @@ static const struct key_spec keys[] = {
       "127.0.0.1", 0, 0 },
     { "appservice", "port", T_INT, OFF(bind_port), false, "9998", 1, 65535 },
     { "appservice", "url", T_URL, OFF(as_url), false, NULL, 0, 0 },
+    /* Outside the ghosts' namespace (user_prefix): see bot_outside_ghosts. */
     { "appservice", "bot_localpart", T_STRING, OFF(bot_localpart), false,
-      "_xmpp_bot", 0, 0 },
+      "_xmpp", 0, 0 },
     { "appservice", "user_prefix", T_STRING, OFF(user_prefix), false, "_xmpp_",
       0, 0 },
     { "appservice", "alias_prefix", T_STRING, OFF(alias_prefix), false,
@@ -73,6 +74,7 @@ static const struct key_spec keys[] = {
     { "log", "level", T_LOGLEVEL, OFF(log_level), false, "info", 0, 0 },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
+_Static_assert(NKEYS <= CONFIG_MAX_KEYS, "raise CONFIG_MAX_KEYS");
 
 static char *trim(char *s)
 {
@@ -165,7 +167,7 @@ static int parse_error(char **err, const char *name, int line,
 }
 
 static int parse_lines(const char *name, char *text, struct config *cfg,
-                       bool *seen, char **err, int *last_line)
+                       int *seen, char **err, int *last_line)
 {
     char section[64] = "";
     int line_no = 0;
@@ -218,12 +220,79 @@ static int parse_lines(const char *name, char *text, struct config *cfg,
         if (seen[i])
             return parse_error(err, name, line_no,
                                "'%s' is set twice in [%s]", key, section);
-        seen[i] = true;
+        seen[i] = line_no;
         const char *why = set_value(cfg, &keys[i], value);
         if (why)
             return parse_error(err, name, line_no, "%s: %s", key, why);
     }
     *last_line = line_no;
+    return 0;
+}
+
+static size_t key_index(const char *section, const char *key)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strcmp(keys[i].section, section) == 0 &&
+            strcmp(keys[i].key, key) == 0)
+            return i;
+    return NKEYS;
+}
+
+int config_key_line(const struct config *cfg, const char *section,
+                    const char *key)
+{
+    size_t i = key_index(section, key);
+    return i < NKEYS && cfg->key_lines[i] ? cfg->key_lines[i]
+                                          : cfg->last_line;
+}
+
+/* A setting that makes sense alone but not with another: one function per
+ * rule, each returning why (caller frees) and the key to blame, or NULL. */
+struct cross_check {
+    char *(*check)(const struct config *cfg, const char **section,
+                   const char **key);
+};
+
+/* The ghosts' namespace is every localpart starting with user_prefix. A
+ * bot inside it would also be read as a ghost: a Matrix user inviting it
+ * would open a DM with the XMPP address its localpart decodes to. */
+static char *bot_outside_ghosts(const struct config *cfg, const char **section,
+                                const char **key)
+{
+    size_t pl = strlen(cfg->user_prefix);
+    if (strncmp(cfg->bot_localpart, cfg->user_prefix, pl) != 0)
+        return NULL;
+    *section = "appservice";
+    /* Blame the one the operator wrote; bot_localpart if both or none. */
+    *key = cfg->key_lines[key_index("appservice", "bot_localpart")] ||
+                   !cfg->key_lines[key_index("appservice", "user_prefix")]
+               ? "bot_localpart"
+               : "user_prefix";
+    return xasprintf("bot_localpart '%s' lies inside the ghosts' namespace "
+                     "(user_prefix '%s'): a Matrix user inviting the bot "
+                     "would reach an XMPP address instead; choose a "
+                     "bot_localpart that does not start with '%s'",
+                     cfg->bot_localpart, cfg->user_prefix, cfg->user_prefix);
+}
+
+static const struct cross_check cross_checks[] = {
+    { bot_outside_ghosts },
+};
+
+static int check_across_keys(const struct config *cfg, const char *name,
+                             char **err)
+{
+    for (size_t i = 0; i < sizeof cross_checks / sizeof cross_checks[0];
+         i++) {
+        const char *section = NULL, *key = NULL;
+        char *why = cross_checks[i].check(cfg, &section, &key);
+        if (why) {
+            *err = xasprintf("%s:%d: %s", name,
+                             config_key_line(cfg, section, key), why);
+            free(why);
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -235,11 +304,13 @@ int config_parse(const char *name, const char *text, struct config *cfg,
         if (keys[i].default_value)
             set_value(cfg, &keys[i], keys[i].default_value);
 
-    bool seen[NKEYS] = { false };
+    int *seen = cfg->key_lines;
     char *copy = xstrdup(text);
     int last_line = 0;
     int rc = parse_lines(name, copy, cfg, seen, err, &last_line);
     free(copy);
+    cfg->last_line = last_line;
+    cfg->source = xstrdup(name);
     if (rc == 0) {
         for (size_t i = 0; i < NKEYS; i++) {
             if (keys[i].required && !seen[i]) {
@@ -257,6 +328,8 @@ int config_parse(const char *name, const char *text, struct config *cfg,
      * by default they reach it where the homeserver does. */
     if (rc == 0 && !cfg->media_url)
         cfg->media_url = xstrdup(cfg->as_url);
+    if (rc == 0)
+        rc = check_across_keys(cfg, name, err);
     if (rc < 0)
         config_free(cfg);
     return rc;
@@ -312,4 +385,6 @@ void config_free(struct config *cfg)
     free(cfg->as_token);
     free(cfg->hs_token);
     cfg->as_token = cfg->hs_token = NULL;
+    free(cfg->source);
+    cfg->source = NULL;
 }

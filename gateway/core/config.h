@@ -5,6 +5,9 @@
 
 #include <stdbool.h>
 
+/* At least the number of keys config.c knows (checked there). */
+#define CONFIG_MAX_KEYS 48
+
 struct config {
     /* [xmpp] */
     char *component_jid;     /* the component's domain, e.g. gw.example.org */
@@ -50,6 +53,12 @@ struct config {
     /* Not from the file: filled from the registration file at start-up. */
     char *as_token;
     char *hs_token;
+
+    /* Where each setting came from, so that checks made after parsing
+     * (config_check.c) can still name a file and a line. */
+    char *source;              /* the name given to config_parse */
+    int last_line;             /* the file's last line */
+    int key_lines[CONFIG_MAX_KEYS]; /* by key, in config.c's order; 0: default */
 };
 
 /* Parses text (named `name` in messages) into cfg, which the call
@@ -59,6 +68,11 @@ int config_parse(const char *name, const char *text, struct config *cfg,
                  char **err);
 /* Reads and parses the file at path; same contract as config_parse. */
 int config_load(const char *path, struct config *cfg, char **err);
+/* The line that set [section] key, or the file's last line when the key
+ * kept its default (a message then points at the end of the file, as for
+ * a missing required key). */
+int config_key_line(const struct config *cfg, const char *section,
+                    const char *key);
 /* Frees every string the config owns. Safe on a zeroed struct. */
 void config_free(struct config *cfg);
 

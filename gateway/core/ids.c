@@ -473,6 +473,15 @@ bool ids_is_ghost(const struct ids *ids, const char *mxid)
            mxid[n - hl - 1] == ':' && strcmp(mxid + n - hl, ids->hs_domain) == 0;
 }
 
+bool ids_is_bot(const struct ids *ids, const char *mxid)
+{
+    if (!ids->bot_localpart || mxid[0] != '@')
+        return false;
+    size_t bl = strlen(ids->bot_localpart);
+    return strncmp(mxid + 1, ids->bot_localpart, bl) == 0 &&
+           mxid[1 + bl] == ':' && strcmp(mxid + 2 + bl, ids->hs_domain) == 0;
+}
+
 int ids_muc_to_alias(const struct ids *ids, const char *muc, char **alias,
                      const char **why)
 {
@@ -512,6 +521,8 @@ int ids_matrix_to_jid(const struct ids *ids, const char *id, char **jid,
         return -1;
     if (kind == IDS_MATRIX_USER && ids_is_ghost(ids, id))
         return fail(why, "the user is the gateway's ghost of an XMPP user");
+    if (kind == IDS_MATRIX_USER && ids_is_bot(ids, id))
+        return fail(why, "the user is the gateway's own bot");
     const char *colon = strchr(id, ':');
     const char *local = kind == IDS_MATRIX_USER ? id + 1 : id;
     size_t local_len = (size_t)((colon ? colon : id + strlen(id)) - local);

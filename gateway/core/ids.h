@@ -23,6 +23,10 @@ struct ids {
     const char *alias_prefix; /* portal alias prefix, e.g. "_xmpp_" */
     const char *hs_domain;    /* the homeserver's server_name */
     const char *component;    /* the component's JID domain */
+    /* The gateway's own Matrix user (its localpart; NULL: none). It lies
+     * outside the ghosts' namespace (config.c), so it is refused here by
+     * name, as the ghosts are by prefix. */
+    const char *bot_localpart;
 };
 
 enum ids_matrix_kind { IDS_MATRIX_USER, IDS_MATRIX_ALIAS, IDS_MATRIX_ROOM };
@@ -55,8 +59,12 @@ int ids_ghost_to_jid(const struct ids *ids, const char *mxid, char **jid,
 /* True if mxid lies in the gateway's exclusive ghost namespace. */
 bool ids_is_ghost(const struct ids *ids, const char *mxid);
 
+/* True if mxid is the gateway's own bot (@bot_localpart:hs). */
+bool ids_is_bot(const struct ids *ids, const char *mxid);
+
 /* @bob:hs / #room:hs / !id:hs -> the JID on the component. Ghosts are
- * refused: an XMPP user is reached at their own JID. *jid: caller frees. */
+ * refused: an XMPP user is reached at their own JID; so is the bot: no
+ * XMPP user speaks to or as the gateway itself. *jid: caller frees. */
 int ids_matrix_to_jid(const struct ids *ids, const char *id, char **jid,
                       const char **why);
 /* The inverse. The JID may carry a resource, which is ignored. On success

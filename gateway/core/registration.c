@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -27,6 +28,8 @@ static void regex_quote(struct strbuf *sb, const char *s)
 char *registration_render(const struct config *cfg, const char *as_token,
                           const char *hs_token)
 {
+    char *users = registration_users_regex(cfg);
+    char *aliases = registration_aliases_regex(cfg);
     struct strbuf sb = STRBUF_INIT;
     strbuf_printf(&sb,
                   "# Written by isthmus --generate-registration. Give this file "
@@ -48,17 +51,15 @@ char *registration_render(const struct config *cfg, const char *as_token,
                   "namespaces:\n"
                   "  users:\n"
                   "    - exclusive: true\n"
-                  "      regex: '@",
+                  "      regex: '%s'\n"
+                  "  aliases:\n"
+                  "    - exclusive: true\n"
+                  "      regex: '%s'\n"
+                  "  rooms: []\n",
                   cfg->as_id, cfg->as_url, as_token, hs_token,
-                  cfg->bot_localpart);
-    regex_quote(&sb, cfg->user_prefix);
-    strbuf_puts(&sb, ".*:");
-    regex_quote(&sb, cfg->server_name);
-    strbuf_puts(&sb, "'\n  aliases:\n    - exclusive: true\n      regex: '#");
-    regex_quote(&sb, cfg->alias_prefix);
-    strbuf_puts(&sb, ".*:");
-    regex_quote(&sb, cfg->server_name);
-    strbuf_puts(&sb, "'\n  rooms: []\n");
+                  cfg->bot_localpart, users, aliases);
+    free(users);
+    free(aliases);
     return strbuf_detach(&sb);
 }
 
@@ -122,39 +123,104 @@ static char *yaml_scalar(const char *line, const char *key)
     return n ? xstrndup(v, n) : NULL;
 }
 
-int registration_read_tokens(const char *path, char **as_token,
-                             char **hs_token, char **err)
+void registration_fields_free(struct registration_fields *f)
 {
-    *as_token = *hs_token = NULL;
-    FILE *f = fopen(path, "r");
-    if (!f) {
+    char **strings[] = { &f->id, &f->url, &f->as_token, &f->hs_token,
+                         &f->sender_localpart, &f->regexes };
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
+        if (*strings[i])
+            sodium_memzero(*strings[i], strlen(*strings[i]));
+        free(*strings[i]);
+        *strings[i] = NULL;
+    }
+}
+
+/* The top-level scalars read, by key. */
+#define FIELD(name) { #name, offsetof(struct registration_fields, name) }
+static const struct {
+    const char *key;
+    size_t offset;
+} scalar_fields[] = {
+    FIELD(id), FIELD(url), FIELD(as_token), FIELD(hs_token),
+    FIELD(sender_localpart),
+};
+
+int registration_read(const char *path, struct registration_fields *f,
+                      char **err)
+{
+    memset(f, 0, sizeof *f);
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
         *err = xasprintf("%s: cannot read the registration file: %s (create "
                          "it with isthmus --config FILE "
                          "--generate-registration %s)",
                          path, strerror(errno), path);
         return -1;
     }
+    struct strbuf regexes = STRBUF_INIT;
     char line[1024];
-    while (fgets(line, sizeof line, f)) {
+    while (fgets(line, sizeof line, fp)) {
         char *v;
-        if ((v = yaml_scalar(line, "as_token"))) {
-            free(*as_token);
-            *as_token = v;
-        } else if ((v = yaml_scalar(line, "hs_token"))) {
-            free(*hs_token);
-            *hs_token = v;
+        for (size_t i = 0; i < sizeof scalar_fields / sizeof scalar_fields[0];
+             i++)
+            if ((v = yaml_scalar(line, scalar_fields[i].key))) {
+                char **field =
+                    (char **)((char *)f + scalar_fields[i].offset);
+                free(*field);
+                *field = v;
+            }
+        /* A namespace's regex, indented, maybe as a list item's first key. */
+        const char *s = line + strspn(line, " \t");
+        if (*s == '-')
+            s += 1 + strspn(s + 1, " \t");
+        if ((v = yaml_scalar(s, "regex"))) {
+            strbuf_printf(&regexes, "%s\n", v);
+            free(v);
         }
     }
-    fclose(f);
-    if (!*as_token || !*hs_token) {
+    fclose(fp);
+    f->regexes = strbuf_detach(&regexes);
+    return 0;
+}
+
+int registration_read_tokens(const char *path, char **as_token,
+                             char **hs_token, char **err)
+{
+    *as_token = *hs_token = NULL;
+    struct registration_fields f;
+    if (registration_read(path, &f, err) < 0)
+        return -1;
+    if (!f.as_token || !f.hs_token) {
         *err = xasprintf("%s: the registration file has no as_token or "
                          "hs_token", path);
-        free(*as_token);
-        free(*hs_token);
-        *as_token = *hs_token = NULL;
+        registration_fields_free(&f);
         return -1;
     }
+    *as_token = f.as_token;
+    *hs_token = f.hs_token;
+    f.as_token = f.hs_token = NULL;
+    registration_fields_free(&f);
     return 0;
+}
+
+char *registration_users_regex(const struct config *cfg)
+{
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_putc(&sb, '@');
+    regex_quote(&sb, cfg->user_prefix);
+    strbuf_puts(&sb, ".*:");
+    regex_quote(&sb, cfg->server_name);
+    return strbuf_detach(&sb);
+}
+
+char *registration_aliases_regex(const struct config *cfg)
+{
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_putc(&sb, '#');
+    regex_quote(&sb, cfg->alias_prefix);
+    strbuf_puts(&sb, ".*:");
+    regex_quote(&sb, cfg->server_name);
+    return strbuf_detach(&sb);
 }
 
 /* The settings end-to-bridge encryption needs in the registration file,

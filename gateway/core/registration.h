@@ -11,6 +11,30 @@
  * homeserver. On error returns -1 with *err set (caller frees). */
 int registration_write(const struct config *cfg, const char *path, char **err);
 
+/* What a registration file says, as far as isthmus reads it: its
+ * top-level scalars (NULL when absent) and the regexes of its namespaces,
+ * one per line, each ending in a newline ("" when none). */
+struct registration_fields {
+    char *id;
+    char *url;
+    char *as_token;
+    char *hs_token;
+    char *sender_localpart;
+    char *regexes;
+};
+
+/* Reads the file at path into f (then registration_fields_free). -1 with
+ * *err set (caller frees) if it cannot be read. */
+int registration_read(const char *path, struct registration_fields *f,
+                      char **err);
+/* Frees f's strings, wiping the tokens. */
+void registration_fields_free(struct registration_fields *f);
+
+/* The namespace regexes the registration must hold for cfg: the ghosts'
+ * (@user_prefix.*:server_name) and the portal aliases'. Caller frees. */
+char *registration_users_regex(const struct config *cfg);
+char *registration_aliases_regex(const struct config *cfg);
+
 /* Reads as_token and hs_token from a registration file. Both outputs are
  * the caller's to free. */
 int registration_read_tokens(const char *path, char **as_token,

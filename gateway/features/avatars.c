@@ -46,8 +46,9 @@ static void on_download(const struct mx_response *r,
         f->cb(f->gw, &a, f->ud);
         free(t);
     } else {
-        log_info("avatars: could not fetch %s: %ld %s", f->mxc, r->status,
-                 r->error);
+        char why[MX_REASON_MAX];
+        log_info("avatars: could not fetch %s: %s", f->mxc,
+                 mx_response_reason(r, why, sizeof why));
         f->cb(f->gw, NULL, f->ud);
     }
     free(f->mxc);

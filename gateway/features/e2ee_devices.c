@@ -294,11 +294,12 @@ static void on_device_created(const struct mx_response *r, void *ud)
                             strcmp(r->errcode, "M_UNRECOGNIZED") == 0);
         if (unsupported && !gw->e2ee->refused) {
             gw->e2ee->refused = true;
+            char why[MX_REASON_MAX];
             log_warn("e2ee: the homeserver does not let the appservice "
-                     "create devices (%ld %s): ghosts get no devices, and "
+                     "create devices (%s): ghosts get no devices, and "
                      "encrypted rooms cannot be bridged. Set "
                      "\"io.element.msc4190: true\" in the registration "
-                     "file (MSC4190).", r->status, r->error);
+                     "file (MSC4190).", mx_response_reason(r, why, sizeof why));
         } else if (!unsupported) {
             log_warn("e2ee: could not create a device for %s: %s", j->mxid,
                      r->error);

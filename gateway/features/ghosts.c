@@ -73,8 +73,9 @@ static void on_register(const struct mx_response *r, void *ud)
         set_displayname(e);
         return;
     }
-    log_warn("ghosts: the homeserver refused to register %s: %ld %s",
-             e->mxid, r->status, r->error);
+    char why[MX_REASON_MAX];
+    log_warn("ghosts: the homeserver refused to register %s: %s", e->mxid,
+             mx_response_reason(r, why, sizeof why));
     ensure_finish(e, false, r->error);
 }
 

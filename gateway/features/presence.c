@@ -113,9 +113,10 @@ struct put_job {
 static void on_presence_put(const struct mx_response *r, void *ud)
 {
     struct put_job *j = ud;
+    char why[MX_REASON_MAX];
     if (r->status != 200)
-        log_info("presence: the homeserver refused presence for %s: %ld %s",
-                 j->ghost, r->status, r->error);
+        log_info("presence: the homeserver refused presence for %s: %s",
+                 j->ghost, mx_response_reason(r, why, sizeof why));
     free(j->ghost);
     free(j->person);
     free(j);
@@ -193,8 +194,9 @@ static void on_displayname_put(const struct mx_response *r, void *ud)
 {
     struct rename_job *j = ud;
     if (r->status != 200) {
-        log_info("presence: could not rename %s: %ld %s", j->ghost,
-                 r->status, r->error);
+        char why[MX_REASON_MAX];
+        log_info("presence: could not rename %s: %s", j->ghost,
+                 mx_response_reason(r, why, sizeof why));
     } else {
         char *mxc = NULL, *sha1 = NULL;
         store_avatar_of_get(j->gw->store, j->ghost, &mxc, &sha1);

@@ -9,7 +9,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const struct ids IDS = { "_xmpp_", "_xmpp_", "hs.example",
-                                "gw.example" };
+                                "gw.example", "_xmpp" };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

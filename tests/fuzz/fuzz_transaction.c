@@ -28,7 +28,7 @@ static char *proxy(void *ud, const struct mx_message *msg, const char *name,
                      name ? name : "");
 }
 
-static const struct ids ids = { "_xmpp_", "_xmpp_", "hs", "gw" };
+static const struct ids ids = { "_xmpp_", "_xmpp_", "hs", "gw", "_xmpp" };
 static const struct m2x_env env = { 262144, 1000000, &ids, lookup, proxy,
                                     NULL };
 

@@ -9,6 +9,25 @@ from test_dm import ghost_id, open_dm_from_xmpp, puppet_jid
 from test_robustness import appservice, txn_path
 
 
+def test_the_bot_lies_outside_the_ghosts(cluster, gateway):
+    """The registration gives the bot to the appservice as its sender, not
+    through the ghosts' regex, and the homeserver knows it by that name."""
+    import json
+    import re
+    import urllib.request
+    text = cluster.isthmus.registration.read_text()
+    assert "sender_localpart: '_xmpp'\n" in text, text
+    users = re.search(r"users:\n    - exclusive: true\n      regex: '(.*)'",
+                      text).group(1)
+    assert not re.fullmatch(users, f"@_xmpp:{DOMAIN}")
+    assert re.fullmatch(users, f"@_xmpp_alice=40{DOMAIN}:{DOMAIN}")
+    req = urllib.request.Request(
+        cluster.synapse.url + "/_matrix/client/v3/account/whoami",
+        headers={"Authorization": f"Bearer {gateway.as_token}"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        assert json.load(r)["user_id"] == f"@_xmpp:{DOMAIN}"
+
+
 def raw_http(port, request: bytes):
     """Sends a raw request and returns the status line and body."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
@@ -82,9 +101,11 @@ async def test_spoofed_from_is_not_believed(cluster, gateway, alice, bob):
 
 async def test_nobody_can_speak_through_a_ghost(cluster, gateway, alice):
     # Addressing a ghost as if it were a Matrix user would let a message be
-    # attributed to another XMPP user; the mapping refuses it.
+    # attributed to another XMPP user; the mapping refuses it, and the
+    # gateway's own bot (outside the ghosts' namespace) too.
     for to in (f"_xmpp_carol=40{DOMAIN}%{DOMAIN}@{COMPONENT}",
-               f"_xmpp_bot%{DOMAIN}@{COMPONENT}"):
+               f"_xmpp_bot%{DOMAIN}@{COMPONENT}",
+               f"_xmpp%{DOMAIN}@{COMPONENT}"):
         sent = alice.send(to, "pretending")
         err = await alice.wait_message(
             lambda m, i=sent["id"]: m["type"] == "error" and m["id"] == i,

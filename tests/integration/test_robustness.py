@@ -280,6 +280,64 @@ def test_check_config_and_bad_config(cluster, tmp_path):
     assert r.returncode == 2 and "cannot open" in r.stderr
 
 
+def test_check_config_names_what_is_wrong(cluster, tmp_path):
+    """Beyond parsing: placeholder secrets are warned about; a missing
+    state directory and a registration for another bot are errors, at
+    --check-config and at start-up alike, as file:line: message."""
+    import subprocess
+    from harness import COMPONENT_SECRET, ISTHMUS
+    text = cluster.isthmus.config.read_text()
+
+    def check(name, conf_text, *extra):
+        conf = tmp_path / name
+        conf.write_text(conf_text)
+        return conf, subprocess.run(
+            [str(ISTHMUS), "--config", str(conf), *extra],
+            capture_output=True, text=True, timeout=30)
+
+    conf, r = check("secret.conf", text.replace(
+        f"secret = {COMPONENT_SECRET}", "secret = change-me"),
+        "--check-config")
+    line = text.splitlines().index("secret = change-me".replace(
+        "change-me", COMPONENT_SECRET)) + 1
+    assert r.returncode == 0, r.stderr
+    assert f"warning: {conf}:{line}: secret is a placeholder" in r.stdout, \
+        r.stdout
+    state = cluster.isthmus.dir
+    conf, r = check("nostate.conf", text.replace(
+        f"path = {state}/isthmus.db", f"path = {tmp_path}/none/isthmus.db"),
+        "--check-config")
+    line = text.splitlines().index(f"path = {state}/isthmus.db") + 1
+    assert r.returncode == 2
+    assert r.stderr.startswith(
+        f"{conf}:{line}: the state directory {tmp_path}/none cannot be "
+        "used"), r.stderr
+    reg = tmp_path / "other-bot.yaml"
+    reg.write_text(cluster.isthmus.registration.read_text().replace(
+        "sender_localpart: '_xmpp'", "sender_localpart: '_xmpp_bot'"))
+    for extra in (["--check-config"], []):
+        conf, r = check("otherbot.conf", text.replace(
+            str(cluster.isthmus.registration), str(reg)), *extra)
+        assert r.returncode == 2, (extra, r.stderr)
+        assert "bot_localpart is '_xmpp' but" in r.stderr, r.stderr
+        assert "sender_localpart '_xmpp_bot'" in r.stderr, r.stderr
+
+
+def test_sighup_is_answered_and_ignored(cluster, gateway):
+    """Nothing is reloaded: SIGHUP says so, and the gateway keeps serving
+    (doc/isthmus.8, SIGNALS)."""
+    import signal
+    import urllib.request
+    from harness import wait_until
+    mark = len(gateway.log_text())
+    gateway.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: "SIGHUP ignored" in gateway.log_text()[mark:], 10,
+               "isthmus to answer SIGHUP")
+    assert gateway.running()
+    with urllib.request.urlopen(gateway.url + "/metrics", timeout=5) as r:
+        assert r.status == 200
+
+
 async def test_component_reconnects_after_prosody_restarts(cluster, gateway,
                                                           alice, bob):
     """Prosody goes away and comes back: isthmus reconnects by itself and

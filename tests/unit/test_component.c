@@ -14,6 +14,10 @@
 #include "common/strbuf.h"
 #include "tests/unit/xmpp_peer.h"
 #include "xep/component.h"
+#include "xep/component_cause.h"
+
+#include <errno.h>
+#include <netinet/in.h>
 
 #include <poll.h>
 #include <stdbool.h>
@@ -269,6 +273,146 @@ static void a_query_is_built_sent_and_answered(void **state)
     assert_null(b.text);
 }
 
+/* The log names why the link went down, never a bare code: what the
+ * component logs goes to stderr, read back here. */
+struct capture {
+    int saved;
+    FILE *tmp;
+};
+
+static void capture_start(struct capture *cap)
+{
+    fflush(stderr);
+    cap->tmp = tmpfile();
+    assert_non_null(cap->tmp);
+    cap->saved = dup(2);
+    dup2(fileno(cap->tmp), 2);
+}
+
+/* What was logged so far; caller frees. */
+static char *capture_text(struct capture *cap)
+{
+    fflush(stderr);
+    long n = lseek(fileno(cap->tmp), 0, SEEK_END);
+    char *text = calloc(1, (size_t)n + 1);
+    assert_int_equal(pread(fileno(cap->tmp), text, (size_t)n, 0), n);
+    return text;
+}
+
+static char *capture_end(struct capture *cap)
+{
+    char *text = capture_text(cap);
+    dup2(cap->saved, 2);
+    close(cap->saved);
+    fclose(cap->tmp);
+    return text;
+}
+
+/* Runs c until the log holds want; returns the log. */
+static char *run_until_logged(struct capture *cap, struct component *c,
+                              const char *want)
+{
+    int64_t deadline = clock_mono_ms() + XMPP_PEER_WAIT_MS;
+    for (;;) {
+        component_run(c);
+        char *text = capture_text(cap);
+        if (strstr(text, want) || clock_mono_ms() >= deadline)
+            return text;
+        free(text);
+        poll(NULL, 0, 5);
+    }
+}
+
+static void expect_logged(const char *text, const char *want)
+{
+    if (!strstr(text, want))
+        fail_msg("expected \"%s\" in the log, got \"%s\"", want, text);
+    assert_null(strstr(text, "error 0"));
+}
+
+static void a_hang_up_is_named(void **state)
+{
+    struct fixture *f = *state;
+    struct capture cap;
+    capture_start(&cap);
+    xmpp_peer_hang_up(&f->srv, f->c);
+    char *text = capture_end(&cap);
+    expect_logged(text, "component: disconnected: connection closed by the "
+                        "server");
+    free(text);
+}
+
+static const struct component_callbacks quiet = {
+    on_stanza, xmpp_peer_no_event, xmpp_peer_no_event };
+
+static void a_refused_connection_is_named(void **state)
+{
+    (void)state;
+    /* A port nothing listens on: bound, then closed. */
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t len = sizeof a;
+    getsockname(s, (struct sockaddr *)&a, &len);
+    close(s);
+    xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
+    struct component *c = component_new(ctx, "gw.test", "secret",
+                                        "127.0.0.1", ntohs(a.sin_port),
+                                        &quiet, NULL);
+    struct capture cap;
+    capture_start(&cap);
+    free(run_until_logged(&cap, c, "could not connect"));
+    char *text = capture_end(&cap);
+    expect_logged(text, ": connection refused (is the XMPP server running");
+    free(text);
+    component_free(c);
+    xmpp_ctx_free(ctx);
+}
+
+static void a_handshake_cut_short_is_named(void **state)
+{
+    (void)state;
+    struct xmpp_peer srv;
+    xmpp_peer_listen(&srv);
+    xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
+    struct component *c = component_new(ctx, "gw.test", "secret",
+                                        "127.0.0.1", srv.port, &quiet, NULL);
+    struct capture cap;
+    capture_start(&cap);
+    /* The server takes the connection, reads the stream header and hangs
+     * up, as one does that dislikes the component's name. */
+    xmpp_peer_pump_until(&srv, c, "<stream:stream");
+    close(srv.conn);
+    srv.conn = -1;
+    free(run_until_logged(&cap, c, "could not connect"));
+    char *text = capture_end(&cap);
+    expect_logged(text, "connection closed by the server during the "
+                        "handshake (wrong secret");
+    free(text);
+    component_free(c);
+    xmpp_ctx_free(ctx);
+    xmpp_peer_close(&srv);
+}
+
+static void every_cause_is_words(void **state)
+{
+    (void)state;
+    assert_string_equal(component_cause(0, COMPONENT_CONNECTING),
+                        "connection refused");
+    assert_non_null(strstr(component_cause(0, COMPONENT_HANDSHAKE),
+                           "handshake refused (wrong secret"));
+    assert_string_equal(component_cause(ETIMEDOUT, COMPONENT_CONNECTING),
+                        "timed out while connecting");
+    assert_string_equal(component_cause(ETIMEDOUT, COMPONENT_CONNECTED),
+                        "timed out");
+    assert_string_equal(component_cause(ECONNRESET, COMPONENT_CONNECTED),
+                        "connection closed by the server");
+    /* Anything else, as the C library says it. */
+    assert_string_equal(component_cause(EACCES, COMPONENT_CONNECTING),
+                        strerror(EACCES));
+}
+
 int main(void)
 {
     xmpp_initialize();
@@ -283,6 +427,10 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_query_is_built_sent_and_answered,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(a_hang_up_is_named, setup, teardown),
+        cmocka_unit_test(a_refused_connection_is_named),
+        cmocka_unit_test(a_handshake_cut_short_is_named),
+        cmocka_unit_test(every_cause_is_words),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     xmpp_shutdown();

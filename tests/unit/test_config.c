@@ -119,6 +119,44 @@ static void errors_name_file_and_line(void **state)
                      "section [xmpp]");
 }
 
+static void bot_must_lie_outside_the_ghosts(void **state)
+{
+    (void)state;
+    char text[1024];
+    /* The old default: a Matrix user inviting @_xmpp_bot would have
+     * reached the XMPP address "bot". */
+    snprintf(text, sizeof text, "%s[appservice]\nbot_localpart = _xmpp_bot\n",
+             MINIMAL);
+    expect_error(text, "bad.conf:9: bot_localpart '_xmpp_bot' lies inside "
+                       "the ghosts' namespace (user_prefix '_xmpp_'): a "
+                       "Matrix user inviting the bot would reach an XMPP "
+                       "address instead; choose a bot_localpart that does "
+                       "not start with '_xmpp_'");
+    /* A prefix that swallows the default bot is blamed on its own line. */
+    snprintf(text, sizeof text, "%s[appservice]\n# c\nuser_prefix = _\n",
+             MINIMAL);
+    expect_error(text, "bad.conf:10: bot_localpart '_xmpp' lies inside the "
+                       "ghosts' namespace (user_prefix '_'): a Matrix user "
+                       "inviting the bot would reach an XMPP address "
+                       "instead; choose a bot_localpart that does not start "
+                       "with '_'");
+    /* The default bot and the default prefix agree; so does a bot that
+     * merely shares the prefix's beginning. */
+    struct config cfg;
+    char *err = NULL;
+    assert_int_equal(config_parse("t.conf", MINIMAL, &cfg, &err), 0);
+    assert_string_equal(cfg.bot_localpart, "_xmpp");
+    config_free(&cfg);
+    snprintf(text, sizeof text,
+             "%s[appservice]\nbot_localpart = _xmpp_\nuser_prefix = "
+             "_xmpp_x\n", MINIMAL);
+    assert_int_equal(config_parse("t.conf", text, &cfg, &err), 0);
+    assert_int_equal(config_key_line(&cfg, "appservice", "user_prefix"), 10);
+    /* A default points at the file's end. */
+    assert_int_equal(config_key_line(&cfg, "xmpp", "port"), 10);
+    config_free(&cfg);
+}
+
 static void load_reports_missing_file(void **state)
 {
     (void)state;
@@ -164,6 +202,7 @@ int main(void)
         cmocka_unit_test(minimal_config_gets_defaults),
         cmocka_unit_test(comments_blank_lines_and_whitespace),
         cmocka_unit_test(errors_name_file_and_line),
+        cmocka_unit_test(bot_must_lie_outside_the_ghosts),
         cmocka_unit_test(load_reports_missing_file),
         cmocka_unit_test(load_reads_the_file),
         cmocka_unit_test(example_config_is_valid),

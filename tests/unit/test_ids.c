@@ -13,7 +13,7 @@
 #include <string.h>
 
 static const struct ids IDS = { "_xmpp_", "_xmpp_", "hs.example",
-                                "gw.xmpp.example" };
+                                "gw.xmpp.example", "_xmpp" };
 
 static void expect_ghost(const char *jid, const char *mxid)
 {
@@ -298,11 +298,21 @@ static void puppet_refuses_invalid(void **state)
     expect_matrix_refused("!:x.org");
     /* A ghost is reached at the XMPP user's own JID. */
     expect_matrix_refused("@_xmpp_alice=40x.org:hs.example");
+    /* Nor is the gateway's bot anyone's correspondent; its namesake on
+     * another server is an ordinary user. */
+    expect_matrix_refused("@_xmpp:hs.example");
+    assert_true(ids_is_bot(&IDS, "@_xmpp:hs.example"));
+    assert_false(ids_is_bot(&IDS, "@_xmpp:hs.example.org"));
+    assert_false(ids_is_bot(&IDS, "@_xmppx:hs.example"));
+    expect_puppet("@_xmpp:x.org", "_xmpp%x.org@gw.xmpp.example",
+                  IDS_MATRIX_USER);
 }
 
 static void puppet_jid_refuses_non_canonical(void **state)
 {
     (void)state;
+    /* The gateway's own bot. */
+    expect_puppet_jid_refused("_xmpp%hs.example@gw.xmpp.example");
     expect_puppet_jid_refused("bob@gw.xmpp.example");            /* no % */
     expect_puppet_jid_refused("bob%matrix.org@elsewhere.example");
     expect_puppet_jid_refused("gw.xmpp.example");

@@ -15,7 +15,7 @@
 #include <string.h>
 
 static const struct ids ids = { "_xmpp_", "_xmpp_", "hs.example",
-                                "gw.example" };
+                                "gw.example", "_xmpp" };
 
 /* Events that crossed: $orig as stanza "s-orig" sent with origin-id
  * "o-orig". */

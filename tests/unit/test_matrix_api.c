@@ -459,9 +459,29 @@ static void test_parse_public_rooms_profile_state(void **state)
     json_decref(b);
 }
 
+/* A failed call is told in words in the log, never as a bare status. */
+static void test_response_reason(void **state)
+{
+    (void)state;
+    char buf[MX_REASON_MAX];
+    struct mx_response r = { .status = 0, .error = "Couldn't connect to "
+                                                   "server" };
+    assert_string_equal(mx_response_reason(&r, buf, sizeof buf),
+                        "no answer from the homeserver: Couldn't connect "
+                        "to server");
+    r = (struct mx_response){ .status = 403, .errcode = "M_FORBIDDEN",
+                              .error = "Not allowed" };
+    assert_string_equal(mx_response_reason(&r, buf, sizeof buf),
+                        "HTTP 403 M_FORBIDDEN: Not allowed");
+    r = (struct mx_response){ .status = 502, .error = "no error message" };
+    assert_string_equal(mx_response_reason(&r, buf, sizeof buf),
+                        "HTTP 502: no error message");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_response_reason),
         cmocka_unit_test(test_send_event),
         cmocka_unit_test(test_redact),
         cmocka_unit_test(test_rooms),
