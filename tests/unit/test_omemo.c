@@ -13,6 +13,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct owner {
     struct store *st;
@@ -161,6 +162,54 @@ static void two_devices_talk_both_ways_and_survive_a_restart(void **state)
     assert_int_equal(store_fixture_close(&f), 0);
 }
 
+static void the_signed_prekey_is_replaced_weekly(void **state)
+{
+    (void)state;
+    struct store_fixture f;
+    assert_int_equal(store_fixture_open(&f, "omemo-rotate"), 0);
+    struct omemo_lib *lib = omemo_lib_new();
+    struct owner a = { f.st, "bob%hs@gw" }, b = { f.st, "alice@xmpp" };
+    struct omemo_records ra = records(&a), rb = records(&b);
+    const char *why = NULL;
+    struct omemo_device *da = omemo_device_open(lib, &ra, &why);
+    struct omemo_device *db = omemo_device_open(lib, &rb, &why);
+    struct omemo_bundle old, now;
+    assert_int_equal(omemo_device_bundle(db, &old, &why), 0);
+    assert_int_equal(old.signed_prekey_id, 1);
+    uint64_t day = 24ull * 3600 * 1000, t = (uint64_t)time(NULL) * 1000;
+    /* Not yet a week old: kept. */
+    assert_int_equal(omemo_device_rotate(db, t + 6 * day), 0);
+    assert_int_equal(omemo_device_bundle(db, &now, &why), 0);
+    assert_int_equal(now.signed_prekey_id, 1);
+    omemo_bundle_free(&now);
+    assert_int_equal(omemo_device_rotate(db, t + 8 * day), 0);
+    assert_int_equal(omemo_device_bundle(db, &now, &why), 0);
+    assert_int_equal(now.signed_prekey_id, 2);
+    assert_memory_not_equal(now.signed_prekey, old.signed_prekey,
+                            OMEMO_PUBKEY_LEN);
+    omemo_bundle_free(&now);
+    /* A sender holding the bundle from before still gets through. */
+    assert_int_equal(omemo_session_from_bundle(da, b.jid, omemo_device_id(db),
+                                               &old, &why), 0);
+    bool prekey;
+    char *got = send_one(da, a.jid, db, b.jid, "across a rotation", &prekey);
+    assert_string_equal(got, "across a rotation");
+    free(got);
+    /* Two rotations on, the first key is gone. */
+    assert_int_equal(omemo_device_rotate(db, t + 16 * day), 0);
+    uint32_t *ids = NULL;
+    int n = store_omemo_ids(f.st, b.jid, OMEMO_REC_SIGNED_PREKEY, "", &ids);
+    assert_int_equal(n, 2);
+    assert_int_equal(ids[0], 2);
+    assert_int_equal(ids[1], 3);
+    free(ids);
+    omemo_bundle_free(&old);
+    omemo_device_close(da);
+    omemo_device_close(db);
+    omemo_lib_free(lib);
+    assert_int_equal(store_fixture_close(&f), 0);
+}
+
 static void a_payload_with_the_wrong_key_does_not_open(void **state)
 {
     (void)state;
@@ -225,6 +274,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(two_devices_talk_both_ways_and_survive_a_restart),
+        cmocka_unit_test(the_signed_prekey_is_replaced_weekly),
         cmocka_unit_test(a_payload_with_the_wrong_key_does_not_open),
         cmocka_unit_test(message_xml_reads_back),
     };

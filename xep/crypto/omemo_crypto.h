@@ -80,6 +80,10 @@ struct omemo_device *omemo_device_open(struct omemo_lib *lib,
                                        const char **why);
 void omemo_device_close(struct omemo_device *d);
 uint32_t omemo_device_id(const struct omemo_device *d);
+/* Replaces the signed pre-key when it is a week old at now_ms (keeping
+ * the one before it, for sessions on their way): 0, or -1. Every open
+ * does it with the clock; tests give their own time. */
+int omemo_device_rotate(struct omemo_device *d, uint64_t now_ms);
 /* The device's public bundle; 0, or -1 with *why. */
 int omemo_device_bundle(struct omemo_device *d, struct omemo_bundle *out,
                         const char **why);

@@ -347,6 +347,56 @@ out:
     return rc;
 }
 
+static int cmp_u32(const void *a, const void *b);
+
+/* The signed pre-key is replaced every week, as Signal clients do, so
+ * that one leaked key opens no new session for long; the one before
+ * stays, for sessions that a message on its way still starts with it. */
+#define SIGNED_PREKEY_LIFE_MS (7LL * 24 * 3600 * 1000)
+
+int omemo_device_rotate(struct omemo_device *d, uint64_t now_ms)
+{
+    uint32_t *ids = NULL;
+    int n = d->recs.ids(d->recs.ud, OMEMO_REC_SIGNED_PREKEY, "", &ids);
+    if (n <= 0) {
+        free(ids);
+        return n < 0 ? -1 : 0;
+    }
+    qsort(ids, (size_t)n, sizeof *ids, cmp_u32);
+    uint32_t newest = ids[n - 1];
+    session_signed_pre_key *spk = NULL;
+    int rc = 0;
+    if (signal_protocol_signed_pre_key_load_key(d->store, &spk, newest) == 0 &&
+        session_signed_pre_key_get_timestamp(spk) + SIGNED_PREKEY_LIFE_MS <
+            now_ms) {
+        session_signed_pre_key *fresh = NULL;
+        ratchet_identity_key_pair *pair = NULL;
+        ec_public_key *pub = NULL;
+        ec_private_key *priv = NULL;
+        rc = curve_decode_point(&pub, d->identity + 4, OMEMO_PUBKEY_LEN,
+                                d->lib->ctx) ||
+                     curve_decode_private_point(
+                         &priv, d->identity + 4 + OMEMO_PUBKEY_LEN,
+                         IDENTITY_PRIV_LEN, d->lib->ctx) ||
+                     ratchet_identity_key_pair_create(&pair, pub, priv) ||
+                     signal_protocol_key_helper_generate_signed_pre_key(
+                         &fresh, pair, newest + 1, now_ms, d->lib->ctx) ||
+                     signal_protocol_signed_pre_key_store_key(d->store, fresh)
+                 ? -1
+                 : 0;
+        /* Older than the one it replaces: no session starts with them. */
+        for (int i = 0; rc == 0 && i < n - 1; i++)
+            d->recs.del(d->recs.ud, OMEMO_REC_SIGNED_PREKEY, "", ids[i]);
+        SIGNAL_UNREF(fresh);
+        SIGNAL_UNREF(pair);
+        SIGNAL_UNREF(pub);
+        SIGNAL_UNREF(priv);
+    }
+    SIGNAL_UNREF(spk);
+    free(ids);
+    return rc;
+}
+
 struct omemo_device *omemo_device_open(struct omemo_lib *lib,
                                        const struct omemo_records *recs,
                                        const char **why)
@@ -376,6 +426,11 @@ struct omemo_device *omemo_device_open(struct omemo_lib *lib,
         return NULL;
     }
     if (rc == 0 && create_identity(d, why) < 0) {
+        omemo_device_close(d);
+        return NULL;
+    }
+    if (omemo_device_rotate(d, (uint64_t)time(NULL) * 1000) < 0) {
+        *why = "could not replace the week-old signed pre-key";
         omemo_device_close(d);
         return NULL;
     }
