@@ -1,7 +1,8 @@
 """What end-to-bridge encryption costs isthmus, against real Prosody and
 Synapse on loopback:
   1. the gateway's CPU per message each way, in an encrypted DM next to a
-     clear one, in the same run;
+     clear one, in the same run: Megolm on the Matrix side, OMEMO on the
+     XMPP side, both at once, and OMEMO to an XMPP user with 5 devices;
   2. sharing a new Megolm session into a room with 1,000 member devices:
      the wall time until the first message leaves, and the longest loop
      turn meanwhile (the share runs in slices so that other conversations
@@ -23,6 +24,7 @@ sys.path.insert(0, str(HERE))
 from bench_e2e import (COMPONENT, DOMAIN, Cluster, cpu_seconds, hist_max,  # noqa
                        hist_quantile, ms, pct, scrape, settle)
 from peers import E2eeMatrixUser, MatrixUser, XmppUser  # noqa: E402
+from omemo_peer import OmemoXmppUser  # noqa: E402
 
 
 def ghost_of(xmpp_user):
@@ -224,6 +226,76 @@ async def share_figure(cluster, users, per_user):
             await u.disconnect()
 
 
+async def omemo_cpu(cluster, n, rate, tmp):
+    """isthmus CPU per message with OMEMO on the XMPP side: with a Matrix
+    user in clear, with one whose room is Megolm-encrypted, and towards an
+    XMPP user with 5 devices (each message encrypted to all five)."""
+    pid = cluster.isthmus.proc.pid
+    res = {}
+    o1 = await OmemoXmppUser(cluster.prosody, "omalice",
+                             versions="legacy").connect()
+    pbob = await MatrixUser(cluster.synapse.url, name="ombob").register()
+    o2 = await OmemoXmppUser(cluster.prosody, "omcarol",
+                             versions="legacy").connect()
+    ebob = await E2eeMatrixUser(cluster.synapse.url, tmp / "omdave",
+                                "omdave").register()
+    five = [await OmemoXmppUser(cluster.prosody, "omerin", resource=f"d{i}",
+                                register=i == 0, versions="legacy").connect()
+            for i in range(5)]
+    fbob = await MatrixUser(cluster.synapse.url, name="omfrank").register()
+    try:
+        pjid = f"{pbob.name}%{DOMAIN}@{COMPONENT}"
+        await o1.send_encrypted(pjid, "open", version="legacy")
+        proom, _ = await pbob.wait_invite(timeout=60)
+        await pbob.join(proom)
+        await pbob.wait_message(lambda r, e: e.body == "open", timeout=60)
+        ejid = f"{ebob.name}%{DOMAIN}@{COMPONENT}"
+        eroom = await ebob.create_encrypted_dm(ghost_of(o2))
+        await ebob.wait_member(lambda r, e: r == eroom and
+                               e.membership == "join" and
+                               e.state_key == ghost_of(o2), timeout=60)
+        await ebob.send(eroom, "warm")
+        await o2.wait_encrypted(lambda m: m.body == "warm", timeout=60)
+        froom = await fbob.create_dm(ghost_of(five[0]))
+        await fbob.wait_member(lambda r, e: r == froom and
+                               e.membership == "join" and
+                               e.state_key == ghost_of(five[0]), timeout=60)
+        await fbob.send(froom, "warm")
+        for d in five:
+            await d.wait_encrypted(lambda m: m.body == "warm", timeout=60)
+        cases = [("omemo", o1, pbob, proom, pjid, ("to_matrix", "to_xmpp")),
+                 ("omemo+megolm", o2, ebob, eroom, ejid,
+                  ("to_matrix", "to_xmpp")),
+                 ("omemo-5-devices", five[0], fbob, froom, None,
+                  ("to_xmpp",))]
+        for kind, alice, bob, room, jid, directions in cases:
+            for direction in directions:
+                tag = f"{kind}-{direction}"
+                c0 = cpu_seconds(pid)
+                for k in range(n):
+                    if direction == "to_matrix":
+                        await alice.send_encrypted(jid, f"{tag} {k}",
+                                                   version="legacy")
+                    else:
+                        await bob.send(room, f"{tag} {k}")
+                    await asyncio.sleep(1 / rate)
+                last = f"{tag} {n - 1}"
+                if direction == "to_matrix":
+                    await bob.wait_message(lambda r, e: e.body == last,
+                                           timeout=300)
+                else:
+                    await alice.wait_encrypted(lambda m: m.body == last,
+                                               timeout=300)
+                res[tag] = (cpu_seconds(pid) - c0) / n * 1e6
+                print(f"  {tag}: {res[tag]:.0f} us per message", flush=True)
+    finally:
+        for u in (pbob, ebob, fbob):
+            await u.close()
+        for u in (o1, o2, *five):
+            await u.disconnect()
+    return res
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--messages", type=int, default=200)
@@ -231,6 +303,9 @@ def main():
     ap.add_argument("--users", type=int, default=100)
     ap.add_argument("--devices-per-user", type=int, default=10)
     ap.add_argument("--out", default=str(HERE / "results"))
+    ap.add_argument("--skip-share", action="store_true",
+                    help="only the CPU figures (the 1,000-device share takes "
+                         "minutes)")
     args = ap.parse_args()
     cluster = Cluster()
     res = {}
@@ -240,21 +315,34 @@ def main():
         print("1. CPU per message, clear and encrypted ...", flush=True)
         res["cpu_us_per_message"] = asyncio.run(per_message_cpu(
             cluster, args.messages, args.rate, cluster.root))
-        print("2. sharing a session with many devices ...", flush=True)
-        res["share"] = asyncio.run(share_figure(
-            cluster, args.users, args.devices_per_user))
+        res["cpu_us_per_message"].update(asyncio.run(omemo_cpu(
+            cluster, args.messages, args.rate, cluster.root)))
+        if not args.skip_share:
+            print("2. sharing a session with many devices ...", flush=True)
+            res["share"] = asyncio.run(share_figure(
+                cluster, args.users, args.devices_per_user))
     finally:
         cluster.stop()
         cluster.cleanup()
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "e2ee.json").write_text(json.dumps(res, indent=2) + "\n")
+    # A run without the share writes apart, so that e2ee.json keeps one
+    # whole run.
+    name = "e2ee-cpu.json" if args.skip_share else "e2ee.json"
+    (out / name).write_text(json.dumps(res, indent=2) + "\n")
     c = res["cpu_us_per_message"]
     print(f"\n1. isthmus CPU per message ({args.messages} at "
           f"{args.rate:g}/s each): to Matrix {c['clear-to_matrix']:.0f} us "
           f"clear, {c['encrypted-to_matrix']:.0f} us encrypted; to XMPP "
           f"{c['clear-to_xmpp']:.0f} us clear, "
           f"{c['encrypted-to_xmpp']:.0f} us encrypted")
+    print(f"   OMEMO: to Matrix {c['omemo-to_matrix']:.0f} us (room in "
+          f"clear), {c['omemo+megolm-to_matrix']:.0f} us (Megolm room); to "
+          f"XMPP {c['omemo-to_xmpp']:.0f} us, "
+          f"{c['omemo+megolm-to_xmpp']:.0f} us (from a Megolm room), "
+          f"{c['omemo-5-devices-to_xmpp']:.0f} us to a user with 5 devices")
+    if "share" not in res:
+        return
     s = res["share"]
     o = s["other_conversation_ms"]
     g = s["gateway_turn_ms_le"]
