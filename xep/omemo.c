@@ -170,19 +170,23 @@ void omemo_message_add(xmpp_ctx_t *ctx, xmpp_stanza_t *msg,
         xml_add_text_child(ctx, msg, "body", NULL, FALLBACK_BODY);
 }
 
-/* Whether c is one of the parts omemo_message_add adds. */
-static bool omemo_part(xmpp_stanza_t *c)
+/* Whether c is one of the parts omemo_message_add adds (or, with oob,
+ * the XEP-0066 data, whose link a file share must not show in clear). */
+static bool omemo_part(xmpp_stanza_t *c, bool oob)
 {
     const char *name = xmpp_stanza_get_name(c), *ns = xmpp_stanza_get_ns(c);
     if (!xmpp_stanza_is_tag(c) || !name)
         return false;
     return strcmp(name, "body") == 0 ||
+           (oob && ns && strcmp(name, "x") == 0 &&
+            strcmp(ns, "jabber:x:oob") == 0) ||
            (ns && strcmp(name, "encrypted") == 0 &&
             strcmp(ns, NS_OMEMO_AXOLOTL) == 0) ||
            (ns && strcmp(name, "encryption") == 0 && strcmp(ns, NS_EME) == 0);
 }
 
-xmpp_stanza_t *omemo_message_stripped(xmpp_ctx_t *ctx, xmpp_stanza_t *msg)
+xmpp_stanza_t *omemo_message_stripped(xmpp_ctx_t *ctx, xmpp_stanza_t *msg,
+                                      bool oob)
 {
     xmpp_stanza_t *out = xmpp_stanza_new(ctx);
     xmpp_stanza_set_name(out, xmpp_stanza_get_name(msg));
@@ -194,13 +198,20 @@ xmpp_stanza_t *omemo_message_stripped(xmpp_ctx_t *ctx, xmpp_stanza_t *msg)
     free(attrs);
     for (xmpp_stanza_t *c = xmpp_stanza_get_children(msg); c;
          c = xmpp_stanza_get_next(c)) {
-        if (omemo_part(c))
+        if (omemo_part(c, oob))
             continue;
         xmpp_stanza_t *copy = xmpp_stanza_copy(c);
         xmpp_stanza_add_child(out, copy);
         xmpp_stanza_release(copy);
     }
     return out;
+}
+
+char *omemo_oob_url(xmpp_stanza_t *msg)
+{
+    xmpp_stanza_t *x = xmpp_stanza_get_child_by_name_and_ns(msg, "x",
+                                                            "jabber:x:oob");
+    return x ? xml_child_text(x, "url", NULL) : NULL;
 }
 
 /* ---------------------------------------------------- device lists etc -- */

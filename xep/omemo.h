@@ -48,9 +48,13 @@ void omemo_message_free(struct omemo_message *m);
 void omemo_message_add(xmpp_ctx_t *ctx, xmpp_stanza_t *msg,
                        const struct omemo_message *m);
 /* A copy of msg without what omemo_message_add adds (the encrypted
- * element, the EME marker and the fallback body): the decrypted text takes
- * their place. Caller releases. */
-xmpp_stanza_t *omemo_message_stripped(xmpp_ctx_t *ctx, xmpp_stanza_t *msg);
+ * element, the EME marker and the fallback body), and with oob without its
+ * XEP-0066 data too: the decrypted text takes their place, or the
+ * encrypted one theirs. Caller releases. */
+xmpp_stanza_t *omemo_message_stripped(xmpp_ctx_t *ctx, xmpp_stanza_t *msg,
+                                      bool oob);
+/* The XEP-0066 URL msg carries, or NULL. Caller frees. */
+char *omemo_oob_url(xmpp_stanza_t *msg);
 
 /* The node a pubsub <items/> request or notification names, or NULL;
  * with *items_el set to the <items/> element. Borrowed. */

@@ -10,6 +10,7 @@
 #include "matrix/crypto/attachment.h"
 #include "matrix/media_transfer.h"
 #include "matrix/mxc.h"
+#include "xep/crypto/aesgcm.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -95,6 +96,50 @@ char *media_proxy_url(struct media *m, const char *mxc, const char *filename,
     return url;
 }
 
+/* -------------------------------------------------- sealed tokens -- */
+
+char *media_seal_token(const struct media *m, const unsigned char *plain,
+                       size_t len)
+{
+    size_t box_len = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES +
+                     len;
+    unsigned char *box = xmalloc(box_len);
+    /* The nonce is a keyed hash of what is sealed: the same file gets the
+     * same URL every time, and two different ones never share a nonce. */
+    crypto_generichash(box, crypto_secretbox_NONCEBYTES, plain, len,
+                       m->seal_key, sizeof m->seal_key);
+    crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES, plain, len, box,
+                          m->seal_key);
+    size_t cap = sodium_base64_encoded_len(
+        box_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    char *token = xmalloc(cap);
+    sodium_bin2base64(token, cap, box, box_len,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    free(box);
+    return token;
+}
+
+int media_unseal_token(const struct media *m, const char *token,
+                       size_t token_len, unsigned char plain[SEALED_MAX],
+                       size_t *len)
+{
+    unsigned char box[SEALED_MAX + crypto_secretbox_NONCEBYTES +
+                      crypto_secretbox_MACBYTES];
+    size_t box_len = 0;
+    if (sodium_base642bin(box, sizeof box, token, token_len, NULL, &box_len,
+                          NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) !=
+            0 ||
+        box_len < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
+        return -1;
+    *len = box_len - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES;
+    if (*len > SEALED_MAX ||
+        crypto_secretbox_open_easy(plain, box + crypto_secretbox_NONCEBYTES,
+                                   box_len - crypto_secretbox_NONCEBYTES, box,
+                                   m->seal_key) != 0)
+        return -1;
+    return 0;
+}
+
 /* ---------------------------------------------- encrypted files' URLs -- */
 
 /* An encrypted file's URL carries what opens it, sealed under a key only
@@ -106,7 +151,6 @@ char *media_proxy_url(struct media *m, const char *mxc, const char *filename,
  * hash of that, so the same file gets the same URL every time. */
 #define SEALED_FIXED (MX_ATTACHMENT_KEY_LEN + MX_ATTACHMENT_IV_LEN + \
                       MX_ATTACHMENT_HASH_LEN)
-#define SEALED_MAX 1024
 #define ENCRYPTED_PATH PROXY_PATH "e/"
 
 static bool mime_fits(const char *mime)
@@ -149,24 +193,12 @@ char *media_proxy_url_encrypted(struct media *m, json_t *file,
     memcpy(plain + MX_ATTACHMENT_KEY_LEN + MX_ATTACHMENT_IV_LEN, a.sha256,
            MX_ATTACHMENT_HASH_LEN);
     memcpy(plain + SEALED_FIXED, text, strlen(text));
-    size_t box_len = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES +
-                     plain_len;
-    unsigned char *box = xmalloc(box_len);
-    crypto_generichash(box, crypto_secretbox_NONCEBYTES, plain, plain_len,
-                       m->seal_key, sizeof m->seal_key);
-    crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES, plain, plain_len,
-                          box, m->seal_key);
-    size_t cap = sodium_base64_encoded_len(
-        box_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    char *token = xmalloc(cap);
-    sodium_bin2base64(token, cap, box, box_len,
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    char *token = media_seal_token(m, plain, plain_len);
     char *esc_name = url_escape(name);
     char *url = xasprintf("%s" ENCRYPTED_PATH "%s/%s", m->gw->cfg.media_url,
                           token, esc_name);
     sodium_memzero(plain, plain_len);
     free(plain);
-    free(box);
     free(token);
     free(esc_name);
     free(text);
@@ -180,19 +212,10 @@ char *media_proxy_url_encrypted(struct media *m, json_t *file,
 static int unseal(struct media *m, const char *token, size_t token_len,
                   struct mx_attachment *a, char **mime, char **name)
 {
-    unsigned char box[SEALED_MAX], plain[SEALED_MAX];
-    size_t box_len = 0;
-    if (sodium_base642bin(box, sizeof box, token, token_len, NULL, &box_len,
-                          NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) !=
-            0 ||
-        box_len < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES +
-                      SEALED_FIXED)
-        return -1;
-    size_t plain_len = box_len - crypto_secretbox_NONCEBYTES -
-                       crypto_secretbox_MACBYTES;
-    if (crypto_secretbox_open_easy(plain, box + crypto_secretbox_NONCEBYTES,
-                                   box_len - crypto_secretbox_NONCEBYTES, box,
-                                   m->seal_key) != 0)
+    unsigned char plain[SEALED_MAX];
+    size_t plain_len = 0;
+    if (media_unseal_token(m, token, token_len, plain, &plain_len) < 0 ||
+        plain_len < SEALED_FIXED)
         return -1;
     memset(a, 0, sizeof *a);
     memcpy(a->key, plain, MX_ATTACHMENT_KEY_LEN);
@@ -242,6 +265,11 @@ struct proxy {
     char *mime; /* what the event said the plaintext is */
     bool holding;
     unsigned char held;
+    /* XEP-0454: served AES-GCM-encrypted, the tag after the file (its
+     * bytes from tag_off on still to send; -1 before it is made). */
+    struct aesgcm_stream *gcm;
+    unsigned char tag[AESGCM_TAG_LEN];
+    int tag_off;
     struct proxy *next;
 };
 
@@ -255,6 +283,8 @@ static void proxy_free(struct proxy *p)
         }
     mx_media_stream_cancel(p->stream);
     mx_attachment_reader_free(p->decrypt);
+    aesgcm_stream_free(p->gcm);
+    sodium_memzero(p->tag, sizeof p->tag);
     free(p->mime);
     strbuf_free(&p->buf);
     free(p->filename);
@@ -296,6 +326,8 @@ static long proxy_read(void *cls, unsigned long long pos, char *out,
     if (avail) {
         size_t n = avail < max ? avail : max;
         memcpy(out, p->buf.data + p->off, n);
+        if (p->gcm)
+            aesgcm_stream_update(p->gcm, (uint8_t *)out, n);
         p->off += n;
         if (p->off == p->buf.len) {
             strbuf_reset(&p->buf);
@@ -312,6 +344,20 @@ static long proxy_read(void *cls, unsigned long long pos, char *out,
             /* May deliver held-back data through proxy_data at once. */
             mx_media_stream_resume(p->stream);
         }
+        return (long)n;
+    }
+    if (p->done && p->gcm && !p->failed && p->tag_off < AESGCM_TAG_LEN) {
+        /* The file is all out: its tag follows, so the client knows it
+         * has it whole and unaltered. */
+        if (p->tag_off < 0) {
+            aesgcm_stream_final(p->gcm, p->tag);
+            p->tag_off = 0;
+        }
+        size_t n = (size_t)(AESGCM_TAG_LEN - p->tag_off);
+        if (n > max)
+            n = max;
+        memcpy(out, p->tag + p->tag_off, n);
+        p->tag_off += (int)n;
         return (long)n;
     }
     if (p->done)
@@ -367,7 +413,10 @@ static int proxy_answer(struct proxy *p, const struct mx_media_head *h)
                             p->content_type ? p->content_type
                                             : "application/octet-stream",
                             p->disposition ? p->disposition : disposition,
-                            p->length, proxy_read, p);
+                            p->length >= 0 && p->gcm
+                                ? p->length + AESGCM_TAG_LEN
+                                : p->length,
+                            proxy_read, p);
     free(disposition);
     return 0;
 }
@@ -468,10 +517,13 @@ static const struct mx_stream_ops proxy_ops = { proxy_head, proxy_data,
 /* Serves mxc to req; name (taken over) is what the client saves it as. */
 static void proxy_start(struct media *m, struct as_request *req,
                         const char *mxc, char *name,
-                        struct mx_attachment_reader *decrypt, char *mime)
+                        struct mx_attachment_reader *decrypt, char *mime,
+                        struct aesgcm_stream *gcm)
 {
     struct proxy *p = xcalloc(1, sizeof *p);
     p->m = m;
+    p->gcm = gcm;
+    p->tag_off = -1;
     p->req = req;
     p->filename = name;
     p->decrypt = decrypt;
@@ -495,34 +547,43 @@ static void refuse_forged(struct as_request *req)
 
 /* e/<sealed token>/<file name> */
 static void serve_encrypted(struct media *m, struct as_request *req,
-                            const char *rest)
+                            const char *rest, struct aesgcm_stream *gcm)
 {
     const char *slash = strchr(rest, '/');
     struct mx_attachment a;
     char *mime, *name;
     if (!slash || strchr(slash + 1, '/') ||
         unseal(m, rest, (size_t)(slash - rest), &a, &mime, &name) < 0) {
+        aesgcm_stream_free(gcm);
         refuse_forged(req);
         return;
     }
-    proxy_start(m, req, a.url, name, mx_attachment_reader_new(&a), mime);
+    proxy_start(m, req, a.url, name, mx_attachment_reader_new(&a), mime, gcm);
     mx_attachment_clear(&a);
 }
 
 void media_proxy_request(struct as_request *req, const char *path, void *ud)
 {
     struct gateway *gw = ud;
-    struct media *m = gw->media;
-    if (strncmp(path, ENCRYPTED_PATH, strlen(ENCRYPTED_PATH)) == 0) {
-        serve_encrypted(m, req, path + strlen(ENCRYPTED_PATH));
-        return;
-    }
-    /* <mac>/<server>/<media id>/<file name>, already percent-decoded. */
-    const char *rest = path + strlen(PROXY_PATH);
     if (strncmp(path, PROXY_PATH, strlen(PROXY_PATH)) != 0) {
         as_request_reply_text(req, 404, "text/plain", "unknown media URL\n");
         return;
     }
+    media_serve_path(gw->media, req, path + strlen(PROXY_PATH), NULL);
+}
+
+void media_serve_path(struct media *m, struct as_request *req,
+                      const char *rest, struct aesgcm_stream *gcm)
+{
+    if (strncmp(rest, "e/", 2) == 0) {
+        serve_encrypted(m, req, rest + 2, gcm);
+        return;
+    }
+    if (strncmp(rest, "g/", 2) == 0 && !gcm) {
+        media_serve_aesgcm(m, req, rest + 2);
+        return;
+    }
+    /* <mac>/<server>/<media id>/<file name>, already percent-decoded. */
     const char *s1 = strchr(rest, '/');
     const char *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
     const char *s3 = s2 ? strchr(s2 + 1, '/') : NULL;
@@ -532,6 +593,7 @@ void media_proxy_request(struct as_request *req, const char *path, void *ud)
         sodium_hex2bin(mac, sizeof mac, rest, (size_t)(s1 - rest), NULL,
                        &maclen, NULL) != 0 ||
         maclen != sizeof mac) {
+        aesgcm_stream_free(gcm);
         as_request_reply_text(req, 404, "text/plain", "unknown media URL\n");
         return;
     }
@@ -546,10 +608,11 @@ void media_proxy_request(struct as_request *req, const char *path, void *ud)
     char *mxc = xasprintf("mxc://%s/%s", server, id);
     char *cs = NULL, *ci = NULL;
     if (ok != 0 || mx_mxc_split(mxc, &cs, &ci) < 0) {
+        aesgcm_stream_free(gcm);
         refuse_forged(req);
         free(name);
     } else {
-        proxy_start(m, req, mxc, name, NULL, NULL);
+        proxy_start(m, req, mxc, name, NULL, NULL, gcm);
     }
     free(cs);
     free(ci);

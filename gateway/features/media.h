@@ -52,6 +52,13 @@ char *media_proxy_url_encrypted(struct media *m, json_t *file,
                                 const char *mimetype, const char *filename,
                                 const char **why);
 
+/* For an XMPP user who speaks OMEMO: the aesgcm:// link (XEP-0454) that
+ * serves the file behind one of this proxy's URLs encrypted, its key in
+ * the link's fragment; NULL when proxy_url is not one of the proxy's.
+ * Caller frees (and the link is a secret: it goes only into an encrypted
+ * message). */
+char *media_proxy_url_aesgcm(struct media *m, const char *proxy_url);
+
 /* ---- XMPP -> Matrix */
 
 /* True if the message shares a file: its body is exactly its http(s) OOB

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "gateway/core/ids.h"
+#include "gateway/features/media.h"
 #include "xep/encrypted.h"
 #include "xep/omemo.h"
 #include "xep/xml.h"
@@ -50,7 +51,7 @@ static bool is_groupchat(xmpp_stanza_t *st)
 static xmpp_stanza_t *in_clear(struct gateway *gw, xmpp_stanza_t *st,
                                const char *text)
 {
-    xmpp_stanza_t *plain = omemo_message_stripped(gw->xmpp, st);
+    xmpp_stanza_t *plain = omemo_message_stripped(gw->xmpp, st, false);
     xml_add_text_child(gw->xmpp, plain, "body", NULL, text);
     xencrypted_mark_decrypted(gw->xmpp, plain, "OMEMO");
     return plain;
@@ -213,6 +214,7 @@ xmpp_stanza_t *omemo_xmpp_encrypt(struct gateway *gw, xmpp_stanza_t *st)
     }
     char *user = ids_jid_bare(to);
     xmpp_stanza_t *out = st;
+    char *oob = NULL, *link = NULL;
     struct omemo_owner owner = { 0 };
     const char *why = NULL;
     uint32_t *ids = NULL;
@@ -224,6 +226,19 @@ xmpp_stanza_t *omemo_xmpp_encrypt(struct gateway *gw, xmpp_stanza_t *st)
                                    : NULL;
     if (!d)
         goto close;
+    /* A file from Matrix: its link becomes an aesgcm:// one (XEP-0454),
+     * the file served encrypted under a key only this message carries;
+     * the clear link in the XEP-0066 data goes. */
+    oob = omemo_oob_url(st);
+    link = oob ? media_proxy_url_aesgcm(gw->media, oob) : NULL;
+    char *at = link ? strstr(body, oob) : NULL;
+    if (at) {
+        char *with = xasprintf("%.*s%s%s", (int)(at - body), body, link,
+                               at + strlen(oob));
+        sodium_memzero(body, strlen(body));
+        free(body);
+        body = with;
+    }
     uint8_t key_tag[OMEMO_KEY_LEN + OMEMO_TAG_LEN], iv[OMEMO_IV_LEN];
     struct omemo_message m = { .sid = omemo_device_id(d), .iv = iv,
                                .iv_len = sizeof iv };
@@ -235,7 +250,7 @@ xmpp_stanza_t *omemo_xmpp_encrypt(struct gateway *gw, xmpp_stanza_t *st)
     m.n_keys = keys_for(gw, d, puppet, user, key_tag, sizeof key_tag,
                         &m.keys);
     if (m.n_keys > 0) {
-        out = omemo_message_stripped(gw->xmpp, st);
+        out = omemo_message_stripped(gw->xmpp, st, at != NULL);
         omemo_message_add(gw->xmpp, out, &m);
         metrics_inc(CNT_OMEMO_ENCRYPTED);
     } else {
@@ -247,6 +262,10 @@ xmpp_stanza_t *omemo_xmpp_encrypt(struct gateway *gw, xmpp_stanza_t *st)
     omemo_message_free(&m);
 close:
     omemo_puppet_close(d, &owner);
+    if (link)
+        sodium_memzero(link, strlen(link));
+    free(link);
+    free(oob);
     if (body)
         sodium_memzero(body, strlen(body));
     free(body);

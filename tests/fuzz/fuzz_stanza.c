@@ -89,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         xmpp_stanza_release(again);
         omemo_message_free(&om);
     }
-    xmpp_stanza_t *bare = omemo_message_stripped(ctx, st);
+    xmpp_stanza_t *bare = omemo_message_stripped(ctx, st, true);
     xmpp_stanza_release(bare);
     xmpp_stanza_t *items = NULL;
     (void)omemo_bundle_node_device(omemo_pubsub_node(st, &items));

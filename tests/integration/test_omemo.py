@@ -4,6 +4,7 @@ on (here slixmpp-omemo, the python-omemo stack) talks to Matrix users
 encrypted, both ways, with the plaintext only in the gateway's memory."""
 
 import glob
+import os
 
 import pytest
 
@@ -370,3 +371,75 @@ async def test_an_omemo_stream_survives_kills(archive_cluster, gw):
     finally:
         await bob.close()
         await frank.disconnect()
+
+
+def open_aesgcm(link, data):
+    """The file behind an aesgcm:// link (XEP-0454): AES-256-GCM, the tag
+    after the ciphertext, IV and key in the fragment."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    fragment = bytes.fromhex(link.split("#", 1)[1])
+    iv, key = fragment[:-32], fragment[-32:]
+    return AESGCM(key).decrypt(iv, data, None)
+
+
+def aesgcm_fetch_url(link):
+    """aesgcm:// means https://; the test gateway's proxy listens on plain
+    HTTP on loopback (a real one sits behind TLS)."""
+    return "http://" + link[len("aesgcm://"):].split("#", 1)[0]
+
+
+async def test_a_file_from_matrix_reaches_an_omemo_user_encrypted(
+        cluster, gateway, dave, bob, tmp_path):
+    """bob's file reaches dave as an aesgcm:// link inside the OMEMO
+    message; the proxy serves it AES-GCM-encrypted under the link's key,
+    and nothing in clear (no XEP-0066 data, no proxy URL) is left in the
+    stanza. An encrypted file from a Megolm room crosses the same way."""
+    import hashlib
+    import re
+    from test_e2ee_rooms import send_encrypted_file
+    from test_media import hs_upload, http_get, png, send_media
+    await dave.send_encrypted(puppet_jid(bob), "send me a file",
+                              version="legacy")
+    room_id, _ = await bob.wait_invite()
+    await bob.join(room_id)
+    await bob.wait_message(lambda r, e: e.body == "send me a file",
+                           what="dave's request")
+    image = png(3, 2)
+    mxc = await hs_upload(cluster.synapse.url, bob, image, "image/png",
+                          "dot.png")
+    await send_media(bob, room_id, "m.image", mxc, "dot.png", "image/png",
+                     len(image))
+    got = await dave.wait_encrypted(lambda m: "aesgcm://" in (m.body or ""),
+                                    what="the file as an aesgcm:// link")
+    raw = str(got.stanza)
+    assert "_isthmus" not in raw and "jabber:x:oob" not in raw, raw
+    link = re.search(r"aesgcm://\S+", got.body).group(0)
+    status, _, body = await http_get(aesgcm_fetch_url(link))
+    assert status == 200
+    assert len(body) == len(image) + 16
+    assert open_aesgcm(link, body) == image
+    # Without the key (the fragment), the file says nothing.
+    assert image not in body
+
+    # From a Megolm room: the encrypted attachment, decrypted by the proxy,
+    # re-encrypted for dave.
+    carol = await e2ee_user(cluster, tmp_path)
+    try:
+        eroom = await encrypted_dm(carol, dave)
+        data = os.urandom(5000)
+        await send_encrypted_file(carol, cluster, eroom, data, "secret.bin",
+                                  "application/octet-stream")
+        got = await dave.wait_encrypted(
+            lambda m: "aesgcm://" in (m.body or "") and "secret.bin" in m.body,
+            what="carol's encrypted file as an aesgcm:// link")
+        link = re.search(r"aesgcm://\S+", got.body).group(0)
+        status, _, body = await http_get(aesgcm_fetch_url(link))
+        assert status == 200
+        assert hashlib.sha256(open_aesgcm(link, body)).digest() == \
+            hashlib.sha256(data).digest()
+        # A link whose sealed part was tampered with is refused.
+        bad = aesgcm_fetch_url(link).replace("/g/", "/g/A", 1)
+        status, _, _ = await http_get(bad)
+        assert status == 403
+    finally:
+        await carol.close()

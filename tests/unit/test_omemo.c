@@ -252,7 +252,7 @@ static void message_xml_reads_back(void **state)
     assert_memory_equal(back.keys[1].data, k2, 2);
     assert_int_equal(back.payload_len, 4);
     omemo_message_free(&back);
-    xmpp_stanza_t *bare = omemo_message_stripped(ctx, msg);
+    xmpp_stanza_t *bare = omemo_message_stripped(ctx, msg, false);
     assert_null(omemo_encrypted_of(bare));
     assert_null(xmpp_stanza_get_child_by_name(bare, "body"));
     assert_string_equal(xmpp_stanza_get_id(bare), "id1");
