@@ -272,6 +272,8 @@ struct mx_fetch *mx_fetch_start(struct mx_client *c, const char *url,
                      (curl_off_t)opts->max_bytes);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, opts->timeout_ms);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "isthmus (XMPP-Matrix gateway)");
+    if (opts->ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, opts->ca_file);
     mx_client_easy_common(e, fetch_write, f);
     f->easy = e;
     curl_multi_add_handle(mx_client_multi(c), e);

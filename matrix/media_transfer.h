@@ -79,6 +79,9 @@ typedef void (*mx_fetch_cb)(void *ud, struct mx_fetch_result *r);
 struct mx_fetch_opts {
     long long max_bytes;
     long timeout_ms;
+    /* CA certificates (PEM) to check https servers against instead of
+     * the system's; NULL for the system's. */
+    const char *ca_file;
 };
 
 struct mx_fetch;

@@ -61,6 +61,7 @@ static const struct key_spec keys[] = {
       1024, 2147483647 },
     { "media", "download_timeout", T_INT, OFF(media_timeout_s), false, "60",
       1, 3600 },
+    { "media", "ca_file", T_STRING, OFF(media_ca_file), false, NULL, 0, 0 },
     { "store", "path", T_STRING, OFF(store_path), false, "isthmus.db", 0, 0 },
     { "store", "key_file", T_STRING, OFF(store_key_file), false, NULL, 0, 0 },
     { "e2ee", "enabled", T_BOOL, OFF(e2ee_enabled), false, "true", 0, 0 },

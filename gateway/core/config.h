@@ -35,6 +35,7 @@ struct config {
     char *media_url;         /* public base URL of the media proxy */
     int media_max_bytes;     /* largest file bridged, either way */
     int media_timeout_s;     /* whole download of a file from XMPP */
+    char *media_ca_file;     /* CAs for https downloads; NULL: the system's */
     /* [store] */
     char *store_path;
     char *store_key_file;    /* NULL: store_path + ".key" */

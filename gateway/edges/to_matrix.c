@@ -185,7 +185,7 @@ static void on_sent(const struct mx_response *r,
             if (j->occupant.room_id)
                 room_reflect(j->gw, &j->occupant, j->msg.id,
                                     j->msg.origin_id, j->msg.body,
-                                    j->msg.oob_url, j->msg.oob_desc,
+                                    media_share_url(&j->msg), j->msg.oob_desc,
                                     event_id);
             if (j->msg.receipt_requested && j->msg.id) {
                 xmpp_stanza_t *receipt = xmsg_receipt(
@@ -297,7 +297,7 @@ static void send_event(struct job *j)
     /* A file share goes to the media repository first (gateway/media.c). */
     if (!j->media && media_is_share(&j->msg)) {
         j->waited = true;
-        media_to_matrix(j->gw, j->ghost, j->room_id, j->msg.oob_url,
+        media_to_matrix(j->gw, j->ghost, j->room_id, media_share_url(&j->msg),
                         j->msg.oob_desc, on_media, j);
         return;
     }

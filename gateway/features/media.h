@@ -62,8 +62,11 @@ char *media_proxy_url_aesgcm(struct media *m, const char *proxy_url);
 /* ---- XMPP -> Matrix */
 
 /* True if the message shares a file: its body is exactly its http(s) OOB
- * URL. */
+ * URL, or an aesgcm:// link alone (XEP-0454, from an OMEMO client). */
 bool media_is_share(const struct xmsg *msg);
+/* The shared file's URL (the OOB one, else the body's link), borrowed
+ * from msg; media_to_matrix trims it. */
+const char *media_share_url(const struct xmsg *msg);
 
 /* content: a new reference to the event content to send, or NULL on
  * failure with condition (an XMPP error condition) and why (for people). */

@@ -1,6 +1,7 @@
 /* Files from XMPP users to Matrix: downloaded (bounded in size and
  * time), encrypted when the room is, uploaded as the sender's ghost. */
 #include "gateway/features/media_state.h"
+#include "xep/crypto/aesgcm.h"
 
 #include "common/log.h"
 #include "common/mem.h"
@@ -22,9 +23,17 @@
 
 /* ------------------------------------------------- XMPP -> Matrix -- */
 
+/* An aesgcm:// link alone in the body (XEP-0454: what OMEMO clients send
+ * for a file, without XEP-0066 data that would show the link in clear). */
+static bool is_aesgcm_share(const char *b, size_t n)
+{
+    return n > 9 && aesgcm_is_url(b) && !memchr(b, ' ', n) &&
+           !memchr(b, '\n', n);
+}
+
 bool media_is_share(const struct xmsg *msg)
 {
-    if (!msg->oob_url || !msg->body)
+    if (!msg->body)
         return false;
     const char *b = msg->body;
     while (*b == ' ' || *b == '\n' || *b == '\t' || *b == '\r')
@@ -32,9 +41,18 @@ bool media_is_share(const struct xmsg *msg)
     size_t n = strlen(b);
     while (n && strchr(" \n\t\r", b[n - 1]))
         n--;
+    if (is_aesgcm_share(b, n))
+        return true;
+    if (!msg->oob_url)
+        return false;
     return n == strlen(msg->oob_url) && strncmp(b, msg->oob_url, n) == 0 &&
            (strncasecmp(b, "http://", 7) == 0 ||
             strncasecmp(b, "https://", 8) == 0);
+}
+
+const char *media_share_url(const struct xmsg *msg)
+{
+    return msg->oob_url ? msg->oob_url : msg->body;
 }
 
 struct download {
@@ -42,8 +60,13 @@ struct download {
     struct mx_fetch *fetch; /* while downloading */
     char *ghost;
     char *room_id;
-    char *url;
+    char *url;           /* what is fetched (https:// for an aesgcm link) */
     bool started;        /* counts in media->active */
+    /* XEP-0454: the file comes AES-GCM-encrypted, its key and IV from the
+     * aesgcm:// link's fragment. */
+    bool aesgcm;
+    uint8_t key[AESGCM_KEY_LEN], iv[AESGCM_IV_MAX];
+    size_t iv_len;
     /* Known once downloaded. */
     char *filename;
     char *caption;       /* NULL when none */
@@ -83,6 +106,7 @@ static void download_free(struct download *d)
             }
     }
     mx_fetch_cancel(d->fetch);
+    sodium_memzero(d->key, sizeof d->key);
     free(d->ghost);
     free(d->room_id);
     free(d->url);
@@ -196,6 +220,17 @@ static void download_done(void *ud, struct mx_fetch_result *r)
     } else {
         const unsigned char *bytes = (const unsigned char *)r->data;
         d->size = r->len;
+        long plain = d->aesgcm ? aesgcm_file_open((uint8_t *)r->data, r->len,
+                                                  d->key, d->iv, d->iv_len)
+                               : (long)r->len;
+        if (plain < 0) {
+            download_fail(d, "not-acceptable",
+                          "the file does not open with the key in its link "
+                          "(altered on the server, or cut short)");
+            free(why);
+            return;
+        }
+        d->size = (size_t)plain;
         d->mime = media_pick_mime(r->content_type, bytes, d->size);
         if (strncmp(d->mime, "image/", 6) == 0 &&
             media_image_size(bytes, d->size, &d->width, &d->height) < 0)
@@ -219,8 +254,25 @@ void media_to_matrix(struct gateway *gw, const char *ghost,
     d->m = m;
     d->ghost = xstrdup(ghost);
     d->room_id = xstrdup(room_id);
-    d->url = xstrdup(url);
-    d->filename = media_filename_from_url(url);
+    while (*url == ' ' || *url == '\n' || *url == '\t' || *url == '\r')
+        url++;
+    char *trimmed = xstrndup(url, strcspn(url, " \n\t\r"));
+    url = trimmed;
+    if (aesgcm_is_url(url)) {
+        if (aesgcm_url_parse(url, &d->url, d->key, d->iv, &d->iv_len) < 0) {
+            free(trimmed);
+            d->filename = xstrdup("file");
+            d->cb = cb;
+            d->ud = ud;
+            download_fail(d, "bad-request", "the aesgcm:// link is malformed");
+            return;
+        }
+        d->aesgcm = true;
+    } else {
+        d->url = xstrdup(url);
+    }
+    free(trimmed);
+    d->filename = media_filename_from_url(d->url);
     /* A caption equal to the file name is no caption. */
     if (caption && *caption && strcmp(caption, d->filename) != 0)
         d->caption = utf8_sanitize(caption, strlen(caption));
@@ -245,6 +297,7 @@ static void download_start(struct download *d)
     struct mx_fetch_opts opts = {
         .max_bytes = gw->cfg.media_max_bytes,
         .timeout_ms = (long)gw->cfg.media_timeout_s * 1000L,
+        .ca_file = gw->cfg.media_ca_file,
     };
     d->fetch = mx_fetch_start(gw->mx, d->url, &opts, download_done, d);
 }

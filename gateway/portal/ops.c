@@ -292,7 +292,7 @@ static void run_say(struct op_job *j)
         }
         /* A file share: fetched and posted as media. */
         if (media_is_share(&j->msg))
-            media_to_matrix(j->gw, op->user_id, op->room_id, j->msg.oob_url,
+            media_to_matrix(j->gw, op->user_id, op->room_id, media_share_url(&j->msg),
                             j->msg.oob_desc, on_say_media, j);
         else
             say(j);

@@ -443,3 +443,89 @@ async def test_a_file_from_matrix_reaches_an_omemo_user_encrypted(
         assert status == 403
     finally:
         await carol.close()
+
+
+@pytest.fixture
+def https_files(tmp_path, gateway):
+    """An HTTPS file server on loopback (where an XMPP client's upload
+    service would keep files), its certificate made now, and isthmus
+    restarted trusting it ([media] ca_file), then back. Yields (base URL,
+    directory)."""
+    import functools
+    import http.server
+    import ssl
+    import subprocess
+    import threading
+    from harness import free_port
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext",
+                    "subjectAltName=IP:127.0.0.1", "-keyout", str(key),
+                    "-out", str(cert)], check=True, capture_output=True)
+    root = tmp_path / "files"
+    root.mkdir()
+    port = free_port()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler,
+                                directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    original = gateway.config.read_text()
+    gateway.stop()
+    gateway.config.write_text(original.replace(
+        "[media]\n", f"[media]\nca_file = {cert}\n"))
+    gateway.start()
+    try:
+        yield f"127.0.0.1:{port}", root
+    finally:
+        server.shutdown()
+        gateway.stop()
+        gateway.config.write_text(original)
+        gateway.start()
+
+
+async def test_an_omemo_users_file_reaches_matrix(cluster, https_files,
+                                                  dave, bob):
+    """dave's client encrypts a picture (AES-256-GCM), uploads it and sends
+    the aesgcm:// link inside an OMEMO message, as Conversations does: the
+    gateway fetches it over HTTPS, opens it with the link's key and posts
+    the picture on Matrix. A file that does not open is refused, saying
+    why."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from test_media import hs_download, media_events, png
+    host, root = https_files
+    image = png(4, 3)
+    key, iv = os.urandom(32), os.urandom(12)
+    (root / "pic.png").write_bytes(AESGCM(key).encrypt(iv, image, None))
+    link = f"aesgcm://{host}/pic.png#{iv.hex()}{key.hex()}"
+    queue = media_events(bob)
+    await dave.send_encrypted(puppet_jid(bob), "a picture for you",
+                              version="legacy")
+    room_id, _ = await bob.wait_invite()
+    await bob.join(room_id)
+    await dave.send_encrypted(puppet_jid(bob), link, version="legacy")
+    from peers import wait_for
+    _, event = await wait_for(queue, lambda item: item[0] == room_id, 40,
+                              "the picture on Matrix")
+    content = event.source["content"]
+    assert content["msgtype"] == "m.image", content
+    assert content["info"]["w"] == 4 and content["info"]["h"] == 3
+    assert await hs_download(cluster.synapse.url, bob, content["url"]) == \
+        image
+    assert key.hex() not in str(content)
+
+    # Altered on the server: not bridged, and dave is told.
+    data = bytearray((root / "pic.png").read_bytes())
+    data[5] ^= 1
+    (root / "bad.png").write_bytes(bytes(data))
+    msg_id = await dave.send_encrypted(
+        puppet_jid(bob), f"aesgcm://{host}/bad.png#{iv.hex()}{key.hex()}",
+        version="legacy")
+    err = await dave.wait_message(
+        lambda m: m["type"] == "error" and m["id"] == msg_id,
+        what="the refusal of the altered file")
+    assert "does not open" in err["error"]["text"]
