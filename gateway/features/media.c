@@ -562,6 +562,38 @@ static void serve_encrypted(struct media *m, struct as_request *req,
     mx_attachment_clear(&a);
 }
 
+static void serve_path(struct media *m, struct as_request *req,
+                       const char *rest, struct aesgcm_stream *gcm);
+
+/* g/<token>/<name>: a file served AES-GCM-encrypted (XEP-0454; the link
+ * is made in media_aesgcm.c). */
+static void serve_aesgcm(struct media *m, struct as_request *req,
+                         const char *rest)
+{
+    const char *slash = strchr(rest, '/');
+    unsigned char plain[SEALED_MAX];
+    size_t len = 0;
+    if (!slash ||
+        media_unseal_token(m, rest, (size_t)(slash - rest), plain, &len) <
+            0 ||
+        len <= MEDIA_AESGCM_FIXED) {
+        log_info("media: refused a forged or damaged aesgcm proxy URL");
+        as_request_reply_text(req, 403, "text/plain",
+                              "this media URL was not issued by this "
+                              "gateway\n");
+        return;
+    }
+    /* The path is percent-decoded by now, as the inner one was sealed:
+     * both name the file the same way. */
+    char *inner = xstrndup((const char *)plain + MEDIA_AESGCM_FIXED, len - MEDIA_AESGCM_FIXED);
+    struct aesgcm_stream *gcm = aesgcm_stream_new(plain, plain +
+                                                  AESGCM_KEY_LEN,
+                                                  AESGCM_IV_LEN);
+    sodium_memzero(plain, sizeof plain);
+    serve_path(m, req, inner, gcm);
+    free(inner);
+}
+
 void media_proxy_request(struct as_request *req, const char *path, void *ud)
 {
     struct gateway *gw = ud;
@@ -569,18 +601,20 @@ void media_proxy_request(struct as_request *req, const char *path, void *ud)
         as_request_reply_text(req, 404, "text/plain", "unknown media URL\n");
         return;
     }
-    media_serve_path(gw->media, req, path + strlen(PROXY_PATH), NULL);
+    serve_path(gw->media, req, path + strlen(PROXY_PATH), NULL);
 }
 
-void media_serve_path(struct media *m, struct as_request *req,
-                      const char *rest, struct aesgcm_stream *gcm)
+/* A proxy path (what follows /_isthmus/media/v1/); with gcm (taken
+ * over), the file is encrypted as it streams and the tag follows it. */
+static void serve_path(struct media *m, struct as_request *req,
+                       const char *rest, struct aesgcm_stream *gcm)
 {
     if (strncmp(rest, "e/", 2) == 0) {
         serve_encrypted(m, req, rest + 2, gcm);
         return;
     }
     if (strncmp(rest, "g/", 2) == 0 && !gcm) {
-        media_serve_aesgcm(m, req, rest + 2);
+        serve_aesgcm(m, req, rest + 2);
         return;
     }
     /* <mac>/<server>/<media id>/<file name>, already percent-decoded. */

@@ -4,7 +4,8 @@
  * the file AES-256-GCM-encrypted under that key, so the file never
  * crosses a wire in clear, even where the proxy is reached over plain
  * HTTP. The link's path carries the key sealed for the proxy (which keeps
- * nothing), with the proxy path of the file it wraps. */
+ * nothing), with the proxy path of the file it wraps; media.c serves it
+ * (g/...). */
 #include "gateway/features/media_state.h"
 
 #include "common/log.h"
@@ -18,7 +19,7 @@
 #include <string.h>
 
 #define PROXY_PATH AS_MEDIA_PREFIX "v1/"
-#define FIXED (AESGCM_KEY_LEN + AESGCM_IV_LEN)
+#define FIXED MEDIA_AESGCM_FIXED
 
 char *media_proxy_url_aesgcm(struct media *m, const char *proxy_url)
 {
@@ -43,31 +44,4 @@ char *media_proxy_url_aesgcm(struct media *m, const char *proxy_url)
     free(token);
     free(https);
     return link;
-}
-
-void media_serve_aesgcm(struct media *m, struct as_request *req,
-                        const char *rest)
-{
-    const char *slash = strchr(rest, '/');
-    unsigned char plain[SEALED_MAX];
-    size_t len = 0;
-    if (!slash ||
-        media_unseal_token(m, rest, (size_t)(slash - rest), plain, &len) <
-            0 ||
-        len <= FIXED) {
-        log_info("media: refused a forged or damaged aesgcm proxy URL");
-        as_request_reply_text(req, 403, "text/plain",
-                              "this media URL was not issued by this "
-                              "gateway\n");
-        return;
-    }
-    /* The path is percent-decoded by now, as the inner one was sealed:
-     * both name the file the same way. */
-    char *inner = xstrndup((const char *)plain + FIXED, len - FIXED);
-    struct aesgcm_stream *gcm = aesgcm_stream_new(plain, plain +
-                                                  AESGCM_KEY_LEN,
-                                                  AESGCM_IV_LEN);
-    sodium_memzero(plain, sizeof plain);
-    media_serve_path(m, req, inner, gcm);
-    free(inner);
 }

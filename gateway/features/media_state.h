@@ -4,6 +4,7 @@
 #define ISTHMUS_GATEWAY_FEATURES_MEDIA_STATE_H
 
 #include "gateway/features/media.h"
+#include "xep/crypto/aesgcm.h"
 
 #include <sodium.h>
 #include <stdbool.h>
@@ -33,15 +34,9 @@ int media_unseal_token(const struct media *m, const char *token,
                        size_t token_len, unsigned char plain[SEALED_MAX],
                        size_t *len);
 
-/* Serves a proxy path (what follows /_isthmus/media/v1/) to req; with
- * gcm (taken over), the file is encrypted as it streams and the tag
- * follows it (XEP-0454, media_aesgcm.c). */
-struct aesgcm_stream;
-void media_serve_path(struct media *m, struct as_request *req,
-                      const char *rest, struct aesgcm_stream *gcm);
-/* g/<token>/<name>: a file served AES-GCM-encrypted (media_aesgcm.c). */
-void media_serve_aesgcm(struct media *m, struct as_request *req,
-                        const char *rest);
+/* An aesgcm proxy link's sealed part: key and IV, then the proxy path of
+ * the file it wraps (media_aesgcm.c makes it, media.c serves it). */
+#define MEDIA_AESGCM_FIXED (AESGCM_KEY_LEN + AESGCM_IV_LEN)
 
 /* Drops the files on their way to Matrix without calling back
  * (media_upload.c). */

@@ -79,24 +79,6 @@ void omemo_refresh_done(struct gateway *gw, const char *key)
     }
 }
 
-void omemo_peer_meet(struct gateway *gw, const char *puppet_jid,
-                     const char *user_bare, omemo_ready_cb *cb, void *ud)
-{
-    if (!omemo_active(gw)) {
-        if (cb)
-            cb(gw, ud);
-        return;
-    }
-    char *key = xasprintf("%s %s", puppet_jid, user_bare);
-    if (!strmap_get(&gw->omemo->met, key)) {
-        strmap_put(&gw->omemo->met, key, "");
-        omemo_peer_refresh(gw, puppet_jid, user_bare, cb, ud);
-    } else if (cb) {
-        cb(gw, ud);
-    }
-    free(key);
-}
-
 /* ------------------------------------------------- records in the store -- */
 
 static int rec_get(void *ud, enum omemo_record_kind kind, const char *name,

@@ -237,6 +237,24 @@ void omemo_peer_refresh(struct gateway *gw, const char *puppet_jid,
         refresh_step_done(f);
 }
 
+void omemo_peer_meet(struct gateway *gw, const char *puppet_jid,
+                     const char *user_bare, omemo_ready_cb *cb, void *ud)
+{
+    if (!omemo_active(gw)) {
+        if (cb)
+            cb(gw, ud);
+        return;
+    }
+    char *key = xasprintf("%s %s", puppet_jid, user_bare);
+    if (!strmap_get(&gw->omemo->met, key)) {
+        strmap_put(&gw->omemo->met, key, "");
+        omemo_peer_refresh(gw, puppet_jid, user_bare, cb, ud);
+    } else if (cb) {
+        cb(gw, ud);
+    }
+    free(key);
+}
+
 bool omemo_pubsub_event(struct gateway *gw, xmpp_stanza_t *msg)
 {
     xmpp_stanza_t *items = NULL;
