@@ -328,14 +328,20 @@ static void on_presence(struct gateway *gw, xmpp_stanza_t *st)
         free(target);
         return;
     }
+    char *bare_to = ids_jid_bare(to);
+    char *bare_from = ids_jid_bare(from);
     if (!type || strcmp(type, "unavailable") == 0) {
         if (known)
             presence_xmpp_presence(gw, st);
+        /* A contact coming online gets the puppet's OMEMO devices, as
+         * from a PEP service. */
+        if (known && !type)
+            omemo_announce(gw, bare_to, from, false);
         free(target);
+        free(bare_to);
+        free(bare_from);
         return;
     }
-    char *bare_to = ids_jid_bare(to);
-    char *bare_from = ids_jid_bare(from);
     if (strcmp(type, "subscribe") == 0) {
         /* Ghosts accept everyone, so they can sit in any roster. */
         send_presence(gw, bare_to, bare_from, known ? "subscribed"
@@ -347,6 +353,7 @@ static void on_presence(struct gateway *gw, xmpp_stanza_t *st)
              * subscribed to her too (her server answers on its own when
              * it already is). */
             send_presence(gw, bare_to, bare_from, "subscribe");
+            omemo_announce(gw, bare_to, bare_from, true);
         }
     } else if (strcmp(type, "probe") == 0) {
         if (known)

@@ -49,6 +49,13 @@ void omemo_peer_refresh(struct gateway *gw, const char *puppet_jid,
 void omemo_peer_meet(struct gateway *gw, const char *puppet_jid,
                      const char *user_bare, omemo_ready_cb *cb, void *ud);
 
+/* Sends the puppet's device list to `to` as its PEP service would, as a
+ * notification: when a contact subscribes to the puppet (create: its
+ * device is made if it has none) or comes online (only a device that
+ * exists is announced, so a roster's worth of presences makes no keys). */
+void omemo_announce(struct gateway *gw, const char *puppet_jid,
+                    const char *to, bool create);
+
 /* ---- messages (omemo_messages.c) */
 
 enum omemo_inbound {

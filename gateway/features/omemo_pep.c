@@ -10,7 +10,10 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "xep/component.h"
+#include "store/store.h"
 #include "xep/omemo.h"
+
+#include <sodium.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +70,33 @@ bool omemo_pubsub_get(struct gateway *gw, xmpp_stanza_t *iq,
     gateway_send_now(gw, r);
     xmpp_stanza_release(r);
     return true;
+}
+
+void omemo_announce(struct gateway *gw, const char *puppet_jid,
+                    const char *to, bool create)
+{
+    if (!omemo_active(gw))
+        return;
+    uint8_t *identity = NULL;
+    size_t len = 0;
+    if (!create && store_omemo_get(gw->store, puppet_jid, OMEMO_REC_IDENTITY,
+                                   "", 0, &identity, &len) != 1)
+        return;
+    if (identity)
+        sodium_memzero(identity, len);
+    free(identity);
+    struct omemo_owner owner;
+    const char *why;
+    struct omemo_device *d = omemo_puppet_open(gw, puppet_jid, &owner, &why);
+    if (d) {
+        uint32_t id = omemo_device_id(d);
+        xmpp_stanza_t *list = omemo_devicelist_build(gw->xmpp, &id, 1);
+        xmpp_stanza_t *m = omemo_notification(gw->xmpp, puppet_jid, to,
+                                              OMEMO_NODE_DEVICELIST, list);
+        gateway_send_now(gw, m);
+        xmpp_stanza_release(m);
+    }
+    omemo_puppet_close(d, &owner);
 }
 
 /* ---------------------------------------------- fetching a user's keys -- */

@@ -529,3 +529,38 @@ async def test_an_omemo_users_file_reaches_matrix(cluster, https_files,
         lambda m: m["type"] == "error" and m["id"] == msg_id,
         what="the refusal of the altered file")
     assert "does not open" in err["error"]["text"]
+
+
+async def test_a_contact_gets_the_puppets_devices_as_from_pep(alice, bob):
+    """Subscribing to a Matrix user's JID brings its OMEMO device list as a
+    PEP notification (what a PEP service sends a new contact), and so
+    does coming online later, as it would from the contact's own server."""
+    import asyncio
+    from slixmpp.xmlstream.handler import Callback
+    from slixmpp.xmlstream.matcher import MatchXPath
+    events = asyncio.Queue()
+    # slixmpp's "message" event skips messages without a body.
+    alice.client.register_handler(Callback(
+        "pep events", MatchXPath(
+            "{jabber:client}message/"
+            "{http://jabber.org/protocol/pubsub#event}event"),
+        events.put_nowait))
+    node = "eu.siacs.conversations.axolotl.devicelist"
+
+    async def next_list(what):
+        while True:
+            msg = await asyncio.wait_for(events.get(), 20)
+            items = msg.xml.find(
+                "{http://jabber.org/protocol/pubsub#event}event/"
+                "{http://jabber.org/protocol/pubsub#event}items")
+            if items is not None and items.get("node") == node:
+                return msg, [d.get("id") for d in items.iter(
+                    f"{{{LEGACY}}}device")]
+
+    alice.client.send_presence(pto=puppet_jid(bob), ptype="subscribe")
+    msg, devices = await next_list("the device list after subscribing")
+    assert msg["from"].bare == puppet_jid(bob)
+    assert len(devices) == 1 and int(devices[0]) > 0
+    alice.client.send_presence(pto=puppet_jid(bob))
+    _, again = await next_list("the device list on coming online")
+    assert again == devices
