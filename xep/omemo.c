@@ -1,4 +1,5 @@
 #include "xep/omemo.h"
+#include "xep/omemo_xml.h"
 
 #include "common/mem.h"
 #include "xep/encrypted.h"
@@ -15,11 +16,11 @@
     "I sent you an OMEMO encrypted message but your client doesn't seem "  \
     "to support that."
 /* Bounds on what a peer may send, so that a hostile element costs little. */
-#define MAX_KEYS 1000
-#define MAX_KEY_BYTES 4096
-#define MAX_PAYLOAD (1 << 20)
+#define MAX_KEYS OMEMO_MAX_KEYS
+#define MAX_KEY_BYTES OMEMO_MAX_KEY_BYTES
+#define MAX_PAYLOAD OMEMO_MAX_PAYLOAD
 
-static bool parse_u32(const char *s, uint32_t *out)
+bool omemo_xml_u32(const char *s, uint32_t *out)
 {
     if (!s || !*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 10)
         return false;
@@ -32,7 +33,7 @@ static bool parse_u32(const char *s, uint32_t *out)
 }
 
 /* The element's text decoded: its length or -1. */
-static long child_bytes(xmpp_stanza_t *el, size_t max, uint8_t **out)
+long omemo_xml_bytes(xmpp_stanza_t *el, size_t max, uint8_t **out)
 {
     char *text = xml_text(el);
     long n = xml_unbase64(text, max, out);
@@ -59,10 +60,10 @@ void omemo_message_free(struct omemo_message *m)
 static int parse_key(xmpp_stanza_t *k, struct omemo_key_el *out)
 {
     const char *pk = xmpp_stanza_get_attribute(k, "prekey");
-    if (!parse_u32(xmpp_stanza_get_attribute(k, "rid"), &out->rid))
+    if (!omemo_xml_u32(xmpp_stanza_get_attribute(k, "rid"), &out->rid))
         return -1;
     out->prekey = pk && (strcmp(pk, "true") == 0 || strcmp(pk, "1") == 0);
-    long n = child_bytes(k, MAX_KEY_BYTES, &out->data);
+    long n = omemo_xml_bytes(k, MAX_KEY_BYTES, &out->data);
     if (n <= 0) {
         free(out->data);
         out->data = NULL;
@@ -78,7 +79,7 @@ int omemo_message_parse(xmpp_stanza_t *enc, struct omemo_message *out,
     memset(out, 0, sizeof *out);
     xmpp_stanza_t *header = xmpp_stanza_get_child_by_name(enc, "header");
     if (!header ||
-        !parse_u32(xmpp_stanza_get_attribute(header, "sid"), &out->sid)) {
+        !omemo_xml_u32(xmpp_stanza_get_attribute(header, "sid"), &out->sid)) {
         *why = "the OMEMO header or its sid is missing";
         return -1;
     }
@@ -101,7 +102,7 @@ int omemo_message_parse(xmpp_stanza_t *enc, struct omemo_message *out,
             }
             out->n_keys++;
         } else if (strcmp(name, "iv") == 0 && !out->iv) {
-            long n = child_bytes(c, 64, &out->iv);
+            long n = omemo_xml_bytes(c, 64, &out->iv);
             if (n <= 0) {
                 *why = "the OMEMO iv is not base64";
                 goto bad;
@@ -115,7 +116,7 @@ int omemo_message_parse(xmpp_stanza_t *enc, struct omemo_message *out,
     }
     xmpp_stanza_t *payload = xmpp_stanza_get_child_by_name(enc, "payload");
     if (payload) {
-        long n = child_bytes(payload, MAX_PAYLOAD, &out->payload);
+        long n = omemo_xml_bytes(payload, MAX_PAYLOAD, &out->payload);
         if (n < 0) {
             *why = "the OMEMO payload is not base64 (or too large)";
             goto bad;
@@ -128,14 +129,14 @@ bad:
     return -1;
 }
 
-static void set_u32(xmpp_stanza_t *el, const char *attr, uint32_t v)
+void omemo_xml_set_u32(xmpp_stanza_t *el, const char *attr, uint32_t v)
 {
     char n[12];
     snprintf(n, sizeof n, "%u", v);
     xmpp_stanza_set_attribute(el, attr, n);
 }
 
-static void add_b64(xmpp_ctx_t *ctx, xmpp_stanza_t *parent, const char *name,
+void omemo_xml_add_b64(xmpp_ctx_t *ctx, xmpp_stanza_t *parent, const char *name,
                     const uint8_t *data, size_t len, xmpp_stanza_t **el)
 {
     char *b64 = xml_base64(data, len);
@@ -151,17 +152,17 @@ void omemo_message_add(xmpp_ctx_t *ctx, xmpp_stanza_t *msg,
     xmpp_stanza_t *enc = xml_add_child(ctx, msg, "encrypted",
                                        NS_OMEMO_AXOLOTL);
     xmpp_stanza_t *header = xml_add_child(ctx, enc, "header", NULL);
-    set_u32(header, "sid", m->sid);
+    omemo_xml_set_u32(header, "sid", m->sid);
     for (int i = 0; i < m->n_keys; i++) {
         xmpp_stanza_t *k;
-        add_b64(ctx, header, "key", m->keys[i].data, m->keys[i].len, &k);
-        set_u32(k, "rid", m->keys[i].rid);
+        omemo_xml_add_b64(ctx, header, "key", m->keys[i].data, m->keys[i].len, &k);
+        omemo_xml_set_u32(k, "rid", m->keys[i].rid);
         if (m->keys[i].prekey)
             xmpp_stanza_set_attribute(k, "prekey", "true");
     }
-    add_b64(ctx, header, "iv", m->iv, m->iv_len, NULL);
+    omemo_xml_add_b64(ctx, header, "iv", m->iv, m->iv_len, NULL);
     if (m->payload)
-        add_b64(ctx, enc, "payload", m->payload, m->payload_len, NULL);
+        omemo_xml_add_b64(ctx, enc, "payload", m->payload, m->payload_len, NULL);
     xml_add_child(ctx, msg, "store", "urn:xmpp:hints");
     xmpp_stanza_t *eme = xml_add_child(ctx, msg, "encryption", NS_EME);
     xmpp_stanza_set_attribute(eme, "namespace", NS_OMEMO_AXOLOTL);
@@ -235,7 +236,7 @@ uint32_t omemo_bundle_node_device(const char *node)
     size_t n = strlen(OMEMO_NODE_BUNDLES);
     uint32_t id = 0;
     if (!node || strncmp(node, OMEMO_NODE_BUNDLES, n) != 0 ||
-        !parse_u32(node + n, &id))
+        !omemo_xml_u32(node + n, &id))
         return 0;
     return id;
 }
@@ -247,7 +248,7 @@ xmpp_stanza_t *omemo_devicelist_build(xmpp_ctx_t *ctx, const uint32_t *ids,
     xmpp_stanza_set_name(list, "list");
     xmpp_stanza_set_ns(list, NS_OMEMO_AXOLOTL);
     for (int i = 0; i < n; i++)
-        set_u32(xml_add_child(ctx, list, "device", NULL), "id", ids[i]);
+        omemo_xml_set_u32(xml_add_child(ctx, list, "device", NULL), "id", ids[i]);
     return list;
 }
 
@@ -265,7 +266,7 @@ int omemo_devicelist_parse(xmpp_stanza_t *list, uint32_t **ids)
         uint32_t id;
         const char *cn = xmpp_stanza_get_name(c);
         if (!xmpp_stanza_is_tag(c) || !cn || strcmp(cn, "device") != 0 ||
-            !parse_u32(xmpp_stanza_get_attribute(c, "id"), &id) || id == 0)
+            !omemo_xml_u32(xmpp_stanza_get_attribute(c, "id"), &id) || id == 0)
             continue;
         *ids = xrealloc(*ids, (size_t)(n + 1) * sizeof **ids);
         (*ids)[n++] = id;
@@ -280,27 +281,27 @@ xmpp_stanza_t *omemo_bundle_build(xmpp_ctx_t *ctx,
     xmpp_stanza_set_name(bundle, "bundle");
     xmpp_stanza_set_ns(bundle, NS_OMEMO_AXOLOTL);
     xmpp_stanza_t *el;
-    add_b64(ctx, bundle, "signedPreKeyPublic", b->signed_prekey,
+    omemo_xml_add_b64(ctx, bundle, "signedPreKeyPublic", b->signed_prekey,
             OMEMO_PUBKEY_LEN, &el);
-    set_u32(el, "signedPreKeyId", b->signed_prekey_id);
-    add_b64(ctx, bundle, "signedPreKeySignature", b->signature, OMEMO_SIG_LEN,
+    omemo_xml_set_u32(el, "signedPreKeyId", b->signed_prekey_id);
+    omemo_xml_add_b64(ctx, bundle, "signedPreKeySignature", b->signature, OMEMO_SIG_LEN,
             NULL);
-    add_b64(ctx, bundle, "identityKey", b->identity, OMEMO_PUBKEY_LEN, NULL);
+    omemo_xml_add_b64(ctx, bundle, "identityKey", b->identity, OMEMO_PUBKEY_LEN, NULL);
     xmpp_stanza_t *pks = xml_add_child(ctx, bundle, "prekeys", NULL);
     for (int i = 0; i < b->n_prekeys; i++) {
-        add_b64(ctx, pks, "preKeyPublic", b->prekeys[i].key, OMEMO_PUBKEY_LEN,
+        omemo_xml_add_b64(ctx, pks, "preKeyPublic", b->prekeys[i].key, OMEMO_PUBKEY_LEN,
                 &el);
-        set_u32(el, "preKeyId", b->prekeys[i].id);
+        omemo_xml_set_u32(el, "preKeyId", b->prekeys[i].id);
     }
     return bundle;
 }
 
 /* A fixed-size key from base64: 0 or -1. Some clients write the 32-byte
  * point without its 0x05 type byte; the library wants it. */
-static int fixed_key(xmpp_stanza_t *el, uint8_t *out, size_t want)
+int omemo_xml_fixed(xmpp_stanza_t *el, uint8_t *out, size_t want)
 {
     uint8_t *bin = NULL;
-    long n = el ? child_bytes(el, want, &bin) : -1;
+    long n = el ? omemo_xml_bytes(el, want, &bin) : -1;
     int rc = -1;
     if (n == (long)want) {
         memcpy(out, bin, want);
@@ -321,13 +322,13 @@ int omemo_bundle_parse(xmpp_stanza_t *bundle, struct omemo_bundle *out,
     xmpp_stanza_t *spk = xmpp_stanza_get_child_by_name(bundle,
                                                        "signedPreKeyPublic");
     if (!spk ||
-        !parse_u32(xmpp_stanza_get_attribute(spk, "signedPreKeyId"),
+        !omemo_xml_u32(xmpp_stanza_get_attribute(spk, "signedPreKeyId"),
                    &out->signed_prekey_id) ||
-        fixed_key(spk, out->signed_prekey, OMEMO_PUBKEY_LEN) < 0 ||
-        fixed_key(xmpp_stanza_get_child_by_name(bundle,
+        omemo_xml_fixed(spk, out->signed_prekey, OMEMO_PUBKEY_LEN) < 0 ||
+        omemo_xml_fixed(xmpp_stanza_get_child_by_name(bundle,
                                                 "signedPreKeySignature"),
                   out->signature, OMEMO_SIG_LEN) < 0 ||
-        fixed_key(xmpp_stanza_get_child_by_name(bundle, "identityKey"),
+        omemo_xml_fixed(xmpp_stanza_get_child_by_name(bundle, "identityKey"),
                   out->identity, OMEMO_PUBKEY_LEN) < 0) {
         *why = "the bundle's signed pre-key or identity key is malformed";
         return -1;
@@ -339,8 +340,8 @@ int omemo_bundle_parse(xmpp_stanza_t *bundle, struct omemo_bundle *out,
         const char *name = xmpp_stanza_get_name(c);
         if (!xmpp_stanza_is_tag(c) || !name ||
             strcmp(name, "preKeyPublic") != 0 ||
-            !parse_u32(xmpp_stanza_get_attribute(c, "preKeyId"), &pk.id) ||
-            fixed_key(c, pk.key, OMEMO_PUBKEY_LEN) < 0)
+            !omemo_xml_u32(xmpp_stanza_get_attribute(c, "preKeyId"), &pk.id) ||
+            omemo_xml_fixed(c, pk.key, OMEMO_PUBKEY_LEN) < 0)
             continue;
         out->prekeys = xrealloc(out->prekeys, (size_t)(out->n_prekeys + 1) *
                                                   sizeof *out->prekeys);

@@ -89,4 +89,56 @@ xmpp_stanza_t *omemo_notification(xmpp_ctx_t *ctx, const char *from,
  * Borrowed. */
 xmpp_stanza_t *omemo_first_item_payload(xmpp_stanza_t *items);
 
+/* ---- OMEMO 2 (urn:xmpp:omemo:2, xep/omemo2.c) */
+
+#define NS_OMEMO2_EL "urn:xmpp:omemo:2"
+#define OMEMO2_NODE_DEVICES "urn:xmpp:omemo:2:devices"
+#define OMEMO2_NODE_BUNDLES "urn:xmpp:omemo:2:bundles"
+#define NS_SCE "urn:xmpp:sce:1"
+
+/* The message's OMEMO 2 <encrypted/> element, or NULL. Borrowed. */
+xmpp_stanza_t *omemo2_encrypted_of(xmpp_stanza_t *msg);
+/* Reads the header's keys for one JID (for_jid, bare) and the payload
+ * (iv stays empty: OMEMO 2 derives it). 0, or -1 with *why. */
+int omemo2_message_parse(xmpp_stanza_t *encrypted, const char *for_jid,
+                         struct omemo_message *out, const char **why);
+/* Adds <encrypted xmlns=urn:xmpp:omemo:2> with m's keys for to_jid (and
+ * the store hint, if msg has none yet). */
+void omemo2_message_add(xmpp_ctx_t *ctx, xmpp_stanza_t *msg,
+                        const struct omemo_message *m, const char *to_jid);
+/* Whether a child of a message goes inside the SCE envelope (the body and
+ * what is about its text: corrections, replies, reactions, retractions)
+ * rather than in clear beside it. */
+bool omemo2_inside(xmpp_stanza_t *child);
+/* The SCE envelope (XEP-0420) of msg's inside parts, from and to the bare
+ * JIDs, with random padding, serialised; caller frees. */
+char *omemo2_envelope(xmpp_ctx_t *ctx, xmpp_stanza_t *msg, const char *from,
+                      const char *to);
+/* Opens an envelope: its content's elements are added to msg. The from
+ * affix must be from (the sender), a to affix to. 0, or -1 with *why. */
+int omemo2_envelope_open(xmpp_ctx_t *ctx, const char *text,
+                         xmpp_stanza_t *msg, const char *from, const char *to,
+                         const char **why);
+/* A copy of msg without its OMEMO 2 element and inside parts (what goes
+ * into the envelope), and without the legacy parts: with both versions'
+ * elements added after. Caller releases. */
+xmpp_stanza_t *omemo2_message_stripped(xmpp_ctx_t *ctx, xmpp_stanza_t *msg);
+
+/* <devices xmlns=urn:xmpp:omemo:2><device id/>...</devices>, and back:
+ * how many ids (malloc'd in *ids), or -1 when el is not one. */
+xmpp_stanza_t *omemo2_devices_build(xmpp_ctx_t *ctx, const uint32_t *ids,
+                                    int n);
+int omemo2_devices_parse(xmpp_stanza_t *el, uint32_t **ids);
+/* <bundle xmlns=urn:xmpp:omemo:2>, and back (b->version is OMEMO_2). */
+xmpp_stanza_t *omemo2_bundle_build(xmpp_ctx_t *ctx,
+                                   const struct omemo_bundle *b);
+int omemo2_bundle_parse(xmpp_stanza_t *el, struct omemo_bundle *out,
+                        const char **why);
+/* The item id a bundles request names (the device), or 0. */
+uint32_t omemo2_requested_item(xmpp_stanza_t *items);
+/* A pubsub items result holding one item with id item_id. */
+xmpp_stanza_t *omemo2_items_result(xmpp_ctx_t *ctx, xmpp_stanza_t *iq,
+                                   const char *node, const char *item_id,
+                                   xmpp_stanza_t *payload);
+
 #endif

@@ -136,15 +136,28 @@ void omemo_puppet_close(struct omemo_device *d, struct omemo_owner *owner)
     owner->jid = NULL;
 }
 
-int omemo_user_devices(struct gateway *gw, const char *user, uint32_t **ids)
+static int user_kind(int version)
 {
-    return store_omemo_ids(gw->store, "", OMEMO_REC_USER_DEVICE, user, ids);
+    return version == OMEMO_2 ? OMEMO_REC_USER_DEVICE_V2
+                              : OMEMO_REC_USER_DEVICE;
 }
 
-void omemo_user_device_add(struct gateway *gw, const char *user,
-                           uint32_t device)
+int omemo_user_devices(struct gateway *gw, int version, const char *user,
+                       uint32_t **ids)
+{
+    return store_omemo_ids(gw->store, "", user_kind(version), user, ids);
+}
+
+void omemo_user_device_add(struct gateway *gw, int version,
+                           const char *user, uint32_t device)
 {
     static const uint8_t known = 1;
-    store_omemo_put(gw->store, "", OMEMO_REC_USER_DEVICE, user, device,
-                    &known, 1);
+    store_omemo_put(gw->store, "", user_kind(version), user, device, &known,
+                    1);
+}
+
+void omemo_user_device_del(struct gateway *gw, int version,
+                           const char *user, uint32_t device)
+{
+    store_omemo_del(gw->store, "", user_kind(version), user, device);
 }

@@ -13,6 +13,7 @@
  * user's devices as their device list last said (name: their bare JID,
  * id: the device). */
 #define OMEMO_REC_USER_DEVICE 100
+#define OMEMO_REC_USER_DEVICE_V2 101 /* the same, from OMEMO 2's list */
 
 /* Someone waiting for a refresh to end. */
 struct omemo_waiter {
@@ -48,12 +49,16 @@ struct omemo_device *omemo_puppet_open(struct gateway *gw,
                                        const char **why);
 void omemo_puppet_close(struct omemo_device *d, struct omemo_owner *owner);
 
-/* The devices the user's device list named (malloc'd in *ids, the caller
+/* The devices the user's device list of a version (OMEMO_LEGACY,
+ * OMEMO_2) named (malloc'd in *ids, the caller
  * frees): how many, or -1. */
-int omemo_user_devices(struct gateway *gw, const char *user, uint32_t **ids);
+int omemo_user_devices(struct gateway *gw, int version, const char *user,
+                       uint32_t **ids);
 /* Adds a device to what is known of the user's devices. */
-void omemo_user_device_add(struct gateway *gw, const char *user,
-                           uint32_t device);
+void omemo_user_device_add(struct gateway *gw, int version,
+                           const char *user, uint32_t device);
+void omemo_user_device_del(struct gateway *gw, int version,
+                           const char *user, uint32_t device);
 /* Marks a refresh of (puppet, user) as running, with cb (may be NULL)
  * to call when it ends: true when it was not running yet (the caller
  * starts it), false when cb was added to the one running. */

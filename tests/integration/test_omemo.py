@@ -564,3 +564,67 @@ async def test_a_contact_gets_the_puppets_devices_as_from_pep(alice, bob):
     alice.client.send_presence(pto=puppet_jid(bob))
     _, again = await next_list("the device list on coming online")
     assert again == devices
+
+
+async def test_an_omemo2_dm_both_ways(cluster, gateway, bob):
+    """OMEMO 2 (urn:xmpp:omemo:2, what Kaidan and newer clients speak): the
+    puppet publishes its device in OMEMO 2's nodes too; messages cross both
+    ways inside SCE envelopes, a correction inside the envelope included."""
+    from omemo_peer import V2
+    kai = await OmemoXmppUser(cluster.prosody, unique("kai"),
+                              versions="v2").connect()
+    try:
+        devices = await kai.device_ids(puppet_jid(bob), version="v2")
+        assert len(devices) == 1, devices
+        await kai.bundle(puppet_jid(bob), next(iter(devices)), "v2")
+        secret = unique("v2-canary-")
+        first = await kai.send_encrypted(puppet_jid(bob), f"hallo {secret}",
+                                         version="v2")
+        room_id, _ = await bob.wait_invite()
+        await bob.join(room_id)
+        _, event = await bob.wait_message(
+            lambda r, e: r == room_id and e.body == f"hallo {secret}",
+            what="kai's OMEMO 2 message on Matrix")
+        await kai.send_encrypted(
+            puppet_jid(bob), f"hallo again {secret}", version="v2",
+            encrypted_extra=[f"<replace xmlns='{CORRECT}' id='{first}'/>"])
+        _, edit = await bob.wait_message(
+            lambda r, e: (e.source["content"].get("m.new_content") or {})
+            .get("body") == f"hallo again {secret}",
+            what="kai's correction, from inside the envelope")
+        assert edit.source["content"]["m.relates_to"]["event_id"] == \
+            event.event_id
+        await bob.send(room_id, "back in OMEMO 2")
+        got = await kai.wait_encrypted(lambda m: m.body == "back in OMEMO 2",
+                                       what="bob's answer in OMEMO 2")
+        assert got.namespace == V2
+        assert kai.plain.empty()
+    finally:
+        await kai.disconnect()
+
+
+async def test_a_user_with_a_legacy_and_an_omemo2_device_gets_both(
+        cluster, gateway, bob):
+    """One message, both versions: the legacy device reads the legacy
+    element, the OMEMO 2 one the OMEMO 2 element."""
+    old = await OmemoXmppUser(cluster.prosody, unique("lena"),
+                              resource="old", versions="legacy").connect()
+    new = await OmemoXmppUser(cluster.prosody, old.name, resource="new",
+                              register=False, versions="v2").connect()
+    try:
+        room_id = await bob.create_dm(ghost_id(old))
+        await bob.wait_member(
+            lambda r, e: r == room_id and e.state_key == ghost_id(old)
+            and e.membership == "join", what="the ghost joining the DM")
+        await bob.send(room_id, "to both of your devices")
+        a = await old.wait_encrypted(
+            lambda m: m.body == "to both of your devices",
+            what="the message on the legacy device")
+        b = await new.wait_encrypted(
+            lambda m: m.body == "to both of your devices",
+            what="the message on the OMEMO 2 device")
+        assert a.version == "legacy" and b.version == "v2"
+        assert old.plain.empty() and new.plain.empty()
+    finally:
+        await new.disconnect()
+        await old.disconnect()

@@ -10,6 +10,7 @@
 #include "tests/unit/store_fixture.h"
 #include "xep/crypto/omemo_crypto.h"
 #include "xep/omemo.h"
+#include "xep/xml.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -62,11 +63,11 @@ static char *send_one(struct omemo_device *from, const char *from_jid,
     const char *why = NULL;
     assert_int_equal(omemo_payload_encrypt(text, strlen(text), key_tag, iv,
                                            &ct, &ct_len), 0);
-    assert_int_equal(omemo_encrypt_key(from, to_jid, omemo_device_id(to),
+    assert_int_equal(omemo_encrypt_key(from, OMEMO_LEGACY, to_jid, omemo_device_id(to),
                                        key_tag, sizeof key_tag, &kel,
                                        &kel_len, was_prekey, &why), 0);
     bool replaced = false;
-    int rc = omemo_decrypt_key(to, from_jid, omemo_device_id(from), kel,
+    int rc = omemo_decrypt_key(to, OMEMO_LEGACY, from_jid, omemo_device_id(from), kel,
                                kel_len, *was_prekey, &key, &key_len,
                                &replaced, &why);
     if (rc != 0)
@@ -99,7 +100,7 @@ static void two_devices_talk_both_ways_and_survive_a_restart(void **state)
 
     /* b's bundle, through its XML, opens a's session */
     struct omemo_bundle bundle, parsed;
-    assert_int_equal(omemo_device_bundle(db, &bundle, &why), 0);
+    assert_int_equal(omemo_device_bundle(db, OMEMO_LEGACY, &bundle, &why), 0);
     assert_int_equal(bundle.n_prekeys, OMEMO_PREKEYS);
     xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
     xmpp_stanza_t *xml = omemo_bundle_build(ctx, &bundle);
@@ -107,10 +108,10 @@ static void two_devices_talk_both_ways_and_survive_a_restart(void **state)
     assert_memory_equal(parsed.identity, bundle.identity, OMEMO_PUBKEY_LEN);
     assert_int_equal(parsed.n_prekeys, bundle.n_prekeys);
     xmpp_stanza_release(xml);
-    assert_false(omemo_has_session(da, b.jid, omemo_device_id(db)));
+    assert_false(omemo_has_session(da, OMEMO_LEGACY, b.jid, omemo_device_id(db)));
     assert_int_equal(omemo_session_from_bundle(da, b.jid, omemo_device_id(db),
                                                &parsed, &why), 0);
-    assert_true(omemo_has_session(da, b.jid, omemo_device_id(db)));
+    assert_true(omemo_has_session(da, OMEMO_LEGACY, b.jid, omemo_device_id(db)));
 
     bool prekey;
     char *got = send_one(da, a.jid, db, b.jid, "hello ☃", &prekey);
@@ -119,7 +120,7 @@ static void two_devices_talk_both_ways_and_survive_a_restart(void **state)
     free(got);
     /* the used pre-key was replaced: still as many on offer */
     struct omemo_bundle after;
-    assert_int_equal(omemo_device_bundle(db, &after, &why), 0);
+    assert_int_equal(omemo_device_bundle(db, OMEMO_LEGACY, &after, &why), 0);
     assert_int_equal(after.n_prekeys, OMEMO_PREKEYS);
     omemo_bundle_free(&after);
 
@@ -147,7 +148,7 @@ static void two_devices_talk_both_ways_and_survive_a_restart(void **state)
     struct omemo_records rc_ = records(&c);
     struct omemo_device *dc = omemo_device_open(lib, &rc_, &why);
     struct omemo_bundle cb;
-    assert_int_equal(omemo_device_bundle(dc, &cb, &why), 0);
+    assert_int_equal(omemo_device_bundle(dc, OMEMO_LEGACY, &cb, &why), 0);
     assert_int_equal(omemo_session_from_bundle(da, b.jid, omemo_device_id(db),
                                                &cb, &why), -1);
     omemo_bundle_free(&cb);
@@ -174,16 +175,16 @@ static void the_signed_prekey_is_replaced_weekly(void **state)
     struct omemo_device *da = omemo_device_open(lib, &ra, &why);
     struct omemo_device *db = omemo_device_open(lib, &rb, &why);
     struct omemo_bundle old, now;
-    assert_int_equal(omemo_device_bundle(db, &old, &why), 0);
+    assert_int_equal(omemo_device_bundle(db, OMEMO_LEGACY, &old, &why), 0);
     assert_int_equal(old.signed_prekey_id, 1);
     uint64_t day = 24ull * 3600 * 1000, t = (uint64_t)time(NULL) * 1000;
     /* Not yet a week old: kept. */
     assert_int_equal(omemo_device_rotate(db, t + 6 * day), 0);
-    assert_int_equal(omemo_device_bundle(db, &now, &why), 0);
+    assert_int_equal(omemo_device_bundle(db, OMEMO_LEGACY, &now, &why), 0);
     assert_int_equal(now.signed_prekey_id, 1);
     omemo_bundle_free(&now);
     assert_int_equal(omemo_device_rotate(db, t + 8 * day), 0);
-    assert_int_equal(omemo_device_bundle(db, &now, &why), 0);
+    assert_int_equal(omemo_device_bundle(db, OMEMO_LEGACY, &now, &why), 0);
     assert_int_equal(now.signed_prekey_id, 2);
     assert_memory_not_equal(now.signed_prekey, old.signed_prekey,
                             OMEMO_PUBKEY_LEN);
@@ -207,6 +208,93 @@ static void the_signed_prekey_is_replaced_weekly(void **state)
     omemo_device_close(da);
     omemo_device_close(db);
     omemo_lib_free(lib);
+    assert_int_equal(store_fixture_close(&f), 0);
+}
+
+/* OMEMO 2: a session from a bundle read back from its XML, a message each
+ * way with the OMEMO 2 payload, and an SCE envelope that binds sender and
+ * recipient. */
+static void omemo2_devices_talk_both_ways(void **state)
+{
+    (void)state;
+    struct store_fixture f;
+    assert_int_equal(store_fixture_open(&f, "omemo2"), 0);
+    struct omemo_lib *lib = omemo_lib_new();
+    struct owner a = { f.st, "bob%hs@gw" }, b = { f.st, "alice@xmpp" };
+    struct omemo_records ra = records(&a), rb = records(&b);
+    const char *why = NULL;
+    struct omemo_device *da = omemo_device_open(lib, &ra, &why);
+    struct omemo_device *db = omemo_device_open(lib, &rb, &why);
+    struct omemo_bundle bundle, parsed;
+    assert_int_equal(omemo_device_bundle(db, OMEMO_2, &bundle, &why), 0);
+    xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
+    xmpp_stanza_t *xml = omemo2_bundle_build(ctx, &bundle);
+    assert_int_equal(omemo2_bundle_parse(xml, &parsed, &why), 0);
+    xmpp_stanza_release(xml);
+    assert_int_equal(parsed.n_prekeys, OMEMO_PREKEYS);
+    assert_int_equal(omemo_session_from_bundle(da, b.jid, omemo_device_id(db),
+                                               &parsed, &why), 0);
+    assert_true(omemo_has_session(da, OMEMO_2, b.jid, omemo_device_id(db)));
+    assert_false(omemo_has_session(da, OMEMO_LEGACY, b.jid,
+                                   omemo_device_id(db)));
+    for (int round = 0; round < 2; round++) {
+        struct omemo_device *from = round ? db : da, *to = round ? da : db;
+        const char *from_jid = round ? b.jid : a.jid;
+        const char *to_jid = round ? a.jid : b.jid;
+        uint8_t key_hmac[OMEMO2_KEY_HMAC_LEN], *ct = NULL, *kel = NULL,
+                                               *key = NULL;
+        size_t ct_len, kel_len, key_len;
+        bool kex, replaced;
+        assert_int_equal(omemo2_payload_encrypt("zwei ☃", strlen("zwei ☃"),
+                                                key_hmac, &ct, &ct_len), 0);
+        assert_int_equal(omemo_encrypt_key(from, OMEMO_2, to_jid,
+                                           omemo_device_id(to), key_hmac,
+                                           sizeof key_hmac, &kel, &kel_len,
+                                           &kex, &why), 0);
+        assert_int_equal(kex, round == 0);
+        if (omemo_decrypt_key(to, OMEMO_2, from_jid, omemo_device_id(from),
+                              kel, kel_len, kex, &key, &key_len, &replaced,
+                              &why) != 0)
+            fail_msg("OMEMO 2 key did not decrypt: %s", why);
+        char *plain = NULL;
+        assert_int_equal(omemo2_payload_decrypt(key, key_len, ct, ct_len,
+                                                &plain, &why), 0);
+        assert_string_equal(plain, "zwei ☃");
+        /* An altered payload does not open. */
+        ct[0] ^= 1;
+        char *none = NULL;
+        assert_int_equal(omemo2_payload_decrypt(key, key_len, ct, ct_len,
+                                                &none, &why), -1);
+        free(plain);
+        free(ct);
+        free(kel);
+        free(key);
+    }
+    /* The envelope binds sender and recipient. */
+    xmpp_stanza_t *msg = xmpp_message_new(ctx, "chat", b.jid, "m1");
+    xmpp_message_set_body(msg, "inside");
+    char *env = omemo2_envelope(ctx, msg, a.jid, b.jid);
+    xmpp_stanza_t *back = xmpp_message_new(ctx, "chat", b.jid, "m1");
+    assert_int_equal(omemo2_envelope_open(ctx, env, back, a.jid, b.jid, &why),
+                     0);
+    char *body = xml_child_text(back, "body", NULL);
+    assert_string_equal(body, "inside");
+    free(body);
+    xmpp_stanza_t *other = xmpp_message_new(ctx, "chat", b.jid, "m1");
+    assert_int_equal(omemo2_envelope_open(ctx, env, other, "mallory@xmpp",
+                                          b.jid, &why), -1);
+    assert_int_equal(omemo2_envelope_open(ctx, env, other, a.jid,
+                                          "alice@xmppx", &why), -1);
+    free(env);
+    xmpp_stanza_release(msg);
+    xmpp_stanza_release(back);
+    xmpp_stanza_release(other);
+    omemo_bundle_free(&bundle);
+    omemo_bundle_free(&parsed);
+    omemo_device_close(da);
+    omemo_device_close(db);
+    omemo_lib_free(lib);
+    xmpp_ctx_free(ctx);
     assert_int_equal(store_fixture_close(&f), 0);
 }
 
@@ -275,6 +363,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(two_devices_talk_both_ways_and_survive_a_restart),
         cmocka_unit_test(the_signed_prekey_is_replaced_weekly),
+        cmocka_unit_test(omemo2_devices_talk_both_ways),
         cmocka_unit_test(a_payload_with_the_wrong_key_does_not_open),
         cmocka_unit_test(message_xml_reads_back),
     };

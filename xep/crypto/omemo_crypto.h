@@ -14,6 +14,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The two OMEMO versions, as the Signal session versions that carry
+ * them: legacy OMEMO (eu.siacs.conversations.axolotl) and OMEMO 2
+ * (urn:xmpp:omemo:2). A device is one device in both, with one identity;
+ * its sessions with a peer device are apart for each. */
+#define OMEMO_LEGACY 3
+#define OMEMO_2 4
 #define OMEMO_KEY_LEN 16  /* AES-128-GCM key */
 #define OMEMO_TAG_LEN 16  /* its tag, sent after the key */
 #define OMEMO_IV_LEN 12
@@ -59,7 +65,10 @@ struct omemo_prekey_pub {
     uint32_t id;
     uint8_t key[OMEMO_PUBKEY_LEN];
 };
+/* Keys as the version writes them: legacy with the 0x05 type byte (33
+ * bytes), OMEMO 2 bare (32 bytes; the identity in its Ed25519 form). */
 struct omemo_bundle {
+    int version; /* OMEMO_LEGACY or OMEMO_2 */
     uint32_t signed_prekey_id;
     uint8_t signed_prekey[OMEMO_PUBKEY_LEN];
     uint8_t signature[OMEMO_SIG_LEN];
@@ -84,17 +93,18 @@ uint32_t omemo_device_id(const struct omemo_device *d);
  * the one before it, for sessions on their way): 0, or -1. Every open
  * does it with the clock; tests give their own time. */
 int omemo_device_rotate(struct omemo_device *d, uint64_t now_ms);
-/* The device's public bundle; 0, or -1 with *why. */
-int omemo_device_bundle(struct omemo_device *d, struct omemo_bundle *out,
-                        const char **why);
+/* The device's public bundle for a version; 0, or -1 with *why. */
+int omemo_device_bundle(struct omemo_device *d, int version,
+                        struct omemo_bundle *out, const char **why);
 /* The identity key's fingerprint as clients show it: 64 lower-case hex
  * digits of the Curve25519 key (without the 0x05). out: 65 bytes. */
 int omemo_device_fingerprint(struct omemo_device *d, char out[65]);
 
-/* Whether a session with (peer, device) exists. */
-bool omemo_has_session(struct omemo_device *d, const char *peer,
+/* Whether a session with (peer, device) exists in that version. */
+bool omemo_has_session(struct omemo_device *d, int version, const char *peer,
                        uint32_t device);
-/* Opens a session with (peer, device) from its bundle, with a pre-key
+/* Opens a session with (peer, device) from its bundle (in the bundle's
+ * version), with a pre-key
  * chosen at random. Identities are trusted the first time they are seen
  * (blind trust, as Conversations and Dino do); a device whose identity
  * changed afterwards is refused. 0, or -1 with *why. */
@@ -104,7 +114,7 @@ int omemo_session_from_bundle(struct omemo_device *d, const char *peer,
 /* Encrypts a message key (key ‖ tag) for (peer, device): *out (malloc'd,
  * the caller frees), *prekey when it is a pre-key message (the session is
  * not yet confirmed by the other side). 0, or -1 with *why. */
-int omemo_encrypt_key(struct omemo_device *d, const char *peer,
+int omemo_encrypt_key(struct omemo_device *d, int version, const char *peer,
                       uint32_t device, const uint8_t *key, size_t key_len,
                       uint8_t **out, size_t *out_len, bool *prekey,
                       const char **why);
@@ -113,7 +123,7 @@ int omemo_encrypt_key(struct omemo_device *d, const char *peer,
  * by a fresh one: *replaced_prekey is then true, so the bundle is
  * published again). *key: malloc'd, the caller frees (and wipes). 0, or
  * -1 with *why. */
-int omemo_decrypt_key(struct omemo_device *d, const char *peer,
+int omemo_decrypt_key(struct omemo_device *d, int version, const char *peer,
                       uint32_t device, const uint8_t *in, size_t in_len,
                       bool prekey, uint8_t **key, size_t *key_len,
                       bool *replaced_prekey, const char **why);
@@ -132,5 +142,19 @@ int omemo_payload_encrypt(const char *plain, size_t len,
 int omemo_payload_decrypt(const uint8_t *key, size_t key_len,
                           const uint8_t *iv, size_t iv_len, const uint8_t *ct,
                           size_t ct_len, char **plain, const char **why);
+
+/* OMEMO 2's payload: HKDF-SHA-256 of a fresh 32-byte key ("OMEMO
+ * Payload") gives an AES-256-CBC key, an HMAC-SHA-256 key and an IV;
+ * key_hmac receives the key ‖ the HMAC truncated to 16 bytes (what each
+ * device's key element carries), *ct the ciphertext (malloc'd). */
+#define OMEMO2_KEY_HMAC_LEN 48
+int omemo2_payload_encrypt(const char *plain, size_t len,
+                           uint8_t key_hmac[OMEMO2_KEY_HMAC_LEN],
+                           uint8_t **ct, size_t *ct_len);
+/* The other way: *plain malloc'd and NUL-terminated; 0, or -1 with *why
+ * (the HMAC does not match: altered, or another key). */
+int omemo2_payload_decrypt(const uint8_t *key_hmac, size_t key_len,
+                           const uint8_t *ct, size_t ct_len, char **plain,
+                           const char **why);
 
 #endif

@@ -475,11 +475,44 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-int omemo_device_bundle(struct omemo_device *d, struct omemo_bundle *out,
-                        const char **why)
+/* A public key as the version writes it. */
+static int serialize_for(int version, ec_public_key *key,
+                         uint8_t out[OMEMO_PUBKEY_LEN])
+{
+    if (version != OMEMO_2)
+        return serialize_pub(key, out);
+    signal_buffer *b = NULL;
+    int ok = ec_public_key_serialize_omemo(&b, key) == 0 &&
+             signal_buffer_len(b) == 32;
+    if (ok)
+        memcpy(out, signal_buffer_data(b), 32);
+    signal_buffer_free(b);
+    return ok ? 0 : -1;
+}
+
+int omemo_device_bundle(struct omemo_device *d, int version,
+                        struct omemo_bundle *out, const char **why)
 {
     memset(out, 0, sizeof *out);
-    memcpy(out->identity, d->identity + 4, OMEMO_PUBKEY_LEN);
+    out->version = version;
+    if (version == OMEMO_2) {
+        ec_public_key *ik = NULL;
+        signal_buffer *ed = NULL;
+        int ok = curve_decode_point(&ik, d->identity + 4, OMEMO_PUBKEY_LEN,
+                                    d->lib->ctx) == 0 &&
+                 (ed = ec_public_key_get_ed(ik)) != NULL &&
+                 signal_buffer_len(ed) == 32;
+        if (ok)
+            memcpy(out->identity, signal_buffer_data(ed), 32);
+        signal_buffer_free(ed);
+        SIGNAL_UNREF(ik);
+        if (!ok) {
+            *why = "the identity key has no Ed25519 form";
+            return -1;
+        }
+    } else {
+        memcpy(out->identity, d->identity + 4, OMEMO_PUBKEY_LEN);
+    }
     uint32_t *ids = NULL;
     int n = d->recs.ids(d->recs.ud, OMEMO_REC_SIGNED_PREKEY, "", &ids);
     session_signed_pre_key *spk = NULL;
@@ -491,17 +524,22 @@ int omemo_device_bundle(struct omemo_device *d, struct omemo_bundle *out,
     qsort(ids, (size_t)n, sizeof *ids, cmp_u32);
     out->signed_prekey_id = ids[n - 1];
     free(ids);
+    bool v2 = version == OMEMO_2;
     if (signal_protocol_signed_pre_key_load_key(d->store, &spk,
                                                 out->signed_prekey_id) ||
-        serialize_pub(ec_key_pair_get_public(
-                          session_signed_pre_key_get_key_pair(spk)),
+        serialize_for(version, ec_key_pair_get_public(
+                                   session_signed_pre_key_get_key_pair(spk)),
                       out->signed_prekey) < 0 ||
-        session_signed_pre_key_get_signature_len(spk) != OMEMO_SIG_LEN) {
+        (v2 ? session_signed_pre_key_get_signature_omemo_len(spk)
+            : session_signed_pre_key_get_signature_len(spk)) !=
+            OMEMO_SIG_LEN) {
         SIGNAL_UNREF(spk);
         *why = "the signed pre-key does not read";
         return -1;
     }
-    memcpy(out->signature, session_signed_pre_key_get_signature(spk),
+    memcpy(out->signature,
+           v2 ? session_signed_pre_key_get_signature_omemo(spk)
+              : session_signed_pre_key_get_signature(spk),
            OMEMO_SIG_LEN);
     SIGNAL_UNREF(spk);
     n = d->recs.ids(d->recs.ud, OMEMO_REC_PREKEY, "", &ids);
@@ -513,8 +551,8 @@ int omemo_device_bundle(struct omemo_device *d, struct omemo_bundle *out,
     for (int i = 0; i < n; i++) {
         session_pre_key *pk = NULL;
         if (signal_protocol_pre_key_load_key(d->store, &pk, ids[i]) == 0 &&
-            serialize_pub(ec_key_pair_get_public(
-                              session_pre_key_get_key_pair(pk)),
+            serialize_for(version, ec_key_pair_get_public(
+                                       session_pre_key_get_key_pair(pk)),
                           out->prekeys[out->n_prekeys].key) == 0)
             out->prekeys[out->n_prekeys++].id = ids[i];
         SIGNAL_UNREF(pk);
@@ -525,11 +563,21 @@ int omemo_device_bundle(struct omemo_device *d, struct omemo_bundle *out,
 
 /* ------------------------------------------------------------- sessions -- */
 
-bool omemo_has_session(struct omemo_device *d, const char *peer,
+/* The name a version's sessions with a peer are kept under: OMEMO 2's
+ * apart from legacy ones with the same device (different ratchets). */
+static char *session_name(int version, const char *peer)
+{
+    return version == OMEMO_2 ? xasprintf("omemo2:%s", peer) : xstrdup(peer);
+}
+
+bool omemo_has_session(struct omemo_device *d, int version, const char *peer,
                        uint32_t device)
 {
-    signal_protocol_address a = { peer, strlen(peer), (int32_t)device };
-    return signal_protocol_session_contains_session(d->store, &a) == 1;
+    char *name = session_name(version, peer);
+    signal_protocol_address a = { name, strlen(name), (int32_t)device };
+    bool has = signal_protocol_session_contains_session(d->store, &a) == 1;
+    free(name);
+    return has;
 }
 
 int omemo_session_from_bundle(struct omemo_device *d, const char *peer,
@@ -545,12 +593,19 @@ int omemo_session_from_bundle(struct omemo_device *d, const char *peer,
     ec_public_key *ik = NULL, *spk = NULL, *pkk = NULL;
     session_pre_key_bundle *bundle = NULL;
     session_builder *builder = NULL;
-    signal_protocol_address a = { peer, strlen(peer), (int32_t)device };
+    bool v2 = b->version == OMEMO_2;
+    char *name = session_name(b->version, peer);
+    signal_protocol_address a = { name, strlen(name), (int32_t)device };
     int rc = -1;
     signal_context *ctx = d->lib->ctx;
-    if (curve_decode_point(&ik, b->identity, OMEMO_PUBKEY_LEN, ctx) ||
-        curve_decode_point(&spk, b->signed_prekey, OMEMO_PUBKEY_LEN, ctx) ||
-        curve_decode_point(&pkk, pk->key, OMEMO_PUBKEY_LEN, ctx)) {
+    /* OMEMO 2 writes bare keys, and the identity in its Ed25519 form. */
+    if ((v2 ? curve_decode_point_ed(&ik, b->identity, 32, ctx)
+            : curve_decode_point(&ik, b->identity, OMEMO_PUBKEY_LEN, ctx)) ||
+        (v2 ? curve_decode_point_mont(&spk, b->signed_prekey, 32, ctx)
+            : curve_decode_point(&spk, b->signed_prekey, OMEMO_PUBKEY_LEN,
+                                 ctx)) ||
+        (v2 ? curve_decode_point_mont(&pkk, pk->key, 32, ctx)
+            : curve_decode_point(&pkk, pk->key, OMEMO_PUBKEY_LEN, ctx))) {
         *why = "the bundle holds a key that is not a Curve25519 key";
         goto out;
     }
@@ -561,6 +616,8 @@ int omemo_session_from_bundle(struct omemo_device *d, const char *peer,
         *why = "libomemo-c could not take the bundle";
         goto out;
     }
+    if (v2)
+        session_builder_set_version(builder, CIPHERTEXT_OMEMO_VERSION);
     int r = session_builder_process_pre_key_bundle(builder, bundle);
     if (r == SG_ERR_UNTRUSTED_IDENTITY)
         *why = "the device's identity key changed since it was first seen";
@@ -572,6 +629,7 @@ int omemo_session_from_bundle(struct omemo_device *d, const char *peer,
         rc = 0;
 out:
     session_builder_free(builder);
+    free(name); /* the builder kept the address, not a copy */
     SIGNAL_UNREF(bundle);
     SIGNAL_UNREF(ik);
     SIGNAL_UNREF(spk);
@@ -579,20 +637,29 @@ out:
     return rc;
 }
 
-int omemo_encrypt_key(struct omemo_device *d, const char *peer,
+int omemo_encrypt_key(struct omemo_device *d, int version, const char *peer,
                       uint32_t device, const uint8_t *key, size_t key_len,
                       uint8_t **out, size_t *out_len, bool *prekey,
                       const char **why)
 {
-    signal_protocol_address a = { peer, strlen(peer), (int32_t)device };
+    char *name = session_name(version, peer);
+    signal_protocol_address a = { name, strlen(name), (int32_t)device };
     session_cipher *c = NULL;
     ciphertext_message *m = NULL;
-    if (session_cipher_create(&c, d->store, &a, d->lib->ctx) ||
-        session_cipher_encrypt(c, key, key_len, &m)) {
+    int rc = session_cipher_create(&c, d->store, &a, d->lib->ctx);
+    if (rc == 0 && version == OMEMO_2)
+        session_cipher_set_version(c, CIPHERTEXT_OMEMO_VERSION);
+    if (rc == 0)
+        rc = session_cipher_encrypt(c, key, key_len, &m);
+    if (rc) {
         session_cipher_free(c);
-        *why = "no session with that device";
+        free(name);
+        *why = rc == SG_ERR_NO_SESSION ? "no session with that device"
+                                       : "libomemo-c could not encrypt";
+
         return -1;
     }
+    free(name);
     signal_buffer *s = ciphertext_message_get_serialized(m);
     *out_len = signal_buffer_len(s);
     *out = xmemdup(signal_buffer_data(s), *out_len);
@@ -616,23 +683,32 @@ static const char *decrypt_error(int r)
     }
 }
 
-int omemo_decrypt_key(struct omemo_device *d, const char *peer,
+int omemo_decrypt_key(struct omemo_device *d, int version, const char *peer,
                       uint32_t device, const uint8_t *in, size_t in_len,
                       bool prekey, uint8_t **key, size_t *key_len,
                       bool *replaced_prekey, const char **why)
 {
-    signal_protocol_address a = { peer, strlen(peer), (int32_t)device };
+    char *name = session_name(version, peer);
+    signal_protocol_address a = { name, strlen(name), (int32_t)device };
     session_cipher *c = NULL;
     signal_buffer *plain = NULL;
+    bool v2 = version == OMEMO_2;
     int r;
     *replaced_prekey = false;
     if (session_cipher_create(&c, d->store, &a, d->lib->ctx)) {
+        free(name);
         *why = "libomemo-c could not start";
         return -1;
     }
+    if (v2)
+        session_cipher_set_version(c, CIPHERTEXT_OMEMO_VERSION);
     if (prekey) {
         pre_key_signal_message *m = NULL;
-        r = pre_key_signal_message_deserialize(&m, in, in_len, d->lib->ctx);
+        /* OMEMO 2's key exchange does not carry the registration id. */
+        r = v2 ? pre_key_signal_message_deserialize_omemo(&m, in, in_len,
+                                                          device, d->lib->ctx)
+               : pre_key_signal_message_deserialize(&m, in, in_len,
+                                                    d->lib->ctx);
         if (r == 0)
             r = session_cipher_decrypt_pre_key_signal_message(c, m, NULL,
                                                               &plain);
@@ -654,12 +730,15 @@ int omemo_decrypt_key(struct omemo_device *d, const char *peer,
         SIGNAL_UNREF(m);
     } else {
         signal_message *m = NULL;
-        r = signal_message_deserialize(&m, in, in_len, d->lib->ctx);
+        r = v2 ? signal_message_deserialize_omemo(&m, in, in_len, d->lib->ctx)
+               : signal_message_deserialize(&m, in, in_len, d->lib->ctx);
         if (r == 0)
             r = session_cipher_decrypt_signal_message(c, m, NULL, &plain);
         SIGNAL_UNREF(m);
     }
+    /* The cipher keeps the address, not a copy: freed after it. */
     session_cipher_free(c);
+    free(name);
     if (r) {
         *why = decrypt_error(r);
         return -1;

@@ -263,3 +263,116 @@ int omemo_payload_decrypt(const uint8_t *key, size_t key_len,
     *plain = (char *)out;
     return 0;
 }
+
+/* ------------------------------------------------ OMEMO 2's payload -- */
+
+/* HKDF-SHA-256 (RFC 5869) with a salt of 32 zero bytes, as OMEMO 2 uses
+ * it: out_len bytes of key material from ikm and info. */
+static void hkdf_sha256(const uint8_t *ikm, size_t ikm_len, const char *info,
+                        uint8_t *out, size_t out_len)
+{
+    uint8_t salt[32] = { 0 }, prk[32], t[32];
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, salt, sizeof salt);
+    crypto_auth_hmacsha256_update(&st, ikm, ikm_len);
+    crypto_auth_hmacsha256_final(&st, prk);
+    size_t done = 0, tlen = 0;
+    for (uint8_t i = 1; done < out_len; i++) {
+        crypto_auth_hmacsha256_init(&st, prk, sizeof prk);
+        crypto_auth_hmacsha256_update(&st, t, tlen);
+        crypto_auth_hmacsha256_update(&st, (const uint8_t *)info,
+                                      strlen(info));
+        crypto_auth_hmacsha256_update(&st, &i, 1);
+        crypto_auth_hmacsha256_final(&st, t);
+        tlen = sizeof t;
+        size_t n = out_len - done < sizeof t ? out_len - done : sizeof t;
+        memcpy(out + done, t, n);
+        done += n;
+    }
+    sodium_memzero(prk, sizeof prk);
+    sodium_memzero(t, sizeof t);
+}
+
+/* enc key (32) ‖ auth key (32) ‖ IV (16) */
+#define PAYLOAD_KEYS 80
+
+static void payload_hmac(const uint8_t *keys, const uint8_t *ct, size_t len,
+                         uint8_t out[16])
+{
+    uint8_t mac[32];
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, keys + 32, 32);
+    crypto_auth_hmacsha256_update(&st, ct, len);
+    crypto_auth_hmacsha256_final(&st, mac);
+    memcpy(out, mac, 16);
+}
+
+static int cbc(int encrypt, const uint8_t *keys, const uint8_t *in,
+               size_t len, uint8_t **out, size_t *out_len)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    if (!ctx || len > INT32_MAX - 32)
+        return -1;
+    uint8_t *buf = xmalloc(len + 32);
+    int n1 = 0, n2 = 0;
+    int ok = EVP_CipherInit_ex(ctx, EVP_aes_256_cbc(), NULL, keys, keys + 64,
+                               encrypt) == 1 &&
+             EVP_CipherUpdate(ctx, buf, &n1, in, (int)len) == 1 &&
+             EVP_CipherFinal_ex(ctx, buf + n1, &n2) == 1;
+    EVP_CIPHER_CTX_free(ctx);
+    if (!ok) {
+        sodium_memzero(buf, len + 32);
+        free(buf);
+        return -1;
+    }
+    *out = buf;
+    *out_len = (size_t)(n1 + n2);
+    return 0;
+}
+
+int omemo2_payload_encrypt(const char *plain, size_t len,
+                           uint8_t key_hmac[OMEMO2_KEY_HMAC_LEN],
+                           uint8_t **ct, size_t *ct_len)
+{
+    uint8_t keys[PAYLOAD_KEYS];
+    randombytes_buf(key_hmac, 32);
+    hkdf_sha256(key_hmac, 32, "OMEMO Payload", keys, sizeof keys);
+    int rc = cbc(1, keys, (const uint8_t *)plain, len, ct, ct_len);
+    if (rc == 0)
+        payload_hmac(keys, *ct, *ct_len, key_hmac + 32);
+    sodium_memzero(keys, sizeof keys);
+    return rc;
+}
+
+int omemo2_payload_decrypt(const uint8_t *key_hmac, size_t key_len,
+                           const uint8_t *ct, size_t ct_len, char **plain,
+                           const char **why)
+{
+    *plain = NULL;
+    if (key_len != OMEMO2_KEY_HMAC_LEN) {
+        *why = "the message key has an unexpected length";
+        return -1;
+    }
+    uint8_t keys[PAYLOAD_KEYS], mac[16];
+    hkdf_sha256(key_hmac, 32, "OMEMO Payload", keys, sizeof keys);
+    payload_hmac(keys, ct, ct_len, mac);
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    int rc = -1;
+    if (sodium_memcmp(mac, key_hmac + 32, 16) != 0)
+        *why = "the payload does not match its key (altered, or not for "
+               "this key)";
+    else if (cbc(0, keys, ct, ct_len, &out, &out_len) < 0)
+        *why = "the payload does not decrypt";
+    else
+        rc = 0;
+    sodium_memzero(keys, sizeof keys);
+    if (rc == 0) {
+        *plain = xmalloc(out_len + 1);
+        memcpy(*plain, out, out_len);
+        (*plain)[out_len] = '\0';
+        sodium_memzero(out, out_len);
+        free(out);
+    }
+    return rc;
+}
