@@ -91,12 +91,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     xmpp_stanza_t *bare = omemo_message_stripped(ctx, st, true);
     xmpp_stanza_release(bare);
+    /* OMEMO 2: the header's keys for one JID, the SCE envelope (here the
+     * stanza's text read as one), the stripped copy. */
+    xmpp_stanza_t *enc2 = omemo2_encrypted_of(st);
+    if (enc2 && omemo2_message_parse(enc2, "bob%hs@gw", &om, &why) == 0) {
+        xmpp_stanza_t *again = xmpp_message_new(ctx, "chat", "a@b", "x");
+        omemo2_message_add(ctx, again, &om, "a@b");
+        free(xml_serialize(again));
+        xmpp_stanza_release(again);
+        omemo_message_free(&om);
+    }
+    bare = omemo2_message_stripped(ctx, st);
+    char *text = xml_serialize(st);
+    (void)omemo2_envelope_open(ctx, text, bare, "a@b", "bob%hs@gw", &why);
+    free(text);
+    xmpp_stanza_release(bare);
     xmpp_stanza_t *items = NULL;
     (void)omemo_bundle_node_device(omemo_pubsub_node(st, &items));
     xmpp_stanza_t *item = omemo_first_item_payload(items);
     uint32_t *devices = NULL;
     if (omemo_devicelist_parse(item, &devices) >= 0)
         free(devices);
+    if (omemo2_devices_parse(item, &devices) >= 0)
+        free(devices);
+    (void)omemo2_requested_item(items);
+    struct omemo_bundle bundle2;
+    if (item && omemo2_bundle_parse(item, &bundle2, &why) == 0) {
+        xmpp_stanza_t *again = omemo2_bundle_build(ctx, &bundle2);
+        free(xml_serialize(again));
+        xmpp_stanza_release(again);
+        omemo_bundle_free(&bundle2);
+    }
     struct omemo_bundle bundle;
     if (item && omemo_bundle_parse(item, &bundle, &why) == 0) {
         xmpp_stanza_t *again = omemo_bundle_build(ctx, &bundle);

@@ -34,7 +34,7 @@ SOURCES="common/mem.c common/strbuf.c common/utf8.c common/log.c \
   xep/mam.c xep/mam_client.c xep/message.c xep/muc.c xep/reactions.c \
   xep/retractions.c xep/xml.c xep/presence_stanza.c xep/avatars.c \
   xep/chatstates.c xep/markers.c xep/encrypted.c xep/privilege.c \
-  xep/omemo.c xep/crypto/omemo_device.c xep/crypto/omemo_signal.c"
+  xep/omemo.c xep/omemo2.c xep/crypto/omemo_device.c xep/crypto/omemo_signal.c"
 
 out=tests/fuzz/work
 mkdir -p "$out"
