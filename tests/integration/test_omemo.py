@@ -233,6 +233,18 @@ async def test_megolm_to_an_xmpp_user_without_omemo_is_told_once(
                 notes.append(e.body) if "unencrypted" in e.body
                 else e.body == "end of test"),
             what="alice's last message")
+        # An event can reach a client before its room key does (two
+        # streams); matrix-nio does not try it again, so the test does,
+        # now that the key of the ghost's session is surely there.
+        while not carol.undecrypted.empty():
+            r, ev = carol.undecrypted.get_nowait()
+            try:
+                dec = carol.client.decrypt_event(ev)
+            except Exception:
+                continue
+            body = getattr(dec, "body", "") or ""
+            if r == room_id and "unencrypted" in body:
+                notes.append(body)
         assert len(notes) == 1, notes
         assert alice.jid in notes[0]
     finally:
