@@ -71,6 +71,7 @@ static const struct key_spec keys[] = {
       "tell", 0, 0 },
     { "e2ee", "key_wait_seconds", T_INT, OFF(e2ee_key_wait_s), false, "60",
       1, 86400 },
+    { "gateway", "admins", T_STRING, OFF(admins), false, NULL, 0, 0 },
     { "log", "level", T_LOGLEVEL, OFF(log_level), false, "info", 0, 0 },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
