@@ -43,6 +43,7 @@ struct component {
     bool connecting;
     bool reached;            /* this attempt's TCP connection came up */
     bool stopping;
+    bool drop_asked;         /* component_reconnect: drop at the next run */
     int64_t next_attempt_ms; /* when to try again while disconnected */
     int backoff_ms;
     uint64_t id_counter;
@@ -359,9 +360,34 @@ void component_disconnect(struct component *c)
     }
 }
 
+/* The drop component_reconnect asked for: what was sent goes first,
+ * then the stream closes; conn_handler then schedules the next attempt,
+ * with the shortest backoff since the connection had come up. */
+static void drop_if_asked(struct component *c)
+{
+    if (!c->drop_asked)
+        return;
+    c->drop_asked = false;
+    if (!c->connected || !c->conn)
+        return;
+    log_info("component: dropping the connection, as asked, to reconnect");
+    for (int i = 0; i < 50 && component_wants_write(c); i++) {
+        struct pollfd p = { c->fd, POLLOUT, 0 };
+        poll(&p, 1, 10);
+        component_flush(c);
+    }
+    xmpp_disconnect(c->conn);
+}
+
+void component_reconnect(struct component *c)
+{
+    c->drop_asked = true;
+}
+
 void component_run(struct component *c)
 {
     int64_t now = clock_mono_ms();
+    drop_if_asked(c);
     if (!c->connected && !c->connecting && !c->stopping &&
         now >= c->next_attempt_ms)
         start_attempt(c);
@@ -385,6 +411,8 @@ long component_next_timeout_ms(const struct component *c)
 {
     if (c->stopping)
         return -1;
+    if (c->drop_asked)
+        return 0;
     if (c->connecting)
         return COMPONENT_SETUP_POLL_MS;
     int64_t due = c->connected ? -1 : c->next_attempt_ms;
