@@ -65,6 +65,13 @@ bool bot_matrix_member(struct gateway *gw, const struct mx_event *ev,
     bool about_bot = strcmp(ev->state_key, gw->bot_mxid) == 0;
     if (about_bot && strcmp(m->membership, "invite") == 0 &&
         !gateway_is_ours(gw, ev->sender)) {
+        struct store_room bridged;
+        if (store_room_get(gw->store, ev->room_id, &bridged) == 1) {
+            /* A bridged room (a portal the bot made): not the bot's
+             * business as a command door. */
+            store_room_free(&bridged);
+            return false;
+        }
         if (!m->is_direct) {
             /* Group rooms are bridged by their ghosts, not the bot. */
             log_info("bot: declining %s's invite to %s (not a DM)",
