@@ -495,7 +495,8 @@ static void on_transaction(struct as_request *req, const char *txn_id,
          * type: a decrypted event takes the plaintext path. */
         json_t *plain = NULL;
         if (strcmp(ev.type, "m.room.encrypted") == 0 &&
-            e2ee_decrypt_event(gw, &ev, &plain) != E2EE_DECRYPTED)
+            (bot_matrix_encrypted(gw, &ev) ||
+             e2ee_decrypt_event(gw, &ev, &plain) != E2EE_DECRYPTED))
             continue;
         handler_for(ev.type)(gw, &ev);
         json_decref(plain);

@@ -106,6 +106,18 @@ bool bot_matrix_member(struct gateway *gw, const struct mx_event *ev,
     return true;
 }
 
+bool bot_matrix_encrypted(struct gateway *gw, const struct mx_event *ev)
+{
+    if (!is_bot_dm(gw, ev->room_id))
+        return false;
+    if (!gateway_is_ours(gw, ev->sender))
+        gateway_notice(gw, ev->room_id, NULL, ev->event_id,
+                       "I cannot read encrypted messages: the gateway's bot "
+                       "has no encryption device. Open a direct chat with "
+                       "me without encryption to send commands.");
+    return true;
+}
+
 bool bot_matrix_message(struct gateway *gw, const struct mx_event *ev)
 {
     if (!is_bot_dm(gw, ev->room_id))

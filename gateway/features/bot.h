@@ -17,6 +17,9 @@
  * bot's business (nothing else needs it). */
 bool bot_matrix_member(struct gateway *gw, const struct mx_event *ev,
                        const struct mx_member *m);
+/* An encrypted event: in one of the bot's DMs, the bot, which has no
+ * device, says it cannot read it (true: nothing else needs it). */
+bool bot_matrix_encrypted(struct gateway *gw, const struct mx_event *ev);
 /* A message: true when it was in one of the bot's DMs (and answered). */
 bool bot_matrix_message(struct gateway *gw, const struct mx_event *ev);
 

@@ -266,3 +266,17 @@ async def test_bot_declines_group_rooms(bob):
     await bob.wait_member(
         lambda r, e: r == resp.room_id and e.state_key == BOT
         and e.membership == "leave", what="the bot declining")
+
+
+async def test_bot_says_it_cannot_read_encrypted_messages(bob):
+    room_id = await open_bot_dm(bob)
+    resp = await bob.client.room_send(
+        room_id, "m.room.encrypted",
+        {"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "AAAA",
+         "session_id": "nosession", "sender_key": "nokey",
+         "device_id": "NODEVICE"})
+    assert getattr(resp, "event_id", None), resp
+    body = await bot_says(bob, room_id, lambda b: "encrypted" in b)
+    assert "without encryption" in body, body
+    # Commands still work in clear afterwards.
+    body = await ask(bob, room_id, "help", lambda b: b.startswith("Commands"))
