@@ -187,9 +187,14 @@ static void whois_jid(struct gateway *gw, const char *address,
     free(bare);
 }
 
-static bool is_matrix_sigil(char c)
+/* Whether an argument is a Matrix id rather than a JID: a sigil, and a
+ * server after a colon (or no JID's @ either). A Matrix room's JID starts
+ * with its sigil too (#room%server@gw), but a JID never holds a colon:
+ * the gateway writes it \3a. */
+static bool is_matrix_id(const char *arg)
 {
-    return c == '@' || c == '#' || c == '!';
+    bool sigil = arg[0] == '@' || arg[0] == '#' || arg[0] == '!';
+    return sigil && (strchr(arg, ':') || !strchr(arg + 1, '@'));
 }
 
 static void cmd_whois(struct gateway *gw, const struct cmd_spec *spec,
@@ -198,7 +203,7 @@ static void cmd_whois(struct gateway *gw, const struct cmd_spec *spec,
 {
     (void)spec;
     (void)caller;
-    if (is_matrix_sigil(arg[0]))
+    if (is_matrix_id(arg))
         whois_matrix(gw, arg, res);
     else
         whois_jid(gw, arg, res);
@@ -313,9 +318,9 @@ static void cmd_join(struct gateway *gw, const struct cmd_spec *spec,
 {
     (void)spec;
     (void)caller;
-    if (arg[0] == '#' || arg[0] == '!')
+    if (is_matrix_id(arg) && arg[0] != '@')
         join_matrix_room(gw, arg, res);
-    else if (arg[0] == '@')
+    else if (is_matrix_id(arg))
         set_text(res, CMD_BAD_ARGUMENT, "%s is a Matrix user, not a room: "
                  "join takes a room alias (#alias:server) or a MUC address "
                  "(room@conference.server)", arg);
