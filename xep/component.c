@@ -44,6 +44,7 @@ struct component {
     bool reached;            /* this attempt's TCP connection came up */
     bool stopping;
     bool drop_asked;         /* component_reconnect: drop at the next run */
+    bool dropping;           /* ... dropped: the disconnection is no fault */
     int64_t next_attempt_ms; /* when to try again while disconnected */
     int backoff_ms;
     uint64_t id_counter;
@@ -235,7 +236,7 @@ static void conn_handler(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
     else if (se && se->type == XMPP_SE_HOST_UNKNOWN)
         log_error("component: the XMPP server does not know %s: declare it "
                   "as a component there", c->jid);
-    else if (c->stopping)
+    else if (c->stopping || c->dropping)
         log_info("component: disconnected, as asked");
     else {
         /* A stream error names its own cause (Prosody stopping says
@@ -256,6 +257,7 @@ static void conn_handler(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
             log_warn("component: disconnected: %s", cause);
         free(cause);
     }
+    c->dropping = false;
     fail_pending(c);
     if (was_connected)
         c->cb.on_disconnected(c->ud);
@@ -376,6 +378,7 @@ static void drop_if_asked(struct component *c)
         poll(&p, 1, 10);
         component_flush(c);
     }
+    c->dropping = true;
     xmpp_disconnect(c->conn);
 }
 
