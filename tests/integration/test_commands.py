@@ -13,6 +13,9 @@ from nio.responses import LoginResponse, RegisterResponse
 from harness import ADMIN_MATRIX, ADMIN_XMPP, COMPONENT, DOMAIN
 from peers import MatrixUser, XmppUser, wait_true
 from test_dm import ghost_id, open_dm_from_xmpp, puppet_jid
+from test_muc_gateway import make_room, matrix_pair
+from test_muc_gateway import muc as muc_gateway
+from test_muc_portal import MUC, create_muc, join_portal, wait_occupant
 
 BOT = f"@_xmpp:{DOMAIN}"
 NS_COMMANDS = "http://jabber.org/protocol/commands"
@@ -280,3 +283,32 @@ async def test_bot_says_it_cannot_read_encrypted_messages(bob):
     assert "without encryption" in body, body
     # Commands still work in clear afterwards.
     body = await ask(bob, room_id, "help", lambda b: b.startswith("Commands"))
+
+
+async def test_rooms_lists_mucs_and_portals(cluster, gateway, alice):
+    # XMPP: a Matrix room alice sits in as a MUC (gateway mode).
+    bob, carol = await matrix_pair(cluster)
+    try:
+        room_id, muc_jid = await make_room(bob, carol, "")
+        await muc_gateway(alice).join_muc_wait(muc_jid, "alice",
+                                               maxstanzas=0, timeout=30)
+        iq = await adhoc(alice, "rooms")
+        assert fields_of(iq)["Matrix room (as a MUC)"] == \
+            f"{muc_jid} as alice ({room_id})", fields_of(iq)
+    finally:
+        await bob.close()
+        await carol.close()
+
+    # Matrix: an XMPP MUC dave sits in through its portal.
+    room, _ = await create_muc(alice, nick="alice")
+    dave = await MatrixUser(cluster.synapse.url).register()
+    try:
+        await dave.client.set_displayname("Dave D")
+        portal = await join_portal(dave, room)
+        await wait_occupant(alice, room, "Dave D")
+        dm = await open_bot_dm(dave)
+        body = await ask(dave, dm, "rooms")
+        assert f"XMPP MUC (as a Matrix room): {room}@{MUC} as Dave D " \
+            f"({portal})" in body, body
+    finally:
+        await dave.close()
