@@ -9,9 +9,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Who sent iq, as a bare JID (caller frees), or NULL when it does not
+ * say: the server stamps every stanza, so that is no one to answer. */
+static char *sender_of(xmpp_stanza_t *iq)
+{
+    const char *from = xmpp_stanza_get_from(iq);
+    return from && *from ? ids_jid_bare(from) : NULL;
+}
+
+static xmpp_stanza_t *no_sender(struct gateway *gw, xmpp_stanza_t *iq)
+{
+    return stanza_error_reply(gw->xmpp, iq, "modify", "bad-request",
+                              "the request says not who sent it");
+}
+
 xmpp_stanza_t *commands_xmpp_items(struct gateway *gw, xmpp_stanza_t *iq)
 {
-    char *bare = ids_jid_bare(xmpp_stanza_get_from(iq));
+    char *bare = sender_of(iq);
+    if (!bare)
+        return no_sender(gw, iq);
     struct cmd_caller caller = { CMD_FROM_XMPP, bare };
     size_t n, k = 0;
     const struct cmd_spec *all = commands_all(&n);
@@ -95,7 +111,9 @@ xmpp_stanza_t *commands_xmpp_execute(struct gateway *gw, xmpp_stanza_t *iq)
                                   "the gateway has no such command; see "
                                   "the list (disco#items on the commands "
                                   "node)");
-    char *bare = ids_jid_bare(xmpp_stanza_get_from(iq));
+    char *bare = sender_of(iq);
+    if (!bare)
+        return no_sender(gw, iq);
     struct cmd_caller caller = { CMD_FROM_XMPP, bare };
     xmpp_stanza_t *out = NULL;
     if (strcmp(req.action, "cancel") == 0) {
