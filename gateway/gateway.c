@@ -169,6 +169,7 @@ int gateway_init(struct gateway *gw, struct config *cfg, char **err)
                             gw->cfg.bot_localpart };
     gw->bot_mxid = xasprintf("@%s:%s", gw->cfg.bot_localpart,
                              gw->cfg.server_name);
+    gw->started_ms = gateway_now_ms();
 
     char *serr = NULL;
     if (store_open(gw->cfg.store_path, &gw->store, &serr) < 0) {

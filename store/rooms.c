@@ -73,6 +73,37 @@ void store_room_free(struct store_room *r)
     memset(r, 0, sizeof *r);
 }
 
+int store_room_dms_of(struct store *st, const char *who,
+                      struct store_room **out)
+{
+    struct db_stmt *s = db_stmt(st->db, S_ROOM_DMS_OF);
+    db_bind_text(s, 1, who);
+    int n = 0, rc;
+    *out = NULL;
+    while ((rc = db_step(s)) == DB_ROW) {
+        *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
+        struct store_room *r = &(*out)[n++];
+        r->room_id = db_column_dup(s, 0);
+        r->mode = db_column_int(s, 1);
+        r->xmpp_jid = db_column_dup(s, 2);
+        r->matrix_user = db_column_dup(s, 3);
+    }
+    db_reset(s);
+    if (rc != DB_DONE) {
+        store_rooms_free(*out, n);
+        *out = NULL;
+        return store_report(st, "DMs of a user");
+    }
+    return n;
+}
+
+void store_rooms_free(struct store_room *list, int n)
+{
+    for (int i = 0; i < n; i++)
+        store_room_free(&list[i]);
+    free(list);
+}
+
 /* ------------------------------------------------------------ portals -- */
 
 int store_room_find_portal(struct store *st, const char *muc_jid,

@@ -95,6 +95,13 @@ int store_room_put(struct store *st, const struct store_room *r,
 int store_room_delete(struct store *st, const char *room_id);
 void store_room_free(struct store_room *r);
 
+/* The DMs `who` (a bare JID or a Matrix id) is one end of, oldest
+ * first: returns how many (*out: caller frees with store_rooms_free), or
+ * -1. */
+int store_room_dms_of(struct store *st, const char *who,
+                      struct store_room **out);
+void store_rooms_free(struct store_room *list, int n);
+
 /* The newest portal room of a MUC. */
 int store_room_find_portal(struct store *st, const char *muc_jid,
                            struct store_room *out);

@@ -43,6 +43,8 @@ struct component {
     bool connecting;
     bool reached;            /* this attempt's TCP connection came up */
     bool stopping;
+    bool drop_asked;         /* component_reconnect: drop at the next run */
+    bool dropping;           /* ... dropped: the disconnection is no fault */
     int64_t next_attempt_ms; /* when to try again while disconnected */
     int backoff_ms;
     uint64_t id_counter;
@@ -234,7 +236,7 @@ static void conn_handler(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
     else if (se && se->type == XMPP_SE_HOST_UNKNOWN)
         log_error("component: the XMPP server does not know %s: declare it "
                   "as a component there", c->jid);
-    else if (c->stopping)
+    else if (c->stopping || c->dropping)
         log_info("component: disconnected, as asked");
     else {
         /* A stream error names its own cause (Prosody stopping says
@@ -255,6 +257,7 @@ static void conn_handler(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
             log_warn("component: disconnected: %s", cause);
         free(cause);
     }
+    c->dropping = false;
     fail_pending(c);
     if (was_connected)
         c->cb.on_disconnected(c->ud);
@@ -359,9 +362,35 @@ void component_disconnect(struct component *c)
     }
 }
 
+/* The drop component_reconnect asked for: what was sent goes first,
+ * then the stream closes; conn_handler then schedules the next attempt,
+ * with the shortest backoff since the connection had come up. */
+static void drop_if_asked(struct component *c)
+{
+    if (!c->drop_asked)
+        return;
+    c->drop_asked = false;
+    if (!c->connected || !c->conn)
+        return;
+    log_info("component: dropping the connection, as asked, to reconnect");
+    for (int i = 0; i < 50 && component_wants_write(c); i++) {
+        struct pollfd p = { c->fd, POLLOUT, 0 };
+        poll(&p, 1, 10);
+        component_flush(c);
+    }
+    c->dropping = true;
+    xmpp_disconnect(c->conn);
+}
+
+void component_reconnect(struct component *c)
+{
+    c->drop_asked = true;
+}
+
 void component_run(struct component *c)
 {
     int64_t now = clock_mono_ms();
+    drop_if_asked(c);
     if (!c->connected && !c->connecting && !c->stopping &&
         now >= c->next_attempt_ms)
         start_attempt(c);
@@ -385,6 +414,8 @@ long component_next_timeout_ms(const struct component *c)
 {
     if (c->stopping)
         return -1;
+    if (c->drop_asked)
+        return 0;
     if (c->connecting)
         return COMPONENT_SETUP_POLL_MS;
     int64_t due = c->connected ? -1 : c->next_attempt_ms;

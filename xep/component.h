@@ -83,5 +83,9 @@ const char *component_jid(const struct component *c);
 void component_cancel_pending(struct component *c);
 /* Drops the connection on purpose (used on shutdown). */
 void component_disconnect(struct component *c);
+/* Drops the connection and connects again at once (an operator's
+ * command). The drop happens at the next component_run, after what was
+ * sent so far (the command's answer) is written. */
+void component_reconnect(struct component *c);
 
 #endif

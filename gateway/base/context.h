@@ -74,6 +74,7 @@ struct gateway {
      * for encrypted rooms; set by the loop (this floor may not name it). */
     gateway_send_event_fn *send_event;
     char *bot_mxid;
+    int64_t started_ms; /* wall clock at start-up, for the uptime */
     /* For the latency metrics: when the stanza or transaction now being
      * handled arrived, or wall_us 0 outside such handling. */
     struct metrics_point stanza_start;

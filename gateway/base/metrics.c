@@ -142,6 +142,16 @@ void metrics_inc(enum metric_counter c)
     counters[c]++;
 }
 
+uint64_t metrics_counter(enum metric_counter c)
+{
+    return counters[c];
+}
+
+const char *metrics_counter_name(enum metric_counter c)
+{
+    return counter_names[c];
+}
+
 char *metrics_render(void)
 {
     struct strbuf sb = STRBUF_INIT;

@@ -68,6 +68,10 @@ void metrics_observe_span(enum metric_hist wall, enum metric_hist cpu,
                           struct metrics_point end);
 void metrics_observe_us(enum metric_hist h, int64_t us);
 void metrics_inc(enum metric_counter c);
+/* A counter's value and its exposition name (static), for the stats
+ * command. */
+uint64_t metrics_counter(enum metric_counter c);
+const char *metrics_counter_name(enum metric_counter c);
 /* Prometheus text exposition; caller frees. */
 char *metrics_render(void);
 

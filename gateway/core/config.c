@@ -2,6 +2,7 @@
 
 #include "common/log.h"
 #include "common/mem.h"
+#include "gateway/core/ids.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -72,6 +73,7 @@ static const struct key_spec keys[] = {
       "tell", 0, 0 },
     { "e2ee", "key_wait_seconds", T_INT, OFF(e2ee_key_wait_s), false, "60",
       1, 86400 },
+    { "gateway", "admins", T_STRING, OFF(admins), false, NULL, 0, 0 },
     { "log", "level", T_LOGLEVEL, OFF(log_level), false, "info", 0, 0 },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -276,8 +278,33 @@ static char *bot_outside_ghosts(const struct config *cfg, const char **section,
                      cfg->bot_localpart, cfg->user_prefix, cfg->user_prefix);
 }
 
+/* [gateway] admins: each entry a bare JID or a Matrix user id, so that a
+ * typo (a full JID, a missing @) is caught at start, not when the admin
+ * is refused. */
+static char *admins_are_addresses(const struct config *cfg,
+                                  const char **section, const char **key)
+{
+    if (!cfg->admins)
+        return NULL;
+    char *copy = xstrdup(cfg->admins), *save = NULL, *out = NULL;
+    for (char *tok = strtok_r(copy, ", \t", &save); tok && !out;
+         tok = strtok_r(NULL, ", \t", &save)) {
+        const char *why;
+        bool ok = tok[0] == '@' ? ids_mxid_is_valid(tok, IDS_MATRIX_USER, &why)
+                                : ids_jid_is_valid_bare(tok, &why);
+        if (!ok)
+            out = xasprintf("admins: '%s' is neither a bare JID nor a Matrix "
+                            "user id (@user:server): %s", tok, why);
+    }
+    free(copy);
+    *section = "gateway";
+    *key = "admins";
+    return out;
+}
+
 static const struct cross_check cross_checks[] = {
     { bot_outside_ghosts },
+    { admins_are_addresses },
 };
 
 static int check_across_keys(const struct config *cfg, const char *name,

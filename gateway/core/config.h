@@ -48,6 +48,10 @@ struct config {
      * cannot receive it encrypted is refused, not delivered in clear
      * with its sender told ("tell", the default). */
     bool e2ee_refuse_downgrade;
+    /* [gateway] */
+    /* Who may run the admin commands (features/commands.c): JIDs and
+     * Matrix ids, separated by commas or spaces; NULL: nobody. */
+    char *admins;
     /* [log] */
     int log_level;           /* enum log_level */
 

@@ -19,6 +19,7 @@
 #include "gateway/features/m2x_env.h"
 #include "common/utf8.h"
 #include "gateway/features/avatars.h"
+#include "gateway/features/bot.h"
 #include "gateway/features/ghosts.h"
 #include "gateway/features/media.h"
 #include "gateway/base/metrics.h"
@@ -113,6 +114,8 @@ static void on_member(struct gateway *gw, const struct mx_event *ev)
         return;
     }
     e2ee_room_member_event(gw, ev, m.membership);
+    if (bot_matrix_member(gw, ev, &m))
+        return; /* the bot's own DMs (features/bot.c) */
     if (strcmp(m.membership, "invite") == 0 &&
         ids_is_ghost(&gw->ids, ev->state_key) && !gateway_is_ours(gw, ev->sender)) {
         char *jid = NULL;
@@ -199,8 +202,11 @@ static void on_member(struct gateway *gw, const struct mx_event *ev)
 static void on_message(struct gateway *gw, const struct mx_event *ev)
 {
     struct store_room room;
-    if (store_room_get(gw->store, ev->room_id, &room) != 1)
-        return; /* not a bridged room */
+    if (store_room_get(gw->store, ev->room_id, &room) != 1) {
+        /* Not a bridged room; perhaps a DM with the bot (commands). */
+        bot_matrix_message(gw, ev);
+        return;
+    }
     if (room.mode == ROOM_GATEWAY) {
         /* Other XMPP users' ghosts speak here too; the sender's own
          * resources got their reflection when it was sent. */
@@ -489,7 +495,8 @@ static void on_transaction(struct as_request *req, const char *txn_id,
          * type: a decrypted event takes the plaintext path. */
         json_t *plain = NULL;
         if (strcmp(ev.type, "m.room.encrypted") == 0 &&
-            e2ee_decrypt_event(gw, &ev, &plain) != E2EE_DECRYPTED)
+            (bot_matrix_encrypted(gw, &ev) ||
+             e2ee_decrypt_event(gw, &ev, &plain) != E2EE_DECRYPTED))
             continue;
         handler_for(ev.type)(gw, &ev);
         json_decref(plain);

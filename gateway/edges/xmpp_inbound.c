@@ -12,6 +12,8 @@
 #include "common/mem.h"
 #include "gateway/features/mam.h"
 #include "gateway/features/avatars.h"
+#include "gateway/features/addresses.h"
+#include "gateway/features/commands_xmpp.h"
 #include "gateway/features/encrypted.h"
 #include "gateway/features/omemo.h"
 #include "xep/encrypted.h"
@@ -27,7 +29,9 @@
 #include "gateway/features/retractions.h"
 #include "gateway/features/chatstates.h"
 #include "xep/chatstates.h"
+#include "xep/adhoc.h"
 #include "xep/avatars.h"
+#include "xep/iq_gateway.h"
 #include "xep/disco.h"
 #include "xep/markers.h"
 #include "xep/mam.h"
@@ -178,7 +182,9 @@ static bool on_message_at(struct gateway *gw, xmpp_stanza_t *st,
     char *mxid = NULL, *target = NULL;
     enum ids_matrix_kind kind;
     if (ids_jid_to_matrix(&gw->ids, m.to, &target, &kind, &why) < 0) {
-        refuse(gw, st, a, "cancel", "item-not-found", why);
+        char *text = addresses_explain(gw, m.to, why);
+        refuse(gw, st, a, "cancel", "item-not-found", text);
+        free(text);
         goto out;
     }
     bool groupchat = strcmp(m.type, "groupchat") == 0;
@@ -373,7 +379,8 @@ static void on_presence(struct gateway *gw, xmpp_stanza_t *st)
 /* ------------------------------------------------------------------ iq -- */
 
 static const char *const domain_features[] = {
-    NS_DISCO_INFO, NS_DISCO_ITEMS, NS_VERSION, NS_PING, NS_VCARD, NULL
+    NS_DISCO_INFO, NS_DISCO_ITEMS, NS_VERSION, NS_PING, NS_VCARD,
+    NS_COMMANDS, NS_IQ_GATEWAY, NULL
 };
 static const char *const muc_features[] = {
     NS_DISCO_INFO, "http://jabber.org/protocol/muc", "muc_nonanonymous",
@@ -444,13 +451,43 @@ static bool iq_disco_info(struct iq_ctx *c)
     struct disco_identity user_id = { "account", "registered", NULL };
     struct disco_identity room_id = { "conference", "text", c->mxid };
     bool room = !c->to_domain && c->mxid[0] != '@';
-    c->res = disco_info_result(c->gw->xmpp, c->st,
-                               c->to_domain ? &gw_id
-                               : room       ? &room_id
-                                            : &user_id,
-                               c->to_domain ? domain_features
-                               : room       ? muc_features
-                                            : user_features);
+    xmpp_stanza_t *res = disco_info_result(c->gw->xmpp, c->st,
+                                           c->to_domain ? &gw_id
+                                           : room       ? &room_id
+                                                        : &user_id,
+                                           c->to_domain ? domain_features
+                                           : room       ? muc_features
+                                                        : user_features);
+    /* A Matrix user who does not exist is no entity (item-not-found):
+     * the homeserver is asked first. */
+    if (target_of(c) == TO_USER)
+        addresses_answer_if_user_exists(c->gw, c->st, c->mxid, res);
+    else
+        c->res = res;
+    return true;
+}
+
+/* XEP-0050: the list of commands, on the commands node; any other node
+ * is the room directory's (the next route). */
+static bool iq_command_list(struct iq_ctx *c)
+{
+    const char *node = xmpp_stanza_get_attribute(c->payload, "node");
+    if (!node || strcmp(node, NS_COMMANDS) != 0)
+        return false;
+    c->res = commands_xmpp_items(c->gw, c->st);
+    return true;
+}
+
+static bool iq_command(struct iq_ctx *c)
+{
+    c->res = commands_xmpp_execute(c->gw, c->st);
+    return true;
+}
+
+/* XEP-0100: a Matrix user ID in, the JID to write to out. */
+static bool iq_gateway(struct iq_ctx *c)
+{
+    c->res = addresses_iq_gateway(c->gw, c->st);
     return true;
 }
 
@@ -540,7 +577,10 @@ struct iq_route {
 
 static const struct iq_route iq_routes[] = {
     { NS_DISCO_INFO, IQ_GET, TO_ANY, iq_disco_info },
+    { NS_DISCO_ITEMS, IQ_GET, TO_DOMAIN, iq_command_list },
     { NS_DISCO_ITEMS, IQ_GET, TO_DOMAIN, iq_directory },
+    { NS_COMMANDS, IQ_SET, TO_DOMAIN, iq_command },
+    { NS_IQ_GATEWAY, IQ_ANY, TO_DOMAIN, iq_gateway },
     { NS_DISCO_ITEMS, IQ_GET, TO_USER | TO_ROOM, iq_disco_items },
     { NS_MODERATE, IQ_SET, TO_ROOM, iq_moderate },
     { NS_FASTEN, IQ_SET, TO_ROOM, iq_moderate },
@@ -576,7 +616,9 @@ static void on_iq(struct gateway *gw, xmpp_stanza_t *st)
     char *mxid = NULL;
     const char *why = NULL;
     if (!to_domain && ids_jid_to_matrix(&gw->ids, bare_to, &mxid, NULL, &why) < 0) {
-        reply_error(gw, st, "cancel", "item-not-found", why);
+        char *text = addresses_explain(gw, bare_to, why);
+        reply_error(gw, st, "cancel", "item-not-found", text);
+        free(text);
         free(bare_to);
         return;
     }

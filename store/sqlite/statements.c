@@ -192,6 +192,10 @@ const char *const sqldb_stmt_sql[S_COUNT] = {
                     "AND name = ?3 AND id = ?4",
     [S_OMEMO_IDS] = "SELECT id FROM omemo_records WHERE owner = ?1 AND "
                     "kind = ?2 AND name = ?3 ORDER BY id",
+    /* ?1 a bare JID or a Matrix id: the DMs it is one end of. */
+    [S_ROOM_DMS_OF] = "SELECT room_id, mode, xmpp_jid, matrix_user FROM "
+                      "rooms WHERE mode = 1 AND (xmpp_jid = ?1 OR "
+                      "matrix_user = ?1) ORDER BY created_ts",
     [S_OCC_PUT] = "INSERT INTO occupants(occupant_jid, muc_jid, room_id, nick, "
                   "ghost) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO UPDATE "
                   "SET room_id = excluded.room_id, nick = excluded.nick, "

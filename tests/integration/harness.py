@@ -25,6 +25,11 @@ DOMAIN = "localhost"          # Prosody virtual host and Synapse server_name
 COMPONENT = "gw.localhost"    # the gateway's component domain
 MUC = "conference.localhost"
 COMPONENT_SECRET = "isthmus-test-secret"
+# The gateway's admins in the test clusters ([gateway] admins): an XMPP
+# and a Matrix account that tests register when they need an admin
+# (test_commands.py).
+ADMIN_XMPP = "opadmin"
+ADMIN_MATRIX = "opadminmx"
 
 
 def free_port():
@@ -322,6 +327,9 @@ path = {self.dir}/isthmus.db
 [e2ee]
 # Short, so that a test can see a lost key told (test_e2ee.py).
 key_wait_seconds = 5
+
+[gateway]
+admins = {ADMIN_XMPP}@{DOMAIN}, @{ADMIN_MATRIX}:{DOMAIN}
 
 [log]
 level = {os.environ.get("ISTHMUS_LOG_LEVEL", "debug")}

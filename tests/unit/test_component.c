@@ -342,6 +342,40 @@ static void a_hang_up_is_named(void **state)
     free(text);
 }
 
+/* An operator's reconnect: what was sent before goes out first, the
+ * drop is logged as asked (no fault), and the next attempt comes at
+ * once. */
+static void a_reconnect_writes_first_then_drops(void **state)
+{
+    struct fixture *f = *state;
+    static const char before[] = "<message id='answer'/>";
+    assert_int_equal(component_send_xml(f->c, before, strlen(before)), 0);
+    component_reconnect(f->c);
+    assert_int_equal(component_next_timeout_ms(f->c), 0);
+    struct capture cap;
+    capture_start(&cap);
+    component_run(f->c);
+    xmpp_peer_pump_until(&f->srv, f->c, "</stream:stream>");
+    char *text = capture_end(&cap);
+    const char *got = f->srv.got.data;
+    const char *answer = strstr(got, before), *end = strstr(got, "</stream");
+    assert_non_null(answer);
+    assert_true(answer < end); /* the answer before the stream's end */
+    close(f->srv.conn);
+    f->srv.conn = -1;
+    free(text);
+    /* The server hangs up in turn; the component, not stopping, plans
+     * its next attempt at the shortest backoff. */
+    capture_start(&cap);
+    text = run_until_logged(&cap, f->c, "reconnecting in");
+    capture_end(&cap);
+    expect_logged(text, "component: disconnected, as asked");
+    expect_logged(text, "reconnecting in 500 ms");
+    assert_null(strstr(text, "warn"));
+    free(text);
+    assert_false(component_is_connected(f->c));
+}
+
 static const struct component_callbacks quiet = {
     on_stanza, xmpp_peer_no_event, xmpp_peer_no_event };
 
@@ -428,6 +462,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_query_is_built_sent_and_answered,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_hang_up_is_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_reconnect_writes_first_then_drops,
+                                        setup, teardown),
         cmocka_unit_test(a_refused_connection_is_named),
         cmocka_unit_test(a_handshake_cut_short_is_named),
         cmocka_unit_test(every_cause_is_words),

@@ -157,6 +157,33 @@ static void bot_must_lie_outside_the_ghosts(void **state)
     config_free(&cfg);
 }
 
+static void admins_are_addresses(void **state)
+{
+    (void)state;
+    char text[1024];
+    snprintf(text, sizeof text, "%s[gateway]\nadmins = a@b.example, "
+             "@ok:hs.example,\tbob@x.example/phone\n", MINIMAL);
+    char *err = NULL;
+    struct config cfg;
+    assert_int_equal(config_parse("bad.conf", text, &cfg, &err), -1);
+    assert_non_null(strstr(err, "bad.conf:9: admins: 'bob@x.example/phone' "
+                                "is neither a bare JID nor a Matrix user id"));
+    free(err);
+    snprintf(text, sizeof text, "%s[gateway]\nadmins = @nobody\n", MINIMAL);
+    assert_int_equal(config_parse("bad.conf", text, &cfg, &err), -1);
+    assert_non_null(strstr(err, "'@nobody'"));
+    free(err);
+    snprintf(text, sizeof text, "%s[gateway]\nadmins = Alice@B.example, "
+             "@ok:hs.example\n", MINIMAL);
+    assert_int_equal(config_parse("t.conf", text, &cfg, &err), 0);
+    assert_string_equal(cfg.admins, "Alice@B.example, @ok:hs.example");
+    config_free(&cfg);
+    /* Nobody by default. */
+    assert_int_equal(config_parse("t.conf", MINIMAL, &cfg, &err), 0);
+    assert_null(cfg.admins);
+    config_free(&cfg);
+}
+
 static void load_reports_missing_file(void **state)
 {
     (void)state;
@@ -203,6 +230,7 @@ int main(void)
         cmocka_unit_test(comments_blank_lines_and_whitespace),
         cmocka_unit_test(errors_name_file_and_line),
         cmocka_unit_test(bot_must_lie_outside_the_ghosts),
+        cmocka_unit_test(admins_are_addresses),
         cmocka_unit_test(load_reports_missing_file),
         cmocka_unit_test(load_reads_the_file),
         cmocka_unit_test(example_config_is_valid),
