@@ -7,6 +7,9 @@
 #include "common/strbuf.h"
 #include "gateway/base/effects.h"
 #include "gateway/base/metrics.h"
+#include "gateway/features/e2ee.h"
+#include "gateway/features/omemo.h"
+#include "store/store.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -361,6 +364,79 @@ static void cmd_reconnect(struct gateway *gw, const struct cmd_spec *spec,
              "again at once (asked by %s).", caller->who);
 }
 
+/* ------------------------------------------------------- fingerprints -- */
+
+/* A conversation's end-to-end keys on both sides, as the gateway holds
+ * them, for people to compare with what their clients show (the gateway
+ * trusts each device blindly the first time it sees it). */
+static void cmd_fingerprints(struct gateway *gw, const struct cmd_spec *spec,
+                             const struct cmd_caller *caller, const char *arg,
+                             struct cmd_result *res)
+{
+    (void)spec;
+    bool xmpp = caller->side == CMD_FROM_XMPP;
+    char *user = NULL, *mxid = NULL, *puppet = NULL, *ghost = NULL;
+    enum ids_matrix_kind kind = IDS_MATRIX_USER;
+    const char *why = "";
+    int ok;
+    if (xmpp) {
+        user = ids_jid_bare(caller->who);
+        if (arg[0] == '@')
+            mxid = xstrdup(arg);
+        ok = (mxid || ids_jid_to_matrix(&gw->ids, arg, &mxid, &kind,
+                                        &why) == 0) &&
+             kind == IDS_MATRIX_USER;
+    } else {
+        mxid = xstrdup(caller->who);
+        user = ids_jid_bare(arg);
+        ok = ids_jid_is_valid_bare(user, &why) &&
+             !ids_is_ghost(&gw->ids, mxid);
+    }
+    ok = ok && ids_matrix_to_jid(&gw->ids, mxid, &puppet, &why) == 0 &&
+         ids_jid_to_ghost(&gw->ids, user, &ghost, &why) == 0;
+    if (!ok) {
+        set_text(res, CMD_BAD_ARGUMENT, "Give the other side of the "
+                 "conversation: %s. (%s)",
+                 xmpp ? "a Matrix user id (@user:server)"
+                      : "an XMPP address (user@server)", why);
+        goto out;
+    }
+    set_text(res, CMD_DONE, "The keys of the conversation between %s and %s, "
+             "as the gateway holds them: compare them with what your client "
+             "shows. The gateway trusted each device the first time it saw "
+             "it.", user, mxid);
+    struct omemo_fingerprint *fps = NULL;
+    int n = omemo_user_fingerprints(gw, puppet, user, &fps);
+    for (int i = 0; i < n; i++)
+        add_field(res, "XMPP device", "%s %s %u: %s", user,
+                  fps[i].version == 4 ? "OMEMO 2" : "OMEMO", fps[i].device,
+                  fps[i].hex);
+    omemo_fingerprints_free(fps, n > 0 ? n : 0);
+    uint32_t device;
+    char *hex = NULL;
+    if (omemo_puppet_fingerprint(gw, puppet, &device, &hex))
+        add_field(res, "Gateway's OMEMO device", "for %s (%s) %u: %s", mxid,
+                  puppet, device, hex);
+    free(hex);
+    struct store_device_key *keys = NULL;
+    int k = store_device_keys_of(gw->store, mxid, &keys);
+    for (int i = 0; i < k; i++)
+        add_field(res, "Matrix device", "%s %s: %s", mxid, keys[i].device_id,
+                  keys[i].ed25519);
+    store_device_keys_free(keys, k > 0 ? k : 0);
+    char *dev = NULL, *ed = NULL;
+    if (e2ee_ghost_fingerprint(gw, ghost, &dev, &ed))
+        add_field(res, "Gateway's Matrix device", "for %s (%s) %s: %s", user,
+                  ghost, dev, ed);
+    free(dev);
+    free(ed);
+out:
+    free(user);
+    free(mxid);
+    free(puppet);
+    free(ghost);
+}
+
 /* ------------------------------------------------------------- table -- */
 
 static const struct cmd_arg arg_address = {
@@ -369,6 +445,11 @@ static const struct cmd_arg arg_address = {
 static const struct cmd_arg arg_room = {
     "address", "a Matrix room alias (#room:server) or a MUC address "
                "(room@conference.server)"
+};
+
+static const struct cmd_arg arg_other = {
+    "address", "the other side: a Matrix id (@user:server) from XMPP, an "
+               "XMPP address (user@server) from Matrix"
 };
 
 static const struct cmd_spec commands[] = {
@@ -380,6 +461,8 @@ static const struct cmd_spec commands[] = {
     { "rooms", "your bridged rooms and chats", NULL, false, cmd_rooms },
     { "join", "how to join a Matrix room from XMPP, or a MUC from Matrix",
       &arg_room, false, cmd_join },
+    { "fingerprints", "the end-to-end keys of a conversation, both sides",
+      &arg_other, false, cmd_fingerprints },
     { "stats", "the gateway's counters", NULL, true, cmd_stats },
     { "reconnect", "drops and reconnects the XMPP component link", NULL,
       true, cmd_reconnect },

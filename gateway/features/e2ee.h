@@ -43,6 +43,11 @@ void e2ee_device_ensure(struct gateway *gw, const char *mxid,
  * are fetched again before the next key share. */
 void e2ee_transaction(struct gateway *gw, const struct mx_transaction *txn);
 
+/* The ghost's device id and its Ed25519 key (what Element shows as the
+ * session key), for comparing: false when it has none. Both malloc'd. */
+bool e2ee_ghost_fingerprint(struct gateway *gw, const char *mxid,
+                            char **device_id, char **ed25519);
+
 /* ---- sending (e2ee_outbound.c) */
 
 /* mx_send_event's arguments: into a room known to be clear the event goes

@@ -166,6 +166,24 @@ bool e2ee_device_identity(struct gateway *gw, const char *mxid,
     return true;
 }
 
+bool e2ee_ghost_fingerprint(struct gateway *gw, const char *mxid,
+                            char **device_id, char **ed25519)
+{
+    struct store_crypto_device dev;
+    const char *err = NULL;
+    *device_id = *ed25519 = NULL;
+    if (store_crypto_device_get(gw->store, mxid, &dev) != 1)
+        return false;
+    struct mx_account *a = mx_account_unpickle(dev.account, &err);
+    if (a) {
+        *device_id = xstrdup(dev.device_id);
+        *ed25519 = xstrdup(mx_account_ed25519(a));
+        mx_account_free(a);
+    }
+    store_crypto_device_free(&dev);
+    return a != NULL;
+}
+
 static void mark_ready(struct device_job *j)
 {
     struct store_crypto_device dev;

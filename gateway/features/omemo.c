@@ -8,6 +8,8 @@
 #include "common/mem.h"
 #include "store/store.h"
 
+#include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -160,4 +162,79 @@ void omemo_user_device_del(struct gateway *gw, int version,
                            const char *user, uint32_t device)
 {
     store_omemo_del(gw->store, "", user_kind(version), user, device);
+}
+
+/* ------------------------------------------------------- fingerprints -- */
+
+/* hex of the key (without its 0x05 type byte), in groups of 8. */
+static char *grouped_hex(const uint8_t *key, size_t len)
+{
+    if (len == OMEMO_PUBKEY_LEN && key[0] == 0x05) {
+        key++;
+        len--;
+    }
+    char *out = xmalloc(len * 2 + len / 4 + 1), *p = out;
+    for (size_t i = 0; i < len; i++) {
+        if (i && i % 4 == 0)
+            *p++ = ' ';
+        p += sprintf(p, "%02x", key[i]);
+    }
+    *p = '\0';
+    return out;
+}
+
+int omemo_user_fingerprints(struct gateway *gw, const char *puppet_jid,
+                            const char *user_bare,
+                            struct omemo_fingerprint **out)
+{
+    *out = NULL;
+    int n = 0;
+    for (int v = OMEMO_LEGACY; v <= OMEMO_2; v++) {
+        char *name = v == OMEMO_2 ? xasprintf("omemo2:%s", user_bare)
+                                  : xstrdup(user_bare);
+        uint32_t *ids = NULL;
+        int k = store_omemo_ids(gw->store, puppet_jid,
+                                OMEMO_REC_PEER_IDENTITY, name, &ids);
+        for (int i = 0; i < k; i++) {
+            uint8_t *key = NULL;
+            size_t len = 0;
+            if (store_omemo_get(gw->store, puppet_jid,
+                                OMEMO_REC_PEER_IDENTITY, name, ids[i], &key,
+                                &len) != 1)
+                continue;
+            *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
+            (*out)[n++] = (struct omemo_fingerprint){ v, ids[i],
+                                                      grouped_hex(key, len) };
+            free(key);
+        }
+        free(ids);
+        free(name);
+    }
+    return n;
+}
+
+void omemo_fingerprints_free(struct omemo_fingerprint *f, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(f[i].hex);
+    free(f);
+}
+
+bool omemo_puppet_fingerprint(struct gateway *gw, const char *puppet_jid,
+                              uint32_t *device, char **hex)
+{
+    struct omemo_owner owner;
+    const char *why;
+    struct omemo_device *d = omemo_puppet_open(gw, puppet_jid, &owner, &why);
+    char fp[65];
+    if (d) {
+        *device = omemo_device_id(d);
+        omemo_device_fingerprint(d, fp);
+        uint8_t raw[32];
+        size_t got = 0;
+        sodium_hex2bin(raw, sizeof raw, fp, 64, NULL, &got, NULL);
+        *hex = grouped_hex(raw, got);
+    }
+    omemo_puppet_close(d, &owner);
+    return d != NULL;
 }

@@ -14,6 +14,7 @@
 #define ISTHMUS_GATEWAY_FEATURES_OMEMO_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <strophe.h>
 
 struct gateway;
@@ -55,6 +56,25 @@ void omemo_peer_meet(struct gateway *gw, const char *puppet_jid,
  * exists is announced, so a roster's worth of presences makes no keys). */
 void omemo_announce(struct gateway *gw, const char *puppet_jid,
                     const char *to, bool create);
+
+/* What a user's devices showed the puppet (their identity keys, as
+ * first seen: blind trust) and the puppet's own device, as fingerprints
+ * clients show (hex, in groups of 8). */
+struct omemo_fingerprint {
+    int version;  /* 3: legacy OMEMO, 4: OMEMO 2 */
+    uint32_t device;
+    char *hex;    /* malloc'd */
+};
+/* The user's devices known to the puppet: *out (omemo_fingerprints_free),
+ * their count, or -1. */
+int omemo_user_fingerprints(struct gateway *gw, const char *puppet_jid,
+                            const char *user_bare,
+                            struct omemo_fingerprint **out);
+void omemo_fingerprints_free(struct omemo_fingerprint *f, int n);
+/* The puppet's own device: its id and fingerprint (malloc'd), or false
+ * when OMEMO is off. */
+bool omemo_puppet_fingerprint(struct gateway *gw, const char *puppet_jid,
+                              uint32_t *device, char **hex);
 
 /* ---- messages (omemo_messages.c) */
 

@@ -640,3 +640,44 @@ async def test_a_user_with_a_legacy_and_an_omemo2_device_gets_both(
     finally:
         await new.disconnect()
         await old.disconnect()
+
+
+async def test_fingerprints_of_a_conversation_on_both_sides(
+        cluster, gateway, dave, tmp_path):
+    """The fingerprints command lists a conversation's keys on both sides,
+    from XMPP (ad-hoc) and from Matrix (the bot): dave's OMEMO device as
+    the gateway trusted it, the puppet's, carol's Matrix device, dave's
+    ghost's; each as the other side's client shows it."""
+    from test_commands import adhoc, ask, fields_of, note_of, open_bot_dm
+    carol = await e2ee_user(cluster, tmp_path)
+    try:
+        room_id = await encrypted_dm(carol, dave)
+        await carol.send(room_id, "keys?")
+        await dave.wait_encrypted(lambda m: m.body == "keys?",
+                                  what="carol's message")
+        await dave.send_encrypted(puppet_jid(carol), "keys!",
+                                  version="legacy")
+        await carol.wait_message(lambda r, e: e.body == "keys!",
+                                 what="dave's answer")
+        iq = await adhoc(dave, "fingerprints", carol.client.user_id)
+        assert iq["type"] == "result", iq
+        text = " ".join([str(note_of(iq))] + [str(v) for v in
+                                              fields_of(iq).values()])
+        mine = dave.fingerprint.replace(" ", "").lower()
+        assert mine in text.replace(" ", "").lower(), text
+        puppet_fp = (await dave.device_fingerprints(puppet_jid(carol)))
+        for fp in puppet_fp.values():
+            assert fp.replace(" ", "").lower() in \
+                text.replace(" ", "").lower(), (fp, text)
+        carol_ed = carol.client.olm.account.identity_keys["ed25519"]
+        assert carol_ed in text, text
+        # From Matrix, through the bot.
+        bot_room = await open_bot_dm(carol)
+        answer = await ask(carol, bot_room, f"fingerprints {dave.jid}")
+        assert mine in answer.replace(" ", "").lower(), answer
+        assert carol_ed in answer
+        # A wrong argument gets a clear message.
+        iq = await adhoc(dave, "fingerprints", "not an address")
+        assert "Give the other side" in str(iq), iq
+    finally:
+        await carol.close()
