@@ -3,13 +3,14 @@ device, served by the component itself, so that an XMPP client with OMEMO
 on (here slixmpp-omemo, the python-omemo stack) talks to Matrix users
 encrypted, both ways, with the plaintext only in the gateway's memory."""
 
+import asyncio
 import glob
 import os
 
 import pytest
 
 from omemo_peer import LEGACY, OmemoXmppUser
-from peers import unique
+from peers import unique, wait_for
 from test_dm import ghost_id, puppet_jid
 from test_e2ee import e2ee_user, encrypted_dm
 from test_rich import replaced_id
@@ -681,3 +682,70 @@ async def test_fingerprints_of_a_conversation_on_both_sides(
         assert "Give the other side" in str(iq), iq
     finally:
         await carol.close()
+
+
+async def test_omemo2_replies_reactions_and_retractions_inside_envelopes(
+        cluster, gateway, bob):
+    """OMEMO 2 carries what is about the text inside its envelope: a reply,
+    a reaction and a retraction from kai reach Matrix as such; bob's reply
+    reaches kai with its reply element inside the envelope, nothing of it
+    in clear."""
+    from nio import ReactionEvent, RedactionEvent
+    kai = await OmemoXmppUser(cluster.prosody, unique("kai"),
+                              versions="v2").connect()
+    events = asyncio.Queue()
+
+    async def on_event(room, event):
+        await events.put(event)
+    bob.client.add_event_callback(on_event, (ReactionEvent, RedactionEvent))
+    try:
+        first = await kai.send_encrypted(puppet_jid(bob), "the original",
+                                         version="v2")
+        room_id, _ = await bob.wait_invite()
+        await bob.join(room_id)
+        _, original = await bob.wait_message(
+            lambda r, e: e.body == "the original", what="the original")
+        await kai.send_encrypted(
+            puppet_jid(bob), "> the original\nmy reply", version="v2",
+            encrypted_extra=[
+                f"<reply xmlns='urn:xmpp:reply:0' id='{first}' "
+                f"to='{puppet_jid(bob)}'/>",
+                "<fallback xmlns='urn:xmpp:fallback:0' "
+                "for='urn:xmpp:reply:0'><body start='0' end='15'/>"
+                "</fallback>"])
+        _, reply = await bob.wait_message(
+            lambda r, e: (e.source["content"].get("m.relates_to") or {})
+            .get("m.in_reply_to"), what="kai's reply")
+        assert reply.source["content"]["m.relates_to"]["m.in_reply_to"][
+            "event_id"] == original.event_id
+        await kai.send_encrypted(
+            puppet_jid(bob), None, version="v2",
+            encrypted_extra=[f"<reactions xmlns='urn:xmpp:reactions:0' "
+                             f"id='{first}'><reaction>👍</reaction>"
+                             "</reactions>"])
+        reaction = await wait_for(
+            events, lambda e: isinstance(e, ReactionEvent), 20,
+            "kai's reaction")
+        assert reaction.reacts_to == original.event_id
+        assert reaction.key == "👍"
+        await kai.send_encrypted(
+            puppet_jid(bob), None, version="v2",
+            encrypted_extra=[f"<retract xmlns='urn:xmpp:message-retract:1' "
+                             f"id='{first}'/>"])
+        redaction = await wait_for(
+            events, lambda e: isinstance(e, RedactionEvent) and
+            e.redacts == original.event_id, 20, "kai's retraction")
+        assert redaction
+        # Matrix -> XMPP: bob's reply, its reference inside the envelope.
+        await bob.send(room_id, None, content={
+            "msgtype": "m.text", "body": "bob answers",
+            "m.relates_to": {"m.in_reply_to": {
+                "event_id": reply.event_id}}})
+        got = await kai.wait_encrypted(
+            lambda m: (m.body or "").endswith("bob answers"),
+            what="bob's reply, in OMEMO 2")
+        ref = got.element("{urn:xmpp:reply:0}reply")
+        assert ref is not None, got.content
+        assert got.stanza.xml.find("{urn:xmpp:reply:0}reply") is None
+    finally:
+        await kai.disconnect()
