@@ -116,3 +116,40 @@ xmpp_stanza_t *presence_new(xmpp_ctx_t *ctx, const char *from, const char *to,
         xmpp_stanza_set_type(p, type);
     return p;
 }
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+char *caps_ver(const struct disco_identity *identity,
+               const char *const *features)
+{
+    struct strbuf sb = STRBUF_INIT;
+    /* category/type/lang/name< for the identity, then each feature<, in
+     * byte order (XEP-0115 5.1). */
+    strbuf_printf(&sb, "%s/%s//%s<", identity->category, identity->type,
+                  identity->name ? identity->name : "");
+    size_t n = 0;
+    while (features[n])
+        n++;
+    const char **sorted = xcalloc(n + 1, sizeof *sorted);
+    memcpy(sorted, features, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, cmp_str);
+    for (size_t i = 0; i < n; i++)
+        strbuf_printf(&sb, "%s<", sorted[i]);
+    free(sorted);
+    unsigned char digest[XMPP_SHA1_DIGEST_SIZE];
+    xmpp_sha1_digest((const unsigned char *)sb.data, sb.len, digest);
+    strbuf_free(&sb);
+    return xml_base64(digest, sizeof digest);
+}
+
+void caps_add(xmpp_ctx_t *ctx, xmpp_stanza_t *presence, const char *node,
+              const char *ver)
+{
+    xmpp_stanza_t *c = xml_add_child(ctx, presence, "c", NS_CAPS);
+    xmpp_stanza_set_attribute(c, "hash", "sha-1");
+    xmpp_stanza_set_attribute(c, "node", node);
+    xmpp_stanza_set_attribute(c, "ver", ver);
+}

@@ -19,6 +19,16 @@ struct disco_identity {
     const char *name; /* may be NULL */
 };
 
+#define NS_CAPS "http://jabber.org/protocol/caps"
+
+/* XEP-0115: the verification string (SHA-1, base64) of an entity with
+ * one identity and these features; caller frees. */
+char *caps_ver(const struct disco_identity *identity,
+               const char *const *features);
+/* Adds <c xmlns=caps hash=sha-1 node ver/> to a presence. */
+void caps_add(xmpp_ctx_t *ctx, xmpp_stanza_t *presence, const char *node,
+              const char *ver);
+
 /* Each returns a stanza the caller releases; `iq` is the request. */
 xmpp_stanza_t *disco_info_result(xmpp_ctx_t *ctx, xmpp_stanza_t *iq,
                                  const struct disco_identity *identity,

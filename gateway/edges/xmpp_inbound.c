@@ -388,10 +388,6 @@ static const char *const muc_features[] = {
     NS_RETRACT, NS_MODERATE, NS_MODERATE_LEGACY, NS_CHATSTATES,
     NS_CHAT_MARKERS, NS_MAM, NULL
 };
-static const char *const user_features[] = {
-    NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VCARD, NS_RECEIPTS,
-    NS_REACTIONS, NS_RETRACT, NS_CHATSTATES, NS_CHAT_MARKERS, NS_MAM, NULL
-};
 
 struct vcard_job {
     struct gateway *gw;
@@ -457,7 +453,7 @@ static bool iq_disco_info(struct iq_ctx *c)
                                                         : &user_id,
                                            c->to_domain ? domain_features
                                            : room       ? muc_features
-                                                        : user_features);
+                                                        : presence_puppet_features);
     /* A Matrix user who does not exist is no entity (item-not-found):
      * the homeserver is asked first. */
     if (target_of(c) == TO_USER)

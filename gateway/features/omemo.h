@@ -43,10 +43,10 @@ typedef void omemo_ready_cb(struct gateway *gw, void *ud);
 void omemo_peer_refresh(struct gateway *gw, const char *puppet_jid,
                         const char *user_bare, omemo_ready_cb *cb, void *ud);
 
-/* The first time in this run that a puppet and a user meet (a DM opens,
- * a message passes): their devices are refreshed, so that the next
- * message can be encrypted to them. cb as for omemo_peer_refresh (at
- * once when they met before). */
+/* When a puppet and a user meet (a DM opens, a message passes) for the
+ * first time in this run, or the first time in ten minutes: their devices
+ * are refreshed, so that the next message reaches all of them. cb as for
+ * omemo_peer_refresh (at once when nothing is refreshed). */
 void omemo_peer_meet(struct gateway *gw, const char *puppet_jid,
                      const char *user_bare, omemo_ready_cb *cb, void *ud);
 

@@ -338,8 +338,7 @@ xmpp_stanza_t *omemo_xmpp_encrypt(struct gateway *gw, xmpp_stanza_t *st)
     uint8_t key_tag[OMEMO_KEY_LEN + OMEMO_TAG_LEN], iv[OMEMO_IV_LEN];
     uint8_t key_hmac[OMEMO2_KEY_HMAC_LEN];
     char *envelope = NULL, *text = NULL;
-    if (!has_devices(gw, user))
-        omemo_peer_meet(gw, puppet, user, NULL, NULL); /* the next one */
+    omemo_peer_meet(gw, puppet, user, NULL, NULL); /* for the next one */
     struct omemo_device *d = has_devices(gw, user)
                                  ? omemo_puppet_open(gw, puppet, &owner, &why)
                                  : NULL;

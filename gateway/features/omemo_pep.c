@@ -20,6 +20,8 @@
 #include <string.h>
 
 #define FETCH_TIMEOUT_MS 15000
+/* How long what a user's devices were is taken as current. */
+#define MEET_AGAIN_MS (10 * 60 * 1000)
 
 /* ------------------------------------------------- serving the puppets -- */
 
@@ -351,8 +353,15 @@ void omemo_peer_meet(struct gateway *gw, const char *puppet_jid,
         return;
     }
     char *key = xasprintf("%s %s", puppet_jid, user_bare);
-    if (!strmap_get(&gw->omemo->met, key)) {
-        strmap_put(&gw->omemo->met, key, "");
+    const char *last = strmap_get(&gw->omemo->met, key);
+    int64_t now = gateway_now_ms();
+    /* Again after a while: a user's new device that has not written yet
+     * is learnt this way (servers push list changes only to contacts
+     * whose presence shows they want them). */
+    if (!last || now - strtoll(last, NULL, 10) > MEET_AGAIN_MS) {
+        char stamp[24];
+        snprintf(stamp, sizeof stamp, "%lld", (long long)now);
+        strmap_put(&gw->omemo->met, key, stamp);
         omemo_peer_refresh(gw, puppet_jid, user_bare, cb, ud);
     } else if (cb) {
         cb(gw, ud);
@@ -378,7 +387,15 @@ bool omemo_pubsub_event(struct gateway *gw, xmpp_stanza_t *msg)
     int n = parse_devices(version, omemo_first_item_payload(items), &ids);
     if (n >= 0) {
         take_devicelist(gw, version, user, ids, n);
-        log_info("omemo: %s announced %d OMEMO device(s)", user, n);
+        log_info("omemo: %s announced %d %s device(s)", user, n,
+                 version == OMEMO_2 ? "OMEMO 2" : "OMEMO");
+        /* Sessions with the new ones now, so the next message reaches
+         * them too. */
+        const char *to = xmpp_stanza_get_to(msg);
+        char *puppet = to ? xstrndup(to, strcspn(to, "/")) : NULL;
+        if (puppet)
+            omemo_peer_refresh(gw, puppet, user, NULL, NULL);
+        free(puppet);
     }
     free(ids);
     free(user);

@@ -16,6 +16,12 @@
 #include "gateway/features/members.h"
 #include "gateway/core/presence_state.h"
 #include "xep/avatars.h"
+#include "xep/disco.h"
+#include "xep/mam.h"
+#include "xep/markers.h"
+#include "xep/reactions.h"
+#include "xep/retractions.h"
+#include "xep/chatstates.h"
 #include "xep/presence_stanza.h"
 
 #include <stdlib.h>
@@ -323,6 +329,25 @@ static void send_counted(struct gateway *gw, xmpp_stanza_t *st)
     xmpp_stanza_release(st);
 }
 
+const char *const presence_puppet_features[] = {
+    NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VCARD, NS_RECEIPTS,
+    NS_REACTIONS, NS_RETRACT, NS_CHATSTATES, NS_CHAT_MARKERS, NS_MAM,
+    "eu.siacs.conversations.axolotl.devicelist+notify",
+    "urn:xmpp:omemo:2:devices+notify", NULL
+};
+#define CAPS_NODE "https://github.com/isthmus-gateway/isthmus"
+
+/* The caps' ver of a puppet: the same for all, made once. */
+static const char *puppet_caps_ver(void)
+{
+    static char *ver;
+    if (!ver) {
+        struct disco_identity id = { "account", "registered", NULL };
+        ver = caps_ver(&id, presence_puppet_features);
+    }
+    return ver;
+}
+
 /* A presence from a Matrix user's JID in a given state, with their avatar's
  * XEP-0153 hash when it is known (hash may be NULL). Caller releases. */
 static xmpp_stanza_t *user_presence(struct gateway *gw, const char *from,
@@ -337,6 +362,8 @@ static xmpp_stanza_t *user_presence(struct gateway *gw, const char *from,
                                        nick);
     if (hash && !off)
         avatar_presence_add_hash(gw->xmpp, p, hash);
+    if (!off)
+        caps_add(gw->xmpp, p, CAPS_NODE, puppet_caps_ver());
     return p;
 }
 

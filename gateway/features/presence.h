@@ -60,6 +60,11 @@ void presence_decorate(struct gateway *gw, xmpp_stanza_t *p,
 
 /* Flushes what is due; called every loop turn. */
 void presence_tick(struct gateway *gw);
+
+/* What a Matrix user's JID is and can do (disco#info), which its presence
+ * announces as XEP-0115 caps: with OMEMO's +notify features, so that the
+ * XMPP servers of its contacts push their device-list changes to it. */
+extern const char *const presence_puppet_features[];
 /* Milliseconds until presence_tick has something to do (0: now). */
 long presence_next_due_ms(struct gateway *gw);
 

@@ -749,3 +749,43 @@ async def test_omemo2_replies_reactions_and_retractions_inside_envelopes(
         assert got.stanza.xml.find("{urn:xmpp:reply:0}reply") is None
     finally:
         await kai.disconnect()
+
+
+async def test_a_contacts_new_device_is_pushed_to_the_puppet(
+        cluster, gateway, bob):
+    """A contact subscribed both ways with a puppet: the puppet's presence
+    announces OMEMO's +notify (XEP-0115 caps), so the contact's server
+    pushes their device-list changes to it, and a new device gets the next
+    message from Matrix without having written first."""
+    import re
+    from harness import wait_until
+    phone = await OmemoXmppUser(cluster.prosody, unique("nina"),
+                                resource="phone", versions="legacy").connect()
+    laptop = None
+    try:
+        room_id = await bob.create_dm(ghost_id(phone))
+        await bob.wait_member(
+            lambda r, e: r == room_id and e.state_key == ghost_id(phone)
+            and e.membership == "join", what="the ghost joining the DM")
+        phone.client.send_presence(pto=puppet_jid(bob), ptype="subscribe")
+        await bob.send(room_id, "one")
+        await phone.wait_encrypted(lambda m: m.body == "one",
+                                   what="the first message on the phone")
+        mark = len(gateway.log_text())
+        laptop = await OmemoXmppUser(cluster.prosody, phone.name,
+                                     resource="laptop", register=False,
+                                     versions="legacy").connect()
+        want = re.compile(rf"has an OMEMO session with device "
+                          rf"{laptop.own_device_id} of {phone.jid}")
+        await asyncio.to_thread(
+            wait_until, lambda: "announced 2 OMEMO device(s)" in
+            gateway.log_text()[mark:] and want.search(
+                gateway.log_text()[mark:]), 20,
+            "the new device's list pushed to the puppet, and a session")
+        await bob.send(room_id, "two")
+        await laptop.wait_encrypted(lambda m: m.body == "two",
+                                    what="the next message on the laptop")
+    finally:
+        if laptop:
+            await laptop.disconnect()
+        await phone.disconnect()
