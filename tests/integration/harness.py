@@ -259,7 +259,7 @@ class Ejabberd:
         self.config.write_text(f"""
 hosts:
   - {DOMAIN}
-loglevel: info
+loglevel: {os.environ.get("ISTHMUS_EJABBERD_LOGLEVEL", "info")}
 log_rotate_count: 0
 certfiles: []
 auth_method: internal
