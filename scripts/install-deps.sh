@@ -12,7 +12,7 @@ APT_PACKAGES=(
   build-essential autoconf automake libtool pkg-config
   libstrophe-dev libexpat1-dev libmicrohttpd-dev libcurl4-openssl-dev
   libjansson-dev libsqlite3-dev libsodium-dev libolm-dev libomemo-c-dev libssl-dev libcmocka-dev libxml2-dev
-  prosody prosody-modules valgrind sqlite3 python3-venv clang libclang-rt-14-dev
+  prosody prosody-modules ejabberd valgrind sqlite3 python3-venv clang libclang-rt-14-dev
   profanity tmux chromium patch
   prometheus  # for promtool only (tests/integration/test_metrics.py); Debian has no smaller package with it
 )
@@ -31,6 +31,18 @@ if ((${#missing[@]})); then
   # their own on free ports, so that one is neither needed nor in the way.
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
     --no-install-recommends "${missing[@]}" >/dev/null
+  # So does ejabberd's package, on 5222, 5269, 5280 and 5443 (and epmd on
+  # 4369): the tests run their own ejabberd (tests/integration/harness.py)
+  # and the demo wants 5222, so a system ejabberd installed just now is
+  # stopped and disabled. One that was there before is left alone.
+  if [[ " ${missing[*]} " == *" ejabberd "* ]]; then
+    if [ -d /run/systemd/system ]; then
+      $SUDO systemctl disable --now ejabberd >/dev/null 2>&1 || true
+    else
+      $SUDO service ejabberd stop >/dev/null 2>&1 || true
+      $SUDO update-rc.d ejabberd disable >/dev/null 2>&1 || true
+    fi
+  fi
 fi
 
 PYTHON=${PYTHON:-python3}

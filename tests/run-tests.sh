@@ -6,11 +6,18 @@
 #   4. the libFuzzer targets, 20 s each (tests/fuzz/run-fuzzers.sh)
 #   5. unit and integration tests again on an AddressSanitizer + UBSan build
 #   6. integration tests against real Prosody and Synapse (pytest)
-#   7. client tests: Profanity under tmux and Converse.js in headless Chromium
+#   7. the core integration tests (pytest -m core: DMs, gateway-mode and
+#      portal rooms, presence, MAM, server restarts, SIGKILLs) again
+#      against ejabberd instead of Prosody (--xmpp-server=ejabberd)
+#   8. client tests: Profanity under tmux and Converse.js in headless Chromium
 #      in Matrix rooms through isthmus (tests/clients; screens, screenshots
 #      and logs in tests/clients/artifacts/)
-# Pass pytest arguments through to step 6, e.g. tests/run-tests.sh -k dm.
-# QUICK=1 skips steps 4 and 5; CLIENTS=0 skips step 7.
+#   9. make distcheck: the release tarball builds and passes make check
+#      out of tree (unit tests and the man page and systemd file checks; the
+#      integration tests above are not run again inside it)
+# Pass pytest arguments through to steps 6 and 7, e.g. tests/run-tests.sh -k dm.
+# QUICK=1 skips steps 4, 5 and 9; EJABBERD=0 skips step 7; CLIENTS=0 skips
+# step 8.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTEST=(.venv/bin/python -m pytest -c tests/integration/pytest.ini)
@@ -53,9 +60,27 @@ echo "== integration tests (real Prosody and Synapse on loopback)"
 status=0
 "${PYTEST[@]}" tests/integration "$@" || status=$?
 
+if [ "${EJABBERD:-1}" != 0 ]; then
+  echo "== core integration tests against ejabberd (pytest -m core)"
+  "${PYTEST[@]}" --xmpp-server=ejabberd -m core tests/integration "$@" \
+    || status=$?
+fi
+
 if [ "${CLIENTS:-1}" != 0 ]; then
   echo "== client tests (Profanity under tmux, Converse.js in headless Chromium)"
   .venv/bin/python -m pytest -c tests/clients/pytest.ini tests/clients \
     || status=$?
+fi
+
+if [ "${QUICK:-0}" != 1 ]; then
+  echo "== make distcheck"
+  # -O1 and no -g: the tarball's own build only has to compile and pass.
+  if ! make -j"$(nproc)" distcheck \
+       DISTCHECK_CONFIGURE_FLAGS='CFLAGS="-O1 -Werror"' >distcheck.log 2>&1; then
+    tail -50 distcheck.log
+    status=1
+  else
+    grep -A3 "archives ready for distribution" distcheck.log || true
+  fi
 fi
 exit "$status"

@@ -9,6 +9,37 @@ from harness import Cluster  # noqa: E402
 from peers import MatrixUser, XmppUser  # noqa: E402
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--xmpp-server", choices=("prosody", "ejabberd"),
+        default=os.environ.get("ISTHMUS_XMPP_SERVER") or "prosody",
+        help="the XMPP server of the test clusters (default: "
+        "$ISTHMUS_XMPP_SERVER or prosody); tests/run-tests.sh runs the "
+        "tests marked core against ejabberd too (-m core)")
+
+
+def pytest_configure(config):
+    server = config.getoption("--xmpp-server")
+    os.environ["ISTHMUS_XMPP_SERVER"] = server   # harness.Cluster reads it
+    config.addinivalue_line(
+        "markers", "core: one of the tests that run against ejabberd as "
+        "well as Prosody (tests/run-tests.sh: --xmpp-server=ejabberd -m core)")
+    config.addinivalue_line(
+        "markers", "not_on_ejabberd(reason): the test does not apply to "
+        "ejabberd, for the reason given; skipped there")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--xmpp-server") != "ejabberd":
+        return
+    for item in items:
+        mark = item.get_closest_marker("not_on_ejabberd")
+        if mark is not None:
+            reason = mark.args[0] if mark.args else mark.kwargs["reason"]
+            item.add_marker(pytest.mark.skip(
+                reason=f"not applicable to ejabberd: {reason}"))
+
+
 def run_cluster(root, **options):
     """Starts a cluster, yields it, stops it, and fails the run if
     isthmus's log (its stderr, where sanitizer reports land) holds one."""
@@ -33,7 +64,8 @@ def running(isthmus):
 
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory):
-    """One Prosody, one Synapse and one isthmus for the whole run."""
+    """One XMPP server (Prosody unless --xmpp-server says ejabberd), one
+    Synapse and one isthmus for the whole run."""
     yield from run_cluster(tmp_path_factory.mktemp("cluster"))
 
 

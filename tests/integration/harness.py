@@ -1,10 +1,13 @@
 """Real servers on loopback for the integration tests and the demo.
 
-Prosody (the Debian package, run as the prosody user), Synapse (pip, in the
-venv, SQLite) and isthmus (from the build tree) each get free ports and a
-directory under one temporary root. Nothing here fakes a server.
+Prosody or ejabberd (the Debian packages, run as their own users), Synapse
+(pip, in the venv, SQLite) and isthmus (from the build tree) each get free
+ports and a directory under one temporary root. Nothing here fakes a server.
+ISTHMUS_XMPP_SERVER=ejabberd (or pytest --xmpp-server=ejabberd) picks
+ejabberd for the clusters of the tests; Prosody is the default.
 """
 
+import json
 import os
 import re
 import pathlib
@@ -14,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 import urllib.request
@@ -85,8 +89,11 @@ PRIVILEGE_PATCH = ROOT / "contrib" / "prosody" / \
 
 
 class Prosody:
-    def __init__(self, root, archive_results=False):
-        """archive_results: load Debian's mod_privilege with isthmus's
+    name = "prosody"
+
+    def __init__(self, root, archive_results=False, ports=None):
+        """ports: {"c2s": ..., "component": ...} (the demo's), else free
+        ones. archive_results: load Debian's mod_privilege with isthmus's
         patch (contrib/prosody), which returns a privileged archive query's
         results; Debian's own fails such a query (README, Delivery)."""
         self.dir = root / "prosody"
@@ -100,8 +107,9 @@ class Prosody:
             subprocess.run(["patch", "-s", str(plugins / "mod_privilege.lua"),
                             str(PRIVILEGE_PATCH)], check=True)
             plugin_paths = f'plugin_paths = {{ "{self.dir}/plugins" }}'
-        self.c2s_port = free_port()
-        self.component_port = free_port()
+        ports = ports or {}
+        self.c2s_port = ports.get("c2s") or free_port()
+        self.component_port = ports.get("component") or free_port()
         self.http_port = free_port()
         self.config = self.dir / "prosody.cfg.lua"
         self.proc = None
@@ -212,11 +220,178 @@ Component "{MUC}" "muc"
         self.proc = None
 
 
+def ejabberd_readme_snippet():
+    """The ejabberd.yml lines of README.md's "ejabberd (`ejabberd.yml`)"
+    block: the tests run the component listener users are told to write."""
+    text = (ROOT / "README.md").read_text()
+    m = re.search(r"ejabberd \(`ejabberd.yml`\):\n\n```yaml\n(.*?)```", text,
+                  re.S)
+    assert m, "README.md has no ejabberd.yml block"
+    return m.group(1)
+
+
+class Ejabberd:
+    """Debian's ejabberd (23.01), run as the ejabberd user straight from
+    erl, without Erlang distribution (no epmd, no cookie, node
+    nonode@nohost), with its config, Mnesia spool and logs in its own
+    directory. Same interface as Prosody for the tests: users are
+    registered through mod_http_api on loopback."""
+
+    name = "ejabberd"
+
+    def __init__(self, root, archive_results=False, ports=None):
+        # archive_results: ejabberd 23.01 knows only urn:xmpp:privilege:1,
+        # without the iq permission the catch-up needs (README, Delivery).
+        self.dir = root / "ejabberd"
+        self.dir.mkdir()
+        (self.dir / "spool").mkdir()
+        ports = ports or {}
+        self.c2s_port = ports.get("c2s") or free_port()
+        self.component_port = ports.get("component") or free_port()
+        self.http_port = free_port()
+        self.config = self.dir / "ejabberd.yml"
+        self.log = self.dir / "ejabberd.log"
+        self.proc = None
+        # The README's listener, with the test's port, domain and secret.
+        component = ejabberd_readme_snippet()
+        for old, new in (("5347", str(self.component_port)),
+                         ("gw.example.org", COMPONENT),
+                         ("the same secret as [xmpp] secret",
+                          COMPONENT_SECRET)):
+            assert old in component, f"README's ejabberd.yml lost {old!r}"
+            component = component.replace(old, new)
+        component = component.replace("listen:\n", "")
+        self.config.write_text(f"""
+hosts:
+  - {DOMAIN}
+loglevel: {os.environ.get("ISTHMUS_EJABBERD_LOGLEVEL", "info")}
+log_rotate_count: 0
+certfiles: []
+auth_method: internal
+auth_password_format: plain
+listen:
+  -
+    port: {self.c2s_port}
+    ip: "127.0.0.1"
+    module: ejabberd_c2s
+  -
+    port: {self.http_port}
+    ip: "127.0.0.1"
+    module: ejabberd_http
+    request_handlers:
+      /api: mod_http_api
+{component}
+api_permissions:
+  "the tests, on loopback":
+    from:
+      - mod_http_api
+    who:
+      ip: 127.0.0.1/8
+    what: "*"
+access_rules:
+  local:
+    allow: all
+  c2s:
+    allow: all
+modules:
+  mod_roster: {{}}
+  mod_disco: {{}}
+  mod_caps: {{}}
+  mod_carboncopy: {{}}
+  mod_pubsub:
+    plugins:
+      - flat
+      - pep
+  mod_vcard: {{}}
+  mod_vcard_xupdate: {{}}
+  mod_avatar: {{}}
+  mod_private: {{}}
+  mod_blocking: {{}}
+  mod_privacy: {{}}
+  mod_version: {{}}
+  mod_ping: {{}}
+  mod_offline: {{}}
+  mod_mam:
+    default: always
+  mod_muc:
+    host: {MUC}
+    default_room_options:
+      mam: true
+  mod_muc_admin: {{}}
+  mod_http_api: {{}}
+""")
+        pw = pwd.getpwnam("ejabberd")
+        for path in (self.dir, self.dir / "spool", self.config):
+            os.chown(path, pw.pw_uid, pw.pw_gid)
+        p = self.dir.parent
+        while p != p.parent:
+            mode = p.stat().st_mode
+            if not mode & 0o001:
+                os.chmod(p, mode | 0o011)
+            p = p.parent
+
+    def register(self, user, password):
+        body = json.dumps({"user": user, "host": DOMAIN,
+                           "password": password}).encode()
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.http_port}/api/register", data=body,
+            headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            assert r.status == 200, r.read()
+
+    def start(self):
+        env = dict(os.environ, HOME=str(self.dir),
+                   EJABBERD_CONFIG_PATH=str(self.config),
+                   EJABBERD_LOG_PATH=str(self.log),
+                   ERL_LIBS="/usr/lib/" + sysconfig.get_config_var(
+                       "MULTIARCH"),
+                   ERL_CRASH_DUMP_BYTES="0")
+        # What ejabberdctl foreground runs, minus -sname and its epmd.
+        self.proc = subprocess.Popen(
+            ["runuser", "-u", "ejabberd", "--", "erl", "-noinput",
+             "+K", "true", "-mnesia", "dir", f'"{self.dir}/spool"',
+             "-s", "ejabberd"],
+            cwd=self.dir, env=env,
+            stdout=open(self.dir / "stdout.log", "ab"),
+            stderr=subprocess.STDOUT)
+        wait_until(lambda: port_open(self.c2s_port) and
+                   port_open(self.component_port) and
+                   port_open(self.http_port), 60,
+                   f"ejabberd to listen (see {self.log})")
+
+    def stop(self):
+        stop_process(self.proc, timeout=30)
+        self.proc = None
+
+    def signal_server(self, sig):
+        """Sends sig to the Erlang VM itself (runuser's child)."""
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)],
+                             capture_output=True, text=True).stdout.split()
+        assert out, "ejabberd's server process is not running"
+        os.kill(int(out[0]), sig)
+
+    def resume(self):
+        self.signal_server(signal.SIGCONT)
+        self.proc.send_signal(signal.SIGCONT)
+
+    def crash(self):
+        self.signal_server(signal.SIGKILL)
+        self.proc.send_signal(signal.SIGCONT)
+        self.proc.wait(15)
+        self.proc = None
+
+
+def xmpp_server_class(name=None):
+    """Prosody or Ejabberd, by name (ISTHMUS_XMPP_SERVER by default)."""
+    name = name or os.environ.get("ISTHMUS_XMPP_SERVER") or "prosody"
+    return {"prosody": Prosody, "ejabberd": Ejabberd}[name]
+
+
 class Synapse:
-    def __init__(self, root, registration):
+    def __init__(self, root, registration, port=None):
         self.dir = root / "synapse"
         self.dir.mkdir()
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.config = self.dir / "homeserver.yaml"
         self.proc = None
@@ -290,10 +465,10 @@ MEDIA_MAX_BYTES = 1000000
 
 
 class Isthmus:
-    def __init__(self, root, prosody_component_port, synapse_url):
+    def __init__(self, root, prosody_component_port, synapse_url, port=None):
         self.dir = root / "isthmus"
         self.dir.mkdir()
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.config = self.dir / "isthmus.conf"
         self.registration = self.dir / "registration.yaml"
@@ -389,13 +564,21 @@ level = {os.environ.get("ISTHMUS_LOG_LEVEL", "debug")}
 
 
 class Cluster:
-    """Prosody + Synapse + isthmus under one temporary directory."""
+    """An XMPP server (Prosody or ejabberd) + Synapse + isthmus under one
+    temporary directory. The server is cluster.xmpp; cluster.prosody is
+    the same object, the name the tests have always used."""
 
-    def __init__(self, root=None, archive_results=False):
+    def __init__(self, root=None, archive_results=False, xmpp_server=None,
+                 ports=None):
+        """ports: the demo's fixed ports, {"c2s", "component", "synapse",
+        "isthmus"}; free ones where missing."""
+        self.ports = ports or {}
         self.root = pathlib.Path(root or tempfile.mkdtemp(prefix="isthmus-"))
         self.root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o755)
-        self.prosody = Prosody(self.root, archive_results)
+        self.xmpp = xmpp_server_class(xmpp_server)(self.root, archive_results,
+                                                   self.ports)
+        self.prosody = self.xmpp
         self.synapse = None
         self.isthmus = None
 
@@ -403,9 +586,10 @@ class Cluster:
         self.prosody.start()
         # isthmus writes the registration before Synapse loads it.
         self.synapse = Synapse(self.root, self.root / "isthmus" /
-                               "registration.yaml")
+                               "registration.yaml",
+                               self.ports.get("synapse"))
         self.isthmus = Isthmus(self.root, self.prosody.component_port,
-                               self.synapse.url)
+                               self.synapse.url, self.ports.get("isthmus"))
         self.synapse.start()
         self.isthmus.start()
         return self

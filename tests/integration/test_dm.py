@@ -1,10 +1,14 @@
 """1:1 chats between a slixmpp user and a matrix-nio user through isthmus."""
 
+import pytest
 import slixmpp
 from nio.responses import ProfileGetDisplayNameResponse
 
 from harness import COMPONENT, DOMAIN
 from peers import MatrixUser
+
+# The whole module runs against ejabberd too (conftest.py, core).
+pytestmark = pytest.mark.core
 
 
 def puppet_jid(matrix_user):

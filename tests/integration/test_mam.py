@@ -6,6 +6,7 @@ Matrix side; the last test shows both hold the other side's messages."""
 
 import asyncio
 
+import pytest
 import slixmpp
 from nio import RoomPreset
 from nio.responses import RoomCreateResponse, RoomMessagesResponse
@@ -20,6 +21,9 @@ from test_muc_gateway import make_room, matrix_pair, muc
 from test_muc_portal import create_muc, join_portal, matrix_user, \
     occupant_ghost, wait_occupant
 from test_rich import matrix_edit
+
+# The whole module runs against ejabberd too (conftest.py, core).
+pytestmark = pytest.mark.core
 
 NS_MAM = "urn:xmpp:mam:2"
 NS_RSM = "http://jabber.org/protocol/rsm"

@@ -2,6 +2,7 @@
 
 import asyncio
 
+import pytest
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
@@ -11,6 +12,9 @@ from nio.responses import RoomCreateResponse
 from harness import COMPONENT, DOMAIN
 from peers import MatrixUser, XmppUser, populate, unique, wait_for
 from test_dm import ghost_id
+
+# The whole module runs against ejabberd too (conftest.py, core).
+pytestmark = pytest.mark.core
 
 
 async def make_room(bob, carol, topic):

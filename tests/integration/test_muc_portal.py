@@ -3,6 +3,7 @@ aliases, against Prosody's real MUC service."""
 
 import asyncio
 
+import pytest
 import slixmpp
 from nio import PowerLevelsEvent, RoomMemberEvent, RoomTopicEvent
 from nio.responses import JoinError, JoinResponse
@@ -10,6 +11,9 @@ from nio.responses import JoinError, JoinResponse
 from harness import COMPONENT, DOMAIN, MUC
 from peers import MatrixUser, XmppUser, unique, wait_for
 from test_dm import ghost_id
+
+# The whole module runs against ejabberd too (conftest.py, core).
+pytestmark = pytest.mark.core
 
 
 

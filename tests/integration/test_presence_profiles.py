@@ -5,6 +5,7 @@ XEP-0172 nicks <-> display names."""
 
 import asyncio
 
+import pytest
 import slixmpp
 from nio import PresenceEvent
 
@@ -14,6 +15,9 @@ from test_dm import ghost_id, open_dm_from_xmpp, puppet_jid
 from test_muc_gateway import make_room, matrix_pair, muc
 from test_muc_portal import create_muc, join_portal, matrix_user, \
     muc_presences, occupant_ghost, wait_occupant
+
+# The whole module runs against ejabberd too (conftest.py, core).
+pytestmark = pytest.mark.core
 
 NS_NICK = "http://jabber.org/protocol/nick"
 
