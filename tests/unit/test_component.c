@@ -368,7 +368,7 @@ static void a_reconnect_writes_first_then_drops(void **state)
      * its next attempt at the shortest backoff. */
     capture_start(&cap);
     text = run_until_logged(&cap, f->c, "reconnecting in");
-    capture_end(&cap);
+    free(capture_end(&cap));
     expect_logged(text, "component: disconnected, as asked");
     expect_logged(text, "reconnecting in 500 ms");
     assert_null(strstr(text, "warn"));
