@@ -186,26 +186,15 @@ static bool omemo_part(xmpp_stanza_t *c, bool oob)
            (ns && strcmp(name, "encryption") == 0 && strcmp(ns, NS_EME) == 0);
 }
 
+static bool drop_omemo_part(xmpp_stanza_t *child, void *ud)
+{
+    return omemo_part(child, *(const bool *)ud);
+}
+
 xmpp_stanza_t *omemo_message_stripped(xmpp_ctx_t *ctx, xmpp_stanza_t *msg,
                                       bool oob)
 {
-    xmpp_stanza_t *out = xmpp_stanza_new(ctx);
-    xmpp_stanza_set_name(out, xmpp_stanza_get_name(msg));
-    int count = xmpp_stanza_get_attribute_count(msg);
-    const char **attrs = xcalloc((size_t)(2 * count + 2), sizeof *attrs);
-    int n = xmpp_stanza_get_attributes(msg, attrs, 2 * count + 2);
-    for (int i = 0; i + 1 < n; i += 2)
-        xmpp_stanza_set_attribute(out, attrs[i], attrs[i + 1]);
-    free(attrs);
-    for (xmpp_stanza_t *c = xmpp_stanza_get_children(msg); c;
-         c = xmpp_stanza_get_next(c)) {
-        if (omemo_part(c, oob))
-            continue;
-        xmpp_stanza_t *copy = xmpp_stanza_copy(c);
-        xmpp_stanza_add_child(out, copy);
-        xmpp_stanza_release(copy);
-    }
-    return out;
+    return xml_copy_without(ctx, msg, drop_omemo_part, &oob);
 }
 
 char *omemo_oob_url(xmpp_stanza_t *msg)

@@ -219,31 +219,21 @@ int omemo2_envelope_open(xmpp_ctx_t *ctx, const char *text,
     return rc;
 }
 
+static bool drop_v2_part(xmpp_stanza_t *c, void *ud)
+{
+    (void)ud;
+    const char *ns = xmpp_stanza_get_ns(c);
+    return omemo2_inside(c) ||
+           (ns && named(c, "encrypted") &&
+            (strcmp(ns, NS_OMEMO2_EL) == 0 ||
+             strcmp(ns, NS_OMEMO_AXOLOTL) == 0)) ||
+           (ns && named(c, "encryption") && strcmp(ns, NS_EME) == 0) ||
+           (ns && named(c, "x") && strcmp(ns, "jabber:x:oob") == 0);
+}
+
 xmpp_stanza_t *omemo2_message_stripped(xmpp_ctx_t *ctx, xmpp_stanza_t *msg)
 {
-    xmpp_stanza_t *out = xmpp_stanza_new(ctx);
-    xmpp_stanza_set_name(out, xmpp_stanza_get_name(msg));
-    int count = xmpp_stanza_get_attribute_count(msg);
-    const char **attrs = xcalloc((size_t)(2 * count + 2), sizeof *attrs);
-    int n = xmpp_stanza_get_attributes(msg, attrs, 2 * count + 2);
-    for (int i = 0; i + 1 < n; i += 2)
-        xmpp_stanza_set_attribute(out, attrs[i], attrs[i + 1]);
-    free(attrs);
-    for (xmpp_stanza_t *c = xmpp_stanza_get_children(msg); c;
-         c = xmpp_stanza_get_next(c)) {
-        const char *ns = xmpp_stanza_get_ns(c);
-        if (omemo2_inside(c) ||
-            (ns && named(c, "encrypted") &&
-             (strcmp(ns, NS_OMEMO2_EL) == 0 ||
-              strcmp(ns, NS_OMEMO_AXOLOTL) == 0)) ||
-            (ns && named(c, "encryption") && strcmp(ns, NS_EME) == 0) ||
-            (ns && named(c, "x") && strcmp(ns, "jabber:x:oob") == 0))
-            continue;
-        xmpp_stanza_t *copy = xmpp_stanza_copy(c);
-        xmpp_stanza_add_child(out, copy);
-        xmpp_stanza_release(copy);
-    }
-    return out;
+    return xml_copy_without(ctx, msg, drop_v2_part, NULL);
 }
 
 /* ----------------------------------------------- devices and bundles -- */

@@ -8,6 +8,29 @@
 #include <string.h>
 #include <time.h>
 
+xmpp_stanza_t *xml_copy_without(xmpp_ctx_t *ctx, xmpp_stanza_t *st,
+                                bool (*drop)(xmpp_stanza_t *child, void *ud),
+                                void *ud)
+{
+    xmpp_stanza_t *out = xmpp_stanza_new(ctx);
+    xmpp_stanza_set_name(out, xmpp_stanza_get_name(st));
+    int count = xmpp_stanza_get_attribute_count(st);
+    const char **attrs = xcalloc((size_t)(2 * count + 2), sizeof *attrs);
+    int n = xmpp_stanza_get_attributes(st, attrs, 2 * count + 2);
+    for (int i = 0; i + 1 < n; i += 2)
+        xmpp_stanza_set_attribute(out, attrs[i], attrs[i + 1]);
+    free(attrs);
+    for (xmpp_stanza_t *c = xmpp_stanza_get_children(st); c;
+         c = xmpp_stanza_get_next(c)) {
+        if (drop(c, ud))
+            continue;
+        xmpp_stanza_t *copy = xmpp_stanza_copy(c);
+        xmpp_stanza_add_child(out, copy);
+        xmpp_stanza_release(copy);
+    }
+    return out;
+}
+
 xmpp_stanza_t *xml_add_child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent,
                              const char *name, const char *ns)
 {

@@ -4,6 +4,7 @@
 
 #include "common/strbuf.h"
 
+#include <stdbool.h>
 #include <strophe.h>
 
 /* Namespaces more than one XEP module writes: XEP-0203 delayed delivery
@@ -20,6 +21,11 @@ xmpp_stanza_t *xml_add_child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent,
 xmpp_stanza_t *xml_add_text_child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent,
                                   const char *name, const char *ns,
                                   const char *text);
+/* A copy of st (its name and attributes) with every child for which drop
+ * says true left out. Caller releases. */
+xmpp_stanza_t *xml_copy_without(xmpp_ctx_t *ctx, xmpp_stanza_t *st,
+                                bool (*drop)(xmpp_stanza_t *child, void *ud),
+                                void *ud);
 /* A copy of el's text (its text children, concatenated): "" when it has
  * none. Caller frees. */
 char *xml_text(xmpp_stanza_t *el);
