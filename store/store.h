@@ -402,5 +402,6 @@ int store_member_by_nick(struct store *st, const char *room_id,
 
 #include "store/crypto.h"
 #include "store/omemo.h"
+#include "store/trust.h"
 
 #endif

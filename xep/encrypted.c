@@ -60,15 +60,42 @@ const char *xencrypted_scheme(xmpp_stanza_t *msg)
     return otr ? "OTR" : NULL;
 }
 
-void xencrypted_mark_decrypted(xmpp_ctx_t *ctx, xmpp_stanza_t *msg,
-                               const char *scheme)
+void xencrypted_mark_decrypted_keeping(xmpp_ctx_t *ctx, xmpp_stanza_t *msg,
+                                       const char *scheme,
+                                       xmpp_stanza_t *original)
 {
     xmpp_stanza_t *mark = xmpp_stanza_new(ctx);
     xmpp_stanza_set_name(mark, "decrypted");
     xmpp_stanza_set_ns(mark, NS_ISTHMUS_DECRYPTED);
     xmpp_stanza_set_attribute(mark, "scheme", scheme);
+    if (original) {
+        xmpp_stanza_t *copy = xmpp_stanza_copy(original);
+        xmpp_stanza_add_child(mark, copy);
+        xmpp_stanza_release(copy);
+    }
     xmpp_stanza_add_child(msg, mark);
     xmpp_stanza_release(mark);
+}
+
+void xencrypted_mark_decrypted(xmpp_ctx_t *ctx, xmpp_stanza_t *msg,
+                               const char *scheme)
+{
+    xencrypted_mark_decrypted_keeping(ctx, msg, scheme, NULL);
+}
+
+xmpp_stanza_t *xencrypted_kept_original(xmpp_stanza_t *msg)
+{
+    xmpp_stanza_t *mark = xmpp_stanza_get_child_by_name_and_ns(
+        msg, "decrypted", NS_ISTHMUS_DECRYPTED);
+    return mark ? xmpp_stanza_get_child_by_name(mark, "message") : NULL;
+}
+
+bool xencrypted_is_mark(xmpp_stanza_t *child)
+{
+    const char *name = xmpp_stanza_get_name(child);
+    const char *ns = xmpp_stanza_get_ns(child);
+    return name && ns && strcmp(name, "decrypted") == 0 &&
+           strcmp(ns, NS_ISTHMUS_DECRYPTED) == 0;
 }
 
 const char *xencrypted_decrypted_from(xmpp_stanza_t *msg)

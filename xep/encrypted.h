@@ -7,6 +7,7 @@
 #define ISTHMUS_XEP_ENCRYPTED_H
 
 #include <strophe.h>
+#include <stdbool.h>
 
 #define NS_OMEMO_LEGACY "eu.siacs.conversations.axolotl"
 #define NS_OMEMO2 "urn:xmpp:omemo:2"
@@ -28,6 +29,16 @@ const char *xencrypted_scheme(xmpp_stanza_t *msg);
 #define NS_ISTHMUS_DECRYPTED "urn:xmpp:isthmus:decrypted:0"
 void xencrypted_mark_decrypted(xmpp_ctx_t *ctx, xmpp_stanza_t *msg,
                                const char *scheme);
+/* The same, keeping a copy of the message as it came (its ciphertext)
+ * inside the mark: a group message goes on to the room's other XMPP
+ * occupants encrypted as its sender wrote it. */
+void xencrypted_mark_decrypted_keeping(xmpp_ctx_t *ctx, xmpp_stanza_t *msg,
+                                       const char *scheme,
+                                       xmpp_stanza_t *original);
+/* The message kept by the mark, or NULL. Borrowed. */
+xmpp_stanza_t *xencrypted_kept_original(xmpp_stanza_t *msg);
+/* Whether child is that mark (for copies that must not carry it). */
+bool xencrypted_is_mark(xmpp_stanza_t *child);
 /* The scheme of that mark ("OMEMO"), or NULL. Static string. */
 const char *xencrypted_decrypted_from(xmpp_stanza_t *msg);
 

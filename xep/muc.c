@@ -1,5 +1,6 @@
 #include "xep/muc.h"
 
+#include "xep/encrypted.h"
 #include "xep/message.h"
 #include "xep/xml.h"
 
@@ -68,6 +69,33 @@ void muc_add_stanza_id(xmpp_ctx_t *ctx, xmpp_stanza_t *st, const char *id,
     xmpp_stanza_t *sid = xml_add_child(ctx, st, "stanza-id", NS_SID);
     xmpp_stanza_set_attribute(sid, "id", id);
     xmpp_stanza_set_attribute(sid, "by", by);
+}
+
+/* A client cannot give its message the room's stanza-id (XEP-0359 §5):
+ * any it sent is dropped, as is the gateway's own mark. */
+static bool not_passed_on(xmpp_stanza_t *child, void *ud)
+{
+    (void)ud;
+    const char *name = xmpp_stanza_get_name(child);
+    const char *ns = xmpp_stanza_get_ns(child);
+    return xencrypted_is_mark(child) ||
+           (name && ns && strcmp(name, "stanza-id") == 0 &&
+            strcmp(ns, NS_SID) == 0);
+}
+
+xmpp_stanza_t *muc_pass_on(xmpp_ctx_t *ctx, xmpp_stanza_t *sent,
+                           const char *from, const char *to,
+                           const char *fallback_id, const char *stanza_id,
+                           const char *room)
+{
+    xmpp_stanza_t *st = xml_copy_without(ctx, sent, not_passed_on, NULL);
+    xmpp_stanza_set_from(st, from);
+    xmpp_stanza_set_to(st, to);
+    xmpp_stanza_set_type(st, "groupchat");
+    if (!xmpp_stanza_get_id(st) && fallback_id)
+        xmpp_stanza_set_id(st, fallback_id);
+    muc_add_stanza_id(ctx, st, stanza_id, room);
+    return st;
 }
 
 void muc_add_delay(xmpp_ctx_t *ctx, xmpp_stanza_t *msg, const char *room,
@@ -205,4 +233,35 @@ const char *muc_invite_room(xmpp_stanza_t *msg, const char **inviter)
         return NULL;
     *inviter = xmpp_stanza_get_attribute(inv, "from");
     return xmpp_stanza_get_from(msg); /* mediated: the room itself sends */
+}
+
+const char *muc_admin_list_request(xmpp_stanza_t *iq)
+{
+    xmpp_stanza_t *q = xmpp_stanza_get_child_by_name_and_ns(iq, "query",
+                                                            NS_MUC_ADMIN);
+    xmpp_stanza_t *item = q ? xmpp_stanza_get_child_by_name(q, "item")
+                            : NULL;
+    return item ? xmpp_stanza_get_attribute(item, "affiliation") : NULL;
+}
+
+xmpp_stanza_t *muc_admin_list_result(xmpp_ctx_t *ctx, xmpp_stanza_t *iq,
+                                     const struct muc_item *items, int n)
+{
+    xmpp_stanza_t *r = xmpp_iq_new(ctx, "result", xmpp_stanza_get_id(iq));
+    if (xmpp_stanza_get_from(iq))
+        xmpp_stanza_set_to(r, xmpp_stanza_get_from(iq));
+    if (xmpp_stanza_get_to(iq))
+        xmpp_stanza_set_from(r, xmpp_stanza_get_to(iq));
+    xmpp_stanza_t *q = xml_add_child(ctx, r, "query", NS_MUC_ADMIN);
+    for (int i = 0; i < n; i++) {
+        xmpp_stanza_t *it = xml_add_child(ctx, q, "item", NULL);
+        xmpp_stanza_set_attribute(it, "affiliation", items[i].affiliation);
+        if (items[i].jid)
+            xmpp_stanza_set_attribute(it, "jid", items[i].jid);
+        if (items[i].nick)
+            xmpp_stanza_set_attribute(it, "nick", items[i].nick);
+        if (items[i].role)
+            xmpp_stanza_set_attribute(it, "role", items[i].role);
+    }
+    return r;
 }

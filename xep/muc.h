@@ -9,6 +9,7 @@
 
 #define NS_MUC "http://jabber.org/protocol/muc"
 #define NS_MUC_USER "http://jabber.org/protocol/muc#user"
+#define NS_MUC_ADMIN "http://jabber.org/protocol/muc#admin"
 
 struct muc_item {
     const char *affiliation; /* owner, admin, member, none */
@@ -50,6 +51,24 @@ xmpp_stanza_t *muc_direct_invite(xmpp_ctx_t *ctx, const char *inviter,
  * the oldest timestamp it wants (ms, 0 for any). */
 void muc_history_request(xmpp_stanza_t *join, int default_max, int *max,
                          long long *since_ms, long long now_ms);
+
+/* An occupant's message as the room passes it on: a copy of sent (what
+ * the occupant's client sent, as it sent it) from room/nick to `to`,
+ * with the room's stanza-id and the gateway's decryption mark left out of
+ * the copy; id stays the client's (fallback_id when it gave none). Caller
+ * releases. */
+xmpp_stanza_t *muc_pass_on(xmpp_ctx_t *ctx, xmpp_stanza_t *sent,
+                           const char *from, const char *to,
+                           const char *fallback_id, const char *stanza_id,
+                           const char *room);
+/* The affiliation a muc#admin list request asks for (<query><item
+ * affiliation=…/></query>, XEP-0045 §9.5, 10.5, 10.8), or NULL when it is
+ * no such request. Points into the stanza. */
+const char *muc_admin_list_request(xmpp_stanza_t *iq);
+/* The answer to one: one <item affiliation jid nick/> per entry of items
+ * (n of them; an item's nick may be NULL). Caller releases. */
+xmpp_stanza_t *muc_admin_list_result(xmpp_ctx_t *ctx, xmpp_stanza_t *iq,
+                                     const struct muc_item *items, int n);
 
 /* ---- the client side of a MUC, for portal mode */
 

@@ -241,7 +241,9 @@ static void on_message(struct gateway *gw, const struct mx_event *ev)
     }
     /* Encrypted on Matrix, and the XMPP user has no OMEMO to keep it so:
      * [e2ee] downgrade says whether it goes on (and the room is told). */
-    if (encrypted_matrix_downgrade(gw, ev, &room, from, ghost))
+    if (encrypted_matrix_downgrade(
+            gw, ev, omemo_can_encrypt_to(gw, from, room.xmpp_jid),
+            room.xmpp_jid, ghost))
         goto out;
     m2x_env_for(gw, ROOM_DM, &env);
     if (m2x_translate(&msg, &env, &out, &why) < 0) {

@@ -183,10 +183,7 @@ static void on_sent(const struct mx_response *r,
             /* XEP-0184: the message now exists on Matrix; the sender may
              * stop resending it. */
             if (j->occupant.room_id)
-                room_reflect(j->gw, &j->occupant, j->msg.id,
-                                    j->msg.origin_id, j->msg.body,
-                                    media_share_url(&j->msg), j->msg.oob_desc,
-                                    event_id);
+                room_pass_on(j->gw, &j->occupant, j->stanza, event_id);
             if (j->msg.receipt_requested && j->msg.id) {
                 xmpp_stanza_t *receipt = xmsg_receipt(
                     j->gw->xmpp, j->msg.to, j->msg.from, j->msg.id);
@@ -227,6 +224,51 @@ static void on_media(struct gateway *gw, json_t *content,
 
 static void send_event(struct job *j);
 
+/* Tells the sender, once per conversation (per sender in a room), that
+ * their messages leave encryption at the gateway: in a DM from the
+ * puppet, in a room from the room itself. */
+static void tell_downgrade(struct gateway *gw, struct job *j)
+{
+    bool group = j->occupant.room_id != NULL;
+    char *key = group ? xasprintf("downgrade told %s %s", j->room_id,
+                                  j->sender_jid)
+                      : xasprintf("downgrade told %s", j->room_id);
+    int64_t told = 0;
+    if (store_setting_get(gw->store, key, &told) == 1 && told) {
+        free(key);
+        return;
+    }
+    store_setting_put(gw->store, key, 1);
+    free(key);
+    char *from = ids_jid_bare(j->msg.to);
+    char *text = group
+        ? xasprintf("[isthmus] This Matrix room is not end-to-end "
+                    "encrypted: your %s messages are decrypted by the "
+                    "gateway and reach its Matrix members unencrypted.",
+                    j->msg.decrypted_from)
+        : xasprintf("[isthmus] %s reads this conversation in a Matrix room "
+                    "that is not end-to-end encrypted: your %s messages are "
+                    "decrypted by the gateway and reach them unencrypted.",
+                    j->target, j->msg.decrypted_from);
+    xmpp_stanza_t *st = xmpp_message_new(gw->xmpp,
+                                         group ? "groupchat" : "chat",
+                                         j->msg.from, NULL);
+    xmpp_stanza_set_from(st, from);
+    char *id = xasprintf("downgrade-%s", j->room_id);
+    xmpp_stanza_set_id(st, id);
+    xmpp_message_set_body(st, text);
+    char *queue = xasprintf("m2x %s", j->room_id);
+    to_xmpp_enqueue(gw, queue, st);
+    free(queue);
+    log_info("to_matrix: %s's %s messages leave encryption at the gateway "
+             "(room %s is not encrypted); told once", j->sender_jid,
+             j->msg.decrypted_from, j->room_id);
+    xmpp_stanza_release(st);
+    free(id);
+    free(text);
+    free(from);
+}
+
 /* A message that came end-to-end encrypted into a Matrix room that is
  * not: refused ([e2ee] downgrade = refuse), or delivered with its sender
  * told, once per conversation, that it left encryption at the gateway. */
@@ -243,52 +285,29 @@ static void on_room_encryption(struct gateway *gw, int encrypted,
     }
     j->e2ee_checked = true;
     if (encrypted == 0 && gw->cfg.e2ee_refuse_downgrade) {
-        char *text = xasprintf(
-            "This %s-encrypted message was not delivered: %s reads this "
-            "conversation in a Matrix room that is not end-to-end "
-            "encrypted, and this gateway does not pass encrypted messages "
-            "on in clear.", j->msg.decrypted_from, j->target);
+        char *text = j->occupant.room_id
+            ? xasprintf("This %s-encrypted message was not delivered: the "
+                        "Matrix room is not end-to-end encrypted, and this "
+                        "gateway does not pass encrypted messages on in "
+                        "clear.", j->msg.decrypted_from)
+            : xasprintf("This %s-encrypted message was not delivered: %s "
+                        "reads this conversation in a Matrix room that is "
+                        "not end-to-end encrypted, and this gateway does "
+                        "not pass encrypted messages on in clear.",
+                        j->msg.decrypted_from, j->target);
         job_fail(j, "not-acceptable", text);
         free(text);
         return;
     }
-    if (encrypted == 0) {
-        char *key = xasprintf("downgrade told %s", j->room_id);
-        int64_t told = 0;
-        if (store_setting_get(gw->store, key, &told) != 1 || !told) {
-            store_setting_put(gw->store, key, 1);
-            char *puppet = ids_jid_bare(j->msg.to);
-            char *text = xasprintf(
-                "[isthmus] %s reads this conversation in a Matrix room that "
-                "is not end-to-end encrypted: your %s messages are "
-                "decrypted by the gateway and reach them unencrypted.",
-                j->target, j->msg.decrypted_from);
-            xmpp_stanza_t *st = xmpp_message_new(gw->xmpp, "chat",
-                                                 j->msg.from, NULL);
-            xmpp_stanza_set_from(st, puppet);
-            char *id = xasprintf("downgrade-%s", j->room_id);
-            xmpp_stanza_set_id(st, id);
-            xmpp_message_set_body(st, text);
-            char *queue = xasprintf("m2x %s", j->room_id);
-            to_xmpp_enqueue(gw, queue, st);
-            free(queue);
-            log_info("to_matrix: %s's %s messages leave encryption at the "
-                     "gateway (room %s is not encrypted); told once",
-                     j->sender_jid, j->msg.decrypted_from, j->room_id);
-            xmpp_stanza_release(st);
-            free(id);
-            free(text);
-            free(puppet);
-        }
-        free(key);
-    }
+    if (encrypted == 0)
+        tell_downgrade(gw, j);
     send_event(j);
 }
 
 static void send_event(struct job *j)
 {
     const char *why;
-    if (j->msg.decrypted_from && !j->e2ee_checked && !j->occupant.room_id) {
+    if (j->msg.decrypted_from && !j->e2ee_checked) {
         j->waited = true;
         e2ee_room_encrypted(j->gw, j->room_id, j->ghost, on_room_encryption,
                             j);

@@ -18,6 +18,7 @@
 #include "gateway/features/omemo.h"
 #include "xep/encrypted.h"
 #include "gateway/base/metrics.h"
+#include "gateway/room/affiliations.h"
 #include "gateway/room/muc_gateway.h"
 #include "gateway/room/relay.h"
 #include "gateway/room/directory.h"
@@ -35,6 +36,7 @@
 #include "xep/disco.h"
 #include "xep/markers.h"
 #include "xep/mam.h"
+#include "xep/muc.h"
 #include "xep/message.h"
 #include "xep/reactions.h"
 #include "xep/retractions.h"
@@ -382,12 +384,6 @@ static const char *const domain_features[] = {
     NS_DISCO_INFO, NS_DISCO_ITEMS, NS_VERSION, NS_PING, NS_VCARD,
     NS_COMMANDS, NS_IQ_GATEWAY, NULL
 };
-static const char *const muc_features[] = {
-    NS_DISCO_INFO, "http://jabber.org/protocol/muc", "muc_nonanonymous",
-    "muc_persistent", "muc_open", "urn:xmpp:sid:0", NS_REACTIONS,
-    NS_RETRACT, NS_MODERATE, NS_MODERATE_LEGACY, NS_CHATSTATES,
-    NS_CHAT_MARKERS, NS_MAM, NULL
-};
 
 struct vcard_job {
     struct gateway *gw;
@@ -452,7 +448,9 @@ static bool iq_disco_info(struct iq_ctx *c)
                                            : room       ? &room_id
                                                         : &user_id,
                                            c->to_domain ? domain_features
-                                           : room       ? muc_features
+                                           : room       ? muc_gateway_features(
+                                                              c->gw, xmpp_stanza_get_from(c->st),
+                                                              c->to)
                                                         : presence_puppet_features);
     /* A Matrix user who does not exist is no entity (item-not-found):
      * the homeserver is asked first. */
@@ -496,6 +494,13 @@ static bool iq_directory(struct iq_ctx *c)
 static bool iq_disco_items(struct iq_ctx *c)
 {
     c->res = disco_items_result(c->gw->xmpp, c->st);
+    return true;
+}
+
+/* muc#admin: the affiliation lists OMEMO clients read real JIDs from. */
+static bool iq_affiliations(struct iq_ctx *c)
+{
+    room_affiliations_iq(c->gw, c->st);
     return true;
 }
 
@@ -579,6 +584,7 @@ static const struct iq_route iq_routes[] = {
     { NS_IQ_GATEWAY, IQ_ANY, TO_DOMAIN, iq_gateway },
     { NS_DISCO_ITEMS, IQ_GET, TO_USER | TO_ROOM, iq_disco_items },
     { NS_MODERATE, IQ_SET, TO_ROOM, iq_moderate },
+    { NS_MUC_ADMIN, IQ_ANY, TO_ROOM, iq_affiliations },
     { NS_FASTEN, IQ_SET, TO_ROOM, iq_moderate },
     { NS_MAM, IQ_ANY, TO_USER | TO_ROOM, iq_mam },
     { NS_PING, IQ_GET, TO_ANY, iq_ping },

@@ -9,9 +9,11 @@
 #include "gateway/base/metrics.h"
 #include "gateway/features/e2ee.h"
 #include "gateway/features/omemo.h"
+#include "gateway/features/trust.h"
 #include "store/store.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -366,6 +368,71 @@ static void cmd_reconnect(struct gateway *gw, const struct cmd_spec *spec,
 
 /* ------------------------------------------------------- fingerprints -- */
 
+/* The two ends of the conversation a fingerprints or verify command is
+ * about: the caller's side and the address given. false with the
+ * answer set when the address is no such other side. All four are
+ * malloc'd (the caller frees them, also on false). */
+struct ends {
+    char *user, *mxid, *puppet, *ghost;
+};
+
+static bool conversation_ends(struct gateway *gw,
+                              const struct cmd_caller *caller,
+                              const char *arg, struct ends *e,
+                              struct cmd_result *res)
+{
+    bool xmpp = caller->side == CMD_FROM_XMPP;
+    enum ids_matrix_kind kind = IDS_MATRIX_USER;
+    const char *why = "";
+    bool ok;
+    memset(e, 0, sizeof *e);
+    if (xmpp) {
+        e->user = ids_jid_bare(caller->who);
+        if (arg[0] == '@')
+            e->mxid = xstrdup(arg);
+        ok = (e->mxid || ids_jid_to_matrix(&gw->ids, arg, &e->mxid, &kind,
+                                           &why) == 0) &&
+             kind == IDS_MATRIX_USER;
+    } else {
+        e->mxid = xstrdup(caller->who);
+        e->user = ids_jid_bare(arg);
+        ok = ids_jid_is_valid_bare(e->user, &why) &&
+             !ids_is_ghost(&gw->ids, e->mxid);
+    }
+    ok = ok && ids_matrix_to_jid(&gw->ids, e->mxid, &e->puppet, &why) == 0 &&
+         ids_jid_to_ghost(&gw->ids, e->user, &e->ghost, &why) == 0;
+    if (!ok)
+        set_text(res, CMD_BAD_ARGUMENT, "Give the other side of the "
+                 "conversation: %s. (%s)",
+                 xmpp ? "a Matrix user id (@user:server)"
+                      : "an XMPP address (user@server)", why);
+    return ok;
+}
+
+static void ends_free(struct ends *e)
+{
+    free(e->user);
+    free(e->mxid);
+    free(e->puppet);
+    free(e->ghost);
+}
+
+/* " (verified)" when the caller verified that device of the other side. */
+static const char *mark(struct gateway *gw, const struct cmd_caller *caller,
+                        const struct ends *e, bool xmpp_device,
+                        const char *device)
+{
+    bool theirs = (caller->side == CMD_FROM_XMPP) != xmpp_device;
+    if (!theirs)
+        return "";
+    const char *verifier = xmpp_device ? e->mxid : e->user;
+    const char *subject = xmpp_device ? e->user : e->mxid;
+    return trust_state(gw, verifier, subject, device) ==
+                   STORE_DEVICE_VERIFIED
+               ? " (verified by you)"
+               : "";
+}
+
 /* A conversation's end-to-end keys on both sides, as the gateway holds
  * them, for people to compare with what their clients show (the gateway
  * trusts each device blindly the first time it sees it). */
@@ -374,67 +441,79 @@ static void cmd_fingerprints(struct gateway *gw, const struct cmd_spec *spec,
                              struct cmd_result *res)
 {
     (void)spec;
-    bool xmpp = caller->side == CMD_FROM_XMPP;
-    char *user = NULL, *mxid = NULL, *puppet = NULL, *ghost = NULL;
-    enum ids_matrix_kind kind = IDS_MATRIX_USER;
-    const char *why = "";
-    int ok;
-    if (xmpp) {
-        user = ids_jid_bare(caller->who);
-        if (arg[0] == '@')
-            mxid = xstrdup(arg);
-        ok = (mxid || ids_jid_to_matrix(&gw->ids, arg, &mxid, &kind,
-                                        &why) == 0) &&
-             kind == IDS_MATRIX_USER;
-    } else {
-        mxid = xstrdup(caller->who);
-        user = ids_jid_bare(arg);
-        ok = ids_jid_is_valid_bare(user, &why) &&
-             !ids_is_ghost(&gw->ids, mxid);
-    }
-    ok = ok && ids_matrix_to_jid(&gw->ids, mxid, &puppet, &why) == 0 &&
-         ids_jid_to_ghost(&gw->ids, user, &ghost, &why) == 0;
-    if (!ok) {
-        set_text(res, CMD_BAD_ARGUMENT, "Give the other side of the "
-                 "conversation: %s. (%s)",
-                 xmpp ? "a Matrix user id (@user:server)"
-                      : "an XMPP address (user@server)", why);
+    struct ends e;
+    if (!conversation_ends(gw, caller, arg, &e, res))
         goto out;
-    }
     set_text(res, CMD_DONE, "The keys of the conversation between %s and %s, "
              "as the gateway holds them: compare them with what your client "
              "shows. The gateway trusted each device the first time it saw "
-             "it.", user, mxid);
+             "it; once you have compared the other side's, say so with "
+             "`verify`, and you will be told of any new device of theirs.",
+             e.user, e.mxid);
     struct omemo_fingerprint *fps = NULL;
-    int n = omemo_user_fingerprints(gw, puppet, user, &fps);
-    for (int i = 0; i < n; i++)
-        add_field(res, "XMPP device", "%s %s %u: %s", user,
+    int n = omemo_user_fingerprints(gw, e.puppet, e.user, &fps);
+    for (int i = 0; i < n; i++) {
+        char dev[24];
+        snprintf(dev, sizeof dev, "omemo:%u", fps[i].device);
+        add_field(res, "XMPP device", "%s %s %u: %s%s", e.user,
                   fps[i].version == 4 ? "OMEMO 2" : "OMEMO", fps[i].device,
-                  fps[i].hex);
+                  fps[i].hex, mark(gw, caller, &e, true, dev));
+    }
     omemo_fingerprints_free(fps, n > 0 ? n : 0);
     uint32_t device;
     char *hex = NULL;
-    if (omemo_puppet_fingerprint(gw, puppet, &device, &hex))
-        add_field(res, "Gateway's OMEMO device", "for %s (%s) %u: %s", mxid,
-                  puppet, device, hex);
+    if (omemo_puppet_fingerprint(gw, e.puppet, &device, &hex))
+        add_field(res, "Gateway's OMEMO device", "for %s (%s) %u: %s", e.mxid,
+                  e.puppet, device, hex);
     free(hex);
     struct store_device_key *keys = NULL;
-    int k = store_device_keys_of(gw->store, mxid, &keys);
-    for (int i = 0; i < k; i++)
-        add_field(res, "Matrix device", "%s %s: %s", mxid, keys[i].device_id,
-                  keys[i].ed25519);
+    int k = store_device_keys_of(gw->store, e.mxid, &keys);
+    for (int i = 0; i < k; i++) {
+        char *dev = xasprintf("matrix:%s", keys[i].device_id);
+        add_field(res, "Matrix device", "%s %s: %s%s", e.mxid,
+                  keys[i].device_id, keys[i].ed25519,
+                  mark(gw, caller, &e, false, dev));
+        free(dev);
+    }
     store_device_keys_free(keys, k > 0 ? k : 0);
-    char *dev = NULL, *ed = NULL;
-    if (e2ee_ghost_fingerprint(gw, ghost, &dev, &ed))
-        add_field(res, "Gateway's Matrix device", "for %s (%s) %s: %s", user,
-                  ghost, dev, ed);
-    free(dev);
+    char *gdev = NULL, *ed = NULL;
+    if (e2ee_ghost_fingerprint(gw, e.ghost, &gdev, &ed))
+        add_field(res, "Gateway's Matrix device", "for %s (%s) %s: %s",
+                  e.user, e.ghost, gdev, ed);
+    free(gdev);
     free(ed);
 out:
-    free(user);
-    free(mxid);
-    free(puppet);
-    free(ghost);
+    ends_free(&e);
+}
+
+/* The caller has compared the other side's keys (fingerprints) and
+ * verifies the devices the gateway knows of them now; a device that
+ * appears later is announced to the caller. */
+static void cmd_verify(struct gateway *gw, const struct cmd_spec *spec,
+                       const struct cmd_caller *caller, const char *arg,
+                       struct cmd_result *res)
+{
+    (void)spec;
+    struct ends e;
+    if (!conversation_ends(gw, caller, arg, &e, res))
+        goto out;
+    bool xmpp = caller->side == CMD_FROM_XMPP;
+    const char *subject = xmpp ? e.mxid : e.user;
+    int n = xmpp ? trust_verify_matrix_user(gw, e.user, e.mxid)
+                 : trust_verify_xmpp_user(gw, e.mxid, e.user);
+    if (n < 0)
+        set_text(res, CMD_FAILED, "The verification could not be stored; "
+                 "try again.");
+    else if (n == 0)
+        set_text(res, CMD_BAD_ARGUMENT, "The gateway knows no device of %s "
+                 "yet: write to them first, then compare their keys with "
+                 "`fingerprints`.", subject);
+    else
+        set_text(res, CMD_DONE, "You verified %d device%s of %s. A new "
+                 "device of theirs will be announced to you here.", n,
+                 n == 1 ? "" : "s", subject);
+out:
+    ends_free(&e);
 }
 
 /* ------------------------------------------------------------- table -- */
@@ -463,6 +542,9 @@ static const struct cmd_spec commands[] = {
       &arg_room, false, cmd_join },
     { "fingerprints", "the end-to-end keys of a conversation, both sides",
       &arg_other, false, cmd_fingerprints },
+    { "verify", "verifies the other side's devices as they are now, after "
+      "comparing them; their new devices are announced to you",
+      &arg_other, false, cmd_verify },
     { "stats", "the gateway's counters", NULL, true, cmd_stats },
     { "reconnect", "drops and reconnects the XMPP component link", NULL,
       true, cmd_reconnect },

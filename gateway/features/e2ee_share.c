@@ -9,6 +9,7 @@
  * loop turn: other rooms keep flowing while a key goes to a thousand
  * devices. The lane keeps the sender's session still meanwhile. */
 #include "gateway/features/e2ee_state.h"
+#include "gateway/features/trust.h"
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -214,6 +215,8 @@ static void keep_verified(struct send_job *j)
                 (char *)dev_field(d, 1), (char *)dev_field(d, 2) };
         }
         store_device_keys_set(j->gw->store, user, keys, (int)n);
+        /* Who verified this user hears of a device they have not seen. */
+        trust_matrix_devices_seen(j->gw, user, keys, (int)n);
         free(keys);
     }
 }

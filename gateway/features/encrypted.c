@@ -106,25 +106,24 @@ void encrypted_matrix_event(struct gateway *gw, const struct mx_event *ev)
 }
 
 bool encrypted_matrix_downgrade(struct gateway *gw, const struct mx_event *ev,
-                                const struct store_room *room,
-                                const char *puppet, const char *ghost)
+                                bool encryptable, const char *user_bare,
+                                const char *ghost)
 {
-    if (!mx_event_was_encrypted(ev) ||
-        omemo_can_encrypt_to(gw, puppet, room->xmpp_jid))
+    if (!mx_event_was_encrypted(ev) || encryptable)
         return false;
     if (gw->cfg.e2ee_refuse_downgrade) {
         char *text = xasprintf(
             "Not delivered: %s has no OMEMO device this gateway can "
             "encrypt to, and it does not pass encrypted messages on in "
-            "clear.", room->xmpp_jid);
+            "clear.", user_bare);
         log_info("matrix: %s not delivered to %s: no OMEMO device to "
                  "encrypt to ([e2ee] downgrade = refuse)", ev->event_id,
-                 room->xmpp_jid);
+                 user_bare);
         gateway_notice(gw, ev->room_id, ghost, ev->event_id, text);
         free(text);
         return true;
     }
-    char *key = xasprintf("downgrade told %s", ev->room_id);
+    char *key = xasprintf("downgrade told %s %s", ev->room_id, user_bare);
     int64_t told = 0;
     if (store_setting_get(gw->store, key, &told) != 1 || !told) {
         store_setting_put(gw->store, key, 1);
@@ -132,10 +131,10 @@ bool encrypted_matrix_downgrade(struct gateway *gw, const struct mx_event *ev,
             "%s reads this conversation on XMPP without end-to-end "
             "encryption the gateway can use (no OMEMO device): your "
             "encrypted messages are decrypted by the gateway and reach "
-            "them unencrypted.", room->xmpp_jid);
+            "them unencrypted.", user_bare);
         log_info("matrix: messages in %s leave encryption at the gateway "
                  "(%s has no OMEMO device); told once", ev->room_id,
-                 room->xmpp_jid);
+                 user_bare);
         gateway_notice(gw, ev->room_id, ghost, ev->event_id, text);
         free(text);
     }

@@ -20,14 +20,17 @@ void encrypted_refuse_xmpp(struct gateway *gw, xmpp_stanza_t *st,
 void encrypted_xmpp_undecryptable(struct gateway *gw, xmpp_stanza_t *st,
                                   const char *why);
 
-/* An event that came encrypted into a DM, for an XMPP user the puppet
- * cannot encrypt to (no OMEMO device with a session): with [e2ee]
- * downgrade = refuse it is not delivered and its sender is told why
- * (true: the caller drops it); by default it is delivered (false) and
- * the room is told, once, that its messages reach XMPP unencrypted. */
+/* An event that came encrypted, for an XMPP user (user_bare: the DM's
+ * peer, or an occupant of a gateway-mode room) it cannot reach encrypted
+ * (encryptable false: no OMEMO device with a session, or a room that is
+ * not members-only): with [e2ee] downgrade =
+ * refuse it is not delivered to them and its sender is told why (true:
+ * the caller drops it); by default it is delivered (false) and the room
+ * is told, once per XMPP user, that its messages reach them unencrypted.
+ * ghost: who speaks the notice in the room. */
 bool encrypted_matrix_downgrade(struct gateway *gw, const struct mx_event *ev,
-                                const struct store_room *room,
-                                const char *puppet, const char *ghost);
+                                bool encryptable, const char *user_bare,
+                                const char *ghost);
 
 /* An m.room.encrypted event in a bridged room that cannot be decrypted
  * (why: a short phrase, e.g. "its key never arrived"): its sender gets a

@@ -71,3 +71,28 @@ struct muc_item members_muc_item(long level, const char *jid)
         return (struct muc_item){ "admin", "moderator", jid, NULL };
     return (struct muc_item){ "member", "participant", jid, NULL };
 }
+
+static char *members_only_key(const char *room_id)
+{
+    return xasprintf("members-only %s", room_id);
+}
+
+void members_set_join_rule(struct gateway *gw, const char *room_id,
+                           const char *join_rule)
+{
+    /* A room without a join rule is invite-only (the spec's default);
+     * knock and restricted rooms let in only whom they admit too. */
+    bool only = !join_rule || strcmp(join_rule, "public") != 0;
+    char *key = members_only_key(room_id);
+    store_setting_put(gw->store, key, only ? 1 : 0);
+    free(key);
+}
+
+bool members_only(struct gateway *gw, const char *room_id)
+{
+    char *key = members_only_key(room_id);
+    int64_t only = 0;
+    bool known = store_setting_get(gw->store, key, &only) == 1;
+    free(key);
+    return known && only;
+}

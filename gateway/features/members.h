@@ -40,4 +40,12 @@ char *members_real_jid(struct gateway *gw, const char *mxid);
  * to. */
 struct muc_item members_muc_item(long level, const char *jid);
 
+/* Whether a gateway-mode room is members-only (its Matrix join rule is
+ * not public): such a room presents itself as muc_membersonly, and its
+ * XMPP occupants' OMEMO is carried. Remembered in the store from the
+ * join's state and every m.room.join_rules event after. */
+void members_set_join_rule(struct gateway *gw, const char *room_id,
+                           const char *join_rule);
+bool members_only(struct gateway *gw, const char *room_id);
+
 #endif

@@ -32,6 +32,7 @@ void omemo_state_free(struct omemo_state *s)
     }
     free(s->refreshing);
     strmap_clear(&s->met);
+    strmap_clear(&s->device_ids);
     omemo_lib_free(s->lib);
     free(s);
 }
@@ -126,9 +127,39 @@ struct omemo_device *omemo_puppet_open(struct gateway *gw,
     }
     struct omemo_records recs = { rec_get, rec_put, rec_del, rec_ids, owner };
     struct omemo_device *d = omemo_device_open(gw->omemo->lib, &recs, why);
-    if (!d)
+    if (!d) {
         log_warn("omemo: %s has no OMEMO device: %s", puppet_jid, *why);
+        return NULL;
+    }
+    char id[16];
+    snprintf(id, sizeof id, "%u", omemo_device_id(d));
+    strmap_put(&gw->omemo->device_ids, puppet_jid, id);
     return d;
+}
+
+bool omemo_puppet_device_id(struct gateway *gw, const char *puppet_jid,
+                            uint32_t *id)
+{
+    if (!omemo_active(gw))
+        return false;
+    const char *known = strmap_get(&gw->omemo->device_ids, puppet_jid);
+    if (!known) {
+        uint8_t *data = NULL;
+        size_t len = 0;
+        /* Opened once to learn it; a puppet without a device stays so. */
+        if (store_omemo_get(gw->store, puppet_jid, OMEMO_REC_IDENTITY, "", 0,
+                            &data, &len) != 1)
+            return false;
+        if (data)
+            sodium_memzero(data, len);
+        free(data);
+        struct omemo_owner owner;
+        const char *why;
+        omemo_puppet_close(omemo_puppet_open(gw, puppet_jid, &owner, &why),
+                           &owner);
+        known = strmap_get(&gw->omemo->device_ids, puppet_jid);
+    }
+    return known && (*id = (uint32_t)strtoul(known, NULL, 10)) != 0;
 }
 
 void omemo_puppet_close(struct omemo_device *d, struct omemo_owner *owner)
@@ -162,6 +193,30 @@ void omemo_user_device_del(struct gateway *gw, int version,
                            const char *user, uint32_t device)
 {
     store_omemo_del(gw->store, "", user_kind(version), user, device);
+}
+
+int omemo_user_known_devices(struct gateway *gw, const char *user_bare,
+                             uint32_t **ids)
+{
+    uint32_t *v2 = NULL, *old = NULL;
+    int n2 = omemo_user_devices(gw, OMEMO_2, user_bare, &v2);
+    int n3 = omemo_user_devices(gw, OMEMO_LEGACY, user_bare, &old);
+    n2 = n2 > 0 ? n2 : 0;
+    n3 = n3 > 0 ? n3 : 0;
+    *ids = xcalloc((size_t)(n2 + n3 + 1), sizeof **ids);
+    int n = 0;
+    for (int i = 0; i < n2; i++)
+        (*ids)[n++] = v2[i];
+    for (int i = 0; i < n3; i++) {
+        bool dup = false;
+        for (int k = 0; k < n2 && !dup; k++)
+            dup = v2[k] == old[i];
+        if (!dup)
+            (*ids)[n++] = old[i];
+    }
+    free(v2);
+    free(old);
+    return n;
 }
 
 /* ------------------------------------------------------- fingerprints -- */

@@ -7,9 +7,8 @@
  * them after it is built (omemo_messages.c). Decrypted text exists only in
  * memory; every key is sealed in the store.
  *
- * This covers direct chats. Group chats (gateway-mode rooms) and OMEMO 2
- * are not carried yet: an encrypted message there is refused with an
- * explanation (features/encrypted.c). */
+ * Direct chats, and gateway-mode rooms that are members-only
+ * (omemo_rooms.c); both versions (legacy and OMEMO 2). */
 #ifndef ISTHMUS_GATEWAY_FEATURES_OMEMO_H
 #define ISTHMUS_GATEWAY_FEATURES_OMEMO_H
 
@@ -71,11 +70,20 @@ int omemo_user_fingerprints(struct gateway *gw, const char *puppet_jid,
                             const char *user_bare,
                             struct omemo_fingerprint **out);
 void omemo_fingerprints_free(struct omemo_fingerprint *f, int n);
+/* The user's devices as their lists (both versions) last said, each id
+ * once: *ids malloc'd (the caller frees), their count. */
+int omemo_user_known_devices(struct gateway *gw, const char *user_bare,
+                             uint32_t **ids);
 /* The puppet's own device: its id and fingerprint (malloc'd), or false
  * when OMEMO is off. */
 bool omemo_puppet_fingerprint(struct gateway *gw, const char *puppet_jid,
                               uint32_t *device, char **hex);
 
+/* An XMPP user arrived in a members-only gateway-mode room: their
+ * devices are met by the Matrix members' puppets (the first 64), so that
+ * what those say reaches them encrypted from the first message. */
+void omemo_room_meet(struct gateway *gw, const char *room_id,
+                     const char *user_bare);
 /* ---- messages (omemo_messages.c) */
 
 enum omemo_inbound {

@@ -3,6 +3,7 @@
  * written twice), encrypted after the stanza is built (so that the
  * stanza outbox, and with it the disk, only ever holds the ciphertext). */
 #include "gateway/features/omemo_state.h"
+#include "gateway/features/trust.h"
 
 #include "gateway/base/context.h"
 #include "gateway/base/effects.h"
@@ -47,18 +48,19 @@ static bool is_groupchat(xmpp_stanza_t *st)
 }
 
 /* The stanza as if it had been sent in clear: the OMEMO parts out, the
- * text in (a legacy message's body; an OMEMO 2 envelope's content), with
- * the gateway's mark. NULL with *why when an envelope does not open. */
+ * text in (a legacy message's body; an OMEMO 2 envelope's content, whose
+ * to affix must be `to`: the puppet, or the room for a group message),
+ * with the gateway's mark. NULL with *why when an envelope does not
+ * open. */
 static xmpp_stanza_t *in_clear(struct gateway *gw, xmpp_stanza_t *st,
                                int version, const char *text,
-                               const char *user, const char *puppet,
-                               const char **why)
+                               const char *user, const char *to,
+                               bool group, const char **why)
 {
     xmpp_stanza_t *plain;
     if (version == OMEMO_2) {
         plain = omemo2_message_stripped(gw->xmpp, st);
-        if (omemo2_envelope_open(gw->xmpp, text, plain, user, puppet, why) <
-            0) {
+        if (omemo2_envelope_open(gw->xmpp, text, plain, user, to, why) < 0) {
             xmpp_stanza_release(plain);
             return NULL;
         }
@@ -66,7 +68,10 @@ static xmpp_stanza_t *in_clear(struct gateway *gw, xmpp_stanza_t *st,
         plain = omemo_message_stripped(gw->xmpp, st, false);
         xml_add_text_child(gw->xmpp, plain, "body", NULL, text);
     }
-    xencrypted_mark_decrypted(gw->xmpp, plain, "OMEMO");
+    /* A group message keeps its ciphertext for the room's other XMPP
+     * occupants (room_pass_on). */
+    xencrypted_mark_decrypted_keeping(gw->xmpp, plain, "OMEMO",
+                                      group ? st : NULL);
     return plain;
 }
 
@@ -93,12 +98,25 @@ enum omemo_inbound omemo_xmpp_decrypt(struct gateway *gw, xmpp_stanza_t *st,
         enc = omemo2_encrypted_of(st);
         version = OMEMO_2;
     }
-    if (!enc || !omemo_active(gw) || is_groupchat(st))
+    if (!enc || !omemo_active(gw))
         return OMEMO_IN_PLAIN;
-    char *puppet = puppet_of(gw, st, "to");
     const char *from = xmpp_stanza_get_from(st);
-    if (!puppet || !from) {
-        free(puppet);
+    bool group = is_groupchat(st);
+    char *room_jid = NULL, *puppet = NULL;
+    if (!from)
+        return OMEMO_IN_PLAIN;
+    if (group) {
+        /* Read by a Matrix member's puppet it was encrypted for; from
+         * someone not in the room, it goes on to be refused as such. */
+        puppet = omemo_room_reader(gw, st, enc, version, &room_jid, why);
+        if (!room_jid)
+            return OMEMO_IN_PLAIN;
+        if (!puppet) {
+            free(room_jid);
+            metrics_inc(CNT_OMEMO_UNDECRYPTABLE);
+            return OMEMO_IN_FAILED;
+        }
+    } else if (!(puppet = puppet_of(gw, st, "to"))) {
         return OMEMO_IN_PLAIN;
     }
     char *user = ids_jid_bare(from);
@@ -139,6 +157,7 @@ enum omemo_inbound omemo_xmpp_decrypt(struct gateway *gw, xmpp_stanza_t *st,
         /* A device we did not know: it has a session now; learn the rest
          * of the user's devices too, so replies reach all of them. */
         omemo_user_device_add(gw, version, user, m.sid);
+        trust_xmpp_devices_seen(gw, user, &m.sid, 1);
         omemo_peer_refresh(gw, puppet, user, NULL, NULL);
     }
     if (!m.payload) {
@@ -151,7 +170,8 @@ enum omemo_inbound omemo_xmpp_decrypt(struct gateway *gw, xmpp_stanza_t *st,
              : omemo_payload_decrypt(key, key_len, m.iv, m.iv_len, m.payload,
                                      m.payload_len, &text, why)) < 0)
         goto out;
-    if (!(*plain = in_clear(gw, st, version, text, user, puppet, why)))
+    if (!(*plain = in_clear(gw, st, version, text, user,
+                            room_jid ? room_jid : puppet, group, why)))
         goto out;
     metrics_inc(CNT_OMEMO_DECRYPTED);
     out = OMEMO_IN_DECRYPTED;
@@ -168,6 +188,7 @@ out:
     omemo_puppet_close(d, &owner);
     free(user);
     free(puppet);
+    free(room_jid);
     return out;
 }
 
@@ -320,16 +341,24 @@ xmpp_stanza_t *omemo_xmpp_encrypt(struct gateway *gw, xmpp_stanza_t *st)
 {
     const char *name = xmpp_stanza_get_name(st);
     if (!omemo_active(gw) || !name || strcmp(name, "message") != 0 ||
-        is_groupchat(st) || omemo_encrypted_of(st) || omemo2_encrypted_of(st))
+        omemo_encrypted_of(st) || omemo2_encrypted_of(st))
         return st;
     char *body = xml_child_text(st, "body", NULL);
     const char *to = xmpp_stanza_get_to(st);
-    char *puppet = body && to ? puppet_of(gw, st, "from") : NULL;
+    bool group = is_groupchat(st);
+    /* In a members-only room, a Matrix member's words leave as their
+     * puppet's, to each XMPP occupant's devices. */
+    char *puppet = !body || !to ? NULL
+                   : group      ? omemo_room_speaker(gw, st)
+                                : puppet_of(gw, st, "from");
     if (!puppet) {
         free(body);
         return st;
     }
     char *user = ids_jid_bare(to);
+    /* OMEMO 2's to affix: the room, for a group message. */
+    char *affix_to = group ? ids_jid_bare(xmpp_stanza_get_from(st))
+                           : xstrdup(user);
     xmpp_stanza_t *out = st, *work = NULL;
     struct omemo_owner owner = { 0 };
     const char *why = NULL;
@@ -362,7 +391,7 @@ xmpp_stanza_t *omemo_xmpp_encrypt(struct gateway *gw, xmpp_stanza_t *st)
                                  key_tag, sizeof key_tag, &m3.keys);
     }
     if (r.n_v2) {
-        envelope = omemo2_envelope(gw->xmpp, work, puppet, user);
+        envelope = omemo2_envelope(gw->xmpp, work, puppet, affix_to);
         if (omemo2_payload_encrypt(envelope, strlen(envelope), key_hmac,
                                    &m2.payload, &m2.payload_len) == 0)
             m2.n_keys = encrypt_keys(d, OMEMO_2, user, r.v2, r.n_v2,
@@ -403,6 +432,7 @@ done:
         sodium_memzero(body, strlen(body));
     free(body);
     free(user);
+    free(affix_to);
     free(puppet);
     return out;
 }

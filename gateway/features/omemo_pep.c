@@ -3,6 +3,7 @@
  * users), and the XMPP users' own, fetched from their servers so that
  * what a Matrix user says reaches every one of their devices. */
 #include "gateway/features/omemo_state.h"
+#include "gateway/features/trust.h"
 
 #include "gateway/base/context.h"
 #include "gateway/base/effects.h"
@@ -279,6 +280,8 @@ static void take_devicelist(struct gateway *gw, int version,
     free(known);
     for (int i = 0; i < n; i++)
         omemo_user_device_add(gw, version, user, ids[i]);
+    /* Who verified this user hears of a device they have not seen. */
+    trust_xmpp_devices_seen(gw, user, ids, n);
 }
 
 static int parse_devices(int version, xmpp_stanza_t *el, uint32_t **ids)

@@ -33,6 +33,9 @@ struct omemo_state {
     int n_refreshing;
     /* "puppet user" pairs that met in this run (omemo_peer_meet). */
     struct strmap met;
+    /* puppet JID -> its device id ("%u"), learnt as devices open: a group
+     * message names its readers by device id only. */
+    struct strmap device_ids;
 };
 
 /* The records a puppet's device reads and writes (owner: its JID). */
@@ -48,6 +51,23 @@ struct omemo_device *omemo_puppet_open(struct gateway *gw,
                                        struct omemo_owner *owner,
                                        const char **why);
 void omemo_puppet_close(struct omemo_device *d, struct omemo_owner *owner);
+/* The device id of a puppet that has a device (true), without making
+ * one for a puppet that has none (false). */
+bool omemo_puppet_device_id(struct gateway *gw, const char *puppet_jid,
+                            uint32_t *id);
+
+/* ---- gateway-mode rooms (omemo_rooms.c) */
+/* The puppet that reads a group message to a gateway MUC: a Matrix
+ * member of the room whose device the message has a key for (malloc'd),
+ * or NULL with *why. *room_jid: the MUC's bare JID (malloc'd), whenever
+ * the sender is one of its occupants, else NULL. */
+char *omemo_room_reader(struct gateway *gw, xmpp_stanza_t *st,
+                        xmpp_stanza_t *enc, int version, char **room_jid,
+                        const char **why);
+/* The puppet of the Matrix member a group message from room/nick to an
+ * occupant speaks for, when the room is members-only (malloc'd); NULL for
+ * an XMPP occupant's message, an open room, or anything else. */
+char *omemo_room_speaker(struct gateway *gw, xmpp_stanza_t *st);
 
 /* The devices the user's device list of a version (OMEMO_LEGACY,
  * OMEMO_2) named (malloc'd in *ids, the caller

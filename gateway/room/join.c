@@ -18,6 +18,7 @@
 #include "gateway/features/m2x_env.h"
 #include "gateway/features/media.h"
 #include "gateway/features/members.h"
+#include "gateway/features/omemo.h"
 #include "gateway/features/presence.h"
 #include "matrix/event_state.h"
 #include "xep/avatars.h"
@@ -67,7 +68,7 @@ struct join {
     char *room_id;
     char *ghost;
     struct mx_members *members; /* joined_members answer */
-    json_t *state[4];        /* the STATE_* events, NULL if absent */
+    json_t *state[5];        /* the STATE_* events, NULL if absent */
     int state_pending;       /* of those, still being fetched */
     bool state_failed;       /* one could not be fetched */
     struct strmap burst;     /* nick -> mxid, in the members' order */
@@ -256,6 +257,9 @@ static void finish_members(struct join *j)
     room_send_now(gw, muc_presence(gw->xmpp, self, j->occupant_jid, NULL, &item,
                               self_codes));
     free(self);
+    /* In a members-only room, the members' puppets learn the newcomer's
+     * OMEMO devices now, so that the first word to them is encrypted. */
+    omemo_room_meet(gw, j->room_id, j->bare);
     if (j->history_max > 0)
         fetch_history(j);
     else
@@ -265,7 +269,7 @@ static void finish_members(struct join *j)
 /* The room state a join needs, fetched event by event: the whole state of
  * a large room holds every member event (megabytes for 5,000 members),
  * which took the loop hundreds of milliseconds to read. */
-enum { STATE_LEVELS, STATE_CREATE, STATE_TOPIC, STATE_NAME };
+enum { STATE_LEVELS, STATE_CREATE, STATE_TOPIC, STATE_NAME, STATE_JOIN_RULES };
 static const struct {
     const char *type;
     bool whole_event;
@@ -274,6 +278,8 @@ static const struct {
     [STATE_CREATE] = { "m.room.create", true }, /* sender counts too */
     [STATE_TOPIC] = { "m.room.topic", false },
     [STATE_NAME] = { "m.room.name", false },
+    /* members-only or open, for disco and OMEMO */
+    [STATE_JOIN_RULES] = { "m.room.join_rules", false },
 };
 
 /* Sends the join answers: members, self, subject. */
@@ -325,6 +331,12 @@ static void state_ready(struct join *j)
 
     struct store_room room = { j->room_id, ROOM_GATEWAY, j->muc_jid, NULL };
     store_room_put(gw->store, &room, gateway_now_ms());
+    struct mx_join_rules rules;
+    members_set_join_rule(gw, j->room_id,
+                          mx_join_rules_parse(j->state[STATE_JOIN_RULES],
+                                              &rules, &why) == 0
+                              ? rules.join_rule
+                              : NULL);
     store_members_clear(gw->store, j->room_id);
     j->burst_levels = xcalloc(nicks->n + 1, sizeof *j->burst_levels);
     for (size_t k = 0; k < nicks->n; k++) {

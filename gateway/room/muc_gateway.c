@@ -26,6 +26,11 @@
 #include "xep/muc.h"
 #include "xep/presence_stanza.h"
 #include "xep/stanza_error.h"
+#include "xep/chatstates.h"
+#include "xep/mam.h"
+#include "xep/markers.h"
+#include "xep/reactions.h"
+#include "xep/retractions.h"
 #include "xep/xml.h"
 
 #include <stdio.h>
@@ -182,8 +187,25 @@ static bool is_member(const struct mx_event *ev)
     return strcmp(ev->type, "m.room.member") == 0 && ev->state_key;
 }
 
+static bool is_join_rules(const struct mx_event *ev)
+{
+    return mx_event_is_room_state(ev, "m.room.join_rules");
+}
+
+/* Members-only or open from now on (disco, OMEMO). */
+static void note_join_rules(struct gateway *gw, const struct mx_event *ev,
+                            const struct store_room *room)
+{
+    (void)room;
+    struct mx_join_rules rules;
+    const char *why;
+    if (mx_join_rules_parse(ev->content, &rules, &why) == 0)
+        members_set_join_rule(gw, ev->room_id, rules.join_rule);
+}
+
 static const struct event_route event_routes[] = {
     { is_power_levels, room_relay_power_levels },
+    { is_join_rules, note_join_rules },
     { is_message, room_relay_message },
     { is_member, room_relay_member },
 };
@@ -197,4 +219,31 @@ void muc_gateway_event(struct gateway *gw, const struct mx_event *ev,
             return;
         }
     }
+}
+
+/* Every gateway MUC shows real JIDs (muc_nonanonymous): its members are
+ * Matrix users, whose IDs are public anyway. */
+#define MUC_COMMON_FEATURES                                                  \
+    NS_DISCO_INFO, NS_MUC, "muc_nonanonymous", "muc_persistent",             \
+        "urn:xmpp:sid:0", NS_REACTIONS, NS_RETRACT, NS_MODERATE,             \
+        NS_MODERATE_LEGACY, NS_CHATSTATES, NS_CHAT_MARKERS, NS_MAM
+static const char *const open_features[] = { MUC_COMMON_FEATURES, "muc_open",
+                                             NULL };
+static const char *const members_only_features[] = {
+    MUC_COMMON_FEATURES, "muc_membersonly", NULL
+};
+
+const char *const *muc_gateway_features(struct gateway *gw,
+                                        const char *requester,
+                                        const char *muc_jid)
+{
+    char *bare = ids_jid_bare(muc_jid);
+    struct store_occupant o;
+    bool only = false;
+    if (requester && members_occupant(gw, requester, bare, &o) == 1) {
+        only = members_only(gw, o.room_id);
+        store_occupant_free(&o);
+    }
+    free(bare);
+    return only ? members_only_features : open_features;
 }

@@ -19,4 +19,12 @@ void muc_gateway_event(struct gateway *gw, const struct mx_event *ev,
 void muc_gateway_bounced(struct gateway *gw, const char *occupant_jid,
                          const char *muc_jid);
 
+/* The disco#info features of the MUC (muc_jid, bare or full) as the
+ * requester sees it: members-only for a room whose Matrix join rule is
+ * not public, which OMEMO clients need to offer encryption; open
+ * otherwise, and for a requester who is not in the room. Static. */
+const char *const *muc_gateway_features(struct gateway *gw,
+                                        const char *requester,
+                                        const char *muc_jid);
+
 #endif

@@ -11,14 +11,17 @@
 #include "gateway/base/effects.h"
 #include "gateway/base/to_xmpp.h"
 #include "gateway/core/translate.h"
+#include "gateway/features/encrypted.h"
 #include "gateway/features/ghosts.h"
 #include "gateway/features/m2x_env.h"
 #include "gateway/features/media.h"
 #include "gateway/features/members.h"
+#include "gateway/features/omemo.h"
 #include "gateway/features/presence.h"
 #include "matrix/event_state.h"
 #include "xep/avatars.h"
 #include "xep/disco.h"
+#include "xep/encrypted.h"
 #include "xep/message.h"
 #include "xep/muc.h"
 #include "xep/presence_stanza.h"
@@ -29,29 +32,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-void room_reflect(struct gateway *gw, const struct store_occupant *o,
-                  const char *id, const char *origin_id, const char *body,
-                  const char *oob_url, const char *oob_desc,
-                  const char *event_id)
+void room_pass_on(struct gateway *gw, const struct store_occupant *o,
+                  xmpp_stanza_t *sent, const char *event_id)
 {
+    /* A message the gateway decrypted goes on as the ciphertext its
+     * sender wrote, which the decryption mark kept: the other occupants
+     * read it with their own sessions with the sender. */
+    xmpp_stanza_t *kept = xencrypted_kept_original(sent);
+    xmpp_stanza_t *src = kept ? kept : sent;
     struct store_occupant *all;
     int n = store_occupants_in_room(gw->store, o->room_id, &all);
     char *from = xasprintf("%s/%s", o->muc_jid, o->nick);
+    char *queue = xasprintf("m2x %s", o->room_id);
     for (int i = 0; i < n; i++) {
-        /* Every resource of the sender sees its own message come back,
-         * with the room's stanza-id, as MUC clients expect. */
-        if (strcmp(all[i].ghost, o->ghost) != 0)
-            continue;
-        xmpp_stanza_t *st = muc_groupchat(gw->xmpp, from,
-                                          all[i].occupant_jid,
-                                          id ? id : event_id, origin_id,
-                                          body, event_id, o->muc_jid);
-        /* A shared file comes back as the client sent it, so that it
-         * still shows as a file and not only as a link. */
-        if (oob_url)
-            xmsg_add_oob(gw->xmpp, st, oob_url, oob_desc);
-        room_send_now(gw, st);
+        xmpp_stanza_t *st = muc_pass_on(gw->xmpp, src, from,
+                                        all[i].occupant_jid, event_id,
+                                        event_id, o->muc_jid);
+        /* Every resource of the sender sees its own message come back
+         * at once, with the room's stanza-id, as MUC clients expect; the
+         * others get it through the stanza outbox, as Matrix messages. */
+        if (strcmp(all[i].ghost, o->ghost) == 0) {
+            room_send_now(gw, st);
+        } else {
+            to_xmpp_enqueue(gw, queue, st);
+            xmpp_stanza_release(st);
+        }
     }
+    free(queue);
     free(from);
     store_occupants_free(all, n);
 }
@@ -78,6 +85,11 @@ void room_relay_message(struct gateway *gw, const struct mx_event *ev,
     struct m2x_message out;
     struct m2x_env env;
     const char *why;
+    /* An XMPP occupant's message reached the others when it was sent
+     * (room_pass_on), as its sender wrote it; its Matrix copy would be a
+     * second one, in clear if the sender had encrypted it. */
+    if (ids_is_ghost(&gw->ids, ev->sender))
+        return;
     if (mx_message_parse(ev, &msg, &why) < 0) {
         log_debug("muc: not relaying %s: %s", ev->event_id, why);
         return;
@@ -101,9 +113,26 @@ void room_relay_message(struct gateway *gw, const struct mx_event *ev,
     struct store_occupant *all;
     int n = store_occupants_in_room(gw->store, ev->room_id, &all);
     char *queue = xasprintf("m2x %s", ev->room_id);
+    /* Encrypted on Matrix: it reaches an occupant encrypted by the
+     * sender's puppet in a members-only room, where OMEMO is carried;
+     * anyone else gets it under [e2ee] downgrade. */
+    char *speaker = NULL;
+    bool sealed_room = mx_event_was_encrypted(ev) &&
+                       members_only(gw, ev->room_id) &&
+                       ids_matrix_to_jid(&gw->ids, ev->sender, &speaker,
+                                         &why) == 0;
     for (int i = 0; i < n; i++) {
         if (strcmp(all[i].ghost, ev->sender) == 0)
             continue; /* reflected when it was sent */
+        if (mx_event_was_encrypted(ev)) {
+            char *bare = ids_jid_bare(all[i].occupant_jid);
+            bool drop = encrypted_matrix_downgrade(
+                gw, ev, sealed_room && omemo_can_encrypt_to(gw, speaker, bare),
+                bare, all[i].ghost);
+            free(bare);
+            if (drop)
+                continue;
+        }
         struct xmsg x = { .from = from, .to = all[i].occupant_jid,
                           .id = (char *)ev->event_id, .type = "groupchat" };
         m2x_fill_xmsg(&out, &x);
@@ -113,6 +142,7 @@ void room_relay_message(struct gateway *gw, const struct mx_event *ev,
         xmpp_stanza_release(st);
     }
     free(queue);
+    free(speaker);
     store_occupants_free(all, n);
     /* Remembered so that reactions, deletions and read markers can find
      * it (and its place in the room), and a moderator's deletion is told
@@ -201,6 +231,13 @@ void room_relay_member(struct gateway *gw, const struct mx_event *ev,
             free(from);
         }
         if (joined) {
+            if (!old && jid && !ids_is_ghost(&gw->ids, ev->state_key)) {
+                /* A new member's puppet meets the occupants' devices. */
+                char *bare = ids_jid_bare(all[i].occupant_jid);
+                if (members_only(gw, ev->room_id))
+                    omemo_peer_meet(gw, jid, bare, NULL, NULL);
+                free(bare);
+            }
             char *from = xasprintf("%s/%s", room->xmpp_jid, nick);
             struct muc_item item = { "member", "participant", jid, NULL };
             room_send_now(gw, muc_presence(gw->xmpp, from, all[i].occupant_jid,

@@ -16,13 +16,12 @@ void room_relay_member(struct gateway *gw, const struct mx_event *ev,
  * with the new affiliation and role (the occupant's own with 110). */
 void room_relay_power_levels(struct gateway *gw, const struct mx_event *ev,
                              const struct store_room *room);
-/* After the occupant's message became event_id: echo it to every resource
- * of the sender in the room, as a MUC service does, with its XEP-0066 file
- * link if it had one (oob_url and oob_desc may be NULL). */
-void room_reflect(struct gateway *gw, const struct store_occupant *o,
-                  const char *id, const char *origin_id, const char *body,
-                  const char *oob_url, const char *oob_desc,
-                  const char *event_id);
+/* After the occupant's message (sent: as the gateway took it in) became
+ * event_id: passes it on to every occupant of the room, the sender's own
+ * resources included (the MUC reflection), as its sender wrote it; a
+ * message the gateway decrypted goes on as its original ciphertext. */
+void room_pass_on(struct gateway *gw, const struct store_occupant *o,
+                  xmpp_stanza_t *sent, const char *event_id);
 /* The Matrix member behind the occupant JID room%server@gw/nick, as the
  * occupant `requester` (a full JID in the room) sees it; NULL when there
  * is none or the requester is not in the room. Caller frees. */

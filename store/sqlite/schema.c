@@ -259,6 +259,15 @@ const char *const sqldb_migrations[] = {
     "  id INTEGER NOT NULL,"
     "  value TEXT NOT NULL,"
     "  PRIMARY KEY (owner, kind, name, id)) WITHOUT ROWID;",
+    /* 16 -> 17: who verified whose devices across the gateway (the
+     * `verify` command), and which new devices they were told of. */
+    "CREATE TABLE verifications ("
+    "  verifier TEXT NOT NULL,"
+    "  subject TEXT NOT NULL,"
+    "  device TEXT NOT NULL,"
+    "  verified INTEGER NOT NULL,"
+    "  PRIMARY KEY (verifier, subject, device)) WITHOUT ROWID;"
+    "CREATE INDEX verifications_by_subject ON verifications(subject);",
 };
 
 const int sqldb_migration_count =

@@ -192,6 +192,14 @@ const char *const sqldb_stmt_sql[S_COUNT] = {
                     "AND name = ?3 AND id = ?4",
     [S_OMEMO_IDS] = "SELECT id FROM omemo_records WHERE owner = ?1 AND "
                     "kind = ?2 AND name = ?3 ORDER BY id",
+    /* Verifications (store/trust.c). */
+    [S_VERIFY_GET] = "SELECT verified FROM verifications WHERE verifier = ?1 "
+                     "AND subject = ?2 AND device = ?3",
+    [S_VERIFY_PUT] = "INSERT INTO verifications(verifier, subject, device, "
+                     "verified) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO "
+                     "UPDATE SET verified = excluded.verified",
+    [S_VERIFIERS_OF] = "SELECT DISTINCT verifier FROM verifications WHERE "
+                       "subject = ?1 AND verified = 1 ORDER BY verifier",
     /* ?1 a bare JID or a Matrix id: the DMs it is one end of. */
     [S_ROOM_DMS_OF] = "SELECT room_id, mode, xmpp_jid, matrix_user FROM "
                       "rooms WHERE mode = 1 AND (xmpp_jid = ?1 OR "
