@@ -87,6 +87,11 @@ void mx_content_set_html(json_t *content, const char *html)
     json_object_set_new(content, "formatted_body", json_string(html));
 }
 
+void mx_content_set_xmpp_e2ee(json_t *content, const char *scheme)
+{
+    json_object_set_new(content, MX_XMPP_E2EE_KEY, json_string(scheme));
+}
+
 void mx_content_set_reply(json_t *content, const char *event_id)
 {
     json_object_set_new(content, "m.relates_to",

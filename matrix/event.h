@@ -50,6 +50,9 @@ struct mx_message {
     /* Borrowed: the object that holds the text shown (body, msgtype,
      * formatted_body): an edit's m.new_content, else the content. */
     json_t *shown;
+    /* The scheme it came encrypted with from XMPP (MX_XMPP_E2EE_KEY), or
+     * NULL. */
+    const char *xmpp_e2ee;
 };
 
 struct mx_member {
@@ -109,5 +112,10 @@ json_t *mx_edit_content(const char *msgtype, const char *body,
 void mx_content_set_html(json_t *content, const char *html);
 /* Makes content (a message content object) a reply to event_id. */
 void mx_content_set_reply(json_t *content, const char *event_id);
+/* Marks content as a message that came end-to-end encrypted from XMPP
+ * (scheme: "OMEMO"), so that the gateway never gives it back in clear
+ * from the archive. Inside the Megolm ciphertext in an encrypted room. */
+#define MX_XMPP_E2EE_KEY "org.isthmus.xmpp_e2ee"
+void mx_content_set_xmpp_e2ee(json_t *content, const char *scheme);
 
 #endif

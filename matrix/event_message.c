@@ -20,6 +20,7 @@ int mx_message_content_parse(const char *type, json_t *content,
                        ? "m.sticker"
                        : mx_field_str(content, "msgtype");
     out->body = mx_field_str(content, "body");
+    out->xmpp_e2ee = mx_field_str(content, MX_XMPP_E2EE_KEY);
     out->url = mx_field_str(content, "url");
     out->file = mx_field_obj(content, "file");
     out->filename = mx_field_str(content, "filename");

@@ -148,6 +148,8 @@ json_t *x2m_translate(const struct xmsg *m, const struct x2m_env *env,
     /* Formatting follows the text as sent: without a cut reply quote, and
      * in an edit's m.new_content. */
     add_formatting(m, env, content);
+    if (m->decrypted_from)
+        mx_content_set_xmpp_e2ee(content, m->decrypted_from);
     free(t.body);
     return content;
 }

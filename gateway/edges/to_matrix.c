@@ -334,6 +334,8 @@ static void send_event(struct job *j)
     if (j->media) { /* a file share: the uploaded file is the event */
         json_decref(content);
         content = json_incref(j->media);
+        if (j->msg.decrypted_from)
+            mx_content_set_xmpp_e2ee(content, j->msg.decrypted_from);
         free(j->replaces);
         j->replaces = NULL;
     }

@@ -30,6 +30,7 @@
 #include "gateway/base/effects.h"
 
 #include "gateway/features/members.h"
+#include "gateway/features/omemo.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "xep/mam.h"
@@ -245,6 +246,79 @@ static bool jid_matches(const char *with, const char *jid)
     return same;
 }
 
+/* The archived message as a stanza, or NULL when it has no place in the
+ * archive. */
+static xmpp_stanza_t *build(struct mam_job *j, const struct mx_event *ev,
+                            struct mx_message *msg, json_t *state)
+{
+    struct m2x_message out;
+    struct m2x_env env;
+    const char *why;
+    m2x_env_for(j->gw, j->peer ? ROOM_DM : ROOM_GATEWAY, &env);
+    if (m2x_translate(msg, &env, &out, &why) < 0) {
+        /* A file that cannot cross now still has its place in the
+         * archive, by its name or caption. */
+        if (!m2x_is_file(msg))
+            return NULL;
+        msg->url = NULL;
+        msg->file = NULL;
+        if (m2x_translate(msg, &env, &out, &why) < 0)
+            return NULL;
+    }
+    xmpp_stanza_t *st = j->peer ? dm_message(j, ev, &out)
+                                : room_message(j, ev, &out, state);
+    m2x_message_free(&out);
+    return st;
+}
+
+/* What the archive shows instead of a text it may not give in clear. */
+static void withhold(struct mx_message *msg, const char *text)
+{
+    msg->msgtype = "m.notice";
+    msg->body = text;
+    msg->html = NULL;
+    msg->url = NULL;
+    msg->file = NULL;
+}
+
+/* An end-to-end encrypted message never leaves the archive in clear to
+ * someone who uses OMEMO: a Matrix member's goes as their puppet's OMEMO
+ * (the seal hook, as live), or is withheld when it cannot; one that came
+ * OMEMO-encrypted from XMPP is withheld from everyone, since the gateway
+ * keeps no ciphertext of it to give back. Someone without OMEMO gets a
+ * Megolm room's history in clear, as its messages live. */
+static xmpp_stanza_t *archived(struct mam_job *j, const struct mx_event *ev,
+                               struct mx_message *msg, json_t *state)
+{
+    struct gateway *gw = j->gw;
+    if (msg->xmpp_e2ee)
+        withhold(msg, "[This message was end-to-end encrypted on XMPP; "
+                      "the gateway keeps no copy it could give back.]");
+    xmpp_stanza_t *st = build(j, ev, msg, state);
+    if (st && j->q.with &&
+        !jid_matches(j->q.with, xmpp_stanza_get_from(st)) &&
+        !jid_matches(j->q.with, xmpp_stanza_get_to(st))) {
+        xmpp_stanza_release(st);
+        return NULL;
+    }
+    if (!st || msg->xmpp_e2ee || !mx_event_was_encrypted(ev))
+        return st;
+    uint32_t *ids = NULL;
+    int n = omemo_user_known_devices(gw, j->requester_bare, &ids);
+    free(ids);
+    if (n <= 0 || !gw->seal_stanza)
+        return st;
+    if (!j->peer)
+        xmpp_stanza_set_to(st, j->requester); /* whom the room seals for */
+    xmpp_stanza_t *sealed = gw->seal_stanza(gw, st);
+    xmpp_stanza_release(st);
+    if (sealed != st)
+        return sealed;
+    withhold(msg, "[This message is end-to-end encrypted, and the gateway "
+                  "could not encrypt it for your devices.]");
+    return build(j, ev, msg, state);
+}
+
 /* Adds the event to the page if the archive shows it: messages with a
  * body, not edits (the original shows the latest text instead). */
 static void take(struct mam_job *j, const struct mx_event *parsed,
@@ -252,34 +326,14 @@ static void take(struct mam_job *j, const struct mx_event *parsed,
 {
     struct mx_event ev = *parsed;
     struct mx_message msg;
-    struct m2x_message out;
-    struct m2x_env env;
     const char *why;
     if (!mx_event_is_message(ev.type) ||
         mx_message_parse(&ev, &msg, &why) < 0 || msg.replaces)
         return;
     apply_latest_edit(&ev, &msg);
-    m2x_env_for(j->gw, j->peer ? ROOM_DM : ROOM_GATEWAY, &env);
-    if (m2x_translate(&msg, &env, &out, &why) < 0) {
-        /* A file that cannot cross now still has its place in the
-         * archive, by its name or caption. */
-        if (!m2x_is_file(&msg))
-            return;
-        msg.url = NULL;
-        msg.file = NULL;
-        if (m2x_translate(&msg, &env, &out, &why) < 0)
-            return;
-    }
-    xmpp_stanza_t *st = j->peer ? dm_message(j, &ev, &out)
-                                : room_message(j, &ev, &out, state);
-    m2x_message_free(&out);
+    xmpp_stanza_t *st = archived(j, &ev, &msg, state);
     if (!st)
         return;
-    if (j->q.with && !jid_matches(j->q.with, xmpp_stanza_get_from(st)) &&
-        !jid_matches(j->q.with, xmpp_stanza_get_to(st))) {
-        xmpp_stanza_release(st);
-        return;
-    }
     struct hit *h = &j->hits[j->nhits++];
     h->msg = st;
     h->id = xstrdup(ev.event_id);

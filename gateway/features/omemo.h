@@ -79,9 +79,10 @@ int omemo_user_known_devices(struct gateway *gw, const char *user_bare,
 bool omemo_puppet_fingerprint(struct gateway *gw, const char *puppet_jid,
                               uint32_t *device, char **hex);
 
-/* An XMPP user arrived in a members-only gateway-mode room: their
- * devices are met by the Matrix members' puppets (the first 64), so that
- * what those say reaches them encrypted from the first message. */
+/* An XMPP user (one of their resources) arrived in a members-only
+ * gateway-mode room: their devices are read afresh for the Matrix
+ * members' puppets (the first 64), so that what those say reaches every
+ * device encrypted from the first message. */
 void omemo_room_meet(struct gateway *gw, const char *room_id,
                      const char *user_bare);
 /* ---- messages (omemo_messages.c) */

@@ -144,7 +144,10 @@ void omemo_room_meet(struct gateway *gw, const char *room_id,
         log_info("omemo: %s meets the first %d of the %d members of %s; "
                  "the others when they speak", user_bare, ROOM_MEET_MAX, n,
                  room_id);
+    /* Refreshed even if they met minutes ago: a resource joining may be
+     * a device the puppets have not seen (its list reaches them by no
+     * push: they are not the user's contacts). */
     for (int i = 0; i < n && i < ROOM_MEET_MAX; i++)
-        omemo_peer_meet(gw, puppets[i], user_bare, NULL, NULL);
+        omemo_peer_refresh(gw, puppets[i], user_bare, NULL, NULL);
     puppets_free(puppets, n);
 }
