@@ -12,6 +12,13 @@ slixmpp-omemo 2.2.0 itself only encrypts legacy OMEMO (it has no SCE, and
 its decrypt_message raises NotImplementedError on OMEMO 2), so this module
 drives the python-omemo session manager directly for both versions and
 does the SCE (XEP-0420) envelope itself.
+
+In a MUC (XEP-0045) it behaves as MUC OMEMO clients do (Conversations,
+Dino): it encrypts for every device of every member's real JID (never the
+room's), puts the room's bare JID in the SCE to affix, decrypts with the
+sending occupant's real JID (from its presence's muc#user item), and knows
+the room's reflection of its own message by its id, since a device never
+encrypts for itself.
 """
 
 import asyncio
@@ -28,6 +35,7 @@ import twomemo
 import twomemo.etree
 from omemo.session_manager import DeviceListDownloadFailed, MessageNotForUs
 from omemo.storage import Just, Maybe, Nothing, Storage
+from slixmpp import JID
 from slixmpp.exceptions import IqError
 from slixmpp.plugins.base import register_plugin
 from slixmpp_omemo import TrustLevel, XEP_0384
@@ -42,6 +50,7 @@ CLIENT = "jabber:client"
 HINTS = "urn:xmpp:hints"
 EME = "urn:xmpp:eme:0"
 PUBSUB = "http://jabber.org/protocol/pubsub"
+MUC_ADMIN = "http://jabber.org/protocol/muc#admin"
 
 # The PEP nodes each version publishes (slixmpp-omemo's names).
 LEGACY_DEVICELIST = "eu.siacs.conversations.axolotl.devicelist"
@@ -175,6 +184,13 @@ class OmemoMessage:
     content: List[ET.Element] = field(default_factory=list)  # v2 only
     carbon: Optional[str] = None  # None, "received" or "sent" (XEP-0280)
     trust: Optional[str] = None
+    real_jid: Optional[str] = None  # groupchat: the sender's real bare JID
+    reflected: bool = False      # groupchat: the room's echo of our own
+
+    @property
+    def nick(self):
+        """groupchat: the sending occupant's nick."""
+        return self.stanza["from"].resource
 
     @property
     def version(self):
@@ -193,8 +209,9 @@ class OmemoMessage:
         return self.stanza.xml.find(tag)
 
     def __repr__(self):
+        echo = " (reflected)" if self.reflected else ""
         return (f"OmemoMessage({self.version} from {self.sender} device "
-                f"{self.device_id}: {self.body!r})")
+                f"{self.device_id}{echo}: {self.body!r})")
 
 
 @dataclass
@@ -237,6 +254,12 @@ class OmemoXmppUser(XmppUser):
         self.client.register_plugin("xep_0384",
                                     {"namespaces": self.namespaces})
         self.omemo = self.client.plugin["xep_0384"]
+        # MUC: slixmpp-omemo looks it up too; occupants' real JIDs.
+        self.client.register_plugin("xep_0045")
+        self.muc = self.client.plugin["xep_0045"]
+        # What this device sent to rooms, by id: the room reflects it
+        # back, encrypted for everyone but this device.
+        self.muc_sent: Dict[str, Any] = {}
         self.encrypted = asyncio.Queue()     # OmemoMessage | OmemoFailure
         self.plain = asyncio.Queue()         # slixmpp Messages, no OMEMO
         self.last_encryption_errors = frozenset()
@@ -321,9 +344,17 @@ class OmemoXmppUser(XmppUser):
 
     async def send_encrypted(self, to_jid, body, version=None, extra=None,
                              encrypted_extra=None, mtype="chat",
-                             fallback=FALLBACK, msg_id=None):
+                             fallback=FALLBACK, msg_id=None,
+                             recipients=None):
         """Encrypts body for every device of to_jid and this account's other
         devices, sends it, and returns the message id.
+
+        mtype "groupchat": to_jid is a room; body is encrypted for every
+        device of recipients (real JIDs: the room's members) instead, by
+        default the real JIDs of the room's occupants as their presences
+        show them (occupant_jids), and for this account's other devices;
+        the SCE to affix is the room's bare JID. The room's reflection of
+        it comes as an OmemoMessage with reflected=True.
 
         version: "legacy", "v2", "auto" (each device gets the first of
         self.namespaces it runs), or None (the first of self.namespaces).
@@ -351,7 +382,13 @@ class OmemoXmppUser(XmppUser):
             raise ValueError("encrypted_extra needs OMEMO 2 (SCE); legacy "
                              "OMEMO encrypts the body only")
         to_bare = to_jid.split("/")[0]
-        await self._refresh(to_bare, self.jid)
+        if mtype == "groupchat":
+            if recipients is None:
+                recipients = self.occupant_jids(to_bare)
+            targets = {str(j).split("/")[0] for j in recipients} - {self.jid}
+        else:
+            targets = {to_bare}
+        await self._refresh(*sorted(targets), self.jid)
 
         msg = self.client.make_message(mto=to_jid, mtype=mtype)
         if msg_id:
@@ -364,7 +401,7 @@ class OmemoXmppUser(XmppUser):
         if V2 in order:
             plaintexts[V2] = self._envelope(to_bare, body, encrypted_extra)
         messages, errors = await self._sm.encrypt(
-            frozenset({to_bare}), plaintexts, backend_priority_order=order)
+            frozenset(targets), plaintexts, backend_priority_order=order)
         self.last_encryption_errors = errors
         for message in messages:
             if message.namespace == V2:
@@ -377,6 +414,9 @@ class OmemoXmppUser(XmppUser):
         eme = ET.SubElement(msg.xml, f"{{{EME}}}encryption")
         eme.set("namespace", order[0])
         self._add_extra(msg, extra)
+        if mtype == "groupchat":
+            self.muc_sent[msg["id"]] = (plaintexts, order,
+                                        ET.fromstring(str(msg)))
         msg.send()
         return msg["id"]
 
@@ -439,7 +479,18 @@ class OmemoXmppUser(XmppUser):
 
     async def _decrypt(self, msg, found, carbon):
         sm = self._sm or await self.omemo.get_session_manager()
-        sender_bare = msg["from"].bare
+        real_jid = None
+        if msg["type"] == "groupchat":
+            reflection = self._reflection(msg)
+            if reflection is not None:
+                return reflection
+            real_jid = self.real_jid(msg["from"].bare, msg["from"].resource)
+            if real_jid is None:
+                raise ValueError(f"no real JID known for occupant "
+                                 f"{msg['from']} (not in its presence)")
+            sender_bare = real_jid
+        else:
+            sender_bare = msg["from"].bare
         usable = [ns for ns in (V2, LEGACY)
                   if ns in found and ns in self.namespaces]
         if not usable:
@@ -463,7 +514,13 @@ class OmemoXmppUser(XmppUser):
         result = OmemoMessage(
             body=None, sender=str(msg["from"]), namespace=ns,
             device_id=device.device_id, stanza=msg, plaintext=plaintext,
-            carbon=carbon, trust=device.trust_level_name)
+            carbon=carbon, trust=device.trust_level_name, real_jid=real_jid)
+        return self._opened(result, sender_bare, msg, carbon)
+
+    def _opened(self, result, sender_bare, msg, carbon):
+        """result with its body (and v2: envelope, content) filled from
+        its plaintext; the v2 affixes checked."""
+        ns, plaintext = result.namespace, result.plaintext
         if ns == LEGACY:
             result.body = plaintext.decode("utf-8")
             return result
@@ -486,7 +543,9 @@ class OmemoXmppUser(XmppUser):
         recipient (the peer, for a carbon of a message sent)."""
         frm = env.find(f"{{{SCE}}}from")
         to = env.find(f"{{{SCE}}}to")
-        want_to = msg["to"].bare
+        # In a room, the to affix names the room (XEP-0384 0.8, 7.2).
+        want_to = msg["from"].bare if msg["type"] == "groupchat" \
+            else msg["to"].bare
         frm_jid = frm.get("jid") if frm is not None else None
         to_jid = to.get("jid") if to is not None else None
         problems = []
@@ -500,6 +559,69 @@ class OmemoXmppUser(XmppUser):
             problems.append("no rpad affix")
         if problems:
             raise ValueError("bad SCE envelope: " + "; ".join(problems))
+
+    def _reflection(self, msg):
+        """The room's echo of a message this device sent (found by its id,
+        as slixmpp-omemo does), as an OmemoMessage with reflected=True,
+        else None. A device does not encrypt for itself: the plaintext
+        comes from what was kept when sending."""
+        sent = self.muc_sent.get(msg["id"])
+        if sent is None or msg["from"].bare != \
+                JID(sent[2].get("to")).bare:
+            return None
+        plaintexts, order, _ = sent
+        ns = next(n for n in order if n in plaintexts)
+        result = OmemoMessage(
+            body=None, sender=str(msg["from"]), namespace=ns,
+            device_id=self.own_device_id, stanza=msg,
+            plaintext=plaintexts[ns], real_jid=self.jid, reflected=True)
+        return self._opened(result, self.jid, msg, None)
+
+    # -- rooms (XEP-0045) --------------------------------------------------
+
+    async def join_room(self, room, nick, timeout=30):
+        """Joins room as nick (no history) and returns slixmpp's join
+        result (self-presence, subject, occupant presences, history)."""
+        return await self.muc.join_muc_wait(room, nick, maxstanzas=0,
+                                            timeout=timeout)
+
+    def real_jid(self, room, nick):
+        """The real bare JID of occupant nick of room, from the muc#user
+        item of its presence; None when the room hides it or nick is not
+        there."""
+        jid = self.muc.get_jid_property(room, nick, "jid")
+        return JID(jid).bare if jid else None
+
+    def occupants(self, room):
+        """{nick: real bare JID or None} of the room's occupants as their
+        presences show them (this user included)."""
+        return {nick: self.real_jid(room, nick)
+                for nick in self.muc.get_roster(room)}
+
+    def occupant_jids(self, room):
+        """The real bare JIDs of the room's other occupants, what a MUC
+        OMEMO client encrypts for when it does not ask for the member
+        list."""
+        return sorted({j for j in self.occupants(room).values()
+                       if j and j != self.jid})
+
+    async def member_jids(self, room):
+        """The real bare JIDs of the room's members, owners and admins
+        but this user's, from its muc#admin lists: what Conversations
+        encrypts for in a members-only, non-anonymous room."""
+        out = set()
+        for affiliation in ("owner", "admin", "member"):
+            iq = await self.iq_get(
+                room, f"<query xmlns='{MUC_ADMIN}'>"
+                      f"<item affiliation='{affiliation}'/></query>")
+            for item in iq.xml.iter(f"{{{MUC_ADMIN}}}item"):
+                if item.get("jid"):
+                    out.add(JID(item.get("jid")).bare)
+        return sorted(out - {self.jid})
+
+    def sent_stanza(self, msg_id):
+        """What this device sent to a room under msg_id (an ET element)."""
+        return self.muc_sent[msg_id][2]
 
     async def wait_encrypted(self, pred=None, timeout=20,
                              what="an OMEMO message"):
