@@ -94,7 +94,8 @@ xmpp_stanza_t *muc_pass_on(xmpp_ctx_t *ctx, xmpp_stanza_t *sent,
     xmpp_stanza_set_type(st, "groupchat");
     if (!xmpp_stanza_get_id(st) && fallback_id)
         xmpp_stanza_set_id(st, fallback_id);
-    muc_add_stanza_id(ctx, st, stanza_id, room);
+    if (stanza_id)
+        muc_add_stanza_id(ctx, st, stanza_id, room);
     return st;
 }
 

@@ -54,9 +54,9 @@ void muc_history_request(xmpp_stanza_t *join, int default_max, int *max,
 
 /* An occupant's message as the room passes it on: a copy of sent (what
  * the occupant's client sent, as it sent it) from room/nick to `to`,
- * with the room's stanza-id and the gateway's decryption mark left out of
- * the copy; id stays the client's (fallback_id when it gave none). Caller
- * releases. */
+ * with the room's stanza-id (none when stanza_id is NULL) instead of any
+ * the client gave, and without the gateway's decryption mark; id stays
+ * the client's (fallback_id when it gave none). Caller releases. */
 xmpp_stanza_t *muc_pass_on(xmpp_ctx_t *ctx, xmpp_stanza_t *sent,
                            const char *from, const char *to,
                            const char *fallback_id, const char *stanza_id,

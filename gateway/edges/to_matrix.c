@@ -116,12 +116,17 @@ static bool is_action(const struct job *j)
 
 static void on_acted(struct gateway *gw, const char *error, void *ud)
 {
-    (void)gw;
     struct job *j = ud;
-    if (error)
+    if (error) {
         job_fail(j, "not-allowed", error);
-    else
-        job_done(j);
+        return;
+    }
+    /* In a room, the other occupants see the reaction or retraction as
+     * the sender wrote it (encrypted, if it was), and the sender its
+     * reflection; it names no Matrix event of its own to be a stanza-id. */
+    if (j->occupant.room_id)
+        room_pass_on(gw, &j->occupant, j->stanza, NULL);
+    job_done(j);
 }
 
 /* Reactions and retractions: they name a message that crossed, and

@@ -19,7 +19,8 @@ void room_relay_power_levels(struct gateway *gw, const struct mx_event *ev,
 /* After the occupant's message (sent: as the gateway took it in) became
  * event_id: passes it on to every occupant of the room, the sender's own
  * resources included (the MUC reflection), as its sender wrote it; a
- * message the gateway decrypted goes on as its original ciphertext. */
+ * message the gateway decrypted goes on as its original ciphertext.
+ * event_id is its stanza-id (NULL: none, for reactions and retractions). */
 void room_pass_on(struct gateway *gw, const struct store_occupant *o,
                   xmpp_stanza_t *sent, const char *event_id);
 /* The Matrix member behind the occupant JID room%server@gw/nick, as the

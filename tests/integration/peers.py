@@ -152,8 +152,12 @@ class MatrixUser:
                               f"an invite for {self.user_id}")
 
     async def join(self, room_id):
+        """Joins, and returns once the client's sync has the room (before
+        that, an encrypted client cannot send to it)."""
         resp = await self.client.join(room_id)
         assert isinstance(resp, JoinResponse), resp
+        await wait_true(lambda: room_id in self.client.rooms, 30,
+                        f"{self.name}'s sync to show the room it joined")
 
     async def create_dm(self, invitee):
         resp = await self.client.room_create(is_direct=True,
