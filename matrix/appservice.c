@@ -336,6 +336,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         req->next_live = s->live;
         s->live = req;
         *con_cls = req;
+        /* A request that arrives while the server stops (its last run
+         * accepts connections too) is not started: nothing may be left
+         * suspended when libmicrohttpd stops. */
+        if (s->stopping) {
+            as_request_reply_error(req, 503, "M_UNKNOWN",
+                                   "the gateway is shutting down");
+            return queue(req);
+        }
         if (strcmp(url, "/metrics") == 0 && strcmp(method, "GET") == 0 &&
             s->h.metrics) {
             char *text = s->h.metrics(s->ud);
@@ -390,6 +398,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     if (req->too_large && !req->status)
         as_request_reply_error(req, 413, "M_TOO_LARGE",
                                "the request body is too large");
+    if (s->stopping && !req->status)
+        as_request_reply_error(req, 503, "M_UNKNOWN",
+                               "the gateway is shutting down");
     if (!req->dispatched && !req->status) {
         req->dispatched = true;
         route(s, req, url, method);
