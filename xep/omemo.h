@@ -110,6 +110,9 @@ void omemo2_message_add(xmpp_ctx_t *ctx, xmpp_stanza_t *msg,
  * what is about its text: corrections, replies, reactions, retractions)
  * rather than in clear beside it. */
 bool omemo2_inside(xmpp_stanza_t *child);
+/* Whether msg has any such child (a reaction or a retraction has no
+ * body, and still its place is inside). */
+bool omemo2_has_inside(xmpp_stanza_t *msg);
 /* The SCE envelope (XEP-0420) of msg's inside parts, from and to the bare
  * JIDs, with random padding, serialised; caller frees. */
 char *omemo2_envelope(xmpp_ctx_t *ctx, xmpp_stanza_t *msg, const char *from,

@@ -132,6 +132,15 @@ bool omemo2_inside(xmpp_stanza_t *c)
     return false;
 }
 
+bool omemo2_has_inside(xmpp_stanza_t *msg)
+{
+    for (xmpp_stanza_t *c = xmpp_stanza_get_children(msg); c;
+         c = xmpp_stanza_get_next(c))
+        if (omemo2_inside(c))
+            return true;
+    return false;
+}
+
 char *omemo2_envelope(xmpp_ctx_t *ctx, xmpp_stanza_t *msg, const char *from,
                       const char *to)
 {

@@ -326,7 +326,9 @@ static xmpp_stanza_t *with_sealed_file(struct gateway *gw, xmpp_stanza_t *st,
 }
 
 /* Adds what OMEMO 2 alone gives a client without it: XEP-0380's name and
- * a fallback body (legacy OMEMO's element adds its own). */
+ * a fallback body (legacy OMEMO's element adds its own); a reaction or a
+ * retraction gets one too, as XEP-0384 asks, since nothing in clear says
+ * what it is. */
 static void name_v2(xmpp_ctx_t *ctx, xmpp_stanza_t *out)
 {
     xmpp_stanza_t *eme = xml_add_child(ctx, out, "encryption", NS_EME);
@@ -346,11 +348,15 @@ xmpp_stanza_t *omemo_xmpp_encrypt(struct gateway *gw, xmpp_stanza_t *st)
     char *body = xml_child_text(st, "body", NULL);
     const char *to = xmpp_stanza_get_to(st);
     bool group = is_groupchat(st);
+    /* A reaction or a retraction has no body; OMEMO 2 carries it in its
+     * envelope (legacy OMEMO only a body: it stays in clear for those
+     * devices, as legacy clients send it). */
+    bool about = !body && omemo2_has_inside(st);
     /* In a members-only room, a Matrix member's words leave as their
      * puppet's, to each XMPP occupant's devices. */
-    char *puppet = !body || !to ? NULL
-                   : group      ? omemo_room_speaker(gw, st)
-                                : puppet_of(gw, st, "from");
+    char *puppet = !(body || about) || !to ? NULL
+                   : group                 ? omemo_room_speaker(gw, st)
+                                           : puppet_of(gw, st, "from");
     if (!puppet) {
         free(body);
         return st;
@@ -379,10 +385,12 @@ xmpp_stanza_t *omemo_xmpp_encrypt(struct gateway *gw, xmpp_stanza_t *st)
                  "this message leaves in clear", user, puppet);
         goto done;
     }
-    work = with_sealed_file(gw, st, body);
+    if (about && (r.n_legacy || !r.n_v2))
+        goto done; /* a legacy device could not read it encrypted */
+    work = body ? with_sealed_file(gw, st, body) : xmpp_stanza_copy(st);
     text = xml_child_text(work, "body", NULL);
     m3.sid = m2.sid = omemo_device_id(d);
-    if (r.n_legacy &&
+    if (r.n_legacy && text &&
         omemo_payload_encrypt(text, strlen(text), key_tag, iv, &m3.payload,
                               &m3.payload_len) == 0) {
         m3.iv = iv;

@@ -662,7 +662,9 @@ async def test_reactions_and_retractions_in_an_omemo_room(
         cluster, gateway, tmp_path):
     """kai reacts to bob's message and retracts his own, both inside OMEMO
     2's envelope: bob sees a reaction and a redaction from kai's ghost;
-    the room passes both on to lena as kai wrote them, nothing in clear."""
+    the room passes both on to lena as kai wrote them, nothing in clear.
+    bob's reaction and his redaction reach kai inside OMEMO 2's envelope
+    too, from bob's puppet."""
     from nio import ReactionEvent, RedactionEvent
     async with omemo_room(cluster, gateway, tmp_path) as r:
         events = asyncio.Queue()
@@ -694,6 +696,21 @@ async def test_reactions_and_retractions_in_an_omemo_room(
             "kai's reaction passed on to lena, still encrypted")
 
         _, kai_event, _ = await from_xmpp(r, r.kai, "soon gone", "auto")
+        # Matrix -> XMPP: bob's reaction to kai's message (and, below, bob
+        # taking his own first message back); kai's device runs OMEMO 2,
+        # so both travel inside the envelope.
+        await r.bob.send_encrypted(r.room_id, "m.reaction", {
+            "m.relates_to": {"rel_type": "m.annotation",
+                             "event_id": kai_event.event_id, "key": "🔑"}})
+        got = await r.kai.wait_encrypted(
+            lambda m: not m.reflected and
+            m.element("{urn:xmpp:reactions:0}reactions") is not None,
+            what="bob's reaction inside kai's OMEMO 2")
+        assert got.namespace == V2
+        assert got.element("{urn:xmpp:reactions:0}reactions").get("id") == \
+            kai_event.event_id
+        assert got.stanza.xml.find("{urn:xmpp:reactions:0}reactions") is None
+        assert got.real_jid == puppet_jid(r.bob)
         await r.kai.send_encrypted(
             r.muc, None, version="v2", mtype="groupchat",
             recipients=v2_readers,
@@ -703,3 +720,13 @@ async def test_reactions_and_retractions_in_an_omemo_room(
             events, lambda e: isinstance(e, RedactionEvent) and
             e.redacts == kai_event.event_id, 20, "kai's retraction")
         assert redaction.sender == ghost_id(r.kai)
+
+        await r.bob.client.room_redact(r.room_id, event_id)
+        gone = await r.kai.wait_encrypted(
+            lambda m: not m.reflected and
+            m.element("{urn:xmpp:message-retract:1}retract") is not None,
+            what="bob's retraction inside kai's OMEMO 2")
+        assert gone.element("{urn:xmpp:message-retract:1}retract").get(
+            "id") == event_id
+        assert gone.stanza.xml.find(
+            "{urn:xmpp:message-retract:1}retract") is None
