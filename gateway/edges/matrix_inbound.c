@@ -294,7 +294,13 @@ static int64_t txn_number(const char *txn_id)
  * gateway restart). A jump in the numbering reveals it. Refusing the
  * transaction once puts the homeserver back into recovery, which sends the
  * oldest unsent transaction first; the same id is accepted the second time
- * so that a real hole in the numbering cannot stall us. */
+ * so that a real hole in the numbering cannot stall us.
+ *
+ * But Synapse numbers every appservice's transactions from one sequence:
+ * with another bridge on the homeserver, jumps are the rule. When the
+ * refused transaction comes back with nothing older before it, the jump
+ * was not ours, and from then on (in this run) jumps are taken as they
+ * come: one 503 per start, not one per transaction. */
 #define GAP_PING_DELAY_MS 1000
 
 static bool refuse_for_gap(struct gateway *gw, struct as_request *req,
@@ -302,8 +308,16 @@ static bool refuse_for_gap(struct gateway *gw, struct as_request *req,
 {
     int64_t n = txn_number(txn_id);
     if (n < 0 || gw->highest_txn < 0 || n <= gw->highest_txn + 1 ||
-        n == gw->gap_refused_txn)
+        gw->gaps_are_normal)
         return false;
+    if (n == gw->gap_refused_txn) {
+        gw->gaps_are_normal = true;
+        log_info("to_xmpp: transaction %s came back with nothing older: "
+                 "another appservice shares the homeserver's numbering, "
+                 "and jumps in it are no longer taken for lost "
+                 "transactions", txn_id);
+        return false;
+    }
     log_warn("to_xmpp: transaction %s arrived but %lld never did; asking the "
              "homeserver to resend from the oldest unsent one", txn_id,
              (long long)(gw->highest_txn + 1));
