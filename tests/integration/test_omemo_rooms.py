@@ -79,6 +79,27 @@ def session_logged(gateway, since, puppet, user, device):
         gateway.log_text()[since:]) is not None
 
 
+async def knows_devices(member, mxids, timeout=30):
+    """Until member's client knows a device of each of mxids, asking the
+    homeserver again while it does not: nio takes the device lists of the
+    users a new room invites as current, and may send its first message
+    to the ghosts (whose devices are made when they join) with none of
+    theirs, so that no ghost gets the room key."""
+    olm = member.client.olm
+
+    def missing():
+        return [m for m in mxids
+                if not list(olm.device_store.active_user_devices(m))]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while missing():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{member.name}'s client never learnt a "
+                                 f"device of {missing()}")
+        olm.users_for_key_query.update(missing())
+        await member.client.keys_query()
+        await asyncio.sleep(0.1)
+
+
 async def second_device(cluster, user):
     return await OmemoXmppUser(cluster.prosody, user.name, resource="laptop",
                                register=False, versions="legacy").connect()
@@ -165,6 +186,8 @@ async def omemo_room(cluster, gateway, tmp_path, laptop=False):
         r.nicks = {jid: nick for nick, jid in r.lena.occupants(r.muc).items()
                    if jid in r.puppets}
         r.nicks.update((u.jid, u.name) for u in r.xmpp)
+        for member in (r.bob, r.carol):
+            await knows_devices(member, [ghost_id(u) for u in r.xmpp])
         yield r
     finally:
         for user in reversed(users):
