@@ -35,6 +35,7 @@ from peers import MatrixUser, XmppUser, populate  # noqa: E402
 from measure import (cpu_seconds, machine, pct, prosody_pid,  # noqa: E402
                      rss_bytes, run_queue_wait_s)
 
+
 def scrape(isthmus):
     with urllib.request.urlopen(isthmus.url + "/metrics", timeout=5) as r:
         text = r.read().decode()
