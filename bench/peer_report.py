@@ -1,0 +1,143 @@
+"""The table and the plot of the peer benchmark (bench_peers.py): one
+column per gateway; a figure a gateway cannot produce says why."""
+
+
+def _find(rows, **match):
+    for r in rows or []:
+        if all(r.get(k) == v for k, v in match.items()):
+            return r
+    return None
+
+
+def _num(v, spec=".0f", unit=""):
+    return "-" if v is None else format(v, spec) + unit
+
+
+# Figures a gateway cannot produce at all, by gateway and row kind.
+NOT_SUPPORTED = {
+    "matridge": {
+        "join_note": "via the XMPP user's own Matrix account (matridge has "
+                     "no gateway mode for XMPP users without one)",
+    },
+}
+
+
+def cells(g):
+    """Every row of the table for one gateway, as {label: text}."""
+    out = {}
+    if g.get("failed") and not g.get("load"):
+        return None
+    out["idle RSS"] = _num((g.get("rss_idle_bytes") or 0) / 1048576, ".1f",
+                           " MiB") if g.get("rss_idle_bytes") else "-"
+    for r in g.get("load", []):
+        d = "XMPP→Matrix" if r["direction"] == "to_matrix" else "Matrix→XMPP"
+        k = f"{d} {r['offered_per_s']}/s"
+        out[f"{k}: delivered/lost/dup"] = (
+            f"{r['delivered']}/{r['lost']}/{r['duplicated']}")
+        out[f"{k}: e2e p50 / p99"] = (
+            f"{_num(r['e2e_p50_ms'])} / {_num(r['e2e_p99_ms'])} ms")
+        out[f"{k}: gateway CPU/msg"] = _num(
+            r["cpu_us_per_msg"].get("gateway"), ".0f", " µs")
+        out[f"{k}: Synapse CPU/msg"] = _num(
+            r["cpu_us_per_msg"].get("synapse"), ".0f", " µs")
+    for m in g.get("memory", []):
+        out[f"RSS after {m['users']:,} users"] = (
+            f"{m['rss_bytes'] / 1048576:.1f} MiB "
+            f"({m['arrived']}/{m['users']} arrived)")
+        out[f"per user ({m['users']:,})"] = _num(
+            m["bytes_per_user"] / 1024, ".1f", " KiB")
+    for j in g.get("join", []):
+        k = f"join {j['members']:,}-member room"
+        if j.get("status") == "measured":
+            out[k] = (f"{j['join_seconds']:.2f} s "
+                      f"({j['occupants_received']} occupants)")
+        else:
+            out[k] = j.get("status", "-")
+        o = j.get("other_conversation_ms", {})
+        out[f"{k}: other conv. p50/max"] = (
+            f"{_num(o.get('during_p50'))} / {_num(o.get('during_max'))} ms "
+            f"({o.get('during_delivered', '-')})")
+    for r in g.get("restart", []):
+        d = "XMPP→Matrix" if r["direction"] == "to_matrix" else "Matrix→XMPP"
+        out[f"restart, {d}: arrived/twice"] = (
+            f"{r['delivered']}/{r['sent']}, {r['duplicated']} twice")
+    return out
+
+
+def print_table(res):
+    m = res["machine"]
+    print(f"\nGateways side by side on {m['cpus']} CPUs ({m['cpu_model']}), "
+          f"{m['when']}; same Prosody and Synapse, one gateway at a time\n")
+    cols = [(g["name"], cells(g), g) for g in res["gateways"]]
+    labels = []
+    for _, c, _ in cols:
+        for k in (c or {}):
+            if k not in labels:
+                labels.append(k)
+    width = max([len(x) for x in labels] + [10])
+    print(f"{'':{width}}  " + "  ".join(f"{n:>24}" for n, _, _ in cols))
+    for label in labels:
+        row = []
+        for _, c, g in cols:
+            if c is None:
+                row.append("failed")
+            else:
+                row.append(c.get(label, "not measured"))
+        print(f"{label:{width}}  " + "  ".join(f"{v:>24}" for v in row))
+    for name, c, g in cols:
+        if g.get("failed"):
+            print(f"\n{name}: {g['failed']}")
+        if g.get("crypto_standin_calls") is not None:
+            calls = g["crypto_standin_calls"]
+            print(f"\n{name}: crypto stand-in called "
+                  f"{len(calls)} times{': ' + calls[0] if calls else ''}")
+        note = NOT_SUPPORTED.get(name, {}).get("join_note")
+        if note and g.get("join"):
+            print(f"{name}: joins are {note}")
+
+
+def plot(res, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    gws = [g for g in res["gateways"] if g.get("load")]
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
+    width = 0.8 / max(1, len(gws))
+    keys = []
+    for g in gws:
+        for r in g["load"]:
+            k = (r["direction"], r["offered_per_s"])
+            if k not in keys:
+                keys.append(k)
+    xs = range(len(keys))
+    for i, g in enumerate(gws):
+        p99 = [(_find(g["load"], direction=d, offered_per_s=o) or {})
+               .get("e2e_p99_ms") or 0 for d, o in keys]
+        cpu = [((_find(g["load"], direction=d, offered_per_s=o) or {})
+                .get("cpu_us_per_msg") or {}).get("gateway") or 0
+               for d, o in keys]
+        off = [x + i * width for x in xs]
+        axes[0].bar(off, p99, width, label=g["name"])
+        axes[1].bar(off, cpu, width, label=g["name"])
+        mem = [(0, g.get("rss_idle_bytes", 0) / 1048576)] + [
+            (m["users"], m["rss_bytes"] / 1048576)
+            for m in g.get("memory", [])]
+        axes[2].plot([u for u, _ in mem], [r for _, r in mem], "o-",
+                     label=g["name"])
+    labels = [f"{'to Matrix' if d == 'to_matrix' else 'to XMPP'}\n{o}/s"
+              for d, o in keys]
+    for a in axes[:2]:
+        a.set_xticks([x + width * (len(gws) - 1) / 2 for x in xs])
+        a.set_xticklabels(labels, fontsize=8)
+    axes[0].set(title="End-to-end p99 latency", ylabel="ms", yscale="log")
+    axes[1].set(title="Gateway CPU per message", ylabel="µs", yscale="log")
+    axes[2].set(title="Resident memory", xlabel="distinct users who wrote",
+                ylabel="MiB")
+    for a in axes:
+        a.legend(fontsize=8)
+        a.grid(alpha=0.3)
+    m = res["machine"]
+    fig.suptitle(f"isthmus, matrix-bifrost and matridge on the same Prosody "
+                 f"and Synapse ({m['cpus']} CPUs, {m['when']})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
