@@ -47,13 +47,13 @@ class Servers:
     def __init__(self, root, names):
         self.root = root
         self.prosody = Prosody(root)
-        self.loadgen = sc.Loadgen(root)
         # Synapse's config names isthmus's registration first (the
         # harness's way); the others are added below.
         self.synapse = Synapse(root, root / "isthmus" / "registration.yaml")
         self.hs = self.synapse.url
         self.gateways, self.failed = [], {}
-        regs = [self.loadgen.path]
+        self.loadgen = sc.Loadgen(self.synapse)
+        regs = []
         for gw in pg.all_gateways(root, self.prosody, self.hs, names):
             try:
                 gw.install()
@@ -242,7 +242,7 @@ async def memory_phase(servers, gw, sizes):
         for n in sizes:
             t0 = time.monotonic()
             tag = f"{gw.tag}u"
-            await servers.loadgen.dms_to(servers.hs, target, tag, done,
+            await servers.loadgen.dms_to(target, tag, done,
                                          n - done)
             arrived = await sc.wait_count(got, tag, n, 120 + n * 0.05)
             done = n
@@ -295,7 +295,7 @@ async def join_phase(servers, gw, rooms, probe_conv):
             probing = asyncio.create_task(probe(20, "during"))
             try:
                 join_s, occupants = await sc.join_muc(joiner, muc, "joiner",
-                                                      timeout=300)
+                                                      timeout=120)
                 r = {"members": members, "join_seconds": join_s,
                      "occupants_received": len(occupants),
                      "status": "measured"}
@@ -369,15 +369,17 @@ async def fill_rooms(servers, sizes):
         t0 = time.monotonic()
         alias = f"bench{n}"
         print(f"filling a {n}-member room ...", flush=True)
-        rooms[n] = (alias, await servers.loadgen.fill_room(servers.hs, alias,
-                                                           n))
+        rooms[n] = (alias, await servers.loadgen.fill_room(alias, n))
         print(f"  ({time.monotonic() - t0:.0f} s)", flush=True)
     return rooms
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--gateways", default="isthmus,matrix-bifrost,matridge")
+    ap.add_argument("--gateways",
+                    default="isthmus,matrix-bifrost,matridge,matridge+case-fix",
+                    help="matridge+case-fix: matridge started through "
+                    "bench/matridge_case_fix.py (see there)")
     ap.add_argument("--seconds", type=float, default=10,
                     help="how long each load is offered (default 10)")
     ap.add_argument("--rates", default="20,50")

@@ -16,17 +16,15 @@ installed raises PeerUnavailable with the reason, for the table to print.
 
 import os
 import pathlib
-import shutil
 import subprocess
 import sys
 import tarfile
-import time
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests" / "integration"))
 
 from harness import (COMPONENT, DOMAIN, Isthmus, free_port,  # noqa: E402
-                     port_open, stop_process, wait_until)
+                     stop_process, wait_until)
 
 # Installs of the peers, kept between runs (gitignored).
 PEERS_DIR = pathlib.Path(os.environ.get("ISTHMUS_PEERS_DIR",
@@ -322,13 +320,20 @@ class MatridgeGateway(Gateway):
         "gateway_rooms": "not supported (no gateway mode: each XMPP user "
                          "needs a Matrix account of their own)"}
 
-    def __init__(self, root, prosody, synapse_url):
+    def __init__(self, root, prosody, synapse_url, case_fix=False):
         self.venv = PEERS_DIR / "matridge-venv"
-        self.dir = root / "matridge"
+        self.case_fix = case_fix
+        if case_fix:
+            self.name, self.tag = "matridge+case-fix", "mtf"
+        self.dir = root / self.name
         self.dir.mkdir()
         self.component_port = prosody.component_port
         self.synapse_url = synapse_url
         self.log = self.dir / "matridge.log"
+
+    def prosody_component(self):
+        # The fixed matridge runs after the other, on the same component.
+        return "" if self.case_fix else super().prosody_component()
 
     def install(self):
         exe = self.venv / "bin" / "matridge"
@@ -355,10 +360,15 @@ class MatridgeGateway(Gateway):
         with open(self.log, "a") as f:
             f.write("==== start\n")
         mark = self.log.stat().st_size
+        # --matridge-case-fix (bench/matridge_case_fix.py): the same
+        # matridge, started through a launcher that fixes one bug.
+        exe = ([str(self.venv / "bin" / "python"),
+                str(HERE / "matridge_case_fix.py")] if self.case_fix
+               else [str(self.venv / "bin" / "matridge")])
         self.proc = subprocess.Popen(
-            [str(self.venv / "bin" / "matridge"), "--jid", self.component,
+            [*exe, "--jid", self.component,
              "--secret", SECRET, "--server", "127.0.0.1", "--port",
-             str(self.component_port), "--home-dir", str(self.dir), *os.environ.get("MATRIDGE_EXTRA_ARGS", "").split()],
+             str(self.component_port), "--home-dir", str(self.dir)],
             cwd=self.dir, stdout=open(self.log, "ab"),
             stderr=subprocess.STDOUT)
 
@@ -384,20 +394,14 @@ class MatridgeGateway(Gateway):
 
 def all_gateways(root, prosody, synapse_url, names):
     kinds = {"isthmus": IsthmusGateway, "matrix-bifrost": BifrostGateway,
-             "matridge": MatridgeGateway}
+             "matridge": MatridgeGateway,
+             "matridge+case-fix": lambda *a: MatridgeGateway(*a,
+                                                             case_fix=True)}
+    unknown = set(names) - set(kinds)
+    if unknown:
+        raise SystemExit(f"unknown gateways {sorted(unknown)}; known: "
+                         f"{', '.join(kinds)}")
     return [kinds[n](root, prosody, synapse_url) for n in names]
-
-
-def wait_port(port, what, timeout=60):
-    wait_until(lambda: port_open(port), timeout, what)
-
-
-def rmtree(path):
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def now():
-    return time.monotonic()
 
 
 STANDIN_JS = r"""// Stand-in for @matrix-org/matrix-sdk-crypto-nodejs's native library,
