@@ -94,6 +94,19 @@ class Loadgen:
             await asyncio.gather(*(one(i) for i in range(members - 1)))
         return room_id
 
+    async def wait_joined(self, s, tok, room_id, user, timeout=120):
+        url = (f"{self.hs}/_matrix/client/v3/rooms/{room_id}/state/"
+               f"m.room.member/{user}")
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            async with s.get(url, headers={"Authorization":
+                                           f"Bearer {tok}"}) as r:
+                if r.status == 200 and \
+                        (await r.json()).get("membership") == "join":
+                    return True
+            await asyncio.sleep(0.5)
+        return False
+
     async def dms_to(self, invitee, tag, first, count, concurrency=6):
         """Users tag{first..first+count-1} each open a DM with invitee and
         send one message "<tag> <i>" into it."""
@@ -107,6 +120,10 @@ class Loadgen:
                         s, "POST", "/_matrix/client/v3/createRoom", tok,
                         {"preset": "trusted_private_chat",
                          "is_direct": True, "invite": [invitee]})
+                    # As a person would, they write once the invitee is
+                    # there: Synapse passes an appservice only the events
+                    # of rooms its users have joined.
+                    await self.wait_joined(s, tok, room["room_id"], invitee)
                     await self.call(
                         s, "PUT",
                         f"/_matrix/client/v3/rooms/{room['room_id']}/"
