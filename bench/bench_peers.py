@@ -285,10 +285,13 @@ async def join_phase(servers, gw, rooms, probe_conv):
                     probe_conv.send_xmpp(body)
                     try:
                         await probe_conv.bob.wait_message(
-                            lambda r, e, b=body: e.body == b, timeout=30)
+                            lambda r, e, b=body: e.body == b, timeout=10)
                         lat.append((time.monotonic() - t) * 1000)
                     except AssertionError:
                         lost += 1
+                        if not gw.running():
+                            lost += n - k - 1   # no use waiting for each
+                            break
                     await asyncio.sleep(0.05)
                 return lat, lost
             before, _ = await probe(10, "before")
@@ -300,7 +303,10 @@ async def join_phase(servers, gw, rooms, probe_conv):
                      "occupants_received": len(occupants),
                      "status": "measured"}
             except Exception as e:  # noqa: BLE001 - reported, not raised
-                r = {"members": members, "status": f"failed: {e!r}"[:200]}
+                r = {"members": members, "status": f"failed: {e}"[:200]}
+            if not gw.running():
+                r["status"] = ("failed: the gateway exited during the join: "
+                               + gw.last_error())
             during, lost = await probing
             r["other_conversation_ms"] = {
                 "before_p50": pct(before, 0.5),
@@ -311,6 +317,8 @@ async def join_phase(servers, gw, rooms, probe_conv):
                   f", other conversation {r['other_conversation_ms']}",
                   flush=True)
             results.append(r)
+            if not gw.running():
+                break
             try:
                 joiner.client.plugin["xep_0045"].leave_muc(muc, "joiner")
             except Exception:  # noqa: BLE001
@@ -345,7 +353,9 @@ async def one_gateway(servers, gw, args, rooms):
             for c in convs:
                 await c.close()
         sizes = [int(s) for s in args.users.split(",") if s]
-        if sizes:
+        if sizes and not gw.running():
+            res["memory_failed"] = "not measured: the gateway had exited"
+        elif sizes:
             print("  distinct users ...", flush=True)
             res["memory"] = await memory_phase(servers, gw, sizes)
     except Exception as e:  # noqa: BLE001

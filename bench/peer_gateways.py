@@ -93,6 +93,12 @@ class Gateway:
         self.stop()
         self.start()
 
+    def last_error(self):
+        """The last line of the log that names an error, for the table."""
+        lines = [x.strip() for x in self.log_tail(20000).splitlines()
+                 if "Error" in x or "ERROR" in x]
+        return lines[-1][:200] if lines else "(nothing in its log)"
+
     def log_tail(self, n=3000):
         try:
             return self.log.read_text(errors="replace")[-n:]

@@ -22,11 +22,28 @@ NOT_SUPPORTED = {
 }
 
 
+# What a gateway can do at all, from its documentation and source; a
+# figure that needs it reads "not supported" there.
+CAPABILITIES = {
+    "gateway-mode rooms (XMPP users without a Matrix account)": {
+        "isthmus": "yes", "matrix-bifrost": "yes",
+        "matridge": "not supported"},
+    "1:1 chats (a Matrix DM as an XMPP chat)": {
+        "isthmus": "yes", "matrix-bifrost": "yes",
+        "matridge": "not supported (a DM is a MUC)"},
+    "MAM (the XMPP user's history)": {
+        "isthmus": "yes", "matrix-bifrost": "not supported",
+        "matridge": "yes (its MUCs)"},
+}
+
+
 def cells(g):
     """Every row of the table for one gateway, as {label: text}."""
-    out = {}
+    base = g["name"].split("+")[0]
+    out = {k: v.get(base, "-") for k, v in CAPABILITIES.items()}
     if g.get("failed") and not g.get("load"):
-        return None
+        out["measured"] = "failed (below)"
+        return out
     out["idle RSS"] = _num((g.get("rss_idle_bytes") or 0) / 1048576, ".1f",
                            " MiB") if g.get("rss_idle_bytes") else "-"
     for r in g.get("load", []):
@@ -46,6 +63,8 @@ def cells(g):
             f"({m['arrived']}/{m['users']} arrived)")
         out[f"per user ({m['users']:,})"] = _num(
             m["bytes_per_user"] / 1024, ".1f", " KiB")
+    if g.get("memory_failed"):
+        out["RSS after N users"] = g["memory_failed"]
     for j in g.get("join", []):
         k = f"join {j['members']:,}-member room"
         if j.get("status") == "measured":
@@ -61,6 +80,8 @@ def cells(g):
         d = "XMPP→Matrix" if r["direction"] == "to_matrix" else "Matrix→XMPP"
         out[f"restart, {d}: arrived/twice"] = (
             f"{r['delivered']}/{r['sent']}, {r['duplicated']} twice")
+        out[f"restart, {d}: stop+start"] = _num(r.get("restart_s"), ".1f",
+                                                " s")
     return out
 
 
@@ -75,15 +96,13 @@ def print_table(res):
             if k not in labels:
                 labels.append(k)
     width = max([len(x) for x in labels] + [10])
-    print(f"{'':{width}}  " + "  ".join(f"{n:>24}" for n, _, _ in cols))
+    print(f"{'':{width}}  " + "  ".join(f"{n:>30}" for n, _, _ in cols))
     for label in labels:
         row = []
         for _, c, g in cols:
-            if c is None:
-                row.append("failed")
-            else:
-                row.append(c.get(label, "not measured"))
-        print(f"{label:{width}}  " + "  ".join(f"{v:>24}" for v in row))
+            row.append(c.get(label, "failed" if g.get("failed")
+                                 else "not measured"))
+        print(f"{label:{width}}  " + "  ".join(f"{v:>30}" for v in row))
     for name, c, g in cols:
         if g.get("failed"):
             print(f"\n{name}: {g['failed']}")
