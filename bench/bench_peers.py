@@ -402,6 +402,8 @@ def main():
     args = ap.parse_args()
 
     res = {"machine": machine(), "args": vars(args), "gateways": []}
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     root = pathlib.Path(tempfile.mkdtemp(prefix="isthmus-peers-"))
     os.chmod(root, 0o755)
     servers = Servers(root, args.gateways.split(","))
@@ -413,12 +415,12 @@ def main():
             print(f"== {gw.name}", flush=True)
             res["gateways"].append(asyncio.run(
                 one_gateway(servers, gw, args, rooms)))
+            # So far, in case the run is cut short.
+            (out / "peers.json").write_text(json.dumps(res, indent=2) + "\n")
     finally:
         servers.stop()
     for name, why in servers.failed.items():
         res["gateways"].append({"name": name, "failed": why})
-    out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     (out / "peers.json").write_text(json.dumps(res, indent=2) + "\n")
     print_table(res)
     try:
