@@ -399,7 +399,15 @@ def main():
                     help="distinct users for the memory figure")
     ap.add_argument("--join-members", default="1000,5000")
     ap.add_argument("--out", default=str(HERE / "results"))
+    ap.add_argument("--report", metavar="JSON",
+                    help="only print the table and draw the plot of an "
+                    "earlier run's peers.json")
     args = ap.parse_args()
+    if args.report:
+        res = json.loads(pathlib.Path(args.report).read_text())
+        print_table(res)
+        plot(res, pathlib.Path(args.report).with_suffix(".png"))
+        return
 
     res = {"machine": machine(), "args": vars(args), "gateways": []}
     out = pathlib.Path(args.out)

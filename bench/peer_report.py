@@ -113,6 +113,7 @@ def print_table(res):
         note = NOT_SUPPORTED.get(name, {}).get("join_note")
         if note and g.get("join"):
             print(f"{name}: joins are {note}")
+    print_ratios(res)
 
 
 def plot(res, path):
@@ -160,3 +161,64 @@ def plot(res, path):
                  f"and Synapse ({m['cpus']} CPUs, {m['when']})")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
+
+
+def ratios(res):
+    """isthmus against each peer that measured the same figure: the peer's
+    figure divided by isthmus's (above 1: isthmus uses less, or is
+    faster). Returns rows of (figure, {peer: ratio text})."""
+    gws = {g["name"]: g for g in res["gateways"]}
+    iso = gws.get("isthmus")
+    if not iso:
+        return []
+    peers = [g for n, g in gws.items() if n != "isthmus"]
+
+    def load(g, d, rate, key, sub=None):
+        r = _find(g.get("load"), direction=d, offered_per_s=rate) or {}
+        v = r.get(key)
+        return v.get(sub) if sub and v else v
+
+    def per_user(g):
+        m = (g.get("memory") or [])[-1:] or [{}]
+        return m[0].get("bytes_per_user"), m[0].get("users")
+
+    def join(g):
+        j = [x for x in g.get("join", []) if x.get("status") == "measured"]
+        return j[-1]["join_seconds"] if j else None
+
+    rows = []
+    figures = []
+    for r in iso.get("load", []):
+        d, o = r["direction"], r["offered_per_s"]
+        arrow = "XMPP→Matrix" if d == "to_matrix" else "Matrix→XMPP"
+        figures.append((f"CPU per message, {arrow} {o}/s",
+                        lambda g, d=d, o=o: load(g, d, o, "cpu_us_per_msg",
+                                                 "gateway")))
+        figures.append((f"end-to-end p99, {arrow} {o}/s",
+                        lambda g, d=d, o=o: load(g, d, o, "e2e_p99_ms")))
+    figures.append(("memory per user who wrote", lambda g: per_user(g)[0]))
+    figures.append(("idle RSS", lambda g: g.get("rss_idle_bytes")))
+    figures.append(("time to join the big room", join))
+    for label, get in figures:
+        mine = get(iso)
+        row = {}
+        for p in peers:
+            theirs = get(p)
+            if mine and theirs and mine > 0 and theirs > 0:
+                row[p["name"]] = f"{theirs / mine:.1f}×"
+            else:
+                row[p["name"]] = "-"
+        rows.append((label, row))
+    return rows
+
+
+def print_ratios(res):
+    rows = ratios(res)
+    if not rows:
+        return
+    names = list(rows[0][1])
+    print("\nisthmus against each peer (the peer's figure / isthmus's; "
+          "above 1: isthmus uses less or is faster)")
+    print(f"{'':40}" + "".join(f"{n:>20}" for n in names))
+    for label, row in rows:
+        print(f"{label:40}" + "".join(f"{row[n]:>20}" for n in names))
