@@ -63,7 +63,7 @@ def cells(g):
             f"({m['arrived']}/{m['users']} arrived)")
         out[f"per user ({m['users']:,})"] = _num(
             m["bytes_per_user"] / 1024, ".1f", " KiB")
-    if g.get("memory_failed"):
+    if g.get("memory_failed"):   # runs before this order was taken
         out["RSS after N users"] = g["memory_failed"]
     for j in g.get("join", []):
         k = f"join {j['members']:,}-member room"
