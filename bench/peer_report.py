@@ -41,11 +41,11 @@ def cells(g):
     """Every row of the table for one gateway, as {label: text}."""
     base = g["name"].split("+")[0]
     out = {k: v.get(base, "-") for k, v in CAPABILITIES.items()}
-    if g.get("failed") and not g.get("load"):
-        out["measured"] = "failed (below)"
-        return out
+    out["status"] = "failed (below)" if g.get("failed") else "ran"
     out["idle RSS"] = _num((g.get("rss_idle_bytes") or 0) / 1048576, ".1f",
                            " MiB") if g.get("rss_idle_bytes") else "-"
+    if g.get("failed") and not g.get("load"):
+        return out
     for r in g.get("load", []):
         d = "XMPP→Matrix" if r["direction"] == "to_matrix" else "Matrix→XMPP"
         k = f"{d} {r['offered_per_s']}/s"
@@ -67,11 +67,13 @@ def cells(g):
         out["RSS after N users"] = g["memory_failed"]
     for j in g.get("join", []):
         k = f"join {j['members']:,}-member room"
-        if j.get("status") == "measured":
+        if j.get("join_seconds") is not None:
             out[k] = (f"{j['join_seconds']:.2f} s "
                       f"({j['occupants_received']} occupants)")
+            if j.get("status") != "measured":
+                out[k] += ", then exited"
         else:
-            out[k] = j.get("status", "-")
+            out[k] = j.get("status", "-")[:30]
         o = j.get("other_conversation_ms", {})
         out[f"{k}: other conv. p50/max"] = (
             f"{_num(o.get('during_p50'))} / {_num(o.get('during_max'))} ms "
@@ -110,6 +112,9 @@ def print_table(res):
             calls = g["crypto_standin_calls"]
             print(f"\n{name}: crypto stand-in called "
                   f"{len(calls)} times{': ' + calls[0] if calls else ''}")
+        for j in g.get("join", []):
+            if j.get("status", "measured") != "measured":
+                print(f"{name}, join {j['members']}: {j['status']}")
         note = NOT_SUPPORTED.get(name, {}).get("join_note")
         if note and g.get("join"):
             print(f"{name}: joins are {note}")
