@@ -144,7 +144,10 @@ def plot(res, path):
         off = [x + i * width for x in xs]
         axes[0].bar(off, p99, width, label=g["name"])
         axes[1].bar(off, cpu, width, label=g["name"])
-        mem = [(0, g.get("rss_idle_bytes", 0) / 1048576)] + [
+    for g in res["gateways"]:   # idle RSS even of a peer that failed later
+        if not g.get("rss_idle_bytes"):
+            continue
+        mem = [(0, g["rss_idle_bytes"] / 1048576)] + [
             (m["users"], m["rss_bytes"] / 1048576)
             for m in g.get("memory", [])]
         axes[2].plot([u for u, _ in mem], [r for _, r in mem], "o-",
