@@ -19,7 +19,6 @@ import asyncio
 import json
 import os
 import pathlib
-import platform
 import sqlite3
 import subprocess
 import sys
@@ -33,57 +32,8 @@ os.environ.setdefault("ISTHMUS_LOG_LEVEL", "info")  # nothing per message
 
 from harness import COMPONENT, DOMAIN, Cluster  # noqa: E402
 from peers import MatrixUser, XmppUser, populate  # noqa: E402
-
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid):
-    """CPU time of pid's threads, summed from their schedstat, in ns: the
-    user and system times of /proc/<pid>/stat count 10 ms ticks, which over
-    500 messages is 20 us per message, too coarse against a 50 us target.
-    (A thread that exits between two readings takes its time with it; the
-    daemons measured keep theirs.) Falls back to the ticks."""
-    total, found = 0, False
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        tasks = []
-    for task in tasks:
-        try:
-            f = pathlib.Path(f"/proc/{pid}/task/{task}/schedstat") \
-                .read_text().split()
-            total += int(f[0])
-            found = True
-        except (OSError, IndexError, ValueError):
-            continue  # the thread ended meanwhile
-    if found:
-        return total / 1e9
-    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1]
-    f = fields.split()
-    return (int(f[11]) + int(f[12])) / CLK_TCK
-
-
-def run_queue_wait_s(pid):
-    """Seconds pid has spent runnable but waiting for a CPU (schedstat)."""
-    try:
-        f = pathlib.Path(f"/proc/{pid}/schedstat").read_text().split()
-        return int(f[1]) / 1e9
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def prosody_pid(cluster):
-    # Prosody runs under runuser; the Lua process is its child.
-    out = subprocess.run(["pgrep", "-P", str(cluster.prosody.proc.pid)],
-                         capture_output=True, text=True).stdout.split()
-    return int(out[0]) if out else cluster.prosody.proc.pid
-
-
-def rss_bytes(pid):
-    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
+from measure import (cpu_seconds, machine, pct, prosody_pid,  # noqa: E402
+                     rss_bytes, run_queue_wait_s)
 
 
 def scrape(isthmus):
@@ -124,13 +74,6 @@ def hist_max(before, after, name):
             top = le
         prev = delta
     return top
-
-
-def pct(values, q):
-    if not values:
-        return None
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))]
 
 
 async def setup_conversations(cluster, n):
@@ -182,7 +125,7 @@ async def run_load(cluster, pairs, direction, rate, seconds, tag):
 
     iso = cluster.isthmus.proc.pid
     procs = {"isthmus": iso, "synapse": cluster.synapse.proc.pid,
-             "prosody": prosody_pid(cluster)}
+             "prosody": prosody_pid(cluster.prosody)}
     cpu0 = {k: cpu_seconds(p) for k, p in procs.items()}
     wait0 = run_queue_wait_s(iso)
     m0 = scrape(cluster.isthmus)
@@ -588,15 +531,7 @@ def main():
     ap.add_argument("--out", default=str(HERE / "results"))
     args = ap.parse_args()
 
-    cpu_model = "unknown"
-    for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu_model = line.split(":", 1)[1].strip()
-            break
-    res = {"machine": {"cpus": os.cpu_count(), "cpu_model": cpu_model,
-                       "kernel": platform.release(),
-                       "when": time.strftime("%Y-%m-%d %H:%M UTC",
-                                             time.gmtime())}}
+    res = {"machine": machine()}
     print("4. translations per second ...", flush=True)
     res["translate"] = translate_figure(2)
     print("2. the store's share, in process ...", flush=True)
