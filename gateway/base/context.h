@@ -83,6 +83,7 @@ struct gateway {
     int64_t unsaved_txn;      /* a numeric txn id applied but not stored */
     int64_t gap_refused_txn;  /* txn refused once for a gap, or -1 */
     bool gaps_are_normal;     /* another appservice numbers in between */
+    int benign_gaps;          /* refused jumps that came back alone */
     /* When to ping the homeserver again (0: not planned): after a gap
      * refusal, so that Synapse retries at once instead of after its
      * backoff, which repeated failures stretch to minutes. */

@@ -297,10 +297,14 @@ static int64_t txn_number(const char *txn_id)
  * so that a real hole in the numbering cannot stall us.
  *
  * But Synapse numbers every appservice's transactions from one sequence:
- * with another bridge on the homeserver, jumps are the rule. When the
- * refused transaction comes back with nothing older before it, the jump
- * was not ours, and from then on (in this run) jumps are taken as they
- * come: one 503 per start, not one per transaction. */
+ * with another bridge on the homeserver, jumps are the rule. When refused
+ * transactions come back with nothing older before them three times in a
+ * run, the jumps were not ours, and from then on (in this run) jumps are
+ * taken as they come: three 503s per start, not one per transaction.
+ * (Once is not proof: after a SIGKILL, the last number this gateway kept
+ * can be behind the one it last answered, and the first transaction then
+ * looks like a jump.) */
+#define BENIGN_GAPS_TO_TRUST 3
 #define GAP_PING_DELAY_MS 1000
 
 static bool refuse_for_gap(struct gateway *gw, struct as_request *req,
@@ -311,11 +315,13 @@ static bool refuse_for_gap(struct gateway *gw, struct as_request *req,
         gw->gaps_are_normal)
         return false;
     if (n == gw->gap_refused_txn) {
-        gw->gaps_are_normal = true;
-        log_info("to_xmpp: transaction %s came back with nothing older: "
-                 "another appservice shares the homeserver's numbering, "
-                 "and jumps in it are no longer taken for lost "
-                 "transactions", txn_id);
+        if (++gw->benign_gaps >= BENIGN_GAPS_TO_TRUST) {
+            gw->gaps_are_normal = true;
+            log_info("to_xmpp: transaction %s came back with nothing "
+                     "older, %d times: another appservice shares the "
+                     "homeserver's numbering, and jumps in it are no longer "
+                     "taken for lost transactions", txn_id, gw->benign_gaps);
+        }
         return false;
     }
     log_warn("to_xmpp: transaction %s arrived but %lld never did; asking the "

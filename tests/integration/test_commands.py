@@ -81,12 +81,12 @@ async def test_xmpp_lists_commands_by_who_asks(cluster, alice):
     info = await alice.client.plugin["xep_0030"].get_info(jid=COMPONENT,
                                                           timeout=10)
     assert NS_COMMANDS in info["disco_info"]["features"]
-    assert {"help", "status", "whois", "rooms", "join", "fingerprints"} == \
-        await command_nodes(alice)
+    assert {"help", "status", "whois", "rooms", "join", "fingerprints",
+            "verify"} == await command_nodes(alice)
     admin = await admin_xmpp(cluster)
     try:
         assert {"help", "status", "whois", "rooms", "join", "fingerprints",
-                "stats", "reconnect"} == await command_nodes(admin)
+                "verify", "stats", "reconnect"} == await command_nodes(admin)
     finally:
         await admin.disconnect()
 

@@ -417,21 +417,25 @@ async def test_too_large_for_xmpp_gets_a_notice_back(gateway, alice, bob):
 def test_a_gap_in_transaction_ids_is_refused_once(cluster, gateway):
     """Synapse can strand a transaction after an outage; a jump in its
     numbering is answered 503 once so that it resends the oldest first.
-    When the same one comes back with nothing older, the jump was another
-    appservice's (Synapse numbers them all from one sequence): later jumps
-    in this run are taken as they come."""
+    When refused ones come back with nothing older three times, the jumps
+    were another appservice's (Synapse numbers them all from one
+    sequence): later jumps in this run are taken as they come."""
     # An id below any of Synapse's, so never a jump: the last applied,
     # which jumps are measured from (whatever the cluster saw before).
-    base, far = "1", "900000000000001"
+    base = "1"
+    jumps = ["900000000000001", "900000000000020", "900000000000040"]
+    farther = "900000000000050"
     status, body = appservice(gateway, "PUT", txn_path(base), {"events": []})
     assert (status, body) == (200, {})
     mark = len(gateway.log_text())
-    status, body = appservice(gateway, "PUT", txn_path(far), {"events": []})
-    assert status == 503 and body["errcode"] == "M_UNKNOWN"
-    status, body = appservice(gateway, "PUT", txn_path(far), {"events": []})
-    assert (status, body) == (200, {})
+    for jump in jumps:
+        status, body = appservice(gateway, "PUT", txn_path(jump),
+                                  {"events": []})
+        assert status == 503 and body["errcode"] == "M_UNKNOWN", jump
+        status, body = appservice(gateway, "PUT", txn_path(jump),
+                                  {"events": []})
+        assert (status, body) == (200, {})
     assert "another appservice shares" in gateway.log_text()[mark:]
-    farther = "900000000000050"
     status, body = appservice(gateway, "PUT", txn_path(farther),
                               {"events": []})
     assert (status, body) == (200, {})
@@ -439,8 +443,8 @@ def test_a_gap_in_transaction_ids_is_refused_once(cluster, gateway):
     gateway.stop()
     db = sqlite3.connect(gateway.dir / "isthmus.db")
     try:
-        db.execute("DELETE FROM txns WHERE txn_id IN (?, ?, ?)",
-                   (base, far, farther))
+        db.execute("DELETE FROM txns WHERE txn_id IN (?, ?, ?, ?, ?)",
+                   (base, *jumps, farther))
         db.commit()
     finally:
         db.close()
